@@ -1,0 +1,1 @@
+"""Consumers: the worker side (reading events back; the online worker)."""

@@ -1,0 +1,66 @@
+"""The error tree: every error driftline raises on purpose is a :class:`DriftlineError`.
+
+Third-party errors are wrapped (``raise ... from exc``) so callers catch one family.
+
+>>> issubclass(SchemaViolation, DecodeError) and issubclass(DecodeError, DriftlineError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "DriftlineError",
+    "EventValidationError",
+    "PublishError",
+    "SchemaViolation",
+    "ServiceUnavailable",
+    "StackError",
+]
+
+
+class DriftlineError(Exception):
+    """Root of every error driftline raises on purpose."""
+
+
+class ConfigError(DriftlineError):
+    """Settings or command-line options that cannot work together."""
+
+
+class StackError(DriftlineError):
+    """The local Kafka/Redis stack could not be fetched, started, or stopped."""
+
+
+class ServiceUnavailable(DriftlineError):
+    """Kafka or Redis did not answer where the settings say it is."""
+
+
+class EventValidationError(DriftlineError, ValueError):
+    """An event that breaks its schema's rules (naive or absurd time, non-finite value...)."""
+
+
+class DecodeError(DriftlineError):
+    """Bytes read from Kafka that are not a valid driftline event.
+
+    ``reason`` is a short, stable, kebab-case code used as the dead-letter reason and the
+    metric label, e.g. ``bad-magic-byte``.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class SchemaViolation(DecodeError):
+    """The bytes decoded as Avro but the event breaks the pydantic model's rules."""
+
+
+class PublishError(DriftlineError):
+    """Kafka did not acknowledge one or more records; none is silently dropped."""
+
+    def __init__(self, message: str, failed: int, first_error: BaseException | None) -> None:
+        super().__init__(message)
+        self.failed = failed
+        self.first_error = first_error

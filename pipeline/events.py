@@ -1,0 +1,113 @@
+"""The two events driftline carries, as pydantic models beside their Avro schemas.
+
+The Avro schemas in ``pipeline/schemas/*.avsc`` are the wire contract (what a schema
+registry would hold); the models add the rules Avro cannot say (aware UTC times, finite
+numbers, sane bounds). ``tests/unit/test_events.py`` keeps the two in step.
+
+>>> obs = Observation(event_id="f1", key="EWR", event_time="2013-01-01T10:15:00Z",
+...                   features={"distance": 1400, "carrier": "UA", "temp": None})
+>>> obs.event_time.isoformat()
+'2013-01-01T10:15:00+00:00'
+>>> Outcome(event_id="f1", key="EWR", event_time="2013-01-01T14:30:00Z", label=True).label
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator
+
+from pipeline.timeutil import to_utc
+
+__all__ = [
+    "Event",
+    "EventKind",
+    "FeatureValue",
+    "Label",
+    "Observation",
+    "Outcome",
+    "avro_schema",
+]
+
+EventKind = Literal["observation", "outcome"]
+#: A raw feature: ``None`` marks a missing value (completeness is tracked, not hidden).
+FeatureValue = StrictBool | StrictInt | StrictFloat | str | None
+#: A label: a class (bool, int or str) or a regression target (float).
+Label = StrictBool | StrictInt | StrictFloat | str
+
+_Id = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _check_number(value: Any, what: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{what} is {value}; only finite numbers are allowed (use null)")
+    return value
+
+
+class Observation(BaseModel):
+    """An event that asks for a prediction about the entity ``key``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: _Id
+    key: _Id
+    event_time: datetime
+    features: dict[Annotated[str, Field(min_length=1, max_length=128)], FeatureValue]
+
+    @field_validator("event_time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return to_utc(value)
+
+    @field_validator("features")
+    @classmethod
+    def _finite(cls, features: dict[str, FeatureValue]) -> dict[str, FeatureValue]:
+        for name, value in features.items():
+            _check_number(value, f"feature {name!r}")
+        return features
+
+    @property
+    def kind(self) -> EventKind:
+        return "observation"
+
+
+class Outcome(BaseModel):
+    """A later event that resolves observation ``event_id`` with its ``label``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: _Id
+    key: _Id
+    event_time: datetime
+    label: Label
+
+    @field_validator("event_time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return to_utc(value)
+
+    @field_validator("label")
+    @classmethod
+    def _finite(cls, label: Label) -> Label:
+        return _check_number(label, "label")
+
+    @property
+    def kind(self) -> EventKind:
+        return "outcome"
+
+
+Event = Observation | Outcome
+
+
+@cache
+def avro_schema(kind: EventKind) -> dict[str, Any]:
+    """The Avro schema (parsed JSON) of an event kind, read once from the package."""
+    text = resources.files("pipeline.schemas").joinpath(f"{kind}.avsc").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,115 @@
+"""Events on the wire: the Confluent wire format around a schemaless Avro body.
+
+A record value is ``0x00`` (magic byte), a 4-byte big-endian schema id, then the Avro
+body, so a schema registry can be added later without touching stored data. Until then a
+:class:`LocalSchemaRegistry` gives each schema a fixed id. Schemas are parsed once.
+
+>>> codec = EventCodec()
+>>> from pipeline.events import Outcome
+>>> raw = codec.encode(Outcome(event_id="f1", key="EWR",
+...                            event_time="2013-01-01T14:30:00Z", label=True))
+>>> raw[:5].hex()
+'0000000002'
+>>> codec.decode(raw).label
+True
+>>> codec.decode(b"nope")
+Traceback (most recent call last):
+...
+pipeline.errors.DecodeError: truncated: 4 bytes, a record needs at least 5
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import fastavro
+from pydantic import ValidationError
+
+from pipeline.errors import DecodeError, SchemaViolation
+from pipeline.events import Event, EventKind, Observation, Outcome, avro_schema
+
+__all__ = ["MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
+
+MAGIC_BYTE = 0
+_HEADER = struct.Struct(">bI")
+_MODELS: dict[EventKind, type[Observation] | type[Outcome]] = {
+    "observation": Observation,
+    "outcome": Outcome,
+}
+
+
+class SchemaRegistry(Protocol):
+    """Where schema ids come from: fixed locally, or a Confluent-compatible registry."""
+
+    def id_for(self, kind: EventKind) -> int: ...
+
+    def kind_for(self, schema_id: int) -> EventKind | None: ...
+
+
+class LocalSchemaRegistry:
+    """Fixed ids for the schemas this version ships: observation 1, outcome 2."""
+
+    IDS: Mapping[EventKind, int] = {"observation": 1, "outcome": 2}
+
+    def id_for(self, kind: EventKind) -> int:
+        return self.IDS[kind]
+
+    def kind_for(self, schema_id: int) -> EventKind | None:
+        for kind, known in self.IDS.items():
+            if known == schema_id:
+                return kind
+        return None
+
+
+class EventCodec:
+    """Encode events to wire bytes and decode them back, validating on the way in."""
+
+    def __init__(self, registry: SchemaRegistry | None = None) -> None:
+        self._registry = registry or LocalSchemaRegistry()
+        self._parsed = {
+            kind: fastavro.parse_schema(avro_schema(kind)) for kind in ("observation", "outcome")
+        }
+
+    def encode(self, event: Event) -> bytes:
+        """The wire bytes of an event."""
+        kind = event.kind
+        buffer = io.BytesIO()
+        buffer.write(_HEADER.pack(MAGIC_BYTE, self._registry.id_for(kind)))
+        fastavro.schemaless_writer(buffer, self._parsed[kind], event.model_dump())
+        return buffer.getvalue()
+
+    def decode(self, raw: bytes | None) -> Event:
+        """The event in ``raw``; any defect raises :class:`DecodeError` with a reason code."""
+        if raw is None:
+            raise DecodeError("empty-value", "the record has no value (a tombstone?)")
+        if len(raw) < _HEADER.size:
+            raise DecodeError(
+                "truncated", f"{len(raw)} bytes, a record needs at least {_HEADER.size}"
+            )
+        magic, schema_id = _HEADER.unpack_from(raw)
+        if magic != MAGIC_BYTE:
+            raise DecodeError("bad-magic-byte", f"first byte is {magic}, expected {MAGIC_BYTE}")
+        kind = self._registry.kind_for(schema_id)
+        if kind is None:
+            raise DecodeError("unknown-schema", f"schema id {schema_id} is not known")
+        body = io.BytesIO(raw)
+        body.seek(_HEADER.size)
+        try:
+            fields: dict[str, Any] = fastavro.schemaless_reader(  # type: ignore[assignment]
+                body, self._parsed[kind], None
+            )
+        except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeError...
+            raise DecodeError("avro-decode", f"{kind} body does not decode: {exc!r}") from exc
+        if body.tell() != len(raw):
+            raise DecodeError(
+                "trailing-bytes", f"{len(raw) - body.tell()} bytes after the {kind} body"
+            )
+        try:
+            return _MODELS[kind].model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise SchemaViolation("schema-violation", f"{kind}.{where}: {first['msg']}") from exc

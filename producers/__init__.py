@@ -1,0 +1,1 @@
+"""Producers: sources of events and the Kafka publisher."""
