@@ -1,0 +1,119 @@
+"""Topic specs and their creation: the ingest clock is the broker's (``LogAppendTime``).
+
+>>> specs = topic_specs("demo", partitions=4, replication_factor=-1, brokers=1,
+...                     retention_ms=1000)
+>>> sorted(specs)
+['demo.dead-letter', 'demo.events']
+>>> specs["demo.events"]["configs"]["message.timestamp.type"]
+'LogAppendTime'
+>>> specs["demo.events"]["num_partitions"], specs["demo.events"]["replication_factor"]
+(4, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+
+from pipeline.errors import ConfigError, ServiceUnavailable
+from pipeline.settings import TopicNames
+
+__all__ = ["delete_topics", "ensure_topics", "partition_counts", "topic_specs"]
+
+log = logging.getLogger(__name__)
+
+
+def topic_specs(
+    namespace: str, *, partitions: int, replication_factor: int, brokers: int, retention_ms: int
+) -> dict[str, dict[str, Any]]:
+    """The kafka-python 3.x ``create_topics`` dict for a namespace's topics.
+
+    The events topic stamps every record with the broker's append time, so the ingest
+    clock cannot be forged by a producer; the dead-letter topic keeps the producer's
+    time (the original record's timestamp travels in headers).
+    """
+    if partitions < 1:
+        raise ConfigError(f"partitions must be at least 1, got {partitions}")
+    replication = replication_factor if replication_factor > 0 else min(3, brokers)
+    if replication > brokers:
+        raise ConfigError(f"replication factor {replication} exceeds the {brokers} broker(s)")
+    min_isr = str(max(1, min(2, replication - 1)))
+    names = TopicNames(namespace)
+    return {
+        names.events: {
+            "num_partitions": partitions,
+            "replication_factor": replication,
+            "configs": {
+                "message.timestamp.type": "LogAppendTime",
+                "retention.ms": str(retention_ms),
+                "min.insync.replicas": min_isr,
+            },
+        },
+        names.dead_letter: {
+            "num_partitions": 1,
+            "replication_factor": replication,
+            "configs": {"retention.ms": str(retention_ms), "min.insync.replicas": min_isr},
+        },
+    }
+
+
+def partition_counts(admin: KafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    """Partitions of each existing topic among ``topics`` (missing topics are left out)."""
+    counts: dict[str, int] = {}
+    for topic in admin.describe_topics(topics):
+        if topic.get("error_code", 0) == 0 and topic.get("partitions"):
+            counts[topic["name"]] = len(topic["partitions"])
+    return counts
+
+
+def delete_topics(admin: KafkaAdminClient, topics: list[str], timeout_s: float = 60) -> None:
+    """Delete ``topics`` (those that exist) and wait until the cluster no longer lists them."""
+    existing = [t for t in topics if t in set(admin.list_topics())]
+    if not existing:
+        return
+    try:
+        admin.delete_topics(existing, timeout_ms=int(timeout_s * 1000))
+    except UnknownTopicOrPartitionError:
+        pass
+    deadline = time.monotonic() + timeout_s
+    while set(existing) & set(admin.list_topics()):
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"topics {existing} were not deleted in {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def ensure_topics(
+    admin: KafkaAdminClient, specs: dict[str, dict[str, Any]], *, fresh: bool = False
+) -> dict[str, str]:
+    """Create the topics in ``specs``; return what happened to each (created/existed).
+
+    With ``fresh`` the topics are deleted first. An existing topic with a different
+    partition count is an error: keys would land in other partitions than the state
+    that was built for them.
+    """
+    if fresh:
+        delete_topics(admin, list(specs))
+    existing = partition_counts(admin, list(specs))
+    outcome: dict[str, str] = {}
+    for name, spec in specs.items():
+        if name in existing:
+            if existing[name] != spec["num_partitions"]:
+                raise ConfigError(
+                    f"topic {name} exists with {existing[name]} partitions, not "
+                    f"{spec['num_partitions']}; use --fresh to recreate it or pass "
+                    f"--partitions {existing[name]}"
+                )
+            outcome[name] = "existed"
+    missing = {name: spec for name, spec in specs.items() if name not in existing}
+    if missing:
+        try:
+            admin.create_topics(missing, timeout_ms=30_000, wait_for_metadata=True)
+        except TopicAlreadyExistsError:
+            log.info("topics %s were created concurrently", sorted(missing))
+        for name in missing:
+            outcome[name] = "created"
+    return outcome
