@@ -18,6 +18,7 @@ import logging
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from pipeline.stack.kafka_node import (
 )
 from pipeline.stack.redis_node import redis_command, render_redis_conf
 
-__all__ = ["LocalStack", "StackStatus"]
+__all__ = ["LocalStack", "StackStatus", "wait_kafka", "wait_redis"]
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,8 @@ class LocalStack:
 
     def _wait_ready(self, bootstrap: str, brokers: int, redis_url: str) -> None:
         deadline = time.monotonic() + self.config.start_timeout_s
-        _wait_redis(redis_url, deadline, self)
-        _wait_kafka(bootstrap, brokers, deadline, self)
+        wait_redis(redis_url, deadline, self.check_processes)
+        wait_kafka(bootstrap, brokers, deadline, self.check_processes)
 
     def check_processes(self) -> None:
         """Raise with the log's tail if a process the stack started has died."""
@@ -261,7 +262,9 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def _wait_redis(url: str, deadline: float, stack: LocalStack) -> None:
+def wait_redis(url: str, deadline: float, check: Callable[[], None] = lambda: None) -> None:
+    """Poll until Redis at ``url`` answers PING; ``check`` raises if its process died."""
+    last: object = None
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         while True:
@@ -270,7 +273,7 @@ def _wait_redis(url: str, deadline: float, stack: LocalStack) -> None:
                     return
             except redis.RedisError as exc:
                 last = exc
-            stack.check_processes()
+            check()
             if time.monotonic() > deadline:
                 raise ServiceUnavailable(f"Redis at {url} did not answer in time: {last}")
             time.sleep(0.1)
@@ -278,7 +281,10 @@ def _wait_redis(url: str, deadline: float, stack: LocalStack) -> None:
         client.close()
 
 
-def _wait_kafka(bootstrap: str, brokers: int, deadline: float, stack: LocalStack) -> None:
+def wait_kafka(
+    bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = lambda: None
+) -> None:
+    """Poll until ``brokers`` brokers are registered at ``bootstrap``."""
     config = KafkaConfig(
         bootstrap=bootstrap, client_id="driftline-stack", security_protocol="PLAINTEXT",
         sasl_mechanism=None, sasl_username=None, sasl_password=None, request_timeout_ms=3000,
@@ -287,15 +293,17 @@ def _wait_kafka(bootstrap: str, brokers: int, deadline: float, stack: LocalStack
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # refused connections are expected while it boots
     try:
-        _poll_kafka(config, brokers, deadline, stack)
+        _poll_kafka(config, brokers, deadline, check)
     finally:
         quiet.setLevel(level)
 
 
-def _poll_kafka(config: KafkaConfig, brokers: int, deadline: float, stack: LocalStack) -> None:
+def _poll_kafka(
+    config: KafkaConfig, brokers: int, deadline: float, check: Callable[[], None]
+) -> None:
     last: object = None
     while time.monotonic() < deadline:
-        stack.check_processes()
+        check()
         try:
             with admin_client(config) as admin:
                 seen = len(admin.describe_cluster()["brokers"])

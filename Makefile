@@ -1,0 +1,45 @@
+# driftline: the two commands are `make demo` and `make test`; each sets itself up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup system-deps kafka-jars demo test test-unit lint lock clean
+
+setup: $(STAMP) system-deps kafka-jars
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+kafka-jars: $(STAMP)
+	@$(BIN)/driftline stack fetch
+
+demo: setup
+	$(BIN)/driftline demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration and not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline producers consumers tests
+	$(BIN)/mypy
+
+# Re-pin every package (run after changing dependencies in pyproject.toml).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q -e ".[dev]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

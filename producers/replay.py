@@ -1,0 +1,151 @@
+"""Replay: when each event reaches Kafka, in what order, at what pace.
+
+A source says what happened and when (event time). The replay adds the other clock: each
+event *arrives* after a random, seeded delay, so arrival order differs from event-time
+order and lateness is real. Events are released in arrival order through a bounded
+reorder buffer (a heap), so a source of any length streams in constant memory.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> from pipeline.events import Observation, Outcome
+>>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
+>>> def pair(i):
+...     obs = Observation(event_id=str(i), key="k", event_time=t0 + timedelta(seconds=i),
+...                       features={"x": i})
+...     out = Outcome(event_id=str(i), key="k", event_time=t0 + timedelta(seconds=i + 5),
+...                   label=i % 2 == 0)
+...     return LabelledEvent(obs, out)
+>>> plan = ReplayPlan(delay=ArrivalDelay(mean_s=2.0, max_s=10.0), seed=7)
+>>> timed = list(plan.schedule(pair(i) for i in range(100)))
+>>> len(timed), all(a.arrival <= b.arrival for a, b in zip(timed, timed[1:]))
+(200, True)
+>>> [t.event.event_id for t in plan.schedule(pair(i) for i in range(3))] == \\
+...     [t.event.event_id for t in plan.schedule(pair(i) for i in range(3))]
+True
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pipeline.errors import ConfigError
+from pipeline.events import Event
+from producers.sources import LabelledEvent
+
+__all__ = ["ArrivalDelay", "Pacer", "ReplayPlan", "TimedEvent"]
+
+
+@dataclass(frozen=True)
+class ArrivalDelay:
+    """The delay between an event and its arrival: exponential, capped.
+
+    ``mean_s=0`` means every event arrives at its event time (no disorder).
+    """
+
+    mean_s: float = 30.0
+    max_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.mean_s < 0 or self.max_s < 0:
+            raise ConfigError("arrival delays must not be negative")
+
+    def sample(self, rng: random.Random) -> float:
+        if self.mean_s == 0:
+            return 0.0
+        return min(rng.expovariate(1.0 / self.mean_s), self.max_s)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedEvent:
+    """An event with its simulated arrival time."""
+
+    arrival: datetime
+    event: Event
+
+    @property
+    def lateness_s(self) -> float:
+        return (self.arrival - self.event.event_time).total_seconds()
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """How a source is replayed: arrival delays (seeded) and an optional rebase to now."""
+
+    delay: ArrivalDelay = ArrivalDelay()
+    seed: int = 42
+    rebase_to: datetime | None = None
+
+    def schedule(self, source: Iterable[LabelledEvent]) -> Iterator[TimedEvent]:
+        """Events in arrival order; deterministic for a given source and seed.
+
+        The source should come in observation event-time order. Every event's arrival is
+        at or after its event time, so once the source has reached event time ``t`` no
+        later event can arrive before ``t``: everything buffered up to ``t`` is released.
+        A source that is itself out of order is released as it stands (late rows stay late).
+        With ``rebase_to``, all times shift by one constant so the first observation
+        happened at ``rebase_to`` (a historical replay made live).
+        """
+        rng = random.Random(self.seed)
+        order = itertools.count()
+        heap: list[tuple[datetime, int, Event]] = []
+        shift: timedelta | None = None
+        for item in source:
+            obs = item.observation
+            if shift is None:
+                shift = (self.rebase_to - obs.event_time) if self.rebase_to else timedelta(0)
+            while heap and heap[0][0] <= obs.event_time + shift:
+                arrival, _, event = heapq.heappop(heap)
+                yield TimedEvent(arrival, event)
+            for event in (obs, item.outcome):
+                if event is None:
+                    continue
+                if shift:
+                    event = event.model_copy(update={"event_time": event.event_time + shift})
+                arrival = event.event_time + timedelta(seconds=self.delay.sample(rng))
+                heapq.heappush(heap, (arrival, next(order), event))
+        while heap:
+            arrival, _, event = heapq.heappop(heap)
+            yield TimedEvent(arrival, event)
+
+
+class Pacer:
+    """Holds each event until its arrival time, scaled by ``speed`` (``None``: no waiting).
+
+    ``speed=60`` replays an hour of arrivals in a minute; ``speed=1`` is real time.
+    """
+
+    def __init__(
+        self,
+        speed: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if speed is not None and speed <= 0:
+            raise ConfigError(f"speed must be positive, got {speed}")
+        self.speed = speed
+        self._clock = clock
+        self._sleep = sleep
+        self._origin: tuple[float, datetime] | None = None
+
+    def wait_for(self, arrival: datetime) -> None:
+        """Block until ``arrival`` is due on the scaled replay clock."""
+        if self.speed is None:
+            return
+        if self._origin is None:
+            self._origin = (self._clock(), arrival)
+            return
+        wall0, sim0 = self._origin
+        due = wall0 + (arrival - sim0).total_seconds() / self.speed
+        ahead = due - self._clock()
+        if ahead > 0:
+            self._sleep(ahead)
+
+
+def utc_now() -> datetime:
+    """The current time, aware UTC (a seam for tests)."""
+    return datetime.now(UTC)

@@ -1,0 +1,136 @@
+"""Shared fixtures: the real services, chosen once per run, and a namespace per test.
+
+Services come from, in order: an existing cluster (``DRIFTLINE_KAFKA_BOOTSTRAP`` and
+``DRIFTLINE_REDIS_URL`` set), testcontainers (a Docker engine answers), or the local
+stack started in a temporary folder for this run. The choice and its reason are printed
+once in the report header.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from pipeline.endpoints import Endpoints
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class ServiceChoice:
+    kind: str  # "existing" | "testcontainers" | "local-stack"
+    reason: str
+
+
+def _docker_answers() -> tuple[bool, str]:
+    if shutil.which("docker") is None:
+        return False, "no docker client"
+    try:
+        done = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        return False, f"docker info failed: {exc}"
+    if done.returncode != 0:
+        return False, "no Docker engine answers ('docker info' failed)"
+    return True, "a Docker engine answers"
+
+
+def choose_services() -> ServiceChoice:
+    if os.environ.get("DRIFTLINE_KAFKA_BOOTSTRAP") and os.environ.get("DRIFTLINE_REDIS_URL"):
+        return ServiceChoice("existing", "DRIFTLINE_KAFKA_BOOTSTRAP and DRIFTLINE_REDIS_URL are set")
+    docker, why = _docker_answers()
+    if docker and os.environ.get("DRIFTLINE_TESTS_NO_DOCKER") != "1":
+        return ServiceChoice("testcontainers", why)
+    return ServiceChoice("local-stack", f"{why}; starting Kafka and Redis from this repository")
+
+
+_CHOICE: ServiceChoice | None = None
+
+
+def _choice() -> ServiceChoice:
+    global _CHOICE
+    if _CHOICE is None:
+        _CHOICE = choose_services()
+    return _CHOICE
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    choice = _choice()
+    return f"driftline services: {choice.kind} ({choice.reason})"
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    """Real Kafka and Redis for this test run."""
+    choice = _choice()
+    if choice.kind == "existing":
+        yield Endpoints(
+            os.environ["DRIFTLINE_KAFKA_BOOTSTRAP"], os.environ["DRIFTLINE_REDIS_URL"], "settings"
+        )
+    elif choice.kind == "testcontainers":
+        yield from _containers()
+    else:
+        from pipeline.stack import LocalStack
+
+        home = tmp_path_factory.mktemp("stack")
+        stack = LocalStack(Settings(_env_file=None, stack_home=home).stack)
+        status = stack.up()
+        try:
+            assert status.bootstrap_servers and status.redis_url
+            yield Endpoints(status.bootstrap_servers, status.redis_url, "local-stack")
+        finally:
+            stack.down(purge=True)
+
+
+def _containers() -> Iterator[Endpoints]:  # pragma: no cover - needs a Docker engine
+    """apache/kafka (KRaft, the pinned version) and redis containers on fixed host ports."""
+    import time
+
+    from testcontainers.community.redis import RedisContainer
+    from testcontainers.core.container import DockerContainer
+
+    from pipeline.stack.local import wait_kafka
+    from pipeline.stack.processes import free_port
+
+    version = Settings(_env_file=None).kafka_version
+    port = free_port()
+    kafka = (
+        DockerContainer(f"apache/kafka:{version}")
+        .with_bind_ports(9092, port)
+        .with_env("KAFKA_NODE_ID", "1")
+        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://localhost:{port}")
+        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+    )
+    with kafka, RedisContainer("redis:7.4.2-alpine") as redis_container:
+        wait_kafka(f"localhost:{port}", 1, time.monotonic() + 120)
+        host = redis_container.get_container_host_ip()
+        redis_port = redis_container.get_exposed_port(6379)
+        yield Endpoints(f"localhost:{port}", f"redis://{host}:{redis_port}/0", "settings")
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace of its own: topics, group and Redis keys no other test touches."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(services: Endpoints, namespace: str) -> Settings:
+    """Settings pointing at the real services, in this test's namespace."""
+    return Settings(
+        _env_file=None,
+        namespace=namespace,
+        kafka_bootstrap=services.bootstrap,
+        redis_url=services.redis_url,
+    )
