@@ -70,7 +70,9 @@ def read_events(
     Without ``follow`` it stops once every partition has been read to its end.
     """
     codec = codec or EventCodec()
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    partitions = [
+        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+    ]
     if not partitions:
         return
     consumer.assign(partitions)

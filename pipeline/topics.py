@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -75,10 +76,8 @@ def delete_topics(admin: KafkaAdminClient, topics: list[str], timeout_s: float =
     existing = [t for t in topics if t in set(admin.list_topics())]
     if not existing:
         return
-    try:
+    with contextlib.suppress(UnknownTopicOrPartitionError):  # deleted concurrently
         admin.delete_topics(existing, timeout_ms=int(timeout_s * 1000))
-    except UnknownTopicOrPartitionError:
-        pass
     deadline = time.monotonic() + timeout_s
     while set(existing) & set(admin.list_topics()):
         if time.monotonic() > deadline:

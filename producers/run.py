@@ -41,7 +41,9 @@ class ReplaySummary:
             "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.rate, 1),
             "out_of_order": self.out_of_order,
-            "first_event_time": self.first_event_time.isoformat() if self.first_event_time else None,
+            "first_event_time": self.first_event_time.isoformat()
+            if self.first_event_time
+            else None,
             "last_event_time": self.last_event_time.isoformat() if self.last_event_time else None,
             "simulated_lateness_s": {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3)},
         }

@@ -83,9 +83,9 @@ TimeUnit = Literal["s", "ms"]
 MISSING_MARKERS = frozenset({"", "na", "n/a", "null", "none", "nan"})
 
 _SUFFIXES: Mapping[str, TableFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_INT = re.compile(r"[+-]?\d+")
-_LEADING_ZERO = re.compile(r"[+-]?0\d+")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+_INT = re.compile(r"[+-]?[0-9]+")
+_LEADING_ZERO = re.compile(r"[+-]?0[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 _INT64 = range(-(2**63), 2**63)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -204,6 +204,8 @@ def table_events(
     if limit is not None and limit < 0:
         raise ConfigError(f"limit={limit}; give a number >= 0 or None for every row")
     _check_outcome_options(label, outcome_time, outcome_delay)
+    if isinstance(features, str):
+        raise ConfigError(f"features={features!r}; give a list of column names")
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
 

@@ -41,7 +41,9 @@ def _docker_answers() -> tuple[bool, str]:
 
 def choose_services() -> ServiceChoice:
     if os.environ.get("DRIFTLINE_KAFKA_BOOTSTRAP") and os.environ.get("DRIFTLINE_REDIS_URL"):
-        return ServiceChoice("existing", "DRIFTLINE_KAFKA_BOOTSTRAP and DRIFTLINE_REDIS_URL are set")
+        return ServiceChoice(
+            "existing", "DRIFTLINE_KAFKA_BOOTSTRAP and DRIFTLINE_REDIS_URL are set"
+        )
     docker, why = _docker_answers()
     if docker and os.environ.get("DRIFTLINE_TESTS_NO_DOCKER") != "1":
         return ServiceChoice("testcontainers", why)

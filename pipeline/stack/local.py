@@ -86,7 +86,7 @@ class LocalStack:
 
     @staticmethod
     def _alive(entry: dict[str, Any] | None) -> bool:
-        return bool(entry) and processes.is_ours(int(entry["pid"]), entry["marker"])
+        return bool(entry) and processes.is_ours(int(entry["pid"]), entry["started"])
 
     def status(self) -> StackStatus:
         """What the state file records, with each process checked for life."""
@@ -94,8 +94,10 @@ class LocalStack:
         brokers = [dict(b, alive=self._alive(b)) for b in state.get("brokers", [])]
         redis_entry = state.get("redis")
         redis_info = dict(redis_entry, alive=self._alive(redis_entry)) if redis_entry else None
-        running = bool(brokers) and all(b["alive"] for b in brokers) and bool(
-            redis_info and redis_info["alive"]
+        running = (
+            bool(brokers)
+            and all(b["alive"] for b in brokers)
+            and bool(redis_info and redis_info["alive"])
         )
         return StackStatus(
             running=running,
@@ -138,7 +140,7 @@ class LocalStack:
         nodes = self._plan_nodes(count, known)
         if not all(self._alive(b) for b in known) and any(self._alive(b) for b in known):
             # A partly running cluster: its voters must all agree on the ports, so restart all.
-            processes.stop_processes([(int(e["pid"]), e["marker"]) for e in known])
+            processes.stop_processes([(int(e["pid"]), e["started"]) for e in known])
         broker_entries: list[dict[str, Any]] = []
         for node in nodes:
             node.home.mkdir(parents=True, exist_ok=True)
@@ -159,7 +161,7 @@ class LocalStack:
                     "controller_port": node.controller_port,
                     "home": str(node.home),
                     "log": str(node.log_path),
-                    "marker": str(node.config_path),
+                    "started": processes.start_ticks(pid),
                 }
             )
         state["brokers"] = broker_entries
@@ -198,15 +200,21 @@ class LocalStack:
     def _start_redis(self, previous: dict[str, Any] | None) -> dict[str, Any]:
         home = self.home / "redis"
         home.mkdir(parents=True, exist_ok=True)
-        port = previous["port"] if previous and processes.port_is_free(previous["port"]) else (
-            processes.free_port()
+        port = (
+            previous["port"]
+            if previous and processes.port_is_free(previous["port"])
+            else (processes.free_port())
         )
         conf = home / "redis.conf"
         conf.write_text(render_redis_conf(port=port, home=home))
         pid = _spawn(redis_command(conf, port), home / "stdout.log")
-        # redis-server rewrites its process title to "redis-server 127.0.0.1:<port>".
-        return {"pid": pid, "port": port, "home": str(home), "log": str(home / "redis.log"),
-                "marker": ["redis-server", str(port)]}
+        return {
+            "pid": pid,
+            "port": port,
+            "home": str(home),
+            "log": str(home / "redis.log"),
+            "started": processes.start_ticks(pid),
+        }
 
     def _wait_ready(self, bootstrap: str, brokers: int, redis_url: str) -> None:
         deadline = time.monotonic() + self.config.start_timeout_s
@@ -226,7 +234,7 @@ class LocalStack:
         """Stop the processes this stack started; with ``purge`` delete their data too."""
         state = self._read_state() or {}
         entries = [e for e in [state.get("redis"), *state.get("brokers", [])] if e]
-        stopped = processes.stop_processes([(int(e["pid"]), e["marker"]) for e in entries])
+        stopped = processes.stop_processes([(int(e["pid"]), e["started"]) for e in entries])
         if purge:
             import shutil
 
@@ -249,8 +257,12 @@ def _spawn(command: list[str], stdout_path: Path) -> int:
     """Start a process in its own session, so it outlives the command that started it."""
     with stdout_path.open("ab") as out:
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
         )
     return process.pid
 
@@ -286,8 +298,13 @@ def wait_kafka(
 ) -> None:
     """Poll until ``brokers`` brokers are registered at ``bootstrap``."""
     config = KafkaConfig(
-        bootstrap=bootstrap, client_id="driftline-stack", security_protocol="PLAINTEXT",
-        sasl_mechanism=None, sasl_username=None, sasl_password=None, request_timeout_ms=3000,
+        bootstrap=bootstrap,
+        client_id="driftline-stack",
+        security_protocol="PLAINTEXT",
+        sasl_mechanism=None,
+        sasl_username=None,
+        sasl_password=None,
+        request_timeout_ms=3000,
     )
     quiet = logging.getLogger("kafka")
     level = quiet.level

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import time
 from pathlib import Path
 
-__all__ = ["free_port", "is_ours", "port_is_free", "stop_process", "stop_processes"]
+__all__ = [
+    "free_port", "is_ours", "port_is_free", "start_ticks", "stop_process", "stop_processes"
+]
 
 
 def free_port() -> int:
@@ -29,33 +32,34 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def is_ours(pid: int, marker: str | list[str]) -> bool:
-    """Whether process ``pid`` is alive and its command line contains every ``marker``.
+def start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or ``None`` if it is gone.
 
-    The markers (a config path under the stack's home, a port) make sure a recycled pid
-    is never mistaken for a process the stack started.
+    A pid plus its start time names one process for good: a recycled pid has another
+    start time. Zombies count as gone.
     """
-    markers = [marker] if isinstance(marker, str) else marker
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    if "\nState:\tZ" in status:
-        return False
-    return all(m in cmdline for m in markers)
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
 
 
-def stop_process(pid: int, marker: str | list[str], timeout_s: float = 30.0) -> bool:
+def is_ours(pid: int, started: int) -> bool:
+    """Whether ``pid`` is alive and is the very process that started at ``started``."""
+    return start_ticks(pid) == started
+
+
+def stop_process(pid: int, started: int, timeout_s: float = 30.0) -> bool:
     """Stop ``pid`` if it is ours: SIGTERM, wait, then SIGKILL. True if it was running."""
-    return bool(stop_processes([(pid, marker)], timeout_s))
+    return bool(stop_processes([(pid, started)], timeout_s))
 
 
 def stop_processes(
-    targets: list[tuple[int, str | list[str]]], timeout_s: float = 30.0
+    targets: list[tuple[int, int]], timeout_s: float = 30.0
 ) -> list[int]:
     """Stop every target that is ours at once (SIGTERM, wait, SIGKILL); return their pids.
 
@@ -82,7 +86,5 @@ def stop_processes(
 
 def _reap(pid: int) -> None:
     """Collect a child's exit status when the stopping process is its parent."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -1,0 +1,5 @@
+"""``python -m pipeline`` runs the driftline command."""
+
+from pipeline.cli import main
+
+main()
