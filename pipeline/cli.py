@@ -207,6 +207,11 @@ class Cancelled(StrEnum):
     skip = "skip"
 
 
+class TimeUnit(StrEnum):
+    s = "s"
+    ms = "ms"
+
+
 class KeyBy(StrEnum):
     origin = "origin"
     carrier = "carrier"
@@ -346,6 +351,9 @@ def _table_command(fmt: str) -> Any:
             float | None, typer.Option(help="outcome arrives this many seconds after")
         ] = None,
         time_zone: Annotated[str, typer.Option(help="zone of naive times")] = "UTC",
+        time_unit: Annotated[
+            TimeUnit, typer.Option(help="unit of numeric (epoch) times")
+        ] = TimeUnit.s,
         limit: Annotated[int | None, typer.Option(min=1)] = None,
         partitions: _Partitions = None,
         speed: _Speed = None,
@@ -368,6 +376,7 @@ def _table_command(fmt: str) -> Any:
             outcome_time=outcome_time,
             outcome_delay=timedelta(seconds=outcome_delay) if outcome_delay is not None else None,
             time_zone=time_zone,
+            time_unit=time_unit.value,  # type: ignore[arg-type]
             limit=limit,
         )
         _produce(

@@ -90,9 +90,7 @@ class Settings(BaseSettings):
         None, description="existing Redis, e.g. 'redis://:pw@host:6379/0'; unset: local stack"
     )
     kafka_client_id: str = "driftline"
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
-    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None

@@ -51,7 +51,7 @@ class ArrivalDelay:
     max_s: float = 600.0
 
     def __post_init__(self) -> None:
-        if self.mean_s < 0 or self.max_s < 0:
+        if not (self.mean_s >= 0 and self.max_s >= 0):  # NaN fails both comparisons
             raise ConfigError("arrival delays must not be negative")
 
     def sample(self, rng: random.Random) -> float:
@@ -99,13 +99,14 @@ class ReplayPlan:
             if shift is None:
                 shift = (self.rebase_to - obs.event_time) if self.rebase_to else timedelta(0)
             while heap and heap[0][0] <= obs.event_time + shift:
-                arrival, _, event = heapq.heappop(heap)
-                yield TimedEvent(arrival, event)
-            for event in (obs, item.outcome):
-                if event is None:
+                arrival, _, due = heapq.heappop(heap)
+                yield TimedEvent(arrival, due)
+            for original in (obs, item.outcome):
+                if original is None:
                     continue
+                event: Event = original
                 if shift:
-                    event = event.model_copy(update={"event_time": event.event_time + shift})
+                    event = original.model_copy(update={"event_time": original.event_time + shift})
                 arrival = event.event_time + timedelta(seconds=self.delay.sample(rng))
                 heapq.heappush(heap, (arrival, next(order), event))
         while heap:
@@ -125,7 +126,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if speed is not None and speed <= 0:
+        if speed is not None and not speed > 0:  # 'not >' also refuses NaN
             raise ConfigError(f"speed must be positive, got {speed}")
         self.speed = speed
         self._clock = clock

@@ -47,7 +47,11 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
     pom = resources.files("pipeline.stack").joinpath("kafka-runtime.pom.xml")
     with resources.as_file(pom) as pom_path:
         command = [
-            mvn, "-q", "-B", "-f", str(pom_path),
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom_path),
             f"-Dkafka.version={version}",
             "dependency:copy-dependencies",
             f"-DoutputDirectory={libs}",

@@ -132,8 +132,15 @@ def format_storage(libs: Path, node: KafkaNode, cluster_id: str) -> None:
     if (node.data_dir / "meta.properties").exists():
         return
     command = java_command(
-        libs, node, "kafka.tools.StorageTool",
-        "format", "-t", cluster_id, "-c", str(node.config_path), "--ignore-formatted",
+        libs,
+        node,
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(node.config_path),
+        "--ignore-formatted",
         heap="256m",
     )
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)

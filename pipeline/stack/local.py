@@ -86,7 +86,9 @@ class LocalStack:
 
     @staticmethod
     def _alive(entry: dict[str, Any] | None) -> bool:
-        return bool(entry) and processes.is_ours(int(entry["pid"]), entry["started"])
+        if not entry:
+            return False
+        return processes.is_ours(int(entry["pid"]), entry["started"])
 
     def status(self) -> StackStatus:
         """What the state file records, with each process checked for life."""

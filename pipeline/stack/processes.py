@@ -9,9 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-__all__ = [
-    "free_port", "is_ours", "port_is_free", "start_ticks", "stop_process", "stop_processes"
-]
+__all__ = ["free_port", "is_ours", "port_is_free", "start_ticks", "stop_process", "stop_processes"]
 
 
 def free_port() -> int:
@@ -58,9 +56,7 @@ def stop_process(pid: int, started: int, timeout_s: float = 30.0) -> bool:
     return bool(stop_processes([(pid, started)], timeout_s))
 
 
-def stop_processes(
-    targets: list[tuple[int, int]], timeout_s: float = 30.0
-) -> list[int]:
+def stop_processes(targets: list[tuple[int, int]], timeout_s: float = 30.0) -> list[int]:
     """Stop every target that is ours at once (SIGTERM, wait, SIGKILL); return their pids.
 
     Stopping the nodes of a cluster together is much faster than one by one: a lone

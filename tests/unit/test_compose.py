@@ -317,6 +317,7 @@ def _arguments_accepted(command: Any) -> float:
 @pytest.mark.parametrize("name", APPS)
 def test_service_command_exists_in_cli(compose: dict[str, Any], name: str) -> None:
     import typer.main
+
     from pipeline.cli import app  # the contract: lands with the CLI
 
     words = command_words(compose["services"][name])
