@@ -52,9 +52,25 @@ Label = StrictBool | StrictInt | StrictFloat | str
 _Id = Annotated[str, Field(min_length=1, max_length=256)]
 
 
+def _refuse_numbers(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            "event time must be an aware datetime or an ISO 8601 string; an epoch number "
+            "is ambiguous (seconds? milliseconds?): convert it where its unit is known"
+        )
+    return value
+
+
+#: Avro's ``long``: integers outside it cannot travel as integers.
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
 def _check_number(value: Any, what: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{what} is {value}; only finite numbers are allowed (use null)")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _LONG_MIN <= value <= _LONG_MAX:
+            raise ValueError(f"{what} is {value}, outside the 64-bit integer range")
     return value
 
 
@@ -67,6 +83,11 @@ class Observation(BaseModel):
     key: _Id
     event_time: datetime
     features: dict[Annotated[str, Field(min_length=1, max_length=128)], FeatureValue]
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _no_epoch_numbers(cls, value: Any) -> Any:
+        return _refuse_numbers(value)
 
     @field_validator("event_time")
     @classmethod
@@ -94,6 +115,11 @@ class Outcome(BaseModel):
     key: _Id
     event_time: datetime
     label: Label
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _no_epoch_numbers(cls, value: Any) -> Any:
+        return _refuse_numbers(value)
 
     @field_validator("event_time")
     @classmethod

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import fastavro
 from pydantic import ValidationError
 
-from pipeline.errors import DecodeError, SchemaViolation
+from pipeline.errors import DecodeError, EventValidationError, SchemaViolation
 from pipeline.events import Event, EventKind, Observation, Outcome, avro_schema
 
 __all__ = ["MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
@@ -78,7 +78,12 @@ class EventCodec:
         kind = event.kind
         buffer = io.BytesIO()
         buffer.write(_HEADER.pack(MAGIC_BYTE, self._registry.id_for(kind)))
-        fastavro.schemaless_writer(buffer, self._parsed[kind], event.model_dump())
+        try:
+            fastavro.schemaless_writer(buffer, self._parsed[kind], event.model_dump())
+        except (UnicodeEncodeError, ValueError, TypeError) as exc:
+            raise EventValidationError(
+                f"{kind} {event.event_id!r} cannot be encoded: {exc}"
+            ) from exc
         return buffer.getvalue()
 
     def decode(self, raw: bytes | None) -> Event:

@@ -174,18 +174,24 @@ class Settings(BaseSettings):
         return shown
 
 
+_SECRET_QUERY = re.compile(r"(?i)((?:^|&)(?:password|pass|pwd|token|secret)=)[^&]*")
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL.
+    """Hide the password of a URL, in its user part and in its query string.
 
     >>> mask_url("redis://user:hunter2@cache:6379/0")
     'redis://user:***@cache:6379/0'
+    >>> mask_url("redis://cache:6379/0?password=hunter2&db=1")
+    'redis://cache:6379/0?password=***&db=1'
     >>> mask_url("redis://127.0.0.1:6379/0")
     'redis://127.0.0.1:6379/0'
     """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{hostport}"
+    query = _SECRET_QUERY.sub(r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -8,16 +8,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import EventValidationError
 
 __all__ = ["MAX_EVENT_TIME", "MIN_EVENT_TIME", "from_millis", "localize", "to_millis", "to_utc"]
 
-#: Earliest and latest event times an event may carry; anything outside is absurd
-#: (a unit mistake such as seconds read as milliseconds lands far outside).
-MIN_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+#: Earliest and latest event times an event may carry; anything outside is absurd. A unit
+#: mistake lands outside: epoch seconds read as milliseconds fall in January 1970, epoch
+#: milliseconds read as seconds tens of thousands of years ahead.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_EVENT_TIME = datetime(1990, 1, 1, tzinfo=UTC)
 MAX_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 
 
@@ -59,7 +61,7 @@ def to_millis(value: datetime) -> int:
     >>> to_millis(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
     1000
     """
-    return int(value.timestamp() * 1000)
+    return (value - _EPOCH) // timedelta(milliseconds=1)
 
 
 def from_millis(millis: int) -> datetime:

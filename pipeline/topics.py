@@ -39,6 +39,10 @@ def topic_specs(
     """
     if partitions < 1:
         raise ConfigError(f"partitions must be at least 1, got {partitions}")
+    if replication_factor == 0 or replication_factor < -1:
+        raise ConfigError(
+            f"replication factor must be -1 (automatic) or at least 1, got {replication_factor}"
+        )
     replication = replication_factor if replication_factor > 0 else min(3, brokers)
     if replication > brokers:
         raise ConfigError(f"replication factor {replication} exceeds the {brokers} broker(s)")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -51,8 +52,11 @@ class ArrivalDelay:
     max_s: float = 600.0
 
     def __post_init__(self) -> None:
-        if not (self.mean_s >= 0 and self.max_s >= 0):  # NaN fails both comparisons
-            raise ConfigError("arrival delays must not be negative")
+        if not (0 <= self.mean_s < math.inf and 0 <= self.max_s < math.inf):  # NaN fails too
+            raise ConfigError(
+                f"arrival delays must be finite and not negative, got mean {self.mean_s}, "
+                f"max {self.max_s}"
+            )
 
     def sample(self, rng: random.Random) -> float:
         if self.mean_s == 0:

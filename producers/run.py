@@ -36,7 +36,10 @@ class ReplaySummary:
 
     def to_dict(self) -> dict[str, Any]:
         lateness = sorted(self.lateness_sample)
-        cuts = quantiles(lateness, n=100) if len(lateness) >= 2 else [0.0] * 99
+        if len(lateness) >= 2:
+            cuts = quantiles(lateness, n=100, method="inclusive")
+        else:
+            cuts = [lateness[0] if lateness else 0.0] * 99
         return self.report.to_dict() | {
             "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.rate, 1),
