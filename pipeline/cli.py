@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -21,14 +24,20 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from consumers.runner import run_worker
 from consumers.tail import read_events
+from consumers.worker import WorkerConfig
+from pipeline.client import PredictionsClient
+from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
 from pipeline.endpoints import Endpoints, resolve_endpoints
-from pipeline.errors import DriftlineError
+from pipeline.errors import ConfigError, DriftlineError
 from pipeline.kafka_clients import admin_client, make_consumer, make_producer
 from pipeline.logs import configure_logging, log_effective_config, stderr
+from pipeline.redis_clients import make_redis
 from pipeline.settings import Settings
 from pipeline.stack import LocalStack, ensure_kafka_jars
 from pipeline.topics import ensure_topics, topic_specs
+from pipeline.views import demo_summary, metrics_table
 from producers.flights import flight_events
 from producers.publisher import EventPublisher
 from producers.replay import ArrivalDelay, Pacer, ReplayPlan, utc_now
@@ -228,7 +237,8 @@ _DelayMean = Annotated[float, typer.Option(min=0, help="mean arrival delay, seco
 _DelayMax = Annotated[float, typer.Option(min=0, help="largest arrival delay, seconds")]
 _Seed = Annotated[int | None, typer.Option(help="seed of the arrival delays")]
 _Rebase = Annotated[
-    bool, typer.Option(help="shift event times so the replay happens now (live clocks)")
+    bool,
+    typer.Option(help="warp event times onto now at --speed, so lateness is live (see docs)"),
 ]
 _Fresh = Annotated[bool, typer.Option(help="delete and recreate the topics first")]
 _Json = Annotated[bool, typer.Option("--json", help="print the summary as one JSON line")]
@@ -254,11 +264,15 @@ def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _Repl
     endpoints = resolve_endpoints(settings)
     log.info("publishing to %s", endpoints.describe())
     _prepare_topics(settings, endpoints, options.fresh)
+    if options.rebase and options.speed is None:
+        raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
     plan = ReplayPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
         rebase_to=utc_now() if options.rebase else None,
+        time_scale=options.speed if options.rebase and options.speed else 1.0,
     )
+    pacer = Pacer(1.0 if options.rebase else options.speed)
     producer = make_producer(settings.kafka(endpoints.bootstrap))
     with (
         EventPublisher(producer, settings.topics.events) as publisher,
@@ -276,7 +290,7 @@ def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _Repl
         def on_progress(sent: int) -> None:
             progress.update(task, description=f"published {sent:,} events")
 
-        summary = run_replay(source, plan, Pacer(options.speed), publisher, on_progress)
+        summary = run_replay(source, plan, pacer, publisher, on_progress)
     _print_summary(summary, options.as_json)
 
 
@@ -432,6 +446,116 @@ def events_tail(
         consumer.close()
 
 
+# -- consume, predictions, metrics ------------------------------------------------------
+predictions_app = typer.Typer(help="Read predictions from Redis.")
+app.add_typer(predictions_app, name="predictions")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM/SIGINT set the stop flag (the batch finishes); a second one exits at once."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise SystemExit(128 + signum)
+        log.info("signal %s: finishing the batch, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@app.command("consume")
+def consume(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    seed: _Seed = None,
+    raw_features: Annotated[
+        bool | None, typer.Option("--raw-features", help="no derived features")
+    ] = None,
+    max_events: Annotated[int | None, typer.Option(min=1, help="stop after N records")] = None,
+    until_idle: Annotated[
+        float | None, typer.Option(min=0, help="stop after this many idle seconds")
+    ] = None,
+    pending_ttl: Annotated[
+        float | None, typer.Option(help="event-time seconds a prediction waits for its label")
+    ] = None,
+    as_json: _Json = False,
+    namespace: _Namespace = None,
+) -> None:
+    """Join the consumer group: predict on every observation, learn on every outcome."""
+    settings = _settings(ctx, namespace).with_overrides(
+        model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
+    )
+    endpoints = resolve_endpoints(settings)
+    log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
+    config = WorkerConfig(
+        max_events=max_events,
+        until_idle_s=until_idle,
+        max_poll_records=settings.max_poll_records,
+        idle_watermark_s=settings.idle_watermark_s,
+    )
+    with _stop_on_signals() as stop:
+        worker = run_worker(settings, endpoints, config, stop)
+    summary = {
+        "records": worker.stats.records,
+        "predictions": worker.stats.predictions,
+        "dead_letters": worker.stats.dead_letters,
+        "elapsed_s": round(worker.stats.elapsed_s, 3),
+        "records_per_s": round(worker.stats.rate, 1),
+        "partitions": sorted(worker.tasks),
+    }
+    if as_json:
+        _emit_json(summary)
+    else:
+        stderr.print(summary)
+
+
+def _predictions_client(settings: Settings) -> PredictionsClient:
+    endpoints = resolve_endpoints(settings)
+    return PredictionsClient(make_redis(endpoints.redis_url), settings.namespace)
+
+
+@predictions_app.command("get")
+def predictions_get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="the entity key")],
+    as_json: _Json = False,
+    namespace: _Namespace = None,
+) -> None:
+    """The latest prediction for KEY (exit 1 when there is none)."""
+    found = _predictions_client(_settings(ctx, namespace)).get(key)
+    if found is None:
+        stderr.print(f"no prediction for {key!r}")
+        raise typer.Exit(1)
+    if as_json:
+        _emit_json(found.to_dict())
+        return
+    table = Table(title=f"prediction for {key}", show_header=False)
+    for name, value in found.to_dict().items():
+        table.add_row(name, str(value))
+    stderr.print(table)
+
+
+@app.command("metrics")
+def show_metrics(
+    ctx: typer.Context,
+    as_json: _Json = False,
+    namespace: _Namespace = None,
+) -> None:
+    """The model's prequential metrics: totals and per task."""
+    data = _predictions_client(_settings(ctx, namespace)).metrics()
+    if as_json:
+        _emit_json(data)
+        return
+    stderr.print(metrics_table(data))
+
+
 # -- config and demo ---------------------------------------------------------------------
 @app.command("config")
 def show_config(ctx: typer.Context, namespace: _Namespace = None) -> None:
@@ -442,20 +566,25 @@ def show_config(ctx: typer.Context, namespace: _Namespace = None) -> None:
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    namespace: _Namespace = None,
-    limit: Annotated[int, typer.Option(min=1, help="flights to replay")] = 20_000,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="flights to replay (default: the whole year)")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=1, help="how much faster than the world (default: a year in 2 min)")
+    ] = DEFAULT_SPEED,
     partitions: _Partitions = None,
     seed: _Seed = None,
     as_json: _Json = False,
+    namespace: _Namespace = None,
 ) -> None:
-    """Start the stack if needed, recreate the topics and replay flights into Kafka."""
-    settings = _settings(ctx, namespace)
-    if not (settings.kafka_bootstrap and settings.redis_url):
-        with stderr.status("starting the local stack (first run fetches Kafka with Maven)..."):
-            LocalStack(settings.stack).up()
-    source = flight_events(limit=limit)
-    options = _ReplayOptions(namespace, partitions, None, 30.0, 600.0, seed, False, True, as_json)
-    _produce(ctx, source, options)
+    """Stack, fresh topics, flights replayed live, the online worker, a live view, a summary."""
+    settings = _settings(ctx, namespace).with_overrides(partitions=partitions, seed=seed)
+    options = DemoOptions(limit=limit, speed=speed, live=stderr.is_terminal and not as_json)
+    summary = run_demo(settings, options, stderr)
+    if as_json:
+        _emit_json(summary)
+    else:
+        stderr.print(demo_summary(summary))
 
 
 def main() -> None:

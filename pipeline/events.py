@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -52,8 +53,12 @@ Label = StrictBool | StrictInt | StrictFloat | str
 _Id = Annotated[str, Field(min_length=1, max_length=256)]
 
 
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
 def _refuse_numbers(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    numeric_text = isinstance(value, str) and _NUMBER.match(value) is not None
+    if numeric_text or (isinstance(value, int | float) and not isinstance(value, bool)):
         raise ValueError(
             "event time must be an aware datetime or an ISO 8601 string; an epoch number "
             "is ambiguous (seconds? milliseconds?): convert it where its unit is known"
@@ -68,9 +73,9 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 def _check_number(value: Any, what: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{what} is {value}; only finite numbers are allowed (use null)")
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not _LONG_MIN <= value <= _LONG_MAX:
-            raise ValueError(f"{what} is {value}, outside the 64-bit integer range")
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and not _LONG_MIN <= value <= _LONG_MAX:
+        raise ValueError(f"{what} is {value}, outside the 64-bit integer range")
     return value
 
 

@@ -22,7 +22,15 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaConfig", "Settings", "StackConfig", "TopicNames", "mask_url"]
+__all__ = ["DEFAULT_MODEL", "KafkaConfig", "Settings", "StackConfig", "TopicNames", "mask_url"]
+
+#: The default model: numbers scaled, text one-hot encoded, a logistic regression on both.
+#: (Scaling one-hot columns would zero them: a column present only as 1 has no variance.)
+DEFAULT_MODEL = (
+    "(compose.SelectType(float, int) | preprocessing.StandardScaler())"
+    " + (compose.SelectType(str) | preprocessing.OneHotEncoder())"
+    " | linear_model.LogisticRegression(optimizer=optim.SGD(0.005))"
+)
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -112,6 +120,31 @@ class Settings(BaseSettings):
     stack_start_timeout_s: float = Field(120.0, gt=0)
 
     seed: int = Field(42, description="seed of every random choice (replay delays, models)")
+
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="River expression (River's modules in scope, and seed) or module:factory",
+    )
+    raw_features: bool = Field(False, description="pass raw features through untouched")
+    calendar_features: bool = True
+    lateness_feature: bool = True
+    history_groups: tuple[str, ...] = Field(
+        ("key",), description="segments whose recent label rate is a feature ('key': entity)"
+    )
+    history_alpha: float = Field(0.2, gt=0, le=1)
+    pending_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="event-time TTL of pending")
+    allowed_lateness_s: float = Field(0.0, ge=0)
+    max_future_s: float = Field(300.0, ge=0, description="event time ahead of ingest allowed")
+    max_age_s: float | None = Field(None, gt=0, description="event time behind ingest allowed")
+    feature_bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description='JSON, e.g. {"distance": [0, 6000]}'
+    )
+    dedupe_size: int = Field(200_000, ge=1)
+    rolling_window: int = Field(1000, ge=1)
+    prediction_ttl_s: float = Field(7 * 24 * 3600.0, ge=0, description="0: keep for ever")
+    stream_maxlen: int = Field(100_000, ge=1)
+    max_poll_records: int = Field(2000, ge=1)
+    idle_watermark_s: float | None = Field(60.0, gt=0)
 
     @field_validator("namespace")
     @classmethod

@@ -323,6 +323,8 @@ def _build(
         "distance": _floats(table["distance"]),
         "sched_dep_hour": (sched_dep // 100).tolist(),
         "sched_dep_minute": (sched_dep % 100).tolist(),
+        # The hour again as a category: delays build up through the day, not linearly.
+        "sched_dep_slot": [f"{h:02d}h" for h in (sched_dep // 100).tolist()],
         "sched_arr_hour": (table["sched_arr_time"].astype("int64") // 100).tolist(),
         "scheduled_block_minutes": [int(m) for m in block],
         "day_of_week": dep_wall.dt.day_of_week.astype("int64").tolist(),

@@ -78,11 +78,25 @@ class TimedEvent:
 
 @dataclass(frozen=True)
 class ReplayPlan:
-    """How a source is replayed: arrival delays (seeded) and an optional rebase to now."""
+    """How a source is replayed: arrival delays (seeded), optionally moved onto now.
+
+    With ``rebase_to`` the event clock is *warped* onto the wall clock: an event that
+    happened ``d`` after the first observation happens ``d / time_scale`` after
+    ``rebase_to``. The arrival delays are then drawn on that warped clock. So a year of
+    flights replayed with ``time_scale=262_800`` takes two minutes, and the lateness the
+    broker measures is the injected delay plus transport, as in a live system; what the
+    warp distorts is the calendar of the event times (the sources carry their local
+    calendar as features).
+    """
 
     delay: ArrivalDelay = ArrivalDelay()
     seed: int = 42
     rebase_to: datetime | None = None
+    time_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.time_scale < math.inf:
+            raise ConfigError(f"time_scale must be positive and finite, got {self.time_scale}")
 
     def schedule(self, source: Iterable[LabelledEvent]) -> Iterator[TimedEvent]:
         """Events in arrival order; deterministic for a given source and seed.
@@ -91,31 +105,36 @@ class ReplayPlan:
         at or after its event time, so once the source has reached event time ``t`` no
         later event can arrive before ``t``: everything buffered up to ``t`` is released.
         A source that is itself out of order is released as it stands (late rows stay late).
-        With ``rebase_to``, all times shift by one constant so the first observation
-        happened at ``rebase_to`` (a historical replay made live).
         """
         rng = random.Random(self.seed)
         order = itertools.count()
         heap: list[tuple[datetime, int, Event]] = []
-        shift: timedelta | None = None
+        origin: datetime | None = None
         for item in source:
             obs = item.observation
-            if shift is None:
-                shift = (self.rebase_to - obs.event_time) if self.rebase_to else timedelta(0)
-            while heap and heap[0][0] <= obs.event_time + shift:
+            if origin is None:
+                origin = obs.event_time
+            now = self._warp(obs.event_time, origin)
+            while heap and heap[0][0] <= now:
                 arrival, _, due = heapq.heappop(heap)
                 yield TimedEvent(arrival, due)
             for original in (obs, item.outcome):
                 if original is None:
                     continue
                 event: Event = original
-                if shift:
-                    event = original.model_copy(update={"event_time": original.event_time + shift})
+                if self.rebase_to is not None:
+                    warped = self._warp(original.event_time, origin)
+                    event = original.model_copy(update={"event_time": warped})
                 arrival = event.event_time + timedelta(seconds=self.delay.sample(rng))
                 heapq.heappush(heap, (arrival, next(order), event))
         while heap:
             arrival, _, event = heapq.heappop(heap)
             yield TimedEvent(arrival, event)
+
+    def _warp(self, when: datetime, origin: datetime) -> datetime:
+        if self.rebase_to is None:
+            return when
+        return self.rebase_to + (when - origin) / self.time_scale
 
 
 class Pacer:
@@ -136,6 +155,9 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._origin: tuple[float, datetime] | None = None
+        #: Events due sooner than this are sent at once: sleeping per event for a few
+        #: microseconds would cost more than the pacing is worth.
+        self.granularity_s = 0.002
 
     def wait_for(self, arrival: datetime) -> None:
         """Block until ``arrival`` is due on the scaled replay clock."""
@@ -147,7 +169,7 @@ class Pacer:
         wall0, sim0 = self._origin
         due = wall0 + (arrival - sim0).total_seconds() / self.speed
         ahead = due - self._clock()
-        if ahead > 0:
+        if ahead > self.granularity_s:
             self._sleep(ahead)
 
 

@@ -88,7 +88,8 @@ class LocalStack:
     def _alive(entry: dict[str, Any] | None) -> bool:
         if not entry:
             return False
-        return processes.is_ours(int(entry["pid"]), entry["started"])
+        started = entry.get("started")  # absent in a state file of another version
+        return started is not None and processes.is_ours(int(entry["pid"]), int(started))
 
     def status(self) -> StackStatus:
         """What the state file records, with each process checked for life."""
@@ -142,7 +143,7 @@ class LocalStack:
         nodes = self._plan_nodes(count, known)
         if not all(self._alive(b) for b in known) and any(self._alive(b) for b in known):
             # A partly running cluster: its voters must all agree on the ports, so restart all.
-            processes.stop_processes([(int(e["pid"]), e["started"]) for e in known])
+            processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in known])
         broker_entries: list[dict[str, Any]] = []
         for node in nodes:
             node.home.mkdir(parents=True, exist_ok=True)
@@ -236,7 +237,7 @@ class LocalStack:
         """Stop the processes this stack started; with ``purge`` delete their data too."""
         state = self._read_state() or {}
         entries = [e for e in [state.get("redis"), *state.get("brokers", [])] if e]
-        stopped = processes.stop_processes([(int(e["pid"]), e["started"]) for e in entries])
+        stopped = processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in entries])
         if purge:
             import shutil
 

@@ -1,0 +1,53 @@
+"""Dead letters: the original record, untouched, with the reason in its headers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kafka.errors import KafkaError
+
+from pipeline.errors import PublishError
+from pipeline.records import DeadLetter
+
+__all__ = ["DeadLetterPublisher"]
+
+
+class DeadLetterPublisher:
+    """Publish dead letters to the namespace's dead-letter topic and wait for the acks."""
+
+    def __init__(self, producer: Any, topic: str, source_topic: str) -> None:
+        self._producer = producer
+        self.topic = topic
+        self.source_topic = source_topic
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        """Send and flush; raises :class:`PublishError` if any was not acknowledged."""
+        if not letters:
+            return
+        futures = []
+        try:
+            for letter in letters:
+                headers = [
+                    ("driftline.reason", letter.reason.encode()),
+                    ("driftline.detail", letter.detail[:1000].encode(errors="replace")),
+                    ("driftline.source.topic", self.source_topic.encode()),
+                    ("driftline.source.partition", str(letter.partition).encode()),
+                    ("driftline.source.offset", str(letter.offset).encode()),
+                    ("driftline.source.timestamp_ms", str(letter.timestamp_ms).encode()),
+                ]
+                if letter.kind:
+                    headers.append(("driftline.kind", letter.kind.encode()))
+                futures.append(
+                    self._producer.send(
+                        self.topic, key=letter.key, value=letter.value, headers=headers
+                    )
+                )
+            self._producer.flush(timeout=60)
+        except KafkaError as exc:
+            raise PublishError(f"dead letters not published: {exc}", len(letters), exc) from exc
+        failed = [f for f in futures if not f.succeeded()]
+        if failed:
+            raise PublishError(
+                f"{len(failed)} dead letter(s) not acknowledged", len(failed), failed[0].exception
+            )

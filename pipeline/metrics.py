@@ -1,0 +1,260 @@
+"""Prequential metrics of one task, as mergeable sufficient statistics.
+
+Each task scores the prediction it stored against the label the moment the outcome
+arrives (test-then-train). Its snapshot holds counts, a confusion matrix (or error
+sums), a cross-entropy sum and a lateness histogram: all of them add up across tasks, so
+:func:`merge_snapshots` gives exact totals however partitions are spread over workers.
+ROC AUC and the rolling window cannot be added; their totals are weighted means.
+
+>>> m = TaskMetrics("classification", rolling_window=100)
+>>> for y_true, y_pred, p in [(True, True, 0.9), (False, True, 0.6), (False, False, 0.2)]:
+...     m.score(y_true, y_pred, {True: p, False: 1 - p})
+>>> snap = m.snapshot()
+>>> snap["accuracy"], snap["scored"]
+(0.6667, 3)
+>>> merge_snapshots([snap, snap])["accuracy"]
+0.6667
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from typing import Any
+
+from river import metrics, utils
+
+from pipeline.models import ModelKind
+
+__all__ = ["LatenessHistogram", "TaskMetrics", "merge_snapshots"]
+
+#: Counters every snapshot carries, zero or not.
+COUNTERS = (
+    "records",
+    "observations",
+    "predictions",
+    "outcomes",
+    "learned",
+    "pending",
+    "expired",
+    "duplicates",
+    "early_outcomes",
+    "dead_letters",
+    "dead_letters_observation",
+    "dead_letters_outcome",
+)
+
+#: Upper bounds of the lateness buckets, seconds: a 1-2-5 series from 1 ms to ~30 years.
+_BOUNDS: list[float] = [0.0] + [m * 10.0**e for e in range(-3, 10) for m in (1, 2, 5)]
+
+
+class LatenessHistogram:
+    """Counts of lateness values per bucket; percentiles to bucket resolution.
+
+    >>> h = LatenessHistogram()
+    >>> for s in [0.5, 1.5, 3, 40, 40, 40, 40, 40, 40, 900]:
+    ...     h.add(s)
+    >>> h.quantile(0.5), h.quantile(0.99), h.count
+    (50.0, 1000.0, 10)
+    """
+
+    def __init__(self, counts: list[int] | None = None) -> None:
+        self.counts = list(counts) if counts else [0] * (len(_BOUNDS) + 1)
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    def add(self, seconds: float) -> None:
+        """Count one value; negative lateness (event time ahead of ingest) goes in bucket 0."""
+        self.counts[bisect.bisect_left(_BOUNDS, seconds)] += 1
+
+    def merge(self, other: LatenessHistogram) -> LatenessHistogram:
+        return LatenessHistogram([a + b for a, b in zip(self.counts, other.counts, strict=True)])
+
+    def quantile(self, q: float) -> float | None:
+        """The upper bound of the bucket holding the ``q`` quantile (``None`` if empty)."""
+        total = self.count
+        if total == 0:
+            return None
+        rank = q * total
+        seen = 0
+        for index, n in enumerate(self.counts):
+            seen += n
+            if seen >= rank and n:
+                return _BOUNDS[index] if index < len(_BOUNDS) else math.inf
+        return math.inf
+
+
+class TaskMetrics:
+    """Counters and prequential scores of one task."""
+
+    def __init__(self, kind: ModelKind, rolling_window: int = 1000) -> None:
+        self.kind = kind
+        self.rolling_window = rolling_window
+        self.counts: Counter[str] = Counter()
+        self.dead_letters: Counter[str] = Counter()
+        self.lateness = LatenessHistogram()
+        self.scored = 0
+        if kind == "classification":
+            self.confusion: Counter[tuple[Any, Any]] = Counter()
+            self.cross_entropy = 0.0
+            self.roc_auc = metrics.ROCAUC()
+            self.rolling: Any = utils.Rolling(metrics.Accuracy, window_size=rolling_window)
+            self.class_counts: Counter[Any] = Counter()
+            self.baseline_correct = 0
+        else:
+            self.abs_error = 0.0
+            self.sq_error = 0.0
+            self.y_sum = 0.0
+            self.y_sq_sum = 0.0
+            self.rolling = utils.Rolling(metrics.MAE, window_size=rolling_window)
+            self.baseline_abs_error = 0.0
+
+    def score(self, y_true: Any, y_pred: Any, probabilities: dict[Any, float] | None) -> None:
+        """Score one stored prediction against its label (call before learning)."""
+        self.scored += 1
+        self.rolling.update(y_true, y_pred)
+        if self.kind == "classification":
+            if self.class_counts:
+                majority = max(self.class_counts, key=self.class_counts.__getitem__)
+                self.baseline_correct += majority == y_true
+            self.class_counts[y_true] += 1
+            self.confusion[(y_true, y_pred)] += 1
+            p = (probabilities or {}).get(y_true, 0.0)
+            self.cross_entropy += -math.log(min(max(p, 1e-15), 1.0))
+            if probabilities is not None and _is_binary(y_true):
+                self.roc_auc.update(y_true, probabilities)
+        else:
+            n = self.scored - 1
+            baseline = self.y_sum / n if n else 0.0
+            self.baseline_abs_error += abs(y_true - baseline)
+            error = y_true - y_pred
+            self.abs_error += abs(error)
+            self.sq_error += error * error
+            self.y_sum += y_true
+            self.y_sq_sum += y_true * y_true
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a reader needs, JSON-ready: sufficient statistics and derived scores."""
+        snap: dict[str, Any] = {
+            "kind": self.kind,
+            "counts": dict.fromkeys(COUNTERS, 0) | dict(self.counts),
+            "dead_letters": dict(self.dead_letters),
+            "scored": self.scored,
+            "lateness_buckets": self.lateness.counts,
+            "rolling_window": self.rolling_window,
+            "rolling_n": min(self.scored, self.rolling_window),
+        }
+        if self.kind == "classification":
+            snap |= {
+                "confusion": [[t, p, n] for (t, p), n in self.confusion.items()],
+                "cross_entropy_sum": self.cross_entropy,
+                "roc_auc": _round(self.roc_auc.get()) if self.scored else None,
+                "rolling_accuracy": _round(self.rolling.get()) if self.scored else None,
+                "baseline_correct": self.baseline_correct,
+            }
+        else:
+            snap |= {
+                "abs_error_sum": self.abs_error,
+                "sq_error_sum": self.sq_error,
+                "y_sum": self.y_sum,
+                "y_sq_sum": self.y_sq_sum,
+                "rolling_mae": _round(self.rolling.get()) if self.scored else None,
+                "baseline_abs_error_sum": self.baseline_abs_error,
+            }
+        return snap | _derived(snap)
+
+
+def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over tasks: sums of the statistics, then the same derived scores."""
+    if not snapshots:
+        return {"counts": {}, "dead_letters": {}, "scored": 0}
+    kind = snapshots[0]["kind"]
+    total: dict[str, Any] = {
+        "kind": kind,
+        "counts": Counter(dict.fromkeys(COUNTERS, 0)),
+        "dead_letters": Counter(),
+    }
+    hist = LatenessHistogram()
+    for snap in snapshots:
+        total["counts"].update(snap["counts"])
+        total["dead_letters"].update(snap["dead_letters"])
+        hist = hist.merge(LatenessHistogram(snap["lateness_buckets"]))
+    total["counts"] = dict(total["counts"])
+    total["dead_letters"] = dict(total["dead_letters"])
+    total["lateness_buckets"] = hist.counts
+    total["scored"] = sum(s["scored"] for s in snapshots)
+    total["rolling_n"] = sum(s["rolling_n"] for s in snapshots)
+    sums = (
+        ["cross_entropy_sum", "baseline_correct"]
+        if kind == "classification"
+        else ["abs_error_sum", "sq_error_sum", "y_sum", "y_sq_sum", "baseline_abs_error_sum"]
+    )
+    for name in sums:
+        total[name] = sum(s[name] for s in snapshots)
+    if kind == "classification":
+        confusion: Counter[tuple[Any, Any]] = Counter()
+        for snap in snapshots:
+            for t, p, n in snap["confusion"]:
+                confusion[(t, p)] += n
+        total["confusion"] = [[t, p, n] for (t, p), n in confusion.items()]
+        total["roc_auc"] = _weighted(snapshots, "roc_auc", "scored")
+        total["rolling_accuracy"] = _weighted(snapshots, "rolling_accuracy", "rolling_n")
+    else:
+        total["rolling_mae"] = _weighted(snapshots, "rolling_mae", "rolling_n")
+    return total | _derived(total)
+
+
+def _derived(snap: dict[str, Any]) -> dict[str, Any]:
+    n = snap["scored"]
+    hist = LatenessHistogram(snap["lateness_buckets"])
+    out: dict[str, Any] = {
+        "lateness_seconds": {"p50": hist.quantile(0.5), "p99": hist.quantile(0.99)}
+    }
+    if not n:
+        return out
+    if snap["kind"] == "classification":
+        cm = metrics.ConfusionMatrix()
+        for t, p, count in snap["confusion"]:
+            cm.update(t, p, w=count)
+        classes = {t for t, _, _ in snap["confusion"]} | {p for _, p, _ in snap["confusion"]}
+        binary = classes <= {True, False}
+        out["accuracy"] = _round(metrics.Accuracy(cm=cm).get())
+        if binary:
+            out["precision"] = _round(metrics.Precision(cm=cm).get())
+            out["recall"] = _round(metrics.Recall(cm=cm).get())
+            out["f1"] = _round(metrics.F1(cm=cm).get())
+        else:
+            out["precision"] = _round(metrics.MacroPrecision(cm=cm).get())
+            out["recall"] = _round(metrics.MacroRecall(cm=cm).get())
+            out["f1"] = _round(metrics.MacroF1(cm=cm).get())
+        out["log_loss"] = _round(snap["cross_entropy_sum"] / n)
+        out["baseline_accuracy"] = _round(snap["baseline_correct"] / n)
+        truth: Counter[Any] = Counter()
+        for t, _, count in snap["confusion"]:
+            truth[t] += count
+        out["majority_share"] = _round(max(truth.values()) / n)
+    else:
+        mean = snap["y_sum"] / n
+        total_ss = snap["y_sq_sum"] - n * mean * mean
+        out["mae"] = _round(snap["abs_error_sum"] / n)
+        out["rmse"] = _round(math.sqrt(snap["sq_error_sum"] / n))
+        out["r2"] = _round(1 - snap["sq_error_sum"] / total_ss) if total_ss > 0 else None
+        out["baseline_mae"] = _round(snap["baseline_abs_error_sum"] / n)
+    return out
+
+
+def _weighted(snapshots: list[dict[str, Any]], name: str, weight: str) -> float | None:
+    pairs = [(s[name], s[weight]) for s in snapshots if s.get(name) is not None and s[weight]]
+    total = sum(w for _, w in pairs)
+    return _round(sum(v * w for v, w in pairs) / total) if total else None
+
+
+def _is_binary(label: Any) -> bool:
+    return isinstance(label, bool)
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)

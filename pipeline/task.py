@@ -1,0 +1,334 @@
+"""One partition's task: decode, validate, dedupe, predict, learn, score. Pure logic.
+
+A task owns its model, pending store, dedupe windows, metrics and watermark, as a Kafka
+Streams task does; the worker hands it the records of its partition in offset order and
+writes out what it returns. :meth:`PartitionTask.process` touches no service, so the
+whole prequential loop runs in a unit test.
+
+>>> from datetime import UTC, datetime
+>>> from pipeline.events import Observation, Outcome
+>>> from pipeline.serialization import EventCodec
+>>> codec = EventCodec()
+>>> def rec(offset, event):
+...     return InputRecord(0, offset, event.key.encode(), codec.encode(event), 1_700_000_000_000)
+>>> task = PartitionTask(0, TaskConfig(features=FeatureConfig(raw_only=True)))
+>>> obs = Observation(event_id="a", key="k", event_time="2023-11-14T22:13:00Z",
+...                   features={"x": 1.0})
+>>> out = task.process([rec(0, obs), rec(1, obs), rec(2, Outcome(event_id="a", key="k",
+...                     event_time="2023-11-14T22:13:10Z", label=True))],
+...                    processed_at=datetime(2023, 11, 14, 22, 14, tzinfo=UTC))
+>>> len(out.predictions), task.metrics.counts["duplicates"], task.metrics.counts["learned"]
+(1, 1, 1)
+>>> task.next_offset, len(task.pending)
+(3, 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from river import base, compose
+
+from pipeline.dedupe import DedupeWindow
+from pipeline.errors import DecodeError
+from pipeline.events import Observation, Outcome
+from pipeline.features import FeatureBuilder, FeatureConfig
+from pipeline.history import LabelHistory
+from pipeline.metrics import TaskMetrics
+from pipeline.models import DEFAULT_MODEL, build_model, model_kind
+from pipeline.pending import EarlyOutcomes, PendingEntry, PendingStore
+from pipeline.quality import QualityRules
+from pipeline.records import DeadLetter, InputRecord, Prediction
+from pipeline.serialization import EventCodec
+from pipeline.settings import Settings
+from pipeline.timeutil import from_millis
+
+__all__ = [
+    "FeatureConfig",
+    "InputRecord",
+    "PartitionTask",
+    "TaskConfig",
+    "TaskOutput",
+    "task_config_from",
+]
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Everything that decides what a task computes (so two equal configs agree)."""
+
+    model: str = DEFAULT_MODEL
+    seed: int = 42
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    quality: QualityRules = field(default_factory=QualityRules)
+    pending_ttl_s: float = 7 * 24 * 3600.0
+    allowed_lateness_s: float = 0.0
+    dedupe_size: int = 200_000
+    max_pending: int = 1_000_000
+    rolling_window: int = 1000
+
+
+def task_config_from(settings: Settings) -> TaskConfig:
+    """The task configuration the settings describe."""
+    return TaskConfig(
+        model=settings.model,
+        seed=settings.seed,
+        features=FeatureConfig(
+            raw_only=settings.raw_features,
+            calendar=settings.calendar_features,
+            lateness=settings.lateness_feature,
+            history_groups=tuple(settings.history_groups),
+            history_alpha=settings.history_alpha,
+        ),
+        quality=QualityRules(
+            max_future_s=settings.max_future_s,
+            max_age_s=settings.max_age_s,
+            feature_bounds=dict(settings.feature_bounds),
+        ),
+        pending_ttl_s=settings.pending_ttl_s,
+        allowed_lateness_s=settings.allowed_lateness_s,
+        dedupe_size=settings.dedupe_size,
+        rolling_window=settings.rolling_window,
+    )
+
+
+@dataclass
+class TaskOutput:
+    """What one call to :meth:`PartitionTask.process` produced."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    expired: int = 0
+
+
+class PartitionTask:
+    """The state and the prequential step of one partition."""
+
+    def __init__(self, partition: int, config: TaskConfig, codec: EventCodec | None = None):
+        self.partition = partition
+        self.config = config
+        self.codec = codec or EventCodec()
+        self.model = build_model(config.model, config.seed)
+        self.kind = model_kind(self.model)
+        self._argmax_predicts = _predict_is_argmax(self.model)
+        self.features = FeatureBuilder(config.features)
+        self.history = (
+            LabelHistory(config.features.history_alpha, config.features.history_groups)
+            if config.features.history_groups and not config.features.raw_only
+            else None
+        )
+        self.pending = PendingStore(
+            timedelta(seconds=config.pending_ttl_s), max_entries=config.max_pending
+        )
+        self.early = EarlyOutcomes(timedelta(seconds=config.pending_ttl_s))
+        self.seen_observations = DedupeWindow(config.dedupe_size)
+        self.seen_outcomes = DedupeWindow(config.dedupe_size)
+        self.metrics = TaskMetrics(self.kind, config.rolling_window)
+        self.max_event_time: datetime | None = None
+        self.next_offset: int | None = None
+        self.model_version = 0
+
+    @property
+    def watermark(self) -> datetime | None:
+        """Highest event time seen minus the allowed lateness."""
+        if self.max_event_time is None:
+            return None
+        return self.max_event_time - timedelta(seconds=self.config.allowed_lateness_s)
+
+    def process(self, records: Sequence[InputRecord], processed_at: datetime) -> TaskOutput:
+        """Handle ``records`` (this partition's, in offset order); never raises for bad data."""
+        out = TaskOutput()
+        counts = self.metrics.counts
+        for record in records:
+            counts["records"] += 1
+            self.next_offset = record.offset + 1
+            ingest_time = from_millis(record.timestamp_ms)
+            try:
+                event = self.codec.decode(record.value)
+            except DecodeError as exc:
+                self._dead_letter(out, record, exc.reason, exc.detail, None)
+                continue
+            if record.key is None or record.key.decode(errors="replace") != event.key:
+                self._dead_letter(
+                    out,
+                    record,
+                    "key-mismatch",
+                    f"record key {record.key!r} differs from the event's key {event.key!r}",
+                    event.kind,
+                )
+                continue
+            if isinstance(event, Observation):
+                self._observe(event, record, ingest_time, processed_at, out)
+            else:
+                self._resolve(event, record, ingest_time, out)
+            self._advance(event.event_time, out)
+        counts["pending"] = len(self.pending)
+        return out
+
+    def advance_watermark(self, to: datetime) -> int:
+        """Move the watermark forward (an idle partition, on wall-clock time); expire."""
+        out = TaskOutput()
+        self._advance(to + timedelta(seconds=self.config.allowed_lateness_s), out)
+        self.metrics.counts["pending"] = len(self.pending)
+        return out.expired
+
+    # -- steps -----------------------------------------------------------------------------
+    def _observe(
+        self,
+        obs: Observation,
+        record: InputRecord,
+        ingest_time: datetime,
+        processed_at: datetime,
+        out: TaskOutput,
+    ) -> None:
+        counts = self.metrics.counts
+        if self.seen_observations.seen(obs.event_id):
+            counts["duplicates"] += 1
+            return
+        counts["observations"] += 1
+        verdict = self.config.quality.check_observation(obs, ingest_time)
+        if verdict is not None:
+            self._dead_letter(out, record, *verdict, "observation")
+            return
+        self.metrics.lateness.add((ingest_time - obs.event_time).total_seconds())
+        x = self.features.build(obs, ingest_time)
+        groups = None
+        if self.history is not None:
+            groups = self.history.groups_of(obs.key, obs.features)
+            x.update(self.history.features(groups))
+        prediction, probabilities = self._predict(x)
+        self.pending.add(
+            PendingEntry(
+                obs.event_id,
+                obs.key,
+                obs.event_time,
+                x,
+                prediction,
+                probabilities,
+                self.model_version,
+                groups,
+            )
+        )
+        counts["predictions"] += 1
+        out.predictions.append(
+            Prediction(
+                key=obs.key,
+                event_id=obs.event_id,
+                partition=record.partition,
+                offset=record.offset,
+                event_time=obs.event_time,
+                ingest_time=ingest_time,
+                predicted_time=processed_at,
+                prediction=prediction,
+                probabilities=probabilities,
+                model_version=self.model_version,
+            )
+        )
+        waiting = self.early.take(obs.event_id)
+        if waiting is not None:  # its outcome came first: predicted above, now learn
+            early_outcome, _ = waiting
+            self._learn(self.pending.pop(obs.event_id), early_outcome.label)
+
+    def _predict(self, x: dict[str, Any]) -> tuple[Any, dict[Any, float] | None]:
+        model: Any = self.model
+        if self.kind != "classification":
+            return model.predict_one(x), None
+        probabilities = model.predict_proba_one(x)
+        if self._argmax_predicts:
+            # River's own Classifier.predict_one is exactly this argmax: skip a second pass.
+            prediction = max(probabilities, key=probabilities.get) if probabilities else None
+        else:
+            prediction = model.predict_one(x)
+        return prediction, probabilities
+
+    def _resolve(
+        self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
+    ) -> None:
+        counts = self.metrics.counts
+        if self.seen_outcomes.seen(outcome.event_id):
+            counts["duplicates"] += 1
+            return
+        counts["outcomes"] += 1
+        verdict = self.config.quality.check_time(outcome.event_time, ingest_time)
+        verdict = verdict or self.config.quality.check_label(outcome.label, self.kind)
+        if verdict is not None:
+            self._dead_letter(out, record, *verdict, "outcome")
+            return
+        entry = self.pending.pop(outcome.event_id)
+        if entry is not None:
+            self._learn(entry, outcome.label)
+        elif self.pending.was_expired(outcome.event_id):
+            detail = f"{outcome.event_id}: its observation expired unlabelled"
+            self._dead_letter(out, record, "expired-observation", detail, "outcome")
+        elif self.seen_observations.contains(outcome.event_id):
+            detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
+            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+        else:
+            self.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
+            counts["early_outcomes"] += 1
+
+    def _learn(self, entry: PendingEntry | None, label: Any) -> None:
+        """Score the stored prediction, then learn from the stored vector."""
+        if entry is None:
+            return
+        self.metrics.score(label, entry.prediction, entry.probabilities)
+        self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
+        if self.history is not None and entry.groups:
+            self.history.update(entry.groups, label)
+        self.model_version += 1
+        self.metrics.counts["learned"] += 1
+
+    def _advance(self, event_time: datetime, out: TaskOutput) -> None:
+        if self.max_event_time is None or event_time > self.max_event_time:
+            self.max_event_time = event_time
+        watermark = self.watermark
+        if watermark is None:
+            return
+        expired = self.pending.expire(watermark)
+        if expired:
+            self.metrics.counts["expired"] += len(expired)
+            out.expired += len(expired)
+        for outcome, record in self.early.expire(watermark):
+            detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
+            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+
+    def _dead_letter(
+        self, out: TaskOutput, record: InputRecord, reason: str, detail: str, kind: str | None
+    ) -> None:
+        self.metrics.dead_letters[reason] += 1
+        self.metrics.counts["dead_letters"] += 1
+        if kind is not None:
+            self.metrics.counts[f"dead_letters_{kind}"] += 1
+        out.dead_letters.append(
+            DeadLetter(
+                reason,
+                detail,
+                record.partition,
+                record.offset,
+                record.key,
+                record.value,
+                record.timestamp_ms,
+                kind,
+            )
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Metrics snapshot with the task's identity, JSON-ready."""
+        snap = self.metrics.snapshot()
+        snap["counts"]["pending"] = len(self.pending)
+        snap["counts"]["early_outcomes_waiting"] = len(self.early)
+        return snap | {
+            "partition": self.partition,
+            "model_version": self.model_version,
+            "next_offset": self.next_offset,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+        }
+
+
+def _predict_is_argmax(model: Any) -> bool:
+    """Whether the model's ``predict_one`` is River's default argmax of the probabilities."""
+    last = list(model.steps.values())[-1] if isinstance(model, compose.Pipeline) else model
+    return type(last).predict_one is base.Classifier.predict_one

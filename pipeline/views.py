@@ -1,0 +1,141 @@
+"""Terminal views (rich): the metrics table and the demo's live panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+__all__ = ["demo_summary", "live_panel", "metrics_table"]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+_SCORES = {
+    "classification": [
+        "accuracy",
+        "rolling_accuracy",
+        "baseline_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "log_loss",
+    ],
+    "regression": ["mae", "rolling_mae", "baseline_mae", "rmse", "r2"],
+}
+_COUNTS = [
+    "records",
+    "observations",
+    "predictions",
+    "outcomes",
+    "learned",
+    "pending",
+    "expired",
+    "duplicates",
+    "dead_letters",
+]
+
+
+def metrics_table(data: dict[str, Any]) -> Table:
+    """Totals and each task side by side."""
+    total = data["total"]
+    tasks = data["tasks"]
+    table = Table(title="driftline metrics (prequential: scored before learning)")
+    table.add_column("metric")
+    table.add_column("total", justify="right")
+    for partition in tasks:
+        table.add_column(f"p{partition}", justify="right")
+    columns = [total, *tasks.values()]
+    for name in _SCORES.get(total.get("kind", "classification"), []):
+        table.add_row(name, *[_fmt(c.get(name)) for c in columns])
+    for name in _COUNTS:
+        table.add_row(name, *[_fmt(c.get("counts", {}).get(name, 0)) for c in columns])
+    for q in ("p50", "p99"):
+        table.add_row(
+            f"lateness {q} (s)",
+            *[_fmt((c.get("lateness_seconds") or {}).get(q)) for c in columns],
+        )
+    reasons = sorted({r for c in columns for r in c.get("dead_letters", {})})
+    for reason in reasons:
+        table.add_row(
+            f"dead letter: {reason}",
+            *[_fmt(c.get("dead_letters", {}).get(reason, 0)) for c in columns],
+        )
+    return table
+
+
+def live_panel(status: dict[str, Any], totals: dict[str, Any]) -> Group:
+    """The demo's live view: throughput, rolling accuracy, lateness, pending labels."""
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    for name, value in status.items():
+        head.add_row(name, _fmt(value))
+    counts = totals.get("counts", {})
+    lateness = totals.get("lateness_seconds") or {}
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold")
+    body.add_column(justify="right")
+    for name in ("observations", "outcomes", "learned", "pending", "expired", "dead_letters"):
+        body.add_row(name, _fmt(counts.get(name, 0)))
+    for name in ("accuracy", "rolling_accuracy", "baseline_accuracy", "mae", "rolling_mae"):
+        if name in totals or name.startswith("rolling") and totals.get(name) is not None:
+            body.add_row(name, _fmt(totals.get(name)))
+    body.add_row(
+        "lateness p50 / p99 (s)", f"{_fmt(lateness.get('p50'))} / {_fmt(lateness.get('p99'))}"
+    )
+    return Group(head, body)
+
+
+def demo_summary(summary: dict[str, Any]) -> Table:
+    """The demo's closing table: counts that add up, and the model against the baseline."""
+    table = Table(title="driftline demo: a year of NYC flights, predicted then learned")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for name in (
+        "observations",
+        "predictions",
+        "outcomes",
+        "learned",
+        "pending",
+        "expired",
+        "dead_letters",
+    ):
+        table.add_row(name, _fmt(summary[name]))
+    metrics = summary["metrics"]
+    for name in (
+        "accuracy",
+        "baseline_accuracy",
+        "majority_share",
+        "roc_auc",
+        "log_loss",
+        "precision",
+        "recall",
+        "f1",
+    ):
+        table.add_row(name, _fmt(metrics.get(name)))
+    by = summary.get("beats_majority_by")
+    verdict = (
+        "-"
+        if by is None
+        else (f"+{by * 100:.2f} points" if by > 0 else f"{by * 100:.2f} points (does not beat it)")
+    )
+    table.add_row("vs always predicting the majority", verdict)
+    lateness = summary.get("lateness_seconds") or {}
+    table.add_row(
+        "lateness p50 / p99 (s)", f"{_fmt(lateness.get('p50'))} / {_fmt(lateness.get('p99'))}"
+    )
+    worker = summary["worker"]
+    table.add_row("worker records/s", _fmt(worker["records_per_s"]))
+    table.add_row("elapsed (s)", _fmt(summary["elapsed_s"]))
+    return table

@@ -1,0 +1,62 @@
+"""Helpers shared by the integration tests: topics, publishing, running a worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from consumers.runner import run_worker
+from consumers.worker import Worker, WorkerConfig
+from pipeline.endpoints import Endpoints
+from pipeline.events import Observation, Outcome
+from pipeline.kafka_clients import admin_client, make_producer
+from pipeline.settings import Settings
+from pipeline.topics import ensure_topics, topic_specs
+from producers.publisher import EventPublisher
+
+
+def endpoints_of(settings: Settings) -> Endpoints:
+    assert settings.kafka_bootstrap and settings.redis_url
+    return Endpoints(settings.kafka_bootstrap, settings.redis_url.get_secret_value(), "settings")
+
+
+def create_topics(settings: Settings, partitions: int = 1) -> None:
+    with admin_client(settings.kafka(settings.kafka_bootstrap or "")) as admin:
+        specs = topic_specs(
+            settings.namespace,
+            partitions=partitions,
+            replication_factor=-1,
+            brokers=1,
+            retention_ms=3_600_000,
+        )
+        ensure_topics(admin, specs)
+
+
+def publish(settings: Settings, events: Iterable[Observation | Outcome]) -> int:
+    with EventPublisher(
+        make_producer(settings.kafka(settings.kafka_bootstrap or "")), settings.topics.events
+    ) as publisher:
+        for event in events:
+            publisher.publish(event)
+        return publisher.flush().total
+
+
+def drain(
+    settings: Settings,
+    expected_records: int,
+    *,
+    deadline_s: float = 120,
+    on_batch: Callable[[Worker, list], None] | None = None,
+) -> Worker:
+    """Run a worker until it has read ``expected_records`` (or the deadline passes)."""
+    stop = threading.Event()
+    deadline = time.monotonic() + deadline_s
+
+    def done(worker: Worker) -> bool:
+        return worker.stats.records >= expected_records or time.monotonic() > deadline
+
+    config = WorkerConfig(poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=500)
+    worker = run_worker(settings, endpoints_of(settings), config, stop, on_batch, done)
+    assert worker.stats.records == expected_records, (worker.stats.records, expected_records)
+    return worker
