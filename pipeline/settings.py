@@ -200,6 +200,8 @@ class Settings(BaseSettings):
                 shown[name] = mask_url(value.get_secret_value()) if value else None
             elif isinstance(value, SecretStr):
                 shown[name] = "***" if value.get_secret_value() else None
+            elif isinstance(value, tuple):
+                shown[name] = list(value)
             elif isinstance(value, Path):
                 shown[name] = str(value)
             else:

@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.events import Label, Observation, Outcome, avro_schema
-from pipeline.timeutil import from_millis
+from pipeline.timeutil import MAX_EVENT_TIME, MIN_EVENT_TIME, from_millis
 
 MODELS: dict[str, type[Observation] | type[Outcome]] = {
     "observation": Observation,
@@ -136,13 +136,11 @@ def test_naive_time_is_rejected_with_a_time_zone_hint(kind: str, naive: Any) -> 
         datetime(2200, 1, 1, tzinfo=UTC),
         "1900-01-01T00:00:00Z",
         "2200-06-01T12:00:00+02:00",
-        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),  # just before the bounds
+        datetime(1970, 1, 1, tzinfo=UTC),  # the epoch itself: a zero where a time should be
+        "1970-01-16T13:00:00Z",  # where epoch seconds read as milliseconds land
+        datetime(1989, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),  # just before the bounds
+        "1990-01-01T00:30:00+01:00",  # 1989-12-31 23:30 UTC: the offset decides
         datetime(2100, 1, 1, tzinfo=UTC),  # the upper bound is exclusive
-        # an epoch in microseconds given as a number: far beyond any sane date
-        int(T0.timestamp()) * 1_000_000,
-        # an epoch in seconds with a digit too many: year 2286
-        1e10,
-        -1,  # a second before the epoch
     ],
     ids=repr,
 )
@@ -153,23 +151,53 @@ def test_absurd_time_is_rejected(kind: str, absurd: Any) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
+    "number",
+    [
+        int(T0.timestamp()),  # epoch seconds of a sane time: still refused, the unit is unknown
+        int(T0.timestamp()) * 1_000,  # the same instant in milliseconds
+        T0.timestamp(),  # a float
+        int(T0.timestamp()) * 1_000_000,  # microseconds: far beyond any sane date
+        1e10,  # epoch seconds with a digit too many: year 2286
+        0,
+        -1,
+    ],
+    ids=repr,
+)
+def test_epoch_number_is_rejected_as_ambiguous(kind: str, number: int | float) -> None:
+    with pytest.raises(ValidationError, match="epoch number is ambiguous") as caught:
+        MODELS[kind](**valid(kind, event_time=number))
+    assert [error["loc"] for error in caught.value.errors()] == [("event_time",)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("flag", [True, False], ids=repr)
+def test_boolean_event_time_is_rejected(kind: str, flag: bool) -> None:
+    with pytest.raises(ValidationError, match="event_time"):
+        MODELS[kind](**valid(kind, event_time=flag))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
     "edge",
-    [datetime(1970, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)],
+    [datetime(1990, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)],
     ids=str,
 )
 def test_times_at_the_bounds_are_accepted(kind: str, edge: datetime) -> None:
     assert MODELS[kind](**valid(kind, event_time=edge)).event_time == edge
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: MIN_EVENT_TIME is 1970-01-01, so epoch seconds read as milliseconds "
-    "(2013 -> 1970-01-16) pass, though timeutil says such a unit mistake lands far outside",
-)
-def test_seconds_read_as_milliseconds_is_rejected() -> None:
-    mistaken = from_millis(int(T0.timestamp()))  # seconds handed to a millisecond reader
+def test_the_lower_bound_is_1990() -> None:
+    bounds = (MIN_EVENT_TIME, MAX_EVENT_TIME)
+    assert bounds == (datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_seconds_read_as_milliseconds_is_rejected(kind: str) -> None:
+    # 2013 in epoch seconds, handed to a millisecond reader, lands on 1970-01-16
+    mistaken = from_millis(int(T0.timestamp()))
+    assert mistaken.year == 1970
     with pytest.raises(ValidationError, match="event_time"):
-        Observation(**observation(event_time=mistaken))
+        MODELS[kind](**valid(kind, event_time=mistaken))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -215,8 +243,15 @@ def test_non_finite_label_is_rejected(value: float) -> None:
 
 
 def test_feature_types_are_preserved_exactly() -> None:
-    features = {"flag": True, "off": False, "one": 1, "zero": 0, "ratio": 1.0, "name": "1",
-                "missing": None}
+    features = {
+        "flag": True,
+        "off": False,
+        "one": 1,
+        "zero": 0,
+        "ratio": 1.0,
+        "name": "1",
+        "missing": None,
+    }
     kept = Observation(**observation(features=features)).features
     assert {k: type(v) for k, v in kept.items()} == {k: type(v) for k, v in features.items()}
     assert kept == features

@@ -76,6 +76,7 @@ def test_first_flight_times_label_and_features() -> None:
         "distance": 1400.0,
         "sched_dep_hour": 5,
         "sched_dep_minute": 15,
+        "sched_dep_slot": "05h",
         "sched_arr_hour": 8,
         "scheduled_block_minutes": 244,  # 10:15Z -> 14:19Z
         "day_of_week": 1,  # a Tuesday

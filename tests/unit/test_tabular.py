@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import ConfigError, EventValidationError
 from pipeline.events import FeatureValue
+from pipeline.timeutil import MAX_EVENT_TIME, MIN_EVENT_TIME
 from producers.sources import LabelledEvent
 from producers.tabular import parse_csv_value, parse_time, table_events
 
@@ -34,8 +35,20 @@ def write_jsonl(path: Path, records: Sequence[Any]) -> Path:
     return path
 
 
+#: Epoch seconds of 2023-11-14 22:13:20 UTC: a sane event time for tables of numbers.
+T_S = 1_700_000_000
+#: Epoch seconds of MIN_EVENT_TIME (1990-01-01 UTC) and of MAX_EVENT_TIME (2100-01-01 UTC).
+MIN_S = int(MIN_EVENT_TIME.timestamp())
+MAX_S = int(MAX_EVENT_TIME.timestamp())
+
+
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def at_s(seconds: float) -> datetime:
+    """The UTC time of an epoch in seconds."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @pytest.fixture
@@ -238,7 +251,7 @@ def test_epoch_milliseconds(tmp_path: Path) -> None:
 
 
 def test_limit_and_explicit_format(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "data.log", [{"k": str(i), "t": i} for i in range(10)])
+    path = write_jsonl(tmp_path / "data.log", [{"k": str(i), "t": T_S + i} for i in range(10)])
     events = table_events(path, fmt="jsonl", key="k", event_time="t", label=None, limit=3)
     assert [e.observation.key for e in events] == ["0", "1", "2"]
     assert list(table_events(path, fmt="jsonl", key="k", event_time="t", label=None, limit=0)) == []
@@ -246,7 +259,7 @@ def test_limit_and_explicit_format(tmp_path: Path) -> None:
 
 def test_blank_lines_and_quoted_newlines_keep_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "notes.csv"
-    path.write_text('k,t,note\n\na,1,"two\nlines"\nb,oops,x\n', encoding="utf-8")
+    path.write_text(f'k,t,note\n\na,{T_S},"two\nlines"\nb,oops,x\n', encoding="utf-8")
     events = table_events(path, key="k", event_time="t", label=None)
     assert next(events).observation.features == {"note": "two\nlines"}
     with pytest.raises(EventValidationError, match=r"notes\.csv, line 5, column 't'"):
@@ -266,6 +279,8 @@ def test_blank_lines_and_quoted_newlines_keep_line_numbers(tmp_path: Path) -> No
         (["a", "2024-01-01", "1e999", "true"], "x", "too large"),
         (["a", "2024-01-01", "99999999999999999999", "true"], "x", "64-bit"),
         (["a", "2150-01-01", "1", "true"], "t", "outside"),
+        (["a", "1989-12-31", "1", "true"], "t", "outside"),
+        (["a", "0", "1", "true"], "t", "outside"),  # epoch 0 is no event time
     ],
 )
 def test_bad_csv_row_names_file_line_and_column(
@@ -285,7 +300,7 @@ def test_bad_csv_row_names_file_line_and_column(
 
 def test_wrong_number_of_fields(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
-    path.write_text("k,t,x\na,1,2\nb,2\n", encoding="utf-8")
+    path.write_text(f"k,t,x\na,{T_S},2\nb,{T_S + 1}\n", encoding="utf-8")
     with pytest.raises(EventValidationError, match=r"short\.csv, line 3: 2 fields.*header has 3"):
         list(table_events(path, key="k", event_time="t", label=None))
 
@@ -293,36 +308,44 @@ def test_wrong_number_of_fields(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "match"),
     [
-        ('{"k": "a", "t": 1, "x": [1, 2]}', r"line 2, column 'x': a list"),
-        ('{"k": "a", "t": 1, "x": NaN}', r"line 2, column 'x': nan is not a finite"),
+        ('{"k": "a", "t": 1700000001, "x": [1, 2]}', r"line 2, column 'x': a list"),
+        ('{"k": "a", "t": 1700000001, "x": NaN}', r"line 2, column 'x': nan is not a finite"),
         ('{"k": "a", "t": true, "x": 1}', r"line 2, column 't'"),
-        ('{"t": 1, "x": 1}', r"line 2, column 'k': missing"),
-        ('{"k": 1.5, "t": 1, "x": 1}', r"line 2, column 'k': must be a string or an integer"),
-        ('{"k": "a", "t": 1, "x": 1', r"line 2: not valid JSON"),
-        ('["a", 1, 1]', r"line 2: a JSON-lines record must be an object"),
+        ('{"t": 1700000001, "x": 1}', r"line 2, column 'k': missing"),
+        (
+            '{"k": 1.5, "t": 1700000001, "x": 1}',
+            r"line 2, column 'k': must be a string or an integer",
+        ),
+        ('{"k": "a", "t": 1700000001, "x": 1', r"line 2: not valid JSON"),
+        ('["a", 1700000001, 1]', r"line 2: a JSON-lines record must be an object"),
+        ('{"k": "a", "t": 1, "x": 1}', r"line 2, column 't': event time 1970-01-01T00:00:01"),
     ],
 )
 def test_bad_jsonl_row(tmp_path: Path, line: str, match: str) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"k": "a", "t": 0, "x": 1}\n' + line + "\n", encoding="utf-8")
+    path.write_text(f'{{"k": "a", "t": {T_S}, "x": 1}}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(EventValidationError, match=match):
         list(table_events(path, key="k", event_time="t", label=None))
 
 
 def test_repeated_event_id(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "ids.csv", ["id", "k", "t"], [["1", "a", "0"], ["1", "b", "1"]])
+    path = write_csv(
+        tmp_path / "ids.csv", ["id", "k", "t"], [["1", "a", f"{T_S}"], ["1", "b", f"{T_S + 1}"]]
+    )
     with pytest.raises(EventValidationError, match=r"line 3, column 'id'.*repeats line 2"):
         list(table_events(path, key="k", event_time="t", label=None, event_id="id"))
 
 
 def test_outcome_before_observation(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "o.csv", ["k", "t", "y", "done"], [["a", "10", "1", "5"]])
+    path = write_csv(
+        tmp_path / "o.csv", ["k", "t", "y", "done"], [["a", f"{T_S + 10}", "1", f"{T_S + 5}"]]
+    )
     with pytest.raises(EventValidationError, match=r"column 'done': outcome time .* before"):
         list(table_events(path, key="k", event_time="t", label="y", outcome_time="done"))
 
 
 def test_label_without_outcome_time(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "o.csv", ["k", "t", "y", "done"], [["a", "10", "1", ""]])
+    path = write_csv(tmp_path / "o.csv", ["k", "t", "y", "done"], [["a", f"{T_S + 10}", "1", ""]])
     with pytest.raises(EventValidationError, match=r"column 'done': empty time"):
         list(table_events(path, key="k", event_time="t", label="y", outcome_time="done"))
 
@@ -333,7 +356,7 @@ def test_label_without_outcome_time(tmp_path: Path) -> None:
 @pytest.fixture
 def small(tmp_path: Path) -> Path:
     return write_csv(
-        tmp_path / "small.csv", ["k", "t", "x", "y", "done"], [["a", "1", "2", "", ""]]
+        tmp_path / "small.csv", ["k", "t", "x", "y", "done"], [["a", f"{T_S + 1}", "2", "", ""]]
     )
 
 
@@ -406,7 +429,11 @@ def test_file_errors(tmp_path: Path) -> None:
 def test_jsonl_first_record_is_the_header(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_jsonl(
         tmp_path / "sparse.jsonl",
-        [{"k": "a", "t": 0, "x": 1}, {"k": "b", "t": 1}, {"k": "c", "t": 2, "x": 3, "extra": 4}],
+        [
+            {"k": "a", "t": T_S, "x": 1},
+            {"k": "b", "t": T_S + 1},
+            {"k": "c", "t": T_S + 2, "x": 3, "extra": 4},
+        ],
     )
     events = list(table_events(path, key="k", event_time="t", label=None))
     assert [e.observation.features for e in events] == [{"x": 1}, {"x": None}, {"x": 3}]
@@ -458,10 +485,52 @@ def test_parse_csv_value_refuses_non_finite(cell: str) -> None:
 
 def test_parse_time_rules() -> None:
     assert parse_time("2024-01-01T00:00:00Z") == utc(2024, 1, 1)
-    assert parse_time(0.5) == datetime(1970, 1, 1, 0, 0, 0, 500000, UTC)
-    for bad in [True, None, [1], float("nan"), 1e30, "2024-13-01"]:
+    assert parse_time(T_S + 0.5) == datetime(2023, 11, 14, 22, 13, 20, 500000, UTC)
+    assert parse_time(str(T_S)) == parse_time(T_S) == at_s(T_S)
+    assert parse_time(T_S * 1000 + 5, time_unit="ms") == at_s(T_S) + timedelta(milliseconds=5)
+    assert parse_time(f"{T_S * 1000}", time_unit="ms") == at_s(T_S)
+    for bad in [True, None, [1], float("nan"), float("inf"), 1e30, "2024-13-01", 0, -1]:
         with pytest.raises(EventValidationError):
             parse_time(bad)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_parse_time_bounds(unit: str) -> None:
+    per_s = 1000 if unit == "ms" else 1
+    assert parse_time(MIN_S * per_s, time_unit=unit) == MIN_EVENT_TIME  # type: ignore[arg-type]
+    assert parse_time(str(MIN_S * per_s), time_unit=unit) == MIN_EVENT_TIME  # type: ignore[arg-type]
+    last = MAX_S * per_s - 1
+    assert parse_time(last, time_unit=unit) < MAX_EVENT_TIME  # type: ignore[arg-type]
+    for outside in [MIN_S * per_s - 1, MAX_S * per_s, 0]:
+        with pytest.raises(EventValidationError, match="outside"):
+            parse_time(outside, time_unit=unit)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seconds", [T_S, MIN_S, MAX_S - 1], ids=str)
+def test_epoch_seconds_read_as_milliseconds_are_refused(seconds: int) -> None:
+    # seconds given with time_unit="ms" land early in 1970, before the 1990 bound
+    with pytest.raises(EventValidationError, match=r"1970-0[12].*outside"):
+        parse_time(seconds, time_unit="ms")
+    with pytest.raises(EventValidationError, match=r"1970-0[12].*outside"):
+        parse_time(str(seconds), time_unit="ms")
+
+
+@pytest.mark.parametrize("millis", [T_S * 1000, MIN_S * 1000], ids=str)
+def test_epoch_milliseconds_read_as_seconds_are_refused(millis: int) -> None:
+    with pytest.raises(EventValidationError, match="epoch time"):
+        parse_time(millis)
+
+
+def test_table_in_milliseconds_read_as_seconds_names_the_cell(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "ms.csv", ["k", "t"], [["a", f"{T_S * 1000}"]])
+    with pytest.raises(EventValidationError, match=r"ms\.csv, line 2, column 't'"):
+        list(table_events(path, key="k", event_time="t", label=None))
+
+
+def test_table_in_seconds_read_as_milliseconds_names_the_cell(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "s.jsonl", [{"k": "a", "t": T_S}])
+    with pytest.raises(EventValidationError, match=r"s\.jsonl, line 1, column 't'.*outside"):
+        list(table_events(path, key="k", event_time="t", label=None, time_unit="ms"))
 
 
 def cell_of(value: FeatureValue) -> str:
@@ -523,7 +592,8 @@ def _replay(path: Path, **options: Any) -> list[LabelledEvent]:
 ROWS = st.lists(
     st.tuples(
         st.text(TEXT_CHARS, min_size=1, max_size=40).filter(lambda text: text.strip() != ""),
-        st.integers(0, 4_000_000_000),  # epoch seconds
+        # epoch seconds within the event-time bounds, the outcome an hour later too
+        st.integers(MIN_S, MAX_S - 3601),
         FEATURES,
         FEATURES,
         st.one_of(st.none(), st.booleans(), st.integers(-5, 5)),  # label
@@ -535,6 +605,7 @@ ROWS = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(ROWS)
+@example([("first", MIN_S, 1, None, True), ("last", MAX_S - 3601, None, "x", 0)])
 def test_random_tables_round_trip_through_csv_and_jsonl(
     rows: list[tuple[str, int, FeatureValue, FeatureValue, bool | int | None]],
 ) -> None:
@@ -554,7 +625,7 @@ def test_random_tables_round_trip_through_csv_and_jsonl(
             for event, (k, t, a, b, y) in zip(events, rows, strict=True):
                 obs = event.observation
                 assert obs.key == k
-                assert obs.event_time == datetime.fromtimestamp(t, UTC)
+                assert obs.event_time == at_s(t)
                 assert obs.features == {"a": a, "b": b}
                 assert [type(v) for v in obs.features.values()] == [type(a), type(b)]
                 if y is None:
