@@ -202,12 +202,17 @@ class Worker:
             return
         now = time.monotonic()
         touched = []
+        letters = []
         for partition, (seen_at, event_time) in self._last_seen.items():
             idle = now - seen_at
             task = self.tasks.get(partition)
             if task is None or idle < limit:
                 continue
-            if task.advance_watermark(event_time + timedelta(seconds=idle)):
+            out = task.advance_watermark(event_time + timedelta(seconds=idle))
+            if out.expired or out.dead_letters:
                 touched.append(task)
+                letters += out.dead_letters
         if touched:
             self.sink.write([], [t.snapshot() for t in touched])
+            self.dead_letters.publish(letters)
+            self.stats.dead_letters += len(letters)

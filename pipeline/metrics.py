@@ -107,13 +107,20 @@ class TaskMetrics:
         else:
             self.abs_error = 0.0
             self.sq_error = 0.0
-            self.y_sum = 0.0
-            self.y_sq_sum = 0.0
+            self.y_mean = 0.0  # Welford: stable even for targets far from zero
+            self.y_m2 = 0.0
             self.rolling = utils.Rolling(metrics.MAE, window_size=rolling_window)
             self.baseline_abs_error = 0.0
 
     def score(self, y_true: Any, y_pred: Any, probabilities: dict[Any, float] | None) -> None:
-        """Score one stored prediction against its label (call before learning)."""
+        """Score one stored prediction against its label (call before learning).
+
+        A model that could not predict yet (``None``, as River's trees before their first
+        label) is not scored, as River's own evaluation skips it; it is counted.
+        """
+        if y_pred is None:
+            self.counts["unscored"] += 1
+            return
         self.scored += 1
         self.rolling.update(y_true, y_pred)
         if self.kind == "classification":
@@ -128,13 +135,14 @@ class TaskMetrics:
                 self.roc_auc.update(y_true, probabilities)
         else:
             n = self.scored - 1
-            baseline = self.y_sum / n if n else 0.0
+            baseline = self.y_mean if n else 0.0
             self.baseline_abs_error += abs(y_true - baseline)
             error = y_true - y_pred
             self.abs_error += abs(error)
             self.sq_error += error * error
-            self.y_sum += y_true
-            self.y_sq_sum += y_true * y_true
+            delta = y_true - self.y_mean
+            self.y_mean += delta / self.scored
+            self.y_m2 += delta * (y_true - self.y_mean)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a reader needs, JSON-ready: sufficient statistics and derived scores."""
@@ -159,8 +167,8 @@ class TaskMetrics:
             snap |= {
                 "abs_error_sum": self.abs_error,
                 "sq_error_sum": self.sq_error,
-                "y_sum": self.y_sum,
-                "y_sq_sum": self.y_sq_sum,
+                "y_mean": self.y_mean,
+                "y_m2": self.y_m2,
                 "rolling_mae": _round(self.rolling.get()) if self.scored else None,
                 "baseline_abs_error_sum": self.baseline_abs_error,
             }
@@ -204,6 +212,17 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         total["rolling_accuracy"] = _weighted(snapshots, "rolling_accuracy", "rolling_n")
     else:
         total["rolling_mae"] = _weighted(snapshots, "rolling_mae", "rolling_n")
+        # Chan et al.: combine means and sums of squared deviations without cancellation.
+        n, mean, m2 = 0, 0.0, 0.0
+        for snap in snapshots:
+            nb = snap["scored"]
+            if not nb:
+                continue
+            delta = snap["y_mean"] - mean
+            m2 += snap["y_m2"] + delta * delta * n * nb / (n + nb)
+            mean += delta * nb / (n + nb)
+            n += nb
+        total["y_mean"], total["y_m2"] = mean, m2
     return total | _derived(total)
 
 
@@ -220,7 +239,7 @@ def _derived(snap: dict[str, Any]) -> dict[str, Any]:
         for t, p, count in snap["confusion"]:
             cm.update(t, p, w=count)
         classes = {t for t, _, _ in snap["confusion"]} | {p for _, p, _ in snap["confusion"]}
-        binary = classes <= {True, False}
+        binary = classes <= {True, False}  # None predictions are never scored
         out["accuracy"] = _round(metrics.Accuracy(cm=cm).get())
         if binary:
             out["precision"] = _round(metrics.Precision(cm=cm).get())
@@ -237,8 +256,7 @@ def _derived(snap: dict[str, Any]) -> dict[str, Any]:
             truth[t] += count
         out["majority_share"] = _round(max(truth.values()) / n)
     else:
-        mean = snap["y_sum"] / n
-        total_ss = snap["y_sq_sum"] - n * mean * mean
+        total_ss = snap["y_m2"]
         out["mae"] = _round(snap["abs_error_sum"] / n)
         out["rmse"] = _round(math.sqrt(snap["sq_error_sum"] / n))
         out["r2"] = _round(1 - snap["sq_error_sum"] / total_ss) if total_ss > 0 else None

@@ -100,8 +100,16 @@ def build_model(spec: str, seed: int = 42) -> base.Estimator:
             factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise ConfigError(f"model factory {spec!r} cannot be imported: {exc}") from exc
-        accepts_seed = "seed" in inspect.signature(factory).parameters
-        model = factory(seed=seed) if accepts_seed else factory()
+        if not callable(factory):
+            raise ConfigError(f"model factory {spec!r} is not callable")
+        try:
+            accepts_seed = "seed" in inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            accepts_seed = False
+        try:
+            model = factory(seed=seed) if accepts_seed else factory()
+        except Exception as exc:
+            raise ConfigError(f"model factory {spec!r} failed: {exc}") from exc
     else:
         try:
             model = eval(spec, {"__builtins__": {}}, _namespace(seed))  # noqa: S307

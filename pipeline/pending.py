@@ -79,10 +79,13 @@ class PendingStore:
         while self._deadlines and (
             self._deadlines[0][0] <= watermark or len(self._entries) > self.max_entries
         ):
-            _, event_id = heapq.heappop(self._deadlines)
-            entry = self._entries.pop(event_id, None)
-            if entry is None:
-                continue  # resolved already: a lazily deleted deadline
+            deadline, event_id = heapq.heappop(self._deadlines)
+            entry = self._entries.get(event_id)
+            if entry is None or (
+                entry.event_time + self.ttl != deadline and len(self._entries) <= self.max_entries
+            ):
+                continue  # resolved (or re-added later): a lazily deleted deadline
+            del self._entries[event_id]
             gone.append(entry)
             self._expired[event_id] = None
             if len(self._expired) > self._remember:

@@ -139,7 +139,11 @@ class PartitionTask:
         return self.max_event_time - timedelta(seconds=self.config.allowed_lateness_s)
 
     def process(self, records: Sequence[InputRecord], processed_at: datetime) -> TaskOutput:
-        """Handle ``records`` (this partition's, in offset order); never raises for bad data."""
+        """Handle ``records`` (this partition's, in offset order); never raises for bad data.
+
+        Only events that pass every rule move the watermark: one record with a skewed
+        clock must not expire everything that is pending.
+        """
         out = TaskOutput()
         counts = self.metrics.counts
         for record in records:
@@ -151,31 +155,33 @@ class PartitionTask:
             except DecodeError as exc:
                 self._dead_letter(out, record, exc.reason, exc.detail, None)
                 continue
-            if record.key is None or record.key.decode(errors="replace") != event.key:
-                self._dead_letter(
-                    out,
-                    record,
-                    "key-mismatch",
-                    f"record key {record.key!r} differs from the event's key {event.key!r}",
-                    event.kind,
-                )
-                continue
             if isinstance(event, Observation):
-                self._observe(event, record, ingest_time, processed_at, out)
+                accepted = self._observe(event, record, ingest_time, processed_at, out)
             else:
-                self._resolve(event, record, ingest_time, out)
-            self._advance(event.event_time, out)
+                accepted = self._resolve(event, record, ingest_time, out)
+            if accepted:
+                self._advance(event.event_time, out)
         counts["pending"] = len(self.pending)
         return out
 
-    def advance_watermark(self, to: datetime) -> int:
-        """Move the watermark forward (an idle partition, on wall-clock time); expire."""
+    def advance_watermark(self, to: datetime) -> TaskOutput:
+        """Move the watermark forward (an idle partition, on wall-clock time); expire.
+
+        The output holds the dead letters of early outcomes that expired on the way.
+        """
         out = TaskOutput()
         self._advance(to + timedelta(seconds=self.config.allowed_lateness_s), out)
         self.metrics.counts["pending"] = len(self.pending)
-        return out.expired
+        return out
 
     # -- steps -----------------------------------------------------------------------------
+    @staticmethod
+    def _key_mismatch(event: Observation | Outcome, record: InputRecord) -> tuple[str, str] | None:
+        if record.key is not None and record.key.decode(errors="replace") == event.key:
+            return None
+        detail = f"record key {record.key!r} differs from the event's key {event.key!r}"
+        return "key-mismatch", detail
+
     def _observe(
         self,
         obs: Observation,
@@ -183,16 +189,22 @@ class PartitionTask:
         ingest_time: datetime,
         processed_at: datetime,
         out: TaskOutput,
-    ) -> None:
+    ) -> bool:
         counts = self.metrics.counts
         if self.seen_observations.seen(obs.event_id):
             counts["duplicates"] += 1
-            return
+            return False
         counts["observations"] += 1
-        verdict = self.config.quality.check_observation(obs, ingest_time)
+        verdict = self._key_mismatch(obs, record)
+        verdict = verdict or self.config.quality.check_observation(obs, ingest_time)
         if verdict is not None:
             self._dead_letter(out, record, *verdict, "observation")
-            return
+            waiting = self.early.take(obs.event_id)
+            if waiting is not None:  # its outcome came first and now has nothing to resolve
+                _, outcome_record = waiting
+                detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
+                self._dead_letter(out, outcome_record, "unknown-observation", detail, "outcome")
+            return False
         self.metrics.lateness.add((ingest_time - obs.event_time).total_seconds())
         x = self.features.build(obs, ingest_time)
         groups = None
@@ -200,18 +212,11 @@ class PartitionTask:
             groups = self.history.groups_of(obs.key, obs.features)
             x.update(self.history.features(groups))
         prediction, probabilities = self._predict(x)
-        self.pending.add(
-            PendingEntry(
-                obs.event_id,
-                obs.key,
-                obs.event_time,
-                x,
-                prediction,
-                probabilities,
-                self.model_version,
-                groups,
-            )
+        entry = PendingEntry(
+            obs.event_id, obs.key, obs.event_time, x, prediction, probabilities,
+            self.model_version, groups,
         )
+        self.pending.add(entry)
         counts["predictions"] += 1
         out.predictions.append(
             Prediction(
@@ -231,6 +236,7 @@ class PartitionTask:
         if waiting is not None:  # its outcome came first: predicted above, now learn
             early_outcome, _ = waiting
             self._learn(self.pending.pop(obs.event_id), early_outcome.label)
+        return True
 
     def _predict(self, x: dict[str, Any]) -> tuple[Any, dict[Any, float] | None]:
         model: Any = self.model
@@ -246,17 +252,18 @@ class PartitionTask:
 
     def _resolve(
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
-    ) -> None:
+    ) -> bool:
         counts = self.metrics.counts
         if self.seen_outcomes.seen(outcome.event_id):
             counts["duplicates"] += 1
-            return
+            return False
         counts["outcomes"] += 1
-        verdict = self.config.quality.check_time(outcome.event_time, ingest_time)
+        verdict = self._key_mismatch(outcome, record)
+        verdict = verdict or self.config.quality.check_time(outcome.event_time, ingest_time)
         verdict = verdict or self.config.quality.check_label(outcome.label, self.kind)
         if verdict is not None:
             self._dead_letter(out, record, *verdict, "outcome")
-            return
+            return False
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
             self._learn(entry, outcome.label)
@@ -269,6 +276,7 @@ class PartitionTask:
         else:
             self.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
             counts["early_outcomes"] += 1
+        return True
 
     def _learn(self, entry: PendingEntry | None, label: Any) -> None:
         """Score the stored prediction, then learn from the stored vector."""

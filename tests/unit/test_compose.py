@@ -28,7 +28,7 @@ BACKENDS = ("kafka", "redis")
 # what the compose file promises: the service words, then the options each command uses
 COMMANDS = {
     "producer": (["produce", "flights"], {"--limit"}),
-    "worker": (["events", "tail"], {"--follow"}),
+    "worker": (["consume"], set()),
 }
 
 _VARIABLE = re.compile(
