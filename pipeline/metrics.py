@@ -198,7 +198,7 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     sums = (
         ["cross_entropy_sum", "baseline_correct"]
         if kind == "classification"
-        else ["abs_error_sum", "sq_error_sum", "y_sum", "y_sq_sum", "baseline_abs_error_sum"]
+        else ["abs_error_sum", "sq_error_sum", "baseline_abs_error_sum"]
     )
     for name in sums:
         total[name] = sum(s[name] for s in snapshots)

@@ -81,9 +81,7 @@ class PendingStore:
         ):
             deadline, event_id = heapq.heappop(self._deadlines)
             entry = self._entries.get(event_id)
-            if entry is None or (
-                entry.event_time + self.ttl != deadline and len(self._entries) <= self.max_entries
-            ):
+            if entry is None or entry.event_time + self.ttl != deadline:
                 continue  # resolved (or re-added later): a lazily deleted deadline
             del self._entries[event_id]
             gone.append(entry)
@@ -126,12 +124,13 @@ class EarlyOutcomes:
         return len(self._held)
 
     def hold(self, event_id: str, event_time: datetime, item: Any) -> None:
-        self._held[event_id] = item
         self._order += 1
+        self._held[event_id] = (self._order, item)
         heapq.heappush(self._deadlines, (event_time + self.ttl, self._order, event_id))
 
     def take(self, event_id: str) -> Any | None:
-        return self._held.pop(event_id, None)
+        held = self._held.pop(event_id, None)
+        return None if held is None else held[1]
 
     def expire(self, watermark: datetime) -> list[Any]:
         """Drop and return what waited past ``watermark`` (or beyond ``max_entries``)."""
@@ -139,8 +138,10 @@ class EarlyOutcomes:
         while self._deadlines and (
             self._deadlines[0][0] <= watermark or len(self._held) > self.max_entries
         ):
-            _, _, event_id = heapq.heappop(self._deadlines)
-            item = self._held.pop(event_id, None)
-            if item is not None:
-                gone.append(item)
+            _, order, event_id = heapq.heappop(self._deadlines)
+            held = self._held.get(event_id)
+            if held is None or held[0] != order:
+                continue  # taken, or held again later: a lazily deleted deadline
+            del self._held[event_id]
+            gone.append(held[1])
         return gone

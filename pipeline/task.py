@@ -213,8 +213,14 @@ class PartitionTask:
             x.update(self.history.features(groups))
         prediction, probabilities = self._predict(x)
         entry = PendingEntry(
-            obs.event_id, obs.key, obs.event_time, x, prediction, probabilities,
-            self.model_version, groups,
+            obs.event_id,
+            obs.key,
+            obs.event_time,
+            x,
+            prediction,
+            probabilities,
+            self.model_version,
+            groups,
         )
         self.pending.add(entry)
         counts["predictions"] += 1
