@@ -6,10 +6,17 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from consumers.dead_letters import DeadLetterPublisher
 from consumers.redis_sink import RedisSink
-from consumers.worker import Worker, WorkerConfig
+from consumers.worker import TaskStore, Worker, WorkerConfig
+from pipeline.checkpoint import (
+    CheckpointCodec,
+    CheckpointStore,
+    DirectoryCheckpointStore,
+    RedisCheckpointStore,
+)
 from pipeline.endpoints import Endpoints
 from pipeline.kafka_clients import make_consumer, make_producer
 from pipeline.records import Prediction
@@ -17,8 +24,42 @@ from pipeline.redis_clients import make_redis
 from pipeline.serialization import EventCodec
 from pipeline.settings import Settings
 from pipeline.task import PartitionTask, task_config_from
+from pipeline.task_checkpoint import restore_task, seal_task
 
-__all__ = ["run_worker"]
+__all__ = ["checkpoint_codec", "checkpoint_store", "run_worker", "worker_config"]
+
+#: Used when DRIFTLINE_CHECKPOINT_KEY is unset: fine on a laptop, never in production.
+_DEVELOPMENT_KEY = b"driftline-development-checkpoint-key"
+
+
+def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
+    """The loop's configuration from settings, plus run bounds (max_events, until_idle_s)."""
+    values: dict[str, Any] = {
+        "max_poll_records": settings.max_poll_records,
+        "idle_watermark_s": settings.idle_watermark_s,
+        "checkpoint_every": settings.checkpoint_every,
+        "checkpoint_interval_s": settings.checkpoint_interval_s,
+    }
+    return WorkerConfig(**(values | bounds))
+
+
+def checkpoint_codec(settings: Settings) -> CheckpointCodec:
+    """The HMAC sealer of checkpoints, from ``DRIFTLINE_CHECKPOINT_KEY``."""
+    if settings.checkpoint_key is None:
+        log.warning(
+            "DRIFTLINE_CHECKPOINT_KEY is unset: checkpoints are sealed with the "
+            "development key; set a secret key in production"
+        )
+        return CheckpointCodec(_DEVELOPMENT_KEY)
+    return CheckpointCodec(settings.checkpoint_key.get_secret_value().encode())
+
+
+def checkpoint_store(settings: Settings, redis_client: Any) -> CheckpointStore:
+    """Where checkpoints live: Redis (default) or a directory."""
+    if settings.checkpoint_store == "directory":
+        return DirectoryCheckpointStore(settings.checkpoint_dir / settings.namespace)
+    return RedisCheckpointStore(redis_client, settings.namespace)
+
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +88,24 @@ def run_worker(
         fetch_max_bytes=32 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
+    checkpoints = checkpoint_store(settings, redis_client)
+    sealer = checkpoint_codec(settings)
+
+    def restore(partition: int) -> PartitionTask | None:
+        blob = checkpoints.load(partition)
+        return None if blob is None else restore_task(blob, sealer, task_config, partition)
+
+    def save(task: PartitionTask) -> None:
+        checkpoints.save(task.partition, seal_task(task, sealer, settings.namespace))
+
     worker = Worker(
         consumer=consumer,
         topic=settings.topics.events,
-        task_factory=lambda partition: PartitionTask(partition, task_config, codec),
+        tasks=TaskStore(
+            restore=restore,
+            fresh=lambda partition: PartitionTask(partition, task_config, codec),
+            save=save,
+        ),
         sink=RedisSink(
             redis_client,
             settings.namespace,

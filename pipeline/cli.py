@@ -24,9 +24,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from consumers.runner import run_worker
+from consumers.runner import run_worker, worker_config
 from consumers.tail import read_events
-from consumers.worker import WorkerConfig
 from pipeline.client import PredictionsClient
 from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
 from pipeline.endpoints import Endpoints, resolve_endpoints
@@ -494,12 +493,7 @@ def consume(
     )
     endpoints = resolve_endpoints(settings)
     log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
-    config = WorkerConfig(
-        max_events=max_events,
-        until_idle_s=until_idle,
-        max_poll_records=settings.max_poll_records,
-        idle_watermark_s=settings.idle_watermark_s,
-    )
+    config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with _stop_on_signals() as stop:
         worker = run_worker(settings, endpoints, config, stop)
     summary = {
@@ -508,7 +502,7 @@ def consume(
         "dead_letters": worker.stats.dead_letters,
         "elapsed_s": round(worker.stats.elapsed_s, 3),
         "records_per_s": round(worker.stats.rate, 1),
-        "partitions": sorted(worker.tasks),
+        "partitions": sorted(worker.partitions_seen),
     }
     if as_json:
         _emit_json(summary)

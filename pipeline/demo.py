@@ -21,8 +21,8 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from consumers.runner import run_worker
-from consumers.worker import Worker, WorkerConfig
+from consumers.runner import run_worker, worker_config
+from consumers.worker import Worker
 from pipeline.client import PredictionsClient
 from pipeline.endpoints import Endpoints, resolve_endpoints
 from pipeline.errors import DriftlineError
@@ -149,7 +149,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
             "elapsed s": round(now - started, 1),
             "records": worker.stats.records,
             "records/s": round(worker.stats.rate),
-            "partitions": ",".join(str(p) for p in sorted(worker.tasks)),
+            "partitions": ",".join(str(p) for p in sorted(worker.partitions_seen)),
         }
         if live is not None:
             live.update(live_panel(status, totals))
@@ -164,7 +164,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
             return True
         return bool(worker.consumer.assignment()) and worker.lag() == 0
 
-    config = WorkerConfig(max_poll_records=worker_settings.max_poll_records, idle_watermark_s=None)
+    config = worker_config(worker_settings, idle_watermark_s=None)
     try:
         if live is not None:
             live.start()
@@ -185,7 +185,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
 def _merge_tasks(worker: Worker) -> dict[str, Any]:
     from pipeline.metrics import merge_snapshots
 
-    return merge_snapshots([task.snapshot() for task in worker.tasks.values()])
+    return merge_snapshots(worker.snapshots())
 
 
 def summarize(
@@ -240,7 +240,7 @@ def summarize(
         "worker": {
             "records": worker.stats.records,
             "records_per_s": round(worker.stats.rate, 1),
-            "partitions": sorted(worker.tasks),
+            "partitions": sorted(worker.partitions_seen),
         },
         "elapsed_s": round(elapsed_s, 1),
     }

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     max_poll_records: int = Field(2000, ge=1)
     idle_watermark_s: float | None = Field(60.0, gt=0)
 
+    checkpoint_every: int = Field(5000, ge=1, description="records between checkpoints")
+    checkpoint_interval_s: float = Field(10.0, gt=0, description="seconds between checkpoints")
+    checkpoint_store: Literal["redis", "directory"] = "redis"
+    checkpoint_dir: Path = Field(Path(".driftline/checkpoints"))
+    checkpoint_key: SecretStr | None = Field(
+        None, description="HMAC key of checkpoints (>= 16 bytes); unset: a development key"
+    )
+
     @field_validator("namespace")
     @classmethod
     def _check_namespace(cls, value: str) -> str:

@@ -130,6 +130,9 @@ class PartitionTask:
         self.max_event_time: datetime | None = None
         self.next_offset: int | None = None
         self.model_version = 0
+        #: The model version of the checkpoint this task was restored from (None: fresh).
+        self.parent_version: int | None = None
+        self.restored_from: dict[str, Any] | None = None
 
     @property
     def watermark(self) -> datetime | None:

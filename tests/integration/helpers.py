@@ -6,8 +6,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from consumers.runner import run_worker
-from consumers.worker import Worker, WorkerConfig
+from consumers.runner import run_worker, worker_config
+from consumers.worker import Worker
 from pipeline.endpoints import Endpoints
 from pipeline.events import Observation, Outcome
 from pipeline.kafka_clients import admin_client, make_producer
@@ -56,7 +56,9 @@ def drain(
     def done(worker: Worker) -> bool:
         return worker.stats.records >= expected_records or time.monotonic() > deadline
 
-    config = WorkerConfig(poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=500)
+    config = worker_config(
+        settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=500
+    )
     worker = run_worker(settings, endpoints_of(settings), config, stop, on_batch, done)
     assert worker.stats.records == expected_records, (worker.stats.records, expected_records)
     return worker

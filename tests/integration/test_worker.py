@@ -76,7 +76,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
     assert counts["expired"] > 0  # the watermark moved 30+ minutes past early unlabelled ones
     assert counts.get("dead_letters", 0) == 0
     assert total["scored"] == 270 and 0 <= total["accuracy"] <= 1
-    assert set(metrics["tasks"]) == {str(p) for p in worker.tasks}
+    assert set(metrics["tasks"]) == {str(p) for p in worker.partitions_seen}
     assert redis_client.xlen(f"{settings.namespace}:predictions") == 300
 
     # Offsets were committed only after the writes: the group's position is the end.
