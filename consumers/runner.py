@@ -87,6 +87,8 @@ def run_worker(
         max_poll_records=settings.max_poll_records,
         fetch_max_bytes=32 * 1024 * 1024,
         max_partition_fetch_bytes=8 * 1024 * 1024,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.session_timeout_ms // 5),
     )
     checkpoints = checkpoint_store(settings, redis_client)
     sealer = checkpoint_codec(settings)

@@ -99,7 +99,8 @@ class _Listener(ConsumerRebalanceListener):
         self.worker.release({tp.partition for tp in revoked})
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+        if assigned:
+            log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
 
 
 class Worker:
@@ -183,7 +184,8 @@ class Worker:
                     self.tasks.pop(partition, None)
                 self._last_seen.pop(partition, None)
                 self._unsaved.pop(partition, None)
-        log.info("released partitions %s", sorted(partitions))
+        if partitions:
+            log.info("released partitions %s", sorted(partitions))
 
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""

@@ -24,8 +24,9 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from consumers.runner import run_worker, worker_config
+from consumers.runner import checkpoint_codec, checkpoint_store, run_worker, worker_config
 from consumers.tail import read_events
+from pipeline.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.client import PredictionsClient
 from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
 from pipeline.endpoints import Endpoints, resolve_endpoints
@@ -35,6 +36,8 @@ from pipeline.logs import configure_logging, log_effective_config, stderr
 from pipeline.redis_clients import make_redis
 from pipeline.settings import Settings
 from pipeline.stack import LocalStack, ensure_kafka_jars
+from pipeline.task import task_config_from
+from pipeline.task_checkpoint import describe, export_model
 from pipeline.topics import ensure_topics, topic_specs
 from pipeline.views import demo_summary, metrics_table
 from producers.flights import flight_events
@@ -548,6 +551,70 @@ def show_metrics(
         _emit_json(data)
         return
     stderr.print(metrics_table(data))
+
+
+# -- model checkpoints ------------------------------------------------------------------
+model_app = typer.Typer(help="Inspect and export the checkpointed models.")
+app.add_typer(model_app, name="model")
+
+
+def _checkpoints(settings: Settings) -> tuple[CheckpointStore, CheckpointCodec]:
+    endpoints = resolve_endpoints(settings)
+    return checkpoint_store(settings, make_redis(endpoints.redis_url)), checkpoint_codec(settings)
+
+
+@model_app.command("show")
+def model_show(
+    ctx: typer.Context,
+    as_json: _Json = False,
+    namespace: _Namespace = None,
+) -> None:
+    """Each task's checkpoint: partition, model version, learned, next offset, age, digest."""
+    store, codec = _checkpoints(_settings(ctx, namespace))
+    rows = [describe(blob, codec) for _, blob in sorted(store.all().items())]
+    if as_json:
+        _emit_json({"tasks": rows})
+        return
+    table = Table(title="checkpointed models")
+    names = [
+        "partition",
+        "model_version",
+        "parent_version",
+        "learned",
+        "next_offset",
+        "checkpoint_age_s",
+        "model_digest",
+    ]
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*[str(row[name]) for name in names])
+    stderr.print(table)
+    if not rows:
+        stderr.print("no checkpoint yet: run 'driftline consume'")
+
+
+@model_app.command("export")
+def model_export(
+    ctx: typer.Context,
+    partition: Annotated[int, typer.Option(min=0, help="the task's partition")],
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="where to write the model")],
+    namespace: _Namespace = None,
+) -> None:
+    """Write a verified copy of a task's model (pickle) for offline use."""
+    settings = _settings(ctx, namespace)
+    store, codec = _checkpoints(settings)
+    blob = store.load(partition)
+    if blob is None:
+        raise ConfigError(f"partition {partition} has no checkpoint in {settings.namespace}")
+    data = export_model(blob, codec, task_config_from(settings), partition)
+    path.write_bytes(data)
+    info = describe(blob, codec)
+    stderr.print(
+        f"wrote {path} ({len(data):,} bytes): partition {partition}, model version "
+        f"{info['model_version']}, digest {info['model_digest']}; load it with "
+        "pickle.load (trust it only as far as this checkpoint's key)"
+    )
 
 
 # -- config and demo ---------------------------------------------------------------------

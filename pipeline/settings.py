@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     max_poll_records: int = Field(2000, ge=1)
     idle_watermark_s: float | None = Field(60.0, gt=0)
 
+    session_timeout_ms: int = Field(
+        10_000, ge=6_000, description="how long a silent worker keeps its partitions"
+    )
+
     checkpoint_every: int = Field(5000, ge=1, description="records between checkpoints")
     checkpoint_interval_s: float = Field(10.0, gt=0, description="seconds between checkpoints")
     checkpoint_store: Literal["redis", "directory"] = "redis"

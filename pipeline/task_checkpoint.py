@@ -26,7 +26,14 @@ from pipeline.checkpoint import CheckpointCodec, CheckpointError
 from pipeline.digest import state_digest
 from pipeline.task import PartitionTask, TaskConfig
 
-__all__ = ["config_fingerprint", "model_digest", "restore_task", "seal_task"]
+__all__ = [
+    "config_fingerprint",
+    "describe",
+    "export_model",
+    "model_digest",
+    "restore_task",
+    "seal_task",
+]
 
 FORMAT = 1
 #: The attributes that are a task's state; everything else is rebuilt from its config.
@@ -102,3 +109,31 @@ def restore_task(
     task.parent_version = header["model_version"]
     task.restored_from = header
     return task
+
+
+def describe(blob: bytes, codec: CheckpointCodec, now: datetime | None = None) -> dict[str, Any]:
+    """What ``driftline model show`` prints of one checkpoint (verified, not unpickled)."""
+    header = codec.header(blob)
+    created = datetime.fromisoformat(header["created_at"])
+    age = ((now or datetime.now(UTC)) - created).total_seconds()
+    return {
+        "partition": header["partition"],
+        "model_version": header["model_version"],
+        "parent_version": header["parent_version"],
+        "learned": header["counters"].get("learned", 0),
+        "predictions": header["counters"].get("predictions", 0),
+        "next_offset": header["next_offset"],
+        "checkpoint_age_s": round(age, 1),
+        "created_at": header["created_at"],
+        "model_digest": header["model_digest"],
+        "model": header["model"],
+        "river_version": header["river_version"],
+        "config_fingerprint": header["config_fingerprint"],
+        "bytes": len(blob),
+    }
+
+
+def export_model(blob: bytes, codec: CheckpointCodec, config: TaskConfig, partition: int) -> bytes:
+    """The verified model of a checkpoint, pickled alone for offline use."""
+    task = restore_task(blob, codec, config, partition)
+    return pickle.dumps(task.model, protocol=5)

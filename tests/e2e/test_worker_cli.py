@@ -89,3 +89,89 @@ def test_demo_json_counts_add_up(env: dict[str, str]):
     metrics = summary["metrics"]
     assert {"accuracy", "roc_auc", "log_loss", "baseline_accuracy"} <= set(metrics)
     json.dumps(summary)
+
+
+def test_sigterm_checkpoints_then_exits_and_model_show_lists_the_tasks(
+    env: dict[str, str], tmp_path: Path
+):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    produced = run(["produce", "flights", "--limit", "3000", "--partitions", "2", "--json"], env)
+    assert produced.returncode == 0, produced.stderr
+    slow = env | {
+        "DRIFTLINE_MAX_POLL_RECORDS": "50",
+        "DRIFTLINE_CHECKPOINT_EVERY": "100000",
+        "DRIFTLINE_CHECKPOINT_INTERVAL_S": "3600",
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume", "--json"],
+        env=slow,
+        stdout=subprocess.PIPE,
+        stderr=log.open("wb"),
+        text=True,
+    )
+    import redis
+
+    metrics_key = f"{env['DRIFTLINE_NAMESPACE']}:metrics"
+    client = redis.Redis.from_url(env["DRIFTLINE_REDIS_URL"])
+    deadline = time.monotonic() + 120
+    while not client.hlen(metrics_key):  # into the stream (the checkpoint interval is an hour)
+        assert time.monotonic() < deadline and worker.poll() is None, log.read_text()[-2000:]
+        time.sleep(0.1)
+    client.close()
+    worker.send_signal(signal.SIGTERM)
+    out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, log.read_text()[-3000:]
+    processed = last_json(out)["records"]
+    assert processed > 0
+
+    shown = run(["model", "show", "--json"], env)
+    assert shown.returncode == 0, shown.stderr
+    tasks = last_json(shown.stdout)["tasks"]
+    assert {t["partition"] for t in tasks} <= {0, 1} and tasks
+    # The shutdown checkpoint holds exactly what was processed: nothing lost, none twice.
+    assert sum(t["next_offset"] for t in tasks) == processed
+    for task in tasks:
+        assert task["model_version"] == task["learned"] and len(task["model_digest"]) == 16
+
+    exported = tmp_path / "model.pkl"
+    done = run(["model", "export", "--partition", str(tasks[0]["partition"]), str(exported)], env)
+    assert done.returncode == 0, done.stderr
+    import pickle
+
+    model = pickle.loads(exported.read_bytes())
+    assert hasattr(model, "predict_proba_one")
+
+    tampered = env | {"DRIFTLINE_CHECKPOINT_KEY": "another-key-of-32-bytes-0123456789"}
+    refused = run(["model", "show"], tampered)
+    assert refused.returncode == 2 and "HMAC" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_second_signal_exits_at_once(env: dict[str, str], tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    deadline = time.monotonic() + 60
+    while "consuming" not in log.read_text():
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGINT)
+    worker.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    worker.wait(timeout=30)
+    assert time.monotonic() - started < 15
+    assert worker.returncode in (0, 130)

@@ -1,0 +1,230 @@
+"""Exactly-once learning, proven: crashes, restarts and handovers end where an
+uninterrupted run ends (invariant 2), and every observation is accounted for."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumers.runner import checkpoint_codec
+from pipeline.checkpoint import RedisCheckpointStore
+from pipeline.redis_clients import make_redis
+from pipeline.settings import Settings
+from pipeline.task_checkpoint import describe
+from producers.flights import flight_events
+from producers.replay import ArrivalDelay, ReplayPlan
+from tests.integration.helpers import create_topics, drain, publish
+
+pytestmark = pytest.mark.integration
+
+FLIGHTS = 1500
+PARTITIONS = 4
+#: Deterministic across namespaces: no ingest-time feature (each namespace is published at
+#: another wall-clock time), no wall-clock watermark, frequent checkpoints.
+WORKER_ENV = {
+    "DRIFTLINE_LATENESS_FEATURE": "false",
+    "DRIFTLINE_IDLE_WATERMARK_S": "3600",
+    "DRIFTLINE_CHECKPOINT_EVERY": "200",
+    "DRIFTLINE_CHECKPOINT_INTERVAL_S": "1",
+    "DRIFTLINE_SESSION_TIMEOUT_MS": "6000",
+    "DRIFTLINE_MAX_POLL_RECORDS": "150",
+    "DRIFTLINE_PENDING_TTL_S": "21600",
+    "DRIFTLINE_HISTORY_GROUPS": '["key", "carrier"]',
+}
+
+
+def _events() -> list:
+    plan = ReplayPlan(delay=ArrivalDelay(mean_s=120, max_s=900), seed=11)
+    return [t.event for t in plan.schedule(flight_events(limit=FLIGHTS, key_by="route"))]
+
+
+EVENTS = _events()
+
+
+def _settings(base: Settings, suffix: str) -> Settings:
+    overrides: dict[str, Any] = {
+        "namespace": f"{base.namespace}-{suffix}",
+        "lateness_feature": False,
+        "idle_watermark_s": 3600.0,
+        "checkpoint_every": 200,
+        "checkpoint_interval_s": 1.0,
+        "session_timeout_ms": 6000,
+        "max_poll_records": 150,
+        "pending_ttl_s": 21600.0,
+        "history_groups": ("key", "carrier"),
+    }
+    return base.with_overrides(**overrides)
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    return (
+        env
+        | WORKER_ENV
+        | {
+            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
+            "DRIFTLINE_REDIS_URL": settings.redis_url.get_secret_value(),  # type: ignore[union-attr]
+            "DRIFTLINE_NAMESPACE": settings.namespace,
+        }
+    )
+
+
+def _worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume", *args],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+
+
+def _records_done(settings: Settings) -> int:
+    client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        raw = client.hgetall(f"{settings.namespace}:metrics")
+    finally:
+        client.close()
+    return sum(json.loads(v)["counts"]["records"] for v in raw.values())
+
+
+def _wait(condition, deadline_s: float, what: str) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _final_state(settings: Settings) -> dict[str, Any]:
+    """Model digests, metrics and Redis predictions: what must match, and nothing else."""
+    client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        codec = checkpoint_codec(settings)
+        checkpoints = RedisCheckpointStore(client, settings.namespace).all()
+        digests = {p: describe(blob, codec)["model_digest"] for p, blob in checkpoints.items()}
+        offsets = {p: describe(blob, codec)["next_offset"] for p, blob in checkpoints.items()}
+        metrics = {}
+        for field, value in client.hgetall(f"{settings.namespace}:metrics").items():
+            snap = json.loads(value)
+            snap.pop("lateness_buckets")
+            snap.pop("lateness_seconds")
+            metrics[field.decode()] = snap
+        predictions = {}
+        for key in client.scan_iter(match=f"{settings.namespace}:prediction:*", count=1000):
+            fields = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+            for volatile in ("ingest_time", "predicted_time"):
+                fields.pop(volatile)
+            predictions[key.decode().split(":", 2)[2]] = fields
+        predicted_ids = {
+            f[b"event_id"].decode() for _, f in client.xrange(f"{settings.namespace}:predictions")
+        }
+    finally:
+        client.close()
+    return {
+        "digests": digests,
+        "offsets": offsets,
+        "metrics": metrics,
+        "predictions": predictions,
+        "predicted_ids": predicted_ids,
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(services, tmp_path_factory) -> dict[str, Any]:
+    """The uninterrupted run, once for the module."""
+    base = Settings(
+        _env_file=None,
+        namespace=f"ref{os.getpid()}",
+        kafka_bootstrap=services.bootstrap,
+        redis_url=services.redis_url,
+    )
+    settings = _settings(base, "ref")
+    create_topics(settings, partitions=PARTITIONS)
+    published = publish(settings, EVENTS)
+    drain(settings, published)
+    return _final_state(settings) | {"published": published}
+
+
+def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
+    assert state["offsets"] == reference["offsets"]
+    assert state["digests"] == reference["digests"]
+    assert state["metrics"] == reference["metrics"]
+    assert state["predictions"] == reference["predictions"]
+    observation_ids = {e.event_id for e in EVENTS if e.kind == "observation"}
+    assert state["predicted_ids"] == observation_ids == reference["predicted_ids"]
+
+
+def test_sigkill_at_random_points_ends_where_an_uninterrupted_run_ends(
+    settings: Settings, reference: dict[str, Any], tmp_path: Path
+):
+    settings = _settings(settings, "crash")
+    create_topics(settings, partitions=PARTITIONS)
+    publish(settings, EVENTS)
+    total = reference["published"]
+    rng = random.Random(7)
+    log = tmp_path / "workers.log"
+    kills = sorted(rng.sample(range(total // 8, total * 7 // 8), 3))
+    for point in kills:
+        worker = _worker(settings, log)
+        _wait(lambda p=point: _records_done(settings) >= p, 180, f"{point} records")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    last = _worker(settings, log, "--until-idle", "8")
+    assert last.wait(timeout=300) == 0, log.read_text()[-3000:]
+    assert "restored at offset" in log.read_text()
+    _assert_same(_final_state(settings), reference)
+
+
+def test_a_second_worker_takes_over_a_killed_ones_partitions(
+    settings: Settings, reference: dict[str, Any], tmp_path: Path
+):
+    settings = _settings(settings, "takeover")
+    create_topics(settings, partitions=PARTITIONS)
+    log = tmp_path / "workers.log"
+    first = _worker(settings, log)
+    second = _worker(settings, log, "--until-idle", "15")
+    publish(settings, EVENTS)
+    _wait(lambda: _records_done(settings) >= reference["published"] // 2, 180, "half")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    assert second.wait(timeout=300) == 0, log.read_text()[-3000:]
+    _assert_same(_final_state(settings), reference)
+
+
+def test_scale_out_and_back_while_events_keep_flowing(
+    settings: Settings, reference: dict[str, Any], tmp_path: Path
+):
+    settings = _settings(settings, "scale")
+    create_topics(settings, partitions=PARTITIONS)
+    log = tmp_path / "workers.log"
+
+    def feed() -> None:  # about 30 s of events: the handovers happen mid-stream
+        for start in range(0, len(EVENTS), 100):
+            publish(settings, EVENTS[start : start + 100])
+            time.sleep(1.0)
+
+    feeding = threading.Thread(target=feed)
+    first = _worker(settings, log, "--until-idle", "20")
+    feeding.start()
+    _wait(lambda: _records_done(settings) >= 300, 120, "the first records")
+    second = _worker(settings, log)
+    _wait(lambda: "released partitions" in log.read_text(), 120, "a handover")
+    _wait(lambda: log.read_text().count("restored at offset") >= 1, 120, "a restore")
+    _wait(lambda: _records_done(settings) >= reference["published"] * 2 // 3, 180, "2/3")
+    second.send_signal(signal.SIGTERM)  # graceful: checkpoints, then leaves the group
+    assert second.wait(timeout=60) == 0, log.read_text()[-3000:]
+    feeding.join(timeout=120)
+    assert first.wait(timeout=300) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert text.count("restored at offset") >= 2  # tasks moved with their state, both ways
+    _assert_same(_final_state(settings), reference)
