@@ -19,8 +19,10 @@ False
 from __future__ import annotations
 
 import copyreg
+import functools
 import hashlib
 import json
+import types
 from collections import deque
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -71,6 +73,17 @@ def _container(obj: Any, active: set[int]) -> Any:
         ]
     if hasattr(obj, "tolist") and hasattr(obj, "dtype"):  # numpy arrays and scalars
         return ["array", str(obj.dtype), canonical(obj.tolist(), active)]
+    if isinstance(obj, types.FunctionType | types.BuiltinFunctionType):
+        return ["callable", f"{obj.__module__}.{obj.__qualname__}"]
+    if isinstance(obj, types.MethodType):
+        return ["method", canonical(obj.__self__, active), obj.__func__.__qualname__]
+    if isinstance(obj, functools.partial):
+        return [
+            "partial",
+            canonical(obj.func, active),
+            canonical(obj.args, active),
+            canonical(obj.keywords, active),
+        ]
     if callable(obj) and not hasattr(obj, "__dict__"):
         name = getattr(obj, "__qualname__", repr(obj))
         return ["callable", f"{getattr(obj, '__module__', '')}.{name}"]

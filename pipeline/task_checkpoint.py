@@ -52,9 +52,21 @@ _STATE = (
 
 
 def config_fingerprint(config: TaskConfig) -> str:
-    """A digest of everything that decides what a task computes."""
-    text = json.dumps(dataclasses.asdict(config), sort_keys=True, default=str)
+    """A digest of everything that decides what a task computes (0 and 0.0 alike)."""
+    text = json.dumps(_numbers_as_floats(dataclasses.asdict(config)), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _numbers_as_floats(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _numbers_as_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers_as_floats(v) for v in value]
+    return value
 
 
 def model_digest(task: PartitionTask) -> str:
