@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps kafka-jars demo test test-unit lint lock clean
+.PHONY: setup system-deps kafka-jars demo test test-unit lint bench lock clean
 
 setup: $(STAMP) system-deps kafka-jars
 
@@ -28,6 +28,9 @@ test: setup
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not e2e"
+
+bench: setup
+	$(BIN)/python -m benchmarks.throughput
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline producers consumers tests
