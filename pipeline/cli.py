@@ -31,14 +31,14 @@ from pipeline.client import PredictionsClient
 from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
 from pipeline.endpoints import Endpoints, resolve_endpoints
 from pipeline.errors import ConfigError, DriftlineError
-from pipeline.kafka_clients import admin_client, make_consumer, make_producer
+from pipeline.kafka_clients import make_consumer, make_producer
 from pipeline.logs import configure_logging, log_effective_config, stderr
 from pipeline.redis_clients import make_redis
 from pipeline.settings import Settings
 from pipeline.stack import LocalStack, ensure_kafka_jars
 from pipeline.task import task_config_from
 from pipeline.task_checkpoint import describe, export_model
-from pipeline.topics import ensure_topics, topic_specs
+from pipeline.topics import prepare_topics
 from pipeline.views import demo_summary, metrics_table
 from producers.flights import flight_events
 from producers.publisher import EventPublisher
@@ -185,16 +185,7 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
 
 # -- topics -----------------------------------------------------------------------------
 def _prepare_topics(settings: Settings, endpoints: Endpoints, fresh: bool) -> dict[str, str]:
-    with admin_client(settings.kafka(endpoints.bootstrap)) as admin:
-        brokers = len(admin.describe_cluster()["brokers"])
-        specs = topic_specs(
-            settings.namespace,
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
-            brokers=brokers,
-            retention_ms=settings.topic_retention_ms,
-        )
-        return ensure_topics(admin, specs, fresh=fresh)
+    return prepare_topics(settings, endpoints.bootstrap, fresh=fresh)
 
 
 @topics_app.command("create")

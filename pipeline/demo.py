@@ -26,12 +26,11 @@ from consumers.worker import Worker
 from pipeline.client import PredictionsClient
 from pipeline.endpoints import Endpoints, resolve_endpoints
 from pipeline.errors import DriftlineError
-from pipeline.kafka_clients import admin_client
 from pipeline.redis_clients import make_redis
 from pipeline.redis_keys import RedisKeys
 from pipeline.settings import Settings
 from pipeline.stack import LocalStack
-from pipeline.topics import ensure_topics, topic_specs
+from pipeline.topics import prepare_topics
 from pipeline.views import live_panel
 
 __all__ = ["DemoOptions", "run_demo"]
@@ -68,16 +67,7 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
 
 
 def _fresh(settings: Settings, endpoints: Endpoints) -> None:
-    with admin_client(settings.kafka(endpoints.bootstrap)) as admin:
-        brokers = len(admin.describe_cluster()["brokers"])
-        specs = topic_specs(
-            settings.namespace,
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
-            brokers=brokers,
-            retention_ms=settings.topic_retention_ms,
-        )
-        ensure_topics(admin, specs, fresh=True)
+    prepare_topics(settings, endpoints.bootstrap, fresh=True)
     client = make_redis(endpoints.redis_url)
     try:
         prefix = RedisKeys(settings.namespace)

@@ -21,9 +21,10 @@ from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from pipeline.errors import ConfigError, ServiceUnavailable
-from pipeline.settings import TopicNames
+from pipeline.kafka_clients import admin_client
+from pipeline.settings import Settings, TopicNames
 
-__all__ = ["delete_topics", "ensure_topics", "partition_counts", "topic_specs"]
+__all__ = ["delete_topics", "ensure_topics", "partition_counts", "prepare_topics", "topic_specs"]
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +121,17 @@ def ensure_topics(
         for name in missing:
             outcome[name] = "created"
     return outcome
+
+
+def prepare_topics(settings: Settings, bootstrap: str, *, fresh: bool = False) -> dict[str, str]:
+    """Create (or with ``fresh`` recreate) the namespace's topics as the settings say."""
+    with admin_client(settings.kafka(bootstrap)) as admin:
+        brokers = len(admin.describe_cluster()["brokers"])
+        specs = topic_specs(
+            settings.namespace,
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            brokers=brokers,
+            retention_ms=settings.topic_retention_ms,
+        )
+        return ensure_topics(admin, specs, fresh=fresh)

@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
+from pipeline.metrics import COUNTERS
+
 __all__ = ["demo_summary", "live_panel", "metrics_table"]
 
 
@@ -33,17 +35,7 @@ _SCORES = {
     ],
     "regression": ["mae", "rolling_mae", "baseline_mae", "rmse", "r2"],
 }
-_COUNTS = [
-    "records",
-    "observations",
-    "predictions",
-    "outcomes",
-    "learned",
-    "pending",
-    "expired",
-    "duplicates",
-    "dead_letters",
-]
+_COUNTS = [name for name in COUNTERS if not name.startswith("dead_letters_")]
 
 
 def metrics_table(data: dict[str, Any]) -> Table:

@@ -10,9 +10,9 @@ from consumers.runner import run_worker, worker_config
 from consumers.worker import Worker
 from pipeline.endpoints import Endpoints
 from pipeline.events import Observation, Outcome
-from pipeline.kafka_clients import admin_client, make_producer
+from pipeline.kafka_clients import make_producer
 from pipeline.settings import Settings
-from pipeline.topics import ensure_topics, topic_specs
+from pipeline.topics import prepare_topics
 from producers.publisher import EventPublisher
 
 
@@ -21,16 +21,13 @@ def endpoints_of(settings: Settings) -> Endpoints:
     return Endpoints(settings.kafka_bootstrap, settings.redis_url.get_secret_value(), "settings")
 
 
-def create_topics(settings: Settings, partitions: int = 1) -> None:
-    with admin_client(settings.kafka(settings.kafka_bootstrap or "")) as admin:
-        specs = topic_specs(
-            settings.namespace,
-            partitions=partitions,
-            replication_factor=-1,
-            brokers=1,
-            retention_ms=3_600_000,
-        )
-        ensure_topics(admin, specs)
+def create_topics(settings: Settings, partitions: int = 1, fresh: bool = False) -> dict[str, str]:
+    """The namespace's topics with ``partitions`` partitions; what happened to each."""
+    return prepare_topics(
+        settings.with_overrides(partitions=partitions),
+        settings.kafka_bootstrap or "",
+        fresh=fresh,
+    )
 
 
 def publish(settings: Settings, events: Iterable[Observation | Outcome]) -> int:

@@ -14,8 +14,9 @@ from pipeline.events import Observation, Outcome
 from pipeline.kafka_clients import admin_client, make_producer
 from pipeline.serialization import EventCodec
 from pipeline.settings import Settings
-from pipeline.topics import ensure_topics, partition_counts, topic_specs
+from pipeline.topics import partition_counts
 from producers.publisher import EventPublisher
+from tests.integration.helpers import create_topics
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +24,7 @@ T0 = datetime(2024, 3, 10, 6, 0, tzinfo=UTC)
 
 
 def _create_topics(settings: Settings, partitions: int = 3, fresh: bool = False) -> dict[str, str]:
-    with admin_client(settings.kafka(settings.kafka_bootstrap or "")) as admin:
-        specs = topic_specs(
-            settings.namespace,
-            partitions=partitions,
-            replication_factor=-1,
-            brokers=1,
-            retention_ms=3_600_000,
-        )
-        return ensure_topics(admin, specs, fresh=fresh)
+    return create_topics(settings, partitions=partitions, fresh=fresh)
 
 
 def _read_all(settings: Settings, expected: int, deadline_s: float = 30) -> list:
