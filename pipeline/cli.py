@@ -530,6 +530,35 @@ def predictions_get(
     stderr.print(table)
 
 
+@predictions_app.command("watch")
+def predictions_watch(
+    ctx: typer.Context,
+    from_start: Annotated[bool, typer.Option(help="from the oldest kept prediction")] = False,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after N predictions")] = None,
+    as_json: _Json = False,
+    namespace: _Namespace = None,
+) -> None:
+    """Follow the predictions stream as the worker writes it (Ctrl-C to stop)."""
+    client = _predictions_client(_settings(ctx, namespace))
+    seen = 0
+    try:
+        for entry in client.follow(from_start=from_start):
+            if as_json:
+                _emit_json(entry)
+            else:
+                sys.stdout.write(
+                    f"{entry['event_time']} {entry['key']:<12} {entry['event_id']} "
+                    f"prediction={entry['prediction']} p={entry['probabilities']} "
+                    f"v{entry['model_version']}\n"
+                )
+                sys.stdout.flush()
+            seen += 1
+            if count is not None and seen >= count:
+                break
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("metrics")
 def show_metrics(
     ctx: typer.Context,

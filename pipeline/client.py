@@ -10,6 +10,7 @@ Usage::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,26 @@ class PredictionsClient:
         tasks = self.task_metrics()
         total = merge_snapshots([tasks[p] for p in sorted(tasks)])
         return {"total": total, "tasks": {str(p): tasks[p] for p in sorted(tasks)}}
+
+    def follow(
+        self, *, from_start: bool = False, block_ms: int = 1000, stop: Any = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield stream entries as they arrive (``XREAD BLOCK``), oldest first.
+
+        Starts after the newest entry, or at the oldest kept one with ``from_start``;
+        ``stop`` is an optional callable that ends the loop when it returns true.
+        """
+        last = "0-0" if from_start else "$"
+        while stop is None or not stop():
+            answer = self._redis.xread(
+                {self.keys.predictions_stream: last}, block=block_ms, count=500
+            )
+            for _stream, entries in answer or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    yield {"id": entry_id.decode()} | {
+                        k.decode(): v.decode() for k, v in fields.items()
+                    }
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` entries of the predictions stream, newest first."""

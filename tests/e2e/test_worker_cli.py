@@ -55,6 +55,12 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
     assert 0.5 < metrics["total"]["accuracy"] <= 1
     assert metrics["total"]["lateness_seconds"]["p50"] > 0
 
+    watched = run(["predictions", "watch", "--from-start", "--count", "5", "--json"], env)
+    assert watched.returncode == 0, watched.stderr
+    entries = [json.loads(line) for line in watched.stdout.splitlines() if line.startswith("{")]
+    assert len(entries) == 5 and all(e["prediction"] in ("true", "false") for e in entries)
+    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+
     table = run(["metrics"], env | {"COLUMNS": "200"})
     assert "rolling_accuracy" in table.stderr and "lateness p99" in table.stderr
 
