@@ -486,9 +486,9 @@ def consume(
         model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
     )
     endpoints = resolve_endpoints(settings)
-    log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop:  # before the log line: a signal after it is handled
+        log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
         worker = run_worker(settings, endpoints, config, stop)
     summary = {
         "records": worker.stats.records,
