@@ -9,6 +9,7 @@ from kafka.errors import KafkaError
 
 from pipeline.errors import PublishError
 from pipeline.records import DeadLetter
+from pipeline.serialization import KIND_HEADER
 
 __all__ = ["DeadLetterPublisher"]
 
@@ -37,7 +38,7 @@ class DeadLetterPublisher:
                     ("driftline.source.timestamp_ms", str(letter.timestamp_ms).encode()),
                 ]
                 if letter.kind:
-                    headers.append(("driftline.kind", letter.kind.encode()))
+                    headers.append((KIND_HEADER, letter.kind.encode()))
                 futures.append(
                     self._producer.send(
                         self.topic, key=letter.key, value=letter.value, headers=headers

@@ -63,7 +63,6 @@ class WorkerStats:
     restored: int = 0
     replayed_skipped: int = 0
     commits_failed: int = 0
-    last_batch_rate: float = 0.0
 
     @property
     def elapsed_s(self) -> float:
@@ -202,7 +201,6 @@ class Worker:
 
     # -- a batch ---------------------------------------------------------------------------
     def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        started = time.monotonic()
         processed_at = self.clock()
         predictions: list[Prediction] = []
         letters = []
@@ -231,8 +229,6 @@ class Worker:
         self.stats.predictions += len(predictions)
         self.stats.dead_letters += len(letters)
         self.stats.batches += 1
-        spent = time.monotonic() - started
-        self.stats.last_batch_rate = count / spent if spent > 0 else 0.0
         if self.on_batch is not None:
             self.on_batch(self, predictions)
 

@@ -29,7 +29,7 @@ from consumers.tail import read_events
 from pipeline.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.client import PredictionsClient
 from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
-from pipeline.endpoints import Endpoints, resolve_endpoints
+from pipeline.endpoints import resolve_endpoints
 from pipeline.errors import ConfigError, DriftlineError
 from pipeline.kafka_clients import make_consumer, make_producer
 from pipeline.logs import configure_logging, log_effective_config, stderr
@@ -184,10 +184,6 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
 
 
 # -- topics -----------------------------------------------------------------------------
-def _prepare_topics(settings: Settings, endpoints: Endpoints, fresh: bool) -> dict[str, str]:
-    return prepare_topics(settings, endpoints.bootstrap, fresh=fresh)
-
-
 @topics_app.command("create")
 def topics_create(
     ctx: typer.Context,
@@ -197,7 +193,7 @@ def topics_create(
 ) -> None:
     """Create the events and dead-letter topics of the namespace (LogAppendTime)."""
     settings = _settings(ctx, namespace).with_overrides(partitions=partitions)
-    outcome = _prepare_topics(settings, resolve_endpoints(settings), fresh)
+    outcome = prepare_topics(settings, resolve_endpoints(settings).bootstrap, fresh=fresh)
     for name, what in outcome.items():
         stderr.print(f"{name}: {what}")
 
@@ -256,7 +252,7 @@ def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _Repl
     )
     endpoints = resolve_endpoints(settings)
     log.info("publishing to %s", endpoints.describe())
-    _prepare_topics(settings, endpoints, options.fresh)
+    prepare_topics(settings, endpoints.bootstrap, fresh=options.fresh)
     if options.rebase and options.speed is None:
         raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
     plan = ReplayPlan(
@@ -497,6 +493,9 @@ def consume(
         "elapsed_s": round(worker.stats.elapsed_s, 3),
         "records_per_s": round(worker.stats.rate, 1),
         "partitions": sorted(worker.partitions_seen),
+        "restored": worker.stats.restored,
+        "replayed_skipped": worker.stats.replayed_skipped,
+        "checkpoints": worker.stats.checkpoints,
     }
     if as_json:
         _emit_json(summary)

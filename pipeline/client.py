@@ -113,11 +113,3 @@ class PredictionsClient:
                     yield {"id": entry_id.decode()} | {
                         k.decode(): v.decode() for k, v in fields.items()
                     }
-
-    def recent(self, count: int = 10) -> list[dict[str, Any]]:
-        """The newest ``count`` entries of the predictions stream, newest first."""
-        entries = self._redis.xrevrange(self.keys.predictions_stream, count=count)
-        return [
-            {"id": entry_id.decode()} | {k.decode(): v.decode() for k, v in fields.items()}
-            for entry_id, fields in entries
-        ]

@@ -26,6 +26,7 @@ from consumers.worker import Worker
 from pipeline.client import PredictionsClient
 from pipeline.endpoints import Endpoints, resolve_endpoints
 from pipeline.errors import DriftlineError
+from pipeline.metrics import merge_snapshots
 from pipeline.redis_clients import make_redis
 from pipeline.redis_keys import RedisKeys
 from pipeline.settings import Settings
@@ -173,8 +174,6 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
 
 
 def _merge_tasks(worker: Worker) -> dict[str, Any]:
-    from pipeline.metrics import merge_snapshots
-
     return merge_snapshots(worker.snapshots())
 
 

@@ -62,12 +62,9 @@ def make_producer(config: KafkaConfig, **options: Any) -> KafkaProducer:
     return _connect(KafkaProducer, config, **(defaults | options))
 
 
-def make_consumer(config: KafkaConfig, *topics: str, **options: Any) -> KafkaConsumer:
+def make_consumer(config: KafkaConfig, **options: Any) -> KafkaConsumer:
     """A consumer; ``options`` are kafka-python consumer settings (group_id, ...)."""
-    consumer = _connect(KafkaConsumer, config, **options)
-    if topics:
-        consumer.subscribe(list(topics))
-    return consumer
+    return _connect(KafkaConsumer, config, **options)
 
 
 def make_admin(config: KafkaConfig, **options: Any) -> KafkaAdminClient:

@@ -131,7 +131,7 @@ class TaskMetrics:
             self.confusion[(y_true, y_pred)] += 1
             p = (probabilities or {}).get(y_true, 0.0)
             self.cross_entropy += -math.log(min(max(p, 1e-15), 1.0))
-            if probabilities is not None and _is_binary(y_true):
+            if probabilities is not None and isinstance(y_true, bool):
                 self.roc_auc.update(y_true, probabilities)
         else:
             n = self.scored - 1
@@ -268,10 +268,6 @@ def _weighted(snapshots: list[dict[str, Any]], name: str, weight: str) -> float 
     pairs = [(s[name], s[weight]) for s in snapshots if s.get(name) is not None and s[weight]]
     total = sum(w for _, w in pairs)
     return _round(sum(v * w for v, w in pairs) / total) if total else None
-
-
-def _is_binary(label: Any) -> bool:
-    return isinstance(label, bool)
 
 
 def _round(value: float) -> float:

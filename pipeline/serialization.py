@@ -31,9 +31,11 @@ from pydantic import ValidationError
 from pipeline.errors import DecodeError, EventValidationError, SchemaViolation
 from pipeline.events import Event, EventKind, Observation, Outcome, avro_schema
 
-__all__ = ["MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
+__all__ = ["KIND_HEADER", "MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
 
 MAGIC_BYTE = 0
+#: Header naming the event kind, for tools that do not decode Avro (kafka-console-consumer).
+KIND_HEADER = "driftline.kind"
 _HEADER = struct.Struct(">bI")
 _MODELS: dict[EventKind, type[Observation] | type[Outcome]] = {
     "observation": Observation,

@@ -18,15 +18,12 @@ from kafka.errors import KafkaError
 
 from pipeline.errors import PublishError
 from pipeline.events import Event
-from pipeline.serialization import EventCodec
+from pipeline.serialization import KIND_HEADER, EventCodec
 from pipeline.timeutil import to_millis
 
-__all__ = ["EventPublisher", "PublishReport"]
+__all__ = ["KIND_HEADER", "EventPublisher", "PublishReport"]
 
 log = logging.getLogger(__name__)
-
-#: Header naming the event kind, for tools that do not decode Avro (kafka-console-consumer).
-KIND_HEADER = "driftline.kind"
 
 
 class _Producer(Protocol):
