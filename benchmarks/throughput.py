@@ -23,14 +23,14 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from consumers.runner import run_worker, worker_config
-from pipeline.endpoints import resolve_endpoints
-from pipeline.events import Observation
-from pipeline.models import build_model
-from pipeline.serialization import EventCodec
-from pipeline.settings import Settings
+from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.core.events import Observation
+from pipeline.core.models import build_model
+from pipeline.core.codec import EventCodec
+from pipeline.adapters.settings import Settings
 from pipeline.stack import LocalStack
-from pipeline.task import InputRecord, PartitionTask, task_config_from
-from pipeline.timeutil import to_millis
+from pipeline.core.task import InputRecord, PartitionTask
+from pipeline.core.times import to_millis
 from producers.flights import flight_events
 from producers.replay import ReplayPlan
 from tests.integration.helpers import create_topics, publish
@@ -38,7 +38,7 @@ from tests.integration.helpers import create_topics, publish
 
 def _bare_river(settings: Settings, timed: list[Any]) -> float:
     """Predict on each observation, learn on its outcome: River and nothing else."""
-    config = task_config_from(settings)
+    config = settings.task_config()
     model = build_model(config.model, config.seed)
     task = PartitionTask(0, config)  # only for its feature builder
     xs = {}
@@ -66,7 +66,7 @@ def _task_core(settings: Settings, timed: list[Any]) -> float:
         InputRecord(0, i, t.event.key.encode(), codec.encode(t.event), to_millis(t.arrival))
         for i, t in enumerate(timed)
     ]
-    task = PartitionTask(0, task_config_from(settings))
+    task = PartitionTask(0, settings.task_config())
     started = time.perf_counter()
     for start in range(0, len(records), 2000):
         task.process(records[start : start + 2000], datetime.now(UTC))
@@ -76,7 +76,7 @@ def _task_core(settings: Settings, timed: list[Any]) -> float:
 def _plain_consumer(settings: Settings, total: int) -> float:
     consumer = KafkaConsumer(
         settings.topics.events,
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka.bootstrap,
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

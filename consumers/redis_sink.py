@@ -14,8 +14,8 @@ from typing import Any
 
 import redis
 
-from pipeline.records import Prediction
-from pipeline.redis_keys import RedisKeys
+from pipeline.core.records import Prediction
+from pipeline.adapters.redis_keys import RedisKeys
 
 __all__ = ["RedisSink"]
 

@@ -11,20 +11,19 @@ from typing import Any
 from consumers.dead_letters import DeadLetterPublisher
 from consumers.redis_sink import RedisSink
 from consumers.worker import TaskStore, Worker, WorkerConfig
-from pipeline.checkpoint import (
+from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from pipeline.core.checkpoint import (
     CheckpointCodec,
     CheckpointStore,
-    DirectoryCheckpointStore,
-    RedisCheckpointStore,
 )
-from pipeline.endpoints import Endpoints
-from pipeline.kafka_clients import make_consumer, make_producer
-from pipeline.records import Prediction
-from pipeline.redis_clients import make_redis
-from pipeline.serialization import EventCodec
-from pipeline.settings import Settings
-from pipeline.task import PartitionTask, task_config_from
-from pipeline.task_checkpoint import restore_task, seal_task
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.kafka_clients import make_consumer, make_producer
+from pipeline.core.records import Prediction
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.codec import EventCodec
+from pipeline.adapters.settings import Settings
+from pipeline.core.task import PartitionTask
+from pipeline.core.task_checkpoint import restore_task, seal_task
 
 __all__ = ["checkpoint_codec", "checkpoint_store", "run_worker", "worker_config"]
 
@@ -73,9 +72,9 @@ def run_worker(
     drained: Callable[[Worker], bool] | None = None,
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it."""
-    task_config = task_config_from(settings)
+    task_config = settings.task_config()
     codec = EventCodec()
-    kafka = settings.kafka(endpoints.bootstrap)
+    kafka = settings.kafka.at(endpoints.bootstrap)
     redis_client = make_redis(endpoints.redis_url)
     producer = make_producer(kafka)
     consumer = make_consumer(

@@ -15,10 +15,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.errors import DecodeError
-from pipeline.events import Event
-from pipeline.serialization import EventCodec
-from pipeline.timeutil import from_millis
+from pipeline.core.errors import DecodeError
+from pipeline.core.events import Event
+from pipeline.core.codec import EventCodec
+from pipeline.core.times import from_millis
 
 __all__ = ["ReadRecord", "read_events"]
 

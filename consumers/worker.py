@@ -28,8 +28,8 @@ from kafka.structs import OffsetAndMetadata
 
 from consumers.dead_letters import DeadLetterPublisher
 from consumers.redis_sink import RedisSink
-from pipeline.records import InputRecord, Prediction
-from pipeline.task import PartitionTask
+from pipeline.core.records import InputRecord, Prediction
+from pipeline.core.task import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
 

@@ -1,5 +1,5 @@
 """``python -m pipeline`` runs the driftline command."""
 
-from pipeline.cli import main
+from pipeline.app.cli import main
 
 main()

@@ -2,24 +2,24 @@
 
 Each flight becomes one :class:`~producers.sources.LabelledEvent`:
 
-* an :class:`~pipeline.events.Observation` at the **scheduled departure** (the local date
+* an :class:`~pipeline.core.events.Observation` at the **scheduled departure** (the local date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
   only what is known before departure: the schedule, the route, the plane and the weather
   at the origin in the scheduled departure hour;
-* an :class:`~pipeline.events.Outcome` at the **actual arrival** (scheduled arrival plus
+* an :class:`~pipeline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
   :data:`LATE_MINUTES` late.
 
 Time rules. The scheduled arrival is ``sched_arr_time`` on the destination's local date
 at departure, read in the destination's time zone, moved on a day at a time until it is
 after the departure (overnight flights). Wall-clock times are read as
-:func:`pipeline.timeutil.localize` does: an ambiguous time (the repeated hour when clocks
+:func:`pipeline.core.times.localize` does: an ambiguous time (the repeated hour when clocks
 fall back) is the first occurrence, and a time in the spring-forward gap is read with the
 offset before the change. The data set has no departure in either; a few arrivals land on
-transition days and are checked against :func:`~pipeline.timeutil.localize` by the tests.
+transition days and are checked against :func:`~pipeline.core.times.localize` by the tests.
 Airport zones come from ``airports.tzone``; the four destinations missing from that
 table (Puerto Rico and the U.S. Virgin Islands) use :data:`ZONE_FALLBACKS`; any other
-airport without a zone is a :class:`~pipeline.errors.ConfigError`.
+airport without a zone is a :class:`~pipeline.core.errors.ConfigError`.
 
 Weather is joined on ``(origin, hour of scheduled departure in UTC)`` against
 ``weather.time_hour``: joining on the local ``year/month/day/hour`` columns is ambiguous
@@ -58,9 +58,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import ConfigError
-from pipeline.events import FeatureValue, Observation, Outcome
-from pipeline.timeutil import localize
+from pipeline.core.errors import ConfigError
+from pipeline.core.events import FeatureValue, Observation, Outcome
+from pipeline.core.times import localize
 from producers.sources import LabelledEvent
 
 __all__ = [

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from kafka.errors import KafkaError
 
-from pipeline.errors import PublishError
-from pipeline.events import Event
-from pipeline.serialization import KIND_HEADER, EventCodec
-from pipeline.timeutil import to_millis
+from pipeline.core.errors import PublishError
+from pipeline.core.events import Event
+from pipeline.core.codec import KIND_HEADER, EventCodec
+from pipeline.core.times import to_millis
 
 __all__ = ["KIND_HEADER", "EventPublisher", "PublishReport"]
 
@@ -59,7 +59,7 @@ class PublishReport:
 
 
 class EventPublisher:
-    """Publish :class:`~pipeline.events.Observation` and ``Outcome`` events to one topic."""
+    """Publish :class:`~pipeline.core.events.Observation` and ``Outcome`` events to one topic."""
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ order and lateness is real. Events are released in arrival order through a bound
 reorder buffer (a heap), so a source of any length streams in constant memory.
 
 >>> from datetime import UTC, datetime, timedelta
->>> from pipeline.events import Observation, Outcome
+>>> from pipeline.core.events import Observation, Outcome
 >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
 >>> def pair(i):
 ...     obs = Observation(event_id=str(i), key="k", event_time=t0 + timedelta(seconds=i),
@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pipeline.errors import ConfigError
-from pipeline.events import Event
+from pipeline.core.errors import ConfigError
+from pipeline.core.events import Event
 from producers.sources import LabelledEvent
 
 __all__ = ["ArrivalDelay", "Pacer", "ReplayPlan", "TimedEvent"]

@@ -4,7 +4,7 @@ A source is any iterable of :class:`LabelledEvent`; it says *what* happened and 
 (event times). *When it reaches Kafka* (arrival delay, order, pace) is the replay's job
 (:mod:`producers.replay`), so every source gets the same timeliness treatment.
 
->>> from pipeline.events import Observation
+>>> from pipeline.core.events import Observation
 >>> obs = Observation(event_id="1", key="k", event_time="2024-01-01T00:00:00Z", features={})
 >>> LabelledEvent(obs, None).outcome is None
 True
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline.events import Observation, Outcome
+from pipeline.core.events import Observation, Outcome
 
 __all__ = ["LabelledEvent", "Source"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from pipeline.endpoints import Endpoints
-from pipeline.settings import Settings
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from pipeline.errors import StackError
+from pipeline.core.errors import StackError
 
 __all__ = ["ensure_kafka_jars", "kafka_libs_dir"]
 

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import StackError
+from pipeline.core.errors import StackError
 
 __all__ = ["KafkaNode", "format_storage", "java_binary", "render_log4j", "render_properties"]
 

@@ -26,9 +26,10 @@ from typing import Any
 import redis
 from kafka.errors import KafkaError
 
-from pipeline.errors import ServiceUnavailable, StackError
-from pipeline.kafka_clients import admin_client
-from pipeline.settings import KafkaConfig, StackConfig
+from pipeline.core.errors import ServiceUnavailable, StackError
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.kafka_clients import admin_client
+from pipeline.adapters.settings import KafkaSettings, StackSettings
 from pipeline.stack import processes
 from pipeline.stack.jars import ensure_kafka_jars
 from pipeline.stack.kafka_node import (
@@ -64,7 +65,7 @@ class StackStatus:
 class LocalStack:
     """Start, inspect and stop the local Kafka + Redis processes."""
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackSettings) -> None:
         self.config = config
         self.home = config.home
         self.state_path = self.home / "stack.json"
@@ -113,6 +114,13 @@ class LocalStack:
         )
 
     # -- up ----------------------------------------------------------------------------
+    def endpoints(self) -> Endpoints | None:
+        """Where the running stack's Kafka and Redis are (``None`` when it is not running)."""
+        status = self.status()
+        if not status.running or not status.bootstrap_servers or not status.redis_url:
+            return None
+        return Endpoints(status.bootstrap_servers, status.redis_url, "local-stack")
+
     def up(self, brokers: int | None = None) -> StackStatus:
         """Start whatever is not running and wait until Kafka and Redis both answer."""
         count = brokers or self.config.brokers
@@ -300,15 +308,7 @@ def wait_kafka(
     bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = lambda: None
 ) -> None:
     """Poll until ``brokers`` brokers are registered at ``bootstrap``."""
-    config = KafkaConfig(
-        bootstrap=bootstrap,
-        client_id="driftline-stack",
-        security_protocol="PLAINTEXT",
-        sasl_mechanism=None,
-        sasl_username=None,
-        sasl_password=None,
-        request_timeout_ms=3000,
-    )
+    config = KafkaSettings(bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000)
     quiet = logging.getLogger("kafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # refused connections are expected while it boots
@@ -319,7 +319,7 @@ def wait_kafka(
 
 
 def _poll_kafka(
-    config: KafkaConfig, brokers: int, deadline: float, check: Callable[[], None]
+    config: KafkaSettings, brokers: int, deadline: float, check: Callable[[], None]
 ) -> None:
     last: object = None
     while time.monotonic() < deadline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pipeline.errors import StackError
+from pipeline.core.errors import StackError
 
 __all__ = ["redis_command", "render_redis_conf"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.endpoints import Endpoints
+from pipeline.adapters.endpoints import Endpoints
 from pipeline.stack.processes import start_ticks
 
 pytestmark = pytest.mark.e2e

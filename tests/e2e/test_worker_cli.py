@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.endpoints import Endpoints
+from pipeline.adapters.endpoints import Endpoints
 from tests.e2e.test_cli import last_json, run
 
 pytestmark = pytest.mark.e2e

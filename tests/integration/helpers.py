@@ -8,31 +8,31 @@ from collections.abc import Callable, Iterable
 
 from consumers.runner import run_worker, worker_config
 from consumers.worker import Worker
-from pipeline.endpoints import Endpoints
-from pipeline.events import Observation, Outcome
-from pipeline.kafka_clients import make_producer
-from pipeline.settings import Settings
-from pipeline.topics import prepare_topics
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.core.events import Observation, Outcome
+from pipeline.adapters.kafka_clients import make_producer
+from pipeline.adapters.settings import Settings
+from pipeline.adapters.topics import prepare_topics
 from producers.publisher import EventPublisher
 
 
 def endpoints_of(settings: Settings) -> Endpoints:
-    assert settings.kafka_bootstrap and settings.redis_url
-    return Endpoints(settings.kafka_bootstrap, settings.redis_url.get_secret_value(), "settings")
+    assert settings.kafka.bootstrap and settings.redis.url
+    return Endpoints(settings.kafka.bootstrap, settings.redis.url.get_secret_value(), "settings")
 
 
 def create_topics(settings: Settings, partitions: int = 1, fresh: bool = False) -> dict[str, str]:
     """The namespace's topics with ``partitions`` partitions; what happened to each."""
     return prepare_topics(
         settings.with_overrides(partitions=partitions),
-        settings.kafka_bootstrap or "",
+        settings.kafka.bootstrap or "",
         fresh=fresh,
     )
 
 
 def publish(settings: Settings, events: Iterable[Observation | Outcome]) -> int:
     with EventPublisher(
-        make_producer(settings.kafka(settings.kafka_bootstrap or "")), settings.topics.events
+        make_producer(settings.kafka), settings.topics.events
     ) as publisher:
         for event in events:
             publisher.publish(event)

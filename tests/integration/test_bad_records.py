@@ -12,11 +12,11 @@ import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.client import PredictionsClient
-from pipeline.events import Observation, Outcome, avro_schema
-from pipeline.redis_clients import make_redis
-from pipeline.serialization import EventCodec
-from pipeline.settings import Settings
+from consumers.reader import PredictionsClient
+from pipeline.core.events import Observation, Outcome, avro_schema
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.codec import EventCodec
+from pipeline.adapters.settings import Settings
 from tests.integration.helpers import create_topics, drain
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def test_every_bad_record_kind_is_dead_lettered_and_the_worker_goes_on(settings:
         (b"k", codec.encode(out("will-expire", T0 + timedelta(hours=1))), "expired-observation"),
         (b"k", codec.encode(good.model_copy(update={"event_id": "good-2"})), None),
     ]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, acks="all")
     for key, value, _ in records:
         producer.send(settings.topics.events, key=key, value=value)
     producer.flush()
@@ -87,7 +87,7 @@ def test_every_bad_record_kind_is_dead_lettered_and_the_worker_goes_on(settings:
     # The dead-letter topic holds each bad record, untouched, with its reason and source.
     expected = [reason for _, _, reason in records if reason] + ["unknown-observation"]
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka.bootstrap,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -112,7 +112,7 @@ def test_every_bad_record_kind_is_dead_lettered_and_the_worker_goes_on(settings:
     never = [r for r in letters if b"never-observed" in dict(r.headers)["driftline.detail"]]
     assert len(never) == 1  # held as an early outcome, dead-lettered once its TTL passed
 
-    redis_client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     total = PredictionsClient(redis_client, settings.namespace).metrics()["total"]
     redis_client.close()
     assert total["dead_letters"] == {r: expected.count(r) for r in set(expected)}

@@ -9,12 +9,12 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from pipeline.errors import ConfigError, PublishError
-from pipeline.events import Observation, Outcome
-from pipeline.kafka_clients import admin_client, make_producer
-from pipeline.serialization import EventCodec
-from pipeline.settings import Settings
-from pipeline.topics import partition_counts
+from pipeline.core.errors import ConfigError, PublishError
+from pipeline.core.events import Observation, Outcome
+from pipeline.adapters.kafka_clients import admin_client, make_producer
+from pipeline.core.codec import EventCodec
+from pipeline.adapters.settings import Settings
+from pipeline.adapters.topics import partition_counts
 from producers.publisher import EventPublisher
 from tests.integration.helpers import create_topics
 
@@ -29,7 +29,7 @@ def _create_topics(settings: Settings, partitions: int = 3, fresh: bool = False)
 
 def _read_all(settings: Settings, expected: int, deadline_s: float = 30) -> list:
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka.bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         group_id=None,
@@ -80,7 +80,7 @@ def test_published_events_read_back_with_keys_partitions_and_both_clocks(setting
     sent = _events(keys, per_key=20)
     before_ms = int(time.time() * 1000)
     with EventPublisher(
-        make_producer(settings.kafka(settings.kafka_bootstrap or "")), settings.topics.events
+        make_producer(settings.kafka), settings.topics.events
     ) as publisher:
         for event in sent:
             publisher.publish(event)
@@ -119,7 +119,7 @@ def test_topics_are_created_with_log_append_time_and_checked_on_reuse(settings: 
         settings.topics.events: "existed",
         settings.topics.dead_letter: "existed",
     }
-    with admin_client(settings.kafka(settings.kafka_bootstrap or "")) as admin:
+    with admin_client(settings.kafka) as admin:
         configs = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, settings.topics.events)],
             config_filter="all",
@@ -130,13 +130,13 @@ def test_topics_are_created_with_log_append_time_and_checked_on_reuse(settings: 
     with pytest.raises(ConfigError, match="exists with 2 partitions"):
         _create_topics(settings, partitions=4)
     assert _create_topics(settings, partitions=4, fresh=True)[settings.topics.events] == "created"
-    with admin_client(settings.kafka(settings.kafka_bootstrap or "")) as admin:
+    with admin_client(settings.kafka) as admin:
         assert partition_counts(admin, [settings.topics.events]) == {settings.topics.events: 4}
 
 
 def test_a_delivery_failure_is_raised_not_dropped(settings: Settings):
     # The topic does not exist and the broker does not auto-create topics.
-    producer = make_producer(settings.kafka(settings.kafka_bootstrap or ""), max_block_ms=1500)
+    producer = make_producer(settings.kafka, max_block_ms=1500)
     publisher = EventPublisher(producer, f"{settings.namespace}.missing")
     event = Observation(event_id="e1", key="k", event_time=T0, features={})
     with pytest.raises(PublishError) as caught:

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from consumers.runner import checkpoint_codec
-from pipeline.checkpoint import RedisCheckpointStore
-from pipeline.redis_clients import make_redis
-from pipeline.settings import Settings
-from pipeline.task_checkpoint import describe
+from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
+from pipeline.core.task_checkpoint import describe
 from producers.flights import flight_events
 from producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, drain, publish
@@ -72,8 +72,8 @@ def _env(settings: Settings) -> dict[str, str]:
         env
         | WORKER_ENV
         | {
-            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
-            "DRIFTLINE_REDIS_URL": settings.redis_url.get_secret_value(),  # type: ignore[union-attr]
+            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
+            "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
             "DRIFTLINE_NAMESPACE": settings.namespace,
         }
     )
@@ -89,7 +89,7 @@ def _worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
 
 
 def _records_done(settings: Settings) -> int:
-    client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     try:
         raw = client.hgetall(f"{settings.namespace}:metrics")
     finally:
@@ -107,7 +107,7 @@ def _wait(condition, deadline_s: float, what: str) -> None:
 
 def _final_state(settings: Settings) -> dict[str, Any]:
     """Model digests, metrics and Redis predictions: what must match, and nothing else."""
-    client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     try:
         codec = checkpoint_codec(settings)
         checkpoints = RedisCheckpointStore(client, settings.namespace).all()

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from river import datasets, evaluate, metrics
 
-from pipeline.events import Observation, Outcome
-from pipeline.models import build_model
-from pipeline.redis_clients import make_redis
-from pipeline.settings import Settings
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.models import build_model
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
 from producers.replay import ArrivalDelay, ReplayPlan
 from producers.sources import LabelledEvent
 from tests.integration.helpers import create_topics, drain, publish
@@ -59,7 +59,7 @@ def test_worker_predictions_equal_river_progressive_validation(settings: Setting
     published = publish(settings, (t.event for t in plan.schedule(_source(make_dataset(), delay))))
     drain(settings, published)
 
-    redis_client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     entries = redis_client.xrange(f"{settings.namespace}:predictions")
     redis_client.close()
     import json

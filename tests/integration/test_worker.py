@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.client import PredictionsClient
-from pipeline.events import Observation, Outcome
-from pipeline.redis_clients import make_redis
-from pipeline.settings import Settings
+from consumers.reader import PredictionsClient
+from pipeline.core.events import Observation, Outcome
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
     published = publish(settings, events)
     worker = drain(settings, published)
 
-    redis_client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     client = PredictionsClient(redis_client, settings.namespace)
     # The latest prediction of each key is that key's last observation.
     for key in keys:
@@ -81,7 +81,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
 
     # Offsets were committed only after the writes: the group's position is the end.
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka.bootstrap,
         group_id=settings.topics.consumer_group,
         enable_auto_commit=False,
     )
@@ -97,9 +97,9 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
 
 def test_stale_prediction_never_overwrites_a_fresher_one(settings: Settings):
     from consumers.redis_sink import RedisSink
-    from pipeline.records import Prediction
+    from pipeline.core.records import Prediction
 
-    redis_client = make_redis(settings.redis_url.get_secret_value())  # type: ignore[union-attr]
+    redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     sink = RedisSink(redis_client, settings.namespace, prediction_ttl_s=60)
 
     def prediction(event_id: str, at: datetime, value: bool) -> Prediction:

@@ -22,20 +22,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import compose, linear_model, preprocessing
 
-from pipeline.checkpoint import (
+from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from pipeline.core.checkpoint import (
     CheckpointCodec,
     CheckpointError,
-    DirectoryCheckpointStore,
-    RedisCheckpointStore,
 )
-from pipeline.digest import state_digest
-from pipeline.events import Event, Observation, Outcome
-from pipeline.features import FeatureConfig
-from pipeline.models import DEFAULT_MODEL, build_model
-from pipeline.records import InputRecord
-from pipeline.serialization import EventCodec
-from pipeline.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.task_checkpoint import (
+from pipeline.core.digest import state_digest
+from pipeline.core.events import Event, Observation, Outcome
+from pipeline.core.features import FeatureConfig
+from pipeline.core.models import DEFAULT_MODEL, build_model
+from pipeline.core.records import InputRecord
+from pipeline.core.codec import EventCodec
+from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
+from pipeline.core.task_checkpoint import (
     FORMAT,
     config_fingerprint,
     describe,
@@ -44,7 +43,7 @@ from pipeline.task_checkpoint import (
     restore_task,
     seal_task,
 )
-from pipeline.timeutil import from_millis, to_millis
+from pipeline.core.times import from_millis, to_millis
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32

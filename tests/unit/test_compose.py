@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from pipeline.settings import Settings
+from pipeline.adapters.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -202,10 +202,10 @@ def test_app_environment_builds_settings(
     compose: dict[str, Any], clean_env: pytest.MonkeyPatch, name: str
 ) -> None:
     settings = _app_settings(compose, name, clean_env)
-    assert settings.kafka_bootstrap == "kafka:19092"
+    assert settings.kafka.bootstrap == "kafka:19092"
     assert settings.namespace == "driftline"
-    assert settings.redis_url is not None
-    assert settings.redis_url.get_secret_value() == "redis://redis:6379/0"
+    assert settings.redis.url is not None
+    assert settings.redis.url.get_secret_value() == "redis://redis:6379/0"
 
 
 def test_kafka_listeners(compose: dict[str, Any], clean_env: pytest.MonkeyPatch) -> None:
@@ -237,7 +237,7 @@ def test_kafka_listeners(compose: dict[str, Any], clean_env: pytest.MonkeyPatch)
     # the containers reach it at the bootstrap they are given
     settings = _app_settings(compose, "worker", clean_env)
     kafka_names = _service_names(compose, "kafka")
-    for address in (settings.kafka_bootstrap or "").split(","):
+    for address in (settings.kafka.bootstrap or "").split(","):
         host, _, port = address.strip().rpartition(":")
         assert host in kafka_names, f"bootstrap {address!r} is not the kafka service"
         matching = [n for n, hp in advertised.items() if hp == (host, int(port))]
@@ -249,8 +249,8 @@ def test_kafka_listeners(compose: dict[str, Any], clean_env: pytest.MonkeyPatch)
 def test_redis_port_and_durability(compose: dict[str, Any], clean_env: pytest.MonkeyPatch) -> None:
     redis = compose["services"]["redis"]
     settings = _app_settings(compose, "worker", clean_env)
-    assert settings.redis_url is not None
-    url = urlsplit(settings.redis_url.get_secret_value())
+    assert settings.redis.url is not None
+    url = urlsplit(settings.redis.url.get_secret_value())
     assert url.scheme == "redis"
     assert url.hostname in _service_names(compose, "redis")
     port = url.port or 6379
@@ -318,7 +318,7 @@ def _arguments_accepted(command: Any) -> float:
 def test_service_command_exists_in_cli(compose: dict[str, Any], name: str) -> None:
     import typer.main
 
-    from pipeline.cli import app  # the contract: lands with the CLI
+    from pipeline.app.cli import app  # the contract: lands with the CLI
 
     words = command_words(compose["services"][name])
     assert words[0] == "driftline", f"{name} must run the driftline console script"

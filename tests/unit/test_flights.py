@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError
-from pipeline.timeutil import localize
+from pipeline.core.errors import ConfigError
+from pipeline.core.times import localize
 from producers.flights import (
     LATE_MINUTES,
     CancelledTreatment,

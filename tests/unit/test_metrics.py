@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import dummy, metrics
 
-from pipeline.metrics import _BOUNDS, LatenessHistogram, TaskMetrics, merge_snapshots
+from pipeline.core.metrics import _BOUNDS, LatenessHistogram, TaskMetrics, merge_snapshots
 
 ROUNDING = 1e-4 + 1e-9  # snapshots round to 4 decimals; sums in another order may flip one
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError
-from pipeline.events import Event, Observation, Outcome
+from pipeline.core.errors import ConfigError
+from pipeline.core.events import Event, Observation, Outcome
 from producers.publisher import PublishReport
 from producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
 from producers.run import run_replay

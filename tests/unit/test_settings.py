@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pipeline.settings import Settings, TopicNames, mask_url
+from pipeline.adapters.settings import Settings, TopicNames, mask_url
 
 REDIS_PASSWORD = "Rp4ss-9f3c1e"
 SASL_PASSWORD = "Sp4ss-77ab02"

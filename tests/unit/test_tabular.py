@@ -15,9 +15,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import ConfigError, EventValidationError
-from pipeline.events import FeatureValue
-from pipeline.timeutil import MAX_EVENT_TIME, MIN_EVENT_TIME
+from pipeline.core.errors import ConfigError, EventValidationError
+from pipeline.core.events import FeatureValue
+from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 from producers.sources import LabelledEvent
 from producers.tabular import parse_csv_value, parse_time, table_events
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from river import metrics, utils
 
-from pipeline.models import ModelKind
+from pipeline.core.models import ModelKind
 
 __all__ = ["LatenessHistogram", "TaskMetrics", "merge_snapshots"]
 

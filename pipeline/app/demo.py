@@ -1,6 +1,6 @@
 """The demo: stack, fresh topics, a year of flights replayed live, the worker, a summary.
 
-This is composition, like :mod:`pipeline.cli`: it starts ``driftline produce flights``
+This is composition, like :mod:`pipeline.app.cli`: it starts ``driftline produce flights``
 as a child process (the producer gets its own core and its own interpreter), runs the
 worker in this process until the stream is drained, shows a live view, and reads the
 final metrics back from Redis, as any application would.
@@ -23,16 +23,16 @@ from rich.live import Live
 
 from consumers.runner import run_worker, worker_config
 from consumers.worker import Worker
-from pipeline.client import PredictionsClient
-from pipeline.endpoints import Endpoints, resolve_endpoints
-from pipeline.errors import DriftlineError
-from pipeline.metrics import merge_snapshots
-from pipeline.redis_clients import make_redis
-from pipeline.redis_keys import RedisKeys
-from pipeline.settings import Settings
+from consumers.reader import PredictionsClient
+from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
+from pipeline.core.errors import DriftlineError
+from pipeline.core.metrics import merge_snapshots
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.adapters.settings import Settings
 from pipeline.stack import LocalStack
-from pipeline.topics import prepare_topics
-from pipeline.views import live_panel
+from pipeline.adapters.topics import prepare_topics
+from pipeline.app.views import live_panel
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -107,7 +107,7 @@ def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
 
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, Any]:
     """Run the whole demo and return its summary."""
-    if not (settings.kafka_bootstrap and settings.redis_url):
+    if not (settings.kafka.bootstrap and settings.redis.url):
         with console.status("starting the local stack (the first run fetches Kafka)..."):
             LocalStack(settings.stack).up()
     endpoints = resolve_endpoints(settings)

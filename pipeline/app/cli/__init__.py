@@ -26,20 +26,20 @@ from rich.table import Table
 
 from consumers.runner import checkpoint_codec, checkpoint_store, run_worker, worker_config
 from consumers.tail import read_events
-from pipeline.checkpoint import CheckpointCodec, CheckpointStore
-from pipeline.client import PredictionsClient
-from pipeline.demo import DEFAULT_SPEED, DemoOptions, run_demo
-from pipeline.endpoints import resolve_endpoints
-from pipeline.errors import ConfigError, DriftlineError
-from pipeline.kafka_clients import make_consumer, make_producer
-from pipeline.logs import configure_logging, log_effective_config, stderr
-from pipeline.redis_clients import make_redis
-from pipeline.settings import Settings
+from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
+from consumers.reader import PredictionsClient
+from pipeline.app.demo import DEFAULT_SPEED, DemoOptions, run_demo
+from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.core.errors import ConfigError, DriftlineError
+from pipeline.adapters.kafka_clients import make_consumer, make_producer
+from pipeline.app.logs import configure_logging, log_effective_config, stderr
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
 from pipeline.stack import LocalStack, ensure_kafka_jars
-from pipeline.task import task_config_from
-from pipeline.task_checkpoint import describe, export_model
-from pipeline.topics import prepare_topics
-from pipeline.views import demo_summary, metrics_table
+
+from pipeline.core.task_checkpoint import describe, export_model
+from pipeline.adapters.topics import prepare_topics
+from pipeline.app.views import demo_summary, metrics_table
 from producers.flights import flight_events
 from producers.publisher import EventPublisher
 from producers.replay import ArrivalDelay, Pacer, ReplayPlan, utc_now
@@ -262,7 +262,7 @@ def _produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: _Repl
         time_scale=options.speed if options.rebase and options.speed else 1.0,
     )
     pacer = Pacer(1.0 if options.rebase else options.speed)
-    producer = make_producer(settings.kafka(endpoints.bootstrap))
+    producer = make_producer(settings.kafka.at(endpoints.bootstrap))
     with (
         EventPublisher(producer, settings.topics.events) as publisher,
         Progress(
@@ -411,7 +411,7 @@ def events_tail(
     """Print events as stored: partition, offset, ingest time, event time, lateness."""
     settings = _settings(ctx, namespace)
     endpoints = resolve_endpoints(settings)
-    consumer = make_consumer(settings.kafka(endpoints.bootstrap), enable_auto_commit=False)
+    consumer = make_consumer(settings.kafka.at(endpoints.bootstrap), enable_auto_commit=False)
     try:
         for record in read_events(
             consumer, settings.topics.events, last=None if from_beginning else last, follow=follow
@@ -626,7 +626,7 @@ def model_export(
     blob = store.load(partition)
     if blob is None:
         raise ConfigError(f"partition {partition} has no checkpoint in {settings.namespace}")
-    data = export_model(blob, codec, task_config_from(settings), partition)
+    data = export_model(blob, codec, settings.task_config(), partition)
     path.write_bytes(data)
     info = describe(blob, codec)
     stderr.print(

@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
-from pipeline.metrics import merge_snapshots
-from pipeline.redis_keys import RedisKeys
+from pipeline.core.metrics import merge_snapshots
+from pipeline.adapters.redis_keys import RedisKeys
 
 __all__ = ["PredictionsClient", "StoredPrediction"]
 

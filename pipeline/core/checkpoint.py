@@ -28,20 +28,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import struct
-import tempfile
-from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.errors import DriftlineError
+from pipeline.core.errors import DriftlineError
 
 __all__ = [
     "CheckpointCodec",
     "CheckpointError",
     "CheckpointStore",
-    "DirectoryCheckpointStore",
-    "RedisCheckpointStore",
 ]
 
 _MAGIC = b"DLCK"
@@ -94,72 +89,3 @@ class CheckpointStore(Protocol):
     def save(self, partition: int, blob: bytes) -> None: ...
 
     def all(self) -> dict[int, bytes]: ...
-
-
-class RedisCheckpointStore:
-    """``<ns>:checkpoint:<partition>`` strings: one SET is atomic.
-
-    Durable across a Redis restart only with persistence on (``appendonly yes``, as the
-    local stack and the compose file run it).
-    """
-
-    def __init__(self, client: Any, namespace: str) -> None:
-        self._redis = client
-        self._prefix = f"{namespace}:checkpoint:"
-
-    def load(self, partition: int) -> bytes | None:
-        blob = self._redis.get(f"{self._prefix}{partition}")
-        return bytes(blob) if blob is not None else None
-
-    def save(self, partition: int, blob: bytes) -> None:
-        self._redis.set(f"{self._prefix}{partition}", blob)
-
-    def all(self) -> dict[int, bytes]:
-        keys = sorted(self._redis.scan_iter(match=f"{self._prefix}*", count=1000))
-        blobs = self._redis.mget(keys) if keys else []
-        found = {}
-        for key, blob in zip(keys, blobs, strict=True):
-            name = key.decode() if isinstance(key, bytes) else key
-            if blob is not None:
-                found[int(name.rsplit(":", 1)[1])] = bytes(blob)
-        return found
-
-
-class DirectoryCheckpointStore:
-    """``<dir>/partition-<p>.ckpt`` files, written to a temporary file, synced, renamed."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, partition: int) -> Path:
-        return self.directory / f"partition-{partition}.ckpt"
-
-    def load(self, partition: int) -> bytes | None:
-        try:
-            return self._path(partition).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def save(self, partition: int, blob: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".partition-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self._path(partition))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-    def all(self) -> dict[int, bytes]:
-        found = {}
-        for path in sorted(self.directory.glob("partition-*.ckpt")):
-            found[int(path.stem.split("-", 1)[1])] = path.read_bytes()
-        return found

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
-from pipeline.metrics import COUNTERS
+from pipeline.core.metrics import COUNTERS
 
 __all__ = ["demo_summary", "live_panel", "metrics_table"]
 

@@ -1,4 +1,5 @@
-"""The one place Kafka clients are made, from a :class:`~pipeline.settings.KafkaConfig`.
+"""The one place Kafka clients are made, from
+:class:`~pipeline.adapters.settings.KafkaSettings`.
 
 Everything else receives a client (or a factory) and never reads settings itself.
 kafka-python 3.x: the producer is idempotent with ``acks="all"`` by default; we say so
@@ -14,15 +15,17 @@ from typing import Any, TypeVar
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from pipeline.errors import ServiceUnavailable
-from pipeline.settings import KafkaConfig
+from pipeline.core.errors import ServiceUnavailable
+from pipeline.adapters.settings import KafkaSettings
 
 __all__ = ["admin_client", "make_admin", "make_consumer", "make_producer"]
 
 _T = TypeVar("_T")
 
 
-def _common(config: KafkaConfig) -> dict[str, Any]:
+def _common(config: KafkaSettings) -> dict[str, Any]:
+    if not config.bootstrap:
+        raise ServiceUnavailable("no Kafka bootstrap servers: set DRIFTLINE_KAFKA_BOOTSTRAP")
     options: dict[str, Any] = {
         "bootstrap_servers": config.bootstrap.split(","),
         "client_id": config.client_id,
@@ -38,7 +41,7 @@ def _common(config: KafkaConfig) -> dict[str, Any]:
     return options
 
 
-def _connect(factory: Callable[..., _T], config: KafkaConfig, **options: Any) -> _T:
+def _connect(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
     try:
         return factory(**(_common(config) | options))
     except KafkaTimeoutError as exc:
@@ -50,7 +53,7 @@ def _connect(factory: Callable[..., _T], config: KafkaConfig, **options: Any) ->
         raise ServiceUnavailable(f"Kafka at {config.bootstrap}: {exc}") from exc
 
 
-def make_producer(config: KafkaConfig, **options: Any) -> KafkaProducer:
+def make_producer(config: KafkaSettings, **options: Any) -> KafkaProducer:
     """An idempotent producer that waits for all in-sync replicas (``acks="all"``)."""
     defaults: dict[str, Any] = {
         "acks": "all",
@@ -62,18 +65,18 @@ def make_producer(config: KafkaConfig, **options: Any) -> KafkaProducer:
     return _connect(KafkaProducer, config, **(defaults | options))
 
 
-def make_consumer(config: KafkaConfig, **options: Any) -> KafkaConsumer:
+def make_consumer(config: KafkaSettings, **options: Any) -> KafkaConsumer:
     """A consumer; ``options`` are kafka-python consumer settings (group_id, ...)."""
     return _connect(KafkaConsumer, config, **options)
 
 
-def make_admin(config: KafkaConfig, **options: Any) -> KafkaAdminClient:
+def make_admin(config: KafkaSettings, **options: Any) -> KafkaAdminClient:
     """An admin client (topics, cluster description)."""
     return _connect(KafkaAdminClient, config, **options)
 
 
 @contextmanager
-def admin_client(config: KafkaConfig, **options: Any) -> Iterator[KafkaAdminClient]:
+def admin_client(config: KafkaSettings, **options: Any) -> Iterator[KafkaAdminClient]:
     """:func:`make_admin` as a context manager that always closes the client."""
     admin = make_admin(config, **options)
     try:

@@ -32,7 +32,7 @@ from pydantic import (
     field_validator,
 )
 
-from pipeline.timeutil import to_utc
+from pipeline.core.times import to_utc
 
 __all__ = [
     "Event",
@@ -147,6 +147,6 @@ Event = Observation | Outcome
 @cache
 def avro_schema(kind: EventKind) -> dict[str, Any]:
     """The Avro schema (parsed JSON) of an event kind, read once from the package."""
-    text = resources.files("pipeline.schemas").joinpath(f"{kind}.avsc").read_text()
+    text = resources.files("pipeline.core.schemas").joinpath(f"{kind}.avsc").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema

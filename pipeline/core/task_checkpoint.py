@@ -1,6 +1,6 @@
 """Checkpoint a task and restore it: the state an uninterrupted run would have.
 
->>> from pipeline.task import PartitionTask, TaskConfig
+>>> from pipeline.core.task import PartitionTask, TaskConfig
 >>> codec = CheckpointCodec(b"x" * 32)
 >>> task = PartitionTask(2, TaskConfig())
 >>> task.next_offset = 42
@@ -21,10 +21,10 @@ from typing import Any
 
 import river
 
-from pipeline import __version__
-from pipeline.checkpoint import CheckpointCodec, CheckpointError
-from pipeline.digest import state_digest
-from pipeline.task import PartitionTask, TaskConfig
+from pipeline.core import __version__
+from pipeline.core.checkpoint import CheckpointCodec, CheckpointError
+from pipeline.core.digest import state_digest
+from pipeline.core.task import PartitionTask, TaskConfig
 
 __all__ = [
     "config_fingerprint",

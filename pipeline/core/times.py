@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.errors import EventValidationError
+from pipeline.core.errors import EventValidationError
 
 __all__ = ["MAX_EVENT_TIME", "MIN_EVENT_TIME", "from_millis", "localize", "to_millis", "to_utc"]
 

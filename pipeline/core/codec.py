@@ -5,7 +5,7 @@ body, so a schema registry can be added later without touching stored data. Unti
 :class:`LocalSchemaRegistry` gives each schema a fixed id. Schemas are parsed once.
 
 >>> codec = EventCodec()
->>> from pipeline.events import Outcome
+>>> from pipeline.core.events import Outcome
 >>> raw = codec.encode(Outcome(event_id="f1", key="EWR",
 ...                            event_time="2013-01-01T14:30:00Z", label=True))
 >>> raw[:5].hex()
@@ -15,7 +15,7 @@ True
 >>> codec.decode(b"nope")
 Traceback (most recent call last):
 ...
-pipeline.errors.DecodeError: truncated: 4 bytes, a record needs at least 5
+pipeline.core.errors.DecodeError: truncated: 4 bytes, a record needs at least 5
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any, Protocol
 import fastavro
 from pydantic import ValidationError
 
-from pipeline.errors import DecodeError, EventValidationError, SchemaViolation
-from pipeline.events import Event, EventKind, Observation, Outcome, avro_schema
+from pipeline.core.errors import DecodeError, EventValidationError, SchemaViolation
+from pipeline.core.events import Event, EventKind, Observation, Outcome, avro_schema
 
 __all__ = ["KIND_HEADER", "MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
 

@@ -20,9 +20,9 @@ from typing import Any
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-from pipeline.errors import ConfigError, ServiceUnavailable
-from pipeline.kafka_clients import admin_client
-from pipeline.settings import Settings, TopicNames
+from pipeline.core.errors import ConfigError, ServiceUnavailable
+from pipeline.adapters.kafka_clients import admin_client
+from pipeline.adapters.settings import KafkaSettings, TopicNames
 
 __all__ = ["delete_topics", "ensure_topics", "partition_counts", "prepare_topics", "topic_specs"]
 
@@ -123,15 +123,18 @@ def ensure_topics(
     return outcome
 
 
-def prepare_topics(settings: Settings, bootstrap: str, *, fresh: bool = False) -> dict[str, str]:
-    """Create (or with ``fresh`` recreate) the namespace's topics as the settings say."""
-    with admin_client(settings.kafka(bootstrap)) as admin:
+def prepare_topics(kafka: KafkaSettings, namespace: str, *, fresh: bool = False) -> dict[str, str]:
+    """Create (or with ``fresh`` recreate) the namespace's topics as the settings say.
+
+    ``kafka`` must name its bootstrap servers (:meth:`KafkaSettings.at`).
+    """
+    with admin_client(kafka) as admin:
         brokers = len(admin.describe_cluster()["brokers"])
         specs = topic_specs(
-            settings.namespace,
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
+            namespace,
+            partitions=kafka.partitions,
+            replication_factor=kafka.replication_factor,
             brokers=brokers,
-            retention_ms=settings.topic_retention_ms,
+            retention_ms=kafka.retention_ms,
         )
         return ensure_topics(admin, specs, fresh=fresh)

@@ -6,8 +6,8 @@ writes out what it returns. :meth:`PartitionTask.process` touches no service, so
 whole prequential loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
->>> from pipeline.events import Observation, Outcome
->>> from pipeline.serialization import EventCodec
+>>> from pipeline.core.events import Observation, Outcome
+>>> from pipeline.core.codec import EventCodec
 >>> codec = EventCodec()
 >>> def rec(offset, event):
 ...     return InputRecord(0, offset, event.key.encode(), codec.encode(event), 1_700_000_000_000)
@@ -32,19 +32,18 @@ from typing import Any
 
 from river import base, compose
 
-from pipeline.dedupe import DedupeWindow
-from pipeline.errors import DecodeError
-from pipeline.events import Observation, Outcome
-from pipeline.features import FeatureBuilder, FeatureConfig
-from pipeline.history import LabelHistory
-from pipeline.metrics import TaskMetrics
-from pipeline.models import DEFAULT_MODEL, build_model, model_kind
-from pipeline.pending import EarlyOutcomes, PendingEntry, PendingStore
-from pipeline.quality import QualityRules
-from pipeline.records import DeadLetter, InputRecord, Prediction
-from pipeline.serialization import EventCodec
-from pipeline.settings import Settings
-from pipeline.timeutil import from_millis
+from pipeline.core.dedupe import DedupeWindow
+from pipeline.core.errors import DecodeError
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.features import FeatureBuilder, FeatureConfig
+from pipeline.core.history import LabelHistory
+from pipeline.core.metrics import TaskMetrics
+from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
+from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
+from pipeline.core.quality import QualityRules
+from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.codec import EventCodec
+from pipeline.core.times import from_millis
 
 __all__ = [
     "FeatureConfig",
@@ -52,7 +51,6 @@ __all__ = [
     "PartitionTask",
     "TaskConfig",
     "TaskOutput",
-    "task_config_from",
 ]
 
 
@@ -66,33 +64,10 @@ class TaskConfig:
     quality: QualityRules = field(default_factory=QualityRules)
     pending_ttl_s: float = 7 * 24 * 3600.0
     allowed_lateness_s: float = 0.0
+    idle_watermark_s: float | None = 60.0
     dedupe_size: int = 200_000
     max_pending: int = 1_000_000
     rolling_window: int = 1000
-
-
-def task_config_from(settings: Settings) -> TaskConfig:
-    """The task configuration the settings describe."""
-    return TaskConfig(
-        model=settings.model,
-        seed=settings.seed,
-        features=FeatureConfig(
-            raw_only=settings.raw_features,
-            calendar=settings.calendar_features,
-            lateness=settings.lateness_feature,
-            history_groups=tuple(settings.history_groups),
-            history_alpha=settings.history_alpha,
-        ),
-        quality=QualityRules(
-            max_future_s=settings.max_future_s,
-            max_age_s=settings.max_age_s,
-            feature_bounds=dict(settings.feature_bounds),
-        ),
-        pending_ttl_s=settings.pending_ttl_s,
-        allowed_lateness_s=settings.allowed_lateness_s,
-        dedupe_size=settings.dedupe_size,
-        rolling_window=settings.rolling_window,
-    )
 
 
 @dataclass

@@ -27,12 +27,19 @@ from typing import Any, Literal
 import river
 from river import base
 
-from pipeline.errors import ConfigError
-from pipeline.settings import DEFAULT_MODEL
+from pipeline.core.errors import ConfigError
 
 __all__ = ["DEFAULT_MODEL", "ModelKind", "build_model", "model_kind"]
 
 ModelKind = Literal["classification", "regression"]
+
+#: The default model: numbers scaled, text one-hot encoded, a logistic regression on both.
+#: (Scaling one-hot columns would zero them: a column present only as 1 has no variance.)
+DEFAULT_MODEL = (
+    "(compose.SelectType(float, int) | preprocessing.StandardScaler())"
+    " + (compose.SelectType(str) | preprocessing.OneHotEncoder())"
+    " | linear_model.LogisticRegression(optimizer=optim.SGD(0.005))"
+)
 
 
 _RIVER_MODULES = (

@@ -1,0 +1,48 @@
+"""Where Kafka and Redis are: an existing cluster from settings, or a fallback's answer.
+
+>>> kafka, redis = KafkaSettings(bootstrap="k:9092"), RedisSettings(url="redis://r:6379/0")
+>>> resolve_endpoints(kafka, redis, fallback=lambda: None).describe()
+'Kafka k:9092, Redis redis://r:6379/0 (from settings)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.adapters.settings import KafkaSettings, RedisSettings, mask_url
+from pipeline.core.errors import ServiceUnavailable
+
+__all__ = ["Endpoints", "resolve_endpoints"]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Bootstrap servers and Redis URL, and where they came from."""
+
+    bootstrap: str
+    redis_url: str
+    source: Literal["settings", "local-stack"]
+
+    def describe(self) -> str:
+        return f"Kafka {self.bootstrap}, Redis {mask_url(self.redis_url)} (from {self.source})"
+
+
+def resolve_endpoints(
+    kafka: KafkaSettings, redis: RedisSettings, fallback: Callable[[], Endpoints | None]
+) -> Endpoints:
+    """Settings win when both are set; otherwise ``fallback`` (the local stack) answers.
+
+    A setting given alone overrides the fallback's answer for that service.
+    """
+    url = redis.url.get_secret_value() if redis.url else None
+    if kafka.bootstrap and url:
+        return Endpoints(kafka.bootstrap, url, "settings")
+    found = fallback()
+    if found is None:
+        raise ServiceUnavailable(
+            "no Kafka/Redis: run 'driftline stack up' or set DRIFTLINE_KAFKA_BOOTSTRAP and "
+            "DRIFTLINE_REDIS_URL"
+        )
+    return Endpoints(kafka.bootstrap or found.bootstrap, url or found.redis_url, found.source)

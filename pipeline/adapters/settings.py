@@ -1,0 +1,453 @@
+"""One settings object, read once at the entry point, grouped by concern.
+
+Every option comes from a ``DRIFTLINE_*`` environment variable or a ``.env`` file and
+lands in one typed, frozen group: :class:`KafkaSettings`, :class:`RedisSettings`,
+:class:`StackSettings`, :class:`ModelSettings` (model, features, quality rules, state
+bounds), :class:`WorkerSettings` and :class:`CheckpointSettings`. Each consumer of settings
+takes only its group; nothing deeper reads the environment. The variable names are flat
+and stable (``DRIFTLINE_PARTITIONS``, ``DRIFTLINE_CHECKPOINT_EVERY``...): each group says
+which of them it owns (:func:`variable_names`), and the same flat names are accepted as
+keyword overrides.
+
+>>> s = Settings(namespace="demo", _env_file=None)
+>>> s.topics.events, s.topics.dead_letter
+('demo.events', 'demo.dead-letter')
+>>> s.kafka.partitions, s.checkpoints.every, s.model.task_config(s.seed).seed
+(3, 5000, 42)
+>>> s.with_overrides(partitions=6, checkpoint_every=10).kafka.partitions
+6
+>>> s.masked()["redis"]["url"] is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from pipeline.core.errors import ConfigError
+from pipeline.core.features import FeatureConfig
+from pipeline.core.models import DEFAULT_MODEL
+from pipeline.core.quality import QualityRules
+from pipeline.core.task import TaskConfig
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "CheckpointSettings",
+    "KafkaSettings",
+    "ModelSettings",
+    "RedisSettings",
+    "Settings",
+    "StackSettings",
+    "TopicNames",
+    "WorkerSettings",
+    "mask_url",
+    "variable_names",
+]
+
+_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_PREFIX = "DRIFTLINE_"
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Names derived from a namespace: topics, consumer group and Redis key prefix."""
+
+    namespace: str
+
+    @property
+    def events(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.namespace}.dead-letter"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.namespace}.workers"
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"{self.namespace}:"
+
+
+class _Group(BaseModel):
+    """A frozen group of settings. ``env`` maps a field to its variable (prefix + name
+    by default); ``prefix`` is the group's usual variable prefix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    prefix: ClassVar[str] = ""
+    env: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Field name -> flat variable name without ``DRIFTLINE_`` (lower case)."""
+        return {
+            name: cls.env.get(name, f"{cls.prefix}{name}").lower() for name in cls.model_fields
+        }
+
+
+class KafkaSettings(_Group):
+    """How clients reach Kafka, and how new topics are made."""
+
+    prefix: ClassVar[str] = "kafka_"
+    env: ClassVar[Mapping[str, str]] = {
+        "partitions": "partitions",
+        "replication_factor": "replication_factor",
+        "retention_ms": "topic_retention_ms",
+    }
+
+    bootstrap: str | None = Field(
+        None, description="existing cluster, e.g. 'host1:9092,host2:9092'; unset: local stack"
+    )
+    client_id: str = "driftline"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    request_timeout_ms: int = Field(30_000, ge=1_000)
+    partitions: int = Field(3, ge=1, le=1024, description="partitions of new topics")
+    replication_factor: int = Field(
+        -1, description="replication of new topics; -1 takes min(3, brokers)"
+    )
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+
+    def at(self, bootstrap: str) -> KafkaSettings:
+        """These settings pointed at ``bootstrap`` (resolved by the caller)."""
+        return self.model_copy(update={"bootstrap": bootstrap})
+
+
+class RedisSettings(_Group):
+    """Where Redis is, and how long what the worker writes there is kept."""
+
+    prefix: ClassVar[str] = "redis_"
+    env: ClassVar[Mapping[str, str]] = {
+        "prediction_ttl_s": "prediction_ttl_s",
+        "stream_maxlen": "stream_maxlen",
+    }
+
+    url: SecretStr | None = Field(
+        None, description="existing Redis, e.g. 'redis://:pw@host:6379/0'; unset: local stack"
+    )
+    prediction_ttl_s: float = Field(7 * 24 * 3600.0, ge=0, description="0: keep for ever")
+    stream_maxlen: int = Field(100_000, ge=1)
+
+
+class StackSettings(_Group):
+    """Where and how the local stack runs (paths are made absolute when read)."""
+
+    prefix: ClassVar[str] = "stack_"
+    env: ClassVar[Mapping[str, str]] = {
+        "cache_dir": "cache_dir",
+        "kafka_version": "kafka_version",
+        "kafka_heap": "kafka_heap",
+        "brokers": "brokers",
+    }
+
+    home: Path = Field(Path(".driftline"), description="local stack's logs, data, state")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "driftline", description="Kafka jars fetched by Maven"
+    )
+    kafka_version: str = Field("4.1.1", pattern=r"^4\.\d+\.\d+$")
+    kafka_heap: str = Field("768m", pattern=r"^\d+[mMgG]$")
+    brokers: int = Field(1, ge=1, le=5)
+    start_timeout_s: float = Field(120.0, gt=0)
+
+    @field_validator("home", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+class ModelSettings(_Group):
+    """What a task computes: the model, its features, the quality rules, state bounds."""
+
+    env: ClassVar[Mapping[str, str]] = {"spec": "model"}
+
+    spec: str = Field(
+        DEFAULT_MODEL,
+        description="River expression (River's modules in scope, and seed) or module:factory",
+    )
+    raw_features: bool = Field(False, description="pass raw features through untouched")
+    calendar_features: bool = True
+    lateness_feature: bool = True
+    history_groups: tuple[str, ...] = Field(
+        ("key",), description="segments whose recent label rate is a feature ('key': entity)"
+    )
+    history_alpha: float = Field(0.2, gt=0, le=1)
+    pending_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="event-time TTL of pending")
+    allowed_lateness_s: float = Field(0.0, ge=0)
+    idle_watermark_s: float | None = Field(
+        60.0, gt=0, description="idle seconds after which a partition's watermark moves on"
+    )
+    max_future_s: float = Field(300.0, ge=0, description="event time ahead of ingest allowed")
+    max_age_s: float | None = Field(None, gt=0, description="event time behind ingest allowed")
+    feature_bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description='JSON, e.g. {"distance": [0, 6000]}'
+    )
+    dedupe_size: int = Field(200_000, ge=1)
+    rolling_window: int = Field(1000, ge=1)
+
+    def task_config(self, seed: int) -> TaskConfig:
+        """The core's configuration of a task."""
+        return TaskConfig(
+            model=self.spec,
+            seed=seed,
+            features=FeatureConfig(
+                raw_only=self.raw_features,
+                calendar=self.calendar_features,
+                lateness=self.lateness_feature,
+                history_groups=tuple(self.history_groups),
+                history_alpha=self.history_alpha,
+            ),
+            quality=QualityRules(
+                max_future_s=self.max_future_s,
+                max_age_s=self.max_age_s,
+                feature_bounds=dict(self.feature_bounds),
+            ),
+            pending_ttl_s=self.pending_ttl_s,
+            allowed_lateness_s=self.allowed_lateness_s,
+            idle_watermark_s=self.idle_watermark_s,
+            dedupe_size=self.dedupe_size,
+            rolling_window=self.rolling_window,
+        )
+
+
+class WorkerSettings(_Group):
+    """How the worker polls and keeps its group membership."""
+
+    max_poll_records: int = Field(2000, ge=1)
+    session_timeout_ms: int = Field(
+        10_000, ge=6_000, description="how long a silent worker keeps its partitions"
+    )
+
+
+class CheckpointSettings(_Group):
+    """When and where task state is checkpointed, and the key that seals it."""
+
+    prefix: ClassVar[str] = "checkpoint_"
+
+    every: int = Field(5000, ge=1, description="records between checkpoints")
+    interval_s: float = Field(10.0, gt=0, description="seconds between checkpoints")
+    store: Literal["redis", "directory"] = "redis"
+    dir: Path = Field(Path(".driftline/checkpoints"))
+    key: SecretStr | None = Field(
+        None, description="HMAC key of checkpoints (>= 16 bytes); unset: a development key"
+    )
+
+
+_GROUPS: dict[str, type[_Group]] = {
+    "kafka": KafkaSettings,
+    "redis": RedisSettings,
+    "stack": StackSettings,
+    "model": ModelSettings,
+    "worker": WorkerSettings,
+    "checkpoints": CheckpointSettings,
+}
+#: Flat name (the variable without ``DRIFTLINE_``, lower case) -> (group, field).
+_FLAT: dict[str, tuple[str, str]] = {
+    flat: (group, name)
+    for group, cls in _GROUPS.items()
+    for name, flat in cls.variables().items()
+}
+
+
+def variable_names() -> dict[str, str]:
+    """Every grouped setting (``group.field``) and its environment variable.
+
+    >>> variable_names()["checkpoints.every"]
+    'DRIFTLINE_CHECKPOINT_EVERY'
+    """
+    return {f"{group}.{name}": f"{_PREFIX}{flat.upper()}" for flat, (group, name) in _FLAT.items()}
+
+
+def _nest(flat: Mapping[str, Any], *, decode: bool) -> dict[str, Any]:
+    """Flat names (as variables say them) into group dicts; unknown names are left out."""
+    nested: dict[str, Any] = {}
+    for raw_name, value in flat.items():
+        target = _FLAT.get(raw_name.lower())
+        if target is None or value is None:
+            continue
+        group, name = target
+        if decode and isinstance(value, str):
+            value = _decode(_GROUPS[group], name, value)
+        nested.setdefault(group, {})[name] = value
+    return nested
+
+
+def _is_flat(name: str, value: Any) -> bool:
+    """Whether a keyword is a flat variable name (``model`` is both a group and a name)."""
+    if name in _GROUPS and isinstance(value, Mapping | BaseModel):
+        return False
+    return name.lower() in _FLAT
+
+
+def _decode(group: type[_Group], name: str, text: str) -> Any:
+    """A variable's text: JSON for the structured settings, as it is for the rest."""
+    annotation = str(group.model_fields[name].annotation)
+    if not annotation.startswith(("dict", "tuple", "list")):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        variable = f"{_PREFIX}{group.variables()[name].upper()}"
+        raise ConfigError(f"{variable} is not valid JSON ({exc.msg}): {text[:60]!r}") from exc
+
+
+class _FlatVariables(PydanticBaseSettingsSource):
+    """Reads the grouped settings from the flat variables another source has loaded."""
+
+    def __init__(self, settings_cls: type[BaseSettings], loaded: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._loaded = loaded
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for the whole model
+
+    def __call__(self) -> dict[str, Any]:
+        variables: Mapping[str, str | None] = getattr(self._loaded, "env_vars", {})
+        flat = {
+            name[len(_PREFIX) :]: value
+            for name, value in variables.items()
+            if name.upper().startswith(_PREFIX)
+        }
+        return _nest(flat, decode=True)
+
+
+class Settings(BaseSettings):
+    """Every driftline setting, grouped. Environment: ``DRIFTLINE_<NAME>``, case-insensitive.
+
+    Keyword arguments take the groups (``kafka={"bootstrap": ...}``) or the flat names of
+    the variables (``kafka_bootstrap=...``, ``checkpoint_every=...``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    namespace: str = Field("driftline", description="prefix of topics, groups and Redis keys")
+    seed: int = Field(42, description="seed of every random choice (replay delays, models)")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
+
+    def __init__(self, **values: Any) -> None:
+        flat = {k: values.pop(k) for k in list(values) if _is_flat(k, values[k])}
+        for group, fields in _nest(flat, decode=False).items():
+            given = values.get(group)
+            if isinstance(given, BaseModel):
+                given = given.model_dump()
+            values[group] = (given or {}) | fields
+        super().__init__(**values)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _FlatVariables(settings_cls, env_settings),
+            dotenv_settings,
+            _FlatVariables(settings_cls, dotenv_settings),
+        )
+
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not _NAMESPACE.match(value):
+            raise ValueError(
+                "namespace must be 1-64 characters of letters, digits, '_' or '-', "
+                f"starting with a letter or digit; got {value!r}"
+            )
+        return value
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.namespace)
+
+    def task_config(self) -> TaskConfig:
+        """What each task computes: the model group with the seed."""
+        return self.model.task_config(self.seed)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with overrides by flat name (``None`` values are ignored), validated."""
+        update = {k: v for k, v in changes.items() if v is not None}
+        if not update:
+            return self
+        current = self.model_dump()
+        root = {k: update.pop(k) for k in list(update) if not _is_flat(k, update[k])}
+        root = {k: v for k, v in root.items() if k in type(self).model_fields}
+        unknown = [k for k in changes if k not in type(self).model_fields and k not in _FLAT]
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for group, fields in _nest(update, decode=False).items():
+            current[group] = current[group] | fields
+        return type(self).model_validate(current | root)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, grouped, every secret masked: fit to print or log."""
+        shown: dict[str, Any] = {"namespace": self.namespace, "seed": self.seed}
+        for group in _GROUPS:
+            values = getattr(self, group)
+            shown[group] = {
+                name: _shown(name, getattr(values, name)) for name in type(values).model_fields
+            }
+        return shown
+
+
+def _shown(name: str, value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if name == "url":
+            return mask_url(secret) if secret else None
+        return "***" if secret else None
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+_SECRET_QUERY = re.compile(r"(?i)((?:^|&)(?:password|pass|pwd|token|secret)=)[^&]*")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL, in its user part and in its query string.
+
+    >>> mask_url("redis://user:hunter2@cache:6379/0")
+    'redis://user:***@cache:6379/0'
+    >>> mask_url("redis://cache:6379/0?password=hunter2&db=1")
+    'redis://cache:6379/0?password=***&db=1'
+    >>> mask_url("redis://127.0.0.1:6379/0")
+    'redis://127.0.0.1:6379/0'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{hostport}"
+    query = _SECRET_QUERY.sub(r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

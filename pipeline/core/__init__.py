@@ -1,0 +1,11 @@
+"""The pure core: events, codec, features, quality rules, state, metrics, models, the task.
+
+Nothing here reaches a service: no Kafka, Redis, sockets, subprocesses or terminal. The
+whole prequential loop (:class:`~pipeline.core.task.PartitionTask`) runs in a unit test.
+Import what you need from its modules; this package exports the version only, so that
+importing one module does not load them all.
+"""
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"
