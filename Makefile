@@ -32,9 +32,12 @@ test-unit: $(STAMP)
 bench: setup
 	$(BIN)/python -m benchmarks.throughput
 
+# ruff, mypy, and the layer contracts in pyproject.toml (import-linter; no cache directory
+# left in the work tree)
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline producers consumers tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Re-pin every package (run after changing dependencies in pyproject.toml).
 lock:
@@ -45,4 +48,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -24,13 +24,13 @@ from kafka import KafkaConsumer
 
 from consumers.runner import run_worker, worker_config
 from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.adapters.settings import Settings
+from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation
 from pipeline.core.models import build_model
-from pipeline.core.codec import EventCodec
-from pipeline.adapters.settings import Settings
-from pipeline.stack import LocalStack
 from pipeline.core.task import InputRecord, PartitionTask
 from pipeline.core.times import to_millis
+from pipeline.stack import LocalStack
 from producers.flights import flight_events
 from producers.replay import ReplayPlan
 from tests.integration.helpers import create_topics, publish

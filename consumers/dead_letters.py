@@ -7,9 +7,9 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
+from pipeline.core.codec import KIND_HEADER
 from pipeline.core.errors import PublishError
 from pipeline.core.records import DeadLetter
-from pipeline.core.codec import KIND_HEADER
 
 __all__ = ["DeadLetterPublisher"]
 

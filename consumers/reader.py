@@ -5,52 +5,31 @@ Usage::
     client = PredictionsClient(redis.Redis.from_url("redis://127.0.0.1:6379/0"), "driftline")
     latest = client.get("EWR")       # StoredPrediction | None
     totals = client.metrics()["total"]
+    for entry in client.follow():    # StreamEntry, as the worker writes them
+        print(entry.key, entry.prediction, entry.probabilities)
+
+Records are decoded by :mod:`pipeline.adapters.prediction_record`, the codec the sink
+writes with.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
 
-from pipeline.core.metrics import merge_snapshots
+from pipeline.adapters.prediction_record import (
+    StoredPrediction,
+    StreamEntry,
+    decode_hash,
+    decode_stream_entry,
+)
 from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.core.metrics import merge_snapshots
 
-__all__ = ["PredictionsClient", "StoredPrediction"]
-
-
-@dataclass(frozen=True)
-class StoredPrediction:
-    """The latest prediction for one entity, as the worker stored it."""
-
-    key: str
-    prediction: Any
-    probabilities: dict[str, float] | None
-    model_version: int
-    event_id: str
-    event_time: datetime
-    ingest_time: datetime
-    predicted_time: datetime
-    partition: int
-    offset: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "prediction": self.prediction,
-            "probabilities": self.probabilities,
-            "model_version": self.model_version,
-            "event_id": self.event_id,
-            "event_time": self.event_time.isoformat(),
-            "ingest_time": self.ingest_time.isoformat(),
-            "predicted_time": self.predicted_time.isoformat(),
-            "partition": self.partition,
-            "offset": self.offset,
-        }
+__all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
 
 
 class PredictionsClient:
@@ -65,19 +44,7 @@ class PredictionsClient:
         raw = self._redis.hgetall(self.keys.prediction(key))
         if not raw:
             return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        return StoredPrediction(
-            key=key,
-            prediction=json.loads(fields["prediction"]),
-            probabilities=json.loads(fields["probabilities"]),
-            model_version=int(fields["model_version"]),
-            event_id=fields["event_id"],
-            event_time=datetime.fromisoformat(fields["event_time"]),
-            ingest_time=datetime.fromisoformat(fields["ingest_time"]),
-            predicted_time=datetime.fromisoformat(fields["predicted_time"]),
-            partition=int(fields["partition"]),
-            offset=int(fields["offset"]),
-        )
+        return decode_hash(key, raw)
 
     def task_metrics(self) -> dict[int, dict[str, Any]]:
         """Each task's metrics snapshot, by partition."""
@@ -95,21 +62,38 @@ class PredictionsClient:
         return {"total": total, "tasks": {str(p): tasks[p] for p in sorted(tasks)}}
 
     def follow(
-        self, *, from_start: bool = False, block_ms: int = 1000, stop: Any = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield stream entries as they arrive (``XREAD BLOCK``), oldest first.
+        self,
+        *,
+        from_start: bool = False,
+        block_ms: int = 1000,
+        count: int = 500,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[StreamEntry]:
+        """Yield stream entries as they arrive (``XREAD BLOCK``), oldest first, none lost.
 
-        Starts after the newest entry, or at the oldest kept one with ``from_start``;
-        ``stop`` is an optional callable that ends the loop when it returns true.
+        The starting point is fixed when ``follow`` is called: after the newest entry then
+        (so nothing written before the call is yielded), or before the oldest kept one with
+        ``from_start``. Every later ``XREAD`` asks for what comes after the last entry seen,
+        so an entry written while no ``XREAD`` is waiting is still yielded. ``stop`` is an
+        optional callable, asked before each ``XREAD``, that ends the loop when it returns
+        true; ``block_ms`` bounds each wait (keep it below the client's socket timeout).
         """
-        last = "0-0" if from_start else "$"
+        start = "0-0" if from_start else self._newest_id()
+        return self._read_after(start, block_ms=block_ms, count=count, stop=stop)
+
+    def _newest_id(self) -> str:
+        """The id of the stream's newest entry; ``0-0`` when it is empty or missing."""
+        newest = self._redis.xrevrange(self.keys.predictions_stream, "+", "-", count=1)
+        return newest[0][0].decode() if newest else "0-0"
+
+    def _read_after(
+        self, last: str, *, block_ms: int, count: int, stop: Callable[[], bool] | None
+    ) -> Iterator[StreamEntry]:
+        stream = self.keys.predictions_stream
         while stop is None or not stop():
-            answer = self._redis.xread(
-                {self.keys.predictions_stream: last}, block=block_ms, count=500
-            )
+            answer = self._redis.xread({stream: last}, block=block_ms, count=count)
             for _stream, entries in answer or []:
                 for entry_id, fields in entries:
-                    last = entry_id
-                    yield {"id": entry_id.decode()} | {
-                        k.decode(): v.decode() for k, v in fields.items()
-                    }
+                    entry = decode_stream_entry(entry_id, fields)
+                    last = entry.id
+                    yield entry

@@ -3,7 +3,8 @@
 The latest prediction per entity lives in a hash. A Lua script makes the stale-write
 check atomic: a prediction whose event time is older than the stored one is dropped,
 so an out-of-order record never overwrites a fresher prediction. Equal event times
-overwrite, so a deterministic replay rewrites the same values.
+overwrite, so a deterministic replay rewrites the same values. The fields of both are
+defined by :mod:`pipeline.adapters.prediction_record`, the codec the readers use too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import redis
 
-from pipeline.core.records import Prediction
+from pipeline.adapters.prediction_record import encode_hash, encode_stream
 from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.core.records import Prediction
 
 __all__ = ["RedisSink"]
 
@@ -30,16 +32,6 @@ if tonumber(ARGV[2]) > 0 then
 end
 return 1
 """
-
-
-def _json_label(value: Any) -> Any:
-    return value if isinstance(value, bool | int | float | str) or value is None else str(value)
-
-
-def _probabilities(prediction: Prediction) -> dict[str, float] | None:
-    if prediction.probabilities is None:
-        return None
-    return {str(k): round(float(v), 6) for k, v in prediction.probabilities.items()}
 
 
 class RedisSink:
@@ -68,6 +60,9 @@ class RedisSink:
         Every prediction goes to the stream; for the hashes only the newest prediction of
         each key in the batch is sent (the rest would be overwritten in the same breath),
         and Redis still refuses it if it is older than what is stored.
+
+        Raises :class:`ValueError` (from the codec, before anything of that chunk is sent)
+        if a prediction carries a NaN or infinite probability or label.
         """
         newest: dict[str, Prediction] = {}
         for prediction in predictions:
@@ -82,13 +77,13 @@ class RedisSink:
             for prediction in predictions[start : start + self._chunk]:
                 pipe.xadd(
                     self.keys.predictions_stream,
-                    self._stream_fields(prediction),
+                    encode_stream(prediction),
                     maxlen=self._maxlen,
                     approximate=True,
                 )
             guarded = latest[start : start + self._chunk]
             for prediction in guarded:
-                fields = self._fields(prediction)
+                fields = encode_hash(prediction)
                 args: list[Any] = [fields["event_time_us"], self._ttl_ms]
                 for name, value in fields.items():
                     args += [name, value]
@@ -101,33 +96,3 @@ class RedisSink:
         if metrics:
             self._redis.hset(self.keys.metrics, mapping=metrics)
         return stored
-
-    @staticmethod
-    def _stream_fields(prediction: Prediction) -> dict[str, Any]:
-        return {
-            "key": prediction.key,
-            "event_id": prediction.event_id,
-            "prediction": json.dumps(_json_label(prediction.prediction)),
-            "probabilities": json.dumps(_probabilities(prediction)),
-            "event_time": prediction.event_time.isoformat(),
-            "model_version": prediction.model_version,
-        }
-
-    @staticmethod
-    def _fields(prediction: Prediction) -> dict[str, Any]:
-        probabilities = _probabilities(prediction)
-        event_time_us = (
-            int(prediction.event_time.timestamp()) * 1_000_000 + prediction.event_time.microsecond
-        )
-        return {
-            "prediction": json.dumps(_json_label(prediction.prediction)),
-            "probabilities": json.dumps(probabilities),
-            "model_version": prediction.model_version,
-            "event_id": prediction.event_id,
-            "event_time": prediction.event_time.isoformat(),
-            "event_time_us": event_time_us,
-            "ingest_time": prediction.ingest_time.isoformat(),
-            "predicted_time": prediction.predicted_time.isoformat(),
-            "partition": prediction.partition,
-            "offset": prediction.offset,
-        }

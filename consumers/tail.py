@@ -15,9 +15,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from pipeline.core.codec import EventCodec
 from pipeline.core.errors import DecodeError
 from pipeline.core.events import Event
-from pipeline.core.codec import EventCodec
+from pipeline.core.ticks import WatermarkTick
 from pipeline.core.times import from_millis
 
 __all__ = ["ReadRecord", "read_events"]
@@ -31,12 +32,12 @@ class ReadRecord:
     offset: int
     key: str | None
     ingest_time: datetime
-    event: Event | None
+    event: Event | WatermarkTick | None
     error: DecodeError | None
 
     @property
     def lateness_s(self) -> float | None:
-        if self.event is None:
+        if self.event is None or isinstance(self.event, WatermarkTick):
             return None
         return (self.ingest_time - self.event.event_time).total_seconds()
 
@@ -47,7 +48,9 @@ class ReadRecord:
             "key": self.key,
             "ingest_time": self.ingest_time.isoformat(),
         }
-        if self.event is not None:
+        if isinstance(self.event, WatermarkTick):
+            row |= {"kind": "tick", "source": self.event.source}
+        elif self.event is not None:
             row |= {"kind": self.event.kind, "lateness_s": self.lateness_s}
             row |= self.event.model_dump(mode="json")
         else:
@@ -98,7 +101,7 @@ def read_events(
 def _decode(codec: EventCodec, record: Any) -> ReadRecord:
     key = record.key.decode(errors="replace") if record.key is not None else None
     try:
-        event: Event | None = codec.decode(record.value)
+        event: Event | WatermarkTick | None = codec.decode(record.value)
         error = None
     except DecodeError as exc:
         event, error = None, exc

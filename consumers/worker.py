@@ -1,8 +1,8 @@
 """The online worker: poll a batch, let each partition's task process it, write, checkpoint.
 
 Per batch: the records of each partition go to that partition's task (decode, validate,
-dedupe, predict, learn); predictions and metrics go to Redis in pipelines; dead letters
-go to the dead-letter topic and are acknowledged. Then, every N records or T seconds, a
+dedupe, predict, learn); predictions and metrics go to the prediction sink; dead letters
+go to the dead-letter sink and are acknowledged. Then, every N records or T seconds, a
 task's whole state is checkpointed with the offset it reached, and only then is that
 offset committed. A task that comes back (a restart, a rebalance) restores its checkpoint
 and reads on from its offset, so a crash anywhere leaves the model where an
@@ -10,6 +10,11 @@ uninterrupted run would have it: the records after the checkpoint are replayed, 
 same records give the same state. Outputs are at-least-once: the hashes are idempotent,
 the stream and the dead-letter topic may repeat the replayed records (their source
 partition and offset identify them).
+
+An idle partition's watermark moves through ticks written into the partition itself
+(:mod:`pipeline.core.ticks`), never on this process's clock, so replays stay exact.
+
+The loop depends only on the Protocols of :mod:`consumers.ports`: it runs in a unit test.
 """
 
 from __future__ import annotations
@@ -17,18 +22,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
-
-from consumers.dead_letters import DeadLetterPublisher
-from consumers.redis_sink import RedisSink
-from pipeline.core.records import InputRecord, Prediction
+from consumers.ports import DeadLetterSink, PredictionSink, RecordSource, TickSink
+from consumers.tasks import TaskStore
+from pipeline.core.records import DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
@@ -38,7 +39,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """How the loop runs, when it checkpoints, and when it stops."""
+    """How the loop runs, when it checkpoints, and when it stops.
+
+    ``until_idle_s`` counts only while partitions are assigned and the worker has caught
+    up (no lag); ``idle_watermark_s`` is how long a partition stays quiet before this
+    worker writes it a watermark tick (``None``: never).
+    """
 
     max_events: int | None = None
     until_idle_s: float | None = None
@@ -56,13 +62,13 @@ class WorkerStats:
     started: float = field(default_factory=time.monotonic)
     records: int = 0
     predictions: int = 0
-    stored: int = 0
     dead_letters: int = 0
     batches: int = 0
     checkpoints: int = 0
     restored: int = 0
     replayed_skipped: int = 0
-    commits_failed: int = 0
+    ticks_read: int = 0
+    ticks_written: int = 0
 
     @property
     def elapsed_s(self) -> float:
@@ -73,71 +79,73 @@ class WorkerStats:
         elapsed = self.elapsed_s
         return self.records / elapsed if elapsed > 0 else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "predictions": self.predictions,
+            "dead_letters": self.dead_letters,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "records_per_s": round(self.rate, 1),
+            "restored": self.restored,
+            "replayed_skipped": self.replayed_skipped,
+            "checkpoints": self.checkpoints,
+            "ticks_written": self.ticks_written,
+        }
 
-class TaskStore:
-    """How tasks come and go: restore (or start fresh) and checkpoint. Made by the runner."""
 
-    def __init__(
-        self,
-        restore: Callable[[int], PartitionTask | None],
-        fresh: Callable[[int], PartitionTask],
-        save: Callable[[PartitionTask], None],
-    ) -> None:
-        self.restore = restore
-        self.fresh = fresh
-        self.save = save
+@dataclass
+class _Plan:
+    """What the lock-free step decided for one partition's records."""
 
-
-class _Listener(ConsumerRebalanceListener):
-    """Rebalance callbacks; kafka-python 3 runs them on the consumer's IO thread."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        self.worker.release({tp.partition for tp in revoked})
-
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        if assigned:
-            log.info("assigned partitions %s", sorted(tp.partition for tp in assigned))
+    task: PartitionTask
+    records: Sequence[InputRecord]
+    start: int | None
+    beginning: int | None = None
 
 
 class Worker:
-    """Consumes the events topic with one :class:`PartitionTask` per partition."""
+    """Consumes one topic with one :class:`PartitionTask` per partition."""
 
     def __init__(
         self,
-        consumer: KafkaConsumer,
-        topic: str,
+        source: RecordSource,
         tasks: TaskStore,
-        sink: RedisSink,
-        dead_letters: DeadLetterPublisher,
+        sink: PredictionSink,
+        dead_letters: DeadLetterSink,
+        ticks: TickSink | None = None,
         config: WorkerConfig | None = None,
         on_batch: Callable[[Worker, list[Prediction]], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.consumer = consumer
-        self.topic = topic
+        self.source = source
         self.store = tasks
         self.sink = sink
         self.dead_letters = dead_letters
+        self.ticks = ticks
         self.config = config or WorkerConfig()
         self.on_batch = on_batch
         self.clock = clock
+        self.monotonic = monotonic
         self.tasks: dict[int, PartitionTask] = {}
         #: Every partition this worker has held a task for, whether it still does or not.
         self.partitions_seen: set[int] = set()
-        self.stats = WorkerStats()
-        self._lock = threading.RLock()  # held while tasks change; never around consumer calls
-        self._last_seen: dict[int, tuple[float, datetime]] = {}
+        self.stats = WorkerStats(started=monotonic())
+        self._lock = threading.RLock()  # held while tasks change; never around source calls
+        self._quiet_since: dict[int, float] = {}  # partition -> last arrival or tick written
         self._unsaved: dict[int, int] = {}
         self._saved_at: dict[int, float] = {}
-        self._to_commit: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._to_commit: dict[int, int] = {}
+        self._idle_since: float | None = None
 
-    def run(self, stop: threading.Event, drained: Callable[[Worker], bool] | None = None) -> None:
-        """Loop until ``stop`` is set, a bound is reached, or ``drained`` says so when idle."""
-        self.consumer.subscribe([self.topic], listener=_Listener(self))
-        last_record = time.monotonic()
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event, finished: Callable[[], bool] | None = None) -> None:
+        """Loop until ``stop`` is set or a bound is reached; then checkpoint and leave.
+
+        ``finished`` says the input is complete (a bounded replay ended): the worker then
+        stops once it holds partitions and has read them to their ends.
+        """
+        self.source.subscribe(self)
         try:
             while not stop.is_set():
                 budget = self.config.max_poll_records
@@ -145,26 +153,35 @@ class Worker:
                     budget = min(budget, self.config.max_events - self.stats.records)
                     if budget <= 0:
                         break
-                batch = self.consumer.poll(
-                    timeout_ms=self.config.poll_timeout_ms, max_records=budget
-                )
-                if batch:
-                    self._handle(batch)
-                    self._commit()
-                    last_record = time.monotonic()
-                    continue
-                self._advance_idle()
-                self._checkpoint_due(force_age=True)
+                batch = self.source.poll(self.config.poll_timeout_ms, budget)
+                events = self._handle(batch) if batch else 0
+                self._write_ticks()
+                self._checkpoint_due()
                 self._commit()
-                idle = time.monotonic() - last_record
-                if self.config.until_idle_s is not None and idle >= self.config.until_idle_s:
-                    log.info("no record for %.1f s: stopping", idle)
-                    break
-                if drained is not None and drained(self):
-                    log.info("stream drained: stopping")
+                if self._should_stop(events, finished):
                     break
         finally:
             self.shutdown()
+
+    def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
+        """Idle and drained checks: only while partitions are held and nothing lags."""
+        now = self.monotonic()
+        if events or not self.source.assignment():
+            self._idle_since = None
+            return False
+        if self._idle_since is None:
+            self._idle_since = now
+        idle = now - self._idle_since
+        until = self.config.until_idle_s
+        wants_idle = until is not None and idle >= until
+        wants_drained = finished is not None and finished()
+        if not (wants_idle or wants_drained):
+            return False
+        if self.source.lag() > 0:  # caught up only when nothing is left to read
+            self._idle_since = now
+            return False
+        log.info("stream drained: stopping" if wants_drained else f"idle {idle:.1f} s: stopping")
+        return True
 
     def shutdown(self) -> None:
         """Checkpoint every task with unsaved progress, commit, leave the group."""
@@ -172,124 +189,168 @@ class Worker:
             for partition in list(self.tasks):
                 self._checkpoint(partition)
         self._commit()
-        self.consumer.close(autocommit=False)
+        self.source.close()
 
-    def release(self, partitions: set[int]) -> None:
+    # -- rebalance callbacks (any thread) -------------------------------------------------------
+    def on_revoked(self, partitions: set[int]) -> None:
         """Revoked partitions: checkpoint their tasks, then let them go."""
         with self._lock:
             for partition in partitions:
                 if partition in self.tasks:
                     self._checkpoint(partition)
                     self.tasks.pop(partition, None)
-                self._last_seen.pop(partition, None)
+                self._quiet_since.pop(partition, None)
                 self._unsaved.pop(partition, None)
         if partitions:
             log.info("released partitions %s", sorted(partitions))
+
+    def on_assigned(self, partitions: set[int]) -> None:
+        now = self.monotonic()
+        with self._lock:
+            for partition in partitions:
+                self._quiet_since.setdefault(partition, now)
+        if partitions:
+            log.info("assigned partitions %s", sorted(partitions))
 
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
         with self._lock:
             return [task.snapshot() for task in self.tasks.values()]
 
-    def lag(self) -> int:
-        """Records between this worker's positions and the ends of its partitions."""
-        assigned = list(self.consumer.assignment())
-        if not assigned:
-            return 0
-        ends = self.consumer.end_offsets(assigned)
-        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
-
-    # -- a batch ---------------------------------------------------------------------------
-    def _handle(self, batch: dict[TopicPartition, list[Any]]) -> None:
+    # -- a batch -------------------------------------------------------------------------------
+    def _handle(self, batch: Mapping[int, Sequence[InputRecord]]) -> int:
+        """Process a batch; return how many records in it were events (not ticks)."""
+        plans = self._plan(batch)
         processed_at = self.clock()
         predictions: list[Prediction] = []
-        letters = []
-        touched: list[PartitionTask] = []
-        count = 0
+        letters: list[DeadLetter] = []
+        seeks: dict[int, int] = {}
+        count = ticks = 0
+        now = self.monotonic()
         with self._lock:
-            for tp, records in batch.items():
-                task, usable = self._task_for(tp, records)
-                if task is None or not usable:
+            touched: list[PartitionTask] = []
+            for partition, plan in plans.items():
+                if self.tasks.get(partition) is not plan.task:
+                    continue  # revoked meanwhile: its new owner reads these records
+                usable = self._usable(partition, plan, seeks)
+                if not usable:
                     continue
-                inputs = [
-                    InputRecord(r.partition, r.offset, r.key, r.value, r.timestamp) for r in usable
-                ]
-                out = task.process(inputs, processed_at)
+                out = plan.task.process(usable, processed_at)
                 predictions += out.predictions
                 letters += out.dead_letters
-                touched.append(task)
-                count += len(inputs)
-                self._unsaved[tp.partition] = self._unsaved.get(tp.partition, 0) + len(inputs)
-                if task.max_event_time is not None:
-                    self._last_seen[tp.partition] = (time.monotonic(), task.max_event_time)
-            self.stats.stored += self.sink.write(predictions, [t.snapshot() for t in touched])
+                touched.append(plan.task)
+                count += len(usable)
+                ticks += out.ticks
+                self._unsaved[partition] = self._unsaved.get(partition, 0) + len(usable)
+                if len(usable) > out.ticks:
+                    self._quiet_since[partition] = now
+            self.sink.write(predictions, [t.snapshot() for t in touched])
             self.dead_letters.publish(letters)
-            self._checkpoint_due()
-        self.stats.records += count
+        for partition, offset in seeks.items():
+            self.source.seek(partition, offset)
+        self.stats.records += count - ticks
+        self.stats.ticks_read += ticks
         self.stats.predictions += len(predictions)
         self.stats.dead_letters += len(letters)
         self.stats.batches += 1
         if self.on_batch is not None:
             self.on_batch(self, predictions)
+        return count - ticks
 
-    def _task_for(
-        self, tp: TopicPartition, records: list[Any]
-    ) -> tuple[PartitionTask | None, list[Any]]:
-        """The partition's task, restored on first sight, and the records it has not seen.
+    def _plan(self, batch: Mapping[int, Sequence[InputRecord]]) -> dict[int, _Plan]:
+        """Tasks for the batch's partitions (restored on first sight), then, outside the
+        lock, the beginning offsets that the offset check needs from the source."""
+        plans: dict[int, _Plan] = {}
+        with self._lock:
+            for partition, records in batch.items():
+                if records:
+                    task = self._task_for(partition)
+                    plans[partition] = _Plan(task, records, task.next_offset)
+        for partition, plan in plans.items():
+            if plan.start is None or plan.records[0].offset > plan.start:
+                plan.beginning = self.source.beginning_offset(partition)
+        return plans
+
+    def _task_for(self, partition: int) -> PartitionTask:
+        """The partition's task, restored from its checkpoint on first sight (lock held)."""
+        task = self.tasks.get(partition)
+        if task is not None:
+            return task
+        task = self.store.restore(partition)
+        if task is not None:
+            self.stats.restored += 1
+            log.info(
+                "partition %s restored at offset %s (model version %s)",
+                partition,
+                task.next_offset,
+                task.model_version,
+            )
+        else:
+            task = self.store.fresh(partition)
+        self.tasks[partition] = task
+        self.partitions_seen.add(partition)
+        self._saved_at[partition] = self.monotonic()
+        self._quiet_since.setdefault(partition, self.monotonic())
+        return task
+
+    def _usable(self, partition: int, plan: _Plan, seeks: dict[int, int]) -> Sequence[InputRecord]:
+        """The records the task has not seen (lock held).
 
         The checkpoint's offset is the truth: records below it are already in the state
-        (skipped); if the consumer starts above it (committed ahead of a checkpoint that
+        (skipped); if the source starts above it (committed ahead of a checkpoint that
         was then lost, or no checkpoint at all), it is sent back and the batch dropped.
         """
-        task = self.tasks.get(tp.partition)
-        if task is None:
-            task = self.store.restore(tp.partition)
-            if task is not None:
-                self.stats.restored += 1
-                log.info(
-                    "partition %s restored at offset %s (model version %s)",
-                    tp.partition,
-                    task.next_offset,
-                    task.model_version,
-                )
-            else:
-                task = self.store.fresh(tp.partition)
-            self.tasks[tp.partition] = task
-            self.partitions_seen.add(tp.partition)
-            self._saved_at[tp.partition] = time.monotonic()
+        task, records = plan.task, plan.records
         start = task.next_offset
         if start is None:
-            start = self.consumer.beginning_offsets([tp])[tp]
-            task.next_offset = start
+            assert plan.beginning is not None
+            start = task.next_offset = plan.beginning
         first = records[0].offset
         if first > start:
-            beginning = self.consumer.beginning_offsets([tp])[tp]
-            if beginning > start:  # retention deleted what the state still needed
+            assert plan.beginning is not None
+            if plan.beginning > start:  # retention deleted what the state still needed
                 log.warning(
                     "partition %s: records %s..%s were deleted before they were "
                     "learned; going on from %s",
-                    tp.partition,
+                    partition,
                     start,
-                    beginning - 1,
+                    plan.beginning - 1,
                     first,
                 )
                 task.next_offset = first
-                return task, records
+                return records
             log.info(
                 "partition %s: read from %s, its state is at %s: seeking back",
-                tp.partition,
+                partition,
                 first,
                 start,
             )
-            self.consumer.seek(tp, start)
-            return task, []
+            seeks[partition] = start
+            return []
         usable = [r for r in records if r.offset >= start]
         self.stats.replayed_skipped += len(records) - len(usable)
-        return task, usable
+        return usable
 
-    # -- checkpoints and commits -------------------------------------------------------------
-    def _checkpoint_due(self, force_age: bool = False) -> None:
-        now = time.monotonic()
+    # -- ticks, checkpoints and commits ---------------------------------------------------------
+    def _write_ticks(self) -> None:
+        """Tick each held partition quiet for ``idle_watermark_s`` (busy ones do not matter)."""
+        limit = self.config.idle_watermark_s
+        if limit is None or self.ticks is None:
+            return
+        now = self.monotonic()
+        with self._lock:
+            due = [
+                p
+                for p, task in self.tasks.items()
+                if task.max_event_time is not None and now - self._quiet_since.get(p, now) >= limit
+            ]
+            for partition in due:
+                self._quiet_since[partition] = now
+        if due:
+            self.stats.ticks_written += self.ticks.tick(due)
+
+    def _checkpoint_due(self) -> None:
+        now = self.monotonic()
         with self._lock:
             for partition, unsaved in list(self._unsaved.items()):
                 age = now - self._saved_at.get(partition, now)
@@ -306,43 +367,12 @@ class Worker:
         self.store.save(task)
         self.stats.checkpoints += 1
         self._unsaved[partition] = 0
-        self._saved_at[partition] = time.monotonic()
-        self._to_commit[TopicPartition(self.topic, partition)] = OffsetAndMetadata(
-            task.next_offset, "", -1
-        )
+        self._saved_at[partition] = self.monotonic()
+        self._to_commit[partition] = task.next_offset
 
     def _commit(self) -> None:
         """Commit the offsets of saved checkpoints (never more than a checkpoint holds)."""
         with self._lock:
             offsets, self._to_commit = self._to_commit, {}
-        if not offsets:
-            return
-        try:
-            self.consumer.commit(offsets)
-        except KafkaError as exc:  # the group moved on: the checkpoint still holds the offset
-            self.stats.commits_failed += 1
-            log.warning("offset commit failed (%s); checkpoints keep the offsets", exc)
-
-    def _advance_idle(self) -> None:
-        """Idle partitions: move the watermark on wall-clock time so pending entries expire."""
-        limit = self.config.idle_watermark_s
-        if limit is None:
-            return
-        now = time.monotonic()
-        touched = []
-        letters = []
-        with self._lock:
-            for partition, (seen_at, event_time) in self._last_seen.items():
-                idle = now - seen_at
-                task = self.tasks.get(partition)
-                if task is None or idle < limit:
-                    continue
-                out = task.advance_watermark(event_time + timedelta(seconds=idle))
-                if out.expired or out.dead_letters:
-                    touched.append(task)
-                    letters += out.dead_letters
-                    self._unsaved[partition] = self._unsaved.get(partition, 0) + 1
-            if touched:
-                self.sink.write([], [t.snapshot() for t in touched])
-                self.dead_letters.publish(letters)
-                self.stats.dead_letters += len(letters)
+        if offsets:
+            self.source.commit(offsets)

@@ -51,7 +51,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ import pandas as pd
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.events import FeatureValue, Observation, Outcome
-from pipeline.core.times import localize
+from pipeline.core.times import EPOCH, localize
 from producers.sources import LabelledEvent
 
 __all__ = [
@@ -94,8 +94,6 @@ KeyBy = Literal["origin", "carrier", "tailnum", "route"]
 #: cancelled flights lack a tail number).
 UNKNOWN_TAILNUM = "unknown"
 
-_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
-_EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)
 _WEATHER = ("temp", "wind_speed", "precip", "visib")
 
 
@@ -120,6 +118,7 @@ def scheduled_arrival(departure: datetime, sched_arr_time: int, zone: str) -> da
     ``sched_arr_time`` (HHMM) is read in ``zone`` on the destination's local date at
     departure, then moved on a day at a time until it is after the departure.
 
+    >>> from datetime import UTC
     >>> dep = datetime(2013, 1, 1, 10, 15, tzinfo=UTC)
     >>> scheduled_arrival(dep, 819, "America/Chicago").isoformat()
     '2013-01-01T14:19:00+00:00'
@@ -287,7 +286,12 @@ def _join_features(
 
 
 def _epoch_seconds(times: pd.Series) -> list[int]:
-    return ((times - _EPOCH) // pd.Timedelta(seconds=1)).astype("int64").tolist()
+    """Whole seconds since :data:`~pipeline.core.times.EPOCH` of aware UTC times, vectorised.
+
+    >>> _epoch_seconds(pd.Series(pd.to_datetime(["1970-01-01 00:01:05"], utc=True)))
+    [65]
+    """
+    return ((times - pd.Timestamp(EPOCH)) // pd.Timedelta(seconds=1)).astype("int64").tolist()
 
 
 def _floats(column: pd.Series) -> list[float | None]:
@@ -365,7 +369,7 @@ def _build(
         observation = Observation(
             event_id=ids[i],
             key=keys[i],
-            event_time=_EPOCH_DT + timedelta(seconds=dep_s[i]),
+            event_time=EPOCH + timedelta(seconds=dep_s[i]),
             features=features,
         )
         outcome: Outcome | None = None
@@ -373,14 +377,14 @@ def _build(
             outcome = Outcome(
                 event_id=ids[i],
                 key=keys[i],
-                event_time=_EPOCH_DT + timedelta(seconds=arr_s[i], minutes=delays[i]),
+                event_time=EPOCH + timedelta(seconds=arr_s[i], minutes=delays[i]),
                 label=bool(delays[i] > LATE_MINUTES),
             )
         elif cancelled == "delayed":
             outcome = Outcome(
                 event_id=ids[i],
                 key=keys[i],
-                event_time=_EPOCH_DT + timedelta(seconds=arr_s[i]),
+                event_time=EPOCH + timedelta(seconds=arr_s[i]),
                 label=True,
             )
         yield LabelledEvent(observation, outcome)

@@ -12,13 +12,11 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from pipeline.core.events import Observation, Outcome
 
-__all__ = ["LabelledEvent", "Source"]
+__all__ = ["LabelledEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +25,3 @@ class LabelledEvent:
 
     observation: Observation
     outcome: Outcome | None
-
-
-class Source(Protocol):
-    """A finite or endless stream of labelled events in observation event-time order."""
-
-    def __iter__(self) -> Iterable[LabelledEvent]: ...

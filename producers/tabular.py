@@ -53,7 +53,7 @@ import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,7 +62,7 @@ from pydantic import ValidationError
 
 from pipeline.core.errors import ConfigError, EventValidationError
 from pipeline.core.events import FeatureValue, Label, Observation, Outcome
-from pipeline.core.times import localize, to_utc
+from pipeline.core.times import EpochUnit, from_epoch, localize, to_utc
 from producers.sources import LabelledEvent
 
 __all__ = [
@@ -77,7 +77,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TableFormat = Literal["csv", "jsonl"]
-TimeUnit = Literal["s", "ms"]
+TimeUnit = EpochUnit
 
 #: CSV cells (compared case-insensitively, surrounding spaces ignored) that mean missing.
 MISSING_MARKERS = frozenset({"", "na", "n/a", "null", "none", "nan"})
@@ -88,7 +88,6 @@ _LEADING_ZERO = re.compile(r"[+-]?0[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 _INT64 = range(-(2**63), 2**63)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_NAME = 128
 
 
@@ -129,7 +128,7 @@ def parse_time(value: Any, *, time_zone: str = "UTC", time_unit: TimeUnit = "s")
         if not text:
             raise EventValidationError("empty time")
         if _FLOAT.fullmatch(text):
-            return _epoch(int(text) if _INT.fullmatch(text) else float(text), time_unit)
+            return from_epoch(int(text) if _INT.fullmatch(text) else float(text), time_unit)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
@@ -141,21 +140,10 @@ def parse_time(value: Any, *, time_zone: str = "UTC", time_unit: TimeUnit = "s")
             return localize(parsed, time_zone)
         return to_utc(parsed)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _epoch(value, time_unit)
+        return from_epoch(value, time_unit)
     if value is None:
         raise EventValidationError("missing time")
     raise EventValidationError(f"time {value!r} is neither a string nor a number")
-
-
-def _epoch(number: int | float, unit: TimeUnit) -> datetime:
-    if isinstance(number, float) and not math.isfinite(number):
-        raise EventValidationError(f"epoch time {number} is not finite")
-    try:
-        if unit == "ms":
-            return to_utc(_EPOCH + timedelta(milliseconds=number))
-        return to_utc(_EPOCH + timedelta(seconds=number))
-    except OverflowError as exc:
-        raise EventValidationError(f"epoch time {number} ({unit}) is out of range") from exc
 
 
 def table_events(

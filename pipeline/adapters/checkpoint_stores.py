@@ -43,6 +43,13 @@ class RedisCheckpointStore:
         return found
 
 
+    def clear(self) -> int:
+        keys = list(self._redis.scan_iter(match=f"{self._prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            self._redis.unlink(*keys[start : start + 500])
+        return len(keys)
+
+
 class DirectoryCheckpointStore:
     """``<dir>/partition-<p>.ckpt`` files, written to a temporary file, synced, renamed."""
 
@@ -81,3 +88,9 @@ class DirectoryCheckpointStore:
         for path in sorted(self.directory.glob("partition-*.ckpt")):
             found[int(path.stem.split("-", 1)[1])] = path.read_bytes()
         return found
+
+    def clear(self) -> int:
+        paths = list(self.directory.glob("partition-*.ckpt"))
+        for path in paths:
+            path.unlink(missing_ok=True)
+        return len(paths)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -95,9 +97,7 @@ class _Group(BaseModel):
     @classmethod
     def variables(cls) -> dict[str, str]:
         """Field name -> flat variable name without ``DRIFTLINE_`` (lower case)."""
-        return {
-            name: cls.env.get(name, f"{cls.prefix}{name}").lower() for name in cls.model_fields
-        }
+        return {name: cls.env.get(name, f"{cls.prefix}{name}").lower() for name in cls.model_fields}
 
 
 class KafkaSettings(_Group):
@@ -157,9 +157,14 @@ class StackSettings(_Group):
         "brokers": "brokers",
     }
 
-    home: Path = Field(Path(".driftline"), description="local stack's logs, data, state")
+    # validate_default: the defaults are made absolute too
+    home: Path = Field(
+        Path(".driftline"), validate_default=True, description="local stack's logs, data, state"
+    )
     cache_dir: Path = Field(
-        Path.home() / ".cache" / "driftline", description="Kafka jars fetched by Maven"
+        Path.home() / ".cache" / "driftline",
+        validate_default=True,
+        description="Kafka jars fetched by Maven",
     )
     kafka_version: str = Field("4.1.1", pattern=r"^4\.\d+\.\d+$")
     kafka_heap: str = Field("768m", pattern=r"^\d+[mMgG]$")
@@ -259,9 +264,7 @@ _GROUPS: dict[str, type[_Group]] = {
 }
 #: Flat name (the variable without ``DRIFTLINE_``, lower case) -> (group, field).
 _FLAT: dict[str, tuple[str, str]] = {
-    flat: (group, name)
-    for group, cls in _GROUPS.items()
-    for name, flat in cls.variables().items()
+    flat: (group, name) for group, cls in _GROUPS.items() for name, flat in cls.variables().items()
 }
 
 
@@ -275,11 +278,15 @@ def variable_names() -> dict[str, str]:
 
 
 def _nest(flat: Mapping[str, Any], *, decode: bool) -> dict[str, Any]:
-    """Flat names (as variables say them) into group dicts; unknown names are left out."""
+    """Flat names (as variables say them) into group dicts; unknown names are left out.
+
+    With ``decode`` (values read from variables) a ``None`` (a bare ``NAME`` line in a
+    ``.env`` file) is left out too; an explicit keyword ``None`` is kept.
+    """
     nested: dict[str, Any] = {}
     for raw_name, value in flat.items():
         target = _FLAT.get(raw_name.lower())
-        if target is None or value is None:
+        if target is None or (decode and value is None):
             continue
         group, name = target
         if decode and isinstance(value, str):
@@ -307,8 +314,24 @@ def _decode(group: type[_Group], name: str, text: str) -> Any:
         raise ConfigError(f"{variable} is not valid JSON ({exc.msg}): {text[:60]!r}") from exc
 
 
+#: Set while :meth:`Settings.with_overrides` validates: no variable or file is read then.
+_SOURCES_OFF: ContextVar[bool] = ContextVar("driftline_settings_sources_off", default=False)
+
+
+@contextmanager
+def _without_sources() -> Iterator[None]:
+    token = _SOURCES_OFF.set(True)
+    try:
+        yield
+    finally:
+        _SOURCES_OFF.reset(token)
+
+
 class _FlatVariables(PydanticBaseSettingsSource):
-    """Reads the grouped settings from the flat variables another source has loaded."""
+    """Reads every setting from the flat variables another source has loaded: the root
+    fields (``DRIFTLINE_NAMESPACE``, ``DRIFTLINE_SEED``) as they are, the rest into their
+    groups. It replaces pydantic-settings' own reading, which would take a group name for
+    a variable of its own (``DRIFTLINE_MODEL`` would be parsed as JSON for ``model``)."""
 
     def __init__(self, settings_cls: type[BaseSettings], loaded: PydanticBaseSettingsSource):
         super().__init__(settings_cls)
@@ -320,11 +343,16 @@ class _FlatVariables(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         variables: Mapping[str, str | None] = getattr(self._loaded, "env_vars", {})
         flat = {
-            name[len(_PREFIX) :]: value
+            name[len(_PREFIX) :].lower(): value
             for name, value in variables.items()
             if name.upper().startswith(_PREFIX)
         }
-        return _nest(flat, decode=True)
+        root = {
+            name: flat[name]
+            for name in self.settings_cls.model_fields
+            if name not in _GROUPS and flat.get(name) is not None
+        }
+        return root | _nest(flat, decode=True)
 
 
 class Settings(BaseSettings):
@@ -365,11 +393,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _SOURCES_OFF.get():
+            return (init_settings,)
         return (
             init_settings,
-            env_settings,
             _FlatVariables(settings_cls, env_settings),
-            dotenv_settings,
             _FlatVariables(settings_cls, dotenv_settings),
         )
 
@@ -392,19 +420,32 @@ class Settings(BaseSettings):
         return self.model.task_config(self.seed)
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with overrides by flat name (``None`` values are ignored), validated."""
+        """A copy with overrides by flat name (``None`` values are ignored), validated.
+
+        Root fields and whole groups are accepted too (a group's mapping updates it, a
+        group's model replaces it). Neither the environment nor a ``.env`` file is read
+        again; an unknown name is a :class:`ConfigError`, whatever its value.
+        """
+        fields = type(self).model_fields
+        unknown = [k for k in changes if k not in fields and k.lower() not in _FLAT]
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
         update = {k: v for k, v in changes.items() if v is not None}
         if not update:
             return self
         current = self.model_dump()
-        root = {k: update.pop(k) for k in list(update) if not _is_flat(k, update[k])}
-        root = {k: v for k, v in root.items() if k in type(self).model_fields}
-        unknown = [k for k in changes if k not in type(self).model_fields and k not in _FLAT]
-        if unknown:
-            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
-        for group, fields in _nest(update, decode=False).items():
-            current[group] = current[group] | fields
-        return type(self).model_validate(current | root)
+        flat = {k: update.pop(k) for k in list(update) if _is_flat(k, update[k])}
+        for name, value in update.items():  # root fields and whole groups
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            elif name in _GROUPS and isinstance(value, Mapping):
+                value = current[name] | dict(value)
+            current[name] = value
+        for group, values in _nest(flat, decode=False).items():
+            current[group] = current[group] | values
+        # a custom __init__ makes model_validate run the settings sources: turn them off
+        with _without_sources():
+            return type(self).model_validate(current)
 
     def masked(self) -> dict[str, Any]:
         """The effective settings, grouped, every secret masked: fit to print or log."""

@@ -20,9 +20,9 @@ from typing import Any
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-from pipeline.core.errors import ConfigError, ServiceUnavailable
 from pipeline.adapters.kafka_clients import admin_client
 from pipeline.adapters.settings import KafkaSettings, TopicNames
+from pipeline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["delete_topics", "ensure_topics", "partition_counts", "prepare_topics", "topic_specs"]
 

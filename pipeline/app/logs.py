@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
 
-__all__ = ["configure_logging", "log_effective_config", "stderr"]
+__all__ = ["configure_logging", "stderr"]
 
 #: Human-facing output (progress, tables, logs) goes here; standard output stays for data.
 stderr = Console(stderr=True)
@@ -26,8 +24,3 @@ def configure_logging(verbose: int = 0) -> None:
         force=True,
     )
     logging.getLogger("kafka").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
-
-
-def log_effective_config(masked: dict[str, Any]) -> None:
-    """Print the effective settings once, secrets already masked by the caller."""
-    logging.getLogger("driftline").info("effective config: %s", json.dumps(masked, default=str))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
 
-from pipeline.core.metrics import COUNTERS
+from consumers.worker import Worker
+from pipeline.core.metrics import COUNTERS, merge_snapshots
 
-__all__ = ["demo_summary", "live_panel", "metrics_table"]
+__all__ = ["LiveView", "demo_summary", "live_panel", "metrics_table"]
 
 
 def _fmt(value: Any) -> str:
@@ -131,3 +135,42 @@ def demo_summary(summary: dict[str, Any]) -> Table:
     table.add_row("worker records/s", _fmt(worker["records_per_s"]))
     table.add_row("elapsed (s)", _fmt(summary["elapsed_s"]))
     return table
+
+
+class LiveView:
+    """The demo's live panel, redrawn at most every ``interval_s`` whatever the batch rate."""
+
+    def __init__(
+        self,
+        console: Console,
+        started: float,
+        interval_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.live = Live(console=console, refresh_per_second=4, transient=False)
+        self.started = started
+        self.interval_s = interval_s
+        self.clock = clock
+        self.drawn_at: float | None = None
+        self.draws = 0
+
+    def start(self) -> None:
+        self.live.start()
+
+    def stop(self) -> None:
+        self.live.stop()
+
+    def on_batch(self, worker: Worker, _predictions: list[Any]) -> None:
+        """The worker's batch callback: redraw when the interval has passed."""
+        now = self.clock()
+        if self.drawn_at is not None and now - self.drawn_at < self.interval_s:
+            return
+        self.drawn_at = now
+        self.draws += 1
+        status = {
+            "elapsed s": round(now - self.started, 1),
+            "records": worker.stats.records,
+            "records/s": round(worker.stats.rate),
+            "partitions": ",".join(str(p) for p in sorted(worker.partitions_seen)),
+        }
+        self.live.update(live_panel(status, merge_snapshots(worker.snapshots())))

@@ -30,8 +30,16 @@ from pydantic import ValidationError
 
 from pipeline.core.errors import DecodeError, EventValidationError, SchemaViolation
 from pipeline.core.events import Event, EventKind, Observation, Outcome, avro_schema
+from pipeline.core.ticks import WatermarkTick, tick_schema
 
-__all__ = ["KIND_HEADER", "MAGIC_BYTE", "EventCodec", "LocalSchemaRegistry", "SchemaRegistry"]
+__all__ = [
+    "KIND_HEADER",
+    "MAGIC_BYTE",
+    "TICK_SCHEMA_ID",
+    "EventCodec",
+    "LocalSchemaRegistry",
+    "SchemaRegistry",
+]
 
 MAGIC_BYTE = 0
 #: Header naming the event kind, for tools that do not decode Avro (kafka-console-consumer).
@@ -51,8 +59,12 @@ class SchemaRegistry(Protocol):
     def kind_for(self, schema_id: int) -> EventKind | None: ...
 
 
+#: The schema id of watermark ticks (:mod:`pipeline.core.ticks`), written by workers only.
+TICK_SCHEMA_ID = 3
+
+
 class LocalSchemaRegistry:
-    """Fixed ids for the schemas this version ships: observation 1, outcome 2."""
+    """Fixed ids for the schemas this version ships: observation 1, outcome 2 (tick 3)."""
 
     IDS: Mapping[EventKind, int] = {"observation": 1, "outcome": 2}
 
@@ -74,6 +86,7 @@ class EventCodec:
         self._parsed = {
             kind: fastavro.parse_schema(avro_schema(kind)) for kind in ("observation", "outcome")
         }
+        self._tick = fastavro.parse_schema(tick_schema())
 
     def encode(self, event: Event) -> bytes:
         """The wire bytes of an event."""
@@ -88,8 +101,15 @@ class EventCodec:
             ) from exc
         return buffer.getvalue()
 
-    def decode(self, raw: bytes | None) -> Event:
-        """The event in ``raw``; any defect raises :class:`DecodeError` with a reason code."""
+    def encode_tick(self, tick: WatermarkTick) -> bytes:
+        """The wire bytes of a watermark tick."""
+        buffer = io.BytesIO()
+        buffer.write(_HEADER.pack(MAGIC_BYTE, TICK_SCHEMA_ID))
+        fastavro.schemaless_writer(buffer, self._tick, tick.model_dump())
+        return buffer.getvalue()
+
+    def decode(self, raw: bytes | None) -> Event | WatermarkTick:
+        """The event (or tick) in ``raw``; a defect raises :class:`DecodeError` with a reason."""
         if raw is None:
             raise DecodeError("empty-value", "the record has no value (a tombstone?)")
         if len(raw) < _HEADER.size:
@@ -99,6 +119,8 @@ class EventCodec:
         magic, schema_id = _HEADER.unpack_from(raw)
         if magic != MAGIC_BYTE:
             raise DecodeError("bad-magic-byte", f"first byte is {magic}, expected {MAGIC_BYTE}")
+        if schema_id == TICK_SCHEMA_ID:
+            return self._decode_tick(raw)
         kind = self._registry.kind_for(schema_id)
         if kind is None:
             raise DecodeError("unknown-schema", f"schema id {schema_id} is not known")
@@ -120,3 +142,14 @@ class EventCodec:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
             raise SchemaViolation("schema-violation", f"{kind}.{where}: {first['msg']}") from exc
+
+    def _decode_tick(self, raw: bytes) -> WatermarkTick:
+        body = io.BytesIO(raw)
+        body.seek(_HEADER.size)
+        try:
+            fields: Any = fastavro.schemaless_reader(body, self._tick, None)
+            if body.tell() != len(raw):
+                raise ValueError(f"{len(raw) - body.tell()} trailing bytes")
+            return WatermarkTick.model_validate(fields)
+        except Exception as exc:  # fastavro and pydantic raise many kinds
+            raise DecodeError("avro-decode", f"tick body does not decode: {exc!r}") from exc

@@ -36,6 +36,7 @@ from pipeline.core.times import to_utc
 
 __all__ = [
     "Event",
+    "EventBase",
     "EventKind",
     "FeatureValue",
     "Label",
@@ -79,15 +80,21 @@ def _check_number(value: Any, what: str) -> Any:
     return value
 
 
-class Observation(BaseModel):
-    """An event that asks for a prediction about the entity ``key``."""
+class EventBase(BaseModel):
+    """What every event carries: its id, the entity ``key`` and an aware UTC ``event_time``.
+
+    Subclasses add their own fields after these three (pydantic keeps declaration order,
+    and the Avro encoder writes :meth:`model_dump` as it comes).
+
+    >>> list(Outcome.model_fields)
+    ['event_id', 'key', 'event_time', 'label']
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: _Id
     key: _Id
     event_time: datetime
-    features: dict[Annotated[str, Field(min_length=1, max_length=128)], FeatureValue]
 
     @field_validator("event_time", mode="before")
     @classmethod
@@ -98,6 +105,12 @@ class Observation(BaseModel):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return to_utc(value)
+
+
+class Observation(EventBase):
+    """An event that asks for a prediction about the entity ``key``."""
+
+    features: dict[Annotated[str, Field(min_length=1, max_length=128)], FeatureValue]
 
     @field_validator("features")
     @classmethod
@@ -111,25 +124,10 @@ class Observation(BaseModel):
         return "observation"
 
 
-class Outcome(BaseModel):
+class Outcome(EventBase):
     """A later event that resolves observation ``event_id`` with its ``label``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    event_id: _Id
-    key: _Id
-    event_time: datetime
     label: Label
-
-    @field_validator("event_time", mode="before")
-    @classmethod
-    def _no_epoch_numbers(cls, value: Any) -> Any:
-        return _refuse_numbers(value)
-
-    @field_validator("event_time")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return to_utc(value)
 
     @field_validator("label")
     @classmethod

@@ -5,6 +5,8 @@ arrives (test-then-train). Its snapshot holds counts, a confusion matrix (or err
 sums), a cross-entropy sum and a lateness histogram: all of them add up across tasks, so
 :func:`merge_snapshots` gives exact totals however partitions are spread over workers.
 ROC AUC and the rolling window cannot be added; their totals are weighted means.
+ROC AUC applies to binary problems only, labelled ``True``/``False`` or ``1``/``0`` (the
+positive class is ``True`` or ``1``): anything else makes it ``None``, not applicable.
 
 >>> m = TaskMetrics("classification", rolling_window=100)
 >>> for y_true, y_pred, p in [(True, True, 0.9), (False, True, 0.6), (False, False, 0.2)]:
@@ -14,6 +16,11 @@ ROC AUC and the rolling window cannot be added; their totals are weighted means.
 (0.6667, 3)
 >>> merge_snapshots([snap, snap])["accuracy"]
 0.6667
+>>> snap["roc_auc"]
+1.0
+>>> m.score("maybe", True, {True: 0.5})  # a third class: ROC AUC no longer applies
+>>> m.snapshot()["roc_auc"] is None
+True
 """
 
 from __future__ import annotations
@@ -100,7 +107,10 @@ class TaskMetrics:
         if kind == "classification":
             self.confusion: Counter[tuple[Any, Any]] = Counter()
             self.cross_entropy = 0.0
-            self.roc_auc = metrics.ROCAUC()
+            self.roc_auc = metrics.ROCAUC()  # positive class True, equal to 1
+            #: Rows ROC AUC was updated with; whether every label so far was binary.
+            self.roc_auc_n = 0
+            self.binary_labels = True
             self.rolling: Any = utils.Rolling(metrics.Accuracy, window_size=rolling_window)
             self.class_counts: Counter[Any] = Counter()
             self.baseline_correct = 0
@@ -118,6 +128,8 @@ class TaskMetrics:
         A model that could not predict yet (``None``, as River's trees before their first
         label) is not scored, as River's own evaluation skips it; it is counted.
         """
+        if self.kind == "classification" and not _is_binary_label(y_true):
+            self.binary_labels = False
         if y_pred is None:
             self.counts["unscored"] += 1
             return
@@ -131,8 +143,9 @@ class TaskMetrics:
             self.confusion[(y_true, y_pred)] += 1
             p = (probabilities or {}).get(y_true, 0.0)
             self.cross_entropy += -math.log(min(max(p, 1e-15), 1.0))
-            if probabilities is not None and isinstance(y_true, bool):
+            if probabilities is not None and self.binary_labels:
                 self.roc_auc.update(y_true, probabilities)
+                self.roc_auc_n += 1
         else:
             n = self.scored - 1
             baseline = self.y_mean if n else 0.0
@@ -159,7 +172,11 @@ class TaskMetrics:
             snap |= {
                 "confusion": [[t, p, n] for (t, p), n in self.confusion.items()],
                 "cross_entropy_sum": self.cross_entropy,
-                "roc_auc": _round(self.roc_auc.get()) if self.scored else None,
+                "roc_auc": (
+                    _round(self.roc_auc.get())
+                    if self.roc_auc_n and self.binary_labels
+                    else None
+                ),
                 "rolling_accuracy": _round(self.rolling.get()) if self.scored else None,
                 "baseline_correct": self.baseline_correct,
             }
@@ -208,6 +225,7 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             for t, p, n in snap["confusion"]:
                 confusion[(t, p)] += n
         total["confusion"] = [[t, p, n] for (t, p), n in confusion.items()]
+        # tasks where ROC AUC does not apply (None) are left out, not averaged in as 0
         total["roc_auc"] = _weighted(snapshots, "roc_auc", "scored")
         total["rolling_accuracy"] = _weighted(snapshots, "rolling_accuracy", "rolling_n")
     else:
@@ -262,6 +280,15 @@ def _derived(snap: dict[str, Any]) -> dict[str, Any]:
         out["r2"] = _round(1 - snap["sq_error_sum"] / total_ss) if total_ss > 0 else None
         out["baseline_mae"] = _round(snap["baseline_abs_error_sum"] / n)
     return out
+
+
+def _is_binary_label(label: Any) -> bool:
+    """Whether ROC AUC applies to ``label``: a bool, or the int 0 or 1.
+
+    >>> [_is_binary_label(y) for y in (True, 0, 1, 2, "yes", 1.0)]
+    [True, True, True, False, False, False]
+    """
+    return isinstance(label, int) and label in (0, 1)
 
 
 def _weighted(snapshots: list[dict[str, Any]], name: str, weight: str) -> float | None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from river import base, compose
 
+from pipeline.core.codec import EventCodec
 from pipeline.core.dedupe import DedupeWindow
 from pipeline.core.errors import DecodeError
 from pipeline.core.events import Observation, Outcome
@@ -42,7 +43,7 @@ from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 from pipeline.core.quality import QualityRules
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
-from pipeline.core.codec import EventCodec
+from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
 
 __all__ = [
@@ -77,6 +78,8 @@ class TaskOutput:
     predictions: list[Prediction] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     expired: int = 0
+    #: Watermark ticks read (records, but not events: see :mod:`pipeline.core.ticks`).
+    ticks: int = 0
 
 
 class PartitionTask:
@@ -99,10 +102,16 @@ class PartitionTask:
             timedelta(seconds=config.pending_ttl_s), max_entries=config.max_pending
         )
         self.early = EarlyOutcomes(timedelta(seconds=config.pending_ttl_s))
+        #: Ids of events that passed validation: a second copy is a duplicate.
         self.seen_observations = DedupeWindow(config.dedupe_size)
         self.seen_outcomes = DedupeWindow(config.dedupe_size)
+        #: Ids of observations dead-lettered (and not since accepted): their outcomes are
+        #: dead letters at once, yet a corrected copy with the same id is still predicted.
+        self.rejected_observations = DedupeWindow(config.dedupe_size)
         self.metrics = TaskMetrics(self.kind, config.rolling_window)
         self.max_event_time: datetime | None = None
+        #: Where event time stands on the broker's clock, moved on by watermark ticks.
+        self.idle_clock = IdleClock()
         self.next_offset: int | None = None
         self.model_version = 0
         #: The model version of the checkpoint this task was restored from (None: fresh).
@@ -120,30 +129,38 @@ class PartitionTask:
         """Handle ``records`` (this partition's, in offset order); never raises for bad data.
 
         Only events that pass every rule move the watermark: one record with a skewed
-        clock must not expire everything that is pending.
+        clock must not expire everything that is pending. Watermark ticks
+        (:mod:`pipeline.core.ticks`) move it when the partition has been idle.
         """
         out = TaskOutput()
         counts = self.metrics.counts
         for record in records:
-            counts["records"] += 1
             self.next_offset = record.offset + 1
             ingest_time = from_millis(record.timestamp_ms)
             try:
                 event = self.codec.decode(record.value)
             except DecodeError as exc:
+                counts["records"] += 1
                 self._dead_letter(out, record, exc.reason, exc.detail, None)
                 continue
+            if isinstance(event, WatermarkTick):
+                counts["watermark_ticks"] += 1
+                out.ticks += 1
+                self._tick(ingest_time, out)
+                continue
+            counts["records"] += 1
             if isinstance(event, Observation):
                 accepted = self._observe(event, record, ingest_time, processed_at, out)
             else:
                 accepted = self._resolve(event, record, ingest_time, out)
             if accepted:
+                self.idle_clock.saw(event.event_time, ingest_time)
                 self._advance(event.event_time, out)
         counts["pending"] = len(self.pending)
         return out
 
     def advance_watermark(self, to: datetime) -> TaskOutput:
-        """Move the watermark forward (an idle partition, on wall-clock time); expire.
+        """Move the watermark forward to ``to`` (never back) and expire what it passes.
 
         The output holds the dead letters of early outcomes that expired on the way.
         """
@@ -151,6 +168,12 @@ class PartitionTask:
         self._advance(to + timedelta(seconds=self.config.allowed_lateness_s), out)
         self.metrics.counts["pending"] = len(self.pending)
         return out
+
+    def _tick(self, ingest_time: datetime, out: TaskOutput) -> None:
+        """A watermark tick: if the partition was idle long enough, event time moves on."""
+        frontier = self.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
+        if frontier is not None:
+            self._advance(frontier + timedelta(seconds=self.config.allowed_lateness_s), out)
 
     # -- steps -----------------------------------------------------------------------------
     @staticmethod
@@ -169,20 +192,26 @@ class PartitionTask:
         out: TaskOutput,
     ) -> bool:
         counts = self.metrics.counts
-        if self.seen_observations.seen(obs.event_id):
+        if self.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
             return False
         counts["observations"] += 1
         verdict = self._key_mismatch(obs, record)
         verdict = verdict or self.config.quality.check_observation(obs, ingest_time)
         if verdict is not None:
+            # Not recorded as seen: a corrected copy with the same id is still predicted.
+            self.rejected_observations.add(obs.event_id)
             self._dead_letter(out, record, *verdict, "observation")
             waiting = self.early.take(obs.event_id)
             if waiting is not None:  # its outcome came first and now has nothing to resolve
                 _, outcome_record = waiting
+                # ... so it may be sent again with the corrected observation
+                self.seen_outcomes.discard(obs.event_id)
                 detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
                 self._dead_letter(out, outcome_record, "unknown-observation", detail, "outcome")
             return False
+        self.seen_observations.add(obs.event_id)
+        self.rejected_observations.discard(obs.event_id)
         self.metrics.lateness.add((ingest_time - obs.event_time).total_seconds())
         x = self.features.build(obs, ingest_time)
         groups = None
@@ -238,7 +267,7 @@ class PartitionTask:
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
         counts = self.metrics.counts
-        if self.seen_outcomes.seen(outcome.event_id):
+        if self.seen_outcomes.contains(outcome.event_id):
             counts["duplicates"] += 1
             return False
         counts["outcomes"] += 1
@@ -246,8 +275,15 @@ class PartitionTask:
         verdict = verdict or self.config.quality.check_time(outcome.event_time, ingest_time)
         verdict = verdict or self.config.quality.check_label(outcome.label, self.kind)
         if verdict is not None:
+            # Not recorded as seen: a corrected copy with the same id is still learned.
             self._dead_letter(out, record, *verdict, "outcome")
             return False
+        if self.rejected_observations.contains(outcome.event_id):
+            # Not recorded either: it may come again after a corrected observation.
+            detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
+            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+            return True
+        self.seen_outcomes.add(outcome.event_id)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
             self._learn(entry, outcome.label)
@@ -255,7 +291,7 @@ class PartitionTask:
             detail = f"{outcome.event_id}: its observation expired unlabelled"
             self._dead_letter(out, record, "expired-observation", detail, "outcome")
         elif self.seen_observations.contains(outcome.event_id):
-            detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
+            detail = f"{outcome.event_id}: its observation is no longer pending"
             self._dead_letter(out, record, "unknown-observation", detail, "outcome")
         else:
             self.early.hold(outcome.event_id, outcome.event_time, (outcome, record))

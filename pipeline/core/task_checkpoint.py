@@ -43,9 +43,11 @@ _STATE = (
     "early",
     "seen_observations",
     "seen_outcomes",
+    "rejected_observations",
     "metrics",
     "history",
     "max_event_time",
+    "idle_clock",
     "next_offset",
     "model_version",
 )

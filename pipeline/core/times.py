@@ -8,17 +8,34 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.core.errors import EventValidationError
 
-__all__ = ["MAX_EVENT_TIME", "MIN_EVENT_TIME", "from_millis", "localize", "to_millis", "to_utc"]
+__all__ = [
+    "EPOCH",
+    "MAX_EVENT_TIME",
+    "MIN_EVENT_TIME",
+    "EpochUnit",
+    "epoch_micros",
+    "from_epoch",
+    "from_millis",
+    "localize",
+    "to_millis",
+    "to_utc",
+]
+
+#: The Unix epoch, aware UTC: what every epoch number counts from.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The unit of an epoch number: seconds or milliseconds.
+EpochUnit = Literal["s", "ms"]
 
 #: Earliest and latest event times an event may carry; anything outside is absurd. A unit
 #: mistake lands outside: epoch seconds read as milliseconds fall in January 1970, epoch
 #: milliseconds read as seconds tens of thousands of years ahead.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_EVENT_TIME = datetime(1990, 1, 1, tzinfo=UTC)
 MAX_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -61,7 +78,7 @@ def to_millis(value: datetime) -> int:
     >>> to_millis(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
     1000
     """
-    return (value - _EPOCH) // timedelta(milliseconds=1)
+    return (value - EPOCH) // timedelta(milliseconds=1)
 
 
 def from_millis(millis: int) -> datetime:
@@ -71,3 +88,40 @@ def from_millis(millis: int) -> datetime:
     '1970-01-01T00:00:01+00:00'
     """
     return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def epoch_micros(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime, exactly (integer arithmetic).
+
+    >>> epoch_micros(datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC))
+    1704067200000001
+    >>> epoch_micros(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC))
+    -1
+    """
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch(number: int | float, unit: EpochUnit) -> datetime:
+    """The event time (aware UTC) of an epoch number in ``unit``; refuse absurd ones.
+
+    Non-finite numbers, numbers beyond what a datetime holds and times outside
+    [:data:`MIN_EVENT_TIME`, :data:`MAX_EVENT_TIME`) (a unit mistake, mostly) raise
+    :class:`~pipeline.core.errors.EventValidationError`.
+
+    >>> from_epoch(1_700_000_000, "s").isoformat()
+    '2023-11-14T22:13:20+00:00'
+    >>> from_epoch(1_700_000_000_250, "ms").isoformat()
+    '2023-11-14T22:13:20.250000+00:00'
+    >>> from_epoch(1_700_000_000, "ms")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.core.errors.EventValidationError: event time 1970-01-20T16:13:20+00:00 is outside ...
+    """
+    if isinstance(number, float) and not math.isfinite(number):
+        raise EventValidationError(f"epoch time {number} is not finite")
+    try:
+        if unit == "ms":
+            return to_utc(EPOCH + timedelta(milliseconds=number))
+        return to_utc(EPOCH + timedelta(seconds=number))
+    except OverflowError as exc:
+        raise EventValidationError(f"epoch time {number} ({unit}) is out of range") from exc

@@ -26,10 +26,10 @@ from typing import Any
 import redis
 from kafka.errors import KafkaError
 
-from pipeline.core.errors import ServiceUnavailable, StackError
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.kafka_clients import admin_client
 from pipeline.adapters.settings import KafkaSettings, StackSettings
+from pipeline.core.errors import ServiceUnavailable, StackError
 from pipeline.stack import processes
 from pipeline.stack.jars import ensure_kafka_jars
 from pipeline.stack.kafka_node import (

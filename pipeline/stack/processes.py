@@ -9,7 +9,7 @@ import socket
 import time
 from pathlib import Path
 
-__all__ = ["free_port", "is_ours", "port_is_free", "start_ticks", "stop_process", "stop_processes"]
+__all__ = ["free_port", "is_ours", "port_is_free", "start_ticks", "stop_processes"]
 
 
 def free_port() -> int:
@@ -49,11 +49,6 @@ def start_ticks(pid: int) -> int | None:
 def is_ours(pid: int, started: int) -> bool:
     """Whether ``pid`` is alive and is the very process that started at ``started``."""
     return start_ticks(pid) == started
-
-
-def stop_process(pid: int, started: int, timeout_s: float = 30.0) -> bool:
-    """Stop ``pid`` if it is ours: SIGTERM, wait, then SIGKILL. True if it was running."""
-    return bool(stop_processes([(pid, started)], timeout_s))
 
 
 def stop_processes(targets: list[tuple[int, int]], timeout_s: float = 30.0) -> list[int]:

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from consumers.runner import run_worker, worker_config
 from consumers.worker import Worker
 from pipeline.adapters.endpoints import Endpoints
-from pipeline.core.events import Observation, Outcome
 from pipeline.adapters.kafka_clients import make_producer
 from pipeline.adapters.settings import Settings
 from pipeline.adapters.topics import prepare_topics
+from pipeline.core.events import Observation, Outcome
 from producers.publisher import EventPublisher
 
 

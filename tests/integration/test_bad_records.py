@@ -13,10 +13,10 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.reader import PredictionsClient
-from pipeline.core.events import Observation, Outcome, avro_schema
 from pipeline.adapters.redis_clients import make_redis
-from pipeline.core.codec import EventCodec
 from pipeline.adapters.settings import Settings
+from pipeline.core.codec import EventCodec
+from pipeline.core.events import Observation, Outcome, avro_schema
 from tests.integration.helpers import create_topics, drain
 
 pytestmark = pytest.mark.integration

@@ -9,12 +9,12 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from pipeline.core.errors import ConfigError, PublishError
-from pipeline.core.events import Observation, Outcome
 from pipeline.adapters.kafka_clients import admin_client, make_producer
-from pipeline.core.codec import EventCodec
 from pipeline.adapters.settings import Settings
 from pipeline.adapters.topics import partition_counts
+from pipeline.core.codec import EventCodec
+from pipeline.core.errors import ConfigError, PublishError
+from pipeline.core.events import Observation, Outcome
 from producers.publisher import EventPublisher
 from tests.integration.helpers import create_topics
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from river import datasets, evaluate, metrics
 
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.models import build_model
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.models import build_model
 from producers.replay import ArrivalDelay, ReplayPlan
 from producers.sources import LabelledEvent
 from tests.integration.helpers import create_topics, drain, publish

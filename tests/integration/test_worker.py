@@ -9,9 +9,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from consumers.reader import PredictionsClient
-from pipeline.core.events import Observation, Outcome
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
+from pipeline.core.events import Observation, Outcome
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration

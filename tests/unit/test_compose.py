@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from pipeline.adapters.settings import Settings
+from pipeline.adapters.settings import Settings, variable_names
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -174,18 +174,40 @@ def test_kafka_image_matches_settings(compose: dict[str, Any], clean_env: Any) -
     image = compose["services"]["kafka"]["image"]
     repository, _, tag = image.rpartition(":")
     assert repository == "apache/kafka"
-    assert tag == Settings(_env_file=None).kafka_version
+    assert tag == Settings(_env_file=None).stack.kafka_version
+
+
+def known_variables() -> set[str]:
+    """Every variable the settings read: the groups' (``variable_names()``) and the root's."""
+    return set(variable_names().values()) | {"DRIFTLINE_NAMESPACE", "DRIFTLINE_SEED"}
 
 
 @pytest.mark.parametrize("name", APPS)
-def test_driftline_variables_are_settings_fields(compose: dict[str, Any], name: str) -> None:
+def test_driftline_variables_are_known_to_the_settings(compose: dict[str, Any], name: str) -> None:
     env = environment(compose["services"][name])
-    names = [key for key in env if key.startswith("DRIFTLINE_")]
+    names = [key for key in env if key.upper().startswith("DRIFTLINE_")]
     assert names, f"{name} sets no DRIFTLINE_* variable"
-    unknown = [
-        key for key in names if key.removeprefix("DRIFTLINE_").lower() not in Settings.model_fields
-    ]
-    assert not unknown, f"{name}: {unknown} are not fields of Settings (typo?)"
+    unknown = sorted(key for key in names if key.upper() not in known_variables())
+    assert not unknown, f"{name}: {unknown} are not variables of the settings (typo?)"
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_driftline_variables_reach_their_field(
+    compose: dict[str, Any], clean_env: pytest.MonkeyPatch, name: str
+) -> None:
+    """Each DRIFTLINE_* value of the file is what the settings read for its field."""
+    fields = {variable: path for path, variable in variable_names().items()}
+    fields |= {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
+    settings = _app_settings(compose, name, clean_env)
+    for key, text in environment(compose["services"][name]).items():
+        if not key.upper().startswith("DRIFTLINE_"):
+            continue
+        value: Any = settings
+        for part in fields[key.upper()].split("."):
+            value = getattr(value, part)
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        assert str(value) == text, f"{name}: {key}={text!r} read as {value!r}"
 
 
 def test_producer_and_worker_share_settings(compose: dict[str, Any]) -> None:
@@ -243,7 +265,7 @@ def test_kafka_listeners(compose: dict[str, Any], clean_env: pytest.MonkeyPatch)
         matching = [n for n, hp in advertised.items() if hp == (host, int(port))]
         assert matching, f"bootstrap {address!r} is not an advertised listener"
         assert listeners[matching[0]][1] == int(port)
-        assert protocols[matching[0]] == settings.kafka_security_protocol
+        assert protocols[matching[0]] == settings.kafka.security_protocol
 
 
 def test_redis_port_and_durability(compose: dict[str, Any], clean_env: pytest.MonkeyPatch) -> None:

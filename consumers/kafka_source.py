@@ -1,0 +1,84 @@
+"""The worker's record source on a real Kafka consumer (kafka-python 3)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from consumers.ports import RebalanceListener
+from pipeline.core.records import InputRecord
+
+__all__ = ["KafkaRecordSource"]
+
+log = logging.getLogger(__name__)
+
+
+class _Listener(ConsumerRebalanceListener):
+    """kafka-python 3 runs rebalance callbacks on the consumer's IO thread."""
+
+    def __init__(self, listener: RebalanceListener) -> None:
+        self.listener = listener
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.listener.on_revoked({tp.partition for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.listener.on_assigned({tp.partition for tp in assigned})
+
+
+class KafkaRecordSource:
+    """One topic through a :class:`KafkaConsumer` in a consumer group."""
+
+    def __init__(self, consumer: KafkaConsumer, topic: str) -> None:
+        self.consumer = consumer
+        self.topic = topic
+
+    def _tp(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.topic, partition)
+
+    def subscribe(self, listener: RebalanceListener) -> None:
+        self.consumer.subscribe([self.topic], listener=_Listener(listener))
+
+    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return {
+            tp.partition: [
+                InputRecord(r.partition, r.offset, r.key, r.value, r.timestamp) for r in records
+            ]
+            for tp, records in batch.items()
+        }
+
+    def assignment(self) -> set[int]:
+        return {tp.partition for tp in self.consumer.assignment()}
+
+    def beginning_offset(self, partition: int) -> int:
+        tp = self._tp(partition)
+        return int(self.consumer.beginning_offsets([tp])[tp])
+
+    def lag(self) -> int:
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return 0
+        ends = self.consumer.end_offsets(assigned)
+        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
+
+    def seek(self, partition: int, offset: int) -> None:
+        self.consumer.seek(self._tp(partition), offset)
+
+    def commit(self, offsets: Mapping[int, int]) -> bool:
+        try:
+            self.consumer.commit(
+                {self._tp(p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()}
+            )
+        except KafkaError as exc:  # the group moved on: the checkpoint still holds the offset
+            log.warning("offset commit failed (%s); checkpoints keep the offsets", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)

@@ -1,0 +1,82 @@
+"""The small Protocols the worker loop depends on.
+
+The application wires the real ones (:mod:`consumers.kafka_source`, :mod:`consumers.redis_sink`,
+:mod:`consumers.dead_letters`, :mod:`consumers.ticks`, a checkpoint store from
+:mod:`pipeline.adapters.checkpoint_stores`); the unit tests wire in-memory ones. Partitions
+are plain ints: the worker reads one topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from pipeline.core.checkpoint import CheckpointStore
+from pipeline.core.records import DeadLetter, InputRecord, Prediction
+
+__all__ = [
+    "CheckpointStore",
+    "DeadLetterSink",
+    "PredictionSink",
+    "RebalanceListener",
+    "RecordSource",
+    "TickSink",
+]
+
+
+class RebalanceListener(Protocol):
+    """Told when partitions leave and arrive (possibly on another thread)."""
+
+    def on_revoked(self, partitions: set[int]) -> None: ...
+
+    def on_assigned(self, partitions: set[int]) -> None: ...
+
+
+class RecordSource(Protocol):
+    """The records of one topic, read by one member of a consumer group."""
+
+    def subscribe(self, listener: RebalanceListener) -> None: ...
+
+    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        """Records by partition, each list in offset order (empty when none came)."""
+        ...
+
+    def assignment(self) -> set[int]: ...
+
+    def beginning_offset(self, partition: int) -> int:
+        """The oldest offset still in the partition (retention may have moved it)."""
+        ...
+
+    def lag(self) -> int:
+        """Records between this member's positions and the ends of its partitions."""
+        ...
+
+    def seek(self, partition: int, offset: int) -> None: ...
+
+    def commit(self, offsets: Mapping[int, int]) -> bool:
+        """Commit next offsets; ``False`` when the group moved on (harmless: see worker)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PredictionSink(Protocol):
+    """Where predictions and task metrics go (Redis, in pipelines)."""
+
+    def write(
+        self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]
+    ) -> int: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where dead letters go; raises when they were not acknowledged."""
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+class TickSink(Protocol):
+    """Appends a watermark tick to each idle partition (:mod:`pipeline.core.ticks`)."""
+
+    def tick(self, partitions: Iterable[int]) -> int:
+        """Ticks written (best effort: a lost tick only delays expiry)."""
+        ...

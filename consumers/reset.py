@@ -1,0 +1,35 @@
+"""Forget what a namespace's workers wrote: a fresh start after its topics are recreated.
+
+A checkpoint names an offset in the topic it was made from. Recreate the topic and that
+offset points into a different log: a worker would restore the old state and skip the
+new records below it. So recreating a namespace's topics (``--fresh``) also forgets its
+checkpoints, and with them the predictions and metrics they produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.core.checkpoint import CheckpointStore
+
+__all__ = ["Forgotten", "forget_state"]
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What :func:`forget_state` deleted."""
+
+    checkpoints: int
+    predictions: int
+
+
+def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore) -> Forgotten:
+    """Delete the namespace's checkpoints, prediction hashes, stream and metrics."""
+    keys = RedisKeys(namespace)
+    hashes = list(redis_client.scan_iter(match=keys.prediction_pattern, count=1000))
+    doomed = [keys.metrics, keys.predictions_stream, *hashes]
+    for start in range(0, len(doomed), 500):
+        redis_client.unlink(*doomed[start : start + 500])
+    return Forgotten(checkpoints=checkpoints.clear(), predictions=len(hashes))

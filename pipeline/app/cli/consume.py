@@ -1,0 +1,57 @@
+"""``driftline consume``: the online worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+import typer
+
+from consumers.runner import run_worker, worker_config
+from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
+from pipeline.app.logs import stderr
+from pipeline.app.signals import stop_on_signals
+
+__all__ = ["consume"]
+
+log = logging.getLogger("driftline")
+
+
+def consume(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the model (DRIFTLINE_SEED)")] = None,
+    raw_features: Annotated[
+        bool | None, typer.Option("--raw-features", help="no derived features")
+    ] = None,
+    max_events: Annotated[int | None, typer.Option(min=1, help="stop after N records")] = None,
+    until_idle: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="stop after this many seconds without records while holding partitions "
+            "and caught up",
+        ),
+    ] = None,
+    pending_ttl: Annotated[
+        float | None, typer.Option(help="event-time seconds a prediction waits for its label")
+    ] = None,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """Join the consumer group: predict on every observation, learn on every outcome."""
+    settings = settings_of(ctx, namespace).with_overrides(
+        model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
+    )
+    endpoints = endpoints_of(settings)
+    config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
+    with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
+        log.info("effective config: %s", json.dumps(settings.masked(), default=str))
+        log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
+        worker = run_worker(settings, endpoints, config, stop)
+    summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
+    if as_json:
+        emit_json(summary)
+    else:
+        stderr.print(summary)

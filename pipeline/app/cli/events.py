@@ -1,0 +1,57 @@
+"""``driftline events``: read events back from Kafka, both clocks side by side."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from consumers.tail import read_events
+from pipeline.adapters.kafka_clients import make_consumer
+from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+
+__all__ = ["events_app"]
+
+events_app = typer.Typer(help="Read events back from Kafka.")
+
+
+@events_app.command("tail")
+def events_tail(
+    ctx: typer.Context,
+    namespace: Namespace = None,
+    last: Annotated[int, typer.Option("--last", min=1, help="records per partition")] = 10,
+    from_beginning: Annotated[bool, typer.Option(help="every record, not the last N")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep reading new events")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Print events as stored: partition, offset, ingest time, event time, lateness."""
+    settings = settings_of(ctx, namespace)
+    endpoints = endpoints_of(settings)
+    consumer = make_consumer(settings.kafka.at(endpoints.bootstrap), enable_auto_commit=False)
+    try:
+        for record in read_events(
+            consumer, settings.topics.events, last=None if from_beginning else last, follow=follow
+        ):
+            row = record.to_dict()
+            if as_json:
+                emit_json(row)
+            elif row.get("kind") == "tick":
+                sys.stdout.write(
+                    f"p{row['partition']}@{row['offset']} tick        "
+                    f"ingest={row['ingest_time']} (watermark tick from {row['source']})\n"
+                )
+            elif record.event is not None:
+                sys.stdout.write(
+                    f"p{row['partition']}@{row['offset']} {row['kind']:<11} "
+                    f"{row['event_id']} key={row['key']} event={row['event_time']} "
+                    f"ingest={row['ingest_time']} lateness={row['lateness_s']:.1f}s\n"
+                )
+            else:
+                sys.stdout.write(
+                    f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n"
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()

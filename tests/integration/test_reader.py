@@ -1,0 +1,120 @@
+"""The Python reader on the real Redis: what the sink writes, read back; following the stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+
+from consumers.reader import PredictionsClient
+from consumers.redis_sink import RedisSink
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.prediction_record import epoch_micros
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.records import Prediction
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 6, 1, 8, 0, 0, 123_456, tzinfo=UTC)
+EXACT = 0.1234567891234
+
+
+@pytest.fixture
+def client(services: Endpoints) -> Iterator[redis.Redis]:
+    made = make_redis(services.redis_url)
+    yield made
+    made.close()
+
+
+def _prediction(event_id: str, minute: int = 0, key: str = "EWR") -> Prediction:
+    at = T0 + timedelta(minutes=minute)
+    return Prediction(
+        key=key,
+        event_id=event_id,
+        partition=1,
+        offset=100 + minute,
+        event_time=at,
+        ingest_time=at + timedelta(seconds=2),
+        predicted_time=at + timedelta(seconds=3),
+        prediction=False,
+        probabilities={True: EXACT, False: 1 - EXACT},
+        model_version=5,
+    )
+
+
+def _stop_after(calls: int, on_call: dict[int, Callable[[], object]]) -> Callable[[], bool]:
+    """A ``stop`` for ``follow``: runs ``on_call[n]`` on its n-th call, stops after ``calls``."""
+    made = 0
+
+    def stop() -> bool:
+        nonlocal made
+        made += 1
+        if made in on_call:
+            on_call[made]()
+        return made > calls
+
+    return stop
+
+
+def test_sink_write_then_get_is_exact(client: redis.Redis, namespace: str) -> None:
+    prediction = _prediction("e1", key="São Paulo ✈")
+    assert RedisSink(client, namespace).write([prediction], []) == 1
+    stored = PredictionsClient(client, namespace).get("São Paulo ✈")
+    assert stored is not None
+    assert stored.probabilities is not None
+    assert stored.probabilities["True"].hex() == EXACT.hex()  # bit for bit, not rounded
+    assert stored.probabilities["False"].hex() == (1 - EXACT).hex()
+    assert (stored.prediction, stored.event_id, stored.model_version) == (False, "e1", 5)
+    assert stored.event_time == prediction.event_time
+    assert stored.ingest_time == prediction.ingest_time
+    assert stored.predicted_time == prediction.predicted_time
+    assert (stored.partition, stored.offset) == (1, 100)
+    raw = client.hget(f"{namespace}:prediction:São Paulo ✈", "event_time_us")
+    assert raw == str(epoch_micros(prediction.event_time)).encode() == b"1717228800123456"
+
+
+def test_follow_yields_an_entry_written_between_two_reads(
+    client: redis.Redis, namespace: str
+) -> None:
+    """An entry added while no XREAD waits (between an empty wait and the next) is kept."""
+    sink = RedisSink(client, namespace)
+    # Call 1 reads an empty stream for 50 ms; call 2 writes before the next XREAD.
+    stop = _stop_after(4, {2: lambda: sink.write([_prediction("between")], [])})
+    entries = list(PredictionsClient(client, namespace).follow(block_ms=50, stop=stop))
+    assert [e.event_id for e in entries] == ["between"]
+    assert entries[0].probabilities == {"True": EXACT, "False": 1 - EXACT}
+    assert entries[0].event_time == T0 and entries[0].model_version == 5
+    assert entries[0].id == client.xrange(f"{namespace}:predictions")[0][0].decode()
+
+
+def test_follow_keeps_its_place_across_empty_waits(client: redis.Redis, namespace: str) -> None:
+    sink = RedisSink(client, namespace)
+    sink.write([_prediction("old")], [])  # the stream exists and is not empty at the start
+    writes = {n: (lambda n=n: sink.write([_prediction(f"new{n}", n)], [])) for n in (2, 4, 5)}
+    stop = _stop_after(7, writes)
+    entries = list(PredictionsClient(client, namespace).follow(block_ms=50, stop=stop))
+    assert [e.event_id for e in entries] == ["new2", "new4", "new5"]
+
+
+def test_follow_skips_what_existed_before_it_started(client: redis.Redis, namespace: str) -> None:
+    sink = RedisSink(client, namespace)
+    sink.write([_prediction("before1", 0), _prediction("before2", 1)], [])
+    reader = PredictionsClient(client, namespace)
+    following = reader.follow(block_ms=50, stop=_stop_after(3, {}))
+    sink.write([_prediction("after-call", 2)], [])  # the start was fixed by the call
+    assert [e.event_id for e in following] == ["after-call"]
+
+
+def test_follow_from_start_yields_every_kept_entry(client: redis.Redis, namespace: str) -> None:
+    sink = RedisSink(client, namespace)
+    sink.write([_prediction("before1", 0), _prediction("before2", 1)], [])
+    stop = _stop_after(3, {1: lambda: sink.write([_prediction("during", 2)], [])})
+    reader = PredictionsClient(client, namespace)
+    entries = list(reader.follow(from_start=True, block_ms=50, stop=stop))
+    assert [e.event_id for e in entries] == ["before1", "before2", "during"]
+    ids = [tuple(int(part) for part in e.id.split("-")) for e in entries]
+    assert ids == sorted(ids)
+    expected = {"True": EXACT, "False": 1 - EXACT}
+    assert all(e.to_dict()["probabilities"] == expected for e in entries)

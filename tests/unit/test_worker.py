@@ -1,0 +1,325 @@
+"""The worker loop on in-memory parts: batching, checkpoints before commits, revoke and
+restore, watermark ticks for idle partitions, and every way it stops."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from consumers.tasks import TaskStore
+from consumers.worker import Worker, WorkerConfig
+from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.features import FeatureConfig
+from pipeline.core.task import TaskConfig
+from pipeline.core.task_checkpoint import model_digest
+from tests.unit.worker_fakes import (
+    MemoryCheckpoints,
+    MemoryDeadLetters,
+    MemorySink,
+    MemorySource,
+    MemoryTicks,
+    MemoryTopic,
+)
+
+CODEC = CheckpointCodec(b"k" * 32)
+
+
+def task_config(idle_s: float | None = None, ttl_s: float = 3600.0) -> TaskConfig:
+    return TaskConfig(
+        features=FeatureConfig(raw_only=True), pending_ttl_s=ttl_s, idle_watermark_s=idle_s
+    )
+
+
+class Rig:
+    """A worker wired to in-memory parts sharing one topic and one checkpoint store."""
+
+    def __init__(
+        self,
+        topic: MemoryTopic,
+        checkpoints: MemoryCheckpoints,
+        config: WorkerConfig,
+        tasks: TaskConfig,
+        *,
+        ticks: bool = True,
+        assign: set[int] | None = None,
+        poll_cost_s: float = 0.0,
+        group: str = "workers",
+    ) -> None:
+        self.source = MemorySource(topic, assign, poll_cost_s=poll_cost_s, group=group)
+        self.sink = MemorySink()
+        self.letters = MemoryDeadLetters()
+        self.ticks = MemoryTicks(topic) if ticks else None
+        self.store = TaskStore(checkpoints, CODEC, tasks, "test")
+        self.worker = Worker(
+            self.source,
+            self.store,
+            self.sink,
+            self.letters,
+            self.ticks,
+            config,
+            clock=lambda: datetime(2024, 1, 1, tzinfo=UTC),
+            monotonic=topic.clock,
+        )
+
+    def run(self, finished: Any = None, stop: threading.Event | None = None) -> Worker:
+        self.worker.run(stop or threading.Event(), finished)
+        return self.worker
+
+
+def publish_flights(topic: MemoryTopic, n: int, partitions: tuple[int, ...] = (0,)) -> None:
+    """``n`` observations per partition, each followed by its outcome, at the broker clock."""
+    start = datetime.fromtimestamp(topic.broker_ms / 1000, tz=UTC)
+    for i in range(n):
+        for p in partitions:
+            when = start + timedelta(seconds=i)
+            key = f"k{p}"
+            x = {"x": float(i % 7), "y": float((i * 3) % 5)}
+            topic.publish(Observation(event_id=f"{p}-{i}", key=key, event_time=when, features=x), p)
+            if i >= 2:
+                topic.publish(
+                    Outcome(
+                        event_id=f"{p}-{i - 2}",
+                        key=key,
+                        event_time=when,
+                        label=(i * 7) % 3 == 0,
+                    ),
+                    p,
+                )
+
+
+def state(worker_or_store: Any) -> dict[int, tuple[Any, ...]]:
+    """What must match between runs: model digest, offset, counts, pending ids."""
+    tasks = worker_or_store
+    return {
+        p: (
+            model_digest(t),
+            t.next_offset,
+            dict(t.metrics.counts),
+            sorted(t.pending._entries),
+            t.watermark,
+        )
+        for p, t in sorted(tasks.items())
+    }
+
+
+def final_state(checkpoints: MemoryCheckpoints, tasks: TaskConfig) -> dict[int, tuple[Any, ...]]:
+    store = TaskStore(checkpoints, CODEC, tasks, "test")
+    restored = {p: store.restore(p) for p in checkpoints.all()}
+    return state({p: t for p, t in restored.items() if t is not None})
+
+
+def test_polls_never_ask_for_more_than_the_batch_or_the_bound() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 40)
+    rig = Rig(
+        topic, MemoryCheckpoints(), WorkerConfig(max_poll_records=7, max_events=30), task_config()
+    )
+    worker = rig.run()
+    assert worker.stats.records == 30
+    assert max(rig.source.polls) == 7 and rig.source.polls[-1] <= 7
+    assert sum(len(v) for v in [rig.sink.predictions]) > 0
+
+
+def test_offsets_are_committed_only_after_a_checkpoint_holds_them() -> None:
+    topic = MemoryTopic(2)
+    publish_flights(topic, 60, partitions=(0, 1))
+    checkpoints = MemoryCheckpoints()
+    rig = Rig(
+        topic, checkpoints, WorkerConfig(max_poll_records=13, checkpoint_every=20), task_config()
+    )
+    saved: dict[int, int] = {}
+    original = rig.store.save
+
+    def save(task: Any) -> None:
+        original(task)
+        saved[task.partition] = task.next_offset
+
+    rig.store.save = save  # type: ignore[method-assign]
+    original_commit = rig.source.commit
+
+    def commit(offsets: Any) -> bool:
+        for p, offset in offsets.items():
+            assert offset <= saved[p], "committed past the checkpoint"
+        return original_commit(offsets)
+
+    rig.source.commit = commit  # type: ignore[method-assign]
+    rig.run(finished=lambda: True)
+    assert rig.source.commits and rig.source.committed == {0: topic.end(0), 1: topic.end(1)}
+    assert len(checkpoints.saves) > 2
+
+
+def test_no_source_call_is_made_under_the_worker_lock() -> None:
+    topic = MemoryTopic(2)
+    publish_flights(topic, 10, partitions=(0, 1))
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(max_poll_records=5), task_config())
+    lock = rig.worker._lock
+    for name in ("beginning_offset", "seek", "commit", "lag", "poll", "assignment"):
+        call = getattr(rig.source, name)
+
+        def guarded(*args: Any, _call: Any = call, _name: str = name) -> Any:
+            assert not lock._is_owned(), f"{_name} called under the worker lock"  # type: ignore[attr-defined]
+            return _call(*args)
+
+        setattr(rig.source, name, guarded)
+    worker = rig.run(finished=lambda: True)
+    assert worker.stats.records == topic.end(0) + topic.end(1)
+
+
+def test_a_revoked_partition_moves_with_its_state_and_ends_as_if_it_never_moved() -> None:
+    tasks = task_config()
+    config = WorkerConfig(max_poll_records=11, checkpoint_every=1000)
+    reference_topic = MemoryTopic(2)
+    publish_flights(reference_topic, 80, partitions=(0, 1))
+    reference = Rig(reference_topic, MemoryCheckpoints(), config, tasks)
+    reference.run(finished=lambda: True)
+
+    topic = MemoryTopic(2)
+    publish_flights(topic, 80, partitions=(0, 1))
+    checkpoints = MemoryCheckpoints()
+    first = Rig(topic, checkpoints, config, tasks)
+    second = Rig(topic, checkpoints, config, tasks, assign=set())
+    batches = [0]
+
+    def hand_over(worker: Worker, _predictions: Any) -> None:
+        batches[0] += 1
+        if batches[0] == 4:  # mid-stream: partition 1 moves to the second worker
+            first.source.revoke({1})
+
+    first.worker.on_batch = hand_over
+    first.run(finished=lambda: True)
+    assert 1 not in first.worker.tasks and 1 in checkpoints.blobs
+    second.source.initial = {1}
+    second.run(finished=lambda: True)
+    assert second.worker.stats.restored == 1
+    assert final_state(checkpoints, tasks) == state(reference.worker.tasks)
+
+
+def test_an_idle_partition_gets_ticks_while_another_stays_busy() -> None:
+    """Partition 1 goes quiet while partition 0 keeps the worker busy: only 1 is ticked,
+    and its pending predictions expire on the broker's clock."""
+    topic = MemoryTopic(2)
+    publish_flights(topic, 3, partitions=(1,))  # a few, then silence
+    publish_flights(topic, 400, partitions=(0,))
+    config = WorkerConfig(max_poll_records=10, idle_watermark_s=2.0)
+    rig = Rig(
+        topic, MemoryCheckpoints(), config, task_config(idle_s=2.0, ttl_s=5.0), poll_cost_s=0.5
+    )
+    worker = rig.run(finished=lambda: True)
+    assert rig.ticks is not None
+    assert set(rig.ticks.written) == {1}
+    idle = worker.tasks[1]
+    assert idle.metrics.counts["watermark_ticks"] >= 3
+    assert idle.metrics.counts["expired"] == 2 and len(idle.pending) == 0
+    assert worker.tasks[0].metrics.counts["watermark_ticks"] == 0
+
+
+def test_without_ticks_an_idle_partition_keeps_its_pending_predictions() -> None:
+    topic = MemoryTopic(2)
+    publish_flights(topic, 3, partitions=(1,))
+    publish_flights(topic, 400, partitions=(0,))
+    config = WorkerConfig(max_poll_records=10, idle_watermark_s=None)
+    rig = Rig(
+        topic, MemoryCheckpoints(), config, task_config(idle_s=2.0, ttl_s=5.0), poll_cost_s=0.5
+    )
+    worker = rig.run(finished=lambda: True)
+    assert len(worker.tasks[1].pending) == 2 and worker.tasks[1].metrics.counts["expired"] == 0
+
+
+def test_a_crash_with_idle_ticks_on_replays_to_the_uninterrupted_state() -> None:
+    """The idle advance is in the log (ticks), so a crash and replay reaches exactly the
+    state of one run over the same log (invariant 7)."""
+    tasks = task_config(idle_s=2.0, ttl_s=5.0)
+    topic = MemoryTopic(2)
+    publish_flights(topic, 3, partitions=(1,))
+    publish_flights(topic, 300, partitions=(0,))
+    checkpoints = MemoryCheckpoints()
+    config = WorkerConfig(max_poll_records=10, idle_watermark_s=2.0, checkpoint_every=45)
+    crashing = Rig(topic, checkpoints, config, tasks, poll_cost_s=0.5)
+    crashing.worker.shutdown = crashing.source.close  # type: ignore[method-assign] # SIGKILL
+    crashing.worker.config = WorkerConfig(**(config.__dict__ | {"max_events": 400}))
+    crashing.run()
+    assert crashing.ticks is not None and crashing.ticks.written
+    resumed = Rig(topic, checkpoints, config, tasks, poll_cost_s=0.5)
+    resumed.run(finished=lambda: True)
+    assert resumed.worker.stats.restored == 2 and resumed.worker.stats.replayed_skipped >= 0
+    # One uninterrupted pass over the final log (ticks included), writing no ticks itself.
+    again = Rig(topic, MemoryCheckpoints(), config, tasks, ticks=False, group="again")
+    again.run(finished=lambda: True)
+    assert state(resumed.worker.tasks) == state(again.worker.tasks)
+    assert again.worker.tasks[1].metrics.counts["expired"] == 2
+
+
+def test_until_idle_counts_only_while_partitions_are_held_and_caught_up() -> None:
+    topic = MemoryTopic(1)
+    rig = Rig(
+        topic, MemoryCheckpoints(), WorkerConfig(until_idle_s=3.0), task_config(), assign=set()
+    )
+    polls = [0]
+    original = rig.source.poll
+
+    def poll(timeout_ms: int, max_records: int) -> Any:
+        polls[0] += 1
+        if polls[0] == 20:  # 10 s with nothing assigned: not idle yet; now the group settles
+            rig.source.assign({0})
+            publish_flights(topic, 5)
+        return original(timeout_ms, max_records)
+
+    rig.source.poll = poll  # type: ignore[method-assign]
+    worker = rig.run()
+    assert worker.stats.records == topic.end(0)  # it waited for its partition, then read all
+    assert polls[0] >= 20 + 6
+
+
+def test_until_idle_waits_while_there_is_lag() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 5)
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(until_idle_s=1.0), task_config())
+    lags = iter([3, 2, 0, 0, 0, 0, 0, 0])
+    rig.source.lag = lambda: next(lags)  # type: ignore[method-assign]
+    rig.source.poll = lambda timeout_ms, max_records: (
+        rig.source.clock.__setattr__(  # type: ignore[method-assign]
+            "now", rig.source.clock.now + 1
+        )
+        or {}
+    )
+    rig.run()
+    assert next(lags) == 0  # it asked three times before it stopped: 3, 2, then 0
+
+
+def test_the_stop_flag_ends_the_loop_with_a_checkpoint_and_a_commit() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 50)
+    checkpoints = MemoryCheckpoints()
+    stop = threading.Event()
+    rig = Rig(
+        topic, checkpoints, WorkerConfig(max_poll_records=10, checkpoint_every=10**6), task_config()
+    )
+    rig.worker.on_batch = lambda worker, _p: stop.set()  # the signal arrives mid-batch
+    worker = rig.run(stop=stop)
+    assert worker.stats.batches == 1 and worker.stats.records == 10
+    assert checkpoints.saves == [0] and rig.source.committed == {0: 10} and rig.source.closed
+
+
+def test_finished_stops_only_once_everything_is_read() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 30)
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(max_poll_records=4), task_config())
+    worker = rig.run(finished=lambda: True)
+    assert worker.stats.records == topic.end(0)
+
+
+@pytest.mark.parametrize("bound", [1, 9, 25])
+def test_max_events_is_exact(bound: int) -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 30)
+    rig = Rig(
+        topic,
+        MemoryCheckpoints(),
+        WorkerConfig(max_poll_records=4, max_events=bound),
+        task_config(),
+    )
+    assert rig.run().stats.records == bound

@@ -1,0 +1,195 @@
+"""In-memory implementations of the worker's Protocols, for pure unit tests of the loop.
+
+:class:`MemoryTopic` is a topic (per-partition logs, a broker clock stamping ingest times)
+shared by :class:`MemorySource` members of one group; :class:`MemoryTicks` appends ticks to
+it, as the broker would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from consumers.ports import RebalanceListener
+from pipeline.core.codec import EventCodec
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.ticks import WatermarkTick
+
+
+@dataclass
+class Clock:
+    """Monotonic seconds, moved by the tests and by empty polls."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class MemoryTopic:
+    """Partitioned logs with a broker clock (ms) that stamps each appended record."""
+
+    partitions: int
+    clock: Clock = field(default_factory=Clock)
+    base_ms: int = 1_700_000_000_000
+    logs: dict[int, list[InputRecord]] = field(default_factory=dict)
+    committed: dict[str, dict[int, int]] = field(default_factory=dict)  # by group
+    codec: EventCodec = field(default_factory=EventCodec)
+
+    def __post_init__(self) -> None:
+        self.logs = {p: [] for p in range(self.partitions)}
+
+    def append(self, partition: int, key: bytes | None, value: bytes | None) -> None:
+        log = self.logs[partition]
+        log.append(InputRecord(partition, len(log), key, value, self.broker_ms))
+
+    @property
+    def broker_ms(self) -> int:
+        """The broker's clock: LogAppendTime of a record appended now."""
+        return self.base_ms + int(self.clock.now * 1000)
+
+    def publish(self, event: Observation | Outcome, partition: int = 0) -> None:
+        self.append(partition, event.key.encode(), self.codec.encode(event))
+
+    def end(self, partition: int) -> int:
+        return len(self.logs[partition])
+
+
+class MemorySource:
+    """One group member reading a :class:`MemoryTopic`; the test decides the assignment."""
+
+    def __init__(
+        self,
+        topic: MemoryTopic,
+        assign: Iterable[int] | None = None,
+        poll_cost_s: float = 0.0,
+        group: str = "workers",
+    ):
+        self.topic = topic
+        self.committed = topic.committed.setdefault(group, {})
+        self.clock = topic.clock
+        self.poll_cost_s = poll_cost_s
+        self.initial = set(range(topic.partitions)) if assign is None else set(assign)
+        self.assigned: set[int] = set()
+        self.positions: dict[int, int] = {}
+        self.listener: RebalanceListener | None = None
+        self.polls: list[int] = []  # the max_records of each poll
+        self.commits: list[dict[int, int]] = []
+        self.closed = False
+
+    def subscribe(self, listener: RebalanceListener) -> None:
+        self.listener = listener
+        self.assign(self.initial)
+
+    def assign(self, partitions: Iterable[int]) -> None:
+        added = set(partitions) - self.assigned
+        for p in added:
+            self.positions[p] = self.committed.get(p, 0)
+        self.assigned |= added
+        assert self.listener is not None
+        self.listener.on_assigned(added)
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        gone = set(partitions) & self.assigned
+        assert self.listener is not None
+        self.listener.on_revoked(gone)
+        self.assigned -= gone
+
+    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        self.polls.append(max_records)
+        batch: dict[int, list[InputRecord]] = {}
+        budget = max_records
+        share = max(1, max_records // max(1, len(self.assigned)))  # every partition gets a turn
+        for p in sorted(self.assigned):
+            take = self.topic.logs[p][self.positions[p] : self.positions[p] + min(share, budget)]
+            if take:
+                batch[p] = take
+                self.positions[p] += len(take)
+                budget -= len(take)
+            if budget <= 0:
+                break
+        self.clock.now += self.poll_cost_s if batch else timeout_ms / 1000
+        return batch
+
+    def assignment(self) -> set[int]:
+        return set(self.assigned)
+
+    def beginning_offset(self, partition: int) -> int:
+        return 0
+
+    def lag(self) -> int:
+        return sum(self.topic.end(p) - self.positions[p] for p in self.assigned)
+
+    def seek(self, partition: int, offset: int) -> None:
+        self.positions[partition] = offset
+
+    def commit(self, offsets: Mapping[int, int]) -> bool:
+        self.commits.append(dict(offsets))
+        self.committed.update(offsets)
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.predictions: list[Prediction] = []
+        self.snapshots: dict[int, dict[str, Any]] = {}
+
+    def write(self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]) -> int:
+        self.predictions += predictions
+        for snap in snapshots:
+            self.snapshots[snap["partition"]] = snap
+        return len(predictions)
+
+
+class MemoryDeadLetters:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters += letters
+
+
+class MemoryCheckpoints:
+    """A checkpoint store that remembers every save, in order."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[int, bytes] = {}
+        self.saves: list[int] = []
+
+    def load(self, partition: int) -> bytes | None:
+        return self.blobs.get(partition)
+
+    def save(self, partition: int, blob: bytes) -> None:
+        self.blobs[partition] = blob
+        self.saves.append(partition)
+
+    def all(self) -> dict[int, bytes]:
+        return dict(self.blobs)
+
+    def clear(self) -> int:
+        n = len(self.blobs)
+        self.blobs.clear()
+        return n
+
+
+class MemoryTicks:
+    """Appends watermark ticks to the topic, stamped by its broker clock."""
+
+    def __init__(self, topic: MemoryTopic) -> None:
+        self.topic = topic
+        self.value = topic.codec.encode_tick(WatermarkTick(source="test"))
+        self.written: list[int] = []
+
+    def tick(self, partitions: Iterable[int]) -> int:
+        count = 0
+        for p in partitions:
+            self.topic.append(p, None, self.value)
+            self.written.append(p)
+            count += 1
+        return count
