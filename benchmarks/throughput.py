@@ -23,7 +23,7 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from consumers.runner import run_worker, worker_config
-from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
 from pipeline.adapters.settings import Settings
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation
@@ -94,8 +94,12 @@ def _plain_consumer(settings: Settings, total: int) -> float:
     return seen / elapsed if elapsed > 0 else 0.0
 
 
+def _endpoints(settings: Settings) -> Endpoints:
+    return resolve_endpoints(settings.kafka, settings.redis, lambda: None)
+
+
 def _worker(settings: Settings, total: int) -> float:
-    endpoints = resolve_endpoints(settings)
+    endpoints = _endpoints(settings)
     stop = threading.Event()
     marks: dict[str, float] = {}
 
@@ -109,7 +113,7 @@ def _worker(settings: Settings, total: int) -> float:
         worker_config(settings, idle_watermark_s=None),
         stop,
         on_batch,
-        lambda w: w.stats.records >= total,
+        finished=lambda: True,  # everything is published before the worker starts
     )
     elapsed = marks["last"] - marks["first"]
     return worker.stats.records / elapsed if elapsed > 0 else 0.0
@@ -121,9 +125,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     base = Settings()
-    if not (base.kafka_bootstrap and base.redis_url):
-        LocalStack(base.stack).up()
-    endpoints = resolve_endpoints(base)
+    stack = LocalStack(base.stack)
+    if not (base.kafka.bootstrap and base.redis.url):
+        stack.up()
+    endpoints = resolve_endpoints(base.kafka, base.redis, stack.endpoints)
     settings = base.with_overrides(
         namespace=f"bench{uuid.uuid4().hex[:8]}",
         kafka_bootstrap=endpoints.bootstrap,

@@ -35,7 +35,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 1
+FORMAT = 2
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "model",

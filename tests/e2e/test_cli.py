@@ -166,8 +166,8 @@ def test_config_masks_secrets(env: dict[str, str]):
     assert done.returncode == 0, done.stderr
     assert "s3cr3t" not in done.stdout + done.stderr
     shown = last_json(done.stdout)
-    assert shown["redis_url"] == "redis://app:***@cache.internal:6379/0"
-    assert shown["kafka_sasl_password"] == "***"
+    assert shown["redis"]["url"] == "redis://app:***@cache.internal:6379/0"
+    assert shown["kafka"]["sasl_password"] == "***"
 
 
 def test_stack_up_status_down_with_three_brokers(tmp_path: Path, services: Endpoints):

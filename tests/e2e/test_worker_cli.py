@@ -58,7 +58,7 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
     watched = run(["predictions", "watch", "--from-start", "--count", "5", "--json"], env)
     assert watched.returncode == 0, watched.stderr
     entries = [json.loads(line) for line in watched.stdout.splitlines() if line.startswith("{")]
-    assert len(entries) == 5 and all(e["prediction"] in ("true", "false") for e in entries)
+    assert len(entries) == 5 and all(e["prediction"] in (True, False) for e in entries)
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
 
     table = run(["metrics"], env | {"COLUMNS": "200"})
@@ -95,6 +95,14 @@ def test_demo_json_counts_add_up(env: dict[str, str]):
     metrics = summary["metrics"]
     assert {"accuracy", "roc_auc", "log_loss", "baseline_accuracy"} <= set(metrics)
     json.dumps(summary)
+
+    # A second demo in the same namespace starts afresh: not from the first run's
+    # checkpoints (which would skip the new topic's records), and with the same figures.
+    again = run(["demo", "--limit", "1500", "--json"], env, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    second = last_json(again.stdout)
+    for name in ("observations", "predictions", "outcomes", "learned", "pending", "expired"):
+        assert second[name] == summary[name], name
 
 
 def test_sigterm_checkpoints_then_exits_and_model_show_lists_the_tasks(
@@ -177,7 +185,42 @@ def test_a_second_signal_exits_at_once(env: dict[str, str], tmp_path: Path):
         time.sleep(0.1)
     worker.send_signal(signal.SIGINT)
     worker.send_signal(signal.SIGINT)
-    started = time.monotonic()
     worker.wait(timeout=30)
-    assert time.monotonic() - started < 15
-    assert worker.returncode in (0, 130)
+    # 130 is the second signal's exit; a graceful stop (the first signal alone) exits 0.
+    assert worker.returncode == 130, log.read_text()[-2000:]
+
+
+def test_until_idle_waits_for_partitions_held_by_a_dead_worker(env: dict[str, str], tmp_path):
+    """A worker restarted after a crash waits for the group to hand it the partitions
+    (the dead member's session must time out first), then reads them, then idles out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = env | {"DRIFTLINE_SESSION_TIMEOUT_MS": "8000"}
+    produced = run(["produce", "flights", "--limit", "300", "--partitions", "2", "--json"], env)
+    assert produced.returncode == 0, produced.stderr
+    published = last_json(produced.stdout)["published"]
+    log = tmp_path / "first.log"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    deadline = time.monotonic() + 90
+    while "assigned partitions" not in log.read_text():
+        assert time.monotonic() < deadline and first.poll() is None, log.read_text()
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    more = run(["produce", "flights", "--limit", "300", "--json"], env | {"DRIFTLINE_SEED": "5"})
+    assert more.returncode == 0, more.stderr
+    restarted = run(["consume", "--until-idle", "2", "--json"], env, timeout=120)
+    assert restarted.returncode == 0, restarted.stderr
+    summary = last_json(restarted.stdout)
+    assert summary["partitions"] == [0, 1]
+    # Everything the dead worker had not checkpointed, and all that came after it.
+    assert summary["records"] >= last_json(more.stdout)["published"] > 0
+    assert summary["records"] + summary["replayed_skipped"] >= published

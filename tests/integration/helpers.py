@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 
 from consumers.runner import run_worker, worker_config
@@ -24,9 +23,7 @@ def endpoints_of(settings: Settings) -> Endpoints:
 def create_topics(settings: Settings, partitions: int = 1, fresh: bool = False) -> dict[str, str]:
     """The namespace's topics with ``partitions`` partitions; what happened to each."""
     return prepare_topics(
-        settings.with_overrides(partitions=partitions),
-        settings.kafka.bootstrap or "",
-        fresh=fresh,
+        settings.with_overrides(partitions=partitions).kafka, settings.namespace, fresh=fresh
     )
 
 
@@ -43,19 +40,21 @@ def drain(
     settings: Settings,
     expected_records: int,
     *,
-    deadline_s: float = 120,
     on_batch: Callable[[Worker, list], None] | None = None,
 ) -> Worker:
-    """Run a worker until it has read ``expected_records`` (or the deadline passes)."""
+    """Run a worker until it has read every partition to its end; check the count."""
     stop = threading.Event()
-    deadline = time.monotonic() + deadline_s
-
-    def done(worker: Worker) -> bool:
-        return worker.stats.records >= expected_records or time.monotonic() > deadline
 
     config = worker_config(
         settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=500
     )
-    worker = run_worker(settings, endpoints_of(settings), config, stop, on_batch, done)
+    worker = run_worker(
+        settings,
+        endpoints_of(settings),
+        config,
+        stop,
+        on_batch,
+        finished=lambda: True,  # published before: stop once every partition is read
+    )
     assert worker.stats.records == expected_records, (worker.stats.records, expected_records)
     return worker

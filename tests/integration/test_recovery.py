@@ -109,7 +109,7 @@ def _final_state(settings: Settings) -> dict[str, Any]:
     """Model digests, metrics and Redis predictions: what must match, and nothing else."""
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     try:
-        codec = checkpoint_codec(settings)
+        codec = checkpoint_codec(settings.checkpoints)
         checkpoints = RedisCheckpointStore(client, settings.namespace).all()
         digests = {p: describe(blob, codec)["model_digest"] for p, blob in checkpoints.items()}
         offsets = {p: describe(blob, codec)["next_offset"] for p, blob in checkpoints.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -92,7 +93,11 @@ def replay_command(
     defaults["delay_mean"] = delay_mean
 
     def decorate(source: Callable[..., Iterable[LabelledEvent]]) -> Callable[..., None]:
-        own = inspect.signature(source).parameters.values()
+        hints = typing.get_type_hints(source, include_extras=True)  # annotations are strings
+        own = [
+            param.replace(annotation=hints[name])
+            for name, param in inspect.signature(source).parameters.items()
+        ]
         shared = [
             inspect.Parameter(
                 name, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTIONS[name], default=default
