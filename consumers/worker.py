@@ -155,11 +155,11 @@ class Worker:
                         break
                 batch = self.source.poll(self.config.poll_timeout_ms, budget)
                 events = self._handle(batch) if batch else 0
-                self._write_ticks()
                 self._checkpoint_due()
                 self._commit()
-                if self._should_stop(events, finished):
+                if self._should_stop(events, finished):  # before ticking: a fresh tick lags
                     break
+                self._write_ticks()
         finally:
             self.shutdown()
 

@@ -183,11 +183,12 @@ def test_a_second_signal_exits_at_once(env: dict[str, str], tmp_path: Path):
     while "consuming" not in log.read_text():
         assert time.monotonic() < deadline and worker.poll() is None
         time.sleep(0.1)
-    worker.send_signal(signal.SIGINT)
+    # Two different signals: the kernel would merge two pending SIGINTs into one.
+    worker.send_signal(signal.SIGTERM)
     worker.send_signal(signal.SIGINT)
     worker.wait(timeout=30)
-    # 130 is the second signal's exit; a graceful stop (the first signal alone) exits 0.
-    assert worker.returncode == 130, log.read_text()[-2000:]
+    # 128 + the second signal handled; a graceful stop (one signal alone) exits 0.
+    assert worker.returncode in (130, 143), log.read_text()[-2000:]
 
 
 def test_until_idle_waits_for_partitions_held_by_a_dead_worker(env: dict[str, str], tmp_path):
@@ -215,7 +216,7 @@ def test_until_idle_waits_for_partitions_held_by_a_dead_worker(env: dict[str, st
         time.sleep(0.1)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    more = run(["produce", "flights", "--limit", "300", "--json"], env | {"DRIFTLINE_SEED": "5"})
+    more = run(["produce", "flights", "--limit", "300", "--partitions", "2", "--json"], env)
     assert more.returncode == 0, more.stderr
     restarted = run(["consume", "--until-idle", "2", "--json"], env, timeout=120)
     assert restarted.returncode == 0, restarted.stderr

@@ -16,24 +16,33 @@ from typing import Any
 
 import pytest
 
-from consumers.runner import checkpoint_codec
+from consumers.kafka_source import KafkaRecordSource
+from consumers.redis_sink import RedisSink
+from consumers.runner import checkpoint_codec, worker_config
+from consumers.tasks import TaskStore
+from consumers.worker import Worker
 from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
+from pipeline.adapters.kafka_clients import make_consumer
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
 from pipeline.core.task_checkpoint import describe
 from producers.flights import flight_events
 from producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, drain, publish
+from tests.unit.worker_fakes import MemoryDeadLetters
 
 pytestmark = pytest.mark.integration
 
 FLIGHTS = 1500
 PARTITIONS = 4
 #: Deterministic across namespaces: no ingest-time feature (each namespace is published at
-#: another wall-clock time), no wall-clock watermark, frequent checkpoints.
+#: another wall-clock time), frequent checkpoints, and the idle watermark ON with a short
+#: idle time: its ticks are in the log, so each crashed run is also compared with one
+#: uninterrupted pass over its own final log (:func:`_replayed`).
+IDLE_S = 2.0
 WORKER_ENV = {
     "DRIFTLINE_LATENESS_FEATURE": "false",
-    "DRIFTLINE_IDLE_WATERMARK_S": "3600",
+    "DRIFTLINE_IDLE_WATERMARK_S": str(IDLE_S),
     "DRIFTLINE_CHECKPOINT_EVERY": "200",
     "DRIFTLINE_CHECKPOINT_INTERVAL_S": "1",
     "DRIFTLINE_SESSION_TIMEOUT_MS": "6000",
@@ -55,7 +64,7 @@ def _settings(base: Settings, suffix: str) -> Settings:
     overrides: dict[str, Any] = {
         "namespace": f"{base.namespace}-{suffix}",
         "lateness_feature": False,
-        "idle_watermark_s": 3600.0,
+        "idle_watermark_s": IDLE_S,
         "checkpoint_every": 200,
         "checkpoint_interval_s": 1.0,
         "session_timeout_ms": 6000,
@@ -155,6 +164,37 @@ def reference(services, tmp_path_factory) -> dict[str, Any]:
     return _final_state(settings) | {"published": published}
 
 
+def _replayed(settings: Settings) -> dict[str, Any]:
+    """One uninterrupted pass over ``settings``' final log (its events and the watermark
+    ticks its workers wrote), by a worker of another group writing to another namespace."""
+    copy = settings.with_overrides(namespace=f"{settings.namespace}-again")
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    consumer = make_consumer(
+        settings.kafka,
+        group_id=copy.topics.consumer_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    worker = Worker(
+        KafkaRecordSource(consumer, settings.topics.events),
+        TaskStore(
+            RedisCheckpointStore(client, copy.namespace),
+            checkpoint_codec(copy.checkpoints),
+            copy.task_config(),
+            copy.namespace,
+        ),
+        RedisSink(client, copy.namespace),
+        MemoryDeadLetters(),
+        ticks=None,
+        config=worker_config(copy, poll_timeout_ms=200),
+    )
+    try:
+        worker.run(threading.Event(), finished=lambda: True)
+    finally:
+        client.close()
+    return _final_state(copy)
+
+
 def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
     assert state["offsets"] == reference["offsets"]
     assert state["digests"] == reference["digests"]
@@ -162,6 +202,16 @@ def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
     assert state["predictions"] == reference["predictions"]
     observation_ids = {e.event_id for e in EVENTS if e.kind == "observation"}
     assert state["predicted_ids"] == observation_ids == reference["predicted_ids"]
+
+
+def _assert_exact(settings: Settings, reference: dict[str, Any]) -> None:
+    """Equal to one uninterrupted pass over the same log (ticks included); every
+    observation predicted, as in the tick-free reference run."""
+    state = _final_state(settings)
+    ticks = sum(m["counts"].get("watermark_ticks", 0) for m in state["metrics"].values())
+    assert ticks > 0, "no watermark tick was written: the idle advance went untested"
+    _assert_same(state, _replayed(settings))
+    assert state["predicted_ids"] == reference["predicted_ids"]
 
 
 def test_sigkill_at_random_points_ends_where_an_uninterrupted_run_ends(
@@ -182,7 +232,7 @@ def test_sigkill_at_random_points_ends_where_an_uninterrupted_run_ends(
     last = _worker(settings, log, "--until-idle", "8")
     assert last.wait(timeout=300) == 0, log.read_text()[-3000:]
     assert "restored at offset" in log.read_text()
-    _assert_same(_final_state(settings), reference)
+    _assert_exact(settings, reference)
 
 
 def test_a_second_worker_takes_over_a_killed_ones_partitions(
@@ -198,7 +248,7 @@ def test_a_second_worker_takes_over_a_killed_ones_partitions(
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     assert second.wait(timeout=300) == 0, log.read_text()[-3000:]
-    _assert_same(_final_state(settings), reference)
+    _assert_exact(settings, reference)
 
 
 def test_scale_out_and_back_while_events_keep_flowing(
@@ -227,4 +277,4 @@ def test_scale_out_and_back_while_events_keep_flowing(
     assert first.wait(timeout=300) == 0, log.read_text()[-3000:]
     text = log.read_text()
     assert text.count("restored at offset") >= 2  # tasks moved with their state, both ways
-    _assert_same(_final_state(settings), reference)
+    _assert_exact(settings, reference)
