@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from kafka.errors import KafkaError
 
+from pipeline.core.codec import KIND_HEADER, EventCodec
 from pipeline.core.errors import PublishError
 from pipeline.core.events import Event
-from pipeline.core.codec import KIND_HEADER, EventCodec
 from pipeline.core.times import to_millis
 
 __all__ = ["KIND_HEADER", "EventPublisher", "PublishReport"]

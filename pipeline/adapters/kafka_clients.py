@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from pipeline.core.errors import ServiceUnavailable
 from pipeline.adapters.settings import KafkaSettings
+from pipeline.core.errors import ServiceUnavailable
 
 __all__ = ["admin_client", "make_admin", "make_consumer", "make_producer"]
 

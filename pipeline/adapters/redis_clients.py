@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from pipeline.core.errors import ServiceUnavailable
 from pipeline.adapters.settings import mask_url
+from pipeline.core.errors import ServiceUnavailable
 
 __all__ = ["make_redis"]
 

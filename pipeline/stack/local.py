@@ -308,7 +308,9 @@ def wait_kafka(
     bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = lambda: None
 ) -> None:
     """Poll until ``brokers`` brokers are registered at ``bootstrap``."""
-    config = KafkaSettings(bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000)
+    config = KafkaSettings(
+        bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000
+    )
     quiet = logging.getLogger("kafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # refused connections are expected while it boots

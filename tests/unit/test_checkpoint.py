@@ -27,12 +27,12 @@ from pipeline.core.checkpoint import (
     CheckpointCodec,
     CheckpointError,
 )
+from pipeline.core.codec import EventCodec
 from pipeline.core.digest import state_digest
 from pipeline.core.events import Event, Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.models import DEFAULT_MODEL, build_model
 from pipeline.core.records import InputRecord
-from pipeline.core.codec import EventCodec
 from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
 from pipeline.core.task_checkpoint import (
     FORMAT,

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.future import Future
 
+from pipeline.core.codec import EventCodec
 from pipeline.core.errors import PublishError
 from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.codec import EventCodec
 from producers.publisher import KIND_HEADER, EventPublisher
 
 TOPIC = "demo.events"

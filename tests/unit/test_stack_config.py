@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.adapters.topics import topic_specs
 from pipeline.core.errors import ConfigError
 from pipeline.stack import processes
 from pipeline.stack.jars import ensure_kafka_jars, kafka_libs_dir
 from pipeline.stack.kafka_node import KafkaNode, render_properties
-from pipeline.adapters.topics import topic_specs
 
 
 # -- server.properties ---------------------------------------------------------------------------

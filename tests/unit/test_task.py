@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import datasets, evaluate, linear_model, metrics, preprocessing
 
+from pipeline.core.codec import EventCodec
 from pipeline.core.events import Event, Observation, Outcome, avro_schema
 from pipeline.core.features import FeatureConfig
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
-from pipeline.core.codec import EventCodec
 from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
 from pipeline.core.times import to_millis
 from producers.replay import ArrivalDelay, ReplayPlan

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import typing
 import logging
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
