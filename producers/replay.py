@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.events import Event
@@ -172,7 +172,3 @@ class Pacer:
         if ahead > self.granularity_s:
             self._sleep(ahead)
 
-
-def utc_now() -> datetime:
-    """The current time, aware UTC (a seam for tests)."""
-    return datetime.now(UTC)
