@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.adapters.redis_keys import RedisKeys, unlink_all
 from pipeline.core.checkpoint import CheckpointStore
 
 __all__ = ["Forgotten", "forget_state"]
@@ -29,7 +29,5 @@ def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore
     """Delete the namespace's checkpoints, prediction hashes, stream and metrics."""
     keys = RedisKeys(namespace)
     hashes = list(redis_client.scan_iter(match=keys.prediction_pattern, count=1000))
-    doomed = [keys.metrics, keys.predictions_stream, *hashes]
-    for start in range(0, len(doomed), 500):
-        redis_client.unlink(*doomed[start : start + 500])
+    unlink_all(redis_client, [keys.metrics, keys.predictions_stream, *hashes])
     return Forgotten(checkpoints=checkpoints.clear(), predictions=len(hashes))

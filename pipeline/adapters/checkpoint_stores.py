@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pipeline.adapters.redis_keys import RedisKeys, unlink_all
+
 __all__ = ["DirectoryCheckpointStore", "RedisCheckpointStore"]
 
 
@@ -23,17 +25,17 @@ class RedisCheckpointStore:
 
     def __init__(self, client: Any, namespace: str) -> None:
         self._redis = client
-        self._prefix = f"{namespace}:checkpoint:"
+        self._keys = RedisKeys(namespace)
 
     def load(self, partition: int) -> bytes | None:
-        blob = self._redis.get(f"{self._prefix}{partition}")
+        blob = self._redis.get(self._keys.checkpoint(partition))
         return bytes(blob) if blob is not None else None
 
     def save(self, partition: int, blob: bytes) -> None:
-        self._redis.set(f"{self._prefix}{partition}", blob)
+        self._redis.set(self._keys.checkpoint(partition), blob)
 
     def all(self) -> dict[int, bytes]:
-        keys = sorted(self._redis.scan_iter(match=f"{self._prefix}*", count=1000))
+        keys = sorted(self._redis.scan_iter(match=self._keys.checkpoint_pattern, count=1000))
         blobs = self._redis.mget(keys) if keys else []
         found = {}
         for key, blob in zip(keys, blobs, strict=True):
@@ -44,9 +46,8 @@ class RedisCheckpointStore:
 
 
     def clear(self) -> int:
-        keys = list(self._redis.scan_iter(match=f"{self._prefix}*", count=1000))
-        for start in range(0, len(keys), 500):
-            self._redis.unlink(*keys[start : start + 500])
+        keys = list(self._redis.scan_iter(match=self._keys.checkpoint_pattern, count=1000))
+        unlink_all(self._redis, keys)
         return len(keys)
 
 

@@ -3,13 +3,17 @@
 >>> keys = RedisKeys("demo")
 >>> keys.prediction("EWR"), keys.predictions_stream, keys.metrics
 ('demo:prediction:EWR', 'demo:predictions', 'demo:metrics')
+>>> keys.checkpoint(3), keys.checkpoint_pattern
+('demo:checkpoint:3', 'demo:checkpoint:*')
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["RedisKeys"]
+__all__ = ["RedisKeys", "unlink_all"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,17 @@ class RedisKeys:
     def metrics(self) -> str:
         """Hash: one field per task (``p<partition>``), a JSON metrics snapshot each."""
         return f"{self.namespace}:metrics"
+
+    def checkpoint(self, partition: int) -> str:
+        """String: the sealed checkpoint of the task of ``partition``."""
+        return f"{self.namespace}:checkpoint:{partition}"
+
+    @property
+    def checkpoint_pattern(self) -> str:
+        return f"{self.namespace}:checkpoint:*"
+
+
+def unlink_all(client: Any, keys: Sequence[Any], chunk: int = 500) -> None:
+    """Delete ``keys`` (UNLINK: freed in the background), ``chunk`` per command."""
+    for start in range(0, len(keys), chunk):
+        client.unlink(*keys[start : start + chunk])
