@@ -165,10 +165,10 @@ class Worker:
 
     def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
         """Idle and drained checks: only while partitions are held and nothing lags."""
-        now = self.monotonic()
         if events or not self.source.assignment():
             self._idle_since = None
             return False
+        now = self.monotonic()
         if self._idle_since is None:
             self._idle_since = now
         idle = now - self._idle_since
