@@ -9,7 +9,6 @@ defined by :mod:`pipeline.adapters.prediction_record`, the codec the readers use
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import redis
 
 from pipeline.adapters.prediction_record import encode_hash, encode_stream
 from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.core import jsonsafe
 from pipeline.core.records import Prediction
 
 __all__ = ["RedisSink"]
@@ -92,7 +92,7 @@ class RedisSink:
             applied = results[len(results) - len(guarded) :] if guarded else []
             stored += sum(int(r) for r in applied)
             self.stale_skipped += sum(1 for r in applied if int(r) == 0)
-        metrics = {f"p{snap['partition']}": json.dumps(snap) for snap in snapshots}
+        metrics = {f"p{snap['partition']}": jsonsafe.dumps(snap) for snap in snapshots}
         if metrics:
             self._redis.hset(self.keys.metrics, mapping=metrics)
         return stored

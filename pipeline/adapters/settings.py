@@ -203,6 +203,12 @@ class ModelSettings(_Group):
     feature_bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description='JSON, e.g. {"distance": [0, 6000]}'
     )
+    max_features: int = Field(1000, ge=1, description="features an observation may carry")
+    max_feature_abs: float = Field(
+        1e15, gt=0, description="largest magnitude of a numeric feature or label"
+    )
+    max_string_length: int = Field(1024, ge=1, description="longest text feature or label")
+    max_record_bytes: int = Field(1 << 20, ge=64, description="largest record value")
     dedupe_size: int = Field(200_000, ge=1)
     rolling_window: int = Field(1000, ge=1)
 
@@ -222,6 +228,10 @@ class ModelSettings(_Group):
                 max_future_s=self.max_future_s,
                 max_age_s=self.max_age_s,
                 feature_bounds=dict(self.feature_bounds),
+                max_features=self.max_features,
+                max_abs_value=self.max_feature_abs,
+                max_string_length=self.max_string_length,
+                max_record_bytes=self.max_record_bytes,
             ),
             pending_ttl_s=self.pending_ttl_s,
             allowed_lateness_s=self.allowed_lateness_s,

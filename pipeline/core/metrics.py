@@ -47,6 +47,8 @@ COUNTERS = (
     "expired",
     "duplicates",
     "early_outcomes",
+    "refused",
+    "watermark_ticks",
     "dead_letters",
     "dead_letters_observation",
     "dead_letters_outcome",

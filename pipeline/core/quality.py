@@ -15,6 +15,12 @@ clock or unit mistake), configured value ranges, and the task's kind of model.
 'event-time-in-future'
 >>> rules.check_label(0.5, "classification")[0]
 'label-type'
+
+Default limits keep a single absurd but finite value away from the model:
+
+>>> QualityRules().check_observation(Observation(event_id="2", key="k", event_time=t,
+...     features={"x": 1e308}), ingest_time=t)
+('value-too-large', 'feature x=1e+308 is beyond ±1e+15 (DRIFTLINE_MAX_FEATURE_ABS)')
 """
 
 from __future__ import annotations
@@ -35,11 +41,26 @@ Verdict = tuple[str, str] | None
 
 @dataclass(frozen=True)
 class QualityRules:
-    """Context rules: future skew, maximum age, numeric ranges per feature."""
+    """Context rules: future skew, maximum age, numeric ranges per feature, and limits
+    on any observation (feature count, magnitude of numbers, length of text)."""
 
     max_future_s: float = 300.0
     max_age_s: float | None = None
     feature_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    max_features: int = 1000
+    max_abs_value: float = 1e15
+    max_string_length: int = 1024
+    max_record_bytes: int = 1 << 20
+
+    def check_record(self, value: bytes | None) -> Verdict:
+        """The raw record, before it is decoded: its size."""
+        if value is not None and len(value) > self.max_record_bytes:
+            return (
+                "record-too-large",
+                f"{len(value):,} bytes, more than {self.max_record_bytes:,} "
+                "(DRIFTLINE_MAX_RECORD_BYTES)",
+            )
+        return None
 
     def check_time(self, event_time: datetime, ingest_time: datetime) -> Verdict:
         ahead = (event_time - ingest_time).total_seconds()
@@ -60,17 +81,47 @@ class QualityRules:
         verdict = self.check_time(obs.event_time, ingest_time)
         if verdict is not None:
             return verdict
+        features = obs.features
+        if len(features) > self.max_features:
+            return (
+                "too-many-features",
+                f"{len(features)} features, more than {self.max_features} "
+                "(DRIFTLINE_MAX_FEATURES)",
+            )
+        for name, value in features.items():
+            if isinstance(value, str):
+                if len(value) > self.max_string_length:
+                    return (
+                        "string-too-long",
+                        f"feature {name} has {len(value)} characters, more than "
+                        f"{self.max_string_length} (DRIFTLINE_MAX_STRING_LENGTH)",
+                    )
+            elif _is_number(value) and abs(value) > self.max_abs_value:  # type: ignore[arg-type]
+                return (
+                    "value-too-large",
+                    f"feature {name}={value} is beyond ±{self.max_abs_value:g} "
+                    "(DRIFTLINE_MAX_FEATURE_ABS)",
+                )
         for name, (low, high) in self.feature_bounds.items():
-            value = obs.features.get(name)
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            if numeric and not low <= value <= high:  # type: ignore[operator]
+            value = features.get(name)
+            if _is_number(value) and not low <= value <= high:  # type: ignore[operator]
                 return "out-of-range", f"feature {name}={value} is outside [{low}, {high}]"
         return None
 
-    @staticmethod
-    def check_label(label: Any, kind: ModelKind) -> Verdict:
+    def check_label(self, label: Any, kind: ModelKind) -> Verdict:
         if kind == "classification" and isinstance(label, float):
             return "label-type", f"a classifier needs a class label, got the number {label}"
         if kind == "regression" and (isinstance(label, bool | str)):
             return "label-type", f"a regressor needs a numeric label, got {label!r}"
+        if isinstance(label, str) and len(label) > self.max_string_length:
+            return "string-too-long", f"the label has {len(label)} characters"
+        if _is_number(label) and abs(label) > self.max_abs_value:
+            return (
+                "value-too-large",
+                f"label {label} is beyond ±{self.max_abs_value:g} (DRIFTLINE_MAX_FEATURE_ABS)",
+            )
         return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

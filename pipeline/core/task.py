@@ -25,6 +25,8 @@ whole prequential loop runs in a unit test.
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +68,8 @@ class TaskConfig:
     pending_ttl_s: float = 7 * 24 * 3600.0
     allowed_lateness_s: float = 0.0
     idle_watermark_s: float | None = 60.0
+    #: Steps with a number beyond this are learned on a copy first (see ``_learn``).
+    guard_above: float = 1e6
     dedupe_size: int = 200_000
     max_pending: int = 1_000_000
     rolling_window: int = 1000
@@ -137,6 +141,11 @@ class PartitionTask:
         for record in records:
             self.next_offset = record.offset + 1
             ingest_time = from_millis(record.timestamp_ms)
+            too_large = self.config.quality.check_record(record.value)
+            if too_large is not None:
+                counts["records"] += 1
+                self._dead_letter(out, record, *too_large, None)
+                continue
             try:
                 event = self.codec.decode(record.value)
             except DecodeError as exc:
@@ -219,6 +228,13 @@ class PartitionTask:
             groups = self.history.groups_of(obs.key, obs.features)
             x.update(self.history.features(groups))
         prediction, probabilities = self._predict(x)
+        if not _finite(prediction, probabilities):
+            # The model cannot answer this input with numbers: say so, write no NaN.
+            self.seen_observations.discard(obs.event_id)
+            self.rejected_observations.add(obs.event_id)
+            detail = f"{obs.event_id}: the model's output is not finite ({prediction!r})"
+            self._dead_letter(out, record, "non-finite-prediction", detail, "observation")
+            return True
         entry = PendingEntry(
             obs.event_id,
             obs.key,
@@ -247,12 +263,15 @@ class PartitionTask:
         )
         waiting = self.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first: predicted above, now learn
-            early_outcome, _ = waiting
-            self._learn(self.pending.pop(obs.event_id), early_outcome.label)
+            early_outcome, outcome_record = waiting
+            if not self._learn(self.pending.pop(obs.event_id), early_outcome.label):
+                self._refused(out, outcome_record)
         return True
 
-    def _predict(self, x: dict[str, Any]) -> tuple[Any, dict[Any, float] | None]:
-        model: Any = self.model
+    def _predict(
+        self, x: dict[str, Any], model: Any = None
+    ) -> tuple[Any, dict[Any, float] | None]:
+        model = self.model if model is None else model
         if self.kind != "classification":
             return model.predict_one(x), None
         probabilities = model.predict_proba_one(x)
@@ -286,7 +305,8 @@ class PartitionTask:
         self.seen_outcomes.add(outcome.event_id)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
-            self._learn(entry, outcome.label)
+            if not self._learn(entry, outcome.label):
+                self._refused(out, record)
         elif self.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
             self._dead_letter(out, record, "expired-observation", detail, "outcome")
@@ -298,16 +318,40 @@ class PartitionTask:
             counts["early_outcomes"] += 1
         return True
 
-    def _learn(self, entry: PendingEntry | None, label: Any) -> None:
-        """Score the stored prediction, then learn from the stored vector."""
+    def _learn(self, entry: PendingEntry | None, label: Any) -> bool:
+        """Score the stored prediction, then learn from the stored vector.
+
+        A step with a large number in it (beyond ``config.guard_above``) is learned on a
+        copy first: if the model's answer for that input is no longer finite, the copy
+        is dropped and the model stays as it was (``False``: refused).
+        """
         if entry is None:
-            return
+            return True
         self.metrics.score(label, entry.prediction, entry.probabilities)
-        self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
+        if self._risky(entry.x, label):
+            trial = copy.deepcopy(self.model)
+            trial.learn_one(entry.x, label)  # type: ignore[attr-defined]
+            if not _finite(*self._predict(entry.x, trial)):
+                self.metrics.counts["refused"] += 1
+                return False
+            self.model = trial
+        else:
+            self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
         if self.history is not None and entry.groups:
             self.history.update(entry.groups, label)
         self.model_version += 1
         self.metrics.counts["learned"] += 1
+        return True
+
+    def _refused(self, out: TaskOutput, record: InputRecord) -> None:
+        detail = "learning it would make the model's output not finite; the model is unchanged"
+        self._dead_letter(out, record, "non-finite-learning", detail, "outcome")
+
+    def _risky(self, x: dict[str, Any], label: Any) -> bool:
+        limit = self.config.guard_above
+        if _is_number(label) and abs(label) > limit:
+            return True
+        return any(_is_number(v) and abs(v) > limit for v in x.values())
 
     def _advance(self, event_time: datetime, out: TaskOutput) -> None:
         if self.max_event_time is None or event_time > self.max_event_time:
@@ -354,6 +398,17 @@ class PartitionTask:
             "next_offset": self.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _finite(prediction: Any, probabilities: dict[Any, float] | None) -> bool:
+    """Whether a prediction and its probabilities are finite numbers (or not numbers)."""
+    if isinstance(prediction, float) and not math.isfinite(prediction):
+        return False
+    return probabilities is None or all(math.isfinite(p) for p in probabilities.values())
 
 
 def _predict_is_argmax(model: Any) -> bool:

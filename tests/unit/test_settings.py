@@ -73,6 +73,10 @@ VARIABLES = [
     "DRIFTLINE_CHECKPOINT_STORE",
     "DRIFTLINE_CHECKPOINT_DIR",
     "DRIFTLINE_CHECKPOINT_KEY",
+    "DRIFTLINE_MAX_FEATURES",
+    "DRIFTLINE_MAX_FEATURE_ABS",
+    "DRIFTLINE_MAX_STRING_LENGTH",
+    "DRIFTLINE_MAX_RECORD_BYTES",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -152,6 +156,10 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_CHECKPOINT_STORE": ("directory", "checkpoints.store", "directory"),
     "DRIFTLINE_CHECKPOINT_DIR": ("state/checkpoints", "checkpoints.dir", Path("state/checkpoints")),
     "DRIFTLINE_CHECKPOINT_KEY": (CHECKPOINT_KEY, "checkpoints.key", SecretStr(CHECKPOINT_KEY)),
+    "DRIFTLINE_MAX_FEATURES": ("50", "model.max_features", 50),
+    "DRIFTLINE_MAX_FEATURE_ABS": ("1e9", "model.max_feature_abs", 1e9),
+    "DRIFTLINE_MAX_STRING_LENGTH": ("64", "model.max_string_length", 64),
+    "DRIFTLINE_MAX_RECORD_BYTES": ("4096", "model.max_record_bytes", 4096),
 }
 
 
@@ -205,8 +213,9 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
 
 # -- the variables -----------------------------------------------------------------------------
 def test_the_cases_cover_every_variable() -> None:
+    # the 42 variables of the flat settings, and the 4 input limits
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

@@ -14,6 +14,7 @@ import typer
 from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
+from pipeline.core import jsonsafe
 from pipeline.stack import LocalStack
 
 __all__ = [
@@ -61,7 +62,7 @@ def redis_of(settings: Settings) -> redis.Redis:
 
 def emit_json(payload: Any) -> None:
     """One JSON object on the last line of standard output (never NaN or Infinity)."""
-    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    sys.stdout.write(jsonsafe.dumps(payload, default=str) + "\n")
     sys.stdout.flush()
 
 
