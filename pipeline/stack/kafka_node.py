@@ -9,7 +9,14 @@ from pathlib import Path
 
 from pipeline.core.errors import StackError
 
-__all__ = ["KafkaNode", "format_storage", "java_binary", "render_log4j", "render_properties"]
+__all__ = [
+    "KafkaNode",
+    "format_storage",
+    "formatted_cluster_id",
+    "java_binary",
+    "render_log4j",
+    "render_properties",
+]
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,24 @@ def java_command(libs: Path, node: KafkaNode, main: str, *args: str, heap: str) 
     ]
 
 
+def formatted_cluster_id(node: KafkaNode) -> str | None:
+    """The cluster id ``node``'s storage was formatted with, or ``None`` if it was not."""
+    try:
+        text = (node.data_dir / "meta.properties").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "cluster.id":
+            return value.strip()
+    return None
+
+
 def format_storage(libs: Path, node: KafkaNode, cluster_id: str) -> None:
-    """Format ``node``'s storage for ``cluster_id`` unless it is formatted already."""
+    """Format ``node``'s storage for ``cluster_id`` unless it is formatted already.
+
+    Formatted storage is never touched again: a restarted node keeps its data.
+    """
     if (node.data_dir / "meta.properties").exists():
         return
     command = java_command(

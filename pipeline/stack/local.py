@@ -6,8 +6,11 @@ Everything lives in one folder (``DRIFTLINE_STACK_HOME``, default ``./.driftline
     kafka-<id>/            server.properties, log4j2.properties, kafka.log, data/
     redis/                 redis.conf, redis.log, appendonly files
 
-``up`` is idempotent (a running stack is left alone and reported), ``down`` stops only
-the processes recorded in ``stack.json`` and verified by their command line.
+``up`` starts only what is down, each process on the ports and with the data it had (a
+node's storage is formatted once, for one cluster id), and waits until every process
+answers; a running stack is left alone. ``status`` tells a usable stack with a process
+down (*degraded*) from one that is not running (:mod:`pipeline.stack.status`). ``down``
+stops only the processes recorded in ``stack.json`` and verified by their start time.
 """
 
 from __future__ import annotations
@@ -18,52 +21,33 @@ import logging
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
-from kafka.errors import KafkaError
-
 from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import admin_client
-from pipeline.adapters.settings import KafkaSettings, StackSettings
-from pipeline.core.errors import ServiceUnavailable, StackError
+from pipeline.adapters.settings import StackSettings
+from pipeline.core.errors import StackError
 from pipeline.stack import processes
 from pipeline.stack.jars import ensure_kafka_jars
 from pipeline.stack.kafka_node import (
     KafkaNode,
     format_storage,
+    formatted_cluster_id,
     java_command,
     render_log4j,
     render_properties,
 )
+from pipeline.stack.readiness import wait_kafka, wait_redis
 from pipeline.stack.redis_node import redis_command, render_redis_conf
+from pipeline.stack.status import StackStatus, judge
 
 __all__ = ["LocalStack", "StackStatus", "wait_kafka", "wait_redis"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class StackStatus:
-    """What ``driftline stack status --json`` prints."""
-
-    running: bool
-    home: str
-    kafka_version: str
-    bootstrap_servers: str | None
-    redis_url: str | None
-    brokers: list[dict[str, Any]] = field(default_factory=list)
-    redis: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 class LocalStack:
-    """Start, inspect and stop the local Kafka + Redis processes."""
+    """Start, inspect, repair and stop the local Kafka + Redis processes."""
 
     def __init__(self, config: StackSettings) -> None:
         self.config = config
@@ -93,36 +77,52 @@ class LocalStack:
         return started is not None and processes.is_ours(int(entry["pid"]), int(started))
 
     def status(self) -> StackStatus:
-        """What the state file records, with each process checked for life."""
+        """What the state file records, with each process checked for life.
+
+        ``running`` is true while the stack is usable, even with a broker down
+        (``degraded``); see :func:`pipeline.stack.status.judge`.
+        """
         state = self._read_state() or {}
-        brokers = [dict(b, alive=self._alive(b)) for b in state.get("brokers", [])]
+        brokers = [
+            dict(b, name=f"kafka-{b['node_id']}", alive=self._alive(b))
+            for b in state.get("brokers", [])
+        ]
         redis_entry = state.get("redis")
-        redis_info = dict(redis_entry, alive=self._alive(redis_entry)) if redis_entry else None
-        running = (
-            bool(brokers)
-            and all(b["alive"] for b in brokers)
-            and bool(redis_info and redis_info["alive"])
+        redis_info = (
+            dict(redis_entry, name="redis", alive=self._alive(redis_entry)) if redis_entry else None
         )
+        health = judge(brokers, redis_info)
         return StackStatus(
-            running=running,
+            running=health.running,
             home=str(self.home),
             kafka_version=state.get("kafka_version", self.config.kafka_version),
-            bootstrap_servers=state.get("bootstrap_servers") if running else None,
-            redis_url=state.get("redis_url") if running else None,
+            bootstrap_servers=state.get("bootstrap_servers") if health.running else None,
+            redis_url=state.get("redis_url") if health.running else None,
             brokers=brokers,
             redis=redis_info,
+            degraded=health.degraded,
+            down=health.down,
         )
 
-    # -- up ----------------------------------------------------------------------------
     def endpoints(self) -> Endpoints | None:
-        """Where the running stack's Kafka and Redis are (``None`` when it is not running)."""
+        """Where the stack's Kafka and Redis are, ``None`` unless it is running.
+
+        A degraded stack still answers, with every broker in the bootstrap list: clients
+        reach the live ones, and the restarted one when ``up`` brings it back.
+        """
         status = self.status()
         if not status.running or not status.bootstrap_servers or not status.redis_url:
             return None
         return Endpoints(status.bootstrap_servers, status.redis_url, "local-stack")
 
+    # -- up ----------------------------------------------------------------------------
     def up(self, brokers: int | None = None) -> StackStatus:
-        """Start whatever is not running and wait until Kafka and Redis both answer."""
+        """Start whatever is down and wait until every broker and Redis answer.
+
+        A process that died comes back on its recorded ports with its data: a broker
+        rejoins the quorum that expects it there, Redis replays its append-only file. The
+        live processes are left alone.
+        """
         count = brokers or self.config.brokers
         self.home.mkdir(parents=True, exist_ok=True)
         state = self._read_state() or {}
@@ -138,84 +138,104 @@ class LocalStack:
                 "run 'driftline stack down --purge' to start over with "
                 f"{self.config.kafka_version}"
             )
-        current = self.status()
-        if current.running:
-            self._wait_ready(current.bootstrap_servers or "", count, current.redis_url or "")
-            return current
+        nodes = self._plan_nodes(count, known)
+        recorded = {int(b["node_id"]): b for b in known}
+        dead = [n for n in nodes if not self._alive(recorded.get(n.node_id))]
+        if dead:
+            self._start_brokers(state, nodes, dead)
+        if not self._alive(state.get("redis")):
+            redis_entry = self._start_redis(state.get("redis"))
+            state["redis"] = redis_entry
+            state["redis_url"] = f"redis://127.0.0.1:{redis_entry['port']}/0"
+            self._write_state(state)
+        self._wait_ready(nodes, state["redis_url"])
+        return self.status()
 
+    def _plan_nodes(self, count: int, known: list[dict[str, Any]]) -> list[KafkaNode]:
+        """Each node's ports: its recorded ones whenever it can have them back.
+
+        A dead node whose port another process took moves only when no node runs (the
+        voters are rewritten together); with live voters expecting it there, that is an
+        error rather than a split quorum.
+        """
+        recorded = {int(b["node_id"]): b for b in known}
+        reserved = {int(b[key]) for b in known for key in ("port", "controller_port")}
+        any_live = any(self._alive(b) for b in known)
+        nodes = []
+        for node_id in range(1, count + 1):
+            ports = self._kept_ports(recorded.get(node_id), any_live)
+            if ports is None:
+                ports = (_fresh_port(reserved), _fresh_port(reserved))
+            reserved.update(ports)
+            nodes.append(KafkaNode(node_id, *ports, self.home / f"kafka-{node_id}"))
+        return nodes
+
+    def _kept_ports(self, entry: dict[str, Any] | None, any_live: bool) -> tuple[int, int] | None:
+        if entry is None:
+            return None
+        ports = (int(entry["port"]), int(entry["controller_port"]))
+        if self._alive(entry):
+            return ports
+        taken = [port for port in ports if not processes.port_is_free(port)]
+        if not taken:
+            return ports
+        name = f"kafka-{entry['node_id']}"
+        if any_live:
+            raise StackError(
+                f"{name} cannot come back: another process listens on port {taken[0]}, where "
+                "the running nodes expect it; free the port, or run 'driftline stack down' "
+                "and 'driftline stack up' to move every node"
+            )
+        log.warning("%s moves to new ports: port %s is taken by another process", name, taken[0])
+        return None
+
+    def _start_brokers(
+        self, state: dict[str, Any], nodes: list[KafkaNode], dead: list[KafkaNode]
+    ) -> None:
+        """Start the ``dead`` nodes of ``nodes``; formatted storage is kept as it is."""
         libs = ensure_kafka_jars(self.config.cache_dir, self.config.kafka_version)
-        cluster_id = state.get("cluster_id") or _new_cluster_id()
+        cluster_id = (
+            state.get("cluster_id")
+            or next(filter(None, (formatted_cluster_id(n) for n in nodes)), None)
+            or _new_cluster_id()
+        )
         state.update(
             home=str(self.home), kafka_version=self.config.kafka_version, cluster_id=cluster_id
         )
-        nodes = self._plan_nodes(count, known)
-        if not all(self._alive(b) for b in known) and any(self._alive(b) for b in known):
-            # A partly running cluster: its voters must all agree on the ports, so restart all.
-            processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in known])
-        broker_entries: list[dict[str, Any]] = []
-        for node in nodes:
+        for node in dead:
             node.home.mkdir(parents=True, exist_ok=True)
             node.config_path.write_text(render_properties(node, nodes))
             (node.home / "log4j2.properties").write_text(render_log4j(node))
-        for node in nodes:
+        for node in dead:
             format_storage(libs, node, cluster_id)
-        for node in nodes:
+        entries = {int(b["node_id"]): b for b in state.get("brokers", [])}
+        for node in dead:
             command = java_command(
                 libs, node, "kafka.Kafka", str(node.config_path), heap=self.config.kafka_heap
             )
             pid = _spawn(command, node.home / "stdout.log")
-            broker_entries.append(
-                {
-                    "node_id": node.node_id,
-                    "pid": pid,
-                    "port": node.port,
-                    "controller_port": node.controller_port,
-                    "home": str(node.home),
-                    "log": str(node.log_path),
-                    "started": processes.start_ticks(pid),
-                }
-            )
-        state["brokers"] = broker_entries
+            entries[node.node_id] = {
+                "node_id": node.node_id,
+                "pid": pid,
+                "port": node.port,
+                "controller_port": node.controller_port,
+                "home": str(node.home),
+                "log": str(node.log_path),
+                "started": processes.start_ticks(pid),
+            }
+        state["brokers"] = [entries[n.node_id] for n in nodes]
         state["bootstrap_servers"] = ",".join(n.bootstrap for n in nodes)
         self._write_state(state)
 
-        redis_entry = state.get("redis")
-        if not self._alive(redis_entry):
-            redis_entry = self._start_redis(redis_entry)
-            state["redis"] = redis_entry
-            state["redis_url"] = f"redis://127.0.0.1:{redis_entry['port']}/0"
-            self._write_state(state)
-        self._wait_ready(state["bootstrap_servers"], count, state["redis_url"])
-        return self.status()
-
-    def _plan_nodes(self, count: int, known: list[dict[str, Any]]) -> list[KafkaNode]:
-        alive = [b for b in known if self._alive(b)]
-        nodes = []
-        taken: set[int] = set()
-        for node_id in range(1, count + 1):
-            previous = next((b for b in known if b["node_id"] == node_id), None)
-            ports = []
-            for key in ("port", "controller_port"):
-                wanted = previous[key] if previous and not alive else None
-                if wanted and wanted not in taken and processes.port_is_free(wanted):
-                    ports.append(int(wanted))
-                else:
-                    port = processes.free_port()
-                    while port in taken:
-                        port = processes.free_port()
-                    ports.append(port)
-                taken.add(ports[-1])
-            nodes.append(KafkaNode(node_id, ports[0], ports[1], self.home / f"kafka-{node_id}"))
-        return nodes
-
     def _start_redis(self, previous: dict[str, Any] | None) -> dict[str, Any]:
+        """Start Redis on its recorded port when free (its data is in its folder)."""
         home = self.home / "redis"
         home.mkdir(parents=True, exist_ok=True)
-        port = (
-            previous["port"]
-            if previous and processes.port_is_free(previous["port"])
-            else (processes.free_port())
-        )
+        port = int(previous["port"]) if previous else None
+        if port is None or not processes.port_is_free(port):
+            if port is not None:
+                log.warning("redis moves to a new port: port %s is taken by another process", port)
+            port = processes.free_port()
         conf = home / "redis.conf"
         conf.write_text(render_redis_conf(port=port, home=home))
         pid = _spawn(redis_command(conf, port), home / "stdout.log")
@@ -227,10 +247,12 @@ class LocalStack:
             "started": processes.start_ticks(pid),
         }
 
-    def _wait_ready(self, bootstrap: str, brokers: int, redis_url: str) -> None:
+    def _wait_ready(self, nodes: list[KafkaNode], redis_url: str) -> None:
+        """Wait until Redis and each node answer (a node answers once it has started)."""
         deadline = time.monotonic() + self.config.start_timeout_s
         wait_redis(redis_url, deadline, self.check_processes)
-        wait_kafka(bootstrap, brokers, deadline, self.check_processes)
+        for node in nodes:
+            wait_kafka(node.bootstrap, len(nodes), deadline, self.check_processes)
 
     def check_processes(self) -> None:
         """Raise with the log's tail if a process the stack started has died."""
@@ -264,6 +286,15 @@ def _new_cluster_id() -> str:
             return cluster_id
 
 
+def _fresh_port(reserved: set[int]) -> int:
+    """A free port that no node of the stack has recorded."""
+    port = processes.free_port()
+    while port in reserved:
+        port = processes.free_port()
+    reserved.add(port)
+    return port
+
+
 def _spawn(command: list[str], stdout_path: Path) -> int:
     """Start a process in its own session, so it outlives the command that started it."""
     with stdout_path.open("ab") as out:
@@ -283,56 +314,3 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def wait_redis(url: str, deadline: float, check: Callable[[], None] = lambda: None) -> None:
-    """Poll until Redis at ``url`` answers PING; ``check`` raises if its process died."""
-    last: object = None
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-    try:
-        while True:
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError as exc:
-                last = exc
-            check()
-            if time.monotonic() > deadline:
-                raise ServiceUnavailable(f"Redis at {url} did not answer in time: {last}")
-            time.sleep(0.1)
-    finally:
-        client.close()
-
-
-def wait_kafka(
-    bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = lambda: None
-) -> None:
-    """Poll until ``brokers`` brokers are registered at ``bootstrap``."""
-    config = KafkaSettings(
-        bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000
-    )
-    quiet = logging.getLogger("kafka")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # refused connections are expected while it boots
-    try:
-        _poll_kafka(config, brokers, deadline, check)
-    finally:
-        quiet.setLevel(level)
-
-
-def _poll_kafka(
-    config: KafkaSettings, brokers: int, deadline: float, check: Callable[[], None]
-) -> None:
-    last: object = None
-    while time.monotonic() < deadline:
-        check()
-        try:
-            with admin_client(config) as admin:
-                seen = len(admin.describe_cluster()["brokers"])
-                if seen >= brokers:
-                    return
-                last = f"{seen} of {brokers} brokers registered"
-        except (ServiceUnavailable, KafkaError, OSError) as exc:
-            last = exc
-        time.sleep(0.25)
-    raise ServiceUnavailable(f"Kafka at {config.bootstrap} was not ready in time: {last}")

@@ -21,8 +21,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether ``port`` on 127.0.0.1 can be bound now."""
+    """Whether a server can listen on ``port`` of 127.0.0.1 now.
+
+    Bound as Kafka and Redis bind (``SO_REUSEADDR``), so the connections a killed server
+    leaves in TIME_WAIT do not keep it from coming back on its port; a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -1,7 +1,9 @@
-"""The local stack's pure parts: broker config, topic specs, process and port helpers."""
+"""The local stack's pure parts: broker config, topic specs, process and port helpers,
+health, and the plan of a restart (from a recorded state, no process started)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,11 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.adapters.settings import StackSettings
 from pipeline.adapters.topics import topic_specs
-from pipeline.core.errors import ConfigError
-from pipeline.stack import processes
+from pipeline.core.errors import ConfigError, StackError
+from pipeline.stack import LocalStack, processes
 from pipeline.stack.jars import ensure_kafka_jars, kafka_libs_dir
 from pipeline.stack.kafka_node import KafkaNode, render_properties
+from pipeline.stack.status import Health, judge
 
 
 # -- server.properties ---------------------------------------------------------------------------
@@ -230,3 +234,154 @@ def test_complete_jar_cache_is_used_without_maven(
     (libs / ".complete").write_text("4.1.1")
     monkeypatch.setenv("PATH", "")  # no mvn to run, and it must not be needed
     assert ensure_kafka_jars(tmp_path, "4.1.1") == libs
+
+
+def test_a_port_left_in_time_wait_is_free_for_a_server() -> None:
+    # a killed server's connections linger in TIME_WAIT on its port; it must get it back
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Kafka and Redis do
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.recv(1)
+        client.close()
+    assert f":{port:04X} " in time_wait_sockets()
+    assert processes.port_is_free(port)
+
+
+def time_wait_sockets() -> str:
+    """The local addresses of /proc/net/tcp's sockets in TIME_WAIT (state 06)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return " ".join(f"{line.split()[1]} " for line in lines if line.split()[3] == "06")
+
+
+# -- health: running, degraded, down ---------------------------------------------------------------
+def brokers_alive(*alive: bool) -> list[dict]:
+    return [{"node_id": i, "alive": up} for i, up in enumerate(alive, start=1)]
+
+
+@pytest.mark.parametrize(
+    ("alive", "redis_alive", "running", "degraded", "down"),
+    [
+        ((True,), True, True, False, []),
+        ((False,), True, False, False, ["kafka-1"]),
+        ((True,), False, False, False, ["redis"]),
+        ((True, True, True), True, True, False, []),
+        ((True, False, True), True, True, True, ["kafka-2"]),
+        ((False, False, True), True, False, False, ["kafka-1", "kafka-2"]),
+        ((True, False, True), False, False, False, ["kafka-2", "redis"]),
+        ((True, False), True, False, False, ["kafka-2"]),  # two voters: no majority left
+        ((True, True, False, False, True), True, True, True, ["kafka-3", "kafka-4"]),
+    ],
+)
+def test_health_is_a_kafka_quorum_and_redis(
+    alive: tuple[bool, ...], redis_alive: bool, running: bool, degraded: bool, down: list[str]
+) -> None:
+    health = judge(brokers_alive(*alive), {"alive": redis_alive})
+    assert (health.running, health.degraded, health.down) == (running, degraded, down)
+
+
+def test_no_process_recorded_is_not_running() -> None:
+    assert judge([], None) == Health(running=False, degraded=False, down=[])
+    assert not judge(brokers_alive(True), None).running
+
+
+# -- the stack's view of its recorded processes ----------------------------------------------------
+def entry(node_id: int, port: int, *, alive: bool, home: Path) -> dict:
+    """A recorded process: this test's own process when alive, a recycled pid when not."""
+    started = processes.start_ticks(os.getpid())
+    assert started is not None
+    return {
+        "node_id": node_id,
+        "pid": os.getpid(),
+        "started": started if alive else started + 1,
+        "port": port,
+        "controller_port": port + 1,
+        "home": str(home / f"kafka-{node_id}"),
+        "log": str(home / f"kafka-{node_id}" / "kafka.log"),
+    }
+
+
+def record_stack(home: Path, brokers: list[dict], redis_alive: bool = True) -> LocalStack:
+    home.mkdir(parents=True, exist_ok=True)
+    redis_entry = entry(0, 40_000, alive=redis_alive, home=home)
+    del redis_entry["node_id"], redis_entry["controller_port"]
+    state = {
+        "home": str(home),
+        "kafka_version": "4.1.1",
+        "cluster_id": "AAAAAAAAAAAAAAAAAAAAAA",
+        "brokers": brokers,
+        "bootstrap_servers": ",".join(f"127.0.0.1:{b['port']}" for b in brokers),
+        "redis": redis_entry,
+        "redis_url": "redis://127.0.0.1:40000/0",
+    }
+    (home / "stack.json").write_text(json.dumps(state))
+    return LocalStack(StackSettings(home=home))
+
+
+def test_a_stack_with_one_broker_of_three_down_still_gives_every_endpoint(tmp_path: Path) -> None:
+    brokers = [entry(i, 41_000 + 10 * i, alive=i != 2, home=tmp_path) for i in (1, 2, 3)]
+    stack = record_stack(tmp_path, brokers)
+    status = stack.status()
+    assert (status.running, status.degraded, status.down) == (True, True, ["kafka-2"])
+    assert [b["alive"] for b in status.brokers] == [True, False, True]
+    assert [b["name"] for b in status.brokers] == ["kafka-1", "kafka-2", "kafka-3"]
+    assert status.describe() == "running, degraded (down: kafka-2)"
+    endpoints = stack.endpoints()
+    assert endpoints is not None
+    assert endpoints.bootstrap == "127.0.0.1:41010,127.0.0.1:41020,127.0.0.1:41030"
+
+
+def test_a_stack_without_its_redis_gives_no_endpoints(tmp_path: Path) -> None:
+    stack = record_stack(tmp_path, [entry(1, 41_010, alive=True, home=tmp_path)], False)
+    status = stack.status()
+    assert (status.running, status.down) == (False, ["redis"])
+    assert status.bootstrap_servers is None and status.redis_url is None
+    assert stack.endpoints() is None
+
+
+def listening() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def test_a_dead_broker_keeps_its_ports(tmp_path: Path) -> None:
+    ports = [processes.free_port() for _ in range(3)]
+    brokers = [entry(i, ports[i - 1], alive=i != 2, home=tmp_path) for i in (1, 2, 3)]
+    stack = record_stack(tmp_path, brokers)
+    nodes = stack._plan_nodes(3, brokers)
+    assert [(n.port, n.controller_port) for n in nodes] == [(p, p + 1) for p in ports]
+    assert [n.home for n in nodes] == [tmp_path / f"kafka-{i}" for i in (1, 2, 3)]
+
+
+def test_a_dead_broker_whose_port_is_taken_cannot_rejoin_live_voters(tmp_path: Path) -> None:
+    with listening() as stranger:
+        port = stranger.getsockname()[1]
+        brokers = [
+            entry(1, processes.free_port(), alive=True, home=tmp_path),
+            entry(2, port, alive=False, home=tmp_path),
+            entry(3, processes.free_port(), alive=True, home=tmp_path),
+        ]
+        stack = record_stack(tmp_path, brokers)
+        with pytest.raises(StackError, match=f"kafka-2 cannot come back.*port {port}"):
+            stack._plan_nodes(3, brokers)
+
+
+def test_with_every_broker_dead_a_taken_port_moves_that_node(tmp_path: Path) -> None:
+    with listening() as stranger:
+        port = stranger.getsockname()[1]
+        kept = processes.free_port()
+        brokers = [
+            entry(1, kept, alive=False, home=tmp_path),
+            entry(2, port, alive=False, home=tmp_path),
+        ]
+        stack = record_stack(tmp_path, brokers)
+        nodes = stack._plan_nodes(2, brokers)
+    assert (nodes[0].port, nodes[0].controller_port) == (kept, kept + 1)
+    assert nodes[1].port != port
+    assert len({n.port for n in nodes} | {n.controller_port for n in nodes}) == 4

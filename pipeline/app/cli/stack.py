@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from pipeline.app.cli.common import Json, Namespace, emit_json, settings_of
 from pipeline.app.logs import stderr
-from pipeline.stack import LocalStack, ensure_kafka_jars
+from pipeline.stack import LocalStack, StackStatus, ensure_kafka_jars
 
 __all__ = ["stack_app"]
 
@@ -23,11 +23,15 @@ def stack_up(
     brokers: Annotated[int | None, typer.Option(help="Kafka brokers (KRaft nodes)")] = None,
     as_json: Json = False,
 ) -> None:
-    """Start Kafka and Redis on free loopback ports (idempotent) and wait until they answer."""
+    """Start Kafka and Redis, or only what is down, and wait until they answer.
+
+    The first run picks free loopback ports; later runs restart a dead process on its own
+    ports with its data, leaving the live ones alone.
+    """
     settings = settings_of(ctx, namespace).with_overrides(brokers=brokers)
     with stderr.status("starting Kafka and Redis..."):
         status = LocalStack(settings.stack).up(brokers)
-    _print_status(status.to_dict(), as_json)
+    _print_status(status, as_json)
 
 
 @stack_app.command("fetch")
@@ -52,26 +56,30 @@ def stack_down(
 
 @stack_app.command("status")
 def stack_status(ctx: typer.Context, namespace: Namespace = None, as_json: Json = False) -> None:
-    """Whether the local stack runs, with bootstrap servers and Redis URL. Exit 1 if not."""
+    """Each process of the local stack, up or down, and where to reach it.
+
+    Exit status 0 while the stack is usable, also when degraded (a minority of the brokers
+    down: 'driftline stack up' restarts them); 1 when it is not running (Redis or a
+    majority of the brokers down, or nothing started).
+    """
     status = LocalStack(settings_of(ctx, namespace).stack).status()
-    _print_status(status.to_dict(), as_json)
+    _print_status(status, as_json)
     if not status.running:
         raise typer.Exit(1)
 
 
-def _print_status(status: dict[str, Any], as_json: bool) -> None:
+def _print_status(status: StackStatus, as_json: bool) -> None:
     if as_json:
-        emit_json(status)
+        emit_json(status.to_dict())
         return
-    table = Table(title=f"driftline stack ({status['home']})", show_header=True)
+    table = Table(title=f"driftline stack ({status.home})", show_header=True)
     for column in ("process", "pid", "address", "state"):
         table.add_column(column)
-    rows = [(f"kafka node {b['node_id']}", b) for b in status["brokers"]]
-    if status["redis"]:
-        rows.append(("redis", status["redis"]))
-    for name, proc in rows:
-        state = "up" if proc["alive"] else "down"
-        table.add_row(name, str(proc["pid"]), f"127.0.0.1:{proc['port']}", state)
+    rows = [*status.brokers, *([status.redis] if status.redis else [])]
+    for proc in rows:
+        state = "up" if proc["alive"] else "[red]down[/red]"
+        table.add_row(proc["name"], str(proc["pid"]), f"127.0.0.1:{proc['port']}", state)
     stderr.print(table)
-    stderr.print(f"bootstrap servers: {status['bootstrap_servers']}")
-    stderr.print(f"redis url:         {status['redis_url']}")
+    stderr.print(f"stack:             {status.describe()}")
+    stderr.print(f"bootstrap servers: {status.bootstrap_servers}")
+    stderr.print(f"redis url:         {status.redis_url}")

@@ -1,0 +1,82 @@
+"""Wait, with a deadline, until the stack's Kafka and Redis answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+from kafka.errors import KafkaError
+
+from pipeline.adapters.kafka_clients import admin_client
+from pipeline.adapters.settings import KafkaSettings, mask_url
+from pipeline.core.errors import ServiceUnavailable
+
+__all__ = ["wait_kafka", "wait_redis"]
+
+
+def _never() -> None:
+    """A process check with nothing to check."""
+
+
+def wait_redis(url: str, deadline: float, check: Callable[[], None] = _never) -> None:
+    """Poll until Redis at ``url`` (with its password) answers PING.
+
+    ``check`` raises if the process died, so a crash is reported at once with its log
+    instead of at the deadline. A refused password is an error like any other until the
+    deadline: it is reported with the URL masked.
+    """
+    last: object = None
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.RedisError as exc:
+                last = exc
+            check()
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"Redis at {mask_url(url)} did not answer in time: {last}")
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
+def wait_kafka(
+    bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = _never
+) -> None:
+    """Poll until ``bootstrap`` answers and sees ``brokers`` brokers registered.
+
+    Given one broker's address it waits for that very broker: a broker answers only once
+    it has started.
+    """
+    config = KafkaSettings(
+        bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000
+    )
+    quiet = logging.getLogger("kafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # refused connections are expected while it boots
+    try:
+        _poll_kafka(config, brokers, deadline, check)
+    finally:
+        quiet.setLevel(level)
+
+
+def _poll_kafka(
+    config: KafkaSettings, brokers: int, deadline: float, check: Callable[[], None]
+) -> None:
+    last: object = None
+    while time.monotonic() < deadline:
+        check()
+        try:
+            with admin_client(config) as admin:
+                seen = len(admin.describe_cluster()["brokers"])
+                if seen >= brokers:
+                    return
+                last = f"{seen} of {brokers} brokers registered"
+        except (ServiceUnavailable, KafkaError, OSError) as exc:
+            last = exc
+        time.sleep(0.25)
+    raise ServiceUnavailable(f"Kafka at {config.bootstrap} was not ready in time: {last}")
