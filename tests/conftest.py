@@ -80,10 +80,11 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
 
         home = tmp_path_factory.mktemp("stack")
         stack = LocalStack(Settings(_env_file=None, stack_home=home).stack)
-        status = stack.up()
         try:
-            assert status.bootstrap_servers and status.redis_url
-            yield Endpoints(status.bootstrap_servers, status.redis_url, "local-stack")
+            stack.up()
+            endpoints = stack.endpoints()  # the Redis URL with the stack's password
+            assert endpoints is not None, stack.status().describe()
+            yield endpoints
         finally:
             stack.down(purge=True)
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.core.errors import StackError
+from pipeline.stack import processes
 
 __all__ = [
     "KafkaNode",
     "format_storage",
     "formatted_cluster_id",
     "java_binary",
+    "plan_nodes",
     "render_log4j",
     "render_properties",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,57 @@ class KafkaNode:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+def plan_nodes(home: Path, count: int, known: list[dict[str, Any]]) -> list[KafkaNode]:
+    """The ``count`` nodes of the stack in ``home``, each on its recorded ports if it can.
+
+    ``known`` is what ``stack.json`` records of each node. A live node keeps its ports, a
+    dead one gets them back when they are free. A dead node whose port another process
+    took moves only when no node runs (the voters are rewritten together); with live voters
+    expecting it there, that is an error rather than a split quorum. New nodes get free
+    ports that no recorded node uses.
+    """
+    recorded = {int(b["node_id"]): b for b in known}
+    reserved = {int(b[key]) for b in known for key in ("port", "controller_port")}
+    any_live = any(processes.recorded_alive(b) for b in known)
+    nodes = []
+    for node_id in range(1, count + 1):
+        ports = _kept_ports(recorded.get(node_id), any_live)
+        if ports is None:
+            ports = (_fresh_port(reserved), _fresh_port(reserved))
+        reserved.update(ports)
+        nodes.append(KafkaNode(node_id, *ports, home / f"kafka-{node_id}"))
+    return nodes
+
+
+def _kept_ports(entry: dict[str, Any] | None, any_live: bool) -> tuple[int, int] | None:
+    if entry is None:
+        return None
+    ports = (int(entry["port"]), int(entry["controller_port"]))
+    if processes.recorded_alive(entry):
+        return ports
+    taken = [port for port in ports if not processes.port_is_free(port)]
+    if not taken:
+        return ports
+    name = f"kafka-{entry['node_id']}"
+    if any_live:
+        raise StackError(
+            f"{name} cannot come back: another process listens on port {taken[0]}, where "
+            "the running nodes expect it; free the port, or run 'driftline stack down' "
+            "and 'driftline stack up' to move every node"
+        )
+    log.warning("%s moves to new ports: port %s is taken by another process", name, taken[0])
+    return None
+
+
+def _fresh_port(reserved: set[int]) -> int:
+    """A free port that no node of the stack has recorded."""
+    port = processes.free_port()
+    while port in reserved:
+        port = processes.free_port()
+    reserved.add(port)
+    return port
 
 
 def render_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:

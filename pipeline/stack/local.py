@@ -2,15 +2,20 @@
 
 Everything lives in one folder (``DRIFTLINE_STACK_HOME``, default ``./.driftline``)::
 
-    stack.json             what runs: pids, ports, bootstrap servers, Redis URL
+    stack.json             what runs: pids, ports, bootstrap servers, Redis URL (no password)
     kafka-<id>/            server.properties, log4j2.properties, kafka.log, data/
-    redis/                 redis.conf, redis.log, appendonly files
+    redis/                 redis.conf (0600: it holds the password), redis.log, append-only files
+    secrets/               checkpoint.key, redis.password (see pipeline.stack.secret_files)
 
 ``up`` starts only what is down, each process on the ports and with the data it had (a
 node's storage is formatted once, for one cluster id), and waits until every process
 answers; a running stack is left alone. ``status`` tells a usable stack with a process
 down (*degraded*) from one that is not running (:mod:`pipeline.stack.status`). ``down``
 stops only the processes recorded in ``stack.json`` and verified by their start time.
+
+The first ``up`` makes the stack's secrets, kept from then on (``down --purge`` too keeps
+them): Redis requires its password, and :meth:`LocalStack.endpoints` is the one place
+that hands out a Redis URL carrying it; ``status`` and ``stack.json`` never show it.
 """
 
 from __future__ import annotations
@@ -34,11 +39,18 @@ from pipeline.stack.kafka_node import (
     format_storage,
     formatted_cluster_id,
     java_command,
+    plan_nodes,
     render_log4j,
     render_properties,
 )
 from pipeline.stack.readiness import wait_kafka, wait_redis
-from pipeline.stack.redis_node import redis_command, render_redis_conf
+from pipeline.stack.redis_node import (
+    redis_command,
+    require_password,
+    with_password,
+    write_redis_conf,
+)
+from pipeline.stack.secret_files import CHECKPOINT_KEY, REDIS_PASSWORD, ensure_secrets, read_secret
 from pipeline.stack.status import StackStatus, judge
 
 __all__ = ["LocalStack", "StackStatus", "wait_kafka", "wait_redis"]
@@ -53,6 +65,7 @@ class LocalStack:
         self.config = config
         self.home = config.home
         self.state_path = self.home / "stack.json"
+        self.secrets_dir = self.home / "secrets"
 
     # -- state -------------------------------------------------------------------------
     def _read_state(self) -> dict[str, Any] | None:
@@ -69,13 +82,6 @@ class LocalStack:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_path)
 
-    @staticmethod
-    def _alive(entry: dict[str, Any] | None) -> bool:
-        if not entry:
-            return False
-        started = entry.get("started")  # absent in a state file of another version
-        return started is not None and processes.is_ours(int(entry["pid"]), int(started))
-
     def status(self) -> StackStatus:
         """What the state file records, with each process checked for life.
 
@@ -84,12 +90,14 @@ class LocalStack:
         """
         state = self._read_state() or {}
         brokers = [
-            dict(b, name=f"kafka-{b['node_id']}", alive=self._alive(b))
+            dict(b, name=f"kafka-{b['node_id']}", alive=processes.recorded_alive(b))
             for b in state.get("brokers", [])
         ]
         redis_entry = state.get("redis")
         redis_info = (
-            dict(redis_entry, name="redis", alive=self._alive(redis_entry)) if redis_entry else None
+            dict(redis_entry, name="redis", alive=processes.recorded_alive(redis_entry))
+            if redis_entry
+            else None
         )
         health = judge(brokers, redis_info)
         return StackStatus(
@@ -102,6 +110,7 @@ class LocalStack:
             redis=redis_info,
             degraded=health.degraded,
             down=health.down,
+            secrets_dir=str(self.secrets_dir) if self.secrets_dir.is_dir() else None,
         )
 
     def endpoints(self) -> Endpoints | None:
@@ -113,7 +122,20 @@ class LocalStack:
         status = self.status()
         if not status.running or not status.bootstrap_servers or not status.redis_url:
             return None
-        return Endpoints(status.bootstrap_servers, status.redis_url, "local-stack")
+        redis_url = with_password(status.redis_url, self._redis_password())
+        return Endpoints(status.bootstrap_servers, redis_url, "local-stack")
+
+    def checkpoint_key(self) -> bytes | None:
+        """The key the stack made for sealing checkpoints, ``None`` before the first ``up``.
+
+        The bytes of ``secrets/checkpoint.key``'s text (64 hex digits): the same key as
+        ``DRIFTLINE_CHECKPOINT_KEY`` set to that text.
+        """
+        key = read_secret(self.secrets_dir / CHECKPOINT_KEY)
+        return key.encode() if key is not None else None
+
+    def _redis_password(self) -> str | None:
+        return read_secret(self.secrets_dir / REDIS_PASSWORD)
 
     # -- up ----------------------------------------------------------------------------
     def up(self, brokers: int | None = None) -> StackStatus:
@@ -138,56 +160,21 @@ class LocalStack:
                 "run 'driftline stack down --purge' to start over with "
                 f"{self.config.kafka_version}"
             )
-        nodes = self._plan_nodes(count, known)
+        password = ensure_secrets(self.secrets_dir).redis_password
+        nodes = plan_nodes(self.home, count, known)
         recorded = {int(b["node_id"]): b for b in known}
-        dead = [n for n in nodes if not self._alive(recorded.get(n.node_id))]
+        dead = [n for n in nodes if not processes.recorded_alive(recorded.get(n.node_id))]
         if dead:
             self._start_brokers(state, nodes, dead)
-        if not self._alive(state.get("redis")):
-            redis_entry = self._start_redis(state.get("redis"))
+        if processes.recorded_alive(state.get("redis")):
+            require_password(state["redis_url"], password)
+        else:
+            redis_entry = self._start_redis(state.get("redis"), password)
             state["redis"] = redis_entry
             state["redis_url"] = f"redis://127.0.0.1:{redis_entry['port']}/0"
             self._write_state(state)
-        self._wait_ready(nodes, state["redis_url"])
+        self._wait_ready(nodes, with_password(state["redis_url"], password))
         return self.status()
-
-    def _plan_nodes(self, count: int, known: list[dict[str, Any]]) -> list[KafkaNode]:
-        """Each node's ports: its recorded ones whenever it can have them back.
-
-        A dead node whose port another process took moves only when no node runs (the
-        voters are rewritten together); with live voters expecting it there, that is an
-        error rather than a split quorum.
-        """
-        recorded = {int(b["node_id"]): b for b in known}
-        reserved = {int(b[key]) for b in known for key in ("port", "controller_port")}
-        any_live = any(self._alive(b) for b in known)
-        nodes = []
-        for node_id in range(1, count + 1):
-            ports = self._kept_ports(recorded.get(node_id), any_live)
-            if ports is None:
-                ports = (_fresh_port(reserved), _fresh_port(reserved))
-            reserved.update(ports)
-            nodes.append(KafkaNode(node_id, *ports, self.home / f"kafka-{node_id}"))
-        return nodes
-
-    def _kept_ports(self, entry: dict[str, Any] | None, any_live: bool) -> tuple[int, int] | None:
-        if entry is None:
-            return None
-        ports = (int(entry["port"]), int(entry["controller_port"]))
-        if self._alive(entry):
-            return ports
-        taken = [port for port in ports if not processes.port_is_free(port)]
-        if not taken:
-            return ports
-        name = f"kafka-{entry['node_id']}"
-        if any_live:
-            raise StackError(
-                f"{name} cannot come back: another process listens on port {taken[0]}, where "
-                "the running nodes expect it; free the port, or run 'driftline stack down' "
-                "and 'driftline stack up' to move every node"
-            )
-        log.warning("%s moves to new ports: port %s is taken by another process", name, taken[0])
-        return None
 
     def _start_brokers(
         self, state: dict[str, Any], nodes: list[KafkaNode], dead: list[KafkaNode]
@@ -227,7 +214,7 @@ class LocalStack:
         state["bootstrap_servers"] = ",".join(n.bootstrap for n in nodes)
         self._write_state(state)
 
-    def _start_redis(self, previous: dict[str, Any] | None) -> dict[str, Any]:
+    def _start_redis(self, previous: dict[str, Any] | None, password: str) -> dict[str, Any]:
         """Start Redis on its recorded port when free (its data is in its folder)."""
         home = self.home / "redis"
         home.mkdir(parents=True, exist_ok=True)
@@ -237,7 +224,7 @@ class LocalStack:
                 log.warning("redis moves to a new port: port %s is taken by another process", port)
             port = processes.free_port()
         conf = home / "redis.conf"
-        conf.write_text(render_redis_conf(port=port, home=home))
+        write_redis_conf(conf, port=port, home=home, password=password)
         pid = _spawn(redis_command(conf, port), home / "stdout.log")
         return {
             "pid": pid,
@@ -258,13 +245,16 @@ class LocalStack:
         """Raise with the log's tail if a process the stack started has died."""
         state = self._read_state() or {}
         for entry in [*state.get("brokers", []), state.get("redis")]:
-            if entry and not self._alive(entry):
+            if entry and not processes.recorded_alive(entry):
                 tail = _tail(Path(entry["log"])) or _tail(Path(entry["home"]) / "stdout.log")
                 raise StackError(f"process {entry['pid']} exited; last log lines:\n{tail}")
 
     # -- down --------------------------------------------------------------------------
     def down(self, purge: bool = False) -> list[int]:
-        """Stop the processes this stack started; with ``purge`` delete their data too."""
+        """Stop the processes this stack started; with ``purge`` delete their data too.
+
+        The secrets are kept: checkpoints sealed with the key may live outside the stack.
+        """
         state = self._read_state() or {}
         entries = [e for e in [state.get("redis"), *state.get("brokers", [])] if e]
         stopped = processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in entries])
@@ -284,15 +274,6 @@ def _new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-def _fresh_port(reserved: set[int]) -> int:
-    """A free port that no node of the stack has recorded."""
-    port = processes.free_port()
-    while port in reserved:
-        port = processes.free_port()
-    reserved.add(port)
-    return port
 
 
 def _spawn(command: list[str], stdout_path: Path) -> int:

@@ -7,9 +7,18 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["free_port", "is_ours", "port_is_free", "start_ticks", "stop_processes"]
+__all__ = [
+    "free_port",
+    "is_ours",
+    "port_is_free",
+    "recorded_alive",
+    "start_ticks",
+    "stop_processes",
+]
 
 
 def free_port() -> int:
@@ -54,6 +63,20 @@ def start_ticks(pid: int) -> int | None:
 def is_ours(pid: int, started: int) -> bool:
     """Whether ``pid`` is alive and is the very process that started at ``started``."""
     return start_ticks(pid) == started
+
+
+def recorded_alive(entry: Mapping[str, Any] | None) -> bool:
+    """Whether the process a state entry records (``pid``, ``started``) is alive.
+
+    >>> recorded_alive({"pid": os.getpid(), "started": start_ticks(os.getpid())})
+    True
+    >>> recorded_alive({"pid": os.getpid()}), recorded_alive(None)
+    (False, False)
+    """
+    if not entry:
+        return False
+    started = entry.get("started")  # absent in a state file of another version
+    return started is not None and is_ours(int(entry["pid"]), int(started))
 
 
 def stop_processes(targets: list[tuple[int, int]], timeout_s: float = 30.0) -> list[int]:

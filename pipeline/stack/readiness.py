@@ -24,8 +24,8 @@ def wait_redis(url: str, deadline: float, check: Callable[[], None] = _never) ->
     """Poll until Redis at ``url`` (with its password) answers PING.
 
     ``check`` raises if the process died, so a crash is reported at once with its log
-    instead of at the deadline. A refused password is an error like any other until the
-    deadline: it is reported with the URL masked.
+    instead of at the deadline. A refused password fails at once (waiting would not change
+    it); the URL is reported masked.
     """
     last: object = None
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
@@ -34,6 +34,10 @@ def wait_redis(url: str, deadline: float, check: Callable[[], None] = _never) ->
             try:
                 if client.ping():
                     return
+            except redis.AuthenticationError as exc:  # it answers, but not to this password
+                raise ServiceUnavailable(
+                    f"Redis at {mask_url(url)} refused the password: {exc}"
+                ) from exc
             except redis.RedisError as exc:
                 last = exc
             check()

@@ -77,7 +77,8 @@ class StackStatus:
     usable with ``down`` processes missing (``kafka-<id>``, ``redis``); each entry of
     ``brokers`` and ``redis`` has its own ``alive`` flag. ``bootstrap_servers`` (every
     broker, so clients keep the full list) and ``redis_url`` are given while it runs.
-    ``redis_url`` never carries the password: :meth:`LocalStack.endpoints` adds it.
+    ``redis_url`` never carries the password: :meth:`LocalStack.endpoints` adds it;
+    ``secrets_dir`` is the folder of the password and the checkpoint key, once made.
     """
 
     running: bool
@@ -89,6 +90,7 @@ class StackStatus:
     redis: dict[str, Any] | None = None
     degraded: bool = False
     down: list[str] = field(default_factory=list)
+    secrets_dir: str | None = None
 
     def describe(self) -> str:
         """One line for people, as :meth:`Health.describe`."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -205,11 +206,21 @@ def test_a_killed_broker_leaves_the_stack_usable_and_up_restarts_only_it(
     assert wait_for(lambda: in_sync(kafka, topic) == [1, 2, 3], 60), in_sync(kafka, topic)
 
 
+def assert_refuses_anonymous(port: int) -> None:
+    anonymous = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+    finally:
+        anonymous.close()
+
+
 def test_a_killed_redis_comes_back_on_its_port_with_its_data(one_broker: LocalStack) -> None:
     stack = one_broker
     before = stack.status().to_dict()
     endpoints = stack.endpoints()
     assert endpoints is not None
+    assert_refuses_anonymous(before["redis"]["port"])
     client = redis.Redis.from_url(endpoints.redis_url)
     try:
         client.set("written-before", "still here")
@@ -227,6 +238,7 @@ def test_a_killed_redis_comes_back_on_its_port_with_its_data(one_broker: LocalSt
 
     assert repaired["running"] is True and repaired["degraded"] is False
     assert repaired["redis"]["port"] == before["redis"]["port"]
+    assert_refuses_anonymous(before["redis"]["port"])  # the password came back with it
     assert repaired["redis"]["pid"] != before["redis"]["pid"]
     assert by_node(repaired)[1]["pid"] == by_node(before)[1]["pid"]
     again = stack.endpoints()
@@ -236,3 +248,44 @@ def test_a_killed_redis_comes_back_on_its_port_with_its_data(one_broker: LocalSt
         assert client.get("written-before") == b"still here"
     finally:
         client.close()
+
+
+def test_the_stack_keeps_its_secrets_to_itself(one_broker: LocalStack) -> None:
+    stack = one_broker
+    password = (stack.secrets_dir / "redis.password").read_text()
+    key = stack.checkpoint_key()
+    assert key is not None and len(key) == 64
+    endpoints = stack.endpoints()
+    assert endpoints is not None and f":{password}@" in endpoints.redis_url
+    assert password not in stack.state_path.read_text()
+    assert password not in json.dumps(stack.status().to_dict())
+    for args in (["status", "--json"], ["status"], ["up", "--json"]):
+        done = stack_command(stack.home, *args)
+        assert done.returncode == 0, done.stderr
+        assert password not in done.stdout + done.stderr, args
+        assert key.decode() not in done.stdout + done.stderr, args
+    # an 'up' of the running stack, and a restart of Redis, keep the same secrets
+    kill(stack.status().to_dict()["redis"]["pid"])
+    stack.up()
+    assert (stack.secrets_dir / "redis.password").read_text() == password
+    assert stack.checkpoint_key() == key
+    again = stack.endpoints()
+    assert again is not None and again.redis_url == endpoints.redis_url
+
+
+def test_local_redis_refuses_a_client_without_the_password(services: Endpoints) -> None:
+    if services.source != "local-stack":
+        pytest.skip("the local stack is not what this run uses (existing cluster or Docker)")
+    url = urlsplit(services.redis_url)
+    assert url.password, "the local stack's Redis URL carries its password"
+    anonymous = redis.Redis(host=url.hostname or "127.0.0.1", port=url.port or 6379)
+    try:
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+    finally:
+        anonymous.close()
+    authenticated = redis.Redis.from_url(services.redis_url)
+    try:
+        assert authenticated.ping()
+    finally:
+        authenticated.close()

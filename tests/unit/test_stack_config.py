@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,7 +22,9 @@ from pipeline.adapters.topics import topic_specs
 from pipeline.core.errors import ConfigError, StackError
 from pipeline.stack import LocalStack, processes
 from pipeline.stack.jars import ensure_kafka_jars, kafka_libs_dir
-from pipeline.stack.kafka_node import KafkaNode, render_properties
+from pipeline.stack.kafka_node import KafkaNode, plan_nodes, render_properties
+from pipeline.stack.redis_node import write_redis_conf
+from pipeline.stack.secret_files import CHECKPOINT_KEY, REDIS_PASSWORD, ensure_secrets
 from pipeline.stack.status import Health, judge
 
 
@@ -353,8 +358,7 @@ def listening() -> socket.socket:
 def test_a_dead_broker_keeps_its_ports(tmp_path: Path) -> None:
     ports = [processes.free_port() for _ in range(3)]
     brokers = [entry(i, ports[i - 1], alive=i != 2, home=tmp_path) for i in (1, 2, 3)]
-    stack = record_stack(tmp_path, brokers)
-    nodes = stack._plan_nodes(3, brokers)
+    nodes = plan_nodes(tmp_path, 3, brokers)
     assert [(n.port, n.controller_port) for n in nodes] == [(p, p + 1) for p in ports]
     assert [n.home for n in nodes] == [tmp_path / f"kafka-{i}" for i in (1, 2, 3)]
 
@@ -367,9 +371,8 @@ def test_a_dead_broker_whose_port_is_taken_cannot_rejoin_live_voters(tmp_path: P
             entry(2, port, alive=False, home=tmp_path),
             entry(3, processes.free_port(), alive=True, home=tmp_path),
         ]
-        stack = record_stack(tmp_path, brokers)
         with pytest.raises(StackError, match=f"kafka-2 cannot come back.*port {port}"):
-            stack._plan_nodes(3, brokers)
+            plan_nodes(tmp_path, 3, brokers)
 
 
 def test_with_every_broker_dead_a_taken_port_moves_that_node(tmp_path: Path) -> None:
@@ -380,8 +383,124 @@ def test_with_every_broker_dead_a_taken_port_moves_that_node(tmp_path: Path) -> 
             entry(1, kept, alive=False, home=tmp_path),
             entry(2, port, alive=False, home=tmp_path),
         ]
-        stack = record_stack(tmp_path, brokers)
-        nodes = stack._plan_nodes(2, brokers)
+        nodes = plan_nodes(tmp_path, 2, brokers)
     assert (nodes[0].port, nodes[0].controller_port) == (kept, kept + 1)
     assert nodes[1].port != port
     assert len({n.port for n in nodes} | {n.controller_port for n in nodes}) == 4
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_secrets_are_made_once_readable_by_their_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets"
+    made = ensure_secrets(folder)
+    assert mode(folder) == 0o700
+    assert sorted(os.listdir(folder)) == [CHECKPOINT_KEY, REDIS_PASSWORD]  # no leftovers
+    for name in (CHECKPOINT_KEY, REDIS_PASSWORD):
+        assert mode(folder / name) == 0o600, name
+    assert re.fullmatch(r"[0-9a-f]{64}", made.checkpoint_key)  # 32 random bytes
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", made.redis_password)
+    assert (folder / CHECKPOINT_KEY).read_text() == made.checkpoint_key
+    assert made.checkpoint_key not in repr(made) and made.redis_password not in repr(made)
+
+
+def test_secret_files_are_private_from_their_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created: list[tuple[str, int, int]] = []
+    real_open = os.open
+
+    def spy(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if flags & os.O_CREAT:
+            created.append((os.fspath(path), flags, mode))
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    before = os.umask(0)  # nothing narrows what the code asks for
+    try:
+        ensure_secrets(tmp_path / "secrets")
+        write_redis_conf(tmp_path / "redis.conf", port=6390, home=tmp_path, password="pw")
+    finally:
+        os.umask(before)
+    assert len(created) == 3
+    for path, flags, requested in created:
+        assert requested == 0o600, path
+        assert flags & os.O_EXCL, path  # a new file, never one someone else made
+    for path in [*(tmp_path / "secrets").iterdir(), tmp_path / "redis.conf"]:
+        assert mode(path) == 0o600, path
+
+
+def test_secrets_are_never_regenerated(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets"
+    first = ensure_secrets(folder)
+    assert ensure_secrets(folder) == first
+    (folder / CHECKPOINT_KEY).write_text("a key of my own\n")
+    again = ensure_secrets(folder)
+    assert again.checkpoint_key == "a key of my own"
+    assert again.redis_password == first.redis_password
+
+
+def test_a_loose_secrets_folder_is_tightened(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    (folder / REDIS_PASSWORD).write_text("typed-by-hand")
+    (folder / REDIS_PASSWORD).chmod(0o644)
+    assert ensure_secrets(folder).redis_password == "typed-by-hand"
+    assert (mode(folder), mode(folder / REDIS_PASSWORD)) == (0o700, 0o600)
+
+
+def test_an_empty_secret_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / CHECKPOINT_KEY).write_text("\n")
+    with pytest.raises(StackError, match="empty"):
+        ensure_secrets(folder)
+
+
+def test_redis_conf_requires_the_password_and_only_its_owner_reads_it(tmp_path: Path) -> None:
+    conf = tmp_path / "redis.conf"
+    conf.write_text("# an older config\n")
+    conf.chmod(0o644)
+    write_redis_conf(conf, port=6390, home=tmp_path, password="pw-123")
+    assert "requirepass pw-123" in conf.read_text().splitlines()
+    assert mode(conf) == 0o600
+
+
+def test_checkpoint_key_is_the_key_file_or_none(tmp_path: Path) -> None:
+    stack = LocalStack(StackSettings(home=tmp_path))
+    assert stack.secrets_dir == tmp_path / "secrets"
+    assert stack.checkpoint_key() is None
+    made = ensure_secrets(stack.secrets_dir)
+    assert stack.checkpoint_key() == made.checkpoint_key.encode()
+    assert len(stack.checkpoint_key() or b"") == 64
+
+
+def test_only_endpoints_carry_the_redis_password(tmp_path: Path) -> None:
+    stack = record_stack(tmp_path, [entry(1, 41_010, alive=True, home=tmp_path)])
+    password = ensure_secrets(stack.secrets_dir).redis_password
+    endpoints = stack.endpoints()
+    assert endpoints is not None
+    assert endpoints.redis_url == f"redis://:{password}@127.0.0.1:40000/0"
+    assert password not in endpoints.describe()
+    status = stack.status()
+    assert status.redis_url == "redis://127.0.0.1:40000/0"
+    assert status.secrets_dir == str(stack.secrets_dir)
+    assert password not in json.dumps(status.to_dict())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    env |= {"DRIFTLINE_STACK_HOME": str(tmp_path), "COLUMNS": "200"}
+    for args in (["status", "--json"], ["status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "stack", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "127.0.0.1:40000" in done.stdout + done.stderr
+        assert password not in done.stdout + done.stderr

@@ -47,7 +47,9 @@ def stack_fetch(ctx: typer.Context, namespace: Namespace = None) -> None:
 def stack_down(
     ctx: typer.Context,
     namespace: Namespace = None,
-    purge: Annotated[bool, typer.Option(help="also delete the data and logs")] = False,
+    purge: Annotated[
+        bool, typer.Option(help="also delete the data and logs (the secrets are kept)")
+    ] = False,
 ) -> None:
     """Stop exactly the processes 'stack up' started."""
     stopped = LocalStack(settings_of(ctx, namespace).stack).down(purge=purge)
@@ -82,4 +84,7 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
     stderr.print(table)
     stderr.print(f"stack:             {status.describe()}")
     stderr.print(f"bootstrap servers: {status.bootstrap_servers}")
-    stderr.print(f"redis url:         {status.redis_url}")
+    where = (
+        f" (password in {status.secrets_dir})" if status.redis_url and status.secrets_dir else ""
+    )
+    stderr.print(f"redis url:         {status.redis_url}{where}")
