@@ -80,5 +80,13 @@ class KafkaRecordSource:
             return False
         return True
 
+    def keepalive(self) -> None:
+        assigned = list(self.consumer.assignment())
+        self.consumer.pause(*assigned)
+        try:
+            self.consumer.poll(timeout_ms=0)  # heartbeats, rebalances; paused: no records
+        finally:
+            self.consumer.resume(*[tp for tp in assigned if tp in self.consumer.assignment()])
+
     def close(self) -> None:
         self.consumer.close(autocommit=False)

@@ -57,11 +57,16 @@ class RecordSource(Protocol):
         """Commit next offsets; ``False`` when the group moved on (harmless: see worker)."""
         ...
 
+    def keepalive(self) -> None:
+        """Keep the group membership alive without reading records (during an outage)."""
+        ...
+
     def close(self) -> None: ...
 
 
 class PredictionSink(Protocol):
-    """Where predictions and task metrics go (Redis, in pipelines)."""
+    """Where predictions and task metrics go (Redis). A failed write applies nothing and
+    raises :class:`~pipeline.core.errors.TransientError`: the same call may be retried."""
 
     def write(
         self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]
@@ -69,7 +74,8 @@ class PredictionSink(Protocol):
 
 
 class DeadLetterSink(Protocol):
-    """Where dead letters go; raises when they were not acknowledged."""
+    """Where dead letters go; raises a TransientError when they were not acknowledged
+    (a retry may publish some twice: dead letters are at-least-once)."""
 
     def publish(self, letters: Sequence[DeadLetter]) -> None: ...
 

@@ -75,7 +75,7 @@ def run_worker(
     """Run one worker of the namespace's consumer group until it stops; return it."""
     kafka = settings.kafka.at(endpoints.bootstrap)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
-    redis_client = make_redis(endpoints.redis_url)
+    redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
     producer = make_producer(kafka)
     consumer = make_consumer(
         kafka,

@@ -19,22 +19,27 @@ The loop depends only on the Protocols of :mod:`consumers.ports`: it runs in a u
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from consumers.ports import DeadLetterSink, PredictionSink, RecordSource, TickSink
 from consumers.tasks import TaskStore
+from pipeline.core.errors import TransientError
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class WorkerConfig:
 
     ``until_idle_s`` counts only while partitions are assigned and the worker has caught
     up (no lag); ``idle_watermark_s`` is how long a partition stays quiet before this
-    worker writes it a watermark tick (``None``: never).
+    worker writes it a watermark tick (``None``: never). A service that does not answer
+    is retried after ``retry_first_s``, doubling up to ``retry_max_s``, with jitter.
     """
 
     max_events: int | None = None
@@ -53,6 +59,8 @@ class WorkerConfig:
     idle_watermark_s: float | None = 60.0
     checkpoint_every: int = 5000
     checkpoint_interval_s: float = 10.0
+    retry_first_s: float = 0.1
+    retry_max_s: float = 10.0
 
 
 @dataclass
@@ -69,6 +77,11 @@ class WorkerStats:
     replayed_skipped: int = 0
     ticks_read: int = 0
     ticks_written: int = 0
+    #: Outages waited out, retries made, and what is awaited now (``None``: nothing).
+    outages: int = 0
+    retries: int = 0
+    waiting_for: str | None = None
+    waiting_since: float | None = None
 
     @property
     def elapsed_s(self) -> float:
@@ -90,6 +103,8 @@ class WorkerStats:
             "replayed_skipped": self.replayed_skipped,
             "checkpoints": self.checkpoints,
             "ticks_written": self.ticks_written,
+            "outages": self.outages,
+            "retries": self.retries,
         }
 
 
@@ -117,6 +132,7 @@ class Worker:
         on_batch: Callable[[Worker, list[Prediction]], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
         self.store = tasks
@@ -127,6 +143,8 @@ class Worker:
         self.on_batch = on_batch
         self.clock = clock
         self.monotonic = monotonic
+        self.sleep = sleep
+        self._jitter = random.Random()  # jitter only: no state depends on it
         self.tasks: dict[int, PartitionTask] = {}
         #: Every partition this worker has held a task for, whether it still does or not.
         self.partitions_seen: set[int] = set()
@@ -137,6 +155,9 @@ class Worker:
         self._saved_at: dict[int, float] = {}
         self._to_commit: dict[int, int] = {}
         self._idle_since: float | None = None
+        #: Partitions whose task holds a batch not yet written out: never checkpointed.
+        self._dirty: set[int] = set()
+        self._adopt: set[int] = set()  # assigned, task not set up yet
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, finished: Callable[[], bool] | None = None) -> None:
@@ -148,6 +169,7 @@ class Worker:
         self.source.subscribe(self)
         try:
             while not stop.is_set():
+                self._adopt_assigned()
                 budget = self.config.max_poll_records
                 if self.config.max_events is not None:
                     budget = min(budget, self.config.max_events - self.stats.records)
@@ -184,21 +206,28 @@ class Worker:
         return True
 
     def shutdown(self) -> None:
-        """Checkpoint every task with unsaved progress, commit, leave the group."""
+        """Checkpoint every task with unsaved progress, commit, leave the group.
+
+        A task holding a batch that was not written out (the worker is stopped at once
+        while waiting for a service) is not checkpointed: its next owner replays it.
+        """
         with self._lock:
             for partition in list(self.tasks):
-                self._checkpoint(partition)
+                if partition not in self._dirty:
+                    self._checkpoint(partition)
         self._commit()
         self.source.close()
 
     # -- rebalance callbacks (any thread) -------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
-        """Revoked partitions: checkpoint their tasks, then let them go."""
+        """Revoked partitions: checkpoint their tasks (unless dirty), then let them go."""
         with self._lock:
             for partition in partitions:
-                if partition in self.tasks:
+                if partition in self.tasks and partition not in self._dirty:
                     self._checkpoint(partition)
-                    self.tasks.pop(partition, None)
+                self.tasks.pop(partition, None)
+                self._dirty.discard(partition)
+                self._adopt.discard(partition)
                 self._quiet_since.pop(partition, None)
                 self._unsaved.pop(partition, None)
         if partitions:
@@ -209,6 +238,7 @@ class Worker:
         with self._lock:
             for partition in partitions:
                 self._quiet_since.setdefault(partition, now)
+            self._adopt |= partitions
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
 
@@ -219,16 +249,21 @@ class Worker:
 
     # -- a batch -------------------------------------------------------------------------------
     def _handle(self, batch: Mapping[int, Sequence[InputRecord]]) -> int:
-        """Process a batch; return how many records in it were events (not ticks)."""
+        """Process a batch and write it out; return how many records were events (not ticks).
+
+        The tasks' new state is *dirty* until the batch's outputs are written: a dirty
+        task is never checkpointed, so no checkpoint holds a batch that is not in Redis.
+        """
         plans = self._plan(batch)
         processed_at = self.clock()
         predictions: list[Prediction] = []
         letters: list[DeadLetter] = []
         seeks: dict[int, int] = {}
+        snapshots: list[dict[str, Any]] = []
+        done: set[int] = set()
         count = ticks = 0
         now = self.monotonic()
         with self._lock:
-            touched: list[PartitionTask] = []
             for partition, plan in plans.items():
                 if self.tasks.get(partition) is not plan.task:
                     continue  # revoked meanwhile: its new owner reads these records
@@ -238,16 +273,21 @@ class Worker:
                 out = plan.task.process(usable, processed_at)
                 predictions += out.predictions
                 letters += out.dead_letters
-                touched.append(plan.task)
+                snapshots.append(plan.task.snapshot())
+                done.add(partition)
                 count += len(usable)
                 ticks += out.ticks
                 self._unsaved[partition] = self._unsaved.get(partition, 0) + len(usable)
                 if len(usable) > out.ticks:
                     self._quiet_since[partition] = now
-            self.sink.write(predictions, [t.snapshot() for t in touched])
-            self.dead_letters.publish(letters)
+            self._dirty |= done
         for partition, offset in seeks.items():
             self.source.seek(partition, offset)
+        self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
+        if letters:
+            self._retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
+        with self._lock:
+            self._dirty -= done
         self.stats.records += count - ticks
         self.stats.ticks_read += ticks
         self.stats.predictions += len(predictions)
@@ -260,38 +300,56 @@ class Worker:
     def _plan(self, batch: Mapping[int, Sequence[InputRecord]]) -> dict[int, _Plan]:
         """Tasks for the batch's partitions (restored on first sight), then, outside the
         lock, the beginning offsets that the offset check needs from the source."""
+        self._restore([p for p, records in batch.items() if records])
         plans: dict[int, _Plan] = {}
         with self._lock:
             for partition, records in batch.items():
-                if records:
-                    task = self._task_for(partition)
+                task = self.tasks.get(partition)
+                if records and task is not None:
                     plans[partition] = _Plan(task, records, task.next_offset)
         for partition, plan in plans.items():
             if plan.start is None or plan.records[0].offset > plan.start:
                 plan.beginning = self.source.beginning_offset(partition)
         return plans
 
-    def _task_for(self, partition: int) -> PartitionTask:
-        """The partition's task, restored from its checkpoint on first sight (lock held)."""
-        task = self.tasks.get(partition)
-        if task is not None:
-            return task
-        task = self.store.restore(partition)
-        if task is not None:
-            self.stats.restored += 1
-            log.info(
-                "partition %s restored at offset %s (model version %s)",
-                partition,
-                task.next_offset,
-                task.model_version,
-            )
-        else:
-            task = self.store.fresh(partition)
-        self.tasks[partition] = task
-        self.partitions_seen.add(partition)
-        self._saved_at[partition] = self.monotonic()
-        self._quiet_since.setdefault(partition, self.monotonic())
-        return task
+    def _restore(self, partitions: Iterable[int]) -> list[PartitionTask]:
+        """Set up the tasks of ``partitions`` that have none: from their checkpoints (read
+        outside the lock, waiting out an outage of the store) or fresh. Returns them."""
+        made = []
+        for partition in partitions:
+            if partition in self.tasks:
+                continue
+            task = self._retry("checkpoint store", functools.partial(self.store.restore, partition))
+            if task is not None:
+                self.stats.restored += 1
+                log.info(
+                    "partition %s restored at offset %s (model version %s)",
+                    partition,
+                    task.next_offset,
+                    task.model_version,
+                )
+            else:
+                task = self.store.fresh(partition)
+            with self._lock:
+                if partition in self.tasks:
+                    continue
+                self.tasks[partition] = task
+                self.partitions_seen.add(partition)
+                self._saved_at[partition] = self.monotonic()
+                self._quiet_since.setdefault(partition, self.monotonic())
+            made.append(task)
+        return made
+
+    def _adopt_assigned(self) -> None:
+        """Newly assigned partitions: set up their tasks and read from where their state
+        is, at once, traffic or not (a lost checkpoint is rebuilt by replaying)."""
+        with self._lock:
+            partitions, self._adopt = sorted(self._adopt), set()
+        held = self.source.assignment()
+        for task in self._restore(p for p in partitions if p in held):
+            if task.next_offset is None:
+                task.next_offset = self.source.beginning_offset(task.partition)
+            self.source.seek(task.partition, task.next_offset)
 
     def _usable(self, partition: int, plan: _Plan, seeks: dict[int, int]) -> Sequence[InputRecord]:
         """The records the task has not seen (lock held).
@@ -360,15 +418,54 @@ class Worker:
                     self._checkpoint(partition)
 
     def _checkpoint(self, partition: int) -> None:
-        """Save one task (lock held) and queue its offset for commit."""
+        """Save one task (lock held) and queue its offset for commit.
+
+        A store that does not answer is not waited for here: the task stays unsaved,
+        nothing is committed, and the next checkpoint tries again.
+        """
         task = self.tasks.get(partition)
         if task is None or task.next_offset is None or not self._unsaved.get(partition):
             return
-        self.store.save(task)
+        try:
+            self.store.save(task)
+        except TransientError as exc:
+            log.warning("partition %s not checkpointed (%s); trying again later", partition, exc)
+            return
         self.stats.checkpoints += 1
         self._unsaved[partition] = 0
         self._saved_at[partition] = self.monotonic()
         self._to_commit[partition] = task.next_offset
+
+    def _retry(self, what: str, action: Callable[[], _T]) -> _T:
+        """``action()``, waiting out a :class:`TransientError` with capped exponential
+        back-off and jitter. Meanwhile the group membership is kept alive, nothing is
+        checkpointed for the batch in hand and no offset moves; a stop request waits too
+        (a second signal ends the process at once)."""
+        failures = 0
+        while True:
+            try:
+                result = action()
+            except TransientError as exc:
+                failures += 1
+                self.stats.retries += 1
+                if failures == 1:
+                    self.stats.outages += 1
+                    self.stats.waiting_for = what
+                    self.stats.waiting_since = self.monotonic()
+                    log.warning(
+                        "%s unavailable (%s): waiting, with state and offsets held", what, exc
+                    )
+                first, cap = self.config.retry_first_s, self.config.retry_max_s
+                delay = min(cap, first * 2 ** min(failures - 1, 30))
+                self.sleep(delay * self._jitter.uniform(0.5, 1.0))
+                self.source.keepalive()
+                continue
+            if failures:
+                waited = self.monotonic() - (self.stats.waiting_since or self.monotonic())
+                log.warning("%s is back after %.1f s (%s retries)", what, waited, failures)
+                self.stats.waiting_for = None
+                self.stats.waiting_since = None
+            return result
 
     def _commit(self) -> None:
         """Commit the offsets of saved checkpoints (never more than a checkpoint holds)."""

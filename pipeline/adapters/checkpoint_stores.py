@@ -11,7 +11,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from pipeline.adapters.redis_keys import RedisKeys, unlink_all
+from pipeline.core.errors import ServiceUnavailable
 
 __all__ = ["DirectoryCheckpointStore", "RedisCheckpointStore"]
 
@@ -28,11 +31,17 @@ class RedisCheckpointStore:
         self._keys = RedisKeys(namespace)
 
     def load(self, partition: int) -> bytes | None:
-        blob = self._redis.get(self._keys.checkpoint(partition))
+        try:
+            blob = self._redis.get(self._keys.checkpoint(partition))
+        except redis.RedisError as exc:
+            raise ServiceUnavailable(f"checkpoint {partition} not read: {exc!r}") from exc
         return bytes(blob) if blob is not None else None
 
     def save(self, partition: int, blob: bytes) -> None:
-        self._redis.set(self._keys.checkpoint(partition), blob)
+        try:
+            self._redis.set(self._keys.checkpoint(partition), blob)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable(f"checkpoint {partition} not saved: {exc!r}") from exc
 
     def all(self) -> dict[int, bytes]:
         keys = sorted(self._redis.scan_iter(match=self._keys.checkpoint_pattern, count=1000))

@@ -5,14 +5,23 @@ from __future__ import annotations
 import redis
 
 from pipeline.adapters.settings import mask_url
-from pipeline.core.errors import ServiceUnavailable
+from pipeline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["make_redis"]
 
 
-def make_redis(url: str, *, check: bool = True) -> redis.Redis:
-    """A client for ``url`` (``decode_responses`` off: values are bytes); pinged by default."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> redis.Redis:
+    """A client for ``url`` (``decode_responses`` off: values are bytes); pinged by default.
+
+    A command without an answer for ``timeout_s`` fails (the worker then waits the outage
+    out and retries); a URL that is not a Redis URL is a :class:`ConfigError`.
+    """
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=min(5.0, timeout_s), socket_timeout=timeout_s
+        )
+    except ValueError as exc:
+        raise ConfigError(f"the Redis URL {mask_url(url)!r} is not valid: {exc}") from exc
     if check:
         try:
             client.ping()

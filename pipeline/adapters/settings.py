@@ -142,6 +142,9 @@ class RedisSettings(_Group):
     url: SecretStr | None = Field(
         None, description="existing Redis, e.g. 'redis://:pw@host:6379/0'; unset: local stack"
     )
+    timeout_s: float = Field(
+        30.0, gt=0, description="seconds a Redis command may go unanswered before a retry"
+    )
     prediction_ttl_s: float = Field(7 * 24 * 3600.0, ge=0, description="0: keep for ever")
     stream_maxlen: int = Field(100_000, ge=1)
 

@@ -4,6 +4,8 @@ Third-party errors are wrapped (``raise ... from exc``) so callers catch one fam
 
 >>> issubclass(SchemaViolation, DecodeError) and issubclass(DecodeError, DriftlineError)
 True
+>>> issubclass(ServiceUnavailable, TransientError) and issubclass(PublishError, TransientError)
+True
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __all__ = [
     "SchemaViolation",
     "ServiceUnavailable",
     "StackError",
+    "TransientError",
 ]
 
 
@@ -32,7 +35,14 @@ class StackError(DriftlineError):
     """The local Kafka/Redis stack could not be fetched, started, or stopped."""
 
 
-class ServiceUnavailable(DriftlineError):
+class TransientError(DriftlineError):
+    """A service did not answer or refused for now: the same call may succeed later.
+
+    The worker waits these out (retrying with back-off) instead of stopping.
+    """
+
+
+class ServiceUnavailable(TransientError):
     """Kafka or Redis did not answer where the settings say it is."""
 
 
@@ -57,7 +67,7 @@ class SchemaViolation(DecodeError):
     """The bytes decoded as Avro but the event breaks the pydantic model's rules."""
 
 
-class PublishError(DriftlineError):
+class PublishError(TransientError):
     """Kafka did not acknowledge one or more records; none is silently dropped."""
 
     def __init__(self, message: str, failed: int, first_error: BaseException | None) -> None:

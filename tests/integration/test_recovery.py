@@ -278,3 +278,47 @@ def test_scale_out_and_back_while_events_keep_flowing(
     text = log.read_text()
     assert text.count("restored at offset") >= 2  # tasks moved with their state, both ways
     _assert_exact(settings, reference)
+
+
+def _redis_pid(settings: Settings) -> int:
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()
+
+
+def test_a_long_redis_stall_is_waited_out_and_ends_equal(
+    services, settings: Settings, reference: dict[str, Any], tmp_path: Path
+):
+    """Redis stops answering (SIGSTOP) for many times the client timeout mid-stream: the
+    worker waits with its state and offsets held, goes on when Redis answers again, and
+    ends as one pass over the same log; no prediction is lost."""
+    if services.source != "local-stack":
+        pytest.skip("needs the Redis process started by this test run")
+    settings = _settings(settings, "stall")
+    create_topics(settings, partitions=PARTITIONS)
+    publish(settings, EVENTS)
+    pid = _redis_pid(settings)
+    log = tmp_path / "worker.log"
+    env = _env(settings) | {"DRIFTLINE_REDIS_TIMEOUT_S": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "6"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+    _wait(lambda: _records_done(settings) >= reference["published"] // 3, 180, "a third")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        _wait(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
+        stalled = time.monotonic()
+        while time.monotonic() - stalled < 8:  # the stall itself: 8 s of client timeouts
+            assert worker.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert worker.wait(timeout=300) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "is back after" in text and "Traceback" not in text
+    _assert_exact(settings, reference)

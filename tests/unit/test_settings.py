@@ -77,6 +77,7 @@ VARIABLES = [
     "DRIFTLINE_MAX_FEATURE_ABS",
     "DRIFTLINE_MAX_STRING_LENGTH",
     "DRIFTLINE_MAX_RECORD_BYTES",
+    "DRIFTLINE_REDIS_TIMEOUT_S",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -160,6 +161,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_MAX_FEATURE_ABS": ("1e9", "model.max_feature_abs", 1e9),
     "DRIFTLINE_MAX_STRING_LENGTH": ("64", "model.max_string_length", 64),
     "DRIFTLINE_MAX_RECORD_BYTES": ("4096", "model.max_record_bytes", 4096),
+    "DRIFTLINE_REDIS_TIMEOUT_S": ("2.5", "redis.timeout_s", 2.5),
 }
 
 
@@ -213,9 +215,9 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
 
 # -- the variables -----------------------------------------------------------------------------
 def test_the_cases_cover_every_variable() -> None:
-    # the 42 variables of the flat settings, and the 4 input limits
+    # the 42 variables of the flat settings, the 4 input limits, the Redis timeout
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

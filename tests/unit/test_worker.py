@@ -12,6 +12,7 @@ import pytest
 from consumers.tasks import TaskStore
 from consumers.worker import Worker, WorkerConfig
 from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.errors import ServiceUnavailable
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.task import TaskConfig
@@ -54,6 +55,7 @@ class Rig:
         self.letters = MemoryDeadLetters()
         self.ticks = MemoryTicks(topic) if ticks else None
         self.store = TaskStore(checkpoints, CODEC, tasks, "test")
+        self.slept: list[float] = []
         self.worker = Worker(
             self.source,
             self.store,
@@ -63,7 +65,12 @@ class Rig:
             config,
             clock=lambda: datetime(2024, 1, 1, tzinfo=UTC),
             monotonic=topic.clock,
+            sleep=self.sleep,
         )
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.source.clock.now += seconds
 
     def run(self, finished: Any = None, stop: threading.Event | None = None) -> Worker:
         self.worker.run(stop or threading.Event(), finished)
@@ -323,3 +330,150 @@ def test_max_events_is_exact(bound: int) -> None:
         task_config(),
     )
     assert rig.run().stats.records == bound
+
+
+class FlakySink(MemorySink):
+    """Refuses the writes numbered in ``down`` (a Redis outage), applying nothing."""
+
+    def __init__(self, down: set[int], during: Any = None) -> None:
+        super().__init__()
+        self.down = down
+        self.calls = 0
+        self.during = during
+
+    def write(self, predictions: Any, snapshots: Any) -> int:
+        self.calls += 1
+        if self.calls in self.down:
+            if self.during is not None:
+                self.during()
+            raise ServiceUnavailable("Redis did not take the batch: ConnectionError()")
+        return super().write(predictions, snapshots)
+
+
+def outputs(sink: MemorySink) -> tuple[Any, ...]:
+    ids = sorted((p.partition, p.offset, p.event_id) for p in sink.predictions)
+    return ids, {p: s["counts"] for p, s in sink.snapshots.items()}
+
+
+def test_a_redis_outage_is_waited_out_with_state_and_offsets_held() -> None:
+    tasks = task_config()
+    config = WorkerConfig(max_poll_records=9, checkpoint_every=20, retry_max_s=2.0)
+    reference_topic = MemoryTopic(2)
+    publish_flights(reference_topic, 50, partitions=(0, 1))
+    reference = Rig(reference_topic, MemoryCheckpoints(), config, tasks)
+    reference.run(finished=lambda: True)
+
+    topic = MemoryTopic(2)
+    publish_flights(topic, 50, partitions=(0, 1))
+    checkpoints = MemoryCheckpoints()
+    rig = Rig(topic, checkpoints, config, tasks)
+    held: list[tuple[int, int]] = []
+
+    def during() -> None:  # nothing may be checkpointed or committed while Redis is down
+        held.append((len(checkpoints.saves), len(rig.source.commits)))
+
+    rig.sink = FlakySink(set(range(4, 16)), during)
+    rig.worker.sink = rig.sink
+    worker = rig.run(finished=lambda: True)
+    assert len(set(held)) == 1  # the same saves and commits through all 12 refusals
+    assert worker.stats.outages == 1 and worker.stats.retries == 12
+    assert worker.stats.waiting_for is None and rig.source.keepalives == 12
+    assert max(rig.slept) <= 2.0 and rig.slept[1] > rig.slept[0] * 1.0  # backing off
+    assert outputs(rig.sink) == outputs(reference.sink)
+    assert state(worker.tasks) == state(reference.worker.tasks)
+
+
+def test_a_revoke_during_an_outage_never_checkpoints_the_unwritten_batch() -> None:
+    tasks = task_config()
+    config = WorkerConfig(max_poll_records=9, checkpoint_every=10**6)
+    reference_topic = MemoryTopic(1)
+    publish_flights(reference_topic, 40)
+    reference = Rig(reference_topic, MemoryCheckpoints(), config, tasks)
+    reference.run(finished=lambda: True)
+
+    topic = MemoryTopic(1)
+    publish_flights(topic, 40)
+    checkpoints = MemoryCheckpoints()
+    first = Rig(topic, checkpoints, config, tasks)
+    revoked = threading.Event()
+
+    def revoke() -> None:  # the group takes the partition while the batch is unwritten
+        if not revoked.is_set():
+            revoked.set()  # and this worker is asked to stop: it holds nothing now
+            first.source.revoke({0})
+
+    first.sink = FlakySink({3}, revoke)
+    first.worker.sink = first.sink
+    first.run(stop=revoked)
+    assert checkpoints.saves == []  # two clean batches were never due; the dirty one: never
+    second = Rig(topic, checkpoints, config, tasks)
+    second.run(finished=lambda: True)
+    assert state(second.worker.tasks) == state(reference.worker.tasks)
+
+
+def test_stopping_at_once_during_an_outage_checkpoints_no_unwritten_state() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 30)
+    checkpoints = MemoryCheckpoints()
+    config = WorkerConfig(max_poll_records=10, checkpoint_every=10)
+    rig = Rig(topic, checkpoints, config, task_config())
+    rig.sink = FlakySink({3, 4, 5})
+    rig.worker.sink = rig.sink
+
+    def second_signal(_seconds: float) -> None:
+        raise SystemExit(130)
+
+    rig.worker.sleep = second_signal
+    with pytest.raises(SystemExit):
+        rig.run()
+    restored = TaskStore(checkpoints, CODEC, task_config(), "test").restore(0)
+    assert restored is not None and restored.next_offset == 20  # not the unwritten third batch
+    assert rig.source.committed == {0: 20}
+
+
+class FlakyCheckpoints(MemoryCheckpoints):
+    def __init__(self, down: int) -> None:
+        super().__init__()
+        self.refusals = down
+
+    def save(self, partition: int, blob: bytes) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise ServiceUnavailable("checkpoint 0 not saved: ConnectionError()")
+        super().save(partition, blob)
+
+
+def test_a_checkpoint_store_outage_holds_the_commit_until_a_checkpoint_is_saved() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 30)
+    checkpoints = FlakyCheckpoints(down=3)
+    rig = Rig(
+        topic, checkpoints, WorkerConfig(max_poll_records=5, checkpoint_every=5), task_config()
+    )
+    commits_before_first_save: list[int] = []
+    original = checkpoints.save
+
+    def save(partition: int, blob: bytes) -> None:
+        if not checkpoints.saves and not checkpoints.refusals:
+            commits_before_first_save.append(len(rig.source.commits))
+        original(partition, blob)
+
+    checkpoints.save = save  # type: ignore[method-assign]
+    rig.run(finished=lambda: True)
+    assert commits_before_first_save == [0]
+    assert rig.source.committed == {0: topic.end(0)}
+
+
+def test_a_lost_checkpoint_is_rebuilt_on_assignment_without_new_traffic() -> None:
+    tasks = task_config()
+    topic = MemoryTopic(1)
+    publish_flights(topic, 40)
+    checkpoints = MemoryCheckpoints()
+    first = Rig(topic, checkpoints, WorkerConfig(max_poll_records=7), tasks)
+    first.run(finished=lambda: True)
+    expected = final_state(checkpoints, tasks)
+    checkpoints.clear()  # lost; the group's committed offset is at the end: no new records
+    second = Rig(topic, checkpoints, WorkerConfig(max_poll_records=7), tasks)
+    second.run(finished=lambda: True)
+    assert second.worker.stats.records == topic.end(0)  # replayed from the beginning
+    assert final_state(checkpoints, tasks) == expected

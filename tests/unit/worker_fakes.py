@@ -79,6 +79,7 @@ class MemorySource:
         self.polls: list[int] = []  # the max_records of each poll
         self.commits: list[dict[int, int]] = []
         self.closed = False
+        self.keepalives = 0
 
     def subscribe(self, listener: RebalanceListener) -> None:
         self.listener = listener
@@ -130,6 +131,9 @@ class MemorySource:
         self.commits.append(dict(offsets))
         self.committed.update(offsets)
         return True
+
+    def keepalive(self) -> None:
+        self.keepalives += 1
 
     def close(self) -> None:
         self.closed = True
