@@ -5,7 +5,6 @@ Composition only: each piece it builds is tested on its own.
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from consumers.redis_sink import RedisSink
 from consumers.tasks import TaskStore
 from consumers.ticks import TickPublisher
 from consumers.worker import Worker, WorkerConfig
+from pipeline.adapters.checkpoint_keys import checkpoint_key
 from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.kafka_clients import make_consumer, make_producer
@@ -26,11 +26,6 @@ from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.core.records import Prediction
 
 __all__ = ["checkpoint_codec", "checkpoint_store", "run_worker", "worker_config"]
-
-log = logging.getLogger(__name__)
-
-#: Used when DRIFTLINE_CHECKPOINT_KEY is unset: fine on a laptop, never in production.
-_DEVELOPMENT_KEY = b"driftline-development-checkpoint-key"
 
 
 def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
@@ -44,15 +39,11 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
     return WorkerConfig(**(values | bounds))
 
 
-def checkpoint_codec(checkpoints: CheckpointSettings) -> CheckpointCodec:
-    """The HMAC sealer of checkpoints, from ``DRIFTLINE_CHECKPOINT_KEY``."""
-    if checkpoints.key is None:
-        log.warning(
-            "DRIFTLINE_CHECKPOINT_KEY is unset: checkpoints are sealed with the "
-            "development key; set a secret key in production"
-        )
-        return CheckpointCodec(_DEVELOPMENT_KEY)
-    return CheckpointCodec(checkpoints.key.get_secret_value().encode())
+def checkpoint_codec(
+    checkpoints: CheckpointSettings, local_key: Callable[[], bytes | None] | None = None
+) -> CheckpointCodec:
+    """The HMAC sealer of checkpoints, with the key :func:`checkpoint_key` finds."""
+    return CheckpointCodec(checkpoint_key(checkpoints, local_key))
 
 
 def checkpoint_store(
@@ -71,8 +62,14 @@ def run_worker(
     stop: threading.Event,
     on_batch: Callable[[Worker, list[Prediction]], None] | None = None,
     finished: Callable[[], bool] | None = None,
+    *,
+    local_key: Callable[[], bytes | None] | None = None,
 ) -> Worker:
-    """Run one worker of the namespace's consumer group until it stops; return it."""
+    """Run one worker of the namespace's consumer group until it stops; return it.
+
+    ``local_key`` gives the local stack's checkpoint key when the settings name none.
+    """
+    sealer = checkpoint_codec(settings.checkpoints, local_key)  # refuse before connecting
     kafka = settings.kafka.at(endpoints.bootstrap)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
     redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
@@ -94,7 +91,7 @@ def run_worker(
         source=KafkaRecordSource(consumer, topics.events),
         tasks=TaskStore(
             checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
-            checkpoint_codec(settings.checkpoints),
+            sealer,
             settings.task_config(),
             settings.namespace,
         ),

@@ -14,11 +14,15 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.settings import Settings
+
+#: The checkpoint key of the tests' workers (outside the local stack a key is required).
+TEST_CHECKPOINT_KEY = "test-checkpoint-key-0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
         from pipeline.stack import LocalStack
 
         home = tmp_path_factory.mktemp("stack")
+        _LOCAL_STACK_HOME.append(home)
         stack = LocalStack(Settings(_env_file=None, stack_home=home).stack)
         try:
             stack.up()
@@ -122,6 +127,17 @@ def _containers() -> Iterator[Endpoints]:  # pragma: no cover - needs a Docker e
         yield Endpoints(f"localhost:{port}", f"redis://{host}:{redis_port}/0", "settings")
 
 
+_LOCAL_STACK_HOME: list[Path] = []
+
+
+@pytest.fixture
+def local_stack_home(services: Endpoints) -> Path:
+    """The home of the local stack this run started (skips when the services are not it)."""
+    if not _LOCAL_STACK_HOME:
+        pytest.skip("the services are not a local stack this run started")
+    return _LOCAL_STACK_HOME[0]
+
+
 @pytest.fixture
 def namespace() -> str:
     """A namespace of its own: topics, group and Redis keys no other test touches."""
@@ -136,4 +152,5 @@ def settings(services: Endpoints, namespace: str) -> Settings:
         namespace=namespace,
         kafka_bootstrap=services.bootstrap,
         redis_url=services.redis_url,
+        checkpoint_key=TEST_CHECKPOINT_KEY,
     )

@@ -263,7 +263,10 @@ class CheckpointSettings(_Group):
     store: Literal["redis", "directory"] = "redis"
     dir: Path = Field(Path(".driftline/checkpoints"))
     key: SecretStr | None = Field(
-        None, description="HMAC key of checkpoints (>= 16 bytes); unset: a development key"
+        None, description="HMAC key of checkpoints (>= 16 bytes), never printed"
+    )
+    key_file: Path | None = Field(
+        None, description="a file holding the key (owner-only), instead of the key itself"
     )
 
 

@@ -105,6 +105,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict
             threading.Event(),
             on_batch=view.on_batch if view is not None else None,
             finished=lambda: producer.poll() is not None,
+            local_key=stack.checkpoint_key if endpoints.source == "local-stack" else None,
         )
     finally:
         if view is not None:

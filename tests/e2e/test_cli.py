@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.stack.processes import start_ticks
+from tests.conftest import TEST_CHECKPOINT_KEY
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +41,7 @@ def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
     values |= {
         "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
         "DRIFTLINE_REDIS_URL": services.redis_url,
+        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
         "DRIFTLINE_NAMESPACE": namespace,
         "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
         "COLUMNS": "200",

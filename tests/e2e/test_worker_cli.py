@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.adapters.endpoints import Endpoints
+from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.e2e.test_cli import last_json, run
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +21,7 @@ def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
     return values | {
         "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
         "DRIFTLINE_REDIS_URL": services.redis_url,
+        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
         "DRIFTLINE_NAMESPACE": namespace,
         "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
     }

@@ -28,6 +28,7 @@ from pipeline.adapters.settings import Settings
 from pipeline.core.task_checkpoint import describe
 from producers.flights import flight_events
 from producers.replay import ArrivalDelay, ReplayPlan
+from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
 from tests.unit.worker_fakes import MemoryDeadLetters
 
@@ -84,6 +85,7 @@ def _env(settings: Settings) -> dict[str, str]:
             "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
             "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
             "DRIFTLINE_NAMESPACE": settings.namespace,
+            "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
         }
     )
 
@@ -156,6 +158,7 @@ def reference(services, tmp_path_factory) -> dict[str, Any]:
         namespace=f"ref{os.getpid()}",
         kafka_bootstrap=services.bootstrap,
         redis_url=services.redis_url,
+        checkpoint_key=TEST_CHECKPOINT_KEY,
     )
     settings = _settings(base, "ref")
     create_topics(settings, partitions=PARTITIONS)

@@ -78,6 +78,7 @@ VARIABLES = [
     "DRIFTLINE_MAX_STRING_LENGTH",
     "DRIFTLINE_MAX_RECORD_BYTES",
     "DRIFTLINE_REDIS_TIMEOUT_S",
+    "DRIFTLINE_CHECKPOINT_KEY_FILE",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -162,6 +163,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_MAX_STRING_LENGTH": ("64", "model.max_string_length", 64),
     "DRIFTLINE_MAX_RECORD_BYTES": ("4096", "model.max_record_bytes", 4096),
     "DRIFTLINE_REDIS_TIMEOUT_S": ("2.5", "redis.timeout_s", 2.5),
+    "DRIFTLINE_CHECKPOINT_KEY_FILE": ("ckpt.key", "checkpoints.key_file", Path("ckpt.key")),
 }
 
 
@@ -215,9 +217,9 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
 
 # -- the variables -----------------------------------------------------------------------------
 def test_the_cases_cover_every_variable() -> None:
-    # the 42 variables of the flat settings, the 4 input limits, the Redis timeout
+    # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

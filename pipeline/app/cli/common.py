@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "State",
     "emit_json",
     "endpoints_of",
+    "local_key",
     "redis_of",
     "settings_of",
 ]
@@ -53,6 +55,13 @@ def settings_of(ctx: typer.Context, namespace: str | None = None) -> Settings:
 def endpoints_of(settings: Settings) -> Endpoints:
     """Kafka and Redis from the settings, else the running local stack."""
     return resolve_endpoints(settings.kafka, settings.redis, LocalStack(settings.stack).endpoints)
+
+
+def local_key(settings: Settings, endpoints: Endpoints) -> Callable[[], bytes | None] | None:
+    """The local stack's checkpoint key, when the services are the local stack's."""
+    if endpoints.source != "local-stack":
+        return None
+    return LocalStack(settings.stack).checkpoint_key
 
 
 def redis_of(settings: Settings) -> redis.Redis:

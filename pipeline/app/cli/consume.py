@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from consumers.runner import run_worker, worker_config
-from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
+from pipeline.app.cli.common import (
+    Json,
+    Namespace,
+    emit_json,
+    endpoints_of,
+    local_key,
+    settings_of,
+)
 from pipeline.app.logs import stderr
 from pipeline.app.signals import stop_on_signals
 
@@ -49,7 +56,9 @@ def consume(
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
         log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
-        worker = run_worker(settings, endpoints, config, stop)
+        worker = run_worker(
+            settings, endpoints, config, stop, local_key=local_key(settings, endpoints)
+        )
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
     if as_json:
         emit_json(summary)

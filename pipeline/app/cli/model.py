@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from consumers.runner import checkpoint_codec, checkpoint_store
-from pipeline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, local_key, settings_of
 from pipeline.app.logs import stderr
 from pipeline.core.errors import ConfigError
 from pipeline.core.task_checkpoint import describe, export_model
@@ -33,8 +34,11 @@ _COLUMNS = (
 def model_show(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
     """Each task's checkpoint: partition, model version, learned, next offset, age, digest."""
     settings = settings_of(ctx, namespace)
-    store = checkpoint_store(settings.checkpoints, settings.namespace, redis_of(settings))
-    codec = checkpoint_codec(settings.checkpoints)
+    endpoints = endpoints_of(settings)
+    store = checkpoint_store(
+        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
+    )
+    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
     rows = [describe(blob, codec) for _, blob in sorted(store.all().items())]
     if as_json:
         emit_json({"tasks": rows})
@@ -58,8 +62,11 @@ def model_export(
 ) -> None:
     """Write a verified copy of a task's model (pickle) for offline use."""
     settings = settings_of(ctx, namespace)
-    store = checkpoint_store(settings.checkpoints, settings.namespace, redis_of(settings))
-    codec = checkpoint_codec(settings.checkpoints)
+    endpoints = endpoints_of(settings)
+    store = checkpoint_store(
+        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
+    )
+    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
     blob = store.load(partition)
     if blob is None:
         raise ConfigError(f"partition {partition} has no checkpoint in {settings.namespace}")
