@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps kafka-jars demo test test-unit lint bench lock clean
+.PHONY: compose-env setup system-deps kafka-jars demo test test-unit lint bench lock clean
 
 setup: $(STAMP) system-deps kafka-jars
 
@@ -56,3 +56,7 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+
+# Secrets of docker-compose.yml (Redis password, checkpoint key), random, mode 600.
+compose-env:
+	@$(PYTHON) scripts/compose-env.py

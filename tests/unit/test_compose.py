@@ -6,11 +6,13 @@ when an engine is reachable (``docker compose config -q``); otherwise it is skip
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,11 +73,28 @@ def _scalar(value: Any) -> str:
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
-    """The service's environment (mapping or ``KEY=VALUE`` list), defaults resolved."""
+    """The service's environment (mapping or ``KEY=VALUE`` list), defaults resolved, plus
+    what its ``env_file`` gives: the secrets ``scripts/compose-env.py`` writes."""
     raw = service.get("environment") or {}
     if isinstance(raw, list):
         raw = dict(item.split("=", 1) if "=" in item else (item, None) for item in raw)
-    return {key: interpolate(_scalar(value)) for key, value in raw.items()}
+    values = {key: interpolate(_scalar(value)) for key, value in raw.items()}
+    return (SECRETS if service.get("env_file") else {}) | values
+
+
+def _secrets() -> dict[str, str]:
+    """The secrets file as the script writes it (values made up for the tests)."""
+    spec = importlib.util.spec_from_file_location("compose_env", ROOT / "scripts/compose-env.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.render(TEST_PASSWORD, "k" * 64)
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+TEST_PASSWORD = "test-only-password"
+SECRETS = _secrets()
 
 
 def published_ports(service: dict[str, Any]) -> dict[int, int]:
@@ -227,7 +246,8 @@ def test_app_environment_builds_settings(
     assert settings.kafka.bootstrap == "kafka:19092"
     assert settings.namespace == "driftline"
     assert settings.redis.url is not None
-    assert settings.redis.url.get_secret_value() == "redis://redis:6379/0"
+    assert settings.redis.url.get_secret_value() == f"redis://:{TEST_PASSWORD}@redis:6379/0"
+    assert settings.checkpoints.key is not None  # the workers seal with compose.env's key
 
 
 def test_kafka_listeners(compose: dict[str, Any], clean_env: pytest.MonkeyPatch) -> None:
@@ -279,10 +299,13 @@ def test_redis_port_and_durability(compose: dict[str, Any], clean_env: pytest.Mo
     assert port in published_ports(redis), f"redis port {port} is not published to the host"
 
     words = command_words(redis)
+    if words[:2] == ["sh", "-c"]:  # the password comes from the environment at start
+        words = shlex.split(words[2].removeprefix("exec "))
     assert words[0] == "redis-server"
     options = dict(zip(words[1::2], words[2::2], strict=False))
     assert options.get("--appendonly") == "yes", "checkpoints must survive a restart"
     assert options.get("--appendfsync") in ("everysec", "always")
+    assert options.get("--requirepass") == "$$REDIS_PASSWORD", options
     assert any(str(v).split(":", 1)[-1] == "/data" for v in redis.get("volumes") or [])
 
 
@@ -416,3 +439,35 @@ def test_compose_file_validates_with_docker() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_ports_are_published_on_loopback_only(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for entry in service.get("ports") or []:
+            host = entry.get("host_ip") if isinstance(entry, dict) else str(entry).split(":")[0]
+            assert host == "127.0.0.1", f"{name} publishes {entry!r} on every interface"
+
+
+def test_no_secret_is_written_in_the_compose_file(compose: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    assert "requirepass" in text and "DRIFTLINE_CHECKPOINT_KEY=" not in text
+    for name in APPS + ("redis",):
+        files = compose["services"][name].get("env_file")
+        assert files and all(f.get("required") for f in files), f"{name} needs compose.env"
+        assert "DRIFTLINE_REDIS_URL" not in (compose["services"][name].get("environment") or {})
+
+
+def test_the_secrets_script_writes_a_private_file_once(tmp_path: Path) -> None:
+    target = tmp_path / "compose.env"
+    script = [sys.executable, str(ROOT / "scripts/compose-env.py"), "--output", str(target)]
+    subprocess.run(script, check=True, capture_output=True)
+    assert target.stat().st_mode & 0o777 == 0o600
+    first = target.read_text()
+    values = dict(line.split("=", 1) for line in first.splitlines() if "=" in line)
+    assert len(values["DRIFTLINE_CHECKPOINT_KEY"]) == 64
+    assert (
+        values["DRIFTLINE_REDIS_URL"]
+        == f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0"
+    )
+    subprocess.run(script, check=True, capture_output=True)
+    assert target.read_text() == first  # kept: a new key would orphan every checkpoint
