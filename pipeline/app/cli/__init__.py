@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
-from pipeline.adapters.settings import Settings
+from pipeline.adapters.settings import Settings, variable_names
 from pipeline.app.cli.common import Namespace, State
 from pipeline.app.cli.consume import consume
 from pipeline.app.cli.demo import demo, show_config
@@ -63,10 +64,22 @@ def main() -> None:
     try:
         app()
     except DriftlineError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}")
-        raise SystemExit(2) from None
+        _error(str(exc))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        stderr.print(f"[bold red]error:[/] invalid setting {where}: {first['msg']}")
-        raise SystemExit(2) from None
+        variable = _VARIABLES.get(where, where)
+        _error(f"invalid setting {variable}: {first['msg']}")
+
+
+#: ``group.field`` -> the variable that sets it, for error messages.
+_VARIABLES = variable_names() | {
+    "namespace": "--namespace / DRIFTLINE_NAMESPACE",
+    "seed": "DRIFTLINE_SEED",
+}
+
+
+def _error(message: str) -> None:
+    """One line on standard error (never wrapped, never markup), then exit status 2."""
+    stderr.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)
+    raise SystemExit(2)

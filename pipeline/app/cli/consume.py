@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from consumers.runner import run_worker, worker_config
+from consumers.runner import checkpoint_codec, run_worker, worker_config
 from pipeline.app.cli.common import (
     Json,
     Namespace,
@@ -52,13 +52,13 @@ def consume(
         model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
     )
     endpoints = endpoints_of(settings)
+    key = local_key(settings, endpoints)
+    checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
         log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
-        worker = run_worker(
-            settings, endpoints, config, stop, local_key=local_key(settings, endpoints)
-        )
+        worker = run_worker(settings, endpoints, config, stop, local_key=key)
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
     if as_json:
         emit_json(summary)

@@ -1,0 +1,47 @@
+"""Every bad setting, namespace, URL or argument: one line on standard error, exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CASES = [
+    (["-n", "r1*", "stack", "status"], {}, "DRIFTLINE_NAMESPACE"),
+    (["config"], {"DRIFTLINE_PARTITIONS": "abc"}, "DRIFTLINE_PARTITIONS"),
+    (["config"], {"DRIFTLINE_FEATURE_BOUNDS": "{bad"}, "DRIFTLINE_FEATURE_BOUNDS"),
+    (["config"], {"DRIFTLINE_CHECKPOINT_STORE": "s3"}, "DRIFTLINE_CHECKPOINT_STORE"),
+    (["config"], {"DRIFTLINE_MAX_FEATURE_ABS": "-1"}, "DRIFTLINE_MAX_FEATURE_ABS"),
+    (
+        ["metrics"],
+        {"DRIFTLINE_REDIS_URL": "notaurl", "DRIFTLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+        "Redis URL",
+    ),
+    (
+        ["consume", "--max-events", "1"],
+        {"DRIFTLINE_REDIS_URL": "notaurl", "DRIFTLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+        "checkpoint key",
+    ),
+    (["metrics"], {}, "driftline stack up"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "names"), CASES)
+def test_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str], names: str):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    clean |= {"DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"), "COLUMNS": "60"} | env
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert names in lines[0] and "Traceback" not in done.stderr
