@@ -123,6 +123,9 @@ class EarlyOutcomes:
     def __len__(self) -> int:
         return len(self._held)
 
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._held
+
     def hold(self, event_id: str, event_time: datetime, item: Any) -> None:
         self._order += 1
         self._held[event_id] = (self._order, item)

@@ -32,8 +32,11 @@ from typing import Any
 
 from pipeline.core.events import Observation
 from pipeline.core.models import ModelKind
+from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 
 __all__ = ["QualityRules", "Verdict"]
+
+_MIN_MS, _MAX_MS = to_millis(MIN_EVENT_TIME), to_millis(MAX_EVENT_TIME)
 
 #: ``None`` when the event passes, else ``(reason, detail)``.
 Verdict = tuple[str, str] | None
@@ -52,8 +55,15 @@ class QualityRules:
     max_string_length: int = 1024
     max_record_bytes: int = 1 << 20
 
-    def check_record(self, value: bytes | None) -> Verdict:
-        """The raw record, before it is decoded: its size."""
+    def check_record(self, value: bytes | None, timestamp_ms: int) -> Verdict:
+        """The raw record, before it is decoded: its size and its ingest time (a broker
+        clock outside the sane range of event times cannot measure lateness)."""
+        if not _MIN_MS <= timestamp_ms < _MAX_MS:
+            return (
+                "ingest-time-out-of-range",
+                f"the record's timestamp {timestamp_ms} ms is outside "
+                f"[{MIN_EVENT_TIME.date()}, {MAX_EVENT_TIME.date()})",
+            )
         if value is not None and len(value) > self.max_record_bytes:
             return (
                 "record-too-large",
@@ -108,9 +118,15 @@ class QualityRules:
                 return "out-of-range", f"feature {name}={value} is outside [{low}, {high}]"
         return None
 
-    def check_label(self, label: Any, kind: ModelKind) -> Verdict:
+    def check_label(self, label: Any, kind: ModelKind, multiclass: bool = True) -> Verdict:
         if kind == "classification" and isinstance(label, float):
             return "label-type", f"a classifier needs a class label, got the number {label}"
+        if kind == "classification" and not multiclass and not _is_binary(label):
+            return (
+                "label-type",
+                f"the model is a binary classifier: labels are true/false (or 1/0), "
+                f"got {label!r}",
+            )
         if kind == "regression" and (isinstance(label, bool | str)):
             return "label-type", f"a regressor needs a numeric label, got {label!r}"
         if isinstance(label, str) and len(label) > self.max_string_length:
@@ -121,6 +137,10 @@ class QualityRules:
                 f"label {label} is beyond ±{self.max_abs_value:g} (DRIFTLINE_MAX_FEATURE_ABS)",
             )
         return None
+
+
+def _is_binary(label: Any) -> bool:
+    return isinstance(label, bool) or (isinstance(label, int) and label in (0, 1))
 
 
 def _is_number(value: Any) -> bool:

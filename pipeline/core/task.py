@@ -43,7 +43,7 @@ from pipeline.core.history import LabelHistory
 from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
-from pipeline.core.quality import QualityRules
+from pipeline.core.quality import QualityRules, Verdict
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
@@ -96,6 +96,7 @@ class PartitionTask:
         self.model = build_model(config.model, config.seed)
         self.kind = model_kind(self.model)
         self._argmax_predicts = _predict_is_argmax(self.model)
+        self._multiclass = _is_multiclass(self.model)
         self.features = FeatureBuilder(config.features)
         self.history = (
             LabelHistory(config.features.history_alpha, config.features.history_groups)
@@ -140,12 +141,12 @@ class PartitionTask:
         counts = self.metrics.counts
         for record in records:
             self.next_offset = record.offset + 1
-            ingest_time = from_millis(record.timestamp_ms)
-            too_large = self.config.quality.check_record(record.value)
-            if too_large is not None:
+            refused = self.config.quality.check_record(record.value, record.timestamp_ms)
+            if refused is not None:
                 counts["records"] += 1
-                self._dead_letter(out, record, *too_large, None)
+                self._dead_letter(out, record, *refused, None)
                 continue
+            ingest_time = from_millis(record.timestamp_ms)
             try:
                 event = self.codec.decode(record.value)
             except DecodeError as exc:
@@ -227,13 +228,15 @@ class PartitionTask:
         if self.history is not None:
             groups = self.history.groups_of(obs.key, obs.features)
             x.update(self.history.features(groups))
-        prediction, probabilities = self._predict(x)
+        try:
+            prediction, probabilities = self._predict(x)
+        except Exception as exc:  # a River model refusing this input must not stop the task
+            self._unpredictable(out, obs, record, f"the model failed on it: {exc!r}")
+            return True
         if not _finite(prediction, probabilities):
             # The model cannot answer this input with numbers: say so, write no NaN.
-            self.seen_observations.discard(obs.event_id)
-            self.rejected_observations.add(obs.event_id)
-            detail = f"{obs.event_id}: the model's output is not finite ({prediction!r})"
-            self._dead_letter(out, record, "non-finite-prediction", detail, "observation")
+            detail = f"the model's output is not finite ({prediction!r})"
+            self._unpredictable(out, obs, record, detail, "non-finite-prediction")
             return True
         entry = PendingEntry(
             obs.event_id,
@@ -264,9 +267,23 @@ class PartitionTask:
         waiting = self.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first: predicted above, now learn
             early_outcome, outcome_record = waiting
-            if not self._learn(self.pending.pop(obs.event_id), early_outcome.label):
-                self._refused(out, outcome_record)
+            refused = self._learn(self.pending.pop(obs.event_id), early_outcome.label)
+            if refused is not None:
+                self._dead_letter(out, outcome_record, *refused, "outcome")
         return True
+
+    def _unpredictable(
+        self,
+        out: TaskOutput,
+        obs: Observation,
+        record: InputRecord,
+        detail: str,
+        reason: str = "model-error",
+    ) -> None:
+        """An accepted observation the model cannot predict: a dead letter, not pending."""
+        self.seen_observations.discard(obs.event_id)
+        self.rejected_observations.add(obs.event_id)
+        self._dead_letter(out, record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
 
     def _predict(
         self, x: dict[str, Any], model: Any = None
@@ -286,13 +303,15 @@ class PartitionTask:
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
         counts = self.metrics.counts
-        if self.seen_outcomes.contains(outcome.event_id):
+        if self.seen_outcomes.contains(outcome.event_id) or outcome.event_id in self.early:
             counts["duplicates"] += 1
             return False
         counts["outcomes"] += 1
         verdict = self._key_mismatch(outcome, record)
         verdict = verdict or self.config.quality.check_time(outcome.event_time, ingest_time)
-        verdict = verdict or self.config.quality.check_label(outcome.label, self.kind)
+        verdict = verdict or self.config.quality.check_label(
+            outcome.label, self.kind, self._multiclass
+        )
         if verdict is not None:
             # Not recorded as seen: a corrected copy with the same id is still learned.
             self._dead_letter(out, record, *verdict, "outcome")
@@ -305,8 +324,9 @@ class PartitionTask:
         self.seen_outcomes.add(outcome.event_id)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
-            if not self._learn(entry, outcome.label):
-                self._refused(out, record)
+            refused = self._learn(entry, outcome.label)
+            if refused is not None:
+                self._dead_letter(out, record, *refused, "outcome")
         elif self.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
             self._dead_letter(out, record, "expired-observation", detail, "outcome")
@@ -318,34 +338,36 @@ class PartitionTask:
             counts["early_outcomes"] += 1
         return True
 
-    def _learn(self, entry: PendingEntry | None, label: Any) -> bool:
+    def _learn(self, entry: PendingEntry | None, label: Any) -> Verdict:
         """Score the stored prediction, then learn from the stored vector.
 
         A step with a large number in it (beyond ``config.guard_above``) is learned on a
         copy first: if the model's answer for that input is no longer finite, the copy
-        is dropped and the model stays as it was (``False``: refused).
+        is dropped and the model stays as it was. A step the model raises on is refused
+        too (a River model may have changed part of its state by then: deterministically,
+        so replays agree). Returns ``None`` once learned, else the dead letter's reason.
         """
         if entry is None:
-            return True
+            return None
         self.metrics.score(label, entry.prediction, entry.probabilities)
-        if self._risky(entry.x, label):
-            trial = copy.deepcopy(self.model)
-            trial.learn_one(entry.x, label)  # type: ignore[attr-defined]
-            if not _finite(*self._predict(entry.x, trial)):
-                self.metrics.counts["refused"] += 1
-                return False
-            self.model = trial
-        else:
-            self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
+        try:
+            if self._risky(entry.x, label):
+                trial = copy.deepcopy(self.model)
+                trial.learn_one(entry.x, label)  # type: ignore[attr-defined]
+                if not _finite(*self._predict(entry.x, trial)):
+                    self.metrics.counts["refused"] += 1
+                    return "non-finite-learning", _NON_FINITE
+                self.model = trial
+            else:
+                self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
+        except Exception as exc:  # a River model refusing the step: count it, go on
+            self.metrics.counts["refused"] += 1
+            return "model-error", f"the model failed to learn it: {exc!r}"[:1000]
         if self.history is not None and entry.groups:
             self.history.update(entry.groups, label)
         self.model_version += 1
         self.metrics.counts["learned"] += 1
-        return True
-
-    def _refused(self, out: TaskOutput, record: InputRecord) -> None:
-        detail = "learning it would make the model's output not finite; the model is unchanged"
-        self._dead_letter(out, record, "non-finite-learning", detail, "outcome")
+        return None
 
     def _risky(self, x: dict[str, Any], label: Any) -> bool:
         limit = self.config.guard_above
@@ -409,6 +431,15 @@ def _finite(prediction: Any, probabilities: dict[Any, float] | None) -> bool:
     if isinstance(prediction, float) and not math.isfinite(prediction):
         return False
     return probabilities is None or all(math.isfinite(p) for p in probabilities.values())
+
+
+_NON_FINITE = "learning it would make the model's output not finite; the model is unchanged"
+
+
+def _is_multiclass(model: Any) -> bool:
+    """Whether the classifier takes more than two classes (River's ``_multiclass``)."""
+    last = list(model.steps.values())[-1] if isinstance(model, compose.Pipeline) else model
+    return bool(getattr(last, "_multiclass", True))
 
 
 def _predict_is_argmax(model: Any) -> bool:

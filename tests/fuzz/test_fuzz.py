@@ -18,7 +18,7 @@ from pipeline.core.errors import DecodeError
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.quality import QualityRules
 from pipeline.core.ticks import WatermarkTick
-from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
+from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 from tests.fuzz.harness import FuzzHarness
 from tests.fuzz.payloads import ByteSource, _mutate
 from tests.fuzz.run import campaign
@@ -173,9 +173,12 @@ def test_time_and_size_rules(
     ahead = (when - ingest).total_seconds()
     too_old = quality.max_age_s is not None and -ahead > quality.max_age_s
     assert (verdict is not None) == (ahead > quality.max_future_s or too_old)
-    size = quality.check_record(raw)
+    size = quality.check_record(raw, to_millis(ingest))
     assert is_verdict(size)
-    assert (size is not None) == (raw is not None and len(raw) > quality.max_record_bytes)
+    beyond = not MIN_EVENT_TIME <= ingest < MAX_EVENT_TIME
+    too_big = raw is not None and len(raw) > quality.max_record_bytes
+    assert (size is not None) == (beyond or too_big)
+    assert quality.check_record(None, 2**63 - 1) is not None  # a broker clock past 2100
 
 
 # -- the task's batch step -------------------------------------------------------------------------
