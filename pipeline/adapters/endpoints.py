@@ -34,9 +34,11 @@ def resolve_endpoints(
 ) -> Endpoints:
     """Settings win when both are set; otherwise ``fallback`` (the local stack) answers.
 
-    A setting given alone overrides the fallback's answer for that service.
+    A setting given alone overrides the fallback's answer for that service. A Redis URL
+    from settings gets their password file and TLS files (:meth:`RedisSettings.client_url`);
+    the local stack's URL carries its own. Kafka's security stays in the Kafka settings.
     """
-    url = redis.url.get_secret_value() if redis.url else None
+    url = redis.client_url(redis.url.get_secret_value()) if redis.url else None
     if kafka.bootstrap and url:
         return Endpoints(kafka.bootstrap, url, "settings")
     found = fallback()

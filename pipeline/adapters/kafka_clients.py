@@ -16,9 +16,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from pipeline.adapters.settings import KafkaSettings
-from pipeline.core.errors import ServiceUnavailable
+from pipeline.core.errors import ConfigError, ServiceUnavailable
 
-__all__ = ["admin_client", "make_admin", "make_consumer", "make_producer"]
+__all__ = ["admin_client", "client_options", "make_admin", "make_consumer", "make_producer"]
 
 _T = TypeVar("_T")
 
@@ -36,17 +36,54 @@ def _common(config: KafkaSettings) -> dict[str, Any]:
     if config.sasl_mechanism:
         options["sasl_mechanism"] = config.sasl_mechanism
         options["sasl_plain_username"] = config.sasl_username
-        if config.sasl_password is not None:
-            options["sasl_plain_password"] = config.sasl_password.get_secret_value()
+        password = config.sasl_password_text()  # a password file is read now, at use
+        if password is not None:
+            options["sasl_plain_password"] = password
+    files = {
+        "ssl_cafile": config.ssl_cafile,
+        "ssl_certfile": config.ssl_certfile,
+        "ssl_keyfile": config.ssl_keyfile,
+    }
+    given = {name: path for name, path in files.items() if path is not None}
+    if given and not config.security_protocol.endswith("SSL"):
+        raise ConfigError(
+            f"DRIFTLINE_KAFKA_{next(iter(given)).upper()} is set but "
+            f"DRIFTLINE_KAFKA_SECURITY_PROTOCOL is {config.security_protocol}: use SSL or SASL_SSL"
+        )
+    for name, path in given.items():
+        if not path.is_file():
+            raise ConfigError(f"DRIFTLINE_KAFKA_{name.upper()} {path}: no such file")
+        options[name] = str(path)
+    if config.ssl_password is not None:
+        options["ssl_password"] = config.ssl_password.get_secret_value()
     return options
+
+
+def client_options(config: KafkaSettings) -> dict[str, Any]:
+    """The kafka-python options every client gets from ``config`` (secrets included:
+    never log them).
+
+    >>> options = client_options(KafkaSettings(
+    ...     bootstrap="k1:9093", security_protocol="SASL_SSL", sasl_mechanism="scram-sha-512",
+    ...     sasl_username="app", sasl_password="pw"))
+    >>> options["security_protocol"], options["sasl_mechanism"], options["sasl_plain_password"]
+    ('SASL_SSL', 'SCRAM-SHA-512', 'pw')
+    """
+    return _common(config)
 
 
 def _connect(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
     try:
         return factory(**(_common(config) | options))
     except KafkaTimeoutError as exc:
+        refused = (
+            ""
+            if config.security_protocol == "PLAINTEXT"
+            else f" over {config.security_protocol} (or it refused this client's credentials,"
+            " certificate or CA)"
+        )
         raise ServiceUnavailable(
-            f"no Kafka broker answered at {config.bootstrap}; start one with "
+            f"no Kafka broker answered at {config.bootstrap}{refused}; start one with "
             "'driftline stack up' or set DRIFTLINE_KAFKA_BOOTSTRAP"
         ) from exc
     except KafkaError as exc:

@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,10 +53,12 @@ __all__ = [
     "ModelSettings",
     "RedisSettings",
     "Settings",
+    "StackClientFiles",
     "StackSettings",
     "TopicNames",
     "WorkerSettings",
     "mask_url",
+    "read_private_file",
     "variable_names",
 ]
 
@@ -118,6 +121,15 @@ class KafkaSettings(_Group):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = Field(
+        None, description="a file holding the SASL password (owner-only), read at use"
+    )
+    ssl_cafile: Path | None = Field(
+        None, description="CA certificates (PEM) of the brokers; unset: the system's"
+    )
+    ssl_certfile: Path | None = Field(None, description="client certificate (PEM), for mutual TLS")
+    ssl_keyfile: Path | None = Field(None, description="the client certificate's key (PEM)")
+    ssl_password: SecretStr | None = Field(None, description="password of an encrypted ssl_keyfile")
     request_timeout_ms: int = Field(30_000, ge=1_000)
     partitions: int = Field(3, ge=1, le=1024, description="partitions of new topics")
     replication_factor: int = Field(
@@ -128,6 +140,38 @@ class KafkaSettings(_Group):
     def at(self, bootstrap: str) -> KafkaSettings:
         """These settings pointed at ``bootstrap`` (resolved by the caller)."""
         return self.model_copy(update={"bootstrap": bootstrap})
+
+    @field_validator("sasl_mechanism")
+    @classmethod
+    def _check_mechanism(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        mechanism = value.strip().upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"SASL mechanism must be one of {', '.join(SASL_MECHANISMS)}")
+        return mechanism
+
+    @model_validator(mode="after")
+    def _one_password(self) -> KafkaSettings:
+        if self.sasl_password is not None and self.sasl_password_file is not None:
+            raise ValueError(
+                "set DRIFTLINE_KAFKA_SASL_PASSWORD or DRIFTLINE_KAFKA_SASL_PASSWORD_FILE, not both"
+            )
+        return self
+
+    def sasl_password_text(self) -> str | None:
+        """The SASL password: the setting, else the file's text (read now, owner-only).
+
+        >>> KafkaSettings(sasl_password="pw").sasl_password_text()
+        'pw'
+        >>> KafkaSettings().sasl_password_text() is None
+        True
+        """
+        if self.sasl_password is not None:
+            return self.sasl_password.get_secret_value()
+        if self.sasl_password_file is not None:
+            return read_private_file(self.sasl_password_file, "DRIFTLINE_KAFKA_SASL_PASSWORD_FILE")
+        return None
 
 
 class RedisSettings(_Group):
@@ -147,6 +191,44 @@ class RedisSettings(_Group):
     )
     prediction_ttl_s: float = Field(7 * 24 * 3600.0, ge=0, description="0: keep for ever")
     stream_maxlen: int = Field(100_000, ge=1)
+    password_file: Path | None = Field(
+        None, description="a file holding the password of the URL's user (owner-only)"
+    )
+    ssl_ca_file: Path | None = Field(
+        None, description="CA certificates (PEM) of a rediss:// server; unset: the system's"
+    )
+    ssl_certfile: Path | None = Field(None, description="client certificate (PEM), for mutual TLS")
+    ssl_keyfile: Path | None = Field(None, description="the client certificate's key (PEM)")
+
+    def client_url(self, url: str) -> str:
+        """``url`` with what these settings add: the password from ``password_file`` (read
+        now, owner-only; a password in the URL wins) and the TLS files as the query
+        parameters redis-py reads (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``).
+
+        >>> RedisSettings(ssl_ca_file="/s/ca.crt").client_url("rediss://app@cache:6380/0")
+        'rediss://app@cache:6380/0?ssl_ca_certs=%2Fs%2Fca.crt'
+        >>> RedisSettings().client_url("redis://cache:6379/0")
+        'redis://cache:6379/0'
+        """
+        files = {
+            "ssl_ca_certs": self.ssl_ca_file,
+            "ssl_certfile": self.ssl_certfile,
+            "ssl_keyfile": self.ssl_keyfile,
+        }
+        given = {name: str(path) for name, path in files.items() if path is not None}
+        parts = urlsplit(url)
+        if given and parts.scheme != "rediss":
+            raise ConfigError(
+                "DRIFTLINE_REDIS_SSL_CA_FILE, _SSL_CERTFILE and _SSL_KEYFILE need a rediss:// "
+                f"URL, not {parts.scheme}://"
+            )
+        netloc = parts.netloc
+        if self.password_file is not None and parts.password is None:
+            password = read_private_file(self.password_file, "DRIFTLINE_REDIS_PASSWORD_FILE")
+            user = quote(parts.username or "", safe="")
+            netloc = f"{user}:{quote(password, safe='')}@{netloc.rpartition('@')[2]}"
+        query = urlencode([*parse_qsl(parts.query), *given.items()])
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class StackSettings(_Group):
@@ -173,11 +255,80 @@ class StackSettings(_Group):
     kafka_heap: str = Field("768m", pattern=r"^\d+[mMgG]$")
     brokers: int = Field(1, ge=1, le=5)
     start_timeout_s: float = Field(120.0, gt=0)
+    secure: bool = Field(
+        False, description="TLS + SCRAM Kafka, TLS + ACL Redis ('driftline stack up --secure')"
+    )
 
     @field_validator("home", "cache_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def client_files(self) -> StackClientFiles:
+        """Where the secured stack keeps what its clients need."""
+        return StackClientFiles(self.home / "secrets")
+
+    def secured_kafka(self, kafka: KafkaSettings) -> KafkaSettings:
+        """``kafka`` as a client of this secured stack: SASL_SSL, SCRAM-SHA-512 as the
+        stack's user, mutual TLS with the stack's client certificate. What ``kafka``
+        already sets of the TLS files is kept."""
+        files = self.client_files
+        return kafka.model_copy(
+            update={
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": STACK_SASL_MECHANISM,
+                "sasl_username": STACK_USER,
+                "sasl_password": None,
+                "sasl_password_file": files.kafka_password,
+                "ssl_cafile": kafka.ssl_cafile or files.ca_cert,
+                "ssl_certfile": kafka.ssl_certfile or files.client_cert,
+                "ssl_keyfile": kafka.ssl_keyfile or files.client_key,
+            }
+        )
+
+
+#: The user driftline's clients are on a secured local stack (Kafka SCRAM and Redis ACL).
+STACK_USER = "driftline"
+STACK_SASL_MECHANISM = "SCRAM-SHA-512"
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class StackClientFiles:
+    """What clients of a secured local stack use, under its ``secrets/`` folder (0700).
+
+    >>> StackClientFiles(Path("/h/secrets")).ca_cert.as_posix()
+    '/h/secrets/tls/ca.crt'
+    """
+
+    secrets_dir: Path
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.secrets_dir / "tls"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.tls_dir / "ca.crt"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.tls_dir / "client.crt"
+
+    @property
+    def client_key(self) -> Path:
+        return self.tls_dir / "client.key"
+
+    @property
+    def kafka_password(self) -> Path:
+        """The SCRAM password of :data:`STACK_USER`."""
+        return self.secrets_dir / "kafka.password"
+
+    @property
+    def redis_password(self) -> Path:
+        """The password of :data:`STACK_USER` (Redis ACL; ``requirepass`` when not secured)."""
+        return self.secrets_dir / "redis.password"
 
 
 class ModelSettings(_Group):
@@ -417,6 +568,32 @@ class Settings(BaseSettings):
             _FlatVariables(settings_cls, dotenv_settings),
         )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secured_stack_clients(cls, data: Any) -> Any:
+        """With ``DRIFTLINE_STACK_SECURE`` and no bootstrap servers of its own, Kafka is
+        the secured local stack: its clients get the stack's TLS files and SCRAM user
+        (unless the Kafka settings name a security protocol themselves)."""
+        if not isinstance(data, dict) or "stack" not in data:
+            return data
+        stack = data["stack"]
+        try:
+            stack = stack if isinstance(stack, StackSettings) else StackSettings(**stack)
+        except (TypeError, ValueError):
+            return data  # the stack group's own validation reports it
+        kafka = data.get("kafka") or {}
+        if isinstance(kafka, BaseModel):
+            kafka = kafka.model_dump()
+        if not stack.secure or not isinstance(kafka, dict) or kafka.get("bootstrap"):
+            return data
+        if kafka.get("security_protocol", "PLAINTEXT") != "PLAINTEXT":
+            return data
+        try:
+            secured = stack.secured_kafka(KafkaSettings(**kafka))
+        except (TypeError, ValueError):
+            return data  # the Kafka group's own validation reports it
+        return data | {"kafka": secured.model_dump()}
+
     @field_validator("namespace")
     @classmethod
     def _check_namespace(cls, value: str) -> str:
@@ -485,6 +662,21 @@ def _shown(name: str, value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def read_private_file(path: Path, variable: str) -> str:
+    """The text of a secret file (surrounding whitespace dropped) that only its owner may
+    read; anything else is a :class:`ConfigError` naming ``variable``, never the text."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{variable} {path}: {exc.strerror}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{variable} {path} may be read by others: chmod 600 it")
+    if not text:
+        raise ConfigError(f"{variable} {path} is empty")
+    return text
 
 
 _SECRET_QUERY = re.compile(r"(?i)((?:^|&)(?:password|pass|pwd|token|secret)=)[^&]*")

@@ -11,9 +11,11 @@ from typing import Any
 
 from pipeline.core.errors import StackError
 from pipeline.stack import processes
+from pipeline.stack.secret_files import write_private
 
 __all__ = [
     "KafkaNode",
+    "KafkaServerSecurity",
     "format_storage",
     "formatted_cluster_id",
     "java_binary",
@@ -49,6 +51,40 @@ class KafkaNode:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class KafkaServerSecurity:
+    """What a secured node needs: its keystore, the CA it trusts, the SCRAM users.
+
+    Clients and the brokers among themselves speak SASL_SSL with SCRAM-SHA-512 and mutual
+    TLS; the brokers log in as ``broker_user``. Its ``repr`` shows no password.
+    """
+
+    keystore: Path
+    keystore_password: str
+    truststore: Path
+    broker_user: str
+    broker_password: str
+    client_user: str
+    client_password: str
+    mechanism: str = "SCRAM-SHA-512"
+
+    def __repr__(self) -> str:
+        return f"KafkaServerSecurity(keystore={str(self.keystore)!r}, passwords='***')"
+
+    def passwords(self) -> tuple[str, ...]:
+        return (self.keystore_password, self.broker_password, self.client_password)
+
+    def scram_credentials(self) -> list[str]:
+        """The ``--add-scram`` values of the storage format (secrets: never print them)."""
+        return [
+            f"{self.mechanism}=[name={user},password={password}]"
+            for user, password in (
+                (self.broker_user, self.broker_password),
+                (self.client_user, self.client_password),
+            )
+        ]
 
 
 def plan_nodes(home: Path, count: int, known: list[dict[str, Any]]) -> list[KafkaNode]:
@@ -102,8 +138,13 @@ def _fresh_port(reserved: set[int]) -> int:
     return port
 
 
-def render_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
+def render_properties(
+    node: KafkaNode, cluster: list[KafkaNode], security: KafkaServerSecurity | None = None
+) -> str:
     """``server.properties`` for ``node`` in a cluster where every node is also a controller.
+
+    With ``security`` the one client listener is SASL_SSL (see :func:`secured_listener`);
+    the file then holds passwords: write it owner-only (:func:`write_properties`).
 
     >>> n = KafkaNode(1, 9092, 9093, Path("/s/kafka-1"))
     >>> text = render_properties(n, [n])
@@ -115,15 +156,17 @@ def render_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
     size = len(cluster)
     replication = min(3, size)
     voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in cluster)
-    settings = {
+    listener = "PLAINTEXT" if security is None else "SASL_SSL"
+    settings: dict[str, Any] = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listeners": f"{listener}://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+        "advertised.listeners": f"{listener}://127.0.0.1:{node.port}",
+        "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
+        "inter.broker.listener.name": listener,
+        **(secured_listener(security) if security is not None else {}),
         "log.dirs": node.data_dir,
         "num.partitions": 1,
         "default.replication.factor": replication,
@@ -141,6 +184,44 @@ def render_properties(node: KafkaNode, cluster: list[KafkaNode]) -> str:
     lines = ["# written by driftline; regenerated at every 'driftline stack up'"]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
+
+
+def secured_listener(security: KafkaServerSecurity) -> dict[str, Any]:
+    """The settings of a SASL_SSL listener: TLS with client certificates required, SCRAM.
+
+    Clients and the brokers among themselves use it (the brokers as their own SCRAM user).
+    The KRaft controller listener stays PLAINTEXT: it is bound to 127.0.0.1 only and carries
+    the controllers' quorum traffic, which Kafka cannot send over SASL without more set-up
+    than a local stack is worth; anyone able to reach it is already on this machine.
+
+    >>> s = KafkaServerSecurity(Path("/k.p12"), "kp", Path("/ca.crt"), "broker", "bp", "app", "ap")
+    >>> options = secured_listener(s)
+    >>> options["ssl.client.auth"], options["sasl.enabled.mechanisms"]
+    ('required', 'SCRAM-SHA-512')
+    """
+    mechanism = security.mechanism
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{security.broker_user}" password="{security.broker_password}";'
+    )
+    return {
+        "sasl.enabled.mechanisms": mechanism,
+        "sasl.mechanism.inter.broker.protocol": mechanism,
+        f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config": jaas,
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": security.keystore,
+        "ssl.keystore.password": security.keystore_password,
+        "ssl.key.password": security.keystore_password,
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": security.truststore,
+        "ssl.client.auth": "required",
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def write_properties(node: KafkaNode, text: str) -> None:
+    """Write ``server.properties`` readable by its owner only (it may hold passwords)."""
+    write_private(node.config_path, text)
 
 
 def render_log4j(node: KafkaNode) -> str:
@@ -204,13 +285,20 @@ def formatted_cluster_id(node: KafkaNode) -> str | None:
     return None
 
 
-def format_storage(libs: Path, node: KafkaNode, cluster_id: str) -> None:
+def format_storage(
+    libs: Path, node: KafkaNode, cluster_id: str, security: KafkaServerSecurity | None = None
+) -> None:
     """Format ``node``'s storage for ``cluster_id`` unless it is formatted already.
 
-    Formatted storage is never touched again: a restarted node keeps its data.
+    Formatted storage is never touched again: a restarted node keeps its data. With
+    ``security`` the SCRAM users are written into the storage's bootstrap metadata
+    (StorageTool's ``--add-scram``); their passwords go to the JVM in an owner-only
+    argument file (``java @file``), never on a command line others could read.
     """
     if (node.data_dir / "meta.properties").exists():
         return
+    scram = [arg for value in (security.scram_credentials() if security else []) for arg in
+             ("--add-scram", value)]  # fmt: skip
     command = java_command(
         libs,
         node,
@@ -221,11 +309,31 @@ def format_storage(libs: Path, node: KafkaNode, cluster_id: str) -> None:
         "-c",
         str(node.config_path),
         "--ignore-formatted",
+        *scram,
         heap="256m",
     )
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    argfile = node.home / ".format.args"
+    if scram:  # everything from the main class on goes into the file (java expands it)
+        start = command.index("-cp")
+        write_private(argfile, "\n".join(_argfile_quote(arg) for arg in command[start:]) + "\n")
+        command = [*command[:start], f"@{argfile}"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        argfile.unlink(missing_ok=True)
     if done.returncode != 0:
+        output = done.stdout + done.stderr
+        for secret in security.passwords() if security else ():
+            output = output.replace(secret, "***")
         raise StackError(
-            f"formatting Kafka storage of node {node.node_id} failed:\n"
-            + (done.stdout + done.stderr)[-2000:]
+            f"formatting Kafka storage of node {node.node_id} failed:\n" + output[-2000:]
         )
+
+
+def _argfile_quote(arg: str) -> str:
+    """One argument of a ``java @file``: quoted, backslashes and quotes escaped.
+
+    >>> _argfile_quote('/libs/*')
+    '"/libs/*"'
+    """
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'

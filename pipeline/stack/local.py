@@ -16,6 +16,15 @@ stops only the processes recorded in ``stack.json`` and verified by their start 
 The first ``up`` makes the stack's secrets, kept from then on (``down --purge`` too keeps
 them): Redis requires its password, and :meth:`LocalStack.endpoints` is the one place
 that hands out a Redis URL carrying it; ``status`` and ``stack.json`` never show it.
+
+A *secured* stack (``DRIFTLINE_STACK_SECURE=1`` or ``driftline stack up --secure``) also
+makes a CA, a server and a client certificate and SCRAM passwords in ``secrets/``
+(:mod:`pipeline.stack.certificates`, :func:`ensure_secured_secrets`): Kafka's one client
+listener is SASL_SSL (SCRAM-SHA-512 as user ``driftline``, client certificates required),
+Redis listens on TLS only with the ACL user ``driftline`` and no default user. The mode
+belongs to the home: a stack made one way is not restarted the other way (``down --purge``
+first), and its clients must use the same setting, which gives them the stack's files
+(:meth:`StackSettings.secured_kafka`; the Redis URL of :meth:`endpoints` carries its own).
 """
 
 from __future__ import annotations
@@ -30,27 +39,38 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.settings import StackSettings
+from pipeline.adapters.settings import STACK_USER, KafkaSettings, StackSettings
 from pipeline.core.errors import StackError
 from pipeline.stack import processes
+from pipeline.stack.certificates import TlsFiles, ensure_tls
 from pipeline.stack.jars import ensure_kafka_jars
 from pipeline.stack.kafka_node import (
     KafkaNode,
+    KafkaServerSecurity,
     format_storage,
     formatted_cluster_id,
     java_command,
     plan_nodes,
     render_log4j,
     render_properties,
+    write_properties,
 )
 from pipeline.stack.readiness import wait_kafka, wait_redis
 from pipeline.stack.redis_node import (
+    RedisTls,
     redis_command,
     require_password,
+    secured_url,
     with_password,
     write_redis_conf,
 )
-from pipeline.stack.secret_files import CHECKPOINT_KEY, REDIS_PASSWORD, ensure_secrets, read_secret
+from pipeline.stack.secret_files import (
+    CHECKPOINT_KEY,
+    REDIS_PASSWORD,
+    ensure_secrets,
+    ensure_secured_secrets,
+    read_secret,
+)
 from pipeline.stack.status import StackStatus, judge
 
 __all__ = ["LocalStack", "StackStatus", "wait_kafka", "wait_redis"]
@@ -111,6 +131,7 @@ class LocalStack:
             degraded=health.degraded,
             down=health.down,
             secrets_dir=str(self.secrets_dir) if self.secrets_dir.is_dir() else None,
+            secure=bool(state.get("secure", False)),
         )
 
     def endpoints(self) -> Endpoints | None:
@@ -122,8 +143,54 @@ class LocalStack:
         status = self.status()
         if not status.running or not status.bootstrap_servers or not status.redis_url:
             return None
-        redis_url = with_password(status.redis_url, self._redis_password())
+        self._same_mode(status.secure)
+        password = self._redis_password()
+        if status.secure:
+            if password is None:
+                raise StackError(f"the secured stack in {self.home} has lost its Redis password")
+            redis_url = self._secured_redis_url(status.redis_url, password)
+        else:
+            redis_url = with_password(status.redis_url, password)
         return Endpoints(status.bootstrap_servers, redis_url, "local-stack")
+
+    def _same_mode(self, secure: bool) -> None:
+        """Refuse to mix a secured stack with plain clients, or the other way round."""
+        if secure == self.config.secure:
+            return
+        if secure:
+            raise StackError(
+                f"the local stack in {self.home} is secured (TLS, SCRAM, Redis ACL): set "
+                "DRIFTLINE_STACK_SECURE=1 so that its clients use its certificates and users"
+            )
+        raise StackError(
+            f"the local stack in {self.home} is not secured: unset DRIFTLINE_STACK_SECURE, or "
+            "run 'driftline stack down --purge' and 'driftline stack up --secure'"
+        )
+
+    def _secured_redis_url(self, url: str, password: str) -> str:
+        files = self.config.client_files
+        return secured_url(url, password, self._redis_tls(), files.client_cert, files.client_key)
+
+    def _tls(self) -> TlsFiles:
+        return TlsFiles(self.config.client_files.tls_dir)
+
+    def _redis_tls(self) -> RedisTls:
+        tls = self._tls()
+        return RedisTls(tls.server_cert, tls.server_key, tls.ca_cert, STACK_USER)
+
+    def _kafka_security(self) -> KafkaServerSecurity:
+        """The brokers' security, with the secrets and certificates made if need be."""
+        secured = ensure_secured_secrets(self.secrets_dir)
+        tls = ensure_tls(self._tls().directory, secured.keystore_password)
+        return KafkaServerSecurity(
+            keystore=tls.server_keystore,
+            keystore_password=secured.keystore_password,
+            truststore=tls.ca_cert,
+            broker_user="broker",
+            broker_password=secured.broker_password,
+            client_user=STACK_USER,
+            client_password=secured.kafka_password,
+        )
 
     def checkpoint_key(self) -> bytes | None:
         """The key the stack made for sealing checkpoints, ``None`` before the first ``up``.
@@ -160,24 +227,53 @@ class LocalStack:
                 "run 'driftline stack down --purge' to start over with "
                 f"{self.config.kafka_version}"
             )
+        secure = self.config.secure
+        if known or state.get("redis"):
+            self._same_mode_to_start(bool(state.get("secure", False)))
         password = ensure_secrets(self.secrets_dir).redis_password
+        security = self._kafka_security() if secure else None
+        state["secure"] = secure
         nodes = plan_nodes(self.home, count, known)
         recorded = {int(b["node_id"]): b for b in known}
         dead = [n for n in nodes if not processes.recorded_alive(recorded.get(n.node_id))]
         if dead:
-            self._start_brokers(state, nodes, dead)
+            self._start_brokers(state, nodes, dead, security)
         if processes.recorded_alive(state.get("redis")):
-            require_password(state["redis_url"], password)
+            if not secure:
+                require_password(state["redis_url"], password)
         else:
-            redis_entry = self._start_redis(state.get("redis"), password)
+            redis_entry = self._start_redis(state.get("redis"), password, secure)
             state["redis"] = redis_entry
-            state["redis_url"] = f"redis://127.0.0.1:{redis_entry['port']}/0"
+            port = redis_entry["port"]
+            state["redis_url"] = (
+                f"rediss://{STACK_USER}@127.0.0.1:{port}/0"
+                if secure
+                else f"redis://127.0.0.1:{port}/0"
+            )
             self._write_state(state)
-        self._wait_ready(nodes, with_password(state["redis_url"], password))
+        if secure:
+            url = self._secured_redis_url(state["redis_url"], password)
+            client = self.config.secured_kafka(KafkaSettings())
+        else:
+            url, client = with_password(state["redis_url"], password), None
+        self._wait_ready(nodes, url, client)
         return self.status()
 
+    def _same_mode_to_start(self, secure: bool) -> None:
+        if secure != self.config.secure:
+            made = "secured" if secure else "not secured"
+            wanted = "with" if self.config.secure else "without"
+            raise StackError(
+                f"the stack in {self.home} was made {made}; run 'driftline stack down --purge' "
+                f"first to start it {wanted} TLS and SCRAM, or use another DRIFTLINE_STACK_HOME"
+            )
+
     def _start_brokers(
-        self, state: dict[str, Any], nodes: list[KafkaNode], dead: list[KafkaNode]
+        self,
+        state: dict[str, Any],
+        nodes: list[KafkaNode],
+        dead: list[KafkaNode],
+        security: KafkaServerSecurity | None = None,
     ) -> None:
         """Start the ``dead`` nodes of ``nodes``; formatted storage is kept as it is."""
         libs = ensure_kafka_jars(self.config.cache_dir, self.config.kafka_version)
@@ -191,10 +287,10 @@ class LocalStack:
         )
         for node in dead:
             node.home.mkdir(parents=True, exist_ok=True)
-            node.config_path.write_text(render_properties(node, nodes))
+            write_properties(node, render_properties(node, nodes, security))
             (node.home / "log4j2.properties").write_text(render_log4j(node))
         for node in dead:
-            format_storage(libs, node, cluster_id)
+            format_storage(libs, node, cluster_id, security)
         entries = {int(b["node_id"]): b for b in state.get("brokers", [])}
         for node in dead:
             command = java_command(
@@ -214,7 +310,9 @@ class LocalStack:
         state["bootstrap_servers"] = ",".join(n.bootstrap for n in nodes)
         self._write_state(state)
 
-    def _start_redis(self, previous: dict[str, Any] | None, password: str) -> dict[str, Any]:
+    def _start_redis(
+        self, previous: dict[str, Any] | None, password: str, secure: bool = False
+    ) -> dict[str, Any]:
         """Start Redis on its recorded port when free (its data is in its folder)."""
         home = self.home / "redis"
         home.mkdir(parents=True, exist_ok=True)
@@ -224,8 +322,9 @@ class LocalStack:
                 log.warning("redis moves to a new port: port %s is taken by another process", port)
             port = processes.free_port()
         conf = home / "redis.conf"
-        write_redis_conf(conf, port=port, home=home, password=password)
-        pid = _spawn(redis_command(conf, port), home / "stdout.log")
+        tls = self._redis_tls() if secure else None
+        write_redis_conf(conf, port=port, home=home, password=password, tls=tls)
+        pid = _spawn(redis_command(conf, port, tls=secure), home / "stdout.log")
         return {
             "pid": pid,
             "port": port,
@@ -234,12 +333,14 @@ class LocalStack:
             "started": processes.start_ticks(pid),
         }
 
-    def _wait_ready(self, nodes: list[KafkaNode], redis_url: str) -> None:
+    def _wait_ready(
+        self, nodes: list[KafkaNode], redis_url: str, kafka: KafkaSettings | None = None
+    ) -> None:
         """Wait until Redis and each node answer (a node answers once it has started)."""
         deadline = time.monotonic() + self.config.start_timeout_s
         wait_redis(redis_url, deadline, self.check_processes)
         for node in nodes:
-            wait_kafka(node.bootstrap, len(nodes), deadline, self.check_processes)
+            wait_kafka(node.bootstrap, len(nodes), deadline, self.check_processes, kafka)
 
     def check_processes(self) -> None:
         """Raise with the log's tail if a process the stack started has died."""

@@ -49,15 +49,19 @@ def wait_redis(url: str, deadline: float, check: Callable[[], None] = _never) ->
 
 
 def wait_kafka(
-    bootstrap: str, brokers: int, deadline: float, check: Callable[[], None] = _never
+    bootstrap: str,
+    brokers: int,
+    deadline: float,
+    check: Callable[[], None] = _never,
+    client: KafkaSettings | None = None,
 ) -> None:
     """Poll until ``bootstrap`` answers and sees ``brokers`` brokers registered.
 
     Given one broker's address it waits for that very broker: a broker answers only once
-    it has started.
+    it has started. ``client`` gives the security of the clients (a secured stack).
     """
-    config = KafkaSettings(
-        bootstrap=bootstrap, client_id="driftline-stack", request_timeout_ms=3000
+    config = (client or KafkaSettings()).model_copy(
+        update={"bootstrap": bootstrap, "client_id": "driftline-stack", "request_timeout_ms": 3000}
     )
     quiet = logging.getLogger("kafka")
     level = quiet.level

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import redis
 
@@ -12,7 +14,9 @@ from pipeline.core.errors import StackError
 from pipeline.stack.secret_files import write_private
 
 __all__ = [
+    "RedisTls",
     "redis_command",
+    "secured_url",
     "render_redis_conf",
     "require_password",
     "with_password",
@@ -20,21 +24,59 @@ __all__ = [
 ]
 
 
-def render_redis_conf(*, port: int, home: Path, password: str | None = None) -> str:
+@dataclass(frozen=True)
+class RedisTls:
+    """A secured Redis: TLS only (no plaintext port), client certificates required, and
+    one ACL user (the ``default`` user is switched off)."""
+
+    cert: Path
+    key: Path
+    ca_cert: Path
+    user: str
+
+
+def render_redis_conf(
+    *, port: int, home: Path, password: str | None = None, tls: RedisTls | None = None
+) -> str:
     """A ``redis.conf`` on loopback with append-only persistence (checkpoints live here).
 
-    With ``password`` every client must authenticate (``requirepass``).
+    With ``password`` every client must authenticate (``requirepass``). With ``tls`` the
+    port speaks TLS only and the password is ``tls.user``'s; the file then holds only the
+    password's SHA-256, as ACL rules do.
 
     >>> text = render_redis_conf(port=6380, home=Path("/s/redis"), password="pw")
     >>> "port 6380" in text, "requirepass pw" in text
     (True, True)
+    >>> tls = RedisTls(Path("/t/s.crt"), Path("/t/s.key"), Path("/t/ca.crt"), "app")
+    >>> text = render_redis_conf(port=6380, home=Path("/s/redis"), password="pw", tls=tls)
+    >>> "port 0" in text, "tls-port 6380" in text, "user default off" in text, "pw" in text
+    (True, True, True, False)
     """
     auth = [f"requirepass {password}"] if password else []
+    listen = [f"port {port}"]
+    if tls is not None:
+        if not password:
+            raise StackError("a secured Redis needs a password for its ACL user")
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        listen = [
+            "port 0",  # no plaintext port at all
+            f"tls-port {port}",
+            f"tls-cert-file {tls.cert}",
+            f"tls-key-file {tls.key}",
+            f"tls-ca-cert-file {tls.ca_cert}",
+            "tls-auth-clients yes",
+            'tls-protocols "TLSv1.2 TLSv1.3"',
+        ]
+        auth = [
+            "user default off",
+            # every key and channel, every command but server administration
+            f"user {tls.user} on #{digest} ~* &* +@all -@admin",
+        ]
     return "\n".join(
         [
             "# written by driftline",
             "bind 127.0.0.1",
-            f"port {port}",
+            *listen,
             "protected-mode yes",
             "daemonize no",
             f"dir {home}",
@@ -48,12 +90,14 @@ def render_redis_conf(*, port: int, home: Path, password: str | None = None) -> 
     )
 
 
-def write_redis_conf(path: Path, *, port: int, home: Path, password: str | None) -> None:
+def write_redis_conf(
+    path: Path, *, port: int, home: Path, password: str | None, tls: RedisTls | None = None
+) -> None:
     """Write the config to ``path``, readable by its owner only: it holds the password."""
-    write_private(path, render_redis_conf(port=port, home=home, password=password))
+    write_private(path, render_redis_conf(port=port, home=home, password=password, tls=tls))
 
 
-def redis_command(conf: Path, port: int) -> list[str]:
+def redis_command(conf: Path, port: int, *, tls: bool = False) -> list[str]:
     """The command that runs ``redis-server`` with ``conf`` (the port repeated, so it shows)."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -61,7 +105,27 @@ def redis_command(conf: Path, port: int) -> list[str]:
             "redis-server is not installed; 'make setup' installs it (Debian: "
             "apt-get install redis-server), or set DRIFTLINE_REDIS_URL to an existing Redis"
         )
+    if tls:
+        return [binary, str(conf), "--port", "0", "--tls-port", str(port)]
     return [binary, str(conf), "--port", str(port)]
+
+
+def secured_url(url: str, password: str, tls: RedisTls, client_cert: Path, client_key: Path) -> str:
+    """The ``rediss://`` URL of ``tls.user`` with ``password`` and the TLS files a client
+    needs, as query parameters redis-py reads.
+
+    >>> tls = RedisTls(Path("/t/s.crt"), Path("/t/s.key"), Path("/t/ca.crt"), "app")
+    >>> secured_url("rediss://app@127.0.0.1:6390/0", "p/w", tls, Path("/t/c.crt"),
+    ...             Path("/t/c.key"))  # doctest: +NORMALIZE_WHITESPACE
+    'rediss://app:p%2Fw@127.0.0.1:6390/0?ssl_ca_certs=%2Ft%2Fca.crt&ssl_certfile=%2Ft%2Fc.crt&ssl_keyfile=%2Ft%2Fc.key'
+    """
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(tls.user, safe='')}:{quote(password, safe='')}@{host}"
+    query = urlencode(
+        {"ssl_ca_certs": tls.ca_cert, "ssl_certfile": client_cert, "ssl_keyfile": client_key}
+    )
+    return urlunsplit(parts._replace(scheme="rediss", netloc=netloc, query=query))
 
 
 def with_password(url: str, password: str | None) -> str:

@@ -4,7 +4,15 @@
 
     secrets/               mode 0700
         checkpoint.key     the HMAC key of checkpoints: 64 hex digits (32 random bytes)
-        redis.password     the password Redis requires (``requirepass``)
+        redis.password     the password Redis requires (``requirepass``; on a secured
+                           stack the password of its ACL user ``driftline``)
+
+A secured stack (``stack up --secure``) adds (see :func:`ensure_secured_secrets`)::
+
+        kafka.password             the SCRAM-SHA-512 password of the Kafka user ``driftline``
+        kafka-broker.password      the SCRAM password the brokers use among themselves
+        kafka-keystore.password    the password of the brokers' PKCS12 keystore
+        tls/                       certificates and keys (pipeline.stack.certificates)
 
 A file is created with mode 0600 by ``os.open`` itself (never readable by others, not even
 for a moment) and under a temporary name, then linked into place: a reader sees a whole
@@ -34,15 +42,23 @@ from pipeline.core.errors import StackError
 
 __all__ = [
     "CHECKPOINT_KEY",
+    "KAFKA_BROKER_PASSWORD",
+    "KAFKA_KEYSTORE_PASSWORD",
+    "KAFKA_PASSWORD",
     "REDIS_PASSWORD",
+    "SecuredSecrets",
     "StackSecrets",
     "ensure_secrets",
+    "ensure_secured_secrets",
     "read_secret",
     "write_private",
 ]
 
 CHECKPOINT_KEY = "checkpoint.key"
 REDIS_PASSWORD = "redis.password"
+KAFKA_PASSWORD = "kafka.password"
+KAFKA_BROKER_PASSWORD = "kafka-broker.password"
+KAFKA_KEYSTORE_PASSWORD = "kafka-keystore.password"
 _PRIVATE_DIR = 0o700
 _PRIVATE_FILE = 0o600
 
@@ -64,6 +80,36 @@ def ensure_secrets(directory: Path) -> StackSecrets:
     return StackSecrets(
         checkpoint_key=_create_once(directory / CHECKPOINT_KEY, lambda: secrets.token_hex(32)),
         redis_password=_create_once(directory / REDIS_PASSWORD, lambda: secrets.token_urlsafe(32)),
+    )
+
+
+@dataclass(frozen=True)
+class SecuredSecrets:
+    """The secured stack's Kafka secrets; their ``repr`` shows none of them."""
+
+    kafka_password: str
+    broker_password: str
+    keystore_password: str
+
+    def __repr__(self) -> str:
+        return "SecuredSecrets(passwords='***')"
+
+
+def ensure_secured_secrets(directory: Path) -> SecuredSecrets:
+    """The secured stack's Kafka passwords in ``directory``, each made once.
+
+    They are URL-safe tokens: fit for a JAAS line, a StorageTool ``--add-scram`` argument
+    and a properties file without quoting.
+    """
+    _private_directory(directory)
+
+    def token() -> str:
+        return secrets.token_urlsafe(32)
+
+    return SecuredSecrets(
+        kafka_password=_create_once(directory / KAFKA_PASSWORD, token),
+        broker_password=_create_once(directory / KAFKA_BROKER_PASSWORD, token),
+        keystore_password=_create_once(directory / KAFKA_KEYSTORE_PASSWORD, token),
     )
 
 

@@ -78,7 +78,8 @@ class StackStatus:
     ``brokers`` and ``redis`` has its own ``alive`` flag. ``bootstrap_servers`` (every
     broker, so clients keep the full list) and ``redis_url`` are given while it runs.
     ``redis_url`` never carries the password: :meth:`LocalStack.endpoints` adds it;
-    ``secrets_dir`` is the folder of the password and the checkpoint key, once made.
+    ``secrets_dir`` is the folder of the password and the checkpoint key, once made;
+    ``secure`` says the stack speaks TLS with SCRAM (Kafka) and ACL users (Redis).
     """
 
     running: bool
@@ -91,6 +92,7 @@ class StackStatus:
     degraded: bool = False
     down: list[str] = field(default_factory=list)
     secrets_dir: str | None = None
+    secure: bool = False
 
     def describe(self) -> str:
         """One line for people, as :meth:`Health.describe`."""

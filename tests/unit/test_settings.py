@@ -28,6 +28,7 @@ from pipeline.core.errors import ConfigError
 REDIS_PASSWORD = "Rp4ss-9f3c1e"
 SASL_PASSWORD = "Sp4ss-77ab02"
 CHECKPOINT_KEY = "Ck3y-0123456789abcdef"
+KEY_PASSWORD = "Kp4ss-5d2e90"
 
 #: Every variable of the flat settings: none may disappear.
 VARIABLES = [
@@ -79,6 +80,16 @@ VARIABLES = [
     "DRIFTLINE_MAX_RECORD_BYTES",
     "DRIFTLINE_REDIS_TIMEOUT_S",
     "DRIFTLINE_CHECKPOINT_KEY_FILE",
+    "DRIFTLINE_KAFKA_SASL_PASSWORD_FILE",
+    "DRIFTLINE_KAFKA_SSL_CAFILE",
+    "DRIFTLINE_KAFKA_SSL_CERTFILE",
+    "DRIFTLINE_KAFKA_SSL_KEYFILE",
+    "DRIFTLINE_KAFKA_SSL_PASSWORD",
+    "DRIFTLINE_REDIS_PASSWORD_FILE",
+    "DRIFTLINE_REDIS_SSL_CA_FILE",
+    "DRIFTLINE_REDIS_SSL_CERTFILE",
+    "DRIFTLINE_REDIS_SSL_KEYFILE",
+    "DRIFTLINE_STACK_SECURE",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -164,6 +175,37 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_MAX_RECORD_BYTES": ("4096", "model.max_record_bytes", 4096),
     "DRIFTLINE_REDIS_TIMEOUT_S": ("2.5", "redis.timeout_s", 2.5),
     "DRIFTLINE_CHECKPOINT_KEY_FILE": ("ckpt.key", "checkpoints.key_file", Path("ckpt.key")),
+    "DRIFTLINE_KAFKA_SASL_PASSWORD_FILE": (
+        "kafka.pw",
+        "kafka.sasl_password_file",
+        Path("kafka.pw"),
+    ),
+    "DRIFTLINE_KAFKA_SSL_CAFILE": ("tls/ca.crt", "kafka.ssl_cafile", Path("tls/ca.crt")),
+    "DRIFTLINE_KAFKA_SSL_CERTFILE": ("tls/c.crt", "kafka.ssl_certfile", Path("tls/c.crt")),
+    "DRIFTLINE_KAFKA_SSL_KEYFILE": ("tls/c.key", "kafka.ssl_keyfile", Path("tls/c.key")),
+    "DRIFTLINE_KAFKA_SSL_PASSWORD": (
+        KEY_PASSWORD,
+        "kafka.ssl_password",
+        SecretStr(KEY_PASSWORD),
+    ),
+    "DRIFTLINE_REDIS_PASSWORD_FILE": ("redis.pw", "redis.password_file", Path("redis.pw")),
+    "DRIFTLINE_REDIS_SSL_CA_FILE": ("tls/ca.crt", "redis.ssl_ca_file", Path("tls/ca.crt")),
+    "DRIFTLINE_REDIS_SSL_CERTFILE": ("tls/c.crt", "redis.ssl_certfile", Path("tls/c.crt")),
+    "DRIFTLINE_REDIS_SSL_KEYFILE": ("tls/c.key", "redis.ssl_keyfile", Path("tls/c.key")),
+    "DRIFTLINE_STACK_SECURE": ("1", "stack.secure", True),
+}
+#: What setting a field changes besides it: a secured local stack (no bootstrap servers of
+#: the settings' own) makes the Kafka clients use its TLS files and SCRAM user.
+CONSEQUENCES: dict[str, set[str]] = {
+    "stack.secure": {
+        "kafka.security_protocol",
+        "kafka.sasl_mechanism",
+        "kafka.sasl_username",
+        "kafka.sasl_password_file",
+        "kafka.ssl_cafile",
+        "kafka.ssl_certfile",
+        "kafka.ssl_keyfile",
+    }
 }
 
 
@@ -212,14 +254,16 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
     assert field_of(s, path) == expected
     given = leaves(s)
     changed = {key for key in given if given[key] != defaults[key]}
-    assert changed == {path}
+    assert changed == {path} | CONSEQUENCES.get(path, set())
 
 
 # -- the variables -----------------------------------------------------------------------------
 def test_the_cases_cover_every_variable() -> None:
-    # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file
+    # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file,
+    # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
+    # password file, the secured stack)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

@@ -21,14 +21,25 @@ def stack_up(
     ctx: typer.Context,
     namespace: Namespace = None,
     brokers: Annotated[int | None, typer.Option(help="Kafka brokers (KRaft nodes)")] = None,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="TLS with client certificates, SCRAM Kafka users and Redis ACL users, "
+            "certificates and passwords made in the home's secrets/ (DRIFTLINE_STACK_SECURE=1)",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Start Kafka and Redis, or only what is down, and wait until they answer.
 
     The first run picks free loopback ports; later runs restart a dead process on its own
-    ports with its data, leaving the live ones alone.
+    ports with its data, leaving the live ones alone. A secured stack's clients, the other
+    commands, need DRIFTLINE_STACK_SECURE=1 too.
     """
-    settings = settings_of(ctx, namespace).with_overrides(brokers=brokers)
+    settings = settings_of(ctx, namespace).with_overrides(
+        brokers=brokers, stack_secure=True if secure else None
+    )
     with stderr.status("starting Kafka and Redis..."):
         status = LocalStack(settings.stack).up(brokers)
     _print_status(status, as_json)
@@ -88,3 +99,8 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
         f" (password in {status.secrets_dir})" if status.redis_url and status.secrets_dir else ""
     )
     stderr.print(f"redis url:         {status.redis_url}{where}")
+    if status.secure:
+        stderr.print(
+            "security:          Kafka SASL_SSL (SCRAM-SHA-512, client certificates), Redis TLS "
+            "with ACL user; clients: DRIFTLINE_STACK_SECURE=1"
+        )
