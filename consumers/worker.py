@@ -146,7 +146,7 @@ class Worker:
         self.sleep = sleep
         self._jitter = random.Random()  # jitter only: no state depends on it
         self.tasks: dict[int, PartitionTask] = {}
-        #: Every partition this worker has held a task for, whether it still does or not.
+        #: Every partition this worker has processed records of, whether it holds it or not.
         self.partitions_seen: set[int] = set()
         self.stats = WorkerStats(started=monotonic())
         self._lock = threading.RLock()  # held while tasks change; never around source calls
@@ -281,6 +281,7 @@ class Worker:
                 if len(usable) > out.ticks:
                     self._quiet_since[partition] = now
             self._dirty |= done
+            self.partitions_seen |= done
         for partition, offset in seeks.items():
             self.source.seek(partition, offset)
         self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
@@ -334,7 +335,6 @@ class Worker:
                 if partition in self.tasks:
                     continue
                 self.tasks[partition] = task
-                self.partitions_seen.add(partition)
                 self._saved_at[partition] = self.monotonic()
                 self._quiet_since.setdefault(partition, self.monotonic())
             made.append(task)
