@@ -196,7 +196,7 @@ def secured_listener(security: KafkaServerSecurity) -> dict[str, Any]:
 
     >>> s = KafkaServerSecurity(Path("/k.p12"), "kp", Path("/ca.crt"), "broker", "bp", "app", "ap")
     >>> options = secured_listener(s)
-    >>> options["ssl.client.auth"], options["sasl.enabled.mechanisms"]
+    >>> options["listener.name.sasl_ssl.ssl.client.auth"], options["sasl.enabled.mechanisms"]
     ('required', 'SCRAM-SHA-512')
     """
     mechanism = security.mechanism
@@ -214,7 +214,8 @@ def secured_listener(security: KafkaServerSecurity) -> dict[str, Any]:
         "ssl.key.password": security.keystore_password,
         "ssl.truststore.type": "PEM",
         "ssl.truststore.location": security.truststore,
-        "ssl.client.auth": "required",
+        # on a SASL_SSL listener Kafka reads it only with the listener's prefix (KIP-684)
+        "listener.name.sasl_ssl.ssl.client.auth": "required",
         "ssl.endpoint.identification.algorithm": "https",
     }
 
