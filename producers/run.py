@@ -64,6 +64,9 @@ def run_replay(
     """Publish ``source`` in arrival order and return the summary (after the final flush).
 
     An event is *out of order* when an event published before it has a later event time.
+    The first record Kafka does not acknowledge stops the replay with the publisher's
+    :class:`~pipeline.core.errors.PublishError`; ``publisher.report`` then holds what was
+    acknowledged (by partition) and what failed (by reason).
     """
     started = clock()
     summary = ReplaySummary(report=publisher.report, elapsed_s=0.0)

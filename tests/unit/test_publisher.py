@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -15,7 +19,7 @@ from kafka.future import Future
 from pipeline.core.codec import EventCodec
 from pipeline.core.errors import PublishError
 from pipeline.core.events import Event, Observation, Outcome
-from producers.publisher import KIND_HEADER, EventPublisher
+from producers.publisher import KIND_HEADER, Delivery, DeliveryBounds, EventPublisher
 
 TOPIC = "demo.events"
 T0 = datetime(2013, 1, 1, 10, 15, tzinfo=UTC)
@@ -49,16 +53,32 @@ def ack_by_key(record: Sent) -> int:
 
 
 class FakeProducer:
-    """kafka-python's KafkaProducer as the publisher uses it; futures settle at flush()."""
+    """kafka-python's KafkaProducer as the publisher uses it; futures settle at flush()
+    (``eager``: at send, as a fast broker's do; ``lagging``: one send later).
 
-    def __init__(self, verdict: Verdict = ack_by_key, refuse: BaseException | None = None):
+    Like kafka-python's, ``close(timeout)`` flushes first, and raises a timeout when a
+    record is still unanswered (``close_error``).
+    """
+
+    def __init__(
+        self,
+        verdict: Verdict = ack_by_key,
+        refuse: BaseException | None = None,
+        eager: bool = False,
+        lagging: bool = False,
+    ):
         self.verdict = verdict
         self.refuse = refuse
+        self.eager = eager
+        self.lagging = lagging
         self.sent: list[Sent] = []
         self.offsets: dict[int, int] = {}
         self.flushes = 0
+        self.flush_timeouts: list[float | None] = []
         self.closed = 0
+        self.close_timeouts: list[float | None] = []
         self.flush_error: BaseException | None = None
+        self.close_error: BaseException | None = None
 
     def send(
         self,
@@ -72,26 +92,38 @@ class FakeProducer:
         if self.refuse is not None:
             raise self.refuse
         record = Sent(topic, key, value, headers, timestamp_ms, Future())
+        if self.lagging:
+            for earlier in self.sent:
+                self._settle(earlier)
         self.sent.append(record)
+        if self.eager:
+            self._settle(record)
         return record.future
+
+    def _settle(self, record: Sent) -> None:
+        if record.future.is_done:
+            return
+        verdict = self.verdict(record)
+        if isinstance(verdict, BaseException):
+            record.future.failure(verdict)
+        elif verdict is not None:
+            offset = self.offsets.get(verdict, -1) + 1
+            self.offsets[verdict] = offset
+            record.future.success(Metadata(record.topic, verdict, offset))
 
     def flush(self, timeout: float | None = None) -> None:
         self.flushes += 1
+        self.flush_timeouts.append(timeout)
         if self.flush_error is not None:
             raise self.flush_error
         for record in self.sent:
-            if record.future.is_done:
-                continue
-            verdict = self.verdict(record)
-            if isinstance(verdict, BaseException):
-                record.future.failure(verdict)
-            elif verdict is not None:
-                offset = self.offsets.get(verdict, -1) + 1
-                self.offsets[verdict] = offset
-                record.future.success(Metadata(record.topic, verdict, offset))
+            self._settle(record)
 
     def close(self, timeout: float | None = None) -> None:
         self.closed += 1
+        self.close_timeouts.append(timeout)
+        if self.close_error is not None:
+            raise self.close_error
 
 
 def obs(i: int, key: str = "EWR", **features: Any) -> Observation:
@@ -201,10 +233,13 @@ def test_flush_reports_what_was_acknowledged() -> None:
     assert report.to_dict() == {
         "topic": TOPIC,
         "published": 5,
+        "acknowledged": 5,
         "observations": 4,
         "outcomes": 1,
         "partitions": {"0": 4, "2": 1},
         "last_offsets": {"0": 3, "2": 0},
+        "failed": 0,
+        "failed_by_reason": {},
     }
 
 
@@ -233,10 +268,14 @@ def test_failed_delivery_raises_with_the_failed_count() -> None:
         publisher.flush()
     assert caught.value.failed == 2
     assert caught.value.first_error is boom
-    assert "2 record(s)" in str(caught.value)
-    # only the acknowledged records are counted
+    assert str(caught.value) == (
+        "publishing to demo.events failed: 2 record(s) acknowledged (partition 0: 2), "
+        "2 failed (2 [Error 6] NotLeaderForPartitionError: leader moved)"
+    )
+    # only the acknowledged records are counted as such
     assert publisher.report.total == 2
     assert publisher.report.by_kind == {"observation": 1, "outcome": 1}
+    assert publisher.report.failed_by_reason == {"NotLeaderForPartitionError": 2}
 
 
 def test_unanswered_record_counts_as_failed() -> None:
@@ -249,6 +288,8 @@ def test_unanswered_record_counts_as_failed() -> None:
     assert caught.value.failed == 1
     assert isinstance(caught.value.first_error, TimeoutError)
     assert publisher.report.total == 1
+    assert publisher.report.to_dict()["failed_by_reason"] == {"no answer": 1}
+    assert "1 failed (1 not acknowledged within 150 s)" in str(caught.value)
 
 
 def test_failures_are_not_reported_twice() -> None:
@@ -271,6 +312,23 @@ def test_send_refused_synchronously_becomes_publish_error() -> None:
     assert caught.value.first_error is refusal
     assert caught.value.__cause__ is refusal
     assert "f7" in str(caught.value)
+    assert publisher.report.failed_by_reason == {"KafkaTimeoutError": 1}
+
+
+def test_a_refused_send_first_counts_the_records_in_flight() -> None:
+    producer = FakeProducer(verdict=lambda r: 1)
+    publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
+    publisher.publish(obs(1))
+    publisher.publish(obs(2))
+    producer.refuse = KafkaTimeoutError("Failed to update metadata after 5.0 secs.")
+    with pytest.raises(PublishError) as caught:
+        publisher.publish(obs(3))
+    assert publisher.report.total == 2  # the two in flight were waited for and counted
+    assert str(caught.value) == (
+        "Kafka refused observation f3; publishing to demo.events failed: 2 record(s) "
+        "acknowledged (partition 1: 2), 1 failed (1 KafkaTimeoutError: Failed to update "
+        "metadata after 5.0 secs.)"
+    )
 
 
 def test_flush_that_fails_becomes_publish_error() -> None:
@@ -280,9 +338,132 @@ def test_flush_that_fails_becomes_publish_error() -> None:
     publisher.publish(obs(2))
     producer.flush_error = KafkaTimeoutError("flush timed out")
     with pytest.raises(PublishError) as caught:
-        publisher.flush()
+        publisher.flush(timeout_s=12)
     assert caught.value.failed == 2
-    assert caught.value.first_error is producer.flush_error
+    assert isinstance(caught.value.first_error, TimeoutError)
+    assert producer.flush_timeouts == [12]
+    assert "2 failed (2 not acknowledged within 12 s)" in str(caught.value)
+
+
+def test_a_flush_that_times_out_still_counts_what_was_acknowledged() -> None:
+    producer = FakeProducer(verdict=lambda r: None if r.key == b"SLOW" else 2)
+    publisher = EventPublisher(producer, TOPIC, flush_timeout_s=7.5)  # type: ignore[arg-type]
+    publisher.publish(obs(1, key="FAST"))
+    publisher.publish(obs(2, key="SLOW"))
+    publisher.publish(obs(3, key="FAST"))
+    producer.flush()  # the broker answers for the FAST ones ...
+    producer.flush_error = KafkaTimeoutError("Timeout waiting for future")  # ... not SLOW
+    with pytest.raises(PublishError) as caught:
+        publisher.flush()
+    assert producer.flush_timeouts[-1] == 7.5
+    assert caught.value.failed == 1
+    assert publisher.report.by_partition == {2: 2}
+    assert publisher.report.failed_by_reason == {"no answer": 1}
+
+
+# -- stopping at the first failure ---------------------------------------------------------------
+def test_the_first_failure_stops_publishing_with_acknowledged_and_failed_counts() -> None:
+    expired = KafkaTimeoutError(
+        "Expiring 1 record(s) for TopicPartition(topic='demo.events', partition=1): "
+        "10012 ms has passed since batch creation"
+    )
+    producer = FakeProducer(verdict=lambda r: expired if r.key == b"JFK" else 0, eager=True)
+    publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
+    publisher.publish(obs(1, key="EWR"))
+    publisher.publish(out(1, key="EWR"))
+    with pytest.raises(PublishError) as caught:
+        publisher.publish(obs(2, key="JFK"))
+    assert len(producer.sent) == 3  # nothing was sent after the failure was seen
+    report = publisher.report
+    assert (report.acknowledged, report.failed) == (2, 1)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message == (
+        "publishing to demo.events failed: 2 record(s) acknowledged (partition 0: 2), "
+        "1 failed (1 KafkaTimeoutError: Expiring 1 record(s) for TopicPartition("
+        "topic='demo.events', partition=1): 10012 ms has passed since batch creation)"
+    )
+    assert report.to_dict() | {"topic": None} == {
+        "topic": None,
+        "published": 2,
+        "acknowledged": 2,
+        "observations": 1,
+        "outcomes": 1,
+        "partitions": {"0": 2},
+        "last_offsets": {"0": 1},
+        "failed": 1,
+        "failed_by_reason": {"KafkaTimeoutError": 1},
+    }
+
+
+def test_records_in_flight_at_a_failure_get_the_failure_wait() -> None:
+    refused = NotLeaderForPartitionError("no leader")
+    producer = FakeProducer(verdict=lambda r: refused if r.key == b"BAD" else 3, lagging=True)
+    publisher = EventPublisher(producer, TOPIC, failure_wait_s=2.5)  # type: ignore[arg-type]
+    publisher.publish(obs(1, key="OK"))
+    publisher.publish(obs(2, key="BAD"))
+    with pytest.raises(PublishError) as caught:
+        publisher.publish(obs(3, key="OK"))  # the broker answers for BAD now
+    assert producer.flush_timeouts == [2.5]
+    assert caught.value.failed == 1
+    assert publisher.report.by_partition == {3: 2}  # the one in flight was counted too
+
+
+def test_failure_reasons_are_grouped_and_long_messages_shortened() -> None:
+    boom = {b"A": NotLeaderForPartitionError("x" * 500), b"B": KafkaTimeoutError("expired")}
+    producer = FakeProducer(verdict=lambda r: boom.get(r.key, 0))
+    publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
+    for i, key in enumerate(["A", "B", "B", "C"]):
+        publisher.publish(obs(i, key=key))
+    with pytest.raises(PublishError) as caught:
+        publisher.flush()
+    assert caught.value.failed == 3
+    assert publisher.report.failed_by_reason == {
+        "KafkaTimeoutError": 2,
+        "NotLeaderForPartitionError": 1,
+    }
+    message = str(caught.value)
+    assert (
+        "1 record(s) acknowledged (partition 0: 1), 3 failed (2 KafkaTimeoutError: expired; "
+        in message
+    )
+    assert message.endswith("...)") and len(message) < 400
+
+
+def test_every_delivery_is_heard_by_the_hook() -> None:
+    heard: list[Delivery] = []
+    refusal = RuntimeError("refused")
+    producer = FakeProducer(verdict=lambda r: refusal if r.key == b"BAD" else 1)
+    publisher = EventPublisher(producer, TOPIC, on_delivery=heard.append)  # type: ignore[arg-type]
+    publisher.publish(obs(1, key="OK"))
+    publisher.publish(out(1, key="OK"))
+    publisher.publish(obs(2, key="BAD"))
+    with pytest.raises(PublishError):
+        publisher.flush()
+    assert heard == [
+        Delivery("f1", "observation", 1, 0),
+        Delivery("f1", "outcome", 1, 1),
+        Delivery("f2", "observation", error=refusal),
+    ]
+    assert [d.acknowledged for d in heard] == [True, True, False]
+
+
+# -- delivery bounds ------------------------------------------------------------------------------
+@pytest.mark.parametrize("request_timeout_ms", [1_000, 5_000, 30_000])
+def test_delivery_bounds_are_valid_kafka_python_settings(request_timeout_ms: int) -> None:
+    from kafka import KafkaProducer
+
+    bounds = DeliveryBounds(request_timeout_ms)
+    options = bounds.producer_options()
+    assert set(options) <= set(KafkaProducer.DEFAULT_CONFIG)
+    # kafka-python refuses a delivery timeout below linger + request timeout
+    assert options["delivery_timeout_ms"] >= request_timeout_ms + bounds.linger_ms
+    assert options["max_block_ms"] == request_timeout_ms
+    # a flush outlasts the delivery timeout: by then every record has settled
+    assert bounds.flush_timeout_s * 1000 > options["delivery_timeout_ms"]
+    # and the publisher takes its share of the bounds
+    publisher = EventPublisher(FakeProducer(), TOPIC, **bounds.publisher_options())  # type: ignore[arg-type]
+    assert publisher.flush().total == 0
 
 
 def test_too_many_unsettled_records_flush_on_their_own() -> None:
@@ -336,3 +517,187 @@ def test_close_closes_even_when_flush_fails() -> None:
     with pytest.raises(PublishError):
         publisher.close()
     assert producer.closed == 1
+
+
+def test_a_timeout_in_close_never_masks_the_publish_error() -> None:
+    # kafka-python's close() flushes again and raises KafkaTimeoutError while a record is
+    # still in flight: that used to replace the PublishError (and its counts).
+    producer = FakeProducer(verdict=lambda r: None)
+    producer.close_error = KafkaTimeoutError("Timeout waiting for future")
+    with (
+        pytest.raises(PublishError) as caught,
+        EventPublisher(producer, TOPIC, flush_timeout_s=3) as publisher,  # type: ignore[arg-type]
+    ):
+        publisher.publish(obs(1))
+    assert "no record acknowledged, 1 failed (1 not acknowledged within 3 s)" in str(caught.value)
+    assert producer.closed == 1
+    assert producer.close_timeouts == [0.0]  # nothing is worth waiting for after a failure
+    assert producer.flushes == 1  # the failed flush is not waited out a second time
+
+
+def test_an_error_raised_in_the_block_is_not_waited_out_twice() -> None:
+    producer = FakeProducer(verdict=lambda r: None)
+    producer.close_error = KafkaTimeoutError("Timeout waiting for future")
+    publisher = EventPublisher(producer, TOPIC, flush_timeout_s=3)  # type: ignore[arg-type]
+    with pytest.raises(PublishError), publisher:
+        publisher.publish(obs(1))
+        publisher.flush()  # raises inside the block: __exit__ must not flush again
+    assert producer.flushes == 1
+    assert producer.closed == 1
+
+
+def test_a_timeout_in_close_after_success_is_a_warning_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    producer = FakeProducer()
+    producer.close_error = KafkaTimeoutError("Timeout waiting for future")
+    publisher = EventPublisher(producer, TOPIC, close_timeout_s=4)  # type: ignore[arg-type]
+    publisher.publish(obs(1))
+    assert publisher.close().total == 1
+    assert producer.close_timeouts == [4]
+    assert "closed with records in flight" in caplog.text
+
+
+def test_another_error_settles_what_was_sent_and_logs_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    producer = FakeProducer(verdict=lambda r: None)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        EventPublisher(producer, TOPIC, flush_timeout_s=2) as publisher,  # type: ignore[arg-type]
+    ):
+        publisher.publish(obs(1))
+        raise KeyboardInterrupt
+    assert publisher.report.failed == 1
+    [record] = [r for r in caplog.records if r.name == "producers.publisher"]
+    assert record.exc_info is None
+    assert "while stopping on KeyboardInterrupt" in record.getMessage()
+
+
+# -- the command: one line, exit 2, the counts ----------------------------------------------------
+def run_produce(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, producer: FakeProducer, *options: str
+) -> int:
+    """``driftline produce jsonl`` (6 events of 3 keys) on ``producer``, in-process."""
+    from pipeline.adapters.endpoints import Endpoints
+    from pipeline.app import cli
+    from pipeline.app.cli import produce
+
+    rows = [{"id": f"r{i}", "k": "ABC"[i % 3], "t": 1_700_000_000 + i, "x": i} for i in range(6)]
+    table = tmp_path / "rows.jsonl"
+    table.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for name in [n for n in os.environ if n.startswith("DRIFTLINE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env is read
+    monkeypatch.setenv("DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS", "4000")
+    made: dict[str, Any] = {}
+
+    def make_producer(config: Any, **options: Any) -> FakeProducer:
+        made.update(options, request_timeout_ms=config.request_timeout_ms)
+        return producer
+
+    monkeypatch.setattr(produce, "make_producer", make_producer)
+    monkeypatch.setattr(produce, "prepare_namespace", lambda *a, **k: {})
+    monkeypatch.setattr(
+        produce, "endpoints_of", lambda s: Endpoints("k:9092", "redis://r:6379/0", "settings")
+    )
+    argv = ["driftline", "produce", "jsonl", str(table), "--key", "k", "--time", "t"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--event-id", "id", *options])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert made == {"delivery_timeout_ms": 8000, "max_block_ms": 4000, "request_timeout_ms": 4000}
+    return int(exited.value.code or 0)
+
+
+def error_text(stderr: str) -> str:
+    """The one line main() printed for the error: the last line of standard error."""
+    lines = stderr.strip().splitlines()
+    assert [line for line in lines if "error:" in line] == lines[-1:], stderr
+    return lines[-1]
+
+
+def test_produce_fails_with_one_line_the_counts_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expired = KafkaTimeoutError("Expiring 2 record(s) for TopicPartition(...): 8004 ms has passed")
+    producer = FakeProducer(verdict=lambda r: expired if r.key == b"B" else 0)
+    producer.close_error = KafkaTimeoutError("Timeout waiting for future")  # as kafka-python's
+    assert run_produce(monkeypatch, tmp_path, producer) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert error_text(captured.err) == (
+        "error: publishing to driftline.events failed: 4 record(s) acknowledged "
+        "(partition 0: 4), 2 failed (2 KafkaTimeoutError: Expiring 2 record(s) for "
+        "TopicPartition(...): 8004 ms has passed)"
+    )
+    assert captured.out == ""
+    assert producer.flush_timeouts[0] == 12.0  # delivery timeout + request timeout
+    assert producer.close_timeouts == [0.0]
+
+
+def test_produce_json_prints_the_counts_before_failing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    producer = FakeProducer(verdict=lambda r: None if r.key == b"C" else 1)
+    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 2
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["acknowledged"] == summary["published"] == 4
+    assert summary["partitions"] == {"1": 4}
+    assert summary["failed"] == 2
+    assert summary["failed_by_reason"] == {"no answer": 2}
+    assert summary["error"] in error_text(captured.err)
+    assert "Traceback" not in captured.err
+
+
+def test_produce_stops_at_the_first_failure_within_the_bounds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refused = NotLeaderForPartitionError("no leader")
+    producer = FakeProducer(verdict=lambda r: refused if r.key == b"B" else 0, lagging=True)
+    assert run_produce(monkeypatch, tmp_path, producer) == 2
+    # A acknowledged; B refused, seen when C was sent: C was waited for, then it stopped
+    assert [r.key for r in producer.sent] == [b"A", b"B", b"C"]
+    assert producer.flush_timeouts == [4.0]  # one request timeout for the rest in flight
+    line = error_text(capsys.readouterr().err)
+    assert line.endswith(
+        "2 record(s) acknowledged (partition 0: 2), 1 failed (1 [Error 6] "
+        "NotLeaderForPartitionError: no leader)"
+    )
+
+
+def test_produce_that_succeeds_reports_no_failure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    producer = FakeProducer(eager=True)
+    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["acknowledged"], summary["failed"]) == (6, 0)
+    assert producer.close_timeouts == [10.0]
+
+
+class FakeSender:
+    """kafka-python's I/O thread as the publisher's last resort uses it."""
+
+    def __init__(self, producer: FakeProducer) -> None:
+        self.producer = producer
+        self.forced = False
+
+    def force_close(self) -> None:  # fails the pending batches: close() can then complete
+        self.forced = True
+        self.producer.close_error = None
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_a_producer_that_cannot_close_is_force_closed() -> None:
+    # kafka-python leaves its sender running when close() times out, and its __del__
+    # then prints a traceback at exit: the pending batches are aborted and close() retried.
+    producer = FakeProducer(verdict=lambda r: None)
+    producer.close_error = KafkaTimeoutError("Timeout waiting for future")
+    sender = producer._sender = FakeSender(producer)  # type: ignore[attr-defined]
+    with pytest.raises(PublishError), EventPublisher(producer, TOPIC) as publisher:  # type: ignore[arg-type]
+        publisher.publish(obs(1))
+    assert sender.forced
+    assert producer.close_timeouts == [0.0, 0]

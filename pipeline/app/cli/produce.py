@@ -11,23 +11,27 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from kafka.errors import KafkaError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.kafka_clients import make_producer
+from pipeline.adapters.settings import Settings
 from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
 from pipeline.app.logs import stderr
 from pipeline.app.namespace import prepare_namespace
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, PublishError, ServiceUnavailable
 from producers.flights import CancelledTreatment, KeyBy, flight_events
-from producers.publisher import EventPublisher
+from producers.publisher import DeliveryBounds, EventPublisher
 from producers.replay import ArrivalDelay, Pacer, ReplayPlan
 from producers.run import ReplaySummary, run_replay
 from producers.sources import LabelledEvent
@@ -120,7 +124,13 @@ def replay_command(
 
 
 def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: ReplayOptions) -> None:
-    """Replay ``source`` as ``options`` say and print what was published."""
+    """Replay ``source`` as ``options`` say and print what was published.
+
+    Every record is acknowledged or counted as failed within the delivery bounds derived
+    from ``DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS``; on the first failure the replay stops
+    with one line saying how many were acknowledged (by partition) and how many failed,
+    and why (with ``--json``, the summary is printed first, with the same counts).
+    """
     settings = settings_of(ctx, options.namespace).with_overrides(
         partitions=options.partitions, seed=options.seed
     )
@@ -128,7 +138,24 @@ def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: Replay
         raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
     endpoints = endpoints_of(settings)
     log.info("publishing to %s", endpoints.describe())
-    prepare_namespace(settings, endpoints, fresh=options.fresh)
+    with _kafka_errors_behind_verbose():
+        _replay(settings, endpoints, source, options)
+
+
+def _replay(
+    settings: Settings,
+    endpoints: Endpoints,
+    source: Iterable[LabelledEvent],
+    options: ReplayOptions,
+) -> None:
+    try:
+        prepare_namespace(settings, endpoints, fresh=options.fresh)
+    except KafkaError as exc:
+        raise ServiceUnavailable(
+            f"could not prepare the topics of {settings.namespace!r} at Kafka "
+            f"{endpoints.bootstrap} ({exc}); nothing was published: 0 record(s) "
+            "acknowledged, 0 failed"
+        ) from exc
     plan = ReplayPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
@@ -136,25 +163,48 @@ def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: Replay
         time_scale=options.speed if options.rebase and options.speed else 1.0,
     )
     pacer = Pacer(1.0 if options.rebase else options.speed)
-    producer = make_producer(settings.kafka.at(endpoints.bootstrap))
-    with (
-        EventPublisher(producer, settings.topics.events) as publisher,
-        Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=True,
-            disable=not stderr.is_terminal,
-        ) as progress,
-    ):
-        task = progress.add_task("publishing", total=None)
+    kafka = settings.kafka.at(endpoints.bootstrap)
+    bounds = DeliveryBounds(kafka.request_timeout_ms)
+    producer = make_producer(kafka, **bounds.producer_options())
+    publisher = EventPublisher(producer, settings.topics.events, **bounds.publisher_options())
+    try:
+        with (
+            publisher,
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+                disable=not stderr.is_terminal,
+            ) as progress,
+        ):
+            task = progress.add_task("publishing", total=None)
 
-        def on_progress(sent: int) -> None:
-            progress.update(task, description=f"published {sent:,} events")
+            def on_progress(sent: int) -> None:
+                progress.update(task, description=f"sent {sent:,} events")
 
-        summary = run_replay(source, plan, pacer, publisher, on_progress)
+            summary = run_replay(source, plan, pacer, publisher, on_progress)
+    except PublishError as exc:
+        if options.as_json:
+            emit_json(publisher.report.to_dict() | {"error": str(exc)})
+        raise
     _print_summary(summary, options.as_json)
+
+
+@contextmanager
+def _kafka_errors_behind_verbose() -> Iterator[None]:
+    """kafka-python's own error logs (refused connections, timed-out requests, with their
+    tracebacks) only with ``-vv``: a one-shot command says what failed once, in its error
+    line with the counts."""
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    if level >= logging.ERROR:
+        kafka_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        kafka_log.setLevel(level)
 
 
 def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
