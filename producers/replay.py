@@ -171,4 +171,3 @@ class Pacer:
         ahead = due - self._clock()
         if ahead > self.granularity_s:
             self._sleep(ahead)
-

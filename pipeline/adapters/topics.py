@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from kafka import KafkaAdminClient
-from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from pipeline.adapters.kafka_clients import admin_client
 from pipeline.adapters.settings import KafkaSettings, TopicNames
@@ -128,6 +128,15 @@ def prepare_topics(kafka: KafkaSettings, namespace: str, *, fresh: bool = False)
 
     ``kafka`` must name its bootstrap servers (:meth:`KafkaSettings.at`).
     """
+    try:
+        return _prepare(kafka, namespace, fresh)
+    except KafkaError as exc:  # e.g. no quorum: the admin's broker is gone
+        raise ServiceUnavailable(
+            f"Kafka at {kafka.bootstrap} could not prepare topics: {exc}"
+        ) from exc
+
+
+def _prepare(kafka: KafkaSettings, namespace: str, fresh: bool) -> dict[str, str]:
     with admin_client(kafka) as admin:
         brokers = len(admin.describe_cluster()["brokers"])
         specs = topic_specs(

@@ -23,4 +23,6 @@ def configure_logging(verbose: int = 0) -> None:
         handlers=[RichHandler(console=stderr, show_path=False, rich_tracebacks=False)],
         force=True,
     )
-    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
+    # kafka-python logs every lost connection at ERROR with a traceback (a broker restart,
+    # a coordinator move): the worker waits those out and says so itself.
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
