@@ -3,6 +3,7 @@ uninterrupted run ends (invariant 2), and every observation is accounted for."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from consumers.kafka_source import KafkaRecordSource
 from consumers.redis_sink import RedisSink
@@ -321,6 +323,41 @@ def test_a_long_redis_stall_is_waited_out_and_ends_equal(
             time.sleep(0.5)
     finally:
         os.kill(pid, signal.SIGCONT)
+    assert worker.wait(timeout=300) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "is back after" in text and "Traceback" not in text
+    _assert_exact(settings, reference)
+
+
+def test_a_redis_restart_mid_stream_is_waited_out_and_ends_equal(
+    settings: Settings, local_stack_home: Path, reference: dict[str, Any], tmp_path: Path
+):
+    """Redis shuts down (its append-only file kept) while the worker writes, and the stack
+    brings it back on its port: the worker waits, goes on, and ends as one pass."""
+    from pipeline.adapters.settings import StackSettings
+    from pipeline.stack import LocalStack
+
+    settings = _settings(settings, "restart")
+    create_topics(settings, partitions=PARTITIONS)
+    publish(settings, EVENTS)
+    log = tmp_path / "worker.log"
+    env = _env(settings) | {"DRIFTLINE_REDIS_TIMEOUT_S": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "6"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+    _wait(lambda: _records_done(settings) >= reference["published"] // 3, 180, "a third")
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    with contextlib.suppress(redis.ConnectionError):  # it goes away while answering
+        client.shutdown(save=True)
+    client.close()
+    try:
+        _wait(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
+        assert worker.poll() is None, log.read_text()[-3000:]
+    finally:
+        LocalStack(StackSettings(home=local_stack_home)).up()  # Redis back on its port
     assert worker.wait(timeout=300) == 0, log.read_text()[-3000:]
     text = log.read_text()
     assert "is back after" in text and "Traceback" not in text
