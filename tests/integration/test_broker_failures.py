@@ -299,6 +299,8 @@ def test_each_broker_killed_in_turn_loses_and_doubles_nothing(
     kafka = settings.kafka
     topic = settings.topics.events
     prepare_topics(kafka, settings.namespace)
+    # A new topic's partitions reach every broker's metadata a moment after it is created.
+    wait_for(lambda: fully_in_sync(kafka, [topic]), 60, f"{topic} on all three brokers")
     with admin_client(kafka) as admin:
         [described] = admin.describe_topics([topic])
     assert {len(p["replica_nodes"]) for p in described["partitions"]} == {3}

@@ -45,3 +45,26 @@ def test_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert names in lines[0] and "Traceback" not in done.stderr
+
+
+def test_produce_that_cannot_prepare_its_topics_says_nothing_was_published(tmp_path: Path):
+    """No broker answers while the topics are prepared: exit 2, and the counts (all zero)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    clean |= {
+        "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
+        "DRIFTLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+        "DRIFTLINE_REDIS_URL": "redis://127.0.0.1:1/0",
+        "COLUMNS": "400",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "produce", "flights", "--limit", "1"],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert done.returncode == 2, done.stderr
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert errors[0].endswith("nothing was published: 0 record(s) acknowledged, 0 failed")

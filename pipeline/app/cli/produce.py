@@ -123,6 +123,9 @@ def replay_command(
     return decorate
 
 
+NOTHING_PUBLISHED = "nothing was published: 0 record(s) acknowledged, 0 failed"
+
+
 def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: ReplayOptions) -> None:
     """Replay ``source`` as ``options`` say and print what was published.
 
@@ -153,9 +156,10 @@ def _replay(
     except KafkaError as exc:
         raise ServiceUnavailable(
             f"could not prepare the topics of {settings.namespace!r} at Kafka "
-            f"{endpoints.bootstrap} ({exc}); nothing was published: 0 record(s) "
-            "acknowledged, 0 failed"
+            f"{endpoints.bootstrap} ({exc}); {NOTHING_PUBLISHED}"
         ) from exc
+    except ServiceUnavailable as exc:
+        raise ServiceUnavailable(f"{exc}; {NOTHING_PUBLISHED}") from exc
     plan = ReplayPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
