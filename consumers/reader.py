@@ -2,23 +2,24 @@
 
 Usage::
 
-    client = PredictionsClient(redis.Redis.from_url("redis://127.0.0.1:6379/0"), "driftline")
+    client = PredictionsClient(make_redis("redis://127.0.0.1:6379/0"), "driftline")
     latest = client.get("EWR")       # StoredPrediction | None
+    several = client.get_many(["EWR", "JFK"])  # {key: StoredPrediction}, keys with one
     totals = client.metrics()["total"]
     for entry in client.follow():    # StreamEntry, as the worker writes them
         print(entry.key, entry.prediction, entry.probabilities)
 
 Records are decoded by :mod:`pipeline.adapters.prediction_record`, the codec the sink
-writes with.
+writes with. The client may be one Redis or a Redis Cluster (what
+:func:`pipeline.adapters.redis_clients.make_redis` returns): each read touches one key,
+except :meth:`PredictionsClient.get_many`, which sends each node its keys in one round trip.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-
-import redis
 
 from pipeline.adapters.prediction_record import (
     StoredPrediction,
@@ -26,6 +27,7 @@ from pipeline.adapters.prediction_record import (
     decode_hash,
     decode_stream_entry,
 )
+from pipeline.adapters.redis_clients import RedisClient
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core.metrics import merge_snapshots
 
@@ -35,7 +37,7 @@ __all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
 class PredictionsClient:
     """Read side of the Redis key schema for one namespace."""
 
-    def __init__(self, client: redis.Redis, namespace: str) -> None:
+    def __init__(self, client: RedisClient, namespace: str) -> None:
         self._redis: Any = client  # bytes responses (decode_responses off)
         self.keys = RedisKeys(namespace)
 
@@ -45,6 +47,24 @@ class PredictionsClient:
         if not raw:
             return None
         return decode_hash(key, raw)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredPrediction]:
+        """The latest prediction of each of ``keys`` that has one, in one round trip per node.
+
+        One pipeline of HGETALL: a single Redis answers it in one round trip; on a Redis
+        Cluster the client sends each node the commands of its slots together and reads
+        the answers after (keys of many slots, one round trip per node).
+        """
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for key in wanted:
+            pipe.hgetall(self.keys.prediction(key))
+        answers = pipe.execute()
+        return {
+            key: decode_hash(key, raw) for key, raw in zip(wanted, answers, strict=True) if raw
+        }
 
     def task_metrics(self) -> dict[int, dict[str, Any]]:
         """Each task's metrics snapshot, by partition."""

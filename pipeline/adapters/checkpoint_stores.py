@@ -11,8 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import redis
-
+from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from pipeline.adapters.redis_keys import RedisKeys, unlink_all
 from pipeline.core.errors import ServiceUnavailable
 
@@ -23,7 +22,9 @@ class RedisCheckpointStore:
     """``<ns>:checkpoint:<partition>`` strings: one SET is atomic.
 
     Durable across a Redis restart only with persistence on (``appendonly yes``, as the
-    local stack and the compose file run it).
+    local stack and the compose file run it). On a Redis Cluster the partitions' keys
+    spread over the slots: :meth:`all` and :meth:`clear` scan every master and read or
+    delete slot by slot, one round trip per node.
     """
 
     def __init__(self, client: Any, namespace: str) -> None:
@@ -33,26 +34,30 @@ class RedisCheckpointStore:
     def load(self, partition: int) -> bytes | None:
         try:
             blob = self._redis.get(self._keys.checkpoint(partition))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise ServiceUnavailable(f"checkpoint {partition} not read: {exc!r}") from exc
         return bytes(blob) if blob is not None else None
 
     def save(self, partition: int, blob: bytes) -> None:
         try:
             self._redis.set(self._keys.checkpoint(partition), blob)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise ServiceUnavailable(f"checkpoint {partition} not saved: {exc!r}") from exc
 
     def all(self) -> dict[int, bytes]:
         keys = sorted(self._redis.scan_iter(match=self._keys.checkpoint_pattern, count=1000))
-        blobs = self._redis.mget(keys) if keys else []
+        if not keys:
+            blobs = []
+        elif is_cluster(self._redis):  # one MGET per slot, sent to each node together
+            blobs = self._redis.mget_nonatomic(keys)
+        else:
+            blobs = self._redis.mget(keys)
         found = {}
         for key, blob in zip(keys, blobs, strict=True):
             name = key.decode() if isinstance(key, bytes) else key
             if blob is not None:
                 found[int(name.rsplit(":", 1)[1])] = bytes(blob)
         return found
-
 
     def clear(self) -> int:
         keys = list(self._redis.scan_iter(match=self._keys.checkpoint_pattern, count=1000))

@@ -1,31 +1,139 @@
-"""The one place Redis clients are made."""
+"""The one place Redis clients are made: one server or a Redis Cluster, told apart by asking.
+
+A Redis Cluster is reached through the URL of any of its nodes, the way ``redis-cli -c``
+reaches it. :func:`make_redis` asks that node (``INFO cluster``) and returns a
+:class:`redis.cluster.RedisCluster` when it says ``cluster_enabled:1``, a plain
+:class:`redis.Redis` otherwise. Asking replaces the ping the check made anyway, so the
+URL of an existing cluster needs no flag and the local stack's needs none either.
+
+On a cluster a command may only touch keys of one hash slot. :func:`nodes_of` groups keys
+by the node that serves their slot, so a batch can be one call per node (a script flagged
+``allow-cross-slot-keys`` touches keys of several slots of one node); :func:`slot_of` is
+the slot of one key.
+
+>>> slot_of("demo:metrics") == slot_of(b"demo:metrics")
+True
+>>> slot_of("{demo}:metrics") == slot_of("{demo}:predictions") == slot_of("demo")
+True
+>>> nodes_of(object(), ["a", "b"])  # not a cluster: one group, no node to name
+{None: ['a', 'b']}
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, TypeAlias, TypeVar
+
 import redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException
 
 from pipeline.adapters.settings import mask_url
 from pipeline.core.errors import ConfigError, ServiceUnavailable
 
-__all__ = ["make_redis"]
+__all__ = [
+    "REDIS_ERRORS",
+    "RedisClient",
+    "is_cluster",
+    "make_redis",
+    "nodes_of",
+    "slot_of",
+]
+
+#: What :func:`make_redis` returns: a :class:`redis.Redis` (one server) or a
+#: :class:`RedisCluster` (a cluster reached through one node). Typed loosely for now: the
+#: two share no base class, and code written for one server takes either (tighten it to
+#: ``redis.Redis | RedisCluster`` once every caller is annotated with this alias).
+RedisClient: TypeAlias = Any
+
+#: What a Redis or Redis Cluster client raises when the service fails it. redis-py's
+#: cluster client raises :class:`RedisClusterException` (not a :class:`redis.RedisError`)
+#: when no node of the cluster answers, or a slot has no node.
+REDIS_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, RedisClusterException)
+
+K = TypeVar("K", str, bytes)
 
 
-def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> redis.Redis:
-    """A client for ``url`` (``decode_responses`` off: values are bytes); pinged by default.
+def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> RedisClient:
+    """A client for ``url`` (``decode_responses`` off: values are bytes); checked by default.
 
     A command without an answer for ``timeout_s`` fails (the worker then waits the outage
-    out and retries); a URL that is not a Redis URL is a :class:`ConfigError`.
+    out and retries); a URL that is not a Redis URL is a :class:`ConfigError`, a Redis that
+    does not answer a :class:`ServiceUnavailable`. When the node at ``url`` is part of a
+    Redis Cluster the client is a :class:`RedisCluster` with the same timeouts and
+    credentials, which finds the other nodes itself. Without ``check`` a Redis that does
+    not answer yet gets a plain client (whether it is a cluster cannot be told).
     """
+    options: dict[str, Any] = {
+        "socket_connect_timeout": min(5.0, timeout_s),
+        "socket_timeout": timeout_s,
+    }
     try:
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=min(5.0, timeout_s), socket_timeout=timeout_s
-        )
+        client = redis.Redis.from_url(url, **options)
     except ValueError as exc:
         raise ConfigError(f"the Redis URL {mask_url(url)!r} is not valid: {exc}") from exc
-    if check:
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            client.close()
-            raise ServiceUnavailable(f"Redis at {mask_url(url)} did not answer: {exc}") from exc
-    return client
+    try:
+        clustered = _cluster_enabled(client)
+    except redis.ResponseError as exc:
+        client.close()
+        if "cluster mode" in str(exc):  # SELECT of a database other than 0
+            raise ConfigError(
+                f"the Redis URL {mask_url(url)!r} names a database, but a Redis Cluster has "
+                "only database 0"
+            ) from exc
+        raise ServiceUnavailable(f"Redis at {mask_url(url)} refused: {exc}") from exc
+    except redis.RedisError as exc:
+        if not check:
+            return client
+        client.close()
+        raise ServiceUnavailable(f"Redis at {mask_url(url)} did not answer: {exc}") from exc
+    if not clustered:
+        return client
+    client.close()
+    try:
+        return RedisCluster.from_url(url, **options)
+    except (redis.RedisError, RedisClusterException) as exc:
+        raise ServiceUnavailable(f"Redis Cluster at {mask_url(url)} did not answer: {exc}") from exc
+
+
+def _cluster_enabled(client: redis.Redis) -> bool:
+    """Whether the server behind ``client`` runs in cluster mode (``INFO cluster``).
+
+    A user whose ACL refuses INFO is asked for a PING instead, and taken for one server.
+    """
+    try:
+        info = client.info("cluster")
+    except redis.exceptions.NoPermissionError:
+        client.ping()
+        return False
+    return bool(int(info.get("cluster_enabled", 0)))
+
+
+def is_cluster(client: object) -> bool:
+    """Whether ``client`` is a Redis Cluster client (keys of one slot per command)."""
+    return isinstance(client, RedisCluster)
+
+
+def slot_of(key: str | bytes) -> int:
+    """The hash slot of ``key`` (CRC16 of the key, or of its ``{hash tag}``, mod 16384).
+
+    >>> slot_of("123456789")  # the example of the Redis Cluster specification
+    12739
+    """
+    return int(key_slot(key.encode() if isinstance(key, str) else key))
+
+
+def nodes_of(client: object, keys: Iterable[K]) -> dict[ClusterNode | None, list[K]]:
+    """``keys`` grouped by the cluster node that serves their slot, each group in order.
+
+    Pass a group's node as ``target_nodes=`` to a command (or a pipeline's command) to send
+    it there. A client that is not a cluster's gives one group under ``None``. The slot map
+    is the client's (it follows MOVED answers on its own).
+    """
+    if not isinstance(client, RedisCluster):
+        return {None: list(keys)}
+    groups: dict[ClusterNode | None, list[K]] = {}
+    for key in keys:
+        groups.setdefault(client.get_node_from_key(key), []).append(key)
+    return groups

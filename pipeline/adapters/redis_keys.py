@@ -48,6 +48,11 @@ class RedisKeys:
 
 
 def unlink_all(client: Any, keys: Sequence[Any], chunk: int = 500) -> None:
-    """Delete ``keys`` (UNLINK: freed in the background), ``chunk`` per command."""
+    """Delete ``keys`` (UNLINK: freed in the background), up to ``chunk`` per call.
+
+    On a Redis Cluster one command may only name keys of one slot: redis-py's cluster
+    client splits each call into one UNLINK per slot and sends them in one pipeline, one
+    round trip per node (``RedisCluster.unlink``); a single Redis takes each chunk whole.
+    """
     for start in range(0, len(keys), chunk):
         client.unlink(*keys[start : start + chunk])
