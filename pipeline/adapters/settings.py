@@ -117,6 +117,10 @@ class KafkaSettings(_Group):
         None, description="existing cluster, e.g. 'host1:9092,host2:9092'; unset: local stack"
     )
     client_id: str = "driftline"
+    client: Literal["kafka-python", "confluent"] = Field(
+        "kafka-python",
+        description="Kafka client library: kafka-python, or confluent-kafka (driftline[fast])",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None

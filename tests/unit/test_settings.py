@@ -90,6 +90,7 @@ VARIABLES = [
     "DRIFTLINE_REDIS_SSL_CERTFILE",
     "DRIFTLINE_REDIS_SSL_KEYFILE",
     "DRIFTLINE_STACK_SECURE",
+    "DRIFTLINE_KAFKA_CLIENT",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -193,6 +194,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_REDIS_SSL_CERTFILE": ("tls/c.crt", "redis.ssl_certfile", Path("tls/c.crt")),
     "DRIFTLINE_REDIS_SSL_KEYFILE": ("tls/c.key", "redis.ssl_keyfile", Path("tls/c.key")),
     "DRIFTLINE_STACK_SECURE": ("1", "stack.secure", True),
+    "DRIFTLINE_KAFKA_CLIENT": ("confluent", "kafka.client", "confluent"),
 }
 #: What setting a field changes besides it: a secured local stack (no bootstrap servers of
 #: the settings' own) makes the Kafka clients use its TLS files and SCRAM user.
@@ -261,9 +263,9 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
 def test_the_cases_cover_every_variable() -> None:
     # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file,
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
-    # password file, the secured stack)
+    # password file, the secured stack), the Kafka client library
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:
