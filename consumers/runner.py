@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from consumers.clients import make_record_source, make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
-from consumers.kafka_source import KafkaRecordSource
 from consumers.redis_sink import RedisSink
 from consumers.tasks import TaskStore
 from consumers.ticks import TickPublisher
@@ -19,7 +19,6 @@ from consumers.worker import Worker, WorkerConfig
 from pipeline.adapters.checkpoint_keys import checkpoint_key
 from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
 from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import make_consumer, make_producer
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import CheckpointSettings, Settings
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
@@ -73,22 +72,11 @@ def run_worker(
     kafka = settings.kafka.at(endpoints.bootstrap)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
     redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
-    producer = make_producer(kafka)
-    consumer = make_consumer(
-        kafka,
-        group_id=settings.topics.consumer_group,
-        client_id=member,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=settings.worker.max_poll_records,
-        fetch_max_bytes=32 * 1024 * 1024,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        session_timeout_ms=settings.worker.session_timeout_ms,
-        heartbeat_interval_ms=max(1000, settings.worker.session_timeout_ms // 5),
-    )
+    producer = make_worker_producer(kafka)
+    source = make_record_source(settings, member, kafka=kafka)
     topics = settings.topics
     worker = Worker(
-        source=KafkaRecordSource(consumer, topics.events),
+        source=source,
         tasks=TaskStore(
             checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
             sealer,

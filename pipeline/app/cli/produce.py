@@ -23,8 +23,8 @@ from kafka.errors import KafkaError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.adapters.confluent_clients import make_client_producer as make_producer
 from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import make_producer
 from pipeline.adapters.settings import Settings
 from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
 from pipeline.app.logs import stderr
