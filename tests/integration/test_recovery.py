@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 import redis
 
-from consumers.kafka_source import KafkaRecordSource
+from consumers.clients import make_record_source
 from consumers.redis_sink import RedisSink
 from consumers.runner import checkpoint_codec, worker_config
 from consumers.tasks import TaskStore
 from consumers.worker import Worker
 from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
-from pipeline.adapters.kafka_clients import make_consumer
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
 from pipeline.core.task_checkpoint import describe
@@ -53,6 +52,12 @@ WORKER_ENV = {
     "DRIFTLINE_PENDING_TTL_S": "21600",
     "DRIFTLINE_HISTORY_GROUPS": '["key", "carrier"]',
 }
+
+
+@pytest.fixture(params=["kafka-python", "confluent"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Each test runs on both Kafka client libraries (DRIFTLINE_KAFKA_CLIENT)."""
+    return settings.with_overrides(kafka_client=request.param)
 
 
 def _events() -> list:
@@ -88,6 +93,7 @@ def _env(settings: Settings) -> dict[str, str]:
             "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
             "DRIFTLINE_NAMESPACE": settings.namespace,
             "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
+            "DRIFTLINE_KAFKA_CLIENT": settings.kafka.client,
         }
     )
 
@@ -171,17 +177,13 @@ def reference(services, tmp_path_factory) -> dict[str, Any]:
 
 def _replayed(settings: Settings) -> dict[str, Any]:
     """One uninterrupted pass over ``settings``' final log (its events and the watermark
-    ticks its workers wrote), by a worker of another group writing to another namespace."""
+    ticks its workers wrote), by a worker of another group writing to another namespace,
+    on the same Kafka client library."""
     copy = settings.with_overrides(namespace=f"{settings.namespace}-again")
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
-    consumer = make_consumer(
-        settings.kafka,
-        group_id=copy.topics.consumer_group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    source = make_record_source(copy, "replay", kafka=settings.kafka, topic=settings.topics.events)
     worker = Worker(
-        KafkaRecordSource(consumer, settings.topics.events),
+        source,
         TaskStore(
             RedisCheckpointStore(client, copy.namespace),
             checkpoint_codec(copy.checkpoints),

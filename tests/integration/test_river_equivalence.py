@@ -36,6 +36,12 @@ CASES = {
 }
 
 
+@pytest.fixture(params=["kafka-python", "confluent"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Each case runs on both Kafka client libraries (DRIFTLINE_KAFKA_CLIENT)."""
+    return settings.with_overrides(kafka_client=request.param)
+
+
 def _source(dataset, delay: int):
     for i, (x, y) in enumerate(dataset):
         yield LabelledEvent(
