@@ -5,6 +5,7 @@ Everything lives in one folder (``DRIFTLINE_STACK_HOME``, default ``./.driftline
     stack.json             what runs: pids, ports, bootstrap servers, Redis URL (no password)
     kafka-<id>/            server.properties, log4j2.properties, kafka.log, data/
     redis/                 redis.conf (0600: it holds the password), redis.log, append-only files
+    redis-<n>/             the same per node of a Redis Cluster (``up --redis-cluster``), nodes.conf
     secrets/               checkpoint.key, redis.password (see pipeline.stack.secret_files)
 
 ``up`` starts only what is down, each process on the ports and with the data it had (a
@@ -25,6 +26,12 @@ Redis listens on TLS only with the ACL user ``driftline`` and no default user. T
 belongs to the home: a stack made one way is not restarted the other way (``down --purge``
 first), and its clients must use the same setting, which gives them the stack's files
 (:meth:`StackSettings.secured_kafka`; the Redis URL of :meth:`endpoints` carries its own).
+
+With ``up(redis_cluster=True)`` Redis is a three-master Redis Cluster instead
+(:mod:`pipeline.stack.redis_cluster`). That mode too belongs to the home: ``stack.json``
+records it, later ``up`` calls restart the cluster's dead nodes without being told, and the
+Redis URL is the first node's (clients find the others). A home with one Redis is not
+turned into a cluster (``down --purge`` first), and a secured stack has no cluster mode.
 """
 
 from __future__ import annotations
@@ -32,7 +39,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -55,7 +61,9 @@ from pipeline.stack.kafka_node import (
     render_properties,
     write_properties,
 )
+from pipeline.stack.processes import spawn as _spawn
 from pipeline.stack.readiness import wait_kafka, wait_redis
+from pipeline.stack.redis_cluster import ensure_cluster
 from pipeline.stack.redis_node import (
     RedisTls,
     redis_command,
@@ -119,7 +127,10 @@ class LocalStack:
             if redis_entry
             else None
         )
-        health = judge(brokers, redis_info)
+        redis_nodes = [
+            dict(n, alive=processes.recorded_alive(n)) for n in state.get("redis_nodes", [])
+        ]
+        health = judge(brokers, redis_info, redis_nodes)
         return StackStatus(
             running=health.running,
             home=str(self.home),
@@ -132,6 +143,8 @@ class LocalStack:
             down=health.down,
             secrets_dir=str(self.secrets_dir) if self.secrets_dir.is_dir() else None,
             secure=bool(state.get("secure", False)),
+            redis_cluster=bool(state.get("redis_cluster", False)),
+            redis_nodes=redis_nodes,
         )
 
     def endpoints(self) -> Endpoints | None:
@@ -205,12 +218,13 @@ class LocalStack:
         return read_secret(self.secrets_dir / REDIS_PASSWORD)
 
     # -- up ----------------------------------------------------------------------------
-    def up(self, brokers: int | None = None) -> StackStatus:
+    def up(self, brokers: int | None = None, *, redis_cluster: bool = False) -> StackStatus:
         """Start whatever is down and wait until every broker and Redis answer.
 
         A process that died comes back on its recorded ports with its data: a broker
         rejoins the quorum that expects it there, Redis replays its append-only file. The
-        live processes are left alone.
+        live processes are left alone. ``redis_cluster`` makes Redis a three-master Redis
+        Cluster; a home that has one keeps it without being told again.
         """
         count = brokers or self.config.brokers
         self.home.mkdir(parents=True, exist_ok=True)
@@ -230,6 +244,7 @@ class LocalStack:
         secure = self.config.secure
         if known or state.get("redis"):
             self._same_mode_to_start(bool(state.get("secure", False)))
+        cluster = _cluster_mode(self.home, state, redis_cluster, secure)
         password = ensure_secrets(self.secrets_dir).redis_password
         security = self._kafka_security() if secure else None
         state["secure"] = secure
@@ -238,7 +253,17 @@ class LocalStack:
         dead = [n for n in nodes if not processes.recorded_alive(recorded.get(n.node_id))]
         if dead:
             self._start_brokers(state, nodes, dead, security)
-        if processes.recorded_alive(state.get("redis")):
+        if cluster:
+            state["redis_cluster"] = True
+            ensure_cluster(
+                self.home,
+                state,
+                password,
+                deadline=time.monotonic() + self.config.start_timeout_s,
+                save=lambda: self._write_state(state),
+                check=self.check_processes,
+            )
+        elif processes.recorded_alive(state.get("redis")):
             if not secure:
                 require_password(state["redis_url"], password)
         else:
@@ -345,7 +370,7 @@ class LocalStack:
     def check_processes(self) -> None:
         """Raise with the log's tail if a process the stack started has died."""
         state = self._read_state() or {}
-        for entry in [*state.get("brokers", []), state.get("redis")]:
+        for entry in [*state.get("brokers", []), state.get("redis"), *state.get("redis_nodes", [])]:
             if entry and not processes.recorded_alive(entry):
                 tail = _tail(Path(entry["log"])) or _tail(Path(entry["home"]) / "stdout.log")
                 raise StackError(f"process {entry['pid']} exited; last log lines:\n{tail}")
@@ -357,12 +382,18 @@ class LocalStack:
         The secrets are kept: checkpoints sealed with the key may live outside the stack.
         """
         state = self._read_state() or {}
-        entries = [e for e in [state.get("redis"), *state.get("brokers", [])] if e]
+        recorded = [state.get("redis"), *state.get("redis_nodes", []), *state.get("brokers", [])]
+        entries = [e for e in recorded if e]
         stopped = processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in entries])
         if purge:
             import shutil
 
-            for path in [*self.home.glob("kafka-*"), self.home / "redis", self.state_path]:
+            for path in [
+                *self.home.glob("kafka-*"),
+                self.home / "redis",
+                *self.home.glob("redis-*"),
+                self.state_path,
+            ]:
                 if path.is_dir():
                     shutil.rmtree(path)
                 elif path.exists():
@@ -370,25 +401,29 @@ class LocalStack:
         return stopped
 
 
+def _cluster_mode(home: Path, state: dict[str, Any], wanted: bool, secure: bool) -> bool:
+    """Whether this ``up`` runs a Redis Cluster: when asked, or when the home has one."""
+    if state.get("redis_cluster"):
+        return True
+    if not wanted:
+        return False
+    if secure:
+        raise StackError(
+            "a secured stack runs one Redis: '--redis-cluster' and '--secure' do not go together"
+        )
+    if state.get("redis"):
+        raise StackError(
+            f"the stack in {home} runs one Redis; run 'driftline stack down --purge' first to "
+            "start it with a Redis Cluster, or use another DRIFTLINE_STACK_HOME"
+        )
+    return True
+
+
 def _new_cluster_id() -> str:
     while True:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-def _spawn(command: list[str], stdout_path: Path) -> int:
-    """Start a process in its own session, so it outlives the command that started it."""
-    with stdout_path.open("ab") as out:
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-    return process.pid
 
 
 def _tail(path: Path, lines: int = 20) -> str:

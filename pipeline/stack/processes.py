@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ __all__ = [
     "is_ours",
     "port_is_free",
     "recorded_alive",
+    "spawn",
     "start_ticks",
     "stop_processes",
 ]
@@ -42,6 +44,20 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def spawn(command: list[str], stdout_path: Path) -> int:
+    """Start a process in its own session, so it outlives the command that started it."""
+    with stdout_path.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return process.pid
 
 
 def start_ticks(pid: int) -> int | None:

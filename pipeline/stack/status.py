@@ -3,7 +3,8 @@
 The stack is *running* (usable) while a majority of its KRaft nodes (a controller quorum,
 enough for replicated topics) and its Redis are alive; it is *degraded* when it is running
 with some process down. A stack of one broker has no spare: its broker and its Redis must
-both be alive.
+both be alive. A Redis Cluster (three masters, no replicas) counts as alive when every
+master is: each serves a third of the keys.
 
 >>> view = judge([{"node_id": 1, "alive": True}, {"node_id": 2, "alive": False},
 ...               {"node_id": 3, "alive": True}], {"alive": True})
@@ -11,10 +12,14 @@ both be alive.
 (True, True, ['kafka-2'])
 >>> judge([{"node_id": 1, "alive": True}], {"alive": False}).describe()
 'not running (down: redis)'
+>>> judge([{"node_id": 1, "alive": True}], None,
+...       [{"name": "redis-1", "alive": True}, {"name": "redis-2", "alive": False}]).describe()
+'not running (down: redis-2)'
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,8 +52,15 @@ class Health:
         return "running"
 
 
-def judge(brokers: list[dict[str, Any]], redis: dict[str, Any] | None) -> Health:
+def judge(
+    brokers: list[dict[str, Any]],
+    redis: dict[str, Any] | None,
+    redis_nodes: Sequence[dict[str, Any]] = (),
+) -> Health:
     """The health of a stack from its processes, each a dict with an ``alive`` flag.
+
+    ``redis_nodes`` are the masters of a Redis Cluster (each with its ``name``), given
+    instead of ``redis``.
 
     >>> judge([], None)
     Health(running=False, degraded=False, down=[])
@@ -59,13 +71,12 @@ def judge(brokers: list[dict[str, Any]], redis: dict[str, Any] | None) -> Health
     down = [f"kafka-{b['node_id']}" for b in brokers if not b["alive"]]
     if redis is not None and not redis["alive"]:
         down.append("redis")
+    down += [str(node["name"]) for node in redis_nodes if not node["alive"]]
     alive_brokers = sum(1 for b in brokers if b["alive"])
-    running = (
-        bool(brokers)
-        and alive_brokers >= quorum(len(brokers))
-        and redis is not None
-        and bool(redis["alive"])
+    redis_alive = (redis is not None and bool(redis["alive"])) or (
+        bool(redis_nodes) and all(node["alive"] for node in redis_nodes)
     )
+    running = bool(brokers) and alive_brokers >= quorum(len(brokers)) and redis_alive
     return Health(running=running, degraded=running and bool(down), down=down)
 
 
@@ -80,6 +91,9 @@ class StackStatus:
     ``redis_url`` never carries the password: :meth:`LocalStack.endpoints` adds it;
     ``secrets_dir`` is the folder of the password and the checkpoint key, once made;
     ``secure`` says the stack speaks TLS with SCRAM (Kafka) and ACL users (Redis).
+    ``redis_cluster`` says Redis is a Redis Cluster: ``redis`` is then ``None`` and
+    ``redis_nodes`` holds its masters (``redis-<n>``, each with its ``port`` and
+    ``bus_port``), ``redis_url`` is the first one's.
     """
 
     running: bool
@@ -93,6 +107,8 @@ class StackStatus:
     down: list[str] = field(default_factory=list)
     secrets_dir: str | None = None
     secure: bool = False
+    redis_cluster: bool = False
+    redis_nodes: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line for people, as :meth:`Health.describe`."""

@@ -29,19 +29,28 @@ def stack_up(
             "certificates and passwords made in the home's secrets/ (DRIFTLINE_STACK_SECURE=1)",
         ),
     ] = False,
+    redis_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--redis-cluster",
+            help="Redis as a three-master Redis Cluster (kept by later 'up' calls of this "
+            "home; 'down --purge' to go back to one Redis)",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Start Kafka and Redis, or only what is down, and wait until they answer.
 
     The first run picks free loopback ports; later runs restart a dead process on its own
     ports with its data, leaving the live ones alone. A secured stack's clients, the other
-    commands, need DRIFTLINE_STACK_SECURE=1 too.
+    commands, need DRIFTLINE_STACK_SECURE=1 too; a Redis Cluster's clients need nothing:
+    they find it from its URL.
     """
     settings = settings_of(ctx, namespace).with_overrides(
         brokers=brokers, stack_secure=True if secure else None
     )
     with stderr.status("starting Kafka and Redis..."):
-        status = LocalStack(settings.stack).up(brokers)
+        status = LocalStack(settings.stack).up(brokers, redis_cluster=redis_cluster)
     _print_status(status, as_json)
 
 
@@ -88,7 +97,7 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
     table = Table(title=f"driftline stack ({status.home})", show_header=True)
     for column in ("process", "pid", "address", "state"):
         table.add_column(column)
-    rows = [*status.brokers, *([status.redis] if status.redis else [])]
+    rows = [*status.brokers, *([status.redis] if status.redis else []), *status.redis_nodes]
     for proc in rows:
         state = "up" if proc["alive"] else "[red]down[/red]"
         table.add_row(proc["name"], str(proc["pid"]), f"127.0.0.1:{proc['port']}", state)
@@ -99,6 +108,11 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
         f" (password in {status.secrets_dir})" if status.redis_url and status.secrets_dir else ""
     )
     stderr.print(f"redis url:         {status.redis_url}{where}")
+    if status.redis_cluster:
+        stderr.print(
+            f"redis cluster:     {len(status.redis_nodes)} masters, slots split evenly, no "
+            "replicas; clients find every node from the URL"
+        )
     if status.secure:
         stderr.print(
             "security:          Kafka SASL_SSL (SCRAM-SHA-512, client certificates), Redis TLS "
