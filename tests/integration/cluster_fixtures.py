@@ -9,7 +9,8 @@ Use it by importing the fixture into a test module::
 
 The cluster runs in a temporary folder (``redis-<n>/`` per node, as ``driftline stack up
 --redis-cluster`` lays it out) with a password of its own, and is stopped when the module
-ends. Each test still uses its own namespace (the ``namespace`` fixture).
+ends. Each test still uses its own namespace (the ``namespace`` fixture). A test that kills
+a node brings it back with :meth:`RunningCluster.repair` (same port, same folder).
 """
 
 from __future__ import annotations
@@ -38,7 +39,22 @@ class RunningCluster:
     url: str
     password: str
     home: Path
-    nodes: list[dict[str, Any]]
+    state: dict[str, Any]  # as the stack records it: ``redis_nodes``, ``redis_url``
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        """Each node's process entry: ``name``, ``index``, ``pid``, ``port``, ``bus_port``..."""
+        return list(self.state["redis_nodes"])
+
+    def repair(self, timeout_s: float = 120) -> None:
+        """Restart the dead nodes on their ports with their folders; wait until ok."""
+        ensure_cluster(
+            self.home,
+            self.state,
+            self.password,
+            deadline=time.monotonic() + timeout_s,
+            save=lambda: None,
+        )
 
     def node_url(self, index: int) -> str:
         """The URL (with the password) of node ``index`` (1, 2, 3)."""
@@ -57,6 +73,6 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningC
     try:
         ensure_cluster(home, state, password, deadline=time.monotonic() + 120, save=lambda: None)
         url = with_password(state["redis_url"], password)
-        yield RunningCluster(url, password, home, list(state["redis_nodes"]))
+        yield RunningCluster(url, password, home, state)
     finally:
         stop_processes([(int(n["pid"]), n["started"]) for n in state.get("redis_nodes", [])])
