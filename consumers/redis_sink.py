@@ -1,20 +1,38 @@
-"""Write a batch's predictions and metrics to Redis: one transaction, never per event.
+"""Write a batch's predictions and metrics to Redis: one script call, never per event.
 
-The latest prediction per entity lives in a hash. A Lua script makes the stale-write
-check atomic: a prediction whose event time is older than the stored one is dropped,
-so an out-of-order record never overwrites a fresher prediction. Equal event times
-overwrite, so a deterministic replay rewrites the same values. The fields of both are
-defined by :mod:`pipeline.adapters.prediction_record`, the codec the readers use too.
+The latest prediction per entity lives in a hash; every prediction is appended to a
+capped stream; each task's metrics snapshot is a field of the metrics hash. The whole
+batch goes to Redis as *one* call of a Lua script carrying one JSON document (the
+profile of issue 9 found redis-py packing a guarded call per key to be the worker's
+largest cost). The script makes the stale-write check atomic: a prediction whose event
+time is older than the stored one is dropped, so an out-of-order record never overwrites a
+fresher prediction. Equal event times overwrite, so a deterministic replay rewrites the
+same values. The fields are defined by :mod:`pipeline.adapters.prediction_record`, the
+codec the readers use too.
+
+On a single Redis the call is atomic: a failed write applied nothing and can be retried
+as it stands. On a Redis Cluster a script may only touch keys of one node, so the batch is
+split by node: one call per node (``allow-cross-slot-keys``), the stream and the metrics
+with the hashes of their node. A retry after a partial failure rewrites the hashes
+(idempotent) and may append the stream entries of the node that had succeeded again: the
+stream is at-least-once, as it already is across a replay.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
 
-from pipeline.adapters.prediction_record import encode_hash, encode_stream
+from pipeline.adapters.prediction_record import (
+    HASH_FIELDS,
+    encoded_values,
+    hash_items,
+    stream_items,
+)
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core import jsonsafe
 from pipeline.core.errors import ServiceUnavailable
@@ -22,17 +40,44 @@ from pipeline.core.records import Prediction
 
 __all__ = ["RedisSink"]
 
-_GUARDED_HSET = """
-local stored = redis.call('HGET', KEYS[1], 'event_time_us')
-if stored and tonumber(stored) > tonumber(ARGV[1]) then
-  return 0
+#: KEYS: the hashes of ``batch.h`` in order, then the stream (if ``batch.s``), then the
+#: metrics hash (if ``batch.m``). ARGV: TTL in ms, the stream's MAXLEN, the batch as JSON:
+#: ``h`` = [[event_time_us, field, value, ...], ...], ``s`` = [[field, value, ...], ...],
+#: ``m`` = [field, value, ...]. Returns how many hashes were written.
+_BATCH_BODY = """
+local ttl = tonumber(ARGV[1])
+local batch = cjson.decode(ARGV[3])
+local stored = 0
+local n = 0
+if batch.h then
+  for i, row in ipairs(batch.h) do
+    n = i
+    local held = redis.call('HGET', KEYS[i], 'event_time_us')
+    if not held or tonumber(held) <= tonumber(row[1]) then
+      redis.call('HSET', KEYS[i], unpack(row, 2))
+      if ttl > 0 then
+        redis.call('PEXPIRE', KEYS[i], ttl)
+      end
+      stored = stored + 1
+    end
+  end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-if tonumber(ARGV[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local next_key = n + 1
+if batch.s then
+  for _, row in ipairs(batch.s) do
+    redis.call('XADD', KEYS[next_key], 'MAXLEN', '~', ARGV[2], '*', unpack(row))
+  end
+  next_key = next_key + 1
 end
-return 1
+if batch.m then
+  redis.call('HSET', KEYS[next_key], unpack(batch.m))
+end
+return stored
 """
+#: Where ``event_time_us``'s value sits in :func:`hash_items`'s flat list.
+_TIME_US = 2 * HASH_FIELDS.index("event_time_us") + 1
+#: Redis Cluster: a script touching keys of several slots (all on one node) says so.
+_CLUSTER_FLAGS = "#!lua flags=allow-cross-slot-keys\n"
 
 
 class RedisSink:
@@ -40,57 +85,123 @@ class RedisSink:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: redis.Redis | Any,
         namespace: str,
         *,
         prediction_ttl_s: float = 7 * 24 * 3600,
         stream_maxlen: int = 100_000,
     ) -> None:
-        self._redis: Any = client  # typed loosely: redis-py's stubs reject plain dicts
+        self._redis: Any = client  # typed loosely: a Redis or a RedisCluster
         self.keys = RedisKeys(namespace)
-        self._script = client.register_script(_GUARDED_HSET)
+        self._cluster = _is_cluster(client)
+        body = (_CLUSTER_FLAGS if self._cluster else "") + _BATCH_BODY
+        self._script = client.register_script(body) if not self._cluster else None
+        self._body = body
+        self._node_scripts: dict[str, Any] = {}
         self._ttl_ms = int(prediction_ttl_s * 1000)
         self._maxlen = stream_maxlen
         self.stale_skipped = 0
 
     def write(self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]) -> int:
-        """Write a batch in one MULTI/EXEC; return the hashes updated.
+        """Write a batch in one script call (one per node on a cluster); return the hashes
+        updated.
 
         Every prediction goes to the stream; for the hashes only the newest prediction of
         each key in the batch is sent (the rest would be overwritten in the same breath),
-        and Redis still refuses it if it is older than what is stored. The batch is one
-        transaction, so a failed write applied nothing and the same call can be retried
-        without writing anything twice; a Redis error is a :class:`ServiceUnavailable`.
+        and Redis still refuses it if it is older than what is stored. A Redis error is a
+        :class:`ServiceUnavailable`; the same call can then be retried (see the module
+        docstring for what a retry may repeat).
 
         Raises :class:`ValueError` (from the codec, before anything is sent) if a
         prediction carries a NaN or infinite probability or label.
         """
-        newest: dict[str, Prediction] = {}
-        for prediction in predictions:
+        newest: dict[str, int] = {}
+        shared = []
+        for index, prediction in enumerate(predictions):
+            shared.append(encoded_values(prediction))
             held = newest.get(prediction.key)
-            if held is None or prediction.event_time >= held.event_time:
-                newest[prediction.key] = prediction
-        latest = list(newest.values())
-        metrics = {f"p{snap['partition']}": jsonsafe.dumps(snap) for snap in snapshots}
-        stream = [encode_stream(prediction) for prediction in predictions]
-        hashes = [(p.key, encode_hash(p)) for p in latest]
+            if held is None or prediction.event_time >= predictions[held].event_time:
+                newest[prediction.key] = index
+        stream = [stream_items(p, values) for p, values in zip(predictions, shared, strict=True)]
+        hashes = [
+            (self.keys.prediction(predictions[i].key), hash_items(predictions[i], shared[i]))
+            for i in newest.values()
+        ]
+        metrics: list[str] = []
+        for snap in snapshots:
+            metrics += [f"p{snap['partition']}", jsonsafe.dumps(snap)]
+        if not (stream or hashes or metrics):
+            return 0
         try:
-            pipe = self._redis.pipeline(transaction=True)
-            for fields in stream:
-                pipe.xadd(
-                    self.keys.predictions_stream, fields, maxlen=self._maxlen, approximate=True
-                )
-            for key, fields in hashes:
-                args: list[Any] = [fields["event_time_us"], self._ttl_ms]
-                for name, value in fields.items():
-                    args += [name, value]
-                self._script(keys=[self.keys.prediction(key)], args=args, client=pipe)
-            if metrics:
-                pipe.hset(self.keys.metrics, mapping=metrics)
-            results = pipe.execute() if (stream or hashes or metrics) else []
+            stored = self._send(hashes, stream, metrics)
         except redis.RedisError as exc:
             raise ServiceUnavailable(f"Redis did not take the batch: {exc!r}") from exc
-        applied = results[len(stream) : len(stream) + len(hashes)]
-        stored = sum(int(r) for r in applied)
         self.stale_skipped += len(predictions) - stored
         return stored
+
+    def _send(
+        self, hashes: list[tuple[str, list[str]]], stream: list[list[str]], metrics: list[str]
+    ) -> int:
+        if not self._cluster:
+            assert self._script is not None
+            return int(self._call(self._script, hashes, stream, metrics))
+        # One call per node: the stream and metrics ride with the hashes of their node.
+        client = self._redis
+        by_node: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+        nodes: dict[str, Any] = {}
+        for key, items in hashes:
+            node = client.get_node_from_key(key)
+            by_node[node.name].append((key, items))
+            nodes[node.name] = node
+        tail_node = client.get_node_from_key(self.keys.predictions_stream)
+        nodes[tail_node.name] = tail_node
+        by_node.setdefault(tail_node.name, [])
+        stored = 0
+        for name, node_hashes in by_node.items():
+            on_tail = name == tail_node.name
+            script = self._node_script(nodes[name])
+            stored += int(
+                self._call(
+                    script, node_hashes, stream if on_tail else [], metrics if on_tail else []
+                )
+            )
+        return stored
+
+    def _node_script(self, node: Any) -> Any:
+        """The batch script on one cluster node's own client (registered once per node)."""
+        script = self._node_scripts.get(node.name)
+        if script is None:
+            script = self._node_scripts[node.name] = node.redis_connection.register_script(
+                self._body
+            )
+        return script
+
+    def _call(
+        self,
+        script: Any,
+        hashes: list[tuple[str, list[str]]],
+        stream: list[list[str]],
+        metrics: list[str],
+    ) -> Any:
+        keys = [key for key, _ in hashes]
+        batch: dict[str, Any] = {}
+        if hashes:
+            batch["h"] = [[items[_TIME_US], *items] for _, items in hashes]
+        if stream:
+            batch["s"] = stream
+            keys.append(self.keys.predictions_stream)
+        if metrics:
+            batch["m"] = metrics
+            keys.append(self.keys.metrics)
+        if not batch:
+            return 0
+        payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+        return script(keys=keys, args=[self._ttl_ms, self._maxlen, payload])
+
+
+def _is_cluster(client: Any) -> bool:
+    try:
+        from redis.cluster import RedisCluster
+    except ImportError:  # pragma: no cover - redis-py has shipped it since 4.1
+        return False
+    return isinstance(client, RedisCluster)

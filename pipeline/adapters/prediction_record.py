@@ -51,8 +51,11 @@ __all__ = [
     "decode_stream_entry",
     "encode_hash",
     "encode_stream",
+    "encoded_values",
     "epoch_micros",
+    "hash_items",
     "json_label",
+    "stream_items",
 ]
 
 #: The hash's fields, in the order they are written.
@@ -161,23 +164,60 @@ def _probabilities_json(probabilities: Mapping[Any, float] | None) -> str:
     return _dumps({str(label): float(p) for label, p in probabilities.items()})
 
 
+def encoded_values(prediction: Prediction) -> tuple[str, str, str]:
+    """The values a hash and a stream entry share: the label and probabilities as JSON
+    and the event time as ISO 8601, computed once for both.
+
+    Raises :class:`ValueError` if a probability or the label is NaN or infinite.
+    """
+    return (
+        _dumps(json_label(prediction.prediction)),
+        _probabilities_json(prediction.probabilities),
+        prediction.event_time.isoformat(),
+    )
+
+
+def hash_items(prediction: Prediction, shared: tuple[str, str, str] | None = None) -> list[str]:
+    """The hash fields of ``prediction`` as a flat name, value list, in :data:`HASH_FIELDS`
+    order (``shared``: its :func:`encoded_values`, if already made)."""
+    label, probabilities, event_time = shared or encoded_values(prediction)
+    return [
+        "prediction", label,
+        "probabilities", probabilities,
+        "model_version", str(prediction.model_version),
+        "event_id", prediction.event_id,
+        "event_time", event_time,
+        "event_time_us", str(epoch_micros(prediction.event_time)),
+        "ingest_time", prediction.ingest_time.isoformat(),
+        "predicted_time", prediction.predicted_time.isoformat(),
+        "partition", str(prediction.partition),
+        "offset", str(prediction.offset),
+    ]  # fmt: skip
+
+
+def stream_items(prediction: Prediction, shared: tuple[str, str, str] | None = None) -> list[str]:
+    """The stream-entry fields of ``prediction`` as a flat name, value list."""
+    label, probabilities, event_time = shared or encoded_values(prediction)
+    return [
+        "key", prediction.key,
+        "event_id", prediction.event_id,
+        "prediction", label,
+        "probabilities", probabilities,
+        "event_time", event_time,
+        "model_version", str(prediction.model_version),
+    ]  # fmt: skip
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
 def encode_hash(prediction: Prediction) -> dict[str, str]:
     """The hash fields of ``prediction`` (see the module docstring for each value).
 
     Raises :class:`ValueError` if a probability or the label is NaN or infinite.
     """
-    return {
-        "prediction": _dumps(json_label(prediction.prediction)),
-        "probabilities": _probabilities_json(prediction.probabilities),
-        "model_version": str(prediction.model_version),
-        "event_id": prediction.event_id,
-        "event_time": prediction.event_time.isoformat(),
-        "event_time_us": str(epoch_micros(prediction.event_time)),
-        "ingest_time": prediction.ingest_time.isoformat(),
-        "predicted_time": prediction.predicted_time.isoformat(),
-        "partition": str(prediction.partition),
-        "offset": str(prediction.offset),
-    }
+    return _pairs(hash_items(prediction))
 
 
 def encode_stream(prediction: Prediction) -> dict[str, str]:
@@ -185,14 +225,7 @@ def encode_stream(prediction: Prediction) -> dict[str, str]:
 
     Raises :class:`ValueError` if a probability or the label is NaN or infinite.
     """
-    return {
-        "key": prediction.key,
-        "event_id": prediction.event_id,
-        "prediction": _dumps(json_label(prediction.prediction)),
-        "probabilities": _probabilities_json(prediction.probabilities),
-        "event_time": prediction.event_time.isoformat(),
-        "model_version": str(prediction.model_version),
-    }
+    return _pairs(stream_items(prediction))
 
 
 def _text(value: bytes | str) -> str:

@@ -1,0 +1,71 @@
+"""The sink's one-call batches on the real Redis: many keys, any text, metrics, the guard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+
+from consumers.reader import PredictionsClient
+from consumers.redis_sink import RedisSink
+from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.prediction_record import decode_stream_entry
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.records import Prediction
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 6, 1, 8, 0, 0, 123_456, tzinfo=UTC)
+KEYS = ["EWR", "Zürich", "東京", "emoji-😀", 'quote"and\\slash', "tab\tnew\nline", ""]
+
+
+@pytest.fixture
+def client(services: Endpoints) -> Iterator[redis.Redis]:
+    made = make_redis(services.redis_url)
+    yield made
+    made.close()
+
+
+def _prediction(key: str, n: int, minute: int) -> Prediction:
+    at = T0 + timedelta(minutes=minute)
+    p = (n % 997) / 997 + 1e-17 * n  # floats that need all their digits
+    return Prediction(
+        key, f"e{n}", 0, n, at, at, at + timedelta(seconds=1), p > 0.5, {True: p, False: 1 - p}, n
+    )
+
+
+def test_one_batch_of_many_keys_reads_back_exactly(client: redis.Redis, namespace: str):
+    sink = RedisSink(client, namespace)
+    keys = KEYS + [f"k{i}" for i in range(3000)]
+    batch = [_prediction(key, n, minute=n % 50) for n, key in enumerate(keys)]
+    batch += [_prediction("EWR", 10_000, minute=-5)]  # older than EWR's first: not stored
+    snapshots = [{"partition": 0, "scored": 1}, {"partition": 3, "scored": 2}]
+    assert sink.write(batch, snapshots) == len(keys)
+    reader = PredictionsClient(client, namespace)
+    stored = reader.get_many(keys)
+    assert set(stored) == set(keys)
+    for n, key in enumerate(keys):
+        want = batch[n]
+        got = stored[key]
+        assert got.event_id == want.event_id and got.offset == want.offset
+        assert got.probabilities == {str(k): v for k, v in want.probabilities.items()}  # type: ignore[union-attr]
+        assert got.event_time == want.event_time and got.model_version == want.model_version
+    entries = [
+        decode_stream_entry(i, f) for i, f in client.xrange(f"{namespace}:predictions")
+    ]
+    assert [e.event_id for e in entries] == [p.event_id for p in batch]
+    assert [e.key for e in entries] == [p.key for p in batch]
+    assert sorted(reader.task_metrics()) == [0, 3]
+    assert sink.stale_skipped == 1
+
+
+def test_an_empty_batch_sends_nothing_and_metrics_alone_are_written(
+    client: redis.Redis, namespace: str
+):
+    sink = RedisSink(client, namespace)
+    assert sink.write([], []) == 0
+    assert client.exists(f"{namespace}:metrics", f"{namespace}:predictions") == 0
+    assert sink.write([], [{"partition": 2, "scored": 0}]) == 0
+    assert list(PredictionsClient(client, namespace).task_metrics()) == [2]
