@@ -9,11 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import redis
 import typer
 
 from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
-from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.redis_clients import RedisClient, make_redis
 from pipeline.adapters.settings import Settings
 from pipeline.core import jsonsafe
 from pipeline.stack import LocalStack
@@ -64,8 +63,9 @@ def local_key(settings: Settings, endpoints: Endpoints) -> Callable[[], bytes | 
     return LocalStack(settings.stack).checkpoint_key
 
 
-def redis_of(settings: Settings) -> redis.Redis:
-    """A checked Redis client where the settings (or the local stack) say."""
+def redis_of(settings: Settings) -> RedisClient:
+    """A checked Redis client where the settings (or the local stack) say: one Redis or a
+    Redis Cluster (:func:`make_redis` tells them apart)."""
     return make_redis(endpoints_of(settings).redis_url)
 
 
