@@ -35,7 +35,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 2
+FORMAT = 3
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "model",
@@ -50,6 +50,7 @@ _STATE = (
     "idle_clock",
     "next_offset",
     "model_version",
+    "guard_scale",
 )
 
 

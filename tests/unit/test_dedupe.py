@@ -1,0 +1,68 @@
+"""The dedupe window equals the obvious ordered-dict window, through any checkpoint."""
+
+from __future__ import annotations
+
+import pickle
+from collections import OrderedDict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.core.dedupe import DedupeWindow
+
+
+class Reference:
+    """The window as first written: an OrderedDict, oldest first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, event_id: str) -> None:
+        if event_id in self.ids:
+            self.ids.move_to_end(event_id)
+            return
+        self.ids[event_id] = None
+        if len(self.ids) > self.size:
+            self.ids.popitem(last=False)
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "add", "add", "discard", "contains", "checkpoint"]),
+        st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "", "x\x00y", "é"]),
+    ),
+    max_size=300,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(min_value=1, max_value=6), ops=OPS)
+def test_the_window_equals_the_reference_through_checkpoints(size: int, ops) -> None:
+    window, reference = DedupeWindow(size), Reference(size)
+    for op, event_id in ops:
+        if op == "add":
+            window.add(event_id)
+            reference.add(event_id)
+        elif op == "discard":
+            window.discard(event_id)
+            reference.ids.pop(event_id, None)
+        elif op == "contains":
+            assert window.contains(event_id) == (event_id in reference.ids)
+        else:
+            window = pickle.loads(pickle.dumps(window, protocol=5))
+        assert list(window._ids) == list(reference.ids)
+        assert len(window) == len(reference.ids)
+
+
+def test_a_checkpoint_is_one_string_not_an_object_per_id() -> None:
+    window = DedupeWindow(100_000)
+    for n in range(50_000):
+        window.add(f"event-{n}")
+    blob = pickle.dumps(window, protocol=5)
+    assert len(blob) < 50_000 * (len("event-49999") + 2)  # the ids and a separator each
+    again = pickle.loads(blob)
+    assert again.contains("event-0") and len(again) == 50_000
+    for n in range(60_000, 120_000):  # and it goes on evicting the oldest
+        again.add(f"event-{n}")
+    assert not again.contains("event-9999") and again.contains("event-10000")
