@@ -1,163 +1,210 @@
-"""Worker throughput against its baselines, measured in one run on the same events.
+"""Worker throughput against its baselines, measured in one run on the same records.
 
-    python -m benchmarks.throughput [--flights 20000] [--json]
+    python -m benchmarks.throughput [--flights 20000] [--samples 200000] [--keys 100000]
+                                    [--workloads flights,synthetic] [--json] [--smoke]
 
-Baselines: the bare River loop (predict, then learn when the label comes, on the same
-feature vectors, no decoding, no bookkeeping) and a plain kafka-python consumer reading
-the same topic message by message. Measured: the task core in memory (decode, validate,
-dedupe, features, label history, prequential step, metrics) and the whole worker on the
-real Kafka and Redis (batches, Redis pipelines, checkpoints, commits). The ratios say
-what each layer costs; absolute rates depend on the machine.
+For each workload (see :mod:`benchmarks.workloads`) the records are published once to a
+fresh one-partition topic; then, in turn, on the same broker, Redis and model: the bare
+River loop (the limit), plain consumption, the naive pipeline, the lean loop (see
+:mod:`benchmarks.baselines`) and the worker end to end with every default on. Rates count
+records (observations and outcomes) from the first record to the last; the worker's rate
+with its start-up counted is given too. The ratios are what the README quotes; absolute
+rates depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer
+from rich.console import Console
+from rich.table import Table
 
 from consumers.runner import run_worker, worker_config
-from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
+from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.adapters.kafka_clients import make_producer
 from pipeline.adapters.settings import Settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation
-from pipeline.core.models import build_model
-from pipeline.core.task import InputRecord, PartitionTask
-from pipeline.core.times import to_millis
+from pipeline.adapters.topics import prepare_topics
 from pipeline.stack import LocalStack
-from producers.flights import flight_events
-from producers.replay import ReplayPlan
-from tests.integration.helpers import create_topics, publish
+
+from .baselines import Run, bare_loop, lean_loop, naive_pipeline, plain_consumption
+from .workloads import Workload, flights, synthetic
+
+__all__ = ["TARGETS", "main", "measure"]
+
+#: (numerator, denominator, at least, workloads): the ratios issue 9 asks for.
+TARGETS: list[tuple[str, str, float, tuple[str, ...]]] = [
+    ("worker", "lean_loop", 0.85, ("flights", "synthetic")),
+    ("worker", "bare_loop", 0.70, ("flights",)),
+    ("worker", "naive_pipeline", 3.0, ("flights", "synthetic")),
+]
 
 
-def _bare_river(settings: Settings, timed: list[Any]) -> float:
-    """Predict on each observation, learn on its outcome: River and nothing else."""
-    config = settings.task_config()
-    model = build_model(config.model, config.seed)
-    task = PartitionTask(0, config)  # only for its feature builder
-    xs = {}
-    for t in timed:
-        if isinstance(t.event, Observation):
-            xs[t.event.event_id] = task.features.build(t.event, t.arrival)
-    started = time.perf_counter()
-    stored: dict[str, Any] = {}
-    for t in timed:
-        event = t.event
-        if isinstance(event, Observation):
-            x = xs[event.event_id]
-            model.predict_proba_one(x)
-            stored[event.event_id] = x
-        else:
-            x = stored.pop(event.event_id, None)
-            if x is not None:
-                model.learn_one(x, event.label)
-    return len(timed) / (time.perf_counter() - started)
-
-
-def _task_core(settings: Settings, timed: list[Any]) -> float:
-    codec = EventCodec()
-    records = [
-        InputRecord(0, i, t.event.key.encode(), codec.encode(t.event), to_millis(t.arrival))
-        for i, t in enumerate(timed)
+def publish_records(settings: Settings, workload: Workload) -> int:
+    """Publish the workload's encoded records as fast as the producer goes; all acknowledged."""
+    producer = make_producer(settings.kafka)
+    futures = [
+        producer.send(settings.topics.events, key=key, value=value)
+        for key, value in workload.wire()
     ]
-    task = PartitionTask(0, settings.task_config())
-    started = time.perf_counter()
-    for start in range(0, len(records), 2000):
-        task.process(records[start : start + 2000], datetime.now(UTC))
-    return len(records) / (time.perf_counter() - started)
+    producer.flush(timeout=300)
+    for future in futures:
+        future.get(timeout=0)  # raises if a record was not acknowledged
+    producer.close(timeout=10)
+    return len(futures)
 
 
-def _plain_consumer(settings: Settings, total: int) -> float:
-    consumer = KafkaConsumer(
-        settings.topics.events,
-        bootstrap_servers=settings.kafka.bootstrap,
-        group_id=f"bench-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
-    )
-    seen = 0
-    started = None
-    for _ in consumer:
-        started = started or time.perf_counter()
-        seen += 1
-        if seen >= total:
-            break
-    elapsed = time.perf_counter() - (started or time.perf_counter())
-    consumer.close()
-    return seen / elapsed if elapsed > 0 else 0.0
-
-
-def _endpoints(settings: Settings) -> Endpoints:
-    return resolve_endpoints(settings.kafka, settings.redis, lambda: None)
-
-
-def _worker(settings: Settings, total: int) -> float:
-    endpoints = _endpoints(settings)
+def worker_run(
+    settings: Settings, total: int, local_key: Callable[[], bytes | None] | None = None
+) -> tuple[Run, Run, dict[str, Any]]:
+    """The worker with every default on: steady (first to last batch) and with start-up."""
+    endpoints = resolve_endpoints(settings.kafka, settings.redis, lambda: None)
     stop = threading.Event()
     marks: dict[str, float] = {}
 
-    def on_batch(worker: Any, _predictions: Any) -> None:
-        marks.setdefault("first", time.perf_counter())
-        marks["last"] = time.perf_counter()
+    def on_batch(_worker: Any, _predictions: Any) -> None:
+        marks["last"] = time.monotonic()
 
+    began = time.monotonic()
     worker = run_worker(
         settings,
         endpoints,
         worker_config(settings, idle_watermark_s=None),
         stop,
         on_batch,
-        finished=lambda: True,  # everything is published before the worker starts
+        finished=lambda: True,  # everything was published before the worker started
+        local_key=local_key,
     )
-    elapsed = marks["last"] - marks["first"]
-    return worker.stats.records / elapsed if elapsed > 0 else 0.0
+    assert worker.stats.records == total, (worker.stats.records, total)
+    assert worker.stats.first_batch_at is not None
+    steady = Run(worker.stats.records, marks["last"] - worker.stats.first_batch_at)
+    whole = Run(worker.stats.records, marks["last"] - began)
+    return steady, whole, worker.stats.to_dict()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flights", type=int, default=20_000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(
+    base: Settings,
+    workload: Workload,
+    console: Console | None = None,
+    local_key: Callable[[], bytes | None] | None = None,
+    *,
+    worker_only: bool = False,
+) -> dict[str, Any]:
+    """Every pipeline on ``workload``; rates, ratios and the worker's own figures."""
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    settings = workload.settings(base).with_overrides(namespace=namespace, partitions=1)
+    prepare_topics(settings.kafka, namespace)
+    say = console.log if console else (lambda *_: None)
+    say(f"{workload.name}: publishing {len(workload.events):,} records ({workload.keys:,} keys)")
+    total = publish_records(settings, workload)
+    runs: dict[str, Run] = {}
+    if not worker_only:
+        say(f"{workload.name}: bare loop")
+        runs["bare_loop"] = bare_loop(settings, workload)
+        say(f"{workload.name}: plain consumption")
+        runs["plain_consumption"] = plain_consumption(settings, total)
+        say(f"{workload.name}: naive pipeline")
+        runs["naive_pipeline"] = naive_pipeline(settings, total, f"{namespace}:naive")
+        say(f"{workload.name}: lean loop")
+        runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
+    say(f"{workload.name}: worker")
+    runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
+    if worker_only:  # for a profiler: no baselines, no ratios
+        return {"workload": workload.name, "records_per_s": {"worker": round(runs["worker"].rate)}}
+    ratios = {
+        f"worker / {name}": round(runs["worker"].rate / runs[name].rate, 3)
+        for name in ("bare_loop", "plain_consumption", "naive_pipeline", "lean_loop")
+    }
+    ratios["lean_loop / bare_loop"] = round(runs["lean_loop"].rate / runs["bare_loop"].rate, 3)
+    worker_s = runs["worker_with_startup"].seconds
+    return {
+        "workload": workload.name,
+        "description": workload.description,
+        "records": total,
+        "keys": workload.keys,
+        "records_per_s": {name: round(run.rate) for name, run in runs.items()},
+        "ratios": ratios,
+        "checkpoints": {
+            "count": stats["checkpoints"],
+            "seconds": stats["checkpoint_s"],
+            "share_of_worker_time": round(stats["checkpoint_s"] / worker_s, 4),
+            "last_bytes": stats["checkpoint_bytes"],
+        },
+        "targets": [
+            {
+                "ratio": f"{num} / {den}",
+                "at_least": floor,
+                "measured": round(runs[num].rate / runs[den].rate, 3),
+                "met": runs[num].rate / runs[den].rate >= floor,
+            }
+            for num, den, floor, names in TARGETS
+            if workload.name in names
+        ],
+    }
+
+
+def _table(results: list[dict[str, Any]]) -> Table:
+    table = Table(title="driftline throughput (records/s; ratio to the worker's steady rate)")
+    table.add_column("pipeline")
+    for result in results:
+        table.add_column(result["workload"], justify="right")
+    names = list(results[0]["records_per_s"])
+    for name in names:
+        cells = []
+        for result in results:
+            rate = result["records_per_s"][name]
+            worker = result["records_per_s"]["worker"]
+            share = f" ({worker / rate:.2f}x)" if name != "worker" and rate else ""
+            cells.append(f"{rate:,}{share}")
+        table.add_row(name.replace("_", " "), *cells)
+    for result in results:
+        for target in result["targets"]:
+            mark = "met" if target["met"] else "MISSED"
+            table.add_row(
+                f"target {target['ratio']} >= {target['at_least']}",
+                *[f"{target['measured']:.2f} {mark}" if r is result else "" for r in results],
+            )
+    return table
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--flights", type=int, default=20_000, help="flights events")
+    parser.add_argument("--samples", type=int, default=200_000, help="synthetic samples")
+    parser.add_argument("--keys", type=int, default=100_000, help="synthetic distinct keys")
+    parser.add_argument("--workloads", default="flights,synthetic")
+    parser.add_argument("--json", action="store_true", help="print only the JSON")
+    parser.add_argument("--worker-only", action="store_true", help="no baselines (profiling)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.flights, args.samples, args.keys = 600, 300, 200
+    console = Console(stderr=True, quiet=args.json)
     base = Settings()
     stack = LocalStack(base.stack)
     if not (base.kafka.bootstrap and base.redis.url):
         stack.up()
     endpoints = resolve_endpoints(base.kafka, base.redis, stack.endpoints)
-    settings = base.with_overrides(
-        namespace=f"bench{uuid.uuid4().hex[:8]}",
-        kafka_bootstrap=endpoints.bootstrap,
-        redis_url=endpoints.redis_url,
-        partitions=1,
-    )
-    timed = list(ReplayPlan(seed=settings.seed).schedule(flight_events(limit=args.flights)))
-    create_topics(settings, partitions=1)
-    total = publish(settings, (t.event for t in timed))
-    rates = {
-        "bare_river_loop": _bare_river(settings, timed),
-        "task_core_in_memory": _task_core(settings, timed),
-        "plain_consumer_per_message": _plain_consumer(settings, total),
-        "worker_end_to_end": _worker(settings, total),
+    base = base.with_overrides(kafka_bootstrap=endpoints.bootstrap, redis_url=endpoints.redis_url)
+    chosen = {
+        "flights": lambda: flights(args.flights, base.seed),
+        "synthetic": lambda: synthetic(args.samples, args.keys, base.seed),
     }
-    result = {
-        "events": total,
-        "events_per_s": {k: round(v) for k, v in rates.items()},
-        "ratios": {
-            "task_core / bare_river": round(
-                rates["task_core_in_memory"] / rates["bare_river_loop"], 3
-            ),
-            "worker / bare_river": round(rates["worker_end_to_end"] / rates["bare_river_loop"], 3),
-            "worker / plain_consumer": round(
-                rates["worker_end_to_end"] / rates["plain_consumer_per_message"], 3
-            ),
-        },
-    }
-    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    results = [
+        measure(base, chosen[name](), console, stack.checkpoint_key, worker_only=args.worker_only)
+        for name in args.workloads.split(",")
+    ]
+    report = {"results": results}
+    if not (args.json or args.worker_only):
+        Console().print(_table(results))
+    print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
+    return report
 
 
 if __name__ == "__main__":

@@ -37,5 +37,8 @@ class TaskStore:
     def fresh(self, partition: int) -> PartitionTask:
         return PartitionTask(partition, self.config, self.codec)
 
-    def save(self, task: PartitionTask) -> None:
-        self.store.save(task.partition, seal_task(task, self.sealer, self.namespace))
+    def save(self, task: PartitionTask) -> int:
+        """Checkpoint ``task``; return the sealed checkpoint's size in bytes."""
+        blob = seal_task(task, self.sealer, self.namespace)
+        self.store.save(task.partition, blob)
+        return len(blob)

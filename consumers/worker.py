@@ -68,11 +68,16 @@ class WorkerStats:
     """Running totals of this worker, for the live view and the final summary."""
 
     started: float = field(default_factory=time.monotonic)
+    #: When the first records came in (``None``: none yet): the start of steady work.
+    first_batch_at: float | None = None
     records: int = 0
     predictions: int = 0
     dead_letters: int = 0
     batches: int = 0
     checkpoints: int = 0
+    #: Seconds spent checkpointing (sealing and storing), and the last checkpoint's size.
+    checkpoint_s: float = 0.0
+    checkpoint_bytes: int = 0
     restored: int = 0
     replayed_skipped: int = 0
     ticks_read: int = 0
@@ -102,6 +107,8 @@ class WorkerStats:
             "restored": self.restored,
             "replayed_skipped": self.replayed_skipped,
             "checkpoints": self.checkpoints,
+            "checkpoint_s": round(self.checkpoint_s, 3),
+            "checkpoint_bytes": self.checkpoint_bytes,
             "ticks_written": self.ticks_written,
             "outages": self.outages,
             "retries": self.retries,
@@ -176,6 +183,8 @@ class Worker:
                     if budget <= 0:
                         break
                 batch = self.source.poll(self.config.poll_timeout_ms, budget)
+                if batch and self.stats.first_batch_at is None:
+                    self.stats.first_batch_at = self.monotonic()
                 events = self._handle(batch) if batch else 0
                 self._checkpoint_due()
                 self._commit()
@@ -426,12 +435,16 @@ class Worker:
         task = self.tasks.get(partition)
         if task is None or task.next_offset is None or not self._unsaved.get(partition):
             return
+        began = time.perf_counter()
         try:
-            self.store.save(task)
+            size = self.store.save(task)
         except TransientError as exc:
             log.warning("partition %s not checkpointed (%s); trying again later", partition, exc)
             return
+        finally:
+            self.stats.checkpoint_s += time.perf_counter() - began
         self.stats.checkpoints += 1
+        self.stats.checkpoint_bytes = size
         self._unsaved[partition] = 0
         self._saved_at[partition] = self.monotonic()
         self._to_commit[partition] = task.next_offset

@@ -1,0 +1,216 @@
+"""The baselines the worker is measured against, each on the same records and model.
+
+- :func:`bare_loop`: the limit. River alone: predict on each observation's vector, learn
+  when its label comes, on vectors built beforehand. No decoding, no I/O.
+- :func:`plain_consumption`: the client alone: read the topic, nothing else.
+- :func:`naive_pipeline`: the tutorial version: iterate message by message, decode,
+  predict, learn when the label record arrives (a dict join), one Redis SET per prediction.
+- :func:`lean_loop`: the leanest delayed-label loop one can write on the same client:
+  batch poll, schemaless decode, dict join, one pipelined Redis write per key per batch,
+  nothing else (no validation, dedupe, metrics, checkpoints or guard). What the client
+  allows.
+
+Each returns a :class:`Run`: records handled and the seconds from the first record to
+the last (start-up, connection and group join excluded, as for the worker).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import fastavro
+
+from pipeline.adapters.kafka_clients import make_consumer
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
+from pipeline.core.events import Observation, avro_schema
+from pipeline.core.models import build_model
+
+from .workloads import Featurizer, Workload
+
+__all__ = ["Run", "bare_loop", "lean_loop", "naive_pipeline", "plain_consumption"]
+
+_HEADER = struct.Struct(">bI")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    records: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Decoder:
+    """Schemaless Avro decode of the two event schemas (ids 1 and 2), nothing checked."""
+
+    def __init__(self) -> None:
+        self.schemas = {
+            1: fastavro.parse_schema(avro_schema("observation")),
+            2: fastavro.parse_schema(avro_schema("outcome")),
+        }
+
+    def __call__(self, raw: bytes) -> tuple[int, dict[str, Any]]:
+        _, schema_id = _HEADER.unpack_from(raw)
+        body = io.BytesIO(raw)
+        body.seek(_HEADER.size)
+        return schema_id, fastavro.schemaless_reader(body, self.schemas[schema_id], None)  # type: ignore[return-value]
+
+
+def _model(settings: Settings) -> tuple[Any, Featurizer]:
+    config = settings.task_config()
+    return build_model(config.model, config.seed), Featurizer(config)
+
+
+def bare_loop(settings: Settings, workload: Workload) -> Run:
+    """River and nothing else, on vectors built (with the label history) beforehand."""
+    model, featurizer = _model(settings)
+    arrival = datetime.now(UTC)
+    steps: list[tuple[bool, Any, Any]] = []
+    waiting: dict[str, tuple[dict[str, Any], Any]] = {}
+    for event in workload.events:  # build every vector as the worker would, untimed
+        if isinstance(event, Observation):
+            built = featurizer.build(event, arrival + timedelta(seconds=1))
+            waiting[event.event_id] = built
+            steps.append((True, built[0], None))
+        else:
+            found = waiting.pop(event.event_id, None)
+            if found is not None:
+                featurizer.learned(found[1], event.label)  # type: ignore[union-attr]
+                steps.append((False, found[0], event.label))  # type: ignore[union-attr]
+    started = time.perf_counter()
+    for is_observation, x, label in steps:
+        if is_observation:
+            model.predict_proba_one(x)
+        else:
+            model.learn_one(x, label)
+    return Run(len(workload.events), time.perf_counter() - started)
+
+
+def _consumer(settings: Settings, **options: Any) -> Any:
+    return make_consumer(
+        settings.kafka,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_bytes=32 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **options,
+    )
+
+
+def plain_consumption(settings: Settings, total: int) -> Run:
+    """kafka-python reading the topic, in batches, doing nothing with the records."""
+    consumer = _consumer(settings)
+    consumer.subscribe([settings.topics.events])
+    seen = 0
+    started = None
+    try:
+        while seen < total:
+            batch = consumer.poll(timeout_ms=500, max_records=2000)
+            if batch and started is None:
+                started = time.perf_counter()
+            seen += sum(len(records) for records in batch.values())
+        return Run(seen, time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _observation(fields: dict[str, Any]) -> Observation:
+    return Observation.model_construct(**fields)
+
+
+def naive_pipeline(settings: Settings, total: int, prefix: str) -> Run:
+    """Message by message: decode, predict, learn on the label (dict join), one SET each."""
+    model, featurizer = _model(settings)
+    decode = _Decoder()
+    redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    consumer = _consumer(settings)
+    consumer.subscribe([settings.topics.events])
+    waiting: dict[str, tuple[dict[str, Any], Any]] = {}
+    seen = 0
+    started = None
+    try:
+        for message in consumer:
+            started = started or time.perf_counter()
+            seen += 1
+            schema_id, fields = decode(message.value)
+            if schema_id == 1:
+                obs = _observation(fields)
+                ingest = _EPOCH + timedelta(milliseconds=message.timestamp)
+                x, groups = featurizer.build(obs, ingest)
+                proba = model.predict_proba_one(x)
+                waiting[obs.event_id] = (x, groups)
+                redis.set(
+                    f"{prefix}:{obs.key}",
+                    json.dumps(
+                        {"event_id": obs.event_id, "proba": {str(k): v for k, v in proba.items()}}
+                    ),
+                )
+            else:
+                found = waiting.pop(fields["event_id"], None)
+                if found is not None:
+                    model.learn_one(found[0], fields["label"])
+                    featurizer.learned(found[1], fields["label"])
+            if seen >= total:
+                break
+        return Run(seen, time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        consumer.close(autocommit=False)
+        redis.close()
+
+
+def lean_loop(settings: Settings, total: int, prefix: str) -> Run:
+    """Batch poll, decode, dict join, one pipelined HSET per key per batch; nothing else."""
+    model, featurizer = _model(settings)
+    decode = _Decoder()
+    redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    consumer = _consumer(settings)
+    consumer.subscribe([settings.topics.events])
+    waiting: dict[str, tuple[dict[str, Any], Any]] = {}
+    seen = 0
+    started = None
+    try:
+        while seen < total:
+            batch = consumer.poll(timeout_ms=500, max_records=settings.worker.max_poll_records)
+            if not batch:
+                continue
+            started = started or time.perf_counter()
+            latest: dict[str, dict[str, Any]] = {}
+            for records in batch.values():
+                for message in records:
+                    seen += 1
+                    schema_id, fields = decode(message.value)
+                    if schema_id == 1:
+                        obs = _observation(fields)
+                        ingest = _EPOCH + timedelta(milliseconds=message.timestamp)
+                        x, groups = featurizer.build(obs, ingest)
+                        proba = model.predict_proba_one(x)
+                        waiting[obs.event_id] = (x, groups)
+                        latest[obs.key] = {
+                            "event_id": obs.event_id,
+                            "probabilities": json.dumps({str(k): v for k, v in proba.items()}),
+                        }
+                    else:
+                        found = waiting.pop(fields["event_id"], None)
+                        if found is not None:
+                            model.learn_one(found[0], fields["label"])
+                            featurizer.learned(found[1], fields["label"])
+            pipe = redis.pipeline(transaction=False)
+            for key, mapping in latest.items():
+                pipe.hset(f"{prefix}:{key}", mapping=mapping)
+            pipe.execute()
+        return Run(seen, time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        consumer.close(autocommit=False)
+        redis.close()
