@@ -33,6 +33,7 @@ from pipeline.adapters.prediction_record import (
     hash_items,
     stream_items,
 )
+from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core import jsonsafe
 from pipeline.core.errors import ServiceUnavailable
@@ -45,6 +46,10 @@ __all__ = ["RedisSink"]
 #: ``h`` = [[event_time_us, field, value, ...], ...], ``s`` = [[field, value, ...], ...],
 #: ``m`` = [field, value, ...]. Returns how many hashes were written.
 _BATCH_BODY = """
+local KEYS = KEYS
+if #KEYS == 0 then  -- on a cluster node the keys come after the batch (see _call)
+  KEYS = {unpack(ARGV, 4)}
+end
 local ttl = tonumber(ARGV[1])
 local batch = cjson.decode(ARGV[3])
 local stored = 0
@@ -93,7 +98,7 @@ class RedisSink:
     ) -> None:
         self._redis: Any = client  # typed loosely: a Redis or a RedisCluster
         self.keys = RedisKeys(namespace)
-        self._cluster = _is_cluster(client)
+        self._cluster = is_cluster(client)
         body = (_CLUSTER_FLAGS if self._cluster else "") + _BATCH_BODY
         self._script = client.register_script(body) if not self._cluster else None
         self._body = body
@@ -134,7 +139,9 @@ class RedisSink:
             return 0
         try:
             stored = self._send(hashes, stream, metrics)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
+            if self._cluster:
+                self._node_scripts.clear()  # a moved slot or a restarted node: ask afresh
             raise ServiceUnavailable(f"Redis did not take the batch: {exc!r}") from exc
         self.stale_skipped += len(predictions) - stored
         return stored
@@ -145,7 +152,8 @@ class RedisSink:
         if not self._cluster:
             assert self._script is not None
             return int(self._call(self._script, hashes, stream, metrics))
-        # One call per node: the stream and metrics ride with the hashes of their node.
+        # One call per node: the stream and the metrics each ride with the hashes of their
+        # own node (the two keys' slots may well be served by different nodes).
         client = self._redis
         by_node: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         nodes: dict[str, Any] = {}
@@ -153,18 +161,17 @@ class RedisSink:
             node = client.get_node_from_key(key)
             by_node[node.name].append((key, items))
             nodes[node.name] = node
-        tail_node = client.get_node_from_key(self.keys.predictions_stream)
-        nodes[tail_node.name] = tail_node
-        by_node.setdefault(tail_node.name, [])
+        stream_node = client.get_node_from_key(self.keys.predictions_stream)
+        metrics_node = client.get_node_from_key(self.keys.metrics)
+        for node in (stream_node, metrics_node):
+            nodes[node.name] = node
+            by_node.setdefault(node.name, [])
         stored = 0
         for name, node_hashes in by_node.items():
-            on_tail = name == tail_node.name
+            node_stream = stream if name == stream_node.name else []
+            node_metrics = metrics if name == metrics_node.name else []
             script = self._node_script(nodes[name])
-            stored += int(
-                self._call(
-                    script, node_hashes, stream if on_tail else [], metrics if on_tail else []
-                )
-            )
+            stored += int(self._call(script, node_hashes, node_stream, node_metrics))
         return stored
 
     def _node_script(self, node: Any) -> Any:
@@ -196,12 +203,8 @@ class RedisSink:
         if not batch:
             return 0
         payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+        if self._cluster:
+            # A cluster node insists that declared keys share a slot, even for a script
+            # that may cross slots: the node's keys travel as arguments instead.
+            return script(keys=[], args=[self._ttl_ms, self._maxlen, payload, *keys])
         return script(keys=keys, args=[self._ttl_ms, self._maxlen, payload])
-
-
-def _is_cluster(client: Any) -> bool:
-    try:
-        from redis.cluster import RedisCluster
-    except ImportError:  # pragma: no cover - redis-py has shipped it since 4.1
-        return False
-    return isinstance(client, RedisCluster)
