@@ -34,6 +34,7 @@ stored as ``NaN``/``Infinity`` (which strict JSON readers refuse); the encoders 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -154,6 +155,11 @@ def epoch_micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+#: Ingest times repeat by the millisecond and a batch has one prediction time: each is
+#: formatted once.
+_iso = functools.lru_cache(maxsize=4096)(datetime.isoformat)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False)
 
@@ -188,8 +194,8 @@ def hash_items(prediction: Prediction, shared: tuple[str, str, str] | None = Non
         "event_id", prediction.event_id,
         "event_time", event_time,
         "event_time_us", str(epoch_micros(prediction.event_time)),
-        "ingest_time", prediction.ingest_time.isoformat(),
-        "predicted_time", prediction.predicted_time.isoformat(),
+        "ingest_time", _iso(prediction.ingest_time),
+        "predicted_time", _iso(prediction.predicted_time),
         "partition", str(prediction.partition),
         "offset", str(prediction.offset),
     ]  # fmt: skip

@@ -33,7 +33,9 @@ class DedupeWindow:
 
     The ids live in a plain dict in the order they were (last) added, so a checkpoint
     joins them in one pass at C speed; a deque of ``(stamp, id)`` says which is oldest
-    (an entry whose stamp is no longer the id's is stale and skipped).
+    (an entry whose stamp is no longer the id's is stale and skipped). A checkpoint keeps
+    its joined string: the next one drops the ids evicted since from its front and
+    appends those added since, instead of joining the whole window again.
     """
 
     def __init__(self, size: int = 200_000) -> None:
@@ -42,10 +44,16 @@ class DedupeWindow:
         self.size = size
         self._fill([])
 
-    def _fill(self, ids: list[str]) -> None:
+    def _fill(self, ids: list[str], joined: str | None = None) -> None:
         self._ids: dict[str, int] = dict(zip(ids, range(len(ids)), strict=True))
         self._order: deque[tuple[int, str]] = deque((n, i) for i, n in self._ids.items())
         self._stamp = len(ids)
+        # The last checkpoint's joined ids, and what happened since: ids appended at the
+        # end and how many were evicted from the front (``None``: order changed, rejoin).
+        self._joined: str | None = joined
+        self._joined_n = len(ids)
+        self._added: list[str] = []
+        self._evicted = 0
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -54,15 +62,36 @@ class DedupeWindow:
         """Checkpointed as one string, the ids oldest first joined by NUL (or, if an id
         holds a NUL, as a list): an ordered dict pickled id by id was most of a
         checkpoint's time (issue 9's profile)."""
+        joined = self._rejoined()
+        if joined is None:
+            self._joined = None
+            return {"size": self.size, "ids": list(self._ids)}
+        self._joined, self._joined_n = joined, len(self._ids)
+        self._added, self._evicted = [], 0
+        return {"size": self.size, "joined": joined, "n": len(self._ids)}
+
+    def _rejoined(self) -> str | None:
+        """The ids joined by NUL, from the last checkpoint's string when it still holds
+        (``None`` if an id holds a NUL)."""
+        held = self._joined
+        kept = self._joined_n - self._evicted
+        if held is not None and kept >= 0 and kept + len(self._added) == len(self._ids):
+            head = (
+                "" if kept == 0 else held.split(_SEP, self._evicted)[-1] if self._evicted else held
+            )
+            tail = _SEP.join(self._added)
+            if tail.count(_SEP) == max(0, len(self._added) - 1):
+                if kept and self._added:
+                    return head + _SEP + tail
+                return head if kept else tail
         joined = _SEP.join(self._ids)
-        if joined.count(_SEP) == max(0, len(self._ids) - 1):
-            return {"size": self.size, "joined": joined, "n": len(self._ids)}
-        return {"size": self.size, "ids": list(self._ids)}
+        return joined if joined.count(_SEP) == max(0, len(self._ids) - 1) else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.size = state["size"]
         if "joined" in state:
-            self._fill(state["joined"].split(_SEP) if state["n"] else [])
+            joined = state["joined"]
+            self._fill(joined.split(_SEP) if state["n"] else [], joined)
         else:
             self._fill(list(state["ids"]))
 
@@ -75,20 +104,27 @@ class DedupeWindow:
         ids = self._ids
         if event_id in ids:
             del ids[event_id]  # re-inserted below: now the most recent
+            self._joined = None
         stamp = self._stamp = self._stamp + 1
         ids[event_id] = stamp
         order = self._order
         order.append((stamp, event_id))
+        if self._joined is not None:
+            self._added.append(event_id)
+            if len(self._added) > self.size:  # no checkpoint for a long while: stop noting
+                self._joined, self._added = None, []
         while len(ids) > self.size:
             old_stamp, old = order.popleft()
             if ids.get(old) == old_stamp:
                 del ids[old]
+                self._evicted += 1
         if len(order) > 2 * self.size + 64:  # stale entries of re-added or discarded ids
             self._order = deque((n, i) for i, n in ids.items())
 
     def discard(self, event_id: str) -> None:
         """Forget ``event_id`` if the window holds it."""
-        self._ids.pop(event_id, None)
+        if self._ids.pop(event_id, None) is not None:
+            self._joined = None
 
     def seen(self, event_id: str) -> bool:
         """Whether ``event_id`` was in the window, recording it either way.

@@ -27,14 +27,21 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from river import metrics, utils
+from scipy import integrate
 
 from pipeline.core.models import ModelKind
 
-__all__ = ["LatenessHistogram", "TaskMetrics", "merge_snapshots"]
+__all__ = [
+    "BinnedROCAUC",
+    "LatenessHistogram",
+    "RollingAccuracy",
+    "TaskMetrics",
+    "merge_snapshots",
+]
 
 #: Counters every snapshot carries, zero or not.
 COUNTERS = (
@@ -96,6 +103,74 @@ class LatenessHistogram:
         return math.inf
 
 
+class BinnedROCAUC:
+    """River's ``metrics.ROCAUC()`` (ten thresholds, positive class ``True`` or 1), kept as
+    two histograms: an update is one bisect, not ten confusion-matrix updates. :meth:`get`
+    builds the same true and false positive rates and integrates them with the same
+    function, so the value is River's, bit for bit (``tests/unit/test_metrics.py``).
+
+    >>> m = BinnedROCAUC()
+    >>> for y, p in [(0, .1), (0, .4), (1, .35), (1, .8)]:
+    ...     m.update(y, {True: p})
+    >>> m.get()
+    0.875
+    """
+
+    def __init__(self, n_thresholds: int = 10) -> None:
+        reference = metrics.ROCAUC(n_thresholds=n_thresholds)
+        self.thresholds: list[float] = list(reference.thresholds)
+        self.positives = [0] * (n_thresholds + 1)
+        self.negatives = [0] * (n_thresholds + 1)
+
+    def update(self, y_true: Any, probabilities: dict[Any, float]) -> None:
+        # ``p > t`` for exactly the thresholds below ``p``: their count is the bin.
+        index = bisect.bisect_left(self.thresholds, probabilities.get(True, 0.0))
+        if y_true == True:  # noqa: E712 - River's test: 1 counts as the positive class
+            self.positives[index] += 1
+        else:
+            self.negatives[index] += 1
+
+    def get(self) -> float:
+        total_pos, total_neg = sum(self.positives), sum(self.negatives)
+        tprs, fprs = [], []
+        above_pos = total_pos
+        above_neg = total_neg
+        for i in range(len(self.thresholds)):
+            above_pos -= self.positives[i]  # now: how many have p above threshold i
+            above_neg -= self.negatives[i]
+            tp, fn = float(above_pos), float(total_pos - above_pos)
+            fp, tn = float(above_neg), float(total_neg - above_neg)
+            tprs.append(tp / (tp + fn) if tp + fn else 0.0)
+            fprs.append(fp / (fp + tn) if fp + tn else 0.0)
+        return float(-integrate.trapezoid(x=fprs, y=tprs))
+
+
+class RollingAccuracy:
+    """River's ``utils.Rolling(metrics.Accuracy, n)`` as a window of hits and their count.
+
+    >>> r = RollingAccuracy(2)
+    >>> for t, p in [(1, 1), (1, 0), (0, 0)]:
+    ...     r.update(t, p)
+    >>> r.get()
+    0.5
+    """
+
+    def __init__(self, window_size: int) -> None:
+        self.window_size = window_size
+        self.hits: deque[bool] = deque()
+        self.correct = 0
+
+    def update(self, y_true: Any, y_pred: Any) -> None:
+        hit = y_true == y_pred
+        self.hits.append(hit)
+        self.correct += hit
+        if len(self.hits) > self.window_size:
+            self.correct -= self.hits.popleft()
+
+    def get(self) -> float:
+        return self.correct / len(self.hits) if self.hits else 0.0
+
+
 class TaskMetrics:
     """Counters and prequential scores of one task."""
 
@@ -109,11 +184,11 @@ class TaskMetrics:
         if kind == "classification":
             self.confusion: Counter[tuple[Any, Any]] = Counter()
             self.cross_entropy = 0.0
-            self.roc_auc = metrics.ROCAUC()  # positive class True, equal to 1
+            self.roc_auc = BinnedROCAUC()  # River's ROCAUC: positive class True, equal to 1
             #: Rows ROC AUC was updated with; whether every label so far was binary.
             self.roc_auc_n = 0
             self.binary_labels = True
-            self.rolling: Any = utils.Rolling(metrics.Accuracy, window_size=rolling_window)
+            self.rolling: Any = RollingAccuracy(rolling_window)
             self.class_counts: Counter[Any] = Counter()
             self.baseline_correct = 0
         else:

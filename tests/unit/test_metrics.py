@@ -11,9 +11,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from river import dummy, metrics
+from river import dummy, metrics, utils
 
-from pipeline.core.metrics import _BOUNDS, LatenessHistogram, TaskMetrics, merge_snapshots
+from pipeline.core.metrics import (
+    _BOUNDS,
+    BinnedROCAUC,
+    LatenessHistogram,
+    RollingAccuracy,
+    TaskMetrics,
+    merge_snapshots,
+)
 
 ROUNDING = 1e-4 + 1e-9  # snapshots round to 4 decimals; sums in another order may flip one
 
@@ -371,3 +378,43 @@ def test_empty_snapshot_is_json_ready() -> None:
         assert round_trip(snap) == snap
         assert snap["scored"] == 0 and "accuracy" not in snap and "mae" not in snap
         assert merge_snapshots([round_trip(snap), snap])["scored"] == 0
+
+
+# -- the counters equal River's own metrics, bit for bit ---------------------------------------
+
+
+_PROBS = st.one_of(
+    st.floats(min_value=0.0, max_value=1.0),
+    st.sampled_from([0.0, 1.0, 1 / 9, 2 / 9, 0.5, 1e-7, 1 - 1e-7, -1e-7 + 1 / 9]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from([True, False, 0, 1]), _PROBS), max_size=60))
+def test_binned_roc_auc_is_rivers_roc_auc(rows):
+    ours, river = BinnedROCAUC(), metrics.ROCAUC()
+    for y, p in rows:
+        ours.update(y, {True: p, False: 1 - p})
+        river.update(y, {True: p, False: 1 - p})
+        assert ours.get() == river.get()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    window=st.integers(min_value=1, max_value=7),
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([True, False, 0, 1, "a"]), st.sampled_from([True, False, 1, "a"])
+        ),
+        max_size=40,
+    ),
+)
+def test_rolling_accuracy_is_rivers_rolling_accuracy(window, rows):
+    ours, river = (
+        RollingAccuracy(window),
+        utils.Rolling(metrics.Accuracy, window_size=window),
+    )
+    for y, p in rows:
+        ours.update(y, p)
+        river.update(y, p)
+        assert ours.get() == river.get()
