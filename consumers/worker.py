@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from consumers.ports import DeadLetterSink, PredictionSink, RecordSource, TickSink
 from consumers.tasks import TaskStore
 from pipeline.core.errors import TransientError
+from pipeline.core.metrics import LatenessHistogram
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
 
@@ -165,6 +166,8 @@ class Worker:
         #: Partitions whose task holds a batch not yet written out: never checkpointed.
         self._dirty: set[int] = set()
         self._adopt: set[int] = set()  # assigned, task not set up yet
+        #: Event-to-Redis latency per partition held (seconds, bucketed like lateness).
+        self._latency: dict[int, LatenessHistogram] = {}
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, finished: Callable[[], bool] | None = None) -> None:
@@ -239,6 +242,7 @@ class Worker:
                 self._adopt.discard(partition)
                 self._quiet_since.pop(partition, None)
                 self._unsaved.pop(partition, None)
+                self._latency.pop(partition, None)
         if partitions:
             log.info("released partitions %s", sorted(partitions))
 
@@ -254,7 +258,35 @@ class Worker:
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
         with self._lock:
-            return [task.snapshot() for task in self.tasks.values()]
+            return [self._snapshot(task) for task in self.tasks.values()]
+
+    def _snapshot(self, task: PartitionTask) -> dict[str, Any]:
+        """The task's snapshot plus this worker's event-to-Redis latency for its partition
+        (up to the last batch written: the wall clock is the worker's, not the task's)."""
+        snap = task.snapshot()
+        snap["latency_buckets"] = list(self._latency_of(task.partition).counts)
+        return snap | {"latency_seconds": _quantiles(snap["latency_buckets"])}
+
+    def _latency_of(self, partition: int) -> LatenessHistogram:
+        found = self._latency.get(partition)
+        if found is None:
+            found = self._latency[partition] = LatenessHistogram()
+        return found
+
+    def _observe_latency(self, predictions: Sequence[Prediction]) -> None:
+        """Event-to-Redis latency: from the broker's ingest time (``LogAppendTime``) to the
+        acknowledged write, one value per prediction."""
+        if not predictions:
+            return
+        written = self.clock()
+        histograms: dict[int, LatenessHistogram] = {}
+        for prediction in predictions:
+            histogram = histograms.get(prediction.partition)
+            if histogram is None:
+                histogram = histograms[prediction.partition] = self._latency_of(
+                    prediction.partition
+                )
+            histogram.add((written - prediction.ingest_time).total_seconds())
 
     # -- a batch -------------------------------------------------------------------------------
     def _handle(self, batch: Mapping[int, Sequence[InputRecord]]) -> int:
@@ -282,7 +314,7 @@ class Worker:
                 out = plan.task.process(usable, processed_at)
                 predictions += out.predictions
                 letters += out.dead_letters
-                snapshots.append(plan.task.snapshot())
+                snapshots.append(self._snapshot(plan.task))
                 done.add(partition)
                 count += len(usable)
                 ticks += out.ticks
@@ -294,6 +326,7 @@ class Worker:
         for partition, offset in seeks.items():
             self.source.seek(partition, offset)
         self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
+        self._observe_latency(predictions)
         if letters:
             self._retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
         with self._lock:
@@ -486,3 +519,8 @@ class Worker:
             offsets, self._to_commit = self._to_commit, {}
         if offsets:
             self.source.commit(offsets)
+
+
+def _quantiles(buckets: list[int]) -> dict[str, float | None]:
+    histogram = LatenessHistogram(buckets)
+    return {"p50": histogram.quantile(0.5), "p99": histogram.quantile(0.99)}

@@ -35,6 +35,7 @@ def summarize(
             - counts.get("dead_letters_outcome", 0),
         },
         "lateness_seconds": total.get("lateness_seconds"),
+        "event_to_redis_seconds": total.get("latency_seconds"),
         "metrics": {
             name: total.get(name)
             for name in (

@@ -61,6 +61,11 @@ def metrics_table(data: dict[str, Any]) -> Table:
             f"lateness {q} (s)",
             *[_fmt((c.get("lateness_seconds") or {}).get(q)) for c in columns],
         )
+    for q in ("p50", "p99"):
+        table.add_row(
+            f"event to Redis {q} (s)",
+            *[_fmt((c.get("latency_seconds") or {}).get(q)) for c in columns],
+        )
     reasons = sorted({r for c in columns for r in c.get("dead_letters", {})})
     for reason in reasons:
         table.add_row(

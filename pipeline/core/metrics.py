@@ -250,9 +250,7 @@ class TaskMetrics:
                 "confusion": [[t, p, n] for (t, p), n in self.confusion.items()],
                 "cross_entropy_sum": self.cross_entropy,
                 "roc_auc": (
-                    _round(self.roc_auc.get())
-                    if self.roc_auc_n and self.binary_labels
-                    else None
+                    _round(self.roc_auc.get()) if self.roc_auc_n and self.binary_labels else None
                 ),
                 "rolling_accuracy": _round(self.rolling.get()) if self.scored else None,
                 "baseline_correct": self.baseline_correct,
@@ -280,10 +278,17 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         "dead_letters": Counter(),
     }
     hist = LatenessHistogram()
+    latency: LatenessHistogram | None = None
     for snap in snapshots:
         total["counts"].update(snap["counts"])
         total["dead_letters"].update(snap["dead_letters"])
         hist = hist.merge(LatenessHistogram(snap["lateness_buckets"]))
+        if snap.get("latency_buckets") is not None:
+            latency = (latency or LatenessHistogram()).merge(
+                LatenessHistogram(snap["latency_buckets"])
+            )
+    if latency is not None:
+        total["latency_buckets"] = latency.counts
     total["counts"] = dict(total["counts"])
     total["dead_letters"] = dict(total["dead_letters"])
     total["lateness_buckets"] = hist.counts
@@ -327,6 +332,9 @@ def _derived(snap: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "lateness_seconds": {"p50": hist.quantile(0.5), "p99": hist.quantile(0.99)}
     }
+    if snap.get("latency_buckets") is not None:  # written by the worker, not the task
+        latency = LatenessHistogram(snap["latency_buckets"])
+        out["latency_seconds"] = {"p50": latency.quantile(0.5), "p99": latency.quantile(0.99)}
     if not n:
         return out
     if snap["kind"] == "classification":

@@ -477,3 +477,20 @@ def test_a_lost_checkpoint_is_rebuilt_on_assignment_without_new_traffic() -> Non
     second.run(finished=lambda: True)
     assert second.worker.stats.records == topic.end(0)  # replayed from the beginning
     assert final_state(checkpoints, tasks) == expected
+
+
+def test_event_to_redis_latency_is_measured_per_partition_and_travels_with_the_snapshot():
+    """From the broker's ingest time to the acknowledged write, on the worker's clock."""
+    topic = MemoryTopic(partitions=2)
+    publish_flights(topic, 5, partitions=(0, 1))
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(idle_watermark_s=None), task_config())
+    ingest = datetime.fromtimestamp(topic.broker_ms / 1000, tz=UTC)
+    rig.worker.clock = lambda: ingest + timedelta(milliseconds=30)
+    rig.run(finished=lambda: True)
+    snapshots = {s["partition"]: s for s in rig.worker.snapshots()}
+    assert sorted(snapshots) == [0, 1]
+    for snap in snapshots.values():
+        assert sum(snap["latency_buckets"]) == snap["counts"]["predictions"] == 5
+        assert snap["latency_seconds"] == {"p50": 0.05, "p99": 0.05}  # the 20-50 ms bucket
+    for snap in rig.sink.snapshots.values():  # written with each batch, as of the one before
+        assert "latency_buckets" in snap and "latency_seconds" in snap
