@@ -1,0 +1,115 @@
+"""Peak memory of ``driftline consume`` as the stream grows: 200k events against 1M.
+
+    python -m benchmarks.memory [--sizes 200000,1000000] [--keys 100000] [--json] [--smoke]
+
+For each size N, in a fresh namespace: workload (b) with N/2 samples (N events) over
+``keys`` entities is published, then one ``driftline consume --until-idle 3`` process
+reads it to the end and exits. Its peak resident set is the kernel's own figure for that
+child (``ru_maxrss`` of ``wait4`` on its pid: one child at a time, nothing else counted).
+Issue 9 asks the largest size to stay within 10% of the smallest: the ratio is reported
+as data. For context: the peak of a process that only imports the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from pipeline.adapters.settings import Settings
+
+from .common import LocalKey, WorkerProcess, bench_base, fresh_settings, load, publish
+from .workloads import synthetic
+
+__all__ = ["TARGET", "import_only_rss_mb", "main", "memory"]
+
+#: The largest size's peak over the smallest's, at most.
+TARGET = 1.10
+IDLE_S = 3.0
+
+
+def import_only_rss_mb() -> float:
+    """Peak RSS (MB) of a process that imports the command and exits."""
+    child = subprocess.Popen([sys.executable, "-c", "import pipeline.app.cli"])
+    _, _, rusage = os.wait4(child.pid, 0)
+    child.returncode = 0
+    return round(rusage.ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def _peak(
+    base: Settings, local_key: LocalKey, events: int, keys: int, partitions: int
+) -> dict[str, Any]:
+    workload = synthetic(events // 2, keys, base.seed)
+    settings = fresh_settings(workload.settings(base), partitions=partitions)
+    started = time.monotonic()
+    total = len(publish(settings, workload.wire()))
+    published_s = time.monotonic() - started
+    del workload  # this process's memory is not measured, but it is the machine's
+    with WorkerProcess(settings, local_key, "--until-idle", str(IDLE_S), "--json") as worker:
+        code = worker.wait(timeout_s=1800)
+        summary = worker.summary()
+        if code or summary.get("records") != total:
+            raise RuntimeError(f"exit {code}, {summary}, {total} published:\n{worker.log_tail()}")
+        peak_kb = worker.rusage.ru_maxrss
+    return {
+        "events": total,
+        "namespace": settings.namespace,
+        "publish_s": round(published_s, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "worker_elapsed_s": summary.get("elapsed_s"),
+        "records_per_s": summary.get("records_per_s"),
+        "checkpoint_bytes": summary.get("checkpoint_bytes"),
+    }
+
+
+def memory(
+    base: Settings,
+    local_key: LocalKey,
+    sizes: tuple[int, ...] = (200_000, 1_000_000),
+    *,
+    keys: int = 100_000,
+    partitions: int = 1,
+) -> dict[str, Any]:
+    """Peak RSS of one ``driftline consume`` draining N events, for each N in ``sizes``."""
+    runs = [_peak(base, local_key, n, keys, partitions) for n in sizes]
+    ratio = runs[-1]["peak_rss_mb"] / runs[0]["peak_rss_mb"]
+    return {
+        "measure": "peak RSS (ru_maxrss) of driftline consume draining N events, MB",
+        "workload": f"Agrawal, StandardScaler | LogisticRegression, {keys:,} keys",
+        "partitions": partitions,
+        "dedupe_size": base.model.dedupe_size,
+        "runs": runs,
+        "import_only_rss_mb": import_only_rss_mb(),
+        "target": {
+            "ratio": f"peak at {sizes[-1]:,} / peak at {sizes[0]:,}",
+            "at_most": TARGET,
+            "measured": round(ratio, 3),
+            "met": ratio <= TARGET,
+        },
+        "load_average": load(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="200000,1000000", help="events, comma-separated")
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="one JSON line only")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    args = parser.parse_args(argv)
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    if args.smoke:
+        sizes, args.keys = (400, 2000), 200
+    base, local_key = bench_base()
+    report = memory(base, local_key, sizes, keys=args.keys, partitions=args.partitions)
+    print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
+    return report
+
+
+if __name__ == "__main__":
+    main()
