@@ -35,7 +35,15 @@ from pipeline.core.models import build_model
 
 from .workloads import Featurizer, Workload
 
-__all__ = ["Run", "bare_loop", "lean_loop", "naive_pipeline", "plain_consumption"]
+__all__ = [
+    "Run",
+    "bare_loop",
+    "lean_loop",
+    "lean_loop_confluent",
+    "naive_pipeline",
+    "plain_consumption",
+    "plain_consumption_confluent",
+]
 
 _HEADER = struct.Struct(">bI")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -170,14 +178,47 @@ def naive_pipeline(settings: Settings, total: int, prefix: str) -> Run:
         redis.close()
 
 
+class _Lean:
+    """The lean loop's state and its step for one batch of ``(value, ingest_ms)``."""
+
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.model, self.featurizer = _model(settings)
+        self.decode = _Decoder()
+        self.redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+        self.prefix = prefix
+        self.waiting: dict[str, tuple[dict[str, Any], Any]] = {}
+
+    def batch(self, records: Any) -> None:
+        model, featurizer, waiting = self.model, self.featurizer, self.waiting
+        latest: dict[str, dict[str, Any]] = {}
+        for value, timestamp in records:
+            schema_id, fields = self.decode(value)
+            if schema_id == 1:
+                obs = _observation(fields)
+                ingest = _EPOCH + timedelta(milliseconds=timestamp)
+                x, groups = featurizer.build(obs, ingest)
+                proba = model.predict_proba_one(x)
+                waiting[obs.event_id] = (x, groups)
+                latest[obs.key] = {
+                    "event_id": obs.event_id,
+                    "probabilities": json.dumps({str(k): v for k, v in proba.items()}),
+                }
+            else:
+                found = waiting.pop(fields["event_id"], None)
+                if found is not None:
+                    model.learn_one(found[0], fields["label"])
+                    featurizer.learned(found[1], fields["label"])
+        pipe = self.redis.pipeline(transaction=False)
+        for key, mapping in latest.items():
+            pipe.hset(f"{self.prefix}:{key}", mapping=mapping)
+        pipe.execute()
+
+
 def lean_loop(settings: Settings, total: int, prefix: str) -> Run:
     """Batch poll, decode, dict join, one pipelined HSET per key per batch; nothing else."""
-    model, featurizer = _model(settings)
-    decode = _Decoder()
-    redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    lean = _Lean(settings, prefix)
     consumer = _consumer(settings)
     consumer.subscribe([settings.topics.events])
-    waiting: dict[str, tuple[dict[str, Any], Any]] = {}
     seen = 0
     started = None
     try:
@@ -186,31 +227,65 @@ def lean_loop(settings: Settings, total: int, prefix: str) -> Run:
             if not batch:
                 continue
             started = started or time.perf_counter()
-            latest: dict[str, dict[str, Any]] = {}
             for records in batch.values():
-                for message in records:
-                    seen += 1
-                    schema_id, fields = decode(message.value)
-                    if schema_id == 1:
-                        obs = _observation(fields)
-                        ingest = _EPOCH + timedelta(milliseconds=message.timestamp)
-                        x, groups = featurizer.build(obs, ingest)
-                        proba = model.predict_proba_one(x)
-                        waiting[obs.event_id] = (x, groups)
-                        latest[obs.key] = {
-                            "event_id": obs.event_id,
-                            "probabilities": json.dumps({str(k): v for k, v in proba.items()}),
-                        }
-                    else:
-                        found = waiting.pop(fields["event_id"], None)
-                        if found is not None:
-                            model.learn_one(found[0], fields["label"])
-                            featurizer.learned(found[1], fields["label"])
-            pipe = redis.pipeline(transaction=False)
-            for key, mapping in latest.items():
-                pipe.hset(f"{prefix}:{key}", mapping=mapping)
-            pipe.execute()
+                seen += len(records)
+                lean.batch((m.value, m.timestamp) for m in records)
         return Run(seen, time.perf_counter() - (started or time.perf_counter()))
     finally:
         consumer.close(autocommit=False)
-        redis.close()
+        lean.redis.close()
+
+
+def _confluent_consumer(settings: Settings) -> Any:
+    from pipeline.adapters.confluent_clients import make_confluent_consumer
+
+    consumer = make_confluent_consumer(
+        settings.kafka,
+        {
+            "group.id": f"bench-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        },
+    )
+    consumer.subscribe([settings.topics.events])
+    return consumer
+
+
+def plain_consumption_confluent(settings: Settings, total: int) -> Run:
+    """confluent-kafka reading the topic in batches, doing nothing with the records."""
+    consumer = _confluent_consumer(settings)
+    seen = 0
+    started = None
+    try:
+        while seen < total:
+            messages = consumer.consume(settings.worker.max_poll_records, 0.5)
+            if messages and started is None:
+                started = time.perf_counter()
+            seen += sum(1 for m in messages if m.error() is None)
+        return Run(seen, time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        consumer.close()
+
+
+def lean_loop_confluent(settings: Settings, total: int, prefix: str) -> Run:
+    """The lean loop on confluent-kafka: what the faster client allows."""
+    lean = _Lean(settings, prefix)
+    consumer = _confluent_consumer(settings)
+    seen = 0
+    started = None
+    try:
+        while seen < total:
+            messages = [
+                m
+                for m in consumer.consume(settings.worker.max_poll_records, 0.5)
+                if m.error() is None
+            ]
+            if not messages:
+                continue
+            started = started or time.perf_counter()
+            seen += len(messages)
+            lean.batch((m.value(), m.timestamp()[1]) for m in messages)
+        return Run(seen, time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        consumer.close()
+        lean.redis.close()

@@ -15,6 +15,7 @@ rates depend on the machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import threading
@@ -33,7 +34,15 @@ from pipeline.adapters.settings import Settings
 from pipeline.adapters.topics import prepare_topics
 from pipeline.stack import LocalStack
 
-from .baselines import Run, bare_loop, lean_loop, naive_pipeline, plain_consumption
+from .baselines import (
+    Run,
+    bare_loop,
+    lean_loop,
+    lean_loop_confluent,
+    naive_pipeline,
+    plain_consumption,
+    plain_consumption_confluent,
+)
 from .workloads import Workload, flights, synthetic
 
 __all__ = ["TARGETS", "main", "measure"]
@@ -43,6 +52,8 @@ TARGETS: list[tuple[str, str, float, tuple[str, ...]]] = [
     ("worker", "lean_loop", 0.85, ("flights", "synthetic")),
     ("worker", "bare_loop", 0.70, ("flights",)),
     ("worker", "naive_pipeline", 3.0, ("flights", "synthetic")),
+    ("worker_confluent", "lean_loop_confluent", 0.85, ("flights", "synthetic")),
+    ("worker_confluent", "bare_loop", 0.50, ("synthetic",)),
 ]
 
 
@@ -95,6 +106,7 @@ def measure(
     local_key: Callable[[], bytes | None] | None = None,
     *,
     worker_only: bool = False,
+    confluent: bool = False,
 ) -> dict[str, Any]:
     """Every pipeline on ``workload``; rates, ratios and the worker's own figures."""
     namespace = f"bench{uuid.uuid4().hex[:8]}"
@@ -115,13 +127,35 @@ def measure(
         runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
     say(f"{workload.name}: worker")
     runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
+    if confluent and not worker_only:
+        say(f"{workload.name}: plain consumption, lean loop and worker on confluent-kafka")
+        runs["plain_consumption_confluent"] = plain_consumption_confluent(settings, total)
+        runs["lean_loop_confluent"] = lean_loop_confluent(
+            settings, total, f"{namespace}:lean-confluent"
+        )
+        # The worker's topic, group and keys follow its namespace: the same records again.
+        fast = settings.with_overrides(kafka_client="confluent", namespace=f"{namespace}c")
+        prepare_topics(fast.kafka, fast.namespace)
+        publish_records(fast, workload)
+        runs["worker_confluent"], _, _ = worker_run(fast, total, local_key)
     if worker_only:  # for a profiler: no baselines, no ratios
         return {"workload": workload.name, "records_per_s": {"worker": round(runs["worker"].rate)}}
+    pairs = [
+        ("worker", "bare_loop"),
+        ("worker", "plain_consumption"),
+        ("worker", "naive_pipeline"),
+        ("worker", "lean_loop"),
+        ("lean_loop", "bare_loop"),
+        ("worker_confluent", "lean_loop_confluent"),
+        ("worker_confluent", "bare_loop"),
+        ("lean_loop_confluent", "bare_loop"),
+        ("worker_confluent", "worker"),
+    ]
     ratios = {
-        f"worker / {name}": round(runs["worker"].rate / runs[name].rate, 3)
-        for name in ("bare_loop", "plain_consumption", "naive_pipeline", "lean_loop")
+        f"{a} / {b}": round(runs[a].rate / runs[b].rate, 3)
+        for a, b in pairs
+        if a in runs and b in runs
     }
-    ratios["lean_loop / bare_loop"] = round(runs["lean_loop"].rate / runs["bare_loop"].rate, 3)
     worker_s = runs["worker_with_startup"].seconds
     return {
         "workload": workload.name,
@@ -144,13 +178,15 @@ def measure(
                 "met": runs[num].rate / runs[den].rate >= floor,
             }
             for num, den, floor, names in TARGETS
-            if workload.name in names
+            if workload.name in names and num in runs and den in runs
         ],
     }
 
 
 def _table(results: list[dict[str, Any]]) -> Table:
-    table = Table(title="driftline throughput (records/s; ratio to the worker's steady rate)")
+    table = Table(
+        title="driftline throughput: records/s (in brackets: the worker's rate over this one)"
+    )
     table.add_column("pipeline")
     for result in results:
         table.add_column(result["workload"], justify="right")
@@ -182,6 +218,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true", help="print only the JSON")
     parser.add_argument("--worker-only", action="store_true", help="no baselines (profiling)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    parser.add_argument(
+        "--no-confluent", action="store_true", help="skip the confluent-kafka pipelines"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.flights, args.samples, args.keys = 600, 300, 200
@@ -192,12 +231,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stack.up()
     endpoints = resolve_endpoints(base.kafka, base.redis, stack.endpoints)
     base = base.with_overrides(kafka_bootstrap=endpoints.bootstrap, redis_url=endpoints.redis_url)
+    confluent = not args.no_confluent and importlib.util.find_spec("confluent_kafka") is not None
     chosen = {
         "flights": lambda: flights(args.flights, base.seed),
         "synthetic": lambda: synthetic(args.samples, args.keys, base.seed),
     }
     results = [
-        measure(base, chosen[name](), console, stack.checkpoint_key, worker_only=args.worker_only)
+        measure(
+            base,
+            chosen[name](),
+            console,
+            stack.checkpoint_key,
+            worker_only=args.worker_only,
+            confluent=confluent,
+        )
         for name in args.workloads.split(",")
     ]
     report = {"results": results}

@@ -165,9 +165,29 @@ def _dumps(value: Any) -> str:
 
 
 def _probabilities_json(probabilities: Mapping[Any, float] | None) -> str:
+    """``json.dumps({str(label): float(p)}, allow_nan=False)``, written out: a float's JSON
+    is its ``repr``, and each label's JSON string is made once (issue 9's profile)."""
     if probabilities is None:
-        return _dumps(None)
-    return _dumps({str(label): float(p) for label, p in probabilities.items()})
+        return "null"
+    parts = []
+    for label, p in probabilities.items():
+        value = float(p)
+        if value != value or value in (_INF, -_INF):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        parts.append(f"{_json_name(str(label))}: {value!r}")
+    return "{" + ", ".join(parts) + "}"
+
+
+_INF = float("inf")
+_json_name = functools.lru_cache(maxsize=1024)(json.dumps)
+
+
+def _label_json(label: Any) -> str:
+    if label is True:
+        return "true"
+    if label is False:
+        return "false"
+    return _dumps(json_label(label))
 
 
 def encoded_values(prediction: Prediction) -> tuple[str, str, str]:
@@ -177,7 +197,7 @@ def encoded_values(prediction: Prediction) -> tuple[str, str, str]:
     Raises :class:`ValueError` if a probability or the label is NaN or infinite.
     """
     return (
-        _dumps(json_label(prediction.prediction)),
+        _label_json(prediction.prediction),
         _probabilities_json(prediction.probabilities),
         prediction.event_time.isoformat(),
     )

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.adapters import prediction_record as _record
 from pipeline.adapters.prediction_record import (
     HASH_FIELDS,
     STREAM_FIELDS,
@@ -275,3 +276,32 @@ def test_event_time_us_orders_like_event_time(a: datetime, b: datetime) -> None:
     """The sink's stale-write check compares ``event_time_us``: it must agree with time."""
     assert (epoch_micros(a) < epoch_micros(b)) == (a < b)
     assert (epoch_micros(a) == epoch_micros(b)) == (a == b)
+
+
+# -- the hand-written JSON is json.dumps's, byte for byte ---------------------------------------
+
+
+_LABELS = st.one_of(
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=6),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+@given(st.dictionaries(_LABELS, st.floats(allow_nan=False, allow_infinity=False), max_size=5))
+def test_probabilities_json_is_json_dumps(probabilities):
+    expected = json.dumps({str(k): float(v) for k, v in probabilities.items()}, allow_nan=False)
+    assert _record._probabilities_json(probabilities) == expected
+
+
+@given(_LABELS)
+def test_label_json_is_json_dumps(label):
+    assert _record._label_json(label) == json.dumps(_record.json_label(label), allow_nan=False)
+
+
+def test_non_finite_probabilities_are_refused_as_before():
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError):
+            _record._probabilities_json({True: bad})
