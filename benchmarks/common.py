@@ -133,7 +133,8 @@ class WorkerProcess:
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.spawned_at = 0.0
-        #: ``resource.struct_rusage`` of the process once :meth:`wait` reaped it.
+        #: ``resource.struct_rusage`` of the process once :meth:`wait` reaped it (its
+        #: ``ru_maxrss`` includes this process's peak: see :meth:`peak_rss_kb`).
         self.rusage: Any = None
         self._folder = Path(tempfile.mkdtemp(prefix="driftline-bench-"))  # 0700
 
@@ -190,6 +191,22 @@ class WorkerProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name} still running after {timeout_s:.0f} s")
             time.sleep(0.05)
+
+    def peak_rss_kb(self) -> int | None:
+        """The process's peak resident set so far (``VmHWM``), ``None`` once it is gone.
+
+        Not ``ru_maxrss``: a child inherits its parent's peak through ``exec`` (the
+        ``vfork``ed child's old memory map is the parent's), so a large benchmark process
+        would show as the worker's peak.
+        """
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return None  # a zombie has no memory map
 
     def stop(self, timeout_s: float = 60) -> int:
         """SIGTERM (the worker finishes its batch, checkpoints, leaves); SIGKILL if stuck."""
