@@ -95,18 +95,23 @@ class QualityRules:
         if len(features) > self.max_features:
             return (
                 "too-many-features",
-                f"{len(features)} features, more than {self.max_features} "
-                "(DRIFTLINE_MAX_FEATURES)",
+                f"{len(features)} features, more than {self.max_features} (DRIFTLINE_MAX_FEATURES)",
             )
+        limit = self.max_abs_value
         for name, value in features.items():
-            if isinstance(value, str):
-                if len(value) > self.max_string_length:
+            kind = type(value)
+            if kind is float:  # the usual case first: no isinstance, no abs()
+                if -limit <= value <= limit:  # type: ignore[operator]
+                    continue
+            elif kind is str or isinstance(value, str):
+                if len(value) > self.max_string_length:  # type: ignore[arg-type]
                     return (
                         "string-too-long",
-                        f"feature {name} has {len(value)} characters, more than "
+                        f"feature {name} has {len(value)} characters, more than "  # type: ignore[arg-type]
                         f"{self.max_string_length} (DRIFTLINE_MAX_STRING_LENGTH)",
                     )
-            elif _is_number(value) and abs(value) > self.max_abs_value:  # type: ignore[arg-type]
+                continue
+            if _is_number(value) and abs(value) > limit:  # type: ignore[arg-type]
                 return (
                     "value-too-large",
                     f"feature {name}={value} is beyond ±{self.max_abs_value:g} "
@@ -124,8 +129,7 @@ class QualityRules:
         if kind == "classification" and not multiclass and not _is_binary(label):
             return (
                 "label-type",
-                f"the model is a binary classifier: labels are true/false (or 1/0), "
-                f"got {label!r}",
+                f"the model is a binary classifier: labels are true/false (or 1/0), got {label!r}",
             )
         if kind == "regression" and (isinstance(label, bool | str)):
             return "label-type", f"a regressor needs a numeric label, got {label!r}"

@@ -97,6 +97,7 @@ class PartitionTask:
         self.kind = model_kind(self.model)
         self._argmax_predicts = _predict_is_argmax(self.model)
         self._multiclass = _is_multiclass(self.model)
+        self._lateness = timedelta(seconds=config.allowed_lateness_s)
         self.features = FeatureBuilder(config.features)
         self.history = (
             LabelHistory(config.features.history_alpha, config.features.history_groups)
@@ -131,7 +132,7 @@ class PartitionTask:
         """Highest event time seen minus the allowed lateness."""
         if self.max_event_time is None:
             return None
-        return self.max_event_time - timedelta(seconds=self.config.allowed_lateness_s)
+        return self.max_event_time - self._lateness
 
     def process(self, records: Sequence[InputRecord], processed_at: datetime) -> TaskOutput:
         """Handle ``records`` (this partition's, in offset order); never raises for bad data.
