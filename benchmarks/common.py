@@ -133,9 +133,6 @@ class WorkerProcess:
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.spawned_at = 0.0
-        #: ``resource.struct_rusage`` of the process once :meth:`wait` reaped it (its
-        #: ``ru_maxrss`` includes this process's peak: see :meth:`peak_rss_kb`).
-        self.rusage: Any = None
         self._folder = Path(tempfile.mkdtemp(prefix="driftline-bench-"))  # 0700
 
     def env(self) -> dict[str, str]:
@@ -173,31 +170,20 @@ class WorkerProcess:
         return self.process is not None and self.process.poll() is None
 
     def wait(self, timeout_s: float) -> int:
-        """Reap the process (its own resource usage kept in :attr:`rusage`); exit code.
-
-        Raises :class:`TimeoutError` (the process left running) after ``timeout_s``.
-        """
-        process = self.process
-        assert process is not None, "not started"
-        if process.returncode is not None:
-            return process.returncode
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                self.rusage = rusage
-                process.returncode = os.waitstatus_to_exitcode(status)
-                return process.returncode
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} still running after {timeout_s:.0f} s")
-            time.sleep(0.05)
+        """The exit code; :class:`TimeoutError` (the process left running) after
+        ``timeout_s``."""
+        assert self.process is not None, "not started"
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError(f"{self.name} still running after {timeout_s:.0f} s") from exc
 
     def peak_rss_kb(self) -> int | None:
         """The process's peak resident set so far (``VmHWM``), ``None`` once it is gone.
 
-        Not ``ru_maxrss``: a child inherits its parent's peak through ``exec`` (the
-        ``vfork``ed child's old memory map is the parent's), so a large benchmark process
-        would show as the worker's peak.
+        Not ``ru_maxrss`` after it exits: on Linux a child inherits its parent's peak
+        through ``exec`` (the ``vfork``ed child's old memory map is the parent's), so a
+        large benchmark process would show as the worker's peak.
         """
         try:
             status = Path(f"/proc/{self.pid}/status").read_text()
@@ -262,8 +248,8 @@ def publish(settings: Settings, records: Iterable[tuple[bytes, bytes]]) -> list[
 def ingest_times(settings: Settings, wanted: Callable[[str], bool] | None = None) -> dict[str, int]:
     """``event_id -> broker ingest time (ms)`` of every observation in the events topic.
 
-    The topic stamps records with ``LogAppendTime``: the broker's clock. ``wanted`` picks
-    event ids (decoding only those is not possible: every record is decoded).
+    The topic stamps records with ``LogAppendTime``: the broker's clock. ``wanted`` keeps
+    only the event ids it accepts (every record is still read and decoded).
     """
     from kafka import TopicPartition
 

@@ -170,9 +170,8 @@ def _at_rate(
                 time.sleep(0.05)
             exit_code = worker.stop()
             stats = worker.summary()
-            written = dict(
-                (event_id, ms) for ms, event_id in prediction_times(redis, settings.namespace)
-            )
+            times = prediction_times(redis, settings.namespace)
+            written = {event_id: ms for ms, event_id in times}
     warm = int(rate * WARMUP_S)
     measured = {events[i].event_id for i in observations if i >= warm}
     ingest = ingest_times(settings, measured.__contains__)
