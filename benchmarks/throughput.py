@@ -209,6 +209,74 @@ def _table(results: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _beyond_throughput(
+    base: Settings,
+    local_key: Callable[[], bytes | None],
+    skip: set[str],
+    smoke: bool,
+    console: Console,
+) -> dict[str, Any]:
+    """Latency, start-up, scale-out and memory (see their modules), each a section."""
+    from .latency import latency
+    from .memory import memory
+    from .scaleout import scaleout
+    from .startup import startup
+
+    runs: dict[str, Callable[[], dict[str, Any]]] = {
+        "latency": lambda: latency(base, local_key, (200,) if smoke else (1000, 5000),
+                                   2.0 if smoke else 10.0),
+        "startup": lambda: startup(base, local_key, 1 if smoke else 3,
+                                   samples=100 if smoke else 2000),
+        "scaleout": lambda: scaleout(base, local_key, 2000 if smoke else 100_000,
+                                     keys=500 if smoke else 100_000),
+        "memory": lambda: memory(base, local_key, (400, 2000) if smoke else (200_000, 1_000_000),
+                                 keys=200 if smoke else 100_000),
+    }  # fmt: skip
+    out: dict[str, Any] = {}
+    for name, run in runs.items():
+        if name not in skip:
+            console.log(f"{name}")
+            out[name] = run()
+    return out
+
+
+def _targets_table(report: dict[str, Any]) -> Table:
+    """Every target of issue 9 with what this run measured."""
+    table = Table(title="targets")
+    for column in ("measurement", "target", "measured", ""):
+        table.add_column(column)
+    for result in report["results"]:
+        for target in result.get("targets", []):
+            table.add_row(
+                f"{result['workload']}: {target['ratio']}",
+                f">= {target['at_least']}",
+                f"{target['measured']:.2f}",
+                "met" if target["met"] else "MISSED",
+            )
+        checkpoints = result.get("checkpoints")
+        if checkpoints:
+            share = checkpoints["share_of_worker_time"]
+            table.add_row(
+                f"{result['workload']}: checkpoint share of the worker's time",
+                "<= 5%",
+                f"{share:.1%}",
+                "met" if share <= 0.05 else "MISSED",
+            )
+    for name in ("latency", "startup", "scaleout", "memory"):
+        target = (report.get(name) or {}).get("target")
+        if target:
+            goal = ", ".join(
+                f"{key} {value}"
+                for key, value in target.items()
+                if key != "met" and not key.startswith("measured")
+            )
+            measured = next((v for k, v in target.items() if k.startswith("measured")), None)
+            met = target.get("met")
+            verdict = "-" if met is None else "met" if met else "MISSED"
+            table.add_row(name, goal, json.dumps(measured), verdict)
+    return table
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--flights", type=int, default=20_000, help="flights events")
@@ -218,6 +286,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true", help="print only the JSON")
     parser.add_argument("--worker-only", action="store_true", help="no baselines (profiling)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated measurements to leave out: latency,startup,scaleout,memory",
+    )
     parser.add_argument(
         "--no-confluent", action="store_true", help="skip the confluent-kafka pipelines"
     )
@@ -236,6 +309,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "flights": lambda: flights(args.flights, base.seed),
         "synthetic": lambda: synthetic(args.samples, args.keys, base.seed),
     }
+    skip = set(filter(None, args.skip.split(",")))
     results = [
         measure(
             base,
@@ -247,9 +321,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         for name in args.workloads.split(",")
     ]
-    report = {"results": results}
+    report: dict[str, Any] = {"results": results}
+    if not args.worker_only:
+        report |= _beyond_throughput(base, stack.checkpoint_key, skip, args.smoke, console)
     if not (args.json or args.worker_only):
         Console().print(_table(results))
+        Console().print(_targets_table(report))
     print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
     return report
 

@@ -100,7 +100,7 @@ def _synthetic_events(samples: int, keys: int, seed: int) -> Iterator[Event]:
             yield heapq.heappop(outcomes)[2]
         event_id = f"s{i}"
         key = f"e{(i * 7919) % keys}"  # every key in turn, not in sequence
-        features = {name: float(value) for name, value in x.items()}
+        features: dict[str, Any] = {str(name): float(value) for name, value in x.items()}
         yield Observation.model_construct(
             event_id=event_id, key=key, event_time=at, features=features
         )

@@ -1,0 +1,57 @@
+"""`make bench` runs end to end (tiny sizes): every measurement, its figures and targets.
+
+Speed is never asserted here: the benchmark measures its own baselines and reports ratios;
+this only shows that it works on the real Kafka and Redis, so the figures in the README
+can be made again from a fresh clone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.adapters.endpoints import Endpoints
+from tests.conftest import TEST_CHECKPOINT_KEY
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    env |= {
+        "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
+        "DRIFTLINE_REDIS_URL": services.redis_url,
+        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
+        "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throughput", "--smoke", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    workloads = {r["workload"]: r for r in report["results"]}
+    assert set(workloads) == {"flights", "synthetic"}
+    for result in workloads.values():
+        rates = result["records_per_s"]
+        for name in ("bare_loop", "plain_consumption", "naive_pipeline", "lean_loop", "worker"):
+            assert rates[name] > 0, (name, rates)
+        assert result["records"] > 0
+        assert {t["ratio"] for t in result["targets"]} >= {"worker / lean_loop"}
+        assert result["checkpoints"]["count"] >= 1
+    for name in ("latency", "startup", "scaleout", "memory"):
+        assert "target" in report[name], name
+    assert report["startup"]["median_s"] > 0
+    assert all(run["peak_rss_mb"] > 0 for run in report["memory"]["runs"])
