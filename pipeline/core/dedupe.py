@@ -32,10 +32,12 @@ class DedupeWindow:
     records give the same window whatever the wall clock did.
 
     The ids live in a plain dict in the order they were (last) added, so a checkpoint
-    joins them in one pass at C speed; a deque of ``(stamp, id)`` says which is oldest
-    (an entry whose stamp is no longer the id's is stale and skipped). A checkpoint keeps
-    its joined string: the next one drops the ids evicted since from its front and
-    appends those added since, instead of joining the whole window again.
+    joins them in one pass at C speed. A deque of the ids as they were added says which is
+    oldest; an id added again appears there again, and the dict counts its appearances
+    (small ints, never allocated), so an eviction skips all but an id's last appearance.
+    Appearances of discarded ids are counted apart (``_ghosts``) and skipped too. A
+    checkpoint keeps its joined string: the next one drops the ids evicted since from its
+    front and appends those added since, instead of joining the whole window again.
     """
 
     def __init__(self, size: int = 200_000) -> None:
@@ -45,9 +47,11 @@ class DedupeWindow:
         self._fill([])
 
     def _fill(self, ids: list[str], joined: str | None = None) -> None:
-        self._ids: dict[str, int] = dict(zip(ids, range(len(ids)), strict=True))
-        self._order: deque[tuple[int, str]] = deque((n, i) for i, n in self._ids.items())
-        self._stamp = len(ids)
+        #: id -> how many times it appears in ``_order`` (1 unless added again).
+        self._ids: dict[str, int] = dict.fromkeys(ids, 1)
+        self._order: deque[str] = deque(ids)
+        #: Appearances in ``_order`` of ids discarded since: skipped when evicting.
+        self._ghosts: dict[str, int] = {}
         # The last checkpoint's joined ids, and what happened since: ids appended at the
         # end and how many were evicted from the front (``None``: order changed, rejoin).
         self._joined: str | None = joined
@@ -102,28 +106,45 @@ class DedupeWindow:
     def add(self, event_id: str) -> None:
         """Record ``event_id`` as the most recent id; forget the oldest beyond ``size``."""
         ids = self._ids
-        if event_id in ids:
-            del ids[event_id]  # re-inserted below: now the most recent
+        count = ids.pop(event_id, 0)
+        if count:  # re-inserted below: now the most recent
             self._joined = None
-        stamp = self._stamp = self._stamp + 1
-        ids[event_id] = stamp
-        order = self._order
-        order.append((stamp, event_id))
+        ids[event_id] = count + 1
+        self._order.append(event_id)
         if self._joined is not None:
             self._added.append(event_id)
             if len(self._added) > self.size:  # no checkpoint for a long while: stop noting
                 self._joined, self._added = None, []
+        if len(ids) > self.size:
+            self._evict()
+        if len(self._order) > 2 * self.size + 64:  # appearances of re-added or discarded ids
+            self._order = deque(ids)
+            self._ids = dict.fromkeys(ids, 1)
+            self._ghosts = {}
+
+    def _evict(self) -> None:
+        ids, order, ghosts = self._ids, self._order, self._ghosts
         while len(ids) > self.size:
-            old_stamp, old = order.popleft()
-            if ids.get(old) == old_stamp:
-                del ids[old]
-                self._evicted += 1
-        if len(order) > 2 * self.size + 64:  # stale entries of re-added or discarded ids
-            self._order = deque((n, i) for i, n in ids.items())
+            old = order.popleft()
+            ghost = ghosts.get(old)
+            if ghost:  # an appearance from before the id was discarded
+                if ghost == 1:
+                    del ghosts[old]
+                else:
+                    ghosts[old] = ghost - 1
+                continue
+            count = ids[old]
+            if count > 1:  # the id was added again later: not its last appearance
+                ids[old] = count - 1
+                continue
+            del ids[old]
+            self._evicted += 1
 
     def discard(self, event_id: str) -> None:
         """Forget ``event_id`` if the window holds it."""
-        if self._ids.pop(event_id, None) is not None:
+        count = self._ids.pop(event_id, 0)
+        if count:
+            self._ghosts[event_id] = self._ghosts.get(event_id, 0) + count
             self._joined = None
 
     def seen(self, event_id: str) -> bool:
