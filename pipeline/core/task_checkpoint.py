@@ -105,7 +105,10 @@ def restore_task(
     """Verify ``blob`` (before unpickling anything) and rebuild the task it holds."""
     header, payload = codec.open(blob)
     if header.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint format {header.get('format')} is not {FORMAT}")
+        raise CheckpointError(
+            f"checkpoint format {header.get('format')} is not {FORMAT} (another driftline "
+            "version made it): delete it to rebuild the state by replaying the partition"
+        )
     if header.get("partition") != partition:
         raise CheckpointError(
             f"checkpoint of partition {header.get('partition')} offered for {partition}"
