@@ -125,7 +125,7 @@ def plain_consumption(settings: Settings, total: int) -> Run:
     started = None
     try:
         while seen < total:
-            batch = consumer.poll(timeout_ms=500, max_records=2000)
+            batch = consumer.poll(timeout_ms=500, max_records=settings.worker.max_poll_records)
             if batch and started is None:
                 started = time.perf_counter()
             seen += sum(len(records) for records in batch.values())

@@ -32,7 +32,6 @@ from pipeline.adapters.endpoints import resolve_endpoints
 from pipeline.adapters.kafka_clients import make_producer
 from pipeline.adapters.settings import Settings
 from pipeline.adapters.topics import prepare_topics
-from pipeline.stack import LocalStack
 
 from .baselines import (
     Run,
@@ -43,6 +42,7 @@ from .baselines import (
     plain_consumption,
     plain_consumption_confluent,
 )
+from .common import bench_base
 from .workloads import Workload, flights, synthetic
 
 __all__ = ["TARGETS", "main", "measure"]
@@ -298,12 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.smoke:
         args.flights, args.samples, args.keys = 600, 300, 200
     console = Console(stderr=True, quiet=args.json)
-    base = Settings()
-    stack = LocalStack(base.stack)
-    if not (base.kafka.bootstrap and base.redis.url):
-        stack.up()
-    endpoints = resolve_endpoints(base.kafka, base.redis, stack.endpoints)
-    base = base.with_overrides(kafka_bootstrap=endpoints.bootstrap, redis_url=endpoints.redis_url)
+    base, local_key = bench_base()
     confluent = not args.no_confluent and importlib.util.find_spec("confluent_kafka") is not None
     chosen = {
         "flights": lambda: flights(args.flights, base.seed),
@@ -315,7 +310,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             base,
             chosen[name](),
             console,
-            stack.checkpoint_key,
+            local_key,
             worker_only=args.worker_only,
             confluent=confluent,
         )
@@ -323,7 +318,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ]
     report: dict[str, Any] = {"results": results}
     if not args.worker_only:
-        report |= _beyond_throughput(base, stack.checkpoint_key, skip, args.smoke, console)
+        report |= _beyond_throughput(base, local_key, skip, args.smoke, console)
     if not (args.json or args.worker_only):
         Console().print(_table(results))
         Console().print(_targets_table(report))
