@@ -227,7 +227,14 @@ class Worker:
             for partition in list(self.tasks):
                 if partition not in self._dirty:
                     self._checkpoint(partition)
+            # The last batch's latency is written with the next batch: there is none now.
+            final = [self._snapshot(t) for p, t in self.tasks.items() if p not in self._dirty]
         self._commit()
+        if final:
+            try:
+                self.sink.write([], final)
+            except TransientError as exc:  # metrics only: not worth holding the stop for
+                log.warning("the final metrics were not written (%s)", exc)
         self.source.close()
 
     # -- rebalance callbacks (any thread) -------------------------------------------------------

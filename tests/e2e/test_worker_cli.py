@@ -56,6 +56,9 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
     assert counts["learned"] + counts["pending"] + counts["expired"] == 600
     assert 0.5 < metrics["total"]["accuracy"] <= 1
     assert metrics["total"]["lateness_seconds"]["p50"] > 0
+    # event-to-Redis latency, measured by the worker (broker ingest to acknowledged write)
+    assert metrics["total"]["latency_seconds"]["p50"] > 0
+    assert sum(metrics["total"]["latency_buckets"]) == 600
 
     watched = run(["predictions", "watch", "--from-start", "--count", "5", "--json"], env)
     assert watched.returncode == 0, watched.stderr
@@ -94,6 +97,8 @@ def test_demo_json_counts_add_up(env: dict[str, str]):
     assert summary["outcomes"] == summary["published"]["outcomes"]
     assert set(summary["lateness_seconds"]) == {"p50", "p99"}
     assert summary["lateness_seconds"]["p50"] is not None
+    assert set(summary["event_to_redis_seconds"]) == {"p50", "p99"}
+    assert summary["event_to_redis_seconds"]["p50"] is not None
     metrics = summary["metrics"]
     assert {"accuracy", "roc_auc", "log_loss", "baseline_accuracy"} <= set(metrics)
     json.dumps(summary)

@@ -135,8 +135,13 @@ def _final_state(settings: Settings) -> dict[str, Any]:
         metrics = {}
         for field, value in client.hgetall(f"{settings.namespace}:metrics").items():
             snap = json.loads(value)
-            snap.pop("lateness_buckets")
-            snap.pop("lateness_seconds")
+            for volatile in (  # broker and wall clocks: not part of the replayed state
+                "lateness_buckets",
+                "lateness_seconds",
+                "latency_buckets",
+                "latency_seconds",
+            ):
+                snap.pop(volatile)
             metrics[field.decode()] = snap
         predictions = {}
         for key in client.scan_iter(match=f"{settings.namespace}:prediction:*", count=1000):
