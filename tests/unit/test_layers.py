@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # the lint-imports script of the interpreter running the tests (import-linter is a test extra)
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("pipeline", "producers", "consumers")
+#: What import-linter analyses (and so what the copy must hold), as pyproject.toml says.
+PACKAGES = tuple(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
+)
 
 LAYERS = "Layers: app > producers | consumers | stack > adapters > core"
 PURE_CORE = "The core reaches no service, process, socket or terminal"
