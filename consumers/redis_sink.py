@@ -48,7 +48,10 @@ __all__ = ["RedisSink"]
 _BATCH_BODY = """
 local KEYS = KEYS
 if #KEYS == 0 then  -- on a cluster node the keys come after the batch (see _call)
-  KEYS = {unpack(ARGV, 4)}
+  KEYS = {}
+  for i = 4, #ARGV do  -- a loop, not unpack(): a batch may hold more keys than Lua's stack
+    KEYS[i - 3] = ARGV[i]
+  end
 end
 local ttl = tonumber(ARGV[1])
 local batch = cjson.decode(ARGV[3])

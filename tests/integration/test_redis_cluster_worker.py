@@ -85,6 +85,22 @@ def test_the_sink_writes_a_batch_wherever_its_stream_and_metrics_live(
         client.close()
 
 
+def test_a_batch_larger_than_luas_stack_is_one_call_per_node(
+    redis_cluster: RunningCluster,  # noqa: F811
+    namespace: str,
+) -> None:
+    """On a node the keys travel as arguments: never unpacked, however many (Lua's unpack()
+    stops at about 8,000 values)."""
+    client = make_redis(redis_cluster.url)
+    try:
+        batch = [_prediction(f"entity-{n}", n) for n in range(30_000)]
+        sink = RedisSink(client, namespace)
+        assert sink.write(batch, [{"partition": 0, "scored": 1}]) == len(batch)
+        assert client.xlen(RedisKeys(namespace).predictions_stream) == len(batch)
+    finally:
+        client.close()
+
+
 def test_sigkilled_workers_on_a_cluster_end_where_one_pass_ends(
     settings: Settings,
     redis_cluster: RunningCluster,  # noqa: F811

@@ -69,3 +69,11 @@ def test_an_empty_batch_sends_nothing_and_metrics_alone_are_written(
     assert client.exists(f"{namespace}:metrics", f"{namespace}:predictions") == 0
     assert sink.write([], [{"partition": 2, "scored": 0}]) == 0
     assert list(PredictionsClient(client, namespace).task_metrics()) == [2]
+
+
+def test_a_batch_larger_than_luas_stack_is_one_call(client: redis.Redis, namespace: str):
+    """Lua's unpack() stops at about 8,000 values; the batch's keys are never unpacked."""
+    sink = RedisSink(client, namespace)
+    batch = [_prediction(f"k{n}", n, minute=0) for n in range(10_000)]
+    assert sink.write(batch, []) == 10_000
+    assert client.xlen(f"{namespace}:predictions") == 10_000
