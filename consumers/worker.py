@@ -228,7 +228,11 @@ class Worker:
                 if partition not in self._dirty:
                     self._checkpoint(partition)
             # The last batch's latency is written with the next batch: there is none now.
-            final = [self._snapshot(t) for p, t in self.tasks.items() if p not in self._dirty]
+            final = [
+                self._snapshot(task)
+                for partition, task in self.tasks.items()
+                if partition in self.partitions_seen and partition not in self._dirty
+            ]
         self._commit()
         if final:
             try:

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from pipeline.app.signals import stop_on_signals
 
+CHILD = """
+import os, signal, sys
+from pipeline.app.signals import stop_on_signals
+
+signum = int(sys.argv[1])
+with stop_on_signals() as stop:
+    os.kill(os.getpid(), signum)
+    assert stop.is_set(), "the first signal sets the flag"
+    print("flag set", flush=True)
+    try:
+        os.kill(os.getpid(), signum)
+        signal.sigtimedwait([], 0)  # a point where the pending handler surely ran
+    except BaseException:  # what kafka-python 3 does around its waits
+        pass
+    print("survived the second signal", flush=True)
+"""
+
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_first_signal_sets_the_flag_second_exits(signum: int) -> None:
-    with stop_on_signals() as stop:
-        assert not stop.is_set()
-        os.kill(os.getpid(), signum)
-        assert stop.is_set()
-        with pytest.raises(SystemExit) as exited:
-            os.kill(os.getpid(), signum)
-            signal.sigtimedwait([], 0)  # a point where the pending handler surely ran
-    assert exited.value.code == 128 + signum
+def test_first_signal_sets_the_flag_second_exits_whatever_catches(signum: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(int(signum))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.splitlines() == ["flag set"], done.stdout + done.stderr
+    assert done.returncode == 128 + signum, done.stderr
 
 
 def test_handlers_are_restored_after_the_block() -> None:
