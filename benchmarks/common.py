@@ -14,7 +14,9 @@ millisecond part of its predictions stream id).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -31,10 +33,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from pipeline.adapters.endpoints import resolve_endpoints
-from pipeline.adapters.kafka_clients import make_consumer, make_producer
+from pipeline.adapters.kafka_clients import admin_client, make_consumer, make_producer
 from pipeline.adapters.redis_clients import RedisClient, make_redis
+from pipeline.adapters.redis_keys import unlink_all
 from pipeline.adapters.settings import Settings, variable_names
-from pipeline.adapters.topics import prepare_topics
+from pipeline.adapters.topics import delete_topics, prepare_topics
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation
 from pipeline.stack import LocalStack
@@ -44,7 +47,10 @@ __all__ = [
     "WorkerProcess",
     "bench_base",
     "closing_redis",
+    "drop_namespaces",
     "fresh_settings",
+    "frozen_heap",
+    "new_namespace",
     "ingest_times",
     "load",
     "percentiles",
@@ -58,6 +64,21 @@ __all__ = [
 LocalKey = Callable[[], bytes | None]
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Everything allocated so far (the workload's events) out of the collector's walks.
+
+    A full collection walks every tracked object: without this, whichever pipeline runs
+    while the bench holds 200,000 events pays for walking them, and the later ones more.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def bench_base() -> tuple[Settings, LocalKey]:
     """The settings of this run pointed at the services (the local stack, started when
     needed, unless both are set) and the stack's checkpoint key, as throughput's main."""
@@ -67,12 +88,46 @@ def bench_base() -> tuple[Settings, LocalKey]:
         stack.up()
     endpoints = resolve_endpoints(base.kafka, base.redis, stack.endpoints)
     base = base.with_overrides(kafka_bootstrap=endpoints.bootstrap, redis_url=endpoints.redis_url)
+    atexit.register(drop_namespaces, base)
     return base, stack.checkpoint_key
+
+
+#: The namespaces this run made: dropped when it ends (:func:`drop_namespaces`).
+_MADE: list[str] = []
+
+
+def new_namespace() -> str:
+    """A namespace of this run's own (``bench<hex>``), remembered to be dropped at exit."""
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    _MADE.append(namespace)
+    return namespace
+
+
+def drop_namespaces(base: Settings) -> int:
+    """Delete the Redis keys and Kafka topics of the namespaces this run made.
+
+    A bench run writes hundreds of thousands of hashes and stream entries per pipeline;
+    left behind, runs pile up in the stack's Redis (gigabytes, and its AOF rewrites then
+    compete with the next run for the CPU). Returns the number of Redis keys deleted.
+    """
+    made, _MADE[:] = list(_MADE), []
+    if not made or not (base.redis.url and base.kafka.bootstrap):
+        return 0
+    deleted = 0
+    with closing_redis(base) as client:
+        for namespace in made:  # ``bench<hex>*``: the confluent run's ``bench<hex>c`` too
+            keys = list(client.scan_iter(match=f"{namespace}*", count=5000))
+            unlink_all(client, keys)
+            deleted += len(keys)
+    with admin_client(base.kafka) as admin:
+        topics = [t for t in admin.list_topics() if t.split(".")[0].startswith(tuple(made))]
+        delete_topics(admin, topics)
+    return deleted
 
 
 def fresh_settings(base: Settings, **overrides: Any) -> Settings:
     """``base`` with ``overrides`` in a namespace of its own (``bench<hex>``), topics made."""
-    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    namespace = new_namespace()
     settings = base.with_overrides(namespace=namespace, **overrides)
     prepare_topics(settings.kafka, namespace)
     return settings

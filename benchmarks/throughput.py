@@ -20,7 +20,6 @@ import json
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +41,7 @@ from .baselines import (
     plain_consumption,
     plain_consumption_confluent,
 )
-from .common import bench_base
+from .common import bench_base, frozen_heap, new_namespace
 from .workloads import Workload, flights, synthetic
 
 __all__ = ["TARGETS", "main", "measure"]
@@ -109,35 +108,38 @@ def measure(
     confluent: bool = False,
 ) -> dict[str, Any]:
     """Every pipeline on ``workload``; rates, ratios and the worker's own figures."""
-    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    namespace = new_namespace()
     settings = workload.settings(base).with_overrides(namespace=namespace, partitions=1)
     prepare_topics(settings.kafka, namespace)
     say = console.log if console else (lambda *_: None)
     say(f"{workload.name}: publishing {len(workload.events):,} records ({workload.keys:,} keys)")
     total = publish_records(settings, workload)
     runs: dict[str, Run] = {}
-    if not worker_only:
-        say(f"{workload.name}: bare loop")
-        runs["bare_loop"] = bare_loop(settings, workload)
-        say(f"{workload.name}: plain consumption")
-        runs["plain_consumption"] = plain_consumption(settings, total)
-        say(f"{workload.name}: naive pipeline")
-        runs["naive_pipeline"] = naive_pipeline(settings, total, f"{namespace}:naive")
-        say(f"{workload.name}: lean loop")
-        runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
-    say(f"{workload.name}: worker")
-    runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
-    if confluent and not worker_only:
-        say(f"{workload.name}: plain consumption, lean loop and worker on confluent-kafka")
-        runs["plain_consumption_confluent"] = plain_consumption_confluent(settings, total)
-        runs["lean_loop_confluent"] = lean_loop_confluent(
-            settings, total, f"{namespace}:lean-confluent"
-        )
-        # The worker's topic, group and keys follow its namespace: the same records again.
-        fast = settings.with_overrides(kafka_client="confluent", namespace=f"{namespace}c")
-        prepare_topics(fast.kafka, fast.namespace)
-        publish_records(fast, workload)
-        runs["worker_confluent"], _, _ = worker_run(fast, total, local_key)
+    # The events this process holds are the bench's, not any pipeline's: out of the
+    # collector's way for every run alike (the worker tunes the collector on its own too).
+    with frozen_heap():
+        if not worker_only:
+            say(f"{workload.name}: bare loop")
+            runs["bare_loop"] = bare_loop(settings, workload)
+            say(f"{workload.name}: plain consumption")
+            runs["plain_consumption"] = plain_consumption(settings, total)
+            say(f"{workload.name}: naive pipeline")
+            runs["naive_pipeline"] = naive_pipeline(settings, total, f"{namespace}:naive")
+            say(f"{workload.name}: lean loop")
+            runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
+        say(f"{workload.name}: worker")
+        runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
+        if confluent and not worker_only:
+            say(f"{workload.name}: plain consumption, lean loop and worker on confluent-kafka")
+            runs["plain_consumption_confluent"] = plain_consumption_confluent(settings, total)
+            runs["lean_loop_confluent"] = lean_loop_confluent(
+                settings, total, f"{namespace}:lean-confluent"
+            )
+            # The worker's topic, group and keys follow its namespace: the same records again.
+            fast = settings.with_overrides(kafka_client="confluent", namespace=f"{namespace}c")
+            prepare_topics(fast.kafka, fast.namespace)
+            publish_records(fast, workload)
+            runs["worker_confluent"], _, _ = worker_run(fast, total, local_key)
     if worker_only:  # for a profiler: no baselines, no ratios
         return {"workload": workload.name, "records_per_s": {"worker": round(runs["worker"].rate)}}
     pairs = [

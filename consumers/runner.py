@@ -12,6 +12,7 @@ from typing import Any
 
 from consumers.clients import make_record_source, make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
+from consumers.gc_tuning import steady_collector
 from consumers.redis_sink import RedisSink
 from consumers.tasks import TaskStore
 from consumers.ticks import TickPublisher
@@ -95,7 +96,8 @@ def run_worker(
         on_batch=on_batch,
     )
     try:
-        worker.run(stop, finished)
+        with steady_collector():
+            worker.run(stop, finished)
     finally:
         producer.close(timeout=10)
         redis_client.close()

@@ -1,0 +1,41 @@
+"""The worker's collector settings hold while it runs and are undone when it returns."""
+
+from __future__ import annotations
+
+import gc
+
+from consumers.gc_tuning import OLDER, YOUNG, steady_collector
+
+
+def test_thresholds_and_the_freeze_hold_inside_and_are_undone_after() -> None:
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    survivor = [object()]
+    with steady_collector():
+        assert gc.get_threshold() == (YOUNG, *OLDER)
+        assert gc.get_freeze_count() > 0  # what existed at the start is out of the walks
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    assert survivor
+
+
+def test_a_heap_the_caller_froze_stays_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with steady_collector():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_cycles_made_while_it_runs_are_still_collected() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    with steady_collector():
+        for _ in range(3):
+            Node()
+        assert gc.collect() >= 3
