@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import fastavro
 from pydantic import ValidationError
 
+from pipeline.core.avro_direct import read_observation, read_outcome
 from pipeline.core.errors import DecodeError, EventValidationError, SchemaViolation
 from pipeline.core.events import Event, EventKind, Observation, Outcome, avro_schema
 from pipeline.core.ticks import WatermarkTick, tick_schema
@@ -124,6 +125,12 @@ def _built(model: Any, fields: dict[str, Any]) -> Any:
     return event
 
 
+#: The direct readers of the shipped bodies (:mod:`pipeline.core.avro_direct`).
+_DIRECT: dict[EventKind, Callable[[bytes, int], dict[str, Any] | None]] = {
+    "observation": read_observation,
+    "outcome": read_outcome,
+}
+
 _FAST: dict[EventKind, Callable[[dict[str, Any]], Observation | Outcome | None]] = {
     "observation": _fast_observation,
     "outcome": _fast_outcome,
@@ -203,6 +210,20 @@ class EventCodec:
         kind = self._registry.kind_for(schema_id)
         if kind is None:
             raise DecodeError("unknown-schema", f"schema id {schema_id} is not known")
+        fields = _DIRECT[kind](raw, _HEADER.size)  # the common case, read straight
+        if fields is None:  # anything unusual: fastavro's answer, or its error
+            fields = self._read(raw, kind)
+        fast = _FAST[kind](fields)
+        if fast is not None:
+            return fast
+        try:
+            return _MODELS[kind].model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise SchemaViolation("schema-violation", f"{kind}.{where}: {first['msg']}") from exc
+
+    def _read(self, raw: bytes, kind: EventKind) -> dict[str, Any]:
         body = io.BytesIO(raw)
         body.seek(_HEADER.size)
         try:
@@ -215,15 +236,7 @@ class EventCodec:
             raise DecodeError(
                 "trailing-bytes", f"{len(raw) - body.tell()} bytes after the {kind} body"
             )
-        fast = _FAST[kind](fields)
-        if fast is not None:
-            return fast
-        try:
-            return _MODELS[kind].model_validate(fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise SchemaViolation("schema-violation", f"{kind}.{where}: {first['msg']}") from exc
+        return fields
 
     def _decode_tick(self, raw: bytes) -> WatermarkTick:
         body = io.BytesIO(raw)
