@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from consumers.process_tuning import limit_allocator
 from consumers.runner import run_worker, worker_config
 from pipeline.adapters.endpoints import resolve_endpoints
 from pipeline.adapters.kafka_clients import make_producer
@@ -297,6 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no-confluent", action="store_true", help="skip the confluent-kafka pipelines"
     )
     args = parser.parse_args(argv)
+    limit_allocator()  # the allocator ``driftline consume`` runs with, for every pipeline
     if args.smoke:
         args.flights, args.samples, args.keys = 600, 300, 200
     console = Console(stderr=True, quiet=args.json)

@@ -12,7 +12,7 @@ from typing import Any
 
 from consumers.clients import make_record_source, make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
-from consumers.gc_tuning import steady_collector
+from consumers.process_tuning import steady_collector
 from consumers.redis_sink import RedisSink
 from consumers.tasks import TaskStore
 from consumers.ticks import TickPublisher

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from consumers.process_tuning import limit_allocator
 from consumers.runner import checkpoint_codec, run_worker, worker_config
 from pipeline.app.cli.common import (
     Json,
@@ -48,6 +49,7 @@ def consume(
     namespace: Namespace = None,
 ) -> None:
     """Join the consumer group: predict on every observation, learn on every outcome."""
+    limit_allocator()  # before any client starts a thread: see consumers.process_tuning
     settings = settings_of(ctx, namespace).with_overrides(
         model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
     )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 
-from consumers.gc_tuning import OLDER, YOUNG, steady_collector
+from consumers.process_tuning import OLDER, YOUNG, limit_allocator, steady_collector
 
 
 def test_thresholds_and_the_freeze_hold_inside_and_are_undone_after() -> None:
@@ -39,3 +42,20 @@ def test_cycles_made_while_it_runs_are_still_collected() -> None:
         for _ in range(3):
             Node()
         assert gc.collect() >= 3
+
+
+def test_the_allocator_is_limited_in_a_fresh_process() -> None:
+    """In its own process (mallopt is process-wide): on glibc, the call takes effect."""
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from {limit_allocator.__module__} import limit_allocator as f; print(f())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+    assert done.stdout.strip() == ("True" if libc and libc.startswith("glibc") else "False")
