@@ -66,7 +66,9 @@ class RecordSource(Protocol):
 
 class PredictionSink(Protocol):
     """Where predictions and task metrics go (Redis). A failed write applies nothing and
-    raises :class:`~pipeline.core.errors.TransientError`: the same call may be retried."""
+    raises :class:`~pipeline.core.errors.TransientError`: the same call may be retried.
+    Predictions the sink can never hold are named by
+    :class:`~pipeline.core.errors.WriteRefused`, raised once the rest is written."""
 
     def write(
         self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]

@@ -21,8 +21,10 @@ stream is at-least-once, as it already is across a replay.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -36,15 +38,19 @@ from pipeline.adapters.prediction_record import (
 from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core import jsonsafe
-from pipeline.core.errors import ServiceUnavailable
+from pipeline.core.errors import ServiceUnavailable, WriteRefused
 from pipeline.core.records import Prediction
 
 __all__ = ["RedisSink"]
 
+log = logging.getLogger(__name__)
+
 #: KEYS: the hashes of ``batch.h`` in order, then the stream (if ``batch.s``), then the
 #: metrics hash (if ``batch.m``). ARGV: TTL in ms, the stream's MAXLEN, the batch as JSON:
 #: ``h`` = [[event_time_us, field, value, ...], ...], ``s`` = [[field, value, ...], ...],
-#: ``m`` = [field, value, ...]. Returns how many hashes were written.
+#: ``m`` = [field, value, ...]. Returns ``{stored, refused, stream_ok, metrics_ok}``: how
+#: many hashes were written, the 0-based rows of ``h`` whose key holds another type, and
+#: whether the stream and the metrics hash took their writes (1) or held another type (0).
 _BATCH_BODY = """
 local KEYS = KEYS
 if #KEYS == 0 then  -- on a cluster node the keys come after the batch (see _call)
@@ -53,39 +59,89 @@ if #KEYS == 0 then  -- on a cluster node the keys come after the batch (see _cal
     KEYS[i - 3] = ARGV[i]
   end
 end
+-- A key holding another type refuses its write (WRONGTYPE): noted, and the rest goes on.
+-- Any other error ends the call as an error (an outage, out of memory: retried whole).
+local function wrote(reply)
+  if type(reply) == 'table' and reply.err then
+    if string.sub(reply.err, 1, 9) == 'WRONGTYPE' then
+      return false
+    end
+    error(reply.err)
+  end
+  return true
+end
 local ttl = tonumber(ARGV[1])
 local batch = cjson.decode(ARGV[3])
 local stored = 0
+local refused = {}
 local n = 0
 if batch.h then
   for i, row in ipairs(batch.h) do
     n = i
-    local held = redis.call('HGET', KEYS[i], 'event_time_us')
-    if not held or tonumber(held) <= tonumber(row[1]) then
-      redis.call('HSET', KEYS[i], unpack(row, 2))
-      if ttl > 0 then
-        redis.call('PEXPIRE', KEYS[i], ttl)
+    local held = redis.pcall('HGET', KEYS[i], 'event_time_us')
+    if not wrote(held) then
+      refused[#refused + 1] = i - 1
+    elseif not held or tonumber(held) <= tonumber(row[1]) then
+      if wrote(redis.pcall('HSET', KEYS[i], unpack(row, 2))) then
+        if ttl > 0 then
+          redis.call('PEXPIRE', KEYS[i], ttl)
+        end
+        stored = stored + 1
+      else
+        refused[#refused + 1] = i - 1
       end
-      stored = stored + 1
     end
   end
 end
 local next_key = n + 1
+local stream_ok = 1
 if batch.s then
   for _, row in ipairs(batch.s) do
-    redis.call('XADD', KEYS[next_key], 'MAXLEN', '~', ARGV[2], '*', unpack(row))
+    if not wrote(redis.pcall('XADD', KEYS[next_key], 'MAXLEN', '~', ARGV[2], '*', unpack(row))) then
+      stream_ok = 0
+      break
+    end
   end
   next_key = next_key + 1
 end
-if batch.m then
-  redis.call('HSET', KEYS[next_key], unpack(batch.m))
+local metrics_ok = 1
+if batch.m and not wrote(redis.pcall('HSET', KEYS[next_key], unpack(batch.m))) then
+  metrics_ok = 0
 end
-return stored
+return {stored, refused, stream_ok, metrics_ok}
 """
 #: Where ``event_time_us``'s value sits in :func:`hash_items`'s flat list.
 _TIME_US = 2 * HASH_FIELDS.index("event_time_us") + 1
 #: Redis Cluster: a script touching keys of several slots (all on one node) says so.
 _CLUSTER_FLAGS = "#!lua flags=allow-cross-slot-keys\n"
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What the script answered: hashes written, the keys of those refused (WRONGTYPE),
+    and whether the stream and the metrics hash took their writes."""
+
+    stored: int
+    refused: list[str]
+    stream_ok: bool
+    metrics_ok: bool
+
+    @classmethod
+    def of(cls, reply: Any, hashes: list[tuple[str, list[str]]]) -> _Reply:
+        if reply is None:  # nothing was sent
+            return cls(0, [], True, True)
+        stored, rows, stream_ok, metrics_ok = reply
+        return cls(
+            int(stored), [hashes[int(row)][0] for row in rows], stream_ok == 1, metrics_ok == 1
+        )
+
+    def plus(self, other: _Reply) -> _Reply:
+        return _Reply(
+            self.stored + other.stored,
+            self.refused + other.refused,
+            self.stream_ok and other.stream_ok,
+            self.metrics_ok and other.metrics_ok,
+        )
 
 
 class RedisSink:
@@ -109,6 +165,9 @@ class RedisSink:
         self._ttl_ms = int(prediction_ttl_s * 1000)
         self._maxlen = stream_maxlen
         self.stale_skipped = 0
+        #: Batches whose metrics Redis refused (the metrics key holds another type).
+        self.metrics_refused = 0
+        self._hash_prefix = self.keys.prediction("")
 
     def write(self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]) -> int:
         """Write a batch in one script call (one per node on a cluster); return the hashes
@@ -119,6 +178,13 @@ class RedisSink:
         and Redis still refuses it if it is older than what is stored. A Redis error is a
         :class:`ServiceUnavailable`; the same call can then be retried (see the module
         docstring for what a retry may repeat).
+
+        A key that holds another type (a string where a prediction's hash belongs, say)
+        refuses only its own write: the rest of the batch is written, then
+        :class:`~pipeline.core.errors.WriteRefused` names the predictions Redis could not
+        hold (every one of the batch if the stream's key is the one), for the worker to
+        dead-letter. Such a key never gets better by waiting, so it is not retried; a
+        metrics hash that holds another type is logged and counted (``metrics_refused``).
 
         Raises :class:`ValueError` (from the codec, before anything is sent) if a
         prediction carries a NaN or infinite probability or label.
@@ -141,20 +207,44 @@ class RedisSink:
         if not (stream or hashes or metrics):
             return 0
         try:
-            stored = self._send(hashes, stream, metrics)
+            reply = self._send(hashes, stream, metrics)
         except REDIS_ERRORS as exc:
             if self._cluster:
                 self._node_scripts.clear()  # a moved slot or a restarted node: ask afresh
             raise ServiceUnavailable(f"Redis did not take the batch: {exc!r}") from exc
-        self.stale_skipped += len(predictions) - stored
-        return stored
+        self.stale_skipped += len(predictions) - reply.stored
+        if not reply.metrics_ok:
+            self.metrics_refused += 1
+            log.error(
+                "%s holds another type than a hash: the metrics were not written (WRONGTYPE)",
+                self.keys.metrics,
+            )
+        refused = self._refusals(predictions, newest, reply)
+        if refused:
+            raise WriteRefused(reply.stored, refused)
+        return reply.stored
+
+    def _refusals(
+        self, predictions: Sequence[Prediction], newest: dict[str, int], reply: _Reply
+    ) -> list[tuple[Prediction, str]]:
+        """The predictions Redis could not hold, each with why: its hash's key holds
+        another type, or the stream's does (then every prediction of the batch)."""
+        refused: dict[int, str] = {}
+        for hash_key in reply.refused:
+            index = newest[hash_key[len(self._hash_prefix) :]]
+            refused[index] = f"{hash_key} holds another type than a hash (WRONGTYPE)"
+        if not reply.stream_ok:
+            stream_key = self.keys.predictions_stream
+            for index in range(len(predictions)):
+                refused.setdefault(index, f"{stream_key} holds another type than a stream")
+        return [(predictions[i], why) for i, why in sorted(refused.items())]
 
     def _send(
         self, hashes: list[tuple[str, list[str]]], stream: list[list[str]], metrics: list[str]
-    ) -> int:
+    ) -> _Reply:
         if not self._cluster:
             assert self._script is not None
-            return int(self._call(self._script, hashes, stream, metrics))
+            return _Reply.of(self._call(self._script, hashes, stream, metrics), hashes)
         # One call per node: the stream and the metrics each ride with the hashes of their
         # own node (the two keys' slots may well be served by different nodes).
         client = self._redis
@@ -169,13 +259,14 @@ class RedisSink:
         for node in (stream_node, metrics_node):
             nodes[node.name] = node
             by_node.setdefault(node.name, [])
-        stored = 0
+        total = _Reply(0, [], True, True)
         for name, node_hashes in by_node.items():
             node_stream = stream if name == stream_node.name else []
             node_metrics = metrics if name == metrics_node.name else []
             script = self._node_script(nodes[name])
-            stored += int(self._call(script, node_hashes, node_stream, node_metrics))
-        return stored
+            reply = self._call(script, node_hashes, node_stream, node_metrics)
+            total = total.plus(_Reply.of(reply, node_hashes))
+        return total
 
     def _node_script(self, node: Any) -> Any:
         """The batch script on one cluster node's own client (registered once per node)."""
@@ -204,7 +295,7 @@ class RedisSink:
             batch["m"] = metrics
             keys.append(self.keys.metrics)
         if not batch:
-            return 0
+            return None
         payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
         if self._cluster:
             # A cluster node insists that declared keys share a slot, even for a script

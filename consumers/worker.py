@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from consumers.ports import DeadLetterSink, PredictionSink, RecordSource, TickSink
 from consumers.tasks import TaskStore
-from pipeline.core.errors import TransientError
+from pipeline.core.errors import TransientError, WriteRefused
 from pipeline.core.metrics import LatenessHistogram
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
@@ -86,6 +86,8 @@ class WorkerStats:
     #: Outages waited out, retries made, and what is awaited now (``None``: nothing).
     outages: int = 0
     retries: int = 0
+    #: Predictions Redis could never hold (a key of another type): dead-lettered.
+    redis_refused: int = 0
     waiting_for: str | None = None
     waiting_since: float | None = None
 
@@ -113,6 +115,7 @@ class WorkerStats:
             "ticks_written": self.ticks_written,
             "outages": self.outages,
             "retries": self.retries,
+            "redis_refused": self.redis_refused,
         }
 
 
@@ -336,7 +339,10 @@ class Worker:
             self.partitions_seen |= done
         for partition, offset in seeks.items():
             self.source.seek(partition, offset)
-        self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
+        try:
+            self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
+        except WriteRefused as refused:  # the rest is written: these become dead letters
+            letters += self._refused_letters(refused, plans)
         self._observe_latency(predictions)
         if letters:
             self._retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
@@ -350,6 +356,37 @@ class Worker:
         if self.on_batch is not None:
             self.on_batch(self, predictions)
         return count - ticks
+
+    def _refused_letters(self, refused: WriteRefused, plans: dict[int, _Plan]) -> list[DeadLetter]:
+        """Dead letters for the predictions Redis can never hold (a key of another type):
+        waiting would not help, and the records stay on the dead-letter topic."""
+        records = {
+            (partition, record.offset): record
+            for partition, plan in plans.items()
+            for record in plan.records
+        }
+        letters = []
+        for prediction, why in refused.refused:
+            record = records[(prediction.partition, prediction.offset)]
+            letters.append(
+                DeadLetter(
+                    "redis-refused",
+                    f"{prediction.event_id}: {why}"[:1000],
+                    record.partition,
+                    record.offset,
+                    record.key,
+                    record.value,
+                    record.timestamp_ms,
+                    "observation",
+                )
+            )
+        self.stats.redis_refused += len(letters)
+        log.error(
+            "Redis refused %s prediction(s) of this batch (%s): dead-lettered",
+            len(letters),
+            refused.refused[0][1],
+        )
+        return letters
 
     def _plan(self, batch: Mapping[int, Sequence[InputRecord]]) -> dict[int, _Plan]:
         """Tasks for the batch's partitions (restored on first sight), then, outside the

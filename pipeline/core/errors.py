@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConfigError",
     "DecodeError",
@@ -20,6 +22,7 @@ __all__ = [
     "ServiceUnavailable",
     "StackError",
     "TransientError",
+    "WriteRefused",
 ]
 
 
@@ -44,6 +47,16 @@ class TransientError(DriftlineError):
 
 class ServiceUnavailable(TransientError):
     """Kafka or Redis did not answer where the settings say it is."""
+
+
+class WriteRefused(DriftlineError):
+    """A sink wrote a batch except some predictions it can never hold (a Redis key of
+    another type): ``refused`` pairs each with why, ``stored`` counts what was written."""
+
+    def __init__(self, stored: int, refused: list[tuple[Any, str]]) -> None:
+        super().__init__(f"{len(refused)} prediction(s) refused: {refused[0][1]}")
+        self.stored = stored
+        self.refused = refused
 
 
 class EventValidationError(DriftlineError, ValueError):

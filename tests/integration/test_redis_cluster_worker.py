@@ -22,6 +22,7 @@ from consumers.redis_sink import RedisSink
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.adapters.settings import Settings
+from pipeline.core.errors import WriteRefused
 from pipeline.core.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import create_topics, publish
@@ -81,6 +82,33 @@ def test_the_sink_writes_a_batch_wherever_its_stream_and_metrics_live(
         }
         assert client.xlen(RedisKeys(ns).predictions_stream) == len(batch)
         assert sorted(reader.task_metrics()) == [0, 2]
+    finally:
+        client.close()
+
+
+def test_keys_of_another_type_on_two_nodes_refuse_only_their_own_writes(
+    redis_cluster: RunningCluster,  # noqa: F811
+    namespace: str,
+) -> None:
+    """Each node's call reports its own refusals; the sink names them all, by key."""
+    client = make_redis(redis_cluster.url)
+    try:
+        keys = [f"entity-{i}" for i in range(60)]
+        sink = RedisSink(client, namespace)
+        nodes = {}
+        for key in keys:  # one key of another type on each of two nodes
+            nodes.setdefault(client.get_node_from_key(sink.keys.prediction(key)).name, key)
+        bad = sorted(nodes.values())[:2]
+        for key in bad:
+            client.set(sink.keys.prediction(key), "not a hash")
+        batch = [_prediction(key, n) for n, key in enumerate(keys)]
+        with pytest.raises(WriteRefused) as refused:
+            sink.write(batch, [{"partition": 0, "scored": 1}])
+        assert sorted(p.key for p, _ in refused.value.refused) == bad
+        assert refused.value.stored == len(keys) - 2
+        good = [k for k in keys if k not in bad]
+        assert sorted(PredictionsClient(client, namespace).get_many(good)) == sorted(good)
+        assert client.xlen(RedisKeys(namespace).predictions_stream) == len(batch)
     finally:
         client.close()
 

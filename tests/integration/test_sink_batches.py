@@ -13,6 +13,7 @@ from consumers.redis_sink import RedisSink
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.prediction_record import decode_stream_entry
 from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.errors import WriteRefused
 from pipeline.core.records import Prediction
 
 pytestmark = pytest.mark.integration
@@ -77,3 +78,47 @@ def test_a_batch_larger_than_luas_stack_is_one_call(client: redis.Redis, namespa
     batch = [_prediction(f"k{n}", n, minute=0) for n in range(10_000)]
     assert sink.write(batch, []) == 10_000
     assert client.xlen(f"{namespace}:predictions") == 10_000
+
+
+def test_a_key_of_another_type_refuses_only_its_own_write(client: redis.Redis, namespace: str):
+    """A string where a prediction's hash belongs: the rest of the batch is written (hashes,
+    every stream entry, metrics) and the refusal names that prediction; it is not an
+    outage, so nothing is retried."""
+    sink = RedisSink(client, namespace)
+    client.set(f"{namespace}:prediction:k3", "not a hash")
+    batch = [_prediction(f"k{n}", n, minute=0) for n in range(6)]
+    with pytest.raises(WriteRefused) as refused:
+        sink.write(batch, [{"partition": 0, "scored": 1}])
+    assert refused.value.stored == 5
+    assert [(p.key, why) for p, why in refused.value.refused] == [
+        ("k3", f"{namespace}:prediction:k3 holds another type than a hash (WRONGTYPE)")
+    ]
+    stored = PredictionsClient(client, namespace).get_many(["k0", "k1", "k2", "k4", "k5"])
+    assert sorted(stored) == ["k0", "k1", "k2", "k4", "k5"]
+    assert client.get(f"{namespace}:prediction:k3") == b"not a hash"
+    assert client.xlen(f"{namespace}:predictions") == 6
+    assert list(PredictionsClient(client, namespace).task_metrics()) == [0]
+
+
+def test_a_stream_key_of_another_type_refuses_every_prediction_of_the_batch(
+    client: redis.Redis, namespace: str
+):
+    sink = RedisSink(client, namespace)
+    client.set(f"{namespace}:predictions", "not a stream")
+    batch = [_prediction(f"k{n}", n, minute=0) for n in range(3)]
+    with pytest.raises(WriteRefused) as refused:
+        sink.write(batch, [])
+    assert [p.event_id for p, _ in refused.value.refused] == ["e0", "e1", "e2"]
+    assert {why for _, why in refused.value.refused} == {
+        f"{namespace}:predictions holds another type than a stream"
+    }
+    assert len(PredictionsClient(client, namespace).get_many(["k0", "k1", "k2"])) == 3
+
+
+def test_a_metrics_key_of_another_type_is_counted_and_the_predictions_written(
+    client: redis.Redis, namespace: str
+):
+    sink = RedisSink(client, namespace)
+    client.set(f"{namespace}:metrics", "not a hash")
+    assert sink.write([_prediction("k", 1, minute=0)], [{"partition": 0, "scored": 1}]) == 1
+    assert sink.metrics_refused == 1 and client.xlen(f"{namespace}:predictions") == 1

@@ -12,7 +12,7 @@ import pytest
 from consumers.tasks import TaskStore
 from consumers.worker import Worker, WorkerConfig
 from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.errors import ServiceUnavailable
+from pipeline.core.errors import ServiceUnavailable, WriteRefused
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.task import TaskConfig
@@ -494,3 +494,49 @@ def test_event_to_redis_latency_is_measured_per_partition_and_travels_with_the_s
         assert snap["latency_seconds"] == {"p50": 0.05, "p99": 0.05}  # the 20-50 ms bucket
     for snap in rig.sink.snapshots.values():  # written with each batch, as of the one before
         assert "latency_buckets" in snap and "latency_seconds" in snap
+
+
+class RefusingSink(MemorySink):
+    """Writes everything but the predictions of ``keys`` (Redis keys of another type)."""
+
+    def __init__(self, keys: set[str]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def write(self, predictions: Any, snapshots: Any) -> int:
+        refused = [
+            (p, f"test:prediction:{p.key} holds another type")
+            for p in predictions
+            if p.key in self.keys
+        ]
+        super().write([p for p in predictions if p.key not in self.keys], snapshots)
+        if refused:
+            raise WriteRefused(len(predictions) - len(refused), refused)
+        return len(predictions)
+
+
+def test_predictions_redis_refuses_become_dead_letters_and_the_worker_goes_on() -> None:
+    """A key of another type is not an outage: no retry, no wait; its predictions go to
+    the dead-letter topic with their records, and checkpoints and commits go on."""
+    topic = MemoryTopic(1)
+    publish_flights(topic, 60)
+    checkpoints = MemoryCheckpoints()
+    rig = Rig(
+        topic, checkpoints, WorkerConfig(max_poll_records=9, checkpoint_every=20), task_config()
+    )
+    reference = Rig(MemoryTopic(1), MemoryCheckpoints(), rig.worker.config, task_config())
+    publish_flights(reference.source.topic, 60)
+    reference.run(finished=lambda: True)
+    refused_key = reference.sink.predictions[0].key
+    rig.sink = RefusingSink({refused_key})
+    rig.worker.sink = rig.sink
+    worker = rig.run(finished=lambda: True)
+    refused = [p for p in reference.sink.predictions if p.key == refused_key]
+    letters = [letter for letter in rig.letters.letters if letter.reason == "redis-refused"]
+    assert [(x.partition, x.offset) for x in letters] == [(p.partition, p.offset) for p in refused]
+    assert all(x.kind == "observation" and x.value for x in letters)
+    assert worker.stats.redis_refused == len(refused) and worker.stats.outages == 0
+    assert not rig.slept  # nothing was waited for
+    assert len(rig.sink.predictions) == len(reference.sink.predictions) - len(refused)
+    assert state(worker.tasks) == state(reference.worker.tasks)  # learning is untouched
+    assert checkpoints.saves and rig.source.committed
