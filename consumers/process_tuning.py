@@ -21,7 +21,8 @@ its own) and raises its mmap threshold after each large block is freed, so the
 megabyte buffers of fetches and checkpoints end up in arenas that never shrink. A worker
 draining 1M events of ``make bench``'s workload (b) peaked at 325 MB that way, 280 MB with
 two arenas and a fixed 1 MiB threshold (blocks from 1 MiB up are mapped and unmapped
-whole). :func:`limit_allocator` sets those two, once, for ``driftline consume``.
+whole). :func:`limit_allocator` sets those two, once, for ``driftline consume``, unless
+glibc's own variables for them are set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +46,8 @@ MMAP_THRESHOLD = 1024 * 1024
 # mallopt's parameter numbers (glibc's malloc.h).
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
+#: glibc's own variables for the same settings: when set, they are left to stand.
+_USER_SET = {"MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"}
 
 #: Net allocations between young collections (CPython's default is 700).
 YOUNG = 50_000
@@ -70,9 +74,10 @@ def steady_collector() -> Iterator[None]:
 
 def limit_allocator() -> bool:
     """Cap glibc's arenas and fix its mmap threshold (see the module docstring); whether
-    it could (``False`` off glibc: nothing changed)."""
-    if not sys.platform.startswith("linux"):
-        return False
+    it did (``False`` off glibc, or when ``MALLOC_ARENA_MAX`` or ``MALLOC_MMAP_THRESHOLD_``
+    is set: the user's own tuning then stands)."""
+    if not sys.platform.startswith("linux") or _USER_SET & set(os.environ):
+        return False  # not glibc, or the user tuned glibc through its own variables
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

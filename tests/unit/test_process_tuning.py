@@ -44,9 +44,7 @@ def test_cycles_made_while_it_runs_are_still_collected() -> None:
         assert gc.collect() >= 3
 
 
-def test_the_allocator_is_limited_in_a_fresh_process() -> None:
-    """In its own process (mallopt is process-wide): on glibc, the call takes effect."""
-
+def _limit_in_a_fresh_process(env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [
             sys.executable,
@@ -56,6 +54,19 @@ def test_the_allocator_is_limited_in_a_fresh_process() -> None:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
+    return done.stdout.strip()
+
+
+def test_the_users_own_glibc_variables_stand() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    assert _limit_in_a_fresh_process(env | {"MALLOC_ARENA_MAX": "4"}) == "False"
+
+
+def test_the_allocator_is_limited_in_a_fresh_process() -> None:
+    """In its own process (mallopt is process-wide): on glibc, the call takes effect."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
-    assert done.stdout.strip() == ("True" if libc and libc.startswith("glibc") else "False")
+    want = "True" if libc and libc.startswith("glibc") else "False"
+    assert _limit_in_a_fresh_process(env) == want
