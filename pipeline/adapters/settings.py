@@ -346,7 +346,11 @@ class ModelSettings(_Group):
     )
     raw_features: bool = Field(False, description="pass raw features through untouched")
     calendar_features: bool = True
-    lateness_feature: bool = True
+    #: Off by default: the lateness is the broker's ingest time (the wall clock) minus the
+    #: event time, so a model fed it depends on when the events were published. Two
+    #: publishes of the same events would learn different models, and a model learned on a
+    #: replay would meet other delays live (training-serving skew). It stays a metric.
+    lateness_feature: bool = False
     history_groups: tuple[str, ...] = Field(
         ("key",), description="segments whose recent label rate is a feature ('key': entity)"
     )
