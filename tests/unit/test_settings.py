@@ -142,7 +142,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     ),
     "DRIFTLINE_RAW_FEATURES": ("true", "model.raw_features", True),
     "DRIFTLINE_CALENDAR_FEATURES": ("false", "model.calendar_features", False),
-    "DRIFTLINE_LATENESS_FEATURE": ("0", "model.lateness_feature", False),
+    "DRIFTLINE_LATENESS_FEATURE": ("1", "model.lateness_feature", True),
     "DRIFTLINE_HISTORY_GROUPS": (
         '["key", "carrier"]',
         "model.history_groups",
