@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pipeline.core.codec import EventCodec
 from pipeline.core.errors import DecodeError
 from pipeline.core.events import Event
+from pipeline.core.control import ControlCommand
 from pipeline.core.ticks import WatermarkTick
 from pipeline.core.times import from_millis
 
@@ -32,12 +33,12 @@ class ReadRecord:
     offset: int
     key: str | None
     ingest_time: datetime
-    event: Event | WatermarkTick | None
+    event: Event | WatermarkTick | ControlCommand | None
     error: DecodeError | None
 
     @property
     def lateness_s(self) -> float | None:
-        if self.event is None or isinstance(self.event, WatermarkTick):
+        if self.event is None or isinstance(self.event, WatermarkTick | ControlCommand):
             return None
         return (self.ingest_time - self.event.event_time).total_seconds()
 
@@ -50,6 +51,8 @@ class ReadRecord:
         }
         if isinstance(self.event, WatermarkTick):
             row |= {"kind": "tick", "source": self.event.source}
+        elif isinstance(self.event, ControlCommand):
+            row |= {"kind": "control"} | self.event.model_dump(mode="json")
         elif self.event is not None:
             row |= {"kind": self.event.kind, "lateness_s": self.lateness_s}
             row |= self.event.model_dump(mode="json")
@@ -101,7 +104,7 @@ def read_events(
 def _decode(codec: EventCodec, record: Any) -> ReadRecord:
     key = record.key.decode(errors="replace") if record.key is not None else None
     try:
-        event: Event | WatermarkTick | None = codec.decode(record.value)
+        event: Event | WatermarkTick | ControlCommand | None = codec.decode(record.value)
         error = None
     except DecodeError as exc:
         event, error = None, exc

@@ -31,6 +31,7 @@ import fastavro
 from pydantic import ValidationError
 
 from pipeline.core.avro_direct import read_observation, read_outcome
+from pipeline.core.control import CONTROL_SCHEMA_ID, ControlCommand, control_schema
 from pipeline.core.errors import DecodeError, EventValidationError, SchemaViolation
 from pipeline.core.events import Event, EventKind, Observation, Outcome, avro_schema
 from pipeline.core.ticks import WatermarkTick, tick_schema
@@ -173,6 +174,7 @@ class EventCodec:
             kind: fastavro.parse_schema(avro_schema(kind)) for kind in ("observation", "outcome")
         }
         self._tick = fastavro.parse_schema(tick_schema())
+        self._control = fastavro.parse_schema(control_schema())
 
     def encode(self, event: Event) -> bytes:
         """The wire bytes of an event."""
@@ -194,7 +196,14 @@ class EventCodec:
         fastavro.schemaless_writer(buffer, self._tick, tick.model_dump())
         return buffer.getvalue()
 
-    def decode(self, raw: bytes | None) -> Event | WatermarkTick:
+    def encode_control(self, command: ControlCommand) -> bytes:
+        """The wire bytes of a control command (:mod:`pipeline.core.control`)."""
+        buffer = io.BytesIO()
+        buffer.write(_HEADER.pack(MAGIC_BYTE, CONTROL_SCHEMA_ID))
+        fastavro.schemaless_writer(buffer, self._control, command.model_dump())
+        return buffer.getvalue()
+
+    def decode(self, raw: bytes | None) -> Event | WatermarkTick | ControlCommand:
         """The event (or tick) in ``raw``; a defect raises :class:`DecodeError` with a reason."""
         if raw is None:
             raise DecodeError("empty-value", "the record has no value (a tombstone?)")
@@ -207,6 +216,8 @@ class EventCodec:
             raise DecodeError("bad-magic-byte", f"first byte is {magic}, expected {MAGIC_BYTE}")
         if schema_id == TICK_SCHEMA_ID:
             return self._decode_tick(raw)
+        if schema_id == CONTROL_SCHEMA_ID:
+            return self._decode_control(raw)
         kind = self._registry.kind_for(schema_id)
         if kind is None:
             raise DecodeError("unknown-schema", f"schema id {schema_id} is not known")
@@ -248,3 +259,14 @@ class EventCodec:
             return WatermarkTick.model_validate(fields)
         except Exception as exc:  # fastavro and pydantic raise many kinds
             raise DecodeError("avro-decode", f"tick body does not decode: {exc!r}") from exc
+
+    def _decode_control(self, raw: bytes) -> ControlCommand:
+        body = io.BytesIO(raw)
+        body.seek(_HEADER.size)
+        try:
+            fields: Any = fastavro.schemaless_reader(body, self._control, None)
+            if body.tell() != len(raw):
+                raise ValueError(f"{len(raw) - body.tell()} trailing bytes")
+            return ControlCommand.model_validate(fields)
+        except Exception as exc:  # fastavro and pydantic raise many kinds
+            raise DecodeError("avro-decode", f"control body does not decode: {exc!r}") from exc

@@ -10,7 +10,7 @@ positive class is ``True`` or ``1``): anything else makes it ``None``, not appli
 
 >>> m = TaskMetrics("classification", rolling_window=100)
 >>> for y_true, y_pred, p in [(True, True, 0.9), (False, True, 0.6), (False, False, 0.2)]:
-...     m.score(y_true, y_pred, {True: p, False: 1 - p})
+...     _ = m.score(y_true, y_pred, {True: p, False: 1 - p})
 >>> snap = m.snapshot()
 >>> snap["accuracy"], snap["scored"]
 (0.6667, 3)
@@ -18,7 +18,7 @@ positive class is ``True`` or ``1``): anything else makes it ``None``, not appli
 0.6667
 >>> snap["roc_auc"]
 1.0
->>> m.score("maybe", True, {True: 0.5})  # a third class: ROC AUC no longer applies
+>>> _ = m.score("maybe", True, {True: 0.5})  # a third class: ROC AUC no longer applies
 >>> m.snapshot()["roc_auc"] is None
 True
 """
@@ -28,12 +28,15 @@ from __future__ import annotations
 import bisect
 import math
 from collections import Counter, deque
+from datetime import datetime
 from typing import Any
 
 from river import metrics, utils
 from scipy import integrate
 
+from pipeline.core.costs import CostMatrix
 from pipeline.core.models import ModelKind
+from pipeline.core.windows import EventWindows, WindowScore
 
 __all__ = [
     "BinnedROCAUC",
@@ -56,6 +59,10 @@ COUNTERS = (
     "early_outcomes",
     "refused",
     "watermark_ticks",
+    "controls",
+    "alerts",
+    "promotions",
+    "rollbacks",
     "dead_letters",
     "dead_letters_observation",
     "dead_letters_outcome",
@@ -174,9 +181,22 @@ class RollingAccuracy:
 class TaskMetrics:
     """Counters and prequential scores of one task."""
 
-    def __init__(self, kind: ModelKind, rolling_window: int = 1000) -> None:
+    def __init__(
+        self,
+        kind: ModelKind,
+        rolling_window: int = 1000,
+        costs: CostMatrix | None = None,
+        windows: tuple[int, ...] = (),
+    ) -> None:
         self.kind = kind
         self.rolling_window = rolling_window
+        #: Costs of the decision, the argmax and always-majority (binary labels only).
+        self.costs = costs if kind == "classification" else None
+        self.cost_sums = [0.0, 0.0, 0.0]
+        self.costed = 0
+        #: Event-time windows, and the points of the windows closed since last drained.
+        self.windows = EventWindows(windows) if windows else None
+        self.closed: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self.dead_letters: Counter[str] = Counter()
         self.lateness = LatenessHistogram()
@@ -199,8 +219,20 @@ class TaskMetrics:
             self.rolling = utils.Rolling(metrics.MAE, window_size=rolling_window)
             self.baseline_abs_error = 0.0
 
-    def score(self, y_true: Any, y_pred: Any, probabilities: dict[Any, float] | None) -> None:
+    def score(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        probabilities: dict[Any, float] | None,
+        decision: Any = None,
+        at: datetime | None = None,
+    ) -> float | None:
         """Score one stored prediction against its label (call before learning).
+
+        ``decision`` is what was decided (the cost-aware decision; ``None``: the
+        prediction), ``at`` the label's event time (for the event-time windows). Returns
+        the step's loss for comparing models on the same labels: the decision's cost with
+        a cost matrix, else the cross-entropy (classifiers) or the absolute error.
 
         A model that could not predict yet (``None``, as River's trees before their first
         label) is not scored, as River's own evaluation skips it; it is counted.
@@ -209,20 +241,51 @@ class TaskMetrics:
             self.binary_labels = False
         if y_pred is None:
             self.counts["unscored"] += 1
-            return
+            return None
         self.scored += 1
         self.rolling.update(y_true, y_pred)
         if self.kind == "classification":
-            if self.class_counts:
-                majority = max(self.class_counts, key=self.class_counts.__getitem__)
+            majority = (
+                max(self.class_counts, key=self.class_counts.__getitem__)
+                if self.class_counts
+                else None
+            )
+            if majority is not None:
                 self.baseline_correct += majority == y_true
             self.class_counts[y_true] += 1
             self.confusion[(y_true, y_pred)] += 1
             p = (probabilities or {}).get(y_true, 0.0)
-            self.cross_entropy += -math.log(min(max(p, 1e-15), 1.0))
-            if probabilities is not None and self.binary_labels:
+            entropy = -math.log(min(max(p, 1e-15), 1.0))
+            self.cross_entropy += entropy
+            binary = probabilities is not None and self.binary_labels
+            if binary:
+                assert probabilities is not None
                 self.roc_auc.update(y_true, probabilities)
                 self.roc_auc_n += 1
+            costs: tuple[float, float, float] | None = None
+            if self.costs is not None and self.binary_labels:
+                decided = y_pred if decision is None else decision
+                # always-majority: the most frequent label so far (none yet: negative)
+                costs = (
+                    self.costs.cost(y_true, decided),
+                    self.costs.cost(y_true, y_pred),
+                    self.costs.cost(y_true, False if majority is None else majority),
+                )
+                self.costed += 1
+                for i, cost in enumerate(costs):
+                    self.cost_sums[i] += cost
+            if self.windows is not None and at is not None:
+                self.closed += self.windows.add(
+                    at,
+                    WindowScore(
+                        correct=y_true == y_pred,
+                        cross_entropy=entropy,
+                        p_true=(probabilities or {}).get(True, 0.0) if binary else None,
+                        y_true=y_true == True if binary else None,  # noqa: E712
+                        costs=costs,
+                    ),
+                )
+            return costs[0] if costs is not None else entropy
         else:
             n = self.scored - 1
             baseline = self.y_mean if n else 0.0
@@ -233,6 +296,9 @@ class TaskMetrics:
             delta = y_true - self.y_mean
             self.y_mean += delta / self.scored
             self.y_m2 += delta * (y_true - self.y_mean)
+            if self.windows is not None and at is not None:
+                self.closed += self.windows.add(at, WindowScore(error=float(error)))
+            return abs(error)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a reader needs, JSON-ready: sufficient statistics and derived scores."""
@@ -245,6 +311,18 @@ class TaskMetrics:
             "rolling_window": self.rolling_window,
             "rolling_n": min(self.scored, self.rolling_window),
         }
+        if self.costs is not None:
+            snap["cost_matrix"] = {
+                "false_negative": self.costs.false_negative,
+                "false_positive": self.costs.false_positive,
+            }
+            snap["cost_sums"] = list(self.cost_sums)
+            snap["costed"] = self.costed
+        if self.windows is not None:
+            snap["windows"] = {
+                str(length): {k: v for k, v in point.items() if k not in _BULKY}
+                for length, point in self.windows.current().items()
+            }
         if self.kind == "classification":
             snap |= {
                 "confusion": [[t, p, n] for (t, p), n in self.confusion.items()],
@@ -265,6 +343,10 @@ class TaskMetrics:
                 "baseline_abs_error_sum": self.baseline_abs_error,
             }
         return snap | _derived(snap)
+
+
+#: Window statistics left out of a snapshot's view of the open windows.
+_BULKY = ("roc_pos", "roc_neg", "cost_sums", "cross_entropy_sum", "abs_error_sum", "sq_error_sum")
 
 
 def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
@@ -301,6 +383,11 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     )
     for name in sums:
         total[name] = sum(s[name] for s in snapshots)
+    costed = [s for s in snapshots if s.get("cost_sums") is not None]
+    if costed:
+        total["cost_matrix"] = costed[0]["cost_matrix"]
+        total["cost_sums"] = [sum(s["cost_sums"][i] for s in costed) for i in range(3)]
+        total["costed"] = sum(s["costed"] for s in costed)
     if kind == "classification":
         confusion: Counter[tuple[Any, Any]] = Counter()
         for snap in snapshots:
@@ -337,6 +424,14 @@ def _derived(snap: dict[str, Any]) -> dict[str, Any]:
         out["latency_seconds"] = {"p50": latency.quantile(0.5), "p99": latency.quantile(0.99)}
     if not n:
         return out
+    if snap.get("costed"):
+        per = 1000 / snap["costed"]
+        decision, argmax, majority = snap["cost_sums"]
+        out["cost_per_1000"] = {
+            "decision": _round1(decision * per),
+            "argmax": _round1(argmax * per),
+            "majority": _round1(majority * per),
+        }
     if snap["kind"] == "classification":
         cm = metrics.ConfusionMatrix()
         for t, p, count in snap["confusion"]:
@@ -384,3 +479,7 @@ def _weighted(snapshots: list[dict[str, Any]], name: str, weight: str) -> float 
 
 def _round(value: float) -> float:
     return round(float(value), 4)
+
+
+def _round1(value: float) -> float:
+    return round(float(value), 1)

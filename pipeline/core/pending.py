@@ -39,6 +39,12 @@ class PendingEntry:
     probabilities: dict[Any, float] | None
     model_version: int
     groups: dict[str, str] | None = None
+    #: The decision served (cost-aware; ``None``: the prediction) and the model that served.
+    decision: Any = None
+    model: str = ""
+    #: Every model's own (prediction, probabilities, decision), by name, when a task runs
+    #: several.
+    by_model: dict[str, tuple[Any, dict[Any, float] | None, Any]] | None = None
 
 
 class PendingStore:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DeadLetter", "InputRecord", "Prediction"]
+__all__ = ["Alert", "DeadLetter", "InputRecord", "Prediction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,12 @@ class Prediction:
     prediction: Any
     probabilities: dict[Any, float] | None
     model_version: int
+    #: The model that made it (the champion's name when it was made).
+    model: str = ""
+    #: What to do: the cost-aware decision (the prediction itself without a cost matrix).
+    decision: Any = None
+    #: The decision threshold on the positive probability (``None``: no cost matrix).
+    threshold: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +54,41 @@ class DeadLetter:
     value: bytes | None
     timestamp_ms: int
     kind: str | None = None  # "observation", "outcome", or None when undecodable
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something a task noticed about its model or its data: a drift alarm, a promotion,
+    a rollback, with its evidence. ``alert_id`` is deterministic (partition, offset, what):
+    a replay repeats an alert under the same id, and readers keep the first."""
+
+    alert_id: str
+    partition: int
+    offset: int
+    kind: str  # concept | feature | category | label | promotion | rollback
+    subject: str  # the model, the feature or "label"
+    signal: str  # warning | drift | promoted | rolled-back | refused
+    detector: str
+    statistic: dict[str, Any]
+    window: int
+    event_time: datetime | None
+    model: str
+    model_version: int
+    action: str  # none | reset | swap | promote | rollback
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "partition": self.partition,
+            "offset": self.offset,
+            "kind": self.kind,
+            "subject": self.subject,
+            "signal": self.signal,
+            "detector": self.detector,
+            "statistic": self.statistic,
+            "window": self.window,
+            "event_time": self.event_time.isoformat() if self.event_time else None,
+            "model": self.model,
+            "model_version": self.model_version,
+            "action": self.action,
+        }

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +35,11 @@ from typing import Any
 from river import base, compose
 
 from pipeline.core.codec import EventCodec
+from pipeline.core.contenders import ModelSlot, PromotionRule
+from pipeline.core.control import ControlCommand
+from pipeline.core.costs import CostMatrix, ThresholdTuner, positive_class
 from pipeline.core.dedupe import DedupeWindow
-from pipeline.core.errors import DecodeError
+from pipeline.core.errors import ConfigError, DecodeError
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureBuilder, FeatureConfig
 from pipeline.core.history import LabelHistory
@@ -44,7 +47,7 @@ from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 from pipeline.core.quality import QualityRules, Verdict
-from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
 
@@ -52,9 +55,14 @@ __all__ = [
     "FeatureConfig",
     "InputRecord",
     "PartitionTask",
+    "RollbackSource",
     "TaskConfig",
     "TaskOutput",
 ]
+
+#: Finds the models of a kept checkpoint (partition, next offset): the champion's name and
+#: each model by name, or ``None`` when that checkpoint is no longer kept.
+RollbackSource = Callable[[int, int], "tuple[str, dict[str, Any]] | None"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,18 @@ class TaskConfig:
 
     model: str = DEFAULT_MODEL
     seed: int = 42
+    #: The first model's name; the challengers as (name, River expression) pairs.
+    model_name: str = "main"
+    challengers: tuple[tuple[str, str], ...] = ()
+    promotion: PromotionRule = field(default_factory=PromotionRule)
+    #: Binary classifiers: what wrong decisions cost (``None``: decide by the argmax).
+    costs: CostMatrix | None = None
+    #: Move the decision threshold to the cheapest on the recent scores (else: Bayes').
+    tune_threshold: bool = True
+    threshold_window: int = 5000
+    threshold_min_labels: int = 500
+    #: Event-time windows scored as points of a time series, in seconds.
+    windows: tuple[int, ...] = (3600, 86400)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     quality: QualityRules = field(default_factory=QualityRules)
     pending_ttl_s: float = 7 * 24 * 3600.0
@@ -82,8 +102,13 @@ class TaskOutput:
     predictions: list[Prediction] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     expired: int = 0
-    #: Watermark ticks read (records, but not events: see :mod:`pipeline.core.ticks`).
+    #: Watermark ticks and control commands read (records, but not events).
     ticks: int = 0
+    controls: int = 0
+    #: Drift alarms, promotions, rollbacks (see :class:`~pipeline.core.records.Alert`).
+    alerts: list[Alert] = field(default_factory=list)
+    #: Closed event-time windows, one point per window, model and this partition.
+    points: list[dict[str, Any]] = field(default_factory=list)
 
 
 class PartitionTask:
@@ -93,10 +118,42 @@ class PartitionTask:
         self.partition = partition
         self.config = config
         self.codec = codec or EventCodec()
-        self.model = build_model(config.model, config.seed)
-        self.kind = model_kind(self.model)
-        self._argmax_predicts = _predict_is_argmax(self.model)
-        self._multiclass = _is_multiclass(self.model)
+        specs = [(config.model_name, config.model), *config.challengers]
+        names = [name for name, _ in specs]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"model names must differ: {names}")
+        first = build_model(config.model, config.seed)
+        self.kind = model_kind(first)
+        self._multiclass = _is_multiclass(first)
+        costs = config.costs if self.kind == "classification" else None
+        single = len(specs) == 1
+        self.metrics = TaskMetrics(
+            self.kind, config.rolling_window, costs, config.windows if single else ()
+        )
+        #: The task's models by name; the champion's predictions are served.
+        self.slots: dict[str, ModelSlot] = {}
+        for name, spec in specs:
+            metrics = (
+                self.metrics
+                if single
+                else TaskMetrics(self.kind, config.rolling_window, costs, config.windows)
+            )
+            slot = ModelSlot(
+                name,
+                spec,
+                config.seed,
+                metrics,
+                self._tuner(costs),
+                model=first if name == config.model_name else None,
+            )
+            if model_kind(slot.model) != self.kind:
+                raise ConfigError(
+                    f"model {name!r} is a {model_kind(slot.model)} model, "
+                    f"{config.model_name!r} a {self.kind} one: they cannot compete"
+                )
+            slot.argmax = _predict_is_argmax(slot.model)
+            self.slots[name] = slot
+        self.champion = config.model_name
         self._lateness = timedelta(seconds=config.allowed_lateness_s)
         self.features = FeatureBuilder(config.features)
         self.history = (
@@ -114,18 +171,55 @@ class PartitionTask:
         #: Ids of observations dead-lettered (and not since accepted): their outcomes are
         #: dead letters at once, yet a corrected copy with the same id is still predicted.
         self.rejected_observations = DedupeWindow(config.dedupe_size)
-        self.metrics = TaskMetrics(self.kind, config.rolling_window)
         self.max_event_time: datetime | None = None
         #: Where event time stands on the broker's clock, moved on by watermark ticks.
         self.idle_clock = IdleClock()
         self.next_offset: int | None = None
-        self.model_version = 0
-        #: Largest magnitude learned per feature beyond ``guard_above`` (the label's name
-        #: is ``"\\x00label"``).
-        self.guard_scale: dict[str, float] = {}
+        #: Where a rollback command finds a kept checkpoint's models (set by the store).
+        self.rollback_source: RollbackSource | None = None
+        self._offset = -1  # the record in hand, for alert ids
         #: The model version of the checkpoint this task was restored from (None: fresh).
         self.parent_version: int | None = None
         self.restored_from: dict[str, Any] | None = None
+
+    def _tuner(self, costs: CostMatrix | None) -> ThresholdTuner | None:
+        if costs is None:
+            return None
+        config = self.config
+        return ThresholdTuner(
+            costs,
+            window=config.threshold_window,
+            min_labels=config.threshold_min_labels if config.tune_threshold else 2**62,
+        )
+
+    # -- the champion, as the task's model -----------------------------------------------
+    @property
+    def champion_slot(self) -> ModelSlot:
+        return self.slots[self.champion]
+
+    @property
+    def model(self) -> Any:
+        """The champion's River model."""
+        return self.champion_slot.model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self.champion_slot.model = model
+
+    @property
+    def model_version(self) -> int:
+        """The champion's version (changes with each label it learns)."""
+        return self.champion_slot.version
+
+    @model_version.setter
+    def model_version(self, version: int) -> None:
+        self.champion_slot.version = version
+
+    @property
+    def guard_scale(self) -> dict[str, float]:
+        """The champion's largest magnitude learned per feature beyond ``guard_above``
+        (the label's name is ``"\\x00label"``)."""
+        return self.champion_slot.guard_scale
 
     @property
     def watermark(self) -> datetime | None:
@@ -145,6 +239,7 @@ class PartitionTask:
         counts = self.metrics.counts
         for record in records:
             self.next_offset = record.offset + 1
+            self._offset = record.offset
             refused = self.config.quality.check_record(record.value, record.timestamp_ms)
             if refused is not None:
                 counts["records"] += 1
@@ -162,6 +257,11 @@ class PartitionTask:
                 out.ticks += 1
                 self._tick(ingest_time, out)
                 continue
+            if isinstance(event, ControlCommand):
+                counts["controls"] += 1
+                out.controls += 1
+                self._obey(event, record, out)
+                continue
             counts["records"] += 1
             if isinstance(event, Observation):
                 accepted = self._observe(event, record, ingest_time, processed_at, out)
@@ -171,6 +271,13 @@ class PartitionTask:
                 self.idle_clock.saw(event.event_time, ingest_time)
                 self._advance(event.event_time, out)
         counts["pending"] = len(self.pending)
+        for slot in self.slots.values():
+            if slot.metrics.closed:
+                out.points += [
+                    point | {"model": slot.name, "partition": self.partition}
+                    for point in slot.metrics.closed
+                ]
+                slot.metrics.closed = []
         return out
 
     def advance_watermark(self, to: datetime) -> TaskOutput:
@@ -232,8 +339,9 @@ class PartitionTask:
         if self.history is not None:
             groups = self.history.groups_of(obs.key, obs.features)
             x.update(self.history.features(groups))
+        champion = self.slots[self.champion]
         try:
-            prediction, probabilities = self._predict(x)
+            prediction, probabilities = self._predict(x, champion)
         except Exception as exc:  # a River model refusing this input must not stop the task
             self._unpredictable(out, obs, record, f"the model failed on it: {exc!r}")
             return True
@@ -242,6 +350,13 @@ class PartitionTask:
             detail = f"the model's output is not finite ({prediction!r})"
             self._unpredictable(out, obs, record, detail, "non-finite-prediction")
             return True
+        decision = champion.decide(prediction, probabilities)
+        by_model = None
+        if len(self.slots) > 1:
+            by_model = {champion.name: (prediction, probabilities, decision)}
+            for slot in self.slots.values():
+                if slot is not champion:
+                    by_model[slot.name] = self._challenger_predicts(slot, x)
         entry = PendingEntry(
             obs.event_id,
             obs.key,
@@ -249,8 +364,11 @@ class PartitionTask:
             x,
             prediction,
             probabilities,
-            self.model_version,
+            champion.version,
             groups,
+            decision,
+            champion.name,
+            by_model,
         )
         self.pending.add(entry)
         counts["predictions"] += 1
@@ -265,13 +383,18 @@ class PartitionTask:
                 predicted_time=processed_at,
                 prediction=prediction,
                 probabilities=probabilities,
-                model_version=self.model_version,
+                model_version=champion.version,
+                model=champion.name,
+                decision=decision,
+                threshold=champion.threshold,
             )
         )
         waiting = self.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first: predicted above, now learn
             early_outcome, outcome_record = waiting
-            refused = self._learn(self.pending.pop(obs.event_id), early_outcome.label)
+            refused = self._learn(
+                self.pending.pop(obs.event_id), early_outcome.label, early_outcome.event_time, out
+            )
             if refused is not None:
                 self._dead_letter(out, outcome_record, *refused, "outcome")
         return True
@@ -289,12 +412,26 @@ class PartitionTask:
         self.rejected_observations.add(obs.event_id)
         self._dead_letter(out, record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
 
-    def _predict(self, x: dict[str, Any], model: Any = None) -> tuple[Any, dict[Any, float] | None]:
-        model = self.model if model is None else model
+    def _challenger_predicts(
+        self, slot: ModelSlot, x: dict[str, Any]
+    ) -> tuple[Any, dict[Any, float] | None, Any]:
+        """A challenger's (prediction, probabilities, decision); nothing if it fails."""
+        try:
+            prediction, probabilities = self._predict(x, slot)
+        except Exception:  # a challenger's failure is its own: it is not scored
+            return None, None, None
+        if not _finite(prediction, probabilities):
+            return None, None, None
+        return prediction, probabilities, slot.decide(prediction, probabilities)
+
+    def _predict(
+        self, x: dict[str, Any], slot: ModelSlot, model: Any = None
+    ) -> tuple[Any, dict[Any, float] | None]:
+        model = slot.model if model is None else model
         if self.kind != "classification":
             return model.predict_one(x), None
         probabilities = model.predict_proba_one(x)
-        if self._argmax_predicts:
+        if slot.argmax:
             # River's own Classifier.predict_one is exactly this argmax: skip a second pass.
             prediction = max(probabilities, key=probabilities.get) if probabilities else None
         else:
@@ -326,7 +463,7 @@ class PartitionTask:
         self.seen_outcomes.add(outcome.event_id)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
-            refused = self._learn(entry, outcome.label)
+            refused = self._learn(entry, outcome.label, outcome.event_time, out)
             if refused is not None:
                 self._dead_letter(out, record, *refused, "outcome")
         elif self.pending.was_expired(outcome.event_id):
@@ -340,42 +477,208 @@ class PartitionTask:
             counts["early_outcomes"] += 1
         return True
 
-    def _learn(self, entry: PendingEntry | None, label: Any) -> Verdict:
-        """Score the stored prediction, then learn from the stored vector.
+    def _learn(
+        self, entry: PendingEntry | None, label: Any, at: datetime, out: TaskOutput
+    ) -> Verdict:
+        """Score every model's stored prediction, then let each learn from the stored vector.
+
+        The served prediction is scored in the task's metrics; with several models each is
+        scored in its own too, on the same label (the champion's scores are the served ones
+        only until a promotion). Then the decision thresholds, the loss windows that decide
+        promotions, and the drift detectors take the label, and each model learns it
+        (see :meth:`_learn_slot` for the guard). Returns ``None`` once the champion learned,
+        else the dead letter's reason.
+        """
+        if entry is None:
+            return None
+        served = self.metrics.score(
+            label, entry.prediction, entry.probabilities, entry.decision, at
+        )
+        big = self._large(entry.x, label)
+        verdict: Verdict = None
+        champion = self.champion
+        for slot in self.slots.values():
+            if entry.by_model is None:  # one model: the served scores are its own
+                prediction, probabilities, loss = entry.prediction, entry.probabilities, served
+            else:
+                prediction, probabilities, decision = entry.by_model.get(
+                    slot.name, (None, None, None)
+                )
+                loss = slot.metrics.score(label, prediction, probabilities, decision, at)
+            self._after_score(slot, label, probabilities, loss)
+            refused = self._learn_slot(slot, entry.x, label, big, slot.name == champion)
+            if slot.name == champion:
+                verdict = refused
+        if verdict is not None:
+            return verdict
+        if self.history is not None and entry.groups:
+            self.history.update(entry.groups, label)
+        self.metrics.counts["learned"] += 1
+        if len(self.slots) > 1:
+            self._maybe_promote(at, out)
+        return None
+
+    def _after_score(
+        self, slot: ModelSlot, label: Any, probabilities: dict[Any, float] | None, loss: Any
+    ) -> None:
+        """What a scored label teaches a model's bookkeeping: its decision threshold and,
+        with challengers about, its loss window."""
+        if slot.tuner is not None and probabilities:
+            labels = positive_class(probabilities)
+            if labels is not None:
+                slot.tuner.update(probabilities.get(labels[0], 0.0), label == True)  # noqa: E712
+        if loss is not None and len(self.slots) > 1:
+            slot.add_loss(loss, self.config.promotion.window)
+
+    def _learn_slot(
+        self,
+        slot: ModelSlot,
+        x: dict[str, Any],
+        label: Any,
+        big: list[tuple[str, float]],
+        champion: bool,
+    ) -> Verdict:
+        """One model learns one step, guarded.
 
         A step with a large number in it (beyond ``config.guard_above``, and more than
         ``GUARD_GROWTH`` times any learned for its feature) is learned on a copy first: if
         the model's answer for that input is no longer finite, the copy is dropped and the
         model stays as it was. A step the model raises on is refused too (a River model may
         have changed part of its state by then: deterministically, so replays agree).
-        Returns ``None`` once learned, else the dead letter's reason.
         """
-        if entry is None:
-            return None
-        self.metrics.score(label, entry.prediction, entry.probabilities)
+        counts = self.metrics.counts if champion else slot.metrics.counts
         try:
-            big = self._large(entry.x, label)
-            if big and self._risky(big):
+            if big and _risky(big, slot.guard_scale):
                 # A copy through pickle: the state a deep copy gives, in half the time.
-                trial = pickle.loads(pickle.dumps(self.model, protocol=5))  # noqa: S301 - ours
-                trial.learn_one(entry.x, label)
-                if not _finite(*self._predict(entry.x, trial)):
-                    self.metrics.counts["refused"] += 1
+                trial = pickle.loads(pickle.dumps(slot.model, protocol=5))  # noqa: S301 - ours
+                trial.learn_one(x, label)
+                if not _finite(*self._predict(x, slot, trial)):
+                    counts["refused"] += 1
                     return "non-finite-learning", _NON_FINITE
-                self.model = trial
+                slot.model = trial
             else:
-                self.model.learn_one(entry.x, label)  # type: ignore[attr-defined]
+                slot.model.learn_one(x, label)
         except Exception as exc:  # a River model refusing the step: count it, go on
-            self.metrics.counts["refused"] += 1
+            counts["refused"] += 1
             return "model-error", f"the model failed to learn it: {exc!r}"[:1000]
         for name, size in big:  # learned: these magnitudes are known now
-            if size > self.guard_scale.get(name, 0.0):
-                self.guard_scale[name] = size
-        if self.history is not None and entry.groups:
-            self.history.update(entry.groups, label)
-        self.model_version += 1
-        self.metrics.counts["learned"] += 1
+            if size > slot.guard_scale.get(name, 0.0):
+                slot.guard_scale[name] = size
+        slot.version += 1
         return None
+
+    # -- champion and challengers ----------------------------------------------------------
+    def _maybe_promote(self, at: datetime | None, out: TaskOutput) -> None:
+        champion = self.slots[self.champion]
+        rule = self.config.promotion
+        winner = rule.challenger_to_promote(
+            champion, [slot for slot in self.slots.values() if slot is not champion]
+        )
+        if winner is not None:
+            evidence = {
+                "champion_loss": champion.window_loss(rule.window),
+                "challenger_loss": winner.window_loss(rule.window),
+                "margin": rule.margin,
+            }
+            self._promote(winner, "window-loss", evidence, rule.window, at, out)
+
+    def _promote(
+        self,
+        winner: ModelSlot,
+        how: str,
+        evidence: dict[str, Any],
+        window: int,
+        at: datetime | None,
+        out: TaskOutput,
+    ) -> None:
+        former = self.champion
+        self.champion = winner.name
+        self.metrics.counts["promotions"] += 1
+        out.alerts.append(
+            self._alert(
+                "promotion",
+                winner.name,
+                "promoted",
+                how,
+                evidence | {"former_champion": former},
+                window,
+                at,
+                winner,
+                "promote",
+            )
+        )
+
+    def _obey(self, command: ControlCommand, record: InputRecord, out: TaskOutput) -> None:
+        """A control command, at its offset (see :mod:`pipeline.core.control`)."""
+        at = self.max_event_time
+        if command.command == "promote":
+            slot = self.slots.get(command.argument)
+            if slot is None:
+                known = ", ".join(self.slots)
+                detail = f"promote {command.argument!r}: no such model (models: {known})"
+                self._dead_letter(out, record, "unknown-model", detail, None)
+            elif slot.name != self.champion:
+                self._promote(slot, "command", {"issued_by": command.issued_by}, 0, at, out)
+            return
+        try:
+            offset = int(command.argument)
+        except ValueError:
+            detail = f"rollback {command.argument!r}: not a checkpoint's offset"
+            self._dead_letter(out, record, "bad-control", detail, None)
+            return
+        found = self.rollback_source(self.partition, offset) if self.rollback_source else None
+        if found is None:
+            detail = (
+                f"rollback to partition {self.partition}'s checkpoint at offset {offset}: "
+                "no such checkpoint is kept (see 'driftline model history')"
+            )
+            self._dead_letter(out, record, "rollback-unavailable", detail, None)
+            return
+        champion, models = found
+        for name, model in models.items():
+            slot = self.slots.get(name)
+            if slot is not None:
+                slot.replace_model(model)
+                slot.argmax = _predict_is_argmax(model)
+        if champion in self.slots:
+            self.champion = champion
+        self.metrics.counts["rollbacks"] += 1
+        slot = self.slots[self.champion]
+        statistic = {"checkpoint_offset": offset, "issued_by": command.issued_by}
+        out.alerts.append(
+            self._alert(
+                "rollback", slot.name, "rolled-back", "command", statistic, 0, at, slot, "rollback"
+            )
+        )
+
+    def _alert(
+        self,
+        kind: str,
+        subject: str,
+        signal: str,
+        detector: str,
+        statistic: dict[str, Any],
+        window: int,
+        at: datetime | None,
+        slot: ModelSlot,
+        action: str,
+    ) -> Alert:
+        self.metrics.counts["alerts"] += 1
+        return Alert(
+            alert_id=f"{self.partition}-{self._offset}-{kind}-{subject}-{signal}",
+            partition=self.partition,
+            offset=self._offset,
+            kind=kind,
+            subject=subject,
+            signal=signal,
+            detector=detector,
+            statistic=statistic,
+            window=window,
+            event_time=at,
+            model=slot.name,
+            model_version=slot.version,
+            action=action,
+        )
 
     def _large(self, x: dict[str, Any], label: Any) -> list[tuple[str, float]]:
         """The numbers of a step beyond ``config.guard_above`` (the label as ``"\\x00label"``)."""
@@ -388,13 +691,6 @@ class PartitionTask:
         if _is_number(label) and abs(label) > limit:
             big.append(("\x00label", abs(label)))
         return big
-
-    def _risky(self, big: list[tuple[str, float]]) -> bool:
-        """Whether a large number is new in kind: over ``GUARD_GROWTH`` times the largest
-        one learned for that feature (a feature that is always large, such as the lateness
-        of a historical replay, is guarded once, not on every step)."""
-        scale = self.guard_scale
-        return any(size > GUARD_GROWTH * scale.get(name, 0.0) for name, size in big)
 
     def _advance(self, event_time: datetime, out: TaskOutput) -> None:
         if self.max_event_time is None or event_time > self.max_event_time:
@@ -435,12 +731,28 @@ class PartitionTask:
         snap = self.metrics.snapshot()
         snap["counts"]["pending"] = len(self.pending)
         snap["counts"]["early_outcomes_waiting"] = len(self.early)
+        several = len(self.slots) > 1
+        models = {}
+        for name, slot in self.slots.items():
+            about = slot.describe(name == self.champion)
+            if several:  # one model: its scores are the task's
+                about["scores"] = slot.metrics.snapshot()
+            models[name] = about
         return snap | {
             "partition": self.partition,
+            "champion": self.champion,
+            "models": models,
             "model_version": self.model_version,
             "next_offset": self.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
+
+
+def _risky(big: list[tuple[str, float]], scale: dict[str, float]) -> bool:
+    """Whether a large number is new in kind: over ``GUARD_GROWTH`` times the largest one
+    learned for that feature (a feature that is always large, such as the lateness of a
+    historical replay, is guarded once, not on every step)."""
+    return any(size > GUARD_GROWTH * scale.get(name, 0.0) for name, size in big)
 
 
 def _is_number(value: Any) -> bool:

@@ -35,10 +35,11 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 3
+FORMAT = 4
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
-    "model",
+    "slots",
+    "champion",
     "pending",
     "early",
     "seen_observations",
@@ -49,8 +50,6 @@ _STATE = (
     "max_event_time",
     "idle_clock",
     "next_offset",
-    "model_version",
-    "guard_scale",
 )
 
 
@@ -92,6 +91,11 @@ def seal_task(task: PartitionTask, codec: CheckpointCodec, namespace: str) -> by
         "driftline_version": __version__,
         "config_fingerprint": config_fingerprint(task.config),
         "model": task.config.model,
+        "champion": task.champion,
+        "models": {
+            name: {"version": slot.version, "digest": state_digest(slot.model), "spec": slot.spec}
+            for name, slot in task.slots.items()
+        },
         "counters": {k: v for k, v in task.metrics.counts.items() if v},
         "created_at": datetime.now(UTC).isoformat(),
         "payload_bytes": len(payload),

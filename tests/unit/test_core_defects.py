@@ -208,7 +208,7 @@ def test_int_binary_labels_get_river_s_roc_auc() -> None:
     river = metrics.ROCAUC(pos_val=1)
     for y, p in BINARY_P:
         river.update(y, {1: p, 0: 1.0 - p})
-    assert snap["roc_auc"] == round(river.get(), 4) > 0.5
+    assert snap["roc_auc"] == round(float(river.get()), 4) > 0.5
     assert merge_snapshots([snap])["roc_auc"] == snap["roc_auc"]
 
 
@@ -223,7 +223,7 @@ def test_int_binary_roc_auc_equals_river_and_the_bool_run(pairs: list[tuple[int,
         river.update(y, {1: p, 0: 1.0 - p})
     as_bool = [(bool(y), bool(yp), {True: p[1], False: p[0]}) for y, yp, p in int_rows(pairs)]
     snap = fed(int_rows(pairs)).snapshot()
-    assert snap["roc_auc"] == round(river.get(), 4) == fed(as_bool).snapshot()["roc_auc"]
+    assert snap["roc_auc"] == round(float(river.get()), 4) == fed(as_bool).snapshot()["roc_auc"]
 
 
 STRING_ROWS = [
@@ -281,7 +281,7 @@ def test_a_task_with_int_labels_reports_river_s_roc_auc() -> None:
         assert p.probabilities is not None
         river.update(labels[p.event_id], p.probabilities)
     snap = task.snapshot()
-    assert snap["scored"] == 300 and snap["roc_auc"] == round(river.get(), 4) > 0.5
+    assert snap["scored"] == 300 and snap["roc_auc"] == round(float(river.get()), 4) > 0.5
 
 
 # -- 3. one base model for the fields both events share --------------------------------------------

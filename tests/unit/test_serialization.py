@@ -241,7 +241,7 @@ def test_wrong_magic_byte(magic: int) -> None:
     assert reason_of(raw) == "bad-magic-byte"
 
 
-@pytest.mark.parametrize("schema_id", [0, 4, 256, 2**32 - 1])  # 3: watermark ticks
+@pytest.mark.parametrize("schema_id", [0, 5, 256, 2**32 - 1])  # 3: ticks, 4: control
 def test_unknown_schema_id(schema_id: int) -> None:
     raw = header(schema_id) + CODEC.encode(GOOD_OBSERVATION)[5:]
     assert reason_of(raw) == "unknown-schema"

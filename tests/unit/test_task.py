@@ -152,7 +152,7 @@ def test_learns_from_exactly_the_vector_it_predicted_with(monkeypatch: pytest.Mo
     assert learned.calls[-1][0]["lateness_s"] == 10.0
     assert "recent_label[key]" not in learned.calls[-1][0]
     [prediction_a] = first.predictions
-    assert scored.calls[-1] == (True, prediction_a.prediction, prediction_a.probabilities)
+    assert scored.calls[-1][:3] == (True, prediction_a.prediction, prediction_a.probabilities)
     assert (entry_a.prediction, entry_a.probabilities) == (
         prediction_a.prediction,
         prediction_a.probabilities,
@@ -830,6 +830,8 @@ def test_predictions_carry_their_record_and_times() -> None:
             prediction=False,
             probabilities={False: 0.5, True: 0.5},
             model_version=0,
+            model="main",
+            decision=False,
         )
     ]
     assert task.metrics.lateness.count == 1
