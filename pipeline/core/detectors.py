@@ -150,7 +150,7 @@ def level(detector: Any) -> float:
 
 def kswin_warning(detector: Any) -> bool:
     """KSWIN's own warning: its last test's p-value under its twin's alpha, the recent
-    values above the window's mean (one KS test per value instead of two: ~600 us each)."""
+    values above the window's mean (one KS test per value instead of two: ~450 us each)."""
     alpha = PARAMETERS["KSWIN"][1]["alpha"]  # type: ignore[index]
     window = detector.window
     if len(window) < detector.window_size or detector.p_value > alpha:

@@ -76,7 +76,7 @@ class ErrorMonitor:
     error counts: a detector seeing the error fall (a model recovering) is not an alarm.
     DDM and EDDM take 0/1 errors only, so they refuse a regressor.
 
-    Cost per error: ADWIN ~1 us, PageHinkley ~2 us, DDM and EDDM ~1 us, KSWIN ~600 us
+    Cost per error: ADWIN ~1 us, PageHinkley ~2 us, DDM and EDDM ~1 us, KSWIN ~450 us
     (a KS test; measured with timeit, ``benchmarks/drift.py``).
     """
 
