@@ -1,0 +1,154 @@
+"""Data drift: of the features (:class:`FeatureMonitor`) and of the labels
+(:class:`LabelMonitor`). Numbers go through a River detector, categories through tumbling
+windows of shares compared by PSI (:mod:`pipeline.core.psi`). Pure, seeded, picklable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pipeline.core.alarms import Alarm, detector_alarm, psi_alarm
+from pipeline.core.detectors import OWN_WARNING, DetectorName, make_detector
+from pipeline.core.errors import ConfigError
+from pipeline.core.models import ModelKind
+from pipeline.core.psi import Reference, ShareWindows
+
+__all__ = ["FeatureMonitor", "LabelMonitor"]
+
+
+class FeatureMonitor:
+    """Feature drift: numbers through a detector each, strings through PSI windows.
+
+    A feature is tracked from its first value, at most ``max_features`` of them (later
+    ones are counted in ``untracked``); bools count as numbers, NaN, infinities and other
+    types are skipped. String features are counted in tumbling windows of
+    ``category_window`` values (at most ``max_categories`` categories each, the rest in
+    one bucket) and a window whose PSI against its reference exceeds ``psi_threshold``
+    is an alarm. DDM and EDDM watch 0/1 errors, not features: refused. PageHinkley's
+    threshold (25) is in the feature's units: fit for features scaled near 1 only.
+
+    Cost per observation of 15 numeric features, measured with timeit
+    (``python -m benchmarks.drift``): ~4 us with ADWIN (~5 us with 3 string features
+    more), ~9 us with PageHinkley; KSWIN costs ~500 us per number, so it is no default.
+
+    >>> m = FeatureMonitor(category_window=100)
+    >>> xs = [{"x": float(i >= 200), "c": "ab"[i >= 300]} for i in range(400)]
+    >>> [(a.kind, a.subject, a.detector) for x in xs for a in m.update(x)]
+    [('feature', 'x', 'ADWIN'), ('category', 'c', 'PSI')]
+    """
+
+    def __init__(
+        self,
+        detector: DetectorName = "ADWIN",
+        *,
+        max_features: int = 64,
+        category_window: int = 1000,
+        psi_threshold: float = 0.25,
+        max_categories: int = 20,
+        reference: Reference = "previous",
+        seed: int = 42,
+    ) -> None:
+        if detector in OWN_WARNING:
+            raise ConfigError(
+                f"{detector} watches 0/1 errors; features need ADWIN, PageHinkley or KSWIN"
+            )
+        self.name = detector
+        self.max_features = max_features
+        self.category_window = category_window
+        self.psi_threshold = psi_threshold
+        self.max_categories = max_categories
+        self.reference: Reference = reference
+        self.seed = seed
+        self.numeric: dict[str, Any] = {}
+        self.categorical: dict[str, ShareWindows] = {}
+        self.untracked = 0
+
+    def update(self, x: dict[str, Any]) -> list[Alarm]:
+        """Feed one observation's features; the alarms it raised (usually none)."""
+        alarms: list[Alarm] = []
+        numeric = self.numeric
+        for name, value in x.items():
+            kind = type(value)
+            if kind is float or kind is int or kind is bool:
+                detector = numeric.get(name)
+                if detector is None:
+                    if not math.isfinite(value) or not self._room():
+                        continue
+                    detector = numeric[name] = make_detector(self.name, seed=self._seed())
+                elif value - value != 0:  # NaN or an infinity
+                    continue
+                detector.update(value)
+                if detector.drift_detected:
+                    alarms.append(detector_alarm("feature", name, self.name, "drift", detector))
+            elif kind is str:
+                windows = self.categorical.get(name)
+                if windows is None:
+                    if not self._room():
+                        continue
+                    windows = self.categorical[name] = ShareWindows(
+                        self.category_window,
+                        threshold=self.psi_threshold,
+                        max_categories=self.max_categories,
+                        reference=self.reference,
+                    )
+                psi = windows.update(value)
+                if psi is not None:
+                    alarms.append(psi_alarm("category", name, windows, psi))
+        return alarms
+
+    def _seed(self) -> int:
+        return self.seed + len(self.numeric)
+
+    def _room(self) -> bool:
+        if len(self.numeric) + len(self.categorical) < self.max_features:
+            return True
+        self.untracked += 1
+        return False
+
+
+class LabelMonitor:
+    """Drift of the labels: of the positive share (binary), the class shares (PSI, once a
+    label other than ``True``/``False``/``0``/``1`` is seen), or the value (regression).
+
+    With DDM or EDDM only a rise of the positive share is seen; they refuse regression.
+
+    >>> m = LabelMonitor("classification", category_window=100)
+    >>> [a.detector for i in range(600) for a in m.update(i % 3 if i < 300 else "abc"[i % 2])]
+    ['PSI']
+    """
+
+    def __init__(
+        self,
+        kind: ModelKind,
+        *,
+        detector: DetectorName = "ADWIN",
+        category_window: int = 1000,
+        psi_threshold: float = 0.25,
+        max_categories: int = 20,
+        seed: int = 42,
+    ) -> None:
+        if kind == "regression" and detector in OWN_WARNING:
+            raise ConfigError(f"{detector} watches 0/1 values; a regression label needs another")
+        self.kind: ModelKind = kind
+        self.name = detector
+        self.detector = make_detector(detector, seed=seed)
+        self.binary = kind == "classification"
+        self.shares = ShareWindows(
+            category_window, threshold=psi_threshold, max_categories=max_categories
+        )
+
+    def update(self, label: Any) -> list[Alarm]:
+        """Feed one label; the alarms it raised (at most one)."""
+        if self.kind == "regression":
+            self.detector.update(float(label))
+        else:
+            if self.binary and not (isinstance(label, int) and label in (0, 1)):
+                self.binary = False
+            psi = self.shares.update(label)
+            if not self.binary:
+                return [] if psi is None else [psi_alarm("label", "label", self.shares, psi)]
+            self.detector.update(int(label))
+        if self.detector.drift_detected:
+            return [detector_alarm("label", "label", self.name, "drift", self.detector)]
+        return []

@@ -1,0 +1,68 @@
+"""What a task does about a concept drift (:data:`~pipeline.core.drift.DriftAction`).
+
+- ``"none"``: nothing; the model keeps learning as before.
+- ``"reset"``: at a drift, a fresh clone of the model (same parameters, nothing learned)
+  replaces it.
+- ``"swap"``: at the warning a fresh background model starts learning alongside; at the
+  drift it replaces the model (a fresh one when no warning came first), as River's
+  adaptive random forest does with its background trees.
+
+Only concept alarms count; feature and label alarms are information. Cloning is River's
+``clone()``: deterministic, so a replay swaps the same models at the same points.
+
+>>> from river import dummy
+>>> from pipeline.core.drift import Alarm
+>>> warning = Alarm("concept", "model", "ADWIN", "warning")
+>>> drift = Alarm("concept", "model", "ADWIN", "drift")
+>>> r = DriftResponse(dummy.NoChangeClassifier(), "swap")
+>>> r.learn_one({}, "old")
+>>> r.respond(warning), r.background is not None
+(False, True)
+>>> r.learn_one({}, "new")
+>>> r.respond(drift), r.model.predict_one({}), r.background, r.replaced
+(True, 'new', None, 1)
+>>> r = DriftResponse(dummy.NoChangeClassifier(), "reset")
+>>> r.learn_one({}, "old")
+>>> r.respond(drift), r.model.predict_one({})
+(True, None)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.core.drift import Alarm, DriftAction
+
+__all__ = ["DriftResponse"]
+
+
+class DriftResponse:
+    """A model, and during a warning its background model, following ``action``."""
+
+    def __init__(self, model: Any, action: DriftAction) -> None:
+        if action not in ("none", "reset", "swap"):
+            raise ValueError(f"unknown drift action {action!r}: none, reset or swap")
+        self.model = model
+        self.action: DriftAction = action
+        self.background: Any = None
+        #: How many times the model was replaced.
+        self.replaced = 0
+
+    def respond(self, alarm: Alarm | None) -> bool:
+        """Apply the action to ``alarm``; whether the model was replaced."""
+        if alarm is None or alarm.kind != "concept" or self.action == "none":
+            return False
+        if alarm.signal == "warning":
+            if self.action == "swap":
+                self.background = self.model.clone()
+            return False
+        fresh = self.background if self.background is not None else self.model.clone()
+        self.model, self.background = fresh, None
+        self.replaced += 1
+        return True
+
+    def learn_one(self, x: dict[str, Any], y: Any) -> None:
+        """Learn ``(x, y)``, in the background model too while there is one."""
+        self.model.learn_one(x, y)
+        if self.background is not None:
+            self.background.learn_one(x, y)
