@@ -40,11 +40,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from pipeline.core.contenders import PromotionRule
+from pipeline.core.costs import CostMatrix
 from pipeline.core.errors import ConfigError
 from pipeline.core.features import FeatureConfig
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
-from pipeline.core.task import TaskConfig
+from pipeline.core.task import DriftConfig, TaskConfig
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -185,6 +187,8 @@ class RedisSettings(_Group):
     env: ClassVar[Mapping[str, str]] = {
         "prediction_ttl_s": "prediction_ttl_s",
         "stream_maxlen": "stream_maxlen",
+        "series_windows_kept": "series_windows_kept",
+        "alerts_maxlen": "alerts_maxlen",
     }
 
     url: SecretStr | None = Field(
@@ -195,6 +199,10 @@ class RedisSettings(_Group):
     )
     prediction_ttl_s: float = Field(7 * 24 * 3600.0, ge=0, description="0: keep for ever")
     stream_maxlen: int = Field(100_000, ge=1)
+    series_windows_kept: int = Field(
+        1000, ge=1, description="windows of each length kept in the metrics time series"
+    )
+    alerts_maxlen: int = Field(10_000, ge=1, description="alerts kept in the alerts stream")
     password_file: Path | None = Field(
         None, description="a file holding the password of the URL's user (owner-only)"
     )
@@ -335,6 +343,12 @@ class StackClientFiles:
         return self.secrets_dir / "redis.password"
 
 
+#: A model's name: it appears in Redis records, metrics and commands.
+_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_Detector = Literal["ADWIN", "DDM", "EDDM", "PageHinkley", "KSWIN", "off"]
+_Action = Literal["none", "reset", "swap"]
+
+
 class ModelSettings(_Group):
     """What a task computes: the model, its features, the quality rules, state bounds."""
 
@@ -344,6 +358,40 @@ class ModelSettings(_Group):
         DEFAULT_MODEL,
         description="River expression (River's modules in scope, and seed) or module:factory",
     )
+    model_name: str = Field("main", pattern=_MODEL_NAME, description="the first model's name")
+    challengers: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON: more models to learn the same stream, {"name": "River expression"}',
+    )
+    promote_auto: bool = Field(True, description="promote a challenger that beats the champion")
+    promote_window: int = Field(2000, ge=1, description="labels a promotion compares")
+    promote_margin: float = Field(
+        0.02, ge=0, lt=1, description="relative loss a challenger must be below the champion's"
+    )
+    cost_false_negative: float | None = Field(
+        None, ge=0, description="cost of a missed positive (binary classifiers; unset: argmax)"
+    )
+    cost_false_positive: float | None = Field(
+        None, ge=0, description="cost of a false alarm (1 when only the other cost is set)"
+    )
+    tune_threshold: bool = Field(
+        True, description="tune the decision threshold on recent scores (else: Bayes')"
+    )
+    threshold_window: int = Field(5000, ge=10, description="labels the threshold is tuned on")
+    threshold_min_labels: int = Field(500, ge=1, description="labels before tuning starts")
+    metric_windows_s: tuple[int, ...] = Field(
+        (3600, 86400), description="event-time windows of the metrics time series, seconds"
+    )
+    drift_concept: _Detector = Field("ADWIN", description="detector of each model's errors")
+    drift_concept_action: _Action = Field("none", description="on a concept drift")
+    drift_features: _Detector = Field("ADWIN", description="detector of each numeric feature")
+    drift_features_action: _Action = Field("none", description="on a feature's drift")
+    drift_labels: _Detector = Field("ADWIN", description="detector of the label shares")
+    drift_labels_action: _Action = Field("none", description="on a label-share drift")
+    drift_category_window: int = Field(
+        1000, ge=10, description="observations per window of category and label shares (PSI)"
+    )
+    drift_psi_threshold: float = Field(0.25, gt=0, description="PSI that is a drift")
     raw_features: bool = Field(False, description="pass raw features through untouched")
     calendar_features: bool = True
     #: Off by default: the lateness is the broker's ingest time (the wall clock) minus the
@@ -374,11 +422,58 @@ class ModelSettings(_Group):
     dedupe_size: int = Field(200_000, ge=1)
     rolling_window: int = Field(1000, ge=1)
 
+    @field_validator("challengers")
+    @classmethod
+    def _check_challengers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(_MODEL_NAME, name):
+                raise ValueError(f"model name {name!r}: use letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("metric_windows_s")
+    @classmethod
+    def _check_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(n < 1 for n in value):
+            raise ValueError("windows are whole seconds >= 1")
+        return value
+
+    @property
+    def cost_matrix(self) -> CostMatrix | None:
+        """What wrong decisions cost (``None``: neither cost set, decide by the argmax)."""
+        if self.cost_false_negative is None and self.cost_false_positive is None:
+            return None
+        fn = 1.0 if self.cost_false_negative is None else self.cost_false_negative
+        fp = 1.0 if self.cost_false_positive is None else self.cost_false_positive
+        try:
+            return CostMatrix(false_negative=fn, false_positive=fp)
+        except ValueError as exc:
+            raise ConfigError(f"DRIFTLINE_COST_FALSE_NEGATIVE/_POSITIVE: {exc}") from exc
+
     def task_config(self, seed: int) -> TaskConfig:
         """The core's configuration of a task."""
         return TaskConfig(
             model=self.spec,
             seed=seed,
+            model_name=self.model_name,
+            challengers=tuple(self.challengers.items()),
+            promotion=PromotionRule(
+                auto=self.promote_auto, window=self.promote_window, margin=self.promote_margin
+            ),
+            costs=self.cost_matrix,
+            tune_threshold=self.tune_threshold,
+            threshold_window=self.threshold_window,
+            threshold_min_labels=self.threshold_min_labels,
+            windows=tuple(self.metric_windows_s),
+            drift=DriftConfig(
+                concept=None if self.drift_concept == "off" else self.drift_concept,
+                concept_action=self.drift_concept_action,
+                features=None if self.drift_features == "off" else self.drift_features,
+                features_action=self.drift_features_action,
+                labels=None if self.drift_labels == "off" else self.drift_labels,
+                labels_action=self.drift_labels_action,
+                category_window=self.drift_category_window,
+                psi_threshold=self.drift_psi_threshold,
+            ),
             features=FeatureConfig(
                 raw_only=self.raw_features,
                 calendar=self.calendar_features,
@@ -418,6 +513,9 @@ class CheckpointSettings(_Group):
     prefix: ClassVar[str] = "checkpoint_"
 
     every: int = Field(5000, ge=1, description="records between checkpoints")
+    history: int = Field(
+        10, ge=1, description="checkpoints kept per partition (the latest included)"
+    )
     interval_s: float = Field(10.0, gt=0, description="seconds between checkpoints")
     store: Literal["redis", "directory"] = "redis"
     dir: Path = Field(Path(".driftline/checkpoints"))

@@ -63,6 +63,7 @@ COUNTERS = (
     "alerts",
     "promotions",
     "rollbacks",
+    "models_replaced",
     "dead_letters",
     "dead_letters_observation",
     "dead_letters_outcome",

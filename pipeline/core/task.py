@@ -39,6 +39,7 @@ from pipeline.core.contenders import ModelSlot, PromotionRule
 from pipeline.core.control import ControlCommand
 from pipeline.core.costs import CostMatrix, ThresholdTuner, positive_class
 from pipeline.core.dedupe import DedupeWindow
+from pipeline.core.drift import Alarm, DriftAction, ErrorMonitor, FeatureMonitor, LabelMonitor
 from pipeline.core.errors import ConfigError, DecodeError
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureBuilder, FeatureConfig
@@ -52,6 +53,7 @@ from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
 
 __all__ = [
+    "DriftConfig",
     "FeatureConfig",
     "InputRecord",
     "PartitionTask",
@@ -63,6 +65,28 @@ __all__ = [
 #: Finds the models of a kept checkpoint (partition, next offset): the champion's name and
 #: each model by name, or ``None`` when that checkpoint is no longer kept.
 RollbackSource = Callable[[int, int], "tuple[str, dict[str, Any]] | None"]
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Which detectors watch a task, and what each kind of alarm does.
+
+    ``concept``: each model's error stream (``None``: off); ``features``: each numeric
+    feature of the observations, plus the category shares of the text ones (PSI over
+    windows of ``category_window``); ``labels``: the label shares. Actions: ``"none"``
+    (an alert only), ``"reset"`` (a fresh model), ``"swap"`` (the background model that
+    has learned since the warning, else a fresh one). Feature and label actions apply to
+    every model of the task.
+    """
+
+    concept: str | None = "ADWIN"
+    concept_action: DriftAction = "none"
+    features: str | None = "ADWIN"
+    features_action: DriftAction = "none"
+    labels: str | None = "ADWIN"
+    labels_action: DriftAction = "none"
+    category_window: int = 1000
+    psi_threshold: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,7 @@ class TaskConfig:
     threshold_min_labels: int = 500
     #: Event-time windows scored as points of a time series, in seconds.
     windows: tuple[int, ...] = (3600, 86400)
+    drift: DriftConfig = field(default_factory=DriftConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     quality: QualityRules = field(default_factory=QualityRules)
     pending_ttl_s: float = 7 * 24 * 3600.0
@@ -152,8 +177,37 @@ class PartitionTask:
                     f"{config.model_name!r} a {self.kind} one: they cannot compete"
                 )
             slot.argmax = _predict_is_argmax(slot.model)
+            if config.drift.concept is not None:
+                slot.monitor = ErrorMonitor(
+                    config.drift.concept,  # type: ignore[arg-type]
+                    kind=self.kind,
+                    subject=name,
+                    seed=config.seed,
+                )
             self.slots[name] = slot
         self.champion = config.model_name
+        drift = config.drift
+        self.feature_monitor = (
+            FeatureMonitor(
+                drift.features,  # type: ignore[arg-type]
+                category_window=drift.category_window,
+                psi_threshold=drift.psi_threshold,
+                seed=config.seed,
+            )
+            if drift.features is not None
+            else None
+        )
+        self.label_monitor = (
+            LabelMonitor(
+                self.kind,
+                detector=drift.labels,  # type: ignore[arg-type]
+                category_window=drift.category_window,
+                psi_threshold=drift.psi_threshold,
+                seed=config.seed,
+            )
+            if drift.labels is not None
+            else None
+        )
         self._lateness = timedelta(seconds=config.allowed_lateness_s)
         self.features = FeatureBuilder(config.features)
         self.history = (
@@ -334,6 +388,10 @@ class PartitionTask:
         self.seen_observations.add(obs.event_id)
         self.rejected_observations.discard(obs.event_id)
         self.metrics.lateness.add((ingest_time - obs.event_time).total_seconds())
+        if self.feature_monitor is not None:
+            alarms = self.feature_monitor.update(obs.features)
+            if alarms:
+                self._on_alarms(alarms, obs.event_time, self.config.drift.features_action, out)
         x = self.features.build(obs, ingest_time)
         groups = None
         if self.history is not None:
@@ -509,6 +567,12 @@ class PartitionTask:
             refused = self._learn_slot(slot, entry.x, label, big, slot.name == champion)
             if slot.name == champion:
                 verdict = refused
+            if slot.monitor is not None and prediction is not None:
+                self._watch_errors(slot, label, prediction, at, out)
+        if self.label_monitor is not None:
+            alarms = self.label_monitor.update(label)
+            if alarms:
+                self._on_alarms(alarms, at, self.config.drift.labels_action, out)
         if verdict is not None:
             return verdict
         if self.history is not None and entry.groups:
@@ -565,7 +629,66 @@ class PartitionTask:
             if size > slot.guard_scale.get(name, 0.0):
                 slot.guard_scale[name] = size
         slot.version += 1
+        if slot.background is not None:
+            try:
+                slot.background.learn_one(x, label)
+            except Exception:  # a background model that cannot learn this is dropped
+                slot.background = None
         return None
+
+    # -- drift -------------------------------------------------------------------------------
+    def _watch_errors(
+        self, slot: ModelSlot, label: Any, prediction: Any, at: datetime, out: TaskOutput
+    ) -> None:
+        """Feed a model's error to its concept-drift detector, and act on an alarm."""
+        if self.kind == "classification":
+            error: float = 0.0 if prediction == label else 1.0
+        else:
+            error = abs(float(label) - float(prediction))
+        alarm = slot.monitor.update(error)
+        if alarm is None:
+            return
+        action = self.config.drift.concept_action
+        if alarm.signal == "warning":
+            if action == "swap":  # a background model learns from now on
+                slot.background = slot.fresh_model()
+            out.alerts.append(self._drift_alert(alarm, at, slot, "none"))
+            return
+        out.alerts.append(self._drift_alert(alarm, at, slot, action))
+        self._replace(slot, action)
+
+    def _on_alarms(
+        self, alarms: list[Alarm], at: datetime, action: DriftAction, out: TaskOutput
+    ) -> None:
+        """Feature and label alarms: an alert each; a drift's action applies to every model."""
+        champion = self.slots[self.champion]
+        for alarm in alarms:
+            acted = action if alarm.signal == "drift" else "none"
+            out.alerts.append(self._drift_alert(alarm, at, champion, acted))
+            if acted != "none":
+                for slot in self.slots.values():
+                    self._replace(slot, acted)
+
+    def _replace(self, slot: ModelSlot, action: str) -> None:
+        if action == "none":
+            return
+        background = slot.background if action == "swap" else None
+        slot.replace_model(background if background is not None else slot.fresh_model())
+        slot.argmax = _predict_is_argmax(slot.model)
+        self.metrics.counts["models_replaced"] += 1
+
+    def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> Alert:
+        return self._alert(
+            alarm.kind,
+            alarm.subject,
+            alarm.signal,
+            alarm.detector,
+            dict(alarm.statistic),
+            alarm.window,
+            at,
+            slot,
+            action,
+        )
 
     # -- champion and challengers ----------------------------------------------------------
     def _maybe_promote(self, at: datetime | None, out: TaskOutput) -> None:

@@ -47,6 +47,8 @@ _STATE = (
     "rejected_observations",
     "metrics",
     "history",
+    "feature_monitor",
+    "label_monitor",
     "max_event_time",
     "idle_clock",
     "next_offset",

@@ -91,6 +91,28 @@ VARIABLES = [
     "DRIFTLINE_REDIS_SSL_KEYFILE",
     "DRIFTLINE_STACK_SECURE",
     "DRIFTLINE_KAFKA_CLIENT",
+    "DRIFTLINE_SERIES_WINDOWS_KEPT",
+    "DRIFTLINE_ALERTS_MAXLEN",
+    "DRIFTLINE_MODEL_NAME",
+    "DRIFTLINE_CHALLENGERS",
+    "DRIFTLINE_PROMOTE_AUTO",
+    "DRIFTLINE_PROMOTE_WINDOW",
+    "DRIFTLINE_PROMOTE_MARGIN",
+    "DRIFTLINE_COST_FALSE_NEGATIVE",
+    "DRIFTLINE_COST_FALSE_POSITIVE",
+    "DRIFTLINE_TUNE_THRESHOLD",
+    "DRIFTLINE_THRESHOLD_WINDOW",
+    "DRIFTLINE_THRESHOLD_MIN_LABELS",
+    "DRIFTLINE_METRIC_WINDOWS_S",
+    "DRIFTLINE_CHECKPOINT_HISTORY",
+    "DRIFTLINE_DRIFT_CONCEPT",
+    "DRIFTLINE_DRIFT_CONCEPT_ACTION",
+    "DRIFTLINE_DRIFT_FEATURES",
+    "DRIFTLINE_DRIFT_FEATURES_ACTION",
+    "DRIFTLINE_DRIFT_LABELS",
+    "DRIFTLINE_DRIFT_LABELS_ACTION",
+    "DRIFTLINE_DRIFT_CATEGORY_WINDOW",
+    "DRIFTLINE_DRIFT_PSI_THRESHOLD",
 ]
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
@@ -195,6 +217,32 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_REDIS_SSL_KEYFILE": ("tls/c.key", "redis.ssl_keyfile", Path("tls/c.key")),
     "DRIFTLINE_STACK_SECURE": ("1", "stack.secure", True),
     "DRIFTLINE_KAFKA_CLIENT": ("confluent", "kafka.client", "confluent"),
+    "DRIFTLINE_SERIES_WINDOWS_KEPT": ("30", "redis.series_windows_kept", 30),
+    "DRIFTLINE_ALERTS_MAXLEN": ("50", "redis.alerts_maxlen", 50),
+    "DRIFTLINE_MODEL_NAME": ("lr", "model.model_name", "lr"),
+    "DRIFTLINE_CHALLENGERS": (
+        '{"nb": "naive_bayes.GaussianNB()"}',
+        "model.challengers",
+        {"nb": "naive_bayes.GaussianNB()"},
+    ),
+    "DRIFTLINE_PROMOTE_AUTO": ("0", "model.promote_auto", False),
+    "DRIFTLINE_PROMOTE_WINDOW": ("300", "model.promote_window", 300),
+    "DRIFTLINE_PROMOTE_MARGIN": ("0.1", "model.promote_margin", 0.1),
+    "DRIFTLINE_COST_FALSE_NEGATIVE": ("5", "model.cost_false_negative", 5.0),
+    "DRIFTLINE_COST_FALSE_POSITIVE": ("2", "model.cost_false_positive", 2.0),
+    "DRIFTLINE_TUNE_THRESHOLD": ("0", "model.tune_threshold", False),
+    "DRIFTLINE_THRESHOLD_WINDOW": ("700", "model.threshold_window", 700),
+    "DRIFTLINE_THRESHOLD_MIN_LABELS": ("70", "model.threshold_min_labels", 70),
+    "DRIFTLINE_METRIC_WINDOWS_S": ("[60, 600]", "model.metric_windows_s", (60, 600)),
+    "DRIFTLINE_CHECKPOINT_HISTORY": ("3", "checkpoints.history", 3),
+    "DRIFTLINE_DRIFT_CONCEPT": ("DDM", "model.drift_concept", "DDM"),
+    "DRIFTLINE_DRIFT_CONCEPT_ACTION": ("swap", "model.drift_concept_action", "swap"),
+    "DRIFTLINE_DRIFT_FEATURES": ("off", "model.drift_features", "off"),
+    "DRIFTLINE_DRIFT_FEATURES_ACTION": ("reset", "model.drift_features_action", "reset"),
+    "DRIFTLINE_DRIFT_LABELS": ("PageHinkley", "model.drift_labels", "PageHinkley"),
+    "DRIFTLINE_DRIFT_LABELS_ACTION": ("reset", "model.drift_labels_action", "reset"),
+    "DRIFTLINE_DRIFT_CATEGORY_WINDOW": ("500", "model.drift_category_window", 500),
+    "DRIFTLINE_DRIFT_PSI_THRESHOLD": ("0.1", "model.drift_psi_threshold", 0.1),
 }
 #: What setting a field changes besides it: a secured local stack (no bootstrap servers of
 #: the settings' own) makes the Kafka clients use its TLS files and SCRAM user.
@@ -265,7 +313,7 @@ def test_the_cases_cover_every_variable() -> None:
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
     # password file, the secured stack), the Kafka client library
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:
