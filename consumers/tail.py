@@ -16,9 +16,9 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from pipeline.core.codec import EventCodec
+from pipeline.core.control import ControlCommand
 from pipeline.core.errors import DecodeError
 from pipeline.core.events import Event
-from pipeline.core.control import ControlCommand
 from pipeline.core.ticks import WatermarkTick
 from pipeline.core.times import from_millis
 
