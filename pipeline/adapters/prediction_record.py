@@ -71,9 +71,21 @@ HASH_FIELDS = (
     "predicted_time",
     "partition",
     "offset",
+    "model",
+    "decision",
+    "threshold",
 )
 #: A stream entry's fields, in the order they are written.
-STREAM_FIELDS = ("key", "event_id", "prediction", "probabilities", "event_time", "model_version")
+STREAM_FIELDS = (
+    "key",
+    "event_id",
+    "prediction",
+    "probabilities",
+    "event_time",
+    "model_version",
+    "model",
+    "decision",
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -95,6 +107,10 @@ class StoredPrediction:
     predicted_time: datetime
     partition: int
     offset: int
+    #: The model that made it, the decision served and its threshold (``None``: argmax).
+    model: str = ""
+    decision: Any = None
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times as ISO 8601."""
@@ -109,6 +125,9 @@ class StoredPrediction:
             "predicted_time": self.predicted_time.isoformat(),
             "partition": self.partition,
             "offset": self.offset,
+            "model": self.model,
+            "decision": self.decision,
+            "threshold": self.threshold,
         }
 
 
@@ -123,6 +142,8 @@ class StreamEntry:
     probabilities: dict[str, float] | None
     event_time: datetime
     model_version: int
+    model: str = ""
+    decision: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the event time as ISO 8601."""
@@ -134,6 +155,8 @@ class StreamEntry:
             "probabilities": self.probabilities,
             "event_time": self.event_time.isoformat(),
             "model_version": self.model_version,
+            "model": self.model,
+            "decision": self.decision,
         }
 
 
@@ -190,23 +213,29 @@ def _label_json(label: Any) -> str:
     return _dumps(json_label(label))
 
 
-def encoded_values(prediction: Prediction) -> tuple[str, str, str]:
-    """The values a hash and a stream entry share: the label and probabilities as JSON
-    and the event time as ISO 8601, computed once for both.
+def encoded_values(prediction: Prediction) -> tuple[str, str, str, str]:
+    """The values a hash and a stream entry share: the label, probabilities and decision
+    as JSON and the event time as ISO 8601, computed once for both.
 
     Raises :class:`ValueError` if a probability or the label is NaN or infinite.
     """
+    label = _label_json(prediction.prediction)
+    decision = prediction.decision
     return (
-        _label_json(prediction.prediction),
+        label,
         _probabilities_json(prediction.probabilities),
         prediction.event_time.isoformat(),
+        label if decision is None or decision is prediction.prediction else _label_json(decision),
     )
 
 
-def hash_items(prediction: Prediction, shared: tuple[str, str, str] | None = None) -> list[str]:
+def hash_items(
+    prediction: Prediction, shared: tuple[str, str, str, str] | None = None
+) -> list[str]:
     """The hash fields of ``prediction`` as a flat name, value list, in :data:`HASH_FIELDS`
     order (``shared``: its :func:`encoded_values`, if already made)."""
-    label, probabilities, event_time = shared or encoded_values(prediction)
+    label, probabilities, event_time, decision = shared or encoded_values(prediction)
+    threshold = prediction.threshold
     return [
         "prediction", label,
         "probabilities", probabilities,
@@ -218,12 +247,17 @@ def hash_items(prediction: Prediction, shared: tuple[str, str, str] | None = Non
         "predicted_time", _iso(prediction.predicted_time),
         "partition", str(prediction.partition),
         "offset", str(prediction.offset),
+        "model", prediction.model,
+        "decision", decision,
+        "threshold", "null" if threshold is None else repr(float(threshold)),
     ]  # fmt: skip
 
 
-def stream_items(prediction: Prediction, shared: tuple[str, str, str] | None = None) -> list[str]:
+def stream_items(
+    prediction: Prediction, shared: tuple[str, str, str, str] | None = None
+) -> list[str]:
     """The stream-entry fields of ``prediction`` as a flat name, value list."""
-    label, probabilities, event_time = shared or encoded_values(prediction)
+    label, probabilities, event_time, decision = shared or encoded_values(prediction)
     return [
         "key", prediction.key,
         "event_id", prediction.event_id,
@@ -231,6 +265,8 @@ def stream_items(prediction: Prediction, shared: tuple[str, str, str] | None = N
         "probabilities", probabilities,
         "event_time", event_time,
         "model_version", str(prediction.model_version),
+        "model", prediction.model,
+        "decision", decision,
     ]  # fmt: skip
 
 
@@ -277,6 +313,10 @@ def decode_hash(key: str, fields: Fields) -> StoredPrediction:
         predicted_time=datetime.fromisoformat(text["predicted_time"]),
         partition=int(text["partition"]),
         offset=int(text["offset"]),
+        # records written before driftline 0.1's issue 10 have none of these three
+        model=text.get("model", ""),
+        decision=json.loads(text.get("decision", text["prediction"])),
+        threshold=json.loads(text.get("threshold", "null")),
     )
 
 
@@ -291,4 +331,6 @@ def decode_stream_entry(entry_id: bytes | str, fields: Fields) -> StreamEntry:
         probabilities=json.loads(text["probabilities"]),
         event_time=datetime.fromisoformat(text["event_time"]),
         model_version=int(text["model_version"]),
+        model=text.get("model", ""),
+        decision=json.loads(text.get("decision", text["prediction"])),
     )

@@ -102,7 +102,16 @@ def predictions(draw: st.DrawFn) -> Prediction:
         prediction=draw(_labels),
         probabilities=draw(_probabilities),
         model_version=draw(st.integers(0, 2**31)),
+        model=draw(st.text(max_size=10)),
+        decision=draw(st.none() | _labels),
+        threshold=draw(st.none() | st.floats(0.0, 1.0)),
     )
+
+
+def _expected_decision(prediction: Prediction) -> object:
+    """What a reader gets: the decision, or the prediction itself when none was made."""
+    decided = prediction.prediction if prediction.decision is None else prediction.decision
+    return json_label(decided)
 
 
 def _expected_probabilities(prediction: Prediction) -> dict[str, float] | None:
@@ -126,6 +135,9 @@ def test_hash_round_trip(prediction: Prediction) -> None:
         predicted_time=prediction.predicted_time,
         partition=prediction.partition,
         offset=prediction.offset,
+        model=prediction.model,
+        decision=_expected_decision(prediction),
+        threshold=prediction.threshold,
     )
     assert _bits(stored.probabilities) == _bits(_expected_probabilities(prediction))
     assert stored.event_time.utcoffset() == prediction.event_time.utcoffset()
@@ -143,6 +155,8 @@ def test_stream_round_trip(prediction: Prediction) -> None:
         probabilities=_expected_probabilities(prediction),
         event_time=prediction.event_time,
         model_version=prediction.model_version,
+        model=prediction.model,
+        decision=_expected_decision(prediction),
     )
     assert _bits(entry.probabilities) == _bits(_expected_probabilities(prediction))
     assert json.loads(json.dumps(entry.to_dict())) == entry.to_dict()
@@ -234,6 +248,9 @@ def test_field_names_are_the_documented_ones() -> None:
         "predicted_time",
         "partition",
         "offset",
+        "model",
+        "decision",
+        "threshold",
     )
     assert tuple(encode_stream(prediction)) == STREAM_FIELDS
     assert STREAM_FIELDS == (
@@ -243,6 +260,8 @@ def test_field_names_are_the_documented_ones() -> None:
         "probabilities",
         "event_time",
         "model_version",
+        "model",
+        "decision",
     )
 
 
@@ -259,7 +278,34 @@ def test_encoded_values_are_what_redis_keeps() -> None:
         "predicted_time": "2024-06-01T08:00:04.123456+00:00",
         "partition": "2",
         "offset": "41",
+        "model": "",
+        "decision": "true",
+        "threshold": "null",
     }
+
+
+def test_a_cost_aware_decision_is_stored_beside_the_prediction() -> None:
+    at = datetime(2024, 6, 1, 8, tzinfo=UTC)
+    prediction = Prediction(
+        "N123", "e1", 0, 5, at, at, at, False, {True: 0.3, False: 0.7}, 12,
+        model="lr", decision=True, threshold=0.1667,
+    )  # fmt: skip
+    fields = encode_hash(prediction)
+    assert (fields["prediction"], fields["decision"], fields["threshold"]) == (
+        "false",
+        "true",
+        "0.1667",
+    )
+    stored = decode_hash("N123", fields)
+    assert (stored.model, stored.decision, stored.threshold) == ("lr", True, 0.1667)
+
+
+def test_records_written_before_decisions_still_read() -> None:
+    fields = encode_hash(_prediction(True, {True: 0.75, False: 0.25}))
+    for name in ("model", "decision", "threshold"):
+        del fields[name]
+    stored = decode_hash("EWR", fields)
+    assert (stored.model, stored.decision, stored.threshold) == ("", True, None)
 
 
 @given(
