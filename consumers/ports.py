@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pipeline.core.checkpoint import CheckpointStore
-from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 
 __all__ = [
     "CheckpointStore",
     "DeadLetterSink",
+    "AlertSink",
     "PredictionSink",
     "RebalanceListener",
     "RecordSource",
@@ -73,6 +74,18 @@ class PredictionSink(Protocol):
     def write(
         self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]
     ) -> int: ...
+
+    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
+        """Add closed metric windows to the time series and alerts to the alerts stream,
+        idempotently (a replay rewrites the same points and adds no alert twice)."""
+        ...
+
+
+class AlertSink(Protocol):
+    """Where alerts go besides Redis (the ``<ns>.alerts`` topic); at-least-once, keyed by
+    the alert's id. Raises a TransientError when they were not acknowledged."""
+
+    def publish(self, alerts: Sequence[Alert]) -> None: ...
 
 
 class DeadLetterSink(Protocol):

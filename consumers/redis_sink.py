@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 
+from consumers.alerts import alert_json
 from pipeline.adapters.prediction_record import (
     HASH_FIELDS,
     encoded_values,
@@ -39,7 +40,7 @@ from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core import jsonsafe
 from pipeline.core.errors import ServiceUnavailable, WriteRefused
-from pipeline.core.records import Prediction
+from pipeline.core.records import Alert, Prediction
 
 __all__ = ["RedisSink"]
 
@@ -110,6 +111,21 @@ if batch.m and not wrote(redis.pcall('HSET', KEYS[next_key], unpack(batch.m))) t
 end
 return {stored, refused, stream_ok, metrics_ok}
 """
+#: KEYS: the alerts stream, its ids hash (one slot: see RedisKeys.alert_ids). ARGV: the
+#: stream's MAXLEN, then (alert id, alert JSON, kind) triples. An alert whose id is known
+#: is not added again (a replay after a crash repeats its alerts). Returns how many were.
+_ALERTS_BODY = """
+local added = 0
+for i = 2, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], 1) == 1 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[i + 1],
+               'kind', ARGV[i + 2])
+    added = added + 1
+  end
+end
+return added
+"""
+
 #: Where ``event_time_us``'s value sits in :func:`hash_items`'s flat list.
 _TIME_US = 2 * HASH_FIELDS.index("event_time_us") + 1
 #: Redis Cluster: a script touching keys of several slots (all on one node) says so.
@@ -154,6 +170,8 @@ class RedisSink:
         *,
         prediction_ttl_s: float = 7 * 24 * 3600,
         stream_maxlen: int = 100_000,
+        series_windows_kept: int = 1000,
+        alerts_maxlen: int = 10_000,
     ) -> None:
         self._redis: Any = client  # typed loosely: a Redis or a RedisCluster
         self.keys = RedisKeys(namespace)
@@ -164,6 +182,13 @@ class RedisSink:
         self._node_scripts: dict[str, Any] = {}
         self._ttl_ms = int(prediction_ttl_s * 1000)
         self._maxlen = stream_maxlen
+        self._series_kept = series_windows_kept
+        self._alerts_maxlen = alerts_maxlen
+        self._alerts_script = client.register_script(_ALERTS_BODY)  # two keys, one slot
+        #: Alerts added to the stream (not counting repeats of a replay); batches of points
+        #: or alerts refused because a key held another type.
+        self.alerts_added = 0
+        self.extras_refused = 0
         self.stale_skipped = 0
         #: Batches whose metrics Redis refused (the metrics key holds another type).
         self.metrics_refused = 0
@@ -223,6 +248,46 @@ class RedisSink:
         if refused:
             raise WriteRefused(reply.stored, refused)
         return reply.stored
+
+    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
+        """Add closed windows to their time series and alerts to the alerts stream.
+
+        A point is a member of ``<ns>:series:<window_s>:<model>`` scored by its window's
+        start; its JSON has sorted keys, so the point a replay makes again is the same
+        member (ZADD is idempotent). Windows older than ``series_windows_kept`` lengths
+        before the newest are trimmed. Alerts are added once per id (see _ALERTS_BODY).
+        """
+        if not (points or alerts):
+            return
+        try:
+            if points:
+                pipe = self._redis.pipeline(transaction=False)
+                newest: dict[str, tuple[int, int]] = {}
+                for point in points:
+                    key = self.keys.series(point["window_s"], point["model"])
+                    member = json.dumps(point, sort_keys=True, separators=(",", ":"))
+                    pipe.zadd(key, {member: point["start_s"]})
+                    held = newest.get(key)
+                    if held is None or point["start_s"] > held[0]:
+                        newest[key] = (point["start_s"], point["window_s"])
+                for key, (start, length) in newest.items():
+                    pipe.zremrangebyscore(key, "-inf", f"({start - self._series_kept * length}")
+                pipe.execute()
+            if alerts:
+                args: list[Any] = [self._alerts_maxlen]
+                for alert in alerts:
+                    args += [alert.alert_id, alert_json(alert), alert.kind]
+                keys = [self.keys.alerts, self.keys.alert_ids]
+                self.alerts_added += int(self._alerts_script(keys=keys, args=args))
+        except redis.ResponseError as exc:
+            if not str(exc).startswith("WRONGTYPE"):
+                raise ServiceUnavailable(f"Redis did not take series or alerts: {exc!r}") from exc
+            # a key of another type where a series or the alerts belong: waiting will not
+            # mend it, and predictions must not stall behind it
+            self.extras_refused += 1
+            log.error("a metrics series or alerts key holds another type: not written (%s)", exc)
+        except REDIS_ERRORS as exc:
+            raise ServiceUnavailable(f"Redis did not take the series or alerts: {exc!r}") from exc
 
     def _refusals(
         self, predictions: Sequence[Prediction], newest: dict[str, int], reply: _Reply

@@ -26,12 +26,15 @@ class Forgotten:
 
 
 def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore) -> Forgotten:
-    """Delete the namespace's checkpoints, prediction hashes, stream and metrics.
+    """Delete the namespace's checkpoints, prediction hashes, stream, metrics, metrics time
+    series and alerts.
 
     On a Redis Cluster the scan covers every master and the keys, of many slots, are
     deleted slot by slot (:func:`~pipeline.adapters.redis_keys.unlink_all`).
     """
     keys = RedisKeys(namespace)
     hashes = list(redis_client.scan_iter(match=keys.prediction_pattern, count=1000))
-    unlink_all(redis_client, [keys.metrics, keys.predictions_stream, *hashes])
+    series = list(redis_client.scan_iter(match=keys.series_pattern, count=1000))
+    extra = [keys.alerts, keys.alert_ids, *series]
+    unlink_all(redis_client, [keys.metrics, keys.predictions_stream, *hashes, *extra])
     return Forgotten(checkpoints=checkpoints.clear(), predictions=len(hashes))

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from consumers.alerts import AlertPublisher
 from consumers.clients import make_record_source, make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
 from consumers.process_tuning import steady_collector
@@ -89,9 +90,12 @@ def run_worker(
             settings.namespace,
             prediction_ttl_s=settings.redis.prediction_ttl_s,
             stream_maxlen=settings.redis.stream_maxlen,
+            series_windows_kept=settings.redis.series_windows_kept,
+            alerts_maxlen=settings.redis.alerts_maxlen,
         ),
         dead_letters=DeadLetterPublisher(producer, topics.dead_letter, topics.events),
         ticks=TickPublisher(producer, topics.events, member),
+        alerts=AlertPublisher(producer, topics.alerts),
         config=config,
         on_batch=on_batch,
     )

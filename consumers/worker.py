@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from consumers.ports import DeadLetterSink, PredictionSink, RecordSource, TickSink
+from consumers.ports import AlertSink, DeadLetterSink, PredictionSink, RecordSource, TickSink
 from consumers.tasks import TaskStore
 from pipeline.core.errors import TransientError, WriteRefused
 from pipeline.core.metrics import LatenessHistogram
-from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
@@ -88,6 +88,11 @@ class WorkerStats:
     retries: int = 0
     #: Predictions Redis could never hold (a key of another type): dead-lettered.
     redis_refused: int = 0
+    #: Alerts raised (drift, promotions, rollbacks), control commands obeyed, and the
+    #: event-time window points written.
+    alerts: int = 0
+    controls: int = 0
+    points: int = 0
     waiting_for: str | None = None
     waiting_since: float | None = None
 
@@ -116,6 +121,9 @@ class WorkerStats:
             "outages": self.outages,
             "retries": self.retries,
             "redis_refused": self.redis_refused,
+            "alerts": self.alerts,
+            "controls": self.controls,
+            "points": self.points,
         }
 
 
@@ -140,6 +148,7 @@ class Worker:
         dead_letters: DeadLetterSink,
         ticks: TickSink | None = None,
         config: WorkerConfig | None = None,
+        alerts: AlertSink | None = None,
         on_batch: Callable[[Worker, list[Prediction]], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
@@ -150,6 +159,7 @@ class Worker:
         self.sink = sink
         self.dead_letters = dead_letters
         self.ticks = ticks
+        self.alerts = alerts
         self.config = config or WorkerConfig()
         self.on_batch = on_batch
         self.clock = clock
@@ -313,6 +323,8 @@ class Worker:
         processed_at = self.clock()
         predictions: list[Prediction] = []
         letters: list[DeadLetter] = []
+        alerts: list[Alert] = []
+        points: list[dict[str, Any]] = []
         seeks: dict[int, int] = {}
         snapshots: list[dict[str, Any]] = []
         done: set[int] = set()
@@ -328,10 +340,13 @@ class Worker:
                 out = plan.task.process(usable, processed_at)
                 predictions += out.predictions
                 letters += out.dead_letters
+                alerts += out.alerts
+                points += out.points
                 snapshots.append(self._snapshot(plan.task))
                 done.add(partition)
                 count += len(usable)
-                ticks += out.ticks
+                ticks += out.ticks + out.controls
+                self.stats.controls += out.controls
                 self._unsaved[partition] = self._unsaved.get(partition, 0) + len(usable)
                 if len(usable) > out.ticks:
                     self._quiet_since[partition] = now
@@ -344,6 +359,12 @@ class Worker:
         except WriteRefused as refused:  # the rest is written: these become dead letters
             letters += self._refused_letters(refused, plans)
         self._observe_latency(predictions)
+        if points or alerts:
+            self._retry("Redis (series and alerts)", lambda: self.sink.record(points, alerts))
+        if alerts and self.alerts is not None:
+            self._retry("Kafka (alerts)", lambda: self.alerts.publish(alerts))  # type: ignore[union-attr]
+        self.stats.alerts += len(alerts)
+        self.stats.points += len(points)
         if letters:
             self._retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
         with self._lock:

@@ -5,6 +5,8 @@
 ('demo:prediction:EWR', 'demo:predictions', 'demo:metrics')
 >>> keys.checkpoint(3), keys.checkpoint_pattern
 ('demo:checkpoint:3', 'demo:checkpoint:*')
+>>> keys.series(3600, "main"), keys.alerts, keys.alert_ids
+('demo:series:3600:main', 'demo:alerts', 'demo:alert-ids:{demo:alerts}')
 """
 
 from __future__ import annotations
@@ -37,6 +39,26 @@ class RedisKeys:
     def metrics(self) -> str:
         """Hash: one field per task (``p<partition>``), a JSON metrics snapshot each."""
         return f"{self.namespace}:metrics"
+
+    def series(self, window_s: int, model: str) -> str:
+        """Sorted set: one JSON point per closed event-time window of ``window_s`` seconds
+        and partition, scored by the window's start (epoch seconds)."""
+        return f"{self.namespace}:series:{window_s}:{model}"
+
+    @property
+    def series_pattern(self) -> str:
+        return f"{self.namespace}:series:*"
+
+    @property
+    def alerts(self) -> str:
+        """Stream: drift alarms, promotions and rollbacks, one JSON ``alert`` field each."""
+        return f"{self.namespace}:alerts"
+
+    @property
+    def alert_ids(self) -> str:
+        """Hash: the ids of the alerts in the stream, so a replay adds none twice (it
+        shares the stream's cluster slot through the hash tag)."""
+        return f"{self.namespace}:alert-ids:{{{self.alerts}}}"
 
     def checkpoint(self, partition: int) -> str:
         """String: the sealed checkpoint of the task of ``partition``."""

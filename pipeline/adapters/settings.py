@@ -83,6 +83,11 @@ class TopicNames:
         return f"{self.namespace}.dead-letter"
 
     @property
+    def alerts(self) -> str:
+        """Drift alarms, promotions and rollbacks, as JSON keyed by alert id."""
+        return f"{self.namespace}.alerts"
+
+    @property
     def consumer_group(self) -> str:
         return f"{self.namespace}.workers"
 

@@ -3,7 +3,7 @@
 >>> specs = topic_specs("demo", partitions=4, replication_factor=-1, brokers=1,
 ...                     retention_ms=1000)
 >>> sorted(specs)
-['demo.dead-letter', 'demo.events']
+['demo.alerts', 'demo.dead-letter', 'demo.events']
 >>> specs["demo.events"]["configs"]["message.timestamp.type"]
 'LogAppendTime'
 >>> specs["demo.events"]["num_partitions"], specs["demo.events"]["replication_factor"]
@@ -60,6 +60,11 @@ def topic_specs(
             },
         },
         names.dead_letter: {
+            "num_partitions": 1,
+            "replication_factor": replication,
+            "configs": {"retention.ms": str(retention_ms), "min.insync.replicas": min_isr},
+        },
+        names.alerts: {
             "num_partitions": 1,
             "replication_factor": replication,
             "configs": {"retention.ms": str(retention_ms), "min.insync.replicas": min_isr},

@@ -14,7 +14,7 @@ from typing import Any
 from consumers.ports import RebalanceListener
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation, Outcome
-from pipeline.core.records import DeadLetter, InputRecord, Prediction
+from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import WatermarkTick
 
 
@@ -143,12 +143,19 @@ class MemorySink:
     def __init__(self) -> None:
         self.predictions: list[Prediction] = []
         self.snapshots: dict[int, dict[str, Any]] = {}
+        self.points: list[dict[str, Any]] = []
+        self.alerts: dict[str, Alert] = {}
 
     def write(self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]) -> int:
         self.predictions += predictions
         for snap in snapshots:
             self.snapshots[snap["partition"]] = snap
         return len(predictions)
+
+    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
+        self.points += points
+        for alert in alerts:  # kept once per id, as the Redis alerts stream does
+            self.alerts.setdefault(alert.alert_id, alert)
 
 
 class MemoryDeadLetters:
