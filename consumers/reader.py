@@ -29,7 +29,8 @@ from pipeline.adapters.prediction_record import (
 )
 from pipeline.adapters.redis_clients import RedisClient
 from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.metrics import merge_snapshots
+from pipeline.core.metrics import merge_models, merge_snapshots
+from pipeline.core.windows import merge_points
 
 __all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
 
@@ -76,10 +77,49 @@ class PredictionsClient:
         }
 
     def metrics(self) -> dict[str, Any]:
-        """Totals over every task, and the tasks themselves."""
+        """Totals over every task, per model over every task, and the tasks themselves."""
         tasks = self.task_metrics()
-        total = merge_snapshots([tasks[p] for p in sorted(tasks)])
-        return {"total": total, "tasks": {str(p): tasks[p] for p in sorted(tasks)}}
+        snapshots = [tasks[p] for p in sorted(tasks)]
+        return {
+            "total": merge_snapshots(snapshots),
+            "models": merge_models(snapshots),
+            "tasks": {str(p): tasks[p] for p in sorted(tasks)},
+        }
+
+    def series(
+        self, window_s: int | None = None, model: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The metrics time series: per ``"<window_s>:<model>"``, one point per closed
+        event-time window, the partitions' points of a window added up, oldest first."""
+        keys = sorted(self._redis.scan_iter(match=self.keys.series_pattern, count=1000))
+        prefix = self.keys.series_pattern[:-1]
+        found: dict[str, list[dict[str, Any]]] = {}
+        for key in keys:
+            name = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
+            length, _, model_name = name.partition(":")
+            if (window_s is not None and int(length) != window_s) or (
+                model is not None and model_name != model
+            ):
+                continue
+            by_start: dict[int, list[dict[str, Any]]] = {}
+            for member in self._redis.zrange(key, 0, -1):
+                point = json.loads(member)
+                by_start.setdefault(point["start_s"], []).append(point)
+            found[name] = [
+                merge_points(by_start[start]) | {"partitions": len(by_start[start])}
+                for start in sorted(by_start)
+            ]
+        return found
+
+    def alerts(self, count: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
+        """The newest ``count`` alerts (of ``kind``, if given), newest first."""
+        entries = self._redis.xrevrange(self.keys.alerts, "+", "-", count=count)
+        alerts = []
+        for entry_id, fields in entries:
+            alert = json.loads(fields[b"alert"])
+            if kind is None or alert["kind"] == kind:
+                alerts.append(alert | {"id": entry_id.decode()})
+        return alerts
 
     def follow(
         self,

@@ -13,7 +13,15 @@ from rich.table import Table
 from consumers.worker import Worker
 from pipeline.core.metrics import COUNTERS, merge_snapshots
 
-__all__ = ["LiveView", "demo_summary", "live_panel", "metrics_table"]
+__all__ = [
+    "LiveView",
+    "alerts_table",
+    "demo_summary",
+    "live_panel",
+    "metrics_table",
+    "models_table",
+    "series_table",
+]
 
 
 def _fmt(value: Any) -> str:
@@ -71,6 +79,90 @@ def metrics_table(data: dict[str, Any]) -> Table:
         table.add_row(
             f"dead letter: {reason}",
             *[_fmt(c.get("dead_letters", {}).get(reason, 0)) for c in columns],
+        )
+    for decision in ("decision", "argmax", "majority"):
+        if any(c.get("cost_per_1000") for c in columns):
+            table.add_row(
+                f"cost per 1,000: {decision}",
+                *[_fmt((c.get("cost_per_1000") or {}).get(decision)) for c in columns],
+            )
+    return table
+
+
+def models_table(models: dict[str, dict[str, Any]]) -> Table:
+    """Each model's own prequential scores, over every task, and where it is champion."""
+    table = Table(title="models (each scored on the same labels)")
+    for name in ("model", "champion in", "accuracy", "roc_auc", "log_loss", "cost/1000"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for name, model in models.items():
+        scores = model["scores"]
+        cost = (scores.get("cost_per_1000") or {}).get("decision")
+        champion = ",".join(f"p{p}" for p in model["champion_in"]) or "-"
+        table.add_row(
+            name,
+            champion,
+            _fmt(scores.get("accuracy", scores.get("mae"))),
+            _fmt(scores.get("roc_auc")),
+            _fmt(scores.get("log_loss")),
+            _fmt(cost),
+        )
+    return table
+
+
+def series_table(series: dict[str, list[dict[str, Any]]]) -> Table:
+    """The metrics time series: one row per closed event-time window and model."""
+    table = Table(title="metrics over event time (one row per window)")
+    for name in ("window", "model", "start", "labels", "accuracy", "roc_auc", "log_loss"):
+        table.add_column(name, justify="right" if name not in ("model", "start") else "left")
+    table.add_column("cost/1000 decision / argmax / majority", justify="right")
+    for name, points in series.items():
+        length, _, model = name.partition(":")
+        for point in points:
+            cost = point.get("cost_per_1000")
+            costs = (
+                f"{cost['decision']:,.0f} / {cost['argmax']:,.0f} / {cost['majority']:,.0f}"
+                if cost
+                else "-"
+            )
+            table.add_row(
+                _window_name(int(length)),
+                model,
+                point["start"],
+                _fmt(point["n"]),
+                _fmt(point.get("accuracy", point.get("mae"))),
+                _fmt(point.get("roc_auc")),
+                _fmt(point.get("log_loss")),
+                costs,
+            )
+    return table
+
+
+def _window_name(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def alerts_table(alerts: list[dict[str, Any]]) -> Table:
+    """Alerts, newest first: what, which detector, when in event time, and what was done."""
+    table = Table(title="alerts (newest first)")
+    for name in ("event_time", "partition", "kind", "subject", "signal", "detector", "action"):
+        table.add_column(name)
+    table.add_column("evidence")
+    for alert in alerts:
+        evidence = ", ".join(
+            f"{k}={_fmt(v)}" for k, v in sorted((alert.get("statistic") or {}).items())
+        )
+        table.add_row(
+            str(alert.get("event_time")),
+            str(alert["partition"]),
+            alert["kind"],
+            alert["subject"],
+            alert["signal"],
+            alert["detector"],
+            alert["action"],
+            evidence,
         )
     return table
 

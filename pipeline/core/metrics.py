@@ -43,6 +43,7 @@ __all__ = [
     "LatenessHistogram",
     "RollingAccuracy",
     "TaskMetrics",
+    "merge_models",
     "merge_snapshots",
 ]
 
@@ -412,6 +413,23 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             n += nb
         total["y_mean"], total["y_m2"] = mean, m2
     return total | _derived(total)
+
+
+def merge_models(snapshots: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Totals per model over tasks: each model's own scores (a task with one model scores
+    it in the task's own snapshot), the partitions where it is champion, its versions."""
+    scores: dict[str, list[dict[str, Any]]] = {}
+    about: dict[str, dict[str, Any]] = {}
+    for snap in snapshots:
+        for name, model in snap.get("models", {}).items():
+            scores.setdefault(name, []).append(model.get("scores", snap))
+            seen = about.setdefault(
+                name, {"model": model.get("model"), "champion_in": [], "versions": {}}
+            )
+            if model.get("champion"):
+                seen["champion_in"].append(snap["partition"])
+            seen["versions"][str(snap["partition"])] = model.get("version")
+    return {name: about[name] | {"scores": merge_snapshots(scores[name])} for name in scores}
 
 
 def _derived(snap: dict[str, Any]) -> dict[str, Any]:

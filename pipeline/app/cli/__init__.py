@@ -20,7 +20,7 @@ from pipeline.app.cli.consume import consume
 from pipeline.app.cli.demo import demo, show_config
 from pipeline.app.cli.events import events_app
 from pipeline.app.cli.model import model_app
-from pipeline.app.cli.predictions import predictions_app, show_metrics
+from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics
 from pipeline.app.cli.produce import produce_app
 from pipeline.app.cli.stack import stack_app
 from pipeline.app.cli.topics import topics_app
@@ -42,6 +42,7 @@ app.add_typer(events_app, name="events")
 app.command("consume")(consume)
 app.add_typer(predictions_app, name="predictions")
 app.command("metrics")(show_metrics)
+app.command("alerts")(show_alerts)
 app.add_typer(model_app, name="model")
 app.command("config")(show_config)
 app.command("demo")(demo)

@@ -12,9 +12,9 @@ from consumers.reader import PredictionsClient
 from pipeline.adapters.settings import Settings
 from pipeline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
 from pipeline.app.logs import stderr
-from pipeline.app.views import metrics_table
+from pipeline.app.views import alerts_table, metrics_table, models_table, series_table
 
-__all__ = ["predictions_app", "show_metrics"]
+__all__ = ["predictions_app", "show_alerts", "show_metrics"]
 
 predictions_app = typer.Typer(help="Read predictions from Redis.")
 
@@ -74,10 +74,52 @@ def predictions_watch(
         pass
 
 
-def show_metrics(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
-    """The model's prequential metrics: totals and per task."""
-    data = _client(settings_of(ctx, namespace)).metrics()
+def show_metrics(
+    ctx: typer.Context,
+    history: Annotated[
+        bool, typer.Option("--history", help="the time series: one row per event-time window")
+    ] = False,
+    window: Annotated[
+        int | None, typer.Option(min=1, help="with --history: only this window length (s)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="with --history: only this model")] = None,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """The models' prequential metrics: totals, per model and per task (--history: over
+    event time, one point per closed window)."""
+    client = _client(settings_of(ctx, namespace))
+    if history:
+        series = client.series(window, model)
+        if as_json:
+            emit_json({"series": series})
+            return
+        stderr.print(series_table(series))
+        if not series:
+            stderr.print("no closed window yet: a window closes when a later label arrives")
+        return
+    data = client.metrics()
     if as_json:
         emit_json(data)
         return
     stderr.print(metrics_table(data))
+    if len(data.get("models", {})) > 1:
+        stderr.print(models_table(data["models"]))
+
+
+def show_alerts(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="concept, feature, category, label, promotion or rollback"),
+    ] = None,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """Drift alarms, promotions and rollbacks, with their evidence (newest first)."""
+    alerts = _client(settings_of(ctx, namespace)).alerts(count, kind)
+    if as_json:
+        emit_json({"alerts": alerts})
+        return
+    stderr.print(alerts_table(alerts))
