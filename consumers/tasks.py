@@ -38,7 +38,8 @@ class TaskStore:
         return PartitionTask(partition, self.config, self.codec)
 
     def save(self, task: PartitionTask) -> int:
-        """Checkpoint ``task``; return the sealed checkpoint's size in bytes."""
+        """Checkpoint ``task``, kept in the history as ``<partition>@<next offset>``; return
+        the sealed checkpoint's size in bytes."""
         blob = seal_task(task, self.sealer, self.namespace)
-        self.store.save(task.partition, blob)
+        self.store.save(task.partition, blob, task.next_offset)
         return len(blob)

@@ -7,6 +7,20 @@
 ('demo:checkpoint:3', 'demo:checkpoint:*')
 >>> keys.series(3600, "main"), keys.alerts, keys.alert_ids
 ('demo:series:3600:main', 'demo:alerts', 'demo:alert-ids:{demo:alerts}')
+>>> keys.checkpoint_history(3), keys.checkpoint_history_pattern
+('demo:checkpoint-history:{demo:checkpoint:3}', 'demo:checkpoint-history:*')
+
+A partition's history shares its latest checkpoint's cluster slot (the braces are a hash
+tag), so one script writes both; and the latest checkpoints' pattern does not match it:
+
+>>> from fnmatch import fnmatchcase
+>>> from redis.crc import key_slot
+>>> key_slot(keys.checkpoint_history(3).encode()) == key_slot(keys.checkpoint(3).encode())
+True
+>>> fnmatchcase(keys.checkpoint_history(3), keys.checkpoint_pattern)
+False
+>>> RedisKeys.partition_of(keys.checkpoint_history(12)), RedisKeys.partition_of(b"x:checkpoint:7")
+(12, 7)
 """
 
 from __future__ import annotations
@@ -67,6 +81,23 @@ class RedisKeys:
     @property
     def checkpoint_pattern(self) -> str:
         return f"{self.namespace}:checkpoint:*"
+
+    def checkpoint_history(self, partition: int) -> str:
+        """Hash: the kept checkpoints of ``partition``, one field per next offset (decimal).
+
+        Tagged with the latest checkpoint's key, so both live in one cluster slot.
+        """
+        return f"{self.namespace}:checkpoint-history:{{{self.checkpoint(partition)}}}"
+
+    @property
+    def checkpoint_history_pattern(self) -> str:
+        return f"{self.namespace}:checkpoint-history:*"
+
+    @staticmethod
+    def partition_of(key: str | bytes) -> int:
+        """The partition a checkpoint key (latest or history) names."""
+        name = key.decode() if isinstance(key, bytes) else key
+        return int(name.rstrip("}").rsplit(":", 1)[1])
 
 
 def unlink_all(client: Any, keys: Sequence[Any], chunk: int = 500) -> None:

@@ -82,14 +82,36 @@ class CheckpointCodec:
 
 
 class CheckpointStore(Protocol):
-    """Where checkpoints live: one blob per partition, replaced atomically."""
+    """Where checkpoints live: the latest blob per partition, replaced atomically, and a
+    bounded history of the last few, each named by its next offset (``P@offset``).
+
+    ``save(p, blob, offset)`` replaces the latest and keeps ``blob`` as history entry
+    ``offset`` (the checkpoint's next offset: increasing per partition), dropping the
+    oldest beyond the store's ``history``; with no offset (a task that read nothing yet)
+    only the latest is replaced.
+    """
 
     def load(self, partition: int) -> bytes | None: ...
 
-    def save(self, partition: int, blob: bytes) -> None: ...
+    def save(self, partition: int, blob: bytes, offset: int | None = None) -> None: ...
 
-    def all(self) -> dict[int, bytes]: ...
+    def all(self) -> dict[int, bytes]:
+        """The latest checkpoint of each partition (no history entry)."""
+        ...
+
+    def history(self, partition: int) -> list[tuple[int, bytes]]:
+        """The kept checkpoints of ``partition``, newest (highest offset) first."""
+        ...
+
+    def load_at(self, partition: int, offset: int) -> bytes | None:
+        """History entry ``offset`` of ``partition`` (``None``: not kept)."""
+        ...
+
+    def partitions(self) -> list[int]:
+        """Partitions with a latest checkpoint or a history, ascending."""
+        ...
 
     def clear(self) -> int:
-        """Forget every checkpoint of the namespace; return how many there were."""
+        """Forget every checkpoint of the namespace, history included; return how many
+        partitions had a latest one."""
         ...

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from consumers.tasks import TaskStore
+from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
 from pipeline.adapters.endpoints import Endpoints
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.task import TaskConfig
 from pipeline.stack.processes import start_ticks
 from tests.conftest import TEST_CHECKPOINT_KEY
 
@@ -203,3 +208,43 @@ def test_stack_up_status_down_with_three_brokers(tmp_path: Path, services: Endpo
     gone = run(["stack", "status", "--json"], env)
     assert gone.returncode == 1
     assert last_json(gone.stdout)["running"] is False
+
+
+def test_model_history_lists_the_kept_checkpoints(env: dict[str, str], services: Endpoints):
+    client = make_redis(services.redis_url)
+    codec = CheckpointCodec(TEST_CHECKPOINT_KEY.encode())
+    namespace = env["DRIFTLINE_NAMESPACE"]
+    kept = TaskStore(RedisCheckpointStore(client, namespace), codec, TaskConfig(), namespace)
+    task = kept.fresh(0)
+    for offset in (100, 200, 300):
+        task.next_offset = offset
+        kept.save(task)
+    # Partition 1's latest checkpoint was saved with no history kept (as before it was).
+    latest_only = RedisCheckpointStore(client, namespace, history=1)
+    task = TaskStore(latest_only, codec, TaskConfig(), namespace).fresh(1)
+    task.next_offset = 50
+    TaskStore(latest_only, codec, TaskConfig(), namespace).save(task)
+    client.close()
+
+    done = run(["model", "history", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    rows = last_json(done.stdout)["checkpoints"]
+    assert [(r["id"], r["latest"], r["kept"]) for r in rows] == [
+        ("0@300", True, True),
+        ("0@200", False, True),
+        ("0@100", False, True),
+        ("1@50", True, False),
+    ]
+    assert [r["next_offset"] for r in rows] == [300, 200, 100, 50]
+    assert all(len(r["model_digest"]) == 16 and "created_at" in r for r in rows)
+
+    table = run(["model", "history", "--partition", "0"], env)
+    assert table.returncode == 0, table.stderr
+    assert "0@200" in table.stderr and "1@50" not in table.stderr
+    none = run(["model", "history", "--partition", "5", "--json"], env)
+    assert none.returncode == 0 and last_json(none.stdout) == {"checkpoints": []}
+
+    tampered = env | {"DRIFTLINE_CHECKPOINT_KEY": "another-key-of-32-bytes-0123456789"}
+    refused = run(["model", "history"], tampered)
+    assert refused.returncode == 2 and "HMAC" in refused.stderr
+    assert "Traceback" not in refused.stderr

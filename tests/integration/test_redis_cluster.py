@@ -222,6 +222,23 @@ def test_checkpoints_store_load_and_clear_on_a_cluster(cluster_client: Any, name
     assert other.all() == {1: b"another namespace"}
 
 
+def test_checkpoint_history_on_a_cluster(cluster_client: Any, namespace: str) -> None:
+    store = RedisCheckpointStore(cluster_client, namespace, history=2)
+    keys = RedisKeys(namespace)
+    partitions = range(12)
+    for partition in partitions:
+        for offset in (10, 20, 30):
+            store.save(partition, f"{partition}@{offset}".encode(), offset)
+        latest = cluster_client.get_node_from_key(keys.checkpoint(partition))
+        assert cluster_client.get_node_from_key(keys.checkpoint_history(partition)) == latest
+    assert store.history(7) == [(30, b"7@30"), (20, b"7@20")]
+    assert store.load_at(7, 20) == b"7@20" and store.load_at(7, 10) is None
+    assert store.all() == {p: f"{p}@30".encode() for p in partitions}
+    assert store.partitions() == list(partitions)
+    assert forget_state(cluster_client, namespace, store).checkpoints == 12
+    assert _namespace_keys(cluster_client, namespace) == []
+
+
 def test_forget_state_deletes_a_namespace_on_every_master(
     cluster_client: Any, namespace: str
 ) -> None:

@@ -436,11 +436,11 @@ class FlakyCheckpoints(MemoryCheckpoints):
         super().__init__()
         self.refusals = down
 
-    def save(self, partition: int, blob: bytes) -> None:
+    def save(self, partition: int, blob: bytes, offset: int | None = None) -> None:
         if self.refusals:
             self.refusals -= 1
             raise ServiceUnavailable("checkpoint 0 not saved: ConnectionError()")
-        super().save(partition, blob)
+        super().save(partition, blob, offset)
 
 
 def test_a_checkpoint_store_outage_holds_the_commit_until_a_checkpoint_is_saved() -> None:
@@ -453,10 +453,10 @@ def test_a_checkpoint_store_outage_holds_the_commit_until_a_checkpoint_is_saved(
     commits_before_first_save: list[int] = []
     original = checkpoints.save
 
-    def save(partition: int, blob: bytes) -> None:
+    def save(partition: int, blob: bytes, offset: int | None = None) -> None:
         if not checkpoints.saves and not checkpoints.refusals:
             commits_before_first_save.append(len(rig.source.commits))
-        original(partition, blob)
+        original(partition, blob, offset)
 
     checkpoints.save = save  # type: ignore[method-assign]
     rig.run(finished=lambda: True)

@@ -167,25 +167,43 @@ class MemoryDeadLetters:
 
 
 class MemoryCheckpoints:
-    """A checkpoint store that remembers every save, in order."""
+    """A checkpoint store that remembers every save, in order, and the last ``keep`` of
+    each partition by offset."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 10) -> None:
         self.blobs: dict[int, bytes] = {}
         self.saves: list[int] = []
+        self.kept: dict[int, dict[int, bytes]] = {}
+        self.keep = max(keep, 1)
 
     def load(self, partition: int) -> bytes | None:
         return self.blobs.get(partition)
 
-    def save(self, partition: int, blob: bytes) -> None:
+    def save(self, partition: int, blob: bytes, offset: int | None = None) -> None:
         self.blobs[partition] = blob
         self.saves.append(partition)
+        if offset is not None and self.keep > 1:
+            entries = self.kept.setdefault(partition, {})
+            entries[offset] = blob
+            for old in sorted(entries)[: -self.keep]:
+                del entries[old]
 
     def all(self) -> dict[int, bytes]:
         return dict(self.blobs)
 
+    def history(self, partition: int) -> list[tuple[int, bytes]]:
+        return sorted(self.kept.get(partition, {}).items(), reverse=True)
+
+    def load_at(self, partition: int, offset: int) -> bytes | None:
+        return self.kept.get(partition, {}).get(offset)
+
+    def partitions(self) -> list[int]:
+        return sorted(set(self.blobs) | {p for p, e in self.kept.items() if e})
+
     def clear(self) -> int:
         n = len(self.blobs)
         self.blobs.clear()
+        self.kept.clear()
         return n
 
 
