@@ -52,8 +52,8 @@ def checkpoint_store(
 ) -> CheckpointStore:
     """Where checkpoints live: Redis (default) or a directory."""
     if checkpoints.store == "directory":
-        return DirectoryCheckpointStore(checkpoints.dir / namespace)
-    return RedisCheckpointStore(redis_client, namespace)
+        return DirectoryCheckpointStore(checkpoints.dir / namespace, history=checkpoints.history)
+    return RedisCheckpointStore(redis_client, namespace, history=checkpoints.history)
 
 
 def run_worker(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.core.codec import EventCodec
 from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.task_checkpoint import restore_task, seal_task
+from pipeline.core.task_checkpoint import models_of, restore_task, seal_task
 
 __all__ = ["TaskStore"]
 
@@ -32,10 +34,27 @@ class TaskStore:
         blob = self.store.load(partition)
         if blob is None:
             return None
-        return restore_task(blob, self.sealer, self.config, partition)
+        task = restore_task(blob, self.sealer, self.config, partition)
+        task.rollback_source = self.kept_models
+        return task
 
     def fresh(self, partition: int) -> PartitionTask:
-        return PartitionTask(partition, self.config, self.codec)
+        task = PartitionTask(partition, self.config, self.codec)
+        task.rollback_source = self.kept_models
+        return task
+
+    def kept_models(self, partition: int, offset: int) -> tuple[str, dict[str, Any]] | None:
+        """The champion's name and the models of ``partition``'s kept checkpoint at
+        ``offset`` (verified before unpickling), or ``None`` when it is not kept.
+
+        A task asks when it reads a rollback command. A store that does not answer raises
+        (a transient error): the batch fails and is replayed from the last checkpoint, so
+        the command is obeyed, or found unavailable, the same way on every run.
+        """
+        blob = self.store.load_at(partition, offset)
+        if blob is None:
+            return None
+        return models_of(blob, self.sealer, partition)
 
     def save(self, task: PartitionTask) -> int:
         """Checkpoint ``task``, kept in the history as ``<partition>@<next offset>``; return

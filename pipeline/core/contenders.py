@@ -5,7 +5,9 @@ feature vector and learns each label, and each is scored prequentially on the sa
 The champion's prediction is the one served. :class:`PromotionRule` promotes a challenger
 whose mean loss over the last ``window`` labels (the decision's cost with a cost matrix,
 else log loss or absolute error) is below the champion's by ``margin`` (relative): both
-windows hold the same labels, so the comparison is paired and fair.
+windows hold the same labels, so the comparison is paired and fair. A new champion is not
+challenged again before a whole window of labels has passed (the task counts them), so
+two close models do not swap places on every label.
 
 >>> from pipeline.core.metrics import TaskMetrics
 >>> rule = PromotionRule(window=3, margin=0.1)

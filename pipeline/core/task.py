@@ -7,7 +7,9 @@ whole prequential loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
 >>> from pipeline.core.events import Observation, Outcome
->>> from pipeline.core.codec import EventCodec
+>>> from pipeline.core.checkpoint import CheckpointError
+from pipeline.core.checkpoint import CheckpointError
+from pipeline.core.codec import EventCodec
 >>> codec = EventCodec()
 >>> def rec(offset, event):
 ...     return InputRecord(0, offset, event.key.encode(), codec.encode(event), 1_700_000_000_000)
@@ -34,6 +36,7 @@ from typing import Any
 
 from river import base, compose
 
+from pipeline.core.checkpoint import CheckpointError
 from pipeline.core.codec import EventCodec
 from pipeline.core.contenders import ModelSlot, PromotionRule
 from pipeline.core.control import ControlCommand
@@ -186,6 +189,8 @@ class PartitionTask:
                 )
             self.slots[name] = slot
         self.champion = config.model_name
+        #: Labels since the last promotion: a new champion holds for a whole window.
+        self.since_promotion = 0
         drift = config.drift
         self.feature_monitor = (
             FeatureMonitor(
@@ -692,8 +697,13 @@ class PartitionTask:
 
     # -- champion and challengers ----------------------------------------------------------
     def _maybe_promote(self, at: datetime | None, out: TaskOutput) -> None:
-        champion = self.slots[self.champion]
+        """Promote a challenger that beat the champion over the last window of labels; a
+        new champion is not challenged before a whole window of its own (no flip-flop)."""
         rule = self.config.promotion
+        self.since_promotion += 1
+        if self.since_promotion < rule.window:
+            return
+        champion = self.slots[self.champion]
         winner = rule.challenger_to_promote(
             champion, [slot for slot in self.slots.values() if slot is not champion]
         )
@@ -716,6 +726,7 @@ class PartitionTask:
     ) -> None:
         former = self.champion
         self.champion = winner.name
+        self.since_promotion = 0
         self.metrics.counts["promotions"] += 1
         out.alerts.append(
             self._alert(
@@ -749,7 +760,12 @@ class PartitionTask:
             detail = f"rollback {command.argument!r}: not a checkpoint's offset"
             self._dead_letter(out, record, "bad-control", detail, None)
             return
-        found = self.rollback_source(self.partition, offset) if self.rollback_source else None
+        try:
+            found = self.rollback_source(self.partition, offset) if self.rollback_source else None
+        except CheckpointError as exc:  # forged, or another format: the same on every replay
+            detail = f"rollback to partition {self.partition}@{offset}: {exc}"
+            self._dead_letter(out, record, "rollback-refused", detail[:1000], None)
+            return
         if found is None:
             detail = (
                 f"rollback to partition {self.partition}'s checkpoint at offset {offset}: "

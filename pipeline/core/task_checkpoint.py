@@ -31,6 +31,7 @@ __all__ = [
     "describe",
     "export_model",
     "model_digest",
+    "models_of",
     "restore_task",
     "seal_task",
 ]
@@ -40,6 +41,7 @@ FORMAT = 4
 _STATE = (
     "slots",
     "champion",
+    "since_promotion",
     "pending",
     "early",
     "seen_observations",
@@ -135,6 +137,19 @@ def restore_task(
     return task
 
 
+def models_of(blob: bytes, codec: CheckpointCodec, partition: int) -> tuple[str, dict[str, Any]]:
+    """The champion's name and each model by name, from a verified checkpoint of
+    ``partition`` (any configuration: a rollback takes the models whose names it knows)."""
+    header, payload = codec.open(blob)
+    if header.get("format") != FORMAT or header.get("partition") != partition:
+        raise CheckpointError(
+            f"checkpoint of partition {header.get('partition')}, format {header.get('format')}"
+            f": not a format {FORMAT} checkpoint of partition {partition}"
+        )
+    state: dict[str, Any] = pickle.loads(payload)  # noqa: S301 - HMAC verified above
+    return state["champion"], {name: slot.model for name, slot in state["slots"].items()}
+
+
 def describe(blob: bytes, codec: CheckpointCodec, now: datetime | None = None) -> dict[str, Any]:
     """What ``driftline model show`` prints of one checkpoint (verified, not unpickled)."""
     header = codec.header(blob)
@@ -153,6 +168,8 @@ def describe(blob: bytes, codec: CheckpointCodec, now: datetime | None = None) -
         "model": header["model"],
         "river_version": header["river_version"],
         "config_fingerprint": header["config_fingerprint"],
+        "champion": header.get("champion"),
+        "models": header.get("models"),
         "bytes": len(blob),
     }
 

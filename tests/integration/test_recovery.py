@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from consumers.clients import make_record_source
+from consumers.reader import PredictionsClient
 from consumers.redis_sink import RedisSink
 from consumers.runner import checkpoint_codec, worker_config
 from consumers.tasks import TaskStore
@@ -42,6 +43,12 @@ PARTITIONS = 4
 #: idle time: its ticks are in the log, so each crashed run is also compared with one
 #: uninterrupted pass over its own final log (:func:`_replayed`).
 IDLE_S = 2.0
+#: A challenger: the default model with a ten times larger learning rate.
+FAST_MODEL = (
+    "(compose.SelectType(float, int) | preprocessing.StandardScaler())"
+    " + (compose.SelectType(str) | preprocessing.OneHotEncoder())"
+    " | linear_model.LogisticRegression(optimizer=optim.SGD(0.05))"
+)
 WORKER_ENV = {
     "DRIFTLINE_LATENESS_FEATURE": "false",
     "DRIFTLINE_IDLE_WATERMARK_S": str(IDLE_S),
@@ -51,6 +58,14 @@ WORKER_ENV = {
     "DRIFTLINE_MAX_POLL_RECORDS": "150",
     "DRIFTLINE_PENDING_TTL_S": "21600",
     "DRIFTLINE_HISTORY_GROUPS": '["key", "carrier"]',
+    # several models, cost-aware decisions, promotions and drift swaps: all in the state
+    "DRIFTLINE_CHALLENGERS": json.dumps({"fast": FAST_MODEL}),
+    "DRIFTLINE_COST_FALSE_NEGATIVE": "5",
+    "DRIFTLINE_THRESHOLD_MIN_LABELS": "50",
+    "DRIFTLINE_PROMOTE_WINDOW": "100",
+    "DRIFTLINE_PROMOTE_MARGIN": "0",
+    "DRIFTLINE_DRIFT_CONCEPT_ACTION": "swap",
+    "DRIFTLINE_METRIC_WINDOWS_S": "[3600]",
 }
 
 
@@ -79,6 +94,13 @@ def _settings(base: Settings, suffix: str) -> Settings:
         "max_poll_records": 150,
         "pending_ttl_s": 21600.0,
         "history_groups": ("key", "carrier"),
+        "challengers": {"fast": FAST_MODEL},
+        "cost_false_negative": 5.0,
+        "threshold_min_labels": 50,
+        "promote_window": 100,
+        "promote_margin": 0.0,
+        "drift_concept_action": "swap",
+        "metric_windows_s": (3600,),
     }
     return base.with_overrides(**overrides)
 
@@ -130,7 +152,10 @@ def _final_state(settings: Settings) -> dict[str, Any]:
     try:
         codec = checkpoint_codec(settings.checkpoints)
         checkpoints = RedisCheckpointStore(client, settings.namespace).all()
-        digests = {p: describe(blob, codec)["model_digest"] for p, blob in checkpoints.items()}
+        digests = {
+            p: (describe(blob, codec)["model_digest"], describe(blob, codec)["models"])
+            for p, blob in checkpoints.items()
+        }
         offsets = {p: describe(blob, codec)["next_offset"] for p, blob in checkpoints.items()}
         metrics = {}
         for field, value in client.hgetall(f"{settings.namespace}:metrics").items():
@@ -152,6 +177,9 @@ def _final_state(settings: Settings) -> dict[str, Any]:
         predicted_ids = {
             f[b"event_id"].decode() for _, f in client.xrange(f"{settings.namespace}:predictions")
         }
+        reader = PredictionsClient(client, settings.namespace)
+        series = reader.series()
+        alerts = sorted(a["alert_id"] for a in reader.alerts(count=100_000))
     finally:
         client.close()
     return {
@@ -160,6 +188,8 @@ def _final_state(settings: Settings) -> dict[str, Any]:
         "metrics": metrics,
         "predictions": predictions,
         "predicted_ids": predicted_ids,
+        "series": series,
+        "alerts": alerts,
     }
 
 
@@ -212,6 +242,8 @@ def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
     assert state["digests"] == reference["digests"]
     assert state["metrics"] == reference["metrics"]
     assert state["predictions"] == reference["predictions"]
+    assert state["series"] == reference["series"]
+    assert state["alerts"] == reference["alerts"]
     observation_ids = {e.event_id for e in EVENTS if e.kind == "observation"}
     assert state["predicted_ids"] == observation_ids == reference["predicted_ids"]
 

@@ -1,4 +1,4 @@
-"""``driftline model``: inspect and export the checkpointed models."""
+"""``driftline model``: inspect, export, promote and roll back the models."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from consumers.clients import make_worker_producer
+from consumers.control import send_control
 from consumers.runner import checkpoint_codec, checkpoint_store
+from pipeline.adapters.kafka_clients import admin_client
 from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
+from pipeline.adapters.topics import partition_counts
 from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, local_key, settings_of
 from pipeline.app.logs import stderr
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
+from pipeline.core.control import ControlCommand
 from pipeline.core.errors import ConfigError
 from pipeline.core.task_checkpoint import describe, export_model
 
 __all__ = ["model_app"]
 
-model_app = typer.Typer(help="Inspect and export the checkpointed models.")
+model_app = typer.Typer(help="Inspect, export, promote and roll back the models.")
 
 _COLUMNS = (
     "partition",
@@ -143,3 +149,95 @@ def model_export(
         f"{info['model_version']}, digest {info['model_digest']}; load it with "
         "pickle.load (trust it only as far as this checkpoint's key)"
     )
+
+
+def _send(settings: Settings, command: ControlCommand, partitions: list[int] | None) -> None:
+    """Append ``command`` to ``partitions`` (default: all) of the events topic; print where."""
+    endpoints = endpoints_of(settings)
+    kafka = settings.kafka.at(endpoints.bootstrap)
+    topic = settings.topics.events
+    if partitions is None:
+        with admin_client(kafka) as admin:
+            count = partition_counts(admin, [topic]).get(topic)
+        if not count:
+            raise ConfigError(f"topic {topic} does not exist: nothing to command")
+        partitions = list(range(count))
+    producer = make_worker_producer(kafka)
+    try:
+        offsets = send_control(producer, topic, command, partitions)
+    finally:
+        producer.close(timeout=10)
+    emit_json(
+        {"command": command.command, "argument": command.argument, "topic": topic}
+        | {"offsets": {str(p): o for p, o in sorted(offsets.items())}}
+    )
+    stderr.print(
+        f"{command.command} {command.argument} written to {topic} partition(s) "
+        f"{', '.join(str(p) for p in sorted(offsets))}: each task obeys it when it reads it "
+        "(now if a worker runs, else when one starts); see 'driftline alerts'"
+    )
+
+
+@model_app.command("promote")
+def model_promote(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the model to serve (DRIFTLINE_CHALLENGERS)")],
+    partition: Annotated[
+        int | None, typer.Option(min=0, help="only this partition's task (default: every one)")
+    ] = None,
+    namespace: Namespace = None,
+) -> None:
+    """Make NAME the champion, the model whose predictions Redis serves.
+
+    A control command is appended to the events topic and obeyed at its offset, so a
+    replay after a crash promotes at the same point."""
+    settings = settings_of(ctx, namespace)
+    known = [settings.model.model_name, *settings.model.challengers]
+    if name not in known:
+        raise ConfigError(f"no model {name!r} in this configuration (models: {', '.join(known)})")
+    command = ControlCommand(command="promote", argument=name, issued_by="driftline model promote")
+    _send(settings, command, None if partition is None else [partition])
+
+
+@model_app.command("rollback")
+def model_rollback(
+    ctx: typer.Context,
+    to: Annotated[
+        list[str],
+        typer.Option(help="a kept checkpoint's id, P@OFFSET, as 'model history' lists it"),
+    ],
+    namespace: Namespace = None,
+) -> None:
+    """Put the models of kept checkpoints back in their running tasks.
+
+    Each ``--to P@OFFSET`` sends partition P a rollback command: its task, when it reads
+    it, replaces its models (and champion) with those of that checkpoint, keeping its
+    offsets, pending labels and metrics, so the offset rule stays exact. Use one ``--to``
+    per partition to roll back."""
+    settings = settings_of(ctx, namespace)
+    endpoints = endpoints_of(settings)
+    store = checkpoint_store(
+        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
+    )
+    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    targets: dict[int, int] = {}
+    for ident in to:
+        text_partition, at, text_offset = ident.partition("@")
+        if not (at and text_partition.isdigit() and text_offset.isdigit()):
+            raise ConfigError(f"--to {ident!r}: give P@OFFSET, as 'driftline model history' shows")
+        partition, offset = int(text_partition), int(text_offset)
+        blob = store.load_at(partition, offset)
+        if blob is None:
+            raise ConfigError(
+                f"partition {partition} keeps no checkpoint at offset {offset}: "
+                "see 'driftline model history'"
+            )
+        codec.header(blob)  # verified now: a forged entry is refused before anything is sent
+        if partition in targets:
+            raise ConfigError(f"partition {partition} is named twice")
+        targets[partition] = offset
+    for partition, offset in sorted(targets.items()):
+        command = ControlCommand(
+            command="rollback", argument=str(offset), issued_by="driftline model rollback"
+        )
+        _send(settings, command, [partition])

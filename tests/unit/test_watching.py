@@ -1,0 +1,307 @@
+"""Watching the model learn (issue 10): costs, the tuned threshold, champion and
+challengers, control commands, drift actions, event-time windows, in the pure task."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from river import metrics as river_metrics
+
+from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.codec import EventCodec
+from pipeline.core.contenders import PromotionRule
+from pipeline.core.control import ControlCommand
+from pipeline.core.costs import CostMatrix, ThresholdTuner, decide
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.metrics import TaskMetrics, merge_models, merge_snapshots
+from pipeline.core.task import DriftConfig, FeatureConfig, InputRecord, PartitionTask, TaskConfig
+from pipeline.core.task_checkpoint import models_of, restore_task, seal_task
+from pipeline.core.windows import EventWindows, WindowScore, merge_points, window_scores
+
+CODEC = EventCodec()
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+LR = "preprocessing.StandardScaler() | linear_model.LogisticRegression()"
+#: A challenger that learns nothing useful: always the prior.
+PRIOR = "dummy.PriorClassifier()"
+QUIET = DriftConfig(concept=None, features=None, labels=None)
+
+
+def stream(n: int, seed: int = 1, flip_at: int | None = None) -> list[InputRecord]:
+    """Observations with one informative feature and their outcomes right after."""
+    rng = random.Random(seed)
+    records: list[InputRecord] = []
+    for i in range(n):
+        x = rng.gauss(0, 1)
+        positive = x > 0.8 if flip_at is None or i < flip_at else x < -0.8
+        if rng.random() < 0.05:
+            positive = not positive
+        at = T0 + timedelta(minutes=10 * i)
+        obs = Observation(event_id=f"e{i}", key=f"k{i % 7}", event_time=at, features={"x": x})
+        out = Outcome(event_id=f"e{i}", key=f"k{i % 7}", event_time=at, label=positive)
+        for event in (obs, out):
+            ms = int(at.timestamp() * 1000) + 1000
+            records.append(InputRecord(0, len(records), b"k%d" % (i % 7), CODEC.encode(event), ms))
+    # the keys above must match the events' keys
+    return [
+        InputRecord(
+            r.partition, r.offset, CODEC.decode(r.value).key.encode(), r.value, r.timestamp_ms
+        )
+        for r in records
+    ]
+
+
+def control(offset: int, command: str, argument: str) -> InputRecord:
+    value = CODEC.encode_control(ControlCommand(command=command, argument=argument))  # type: ignore[arg-type]
+    return InputRecord(0, offset, None, value, int(NOW.timestamp() * 1000))
+
+
+def config(**changes: Any) -> TaskConfig:
+    base: dict[str, Any] = {
+        "model": LR,
+        "features": FeatureConfig(raw_only=True),
+        "drift": QUIET,
+        "windows": (),
+    }
+    return TaskConfig(**(base | changes))
+
+
+def run(task: PartitionTask, records: list[InputRecord], batch: int = 97) -> list[Any]:
+    outs = []
+    for start in range(0, len(records), batch):
+        outs.append(task.process(records[start : start + batch], NOW))
+    return outs
+
+
+# -- costs ------------------------------------------------------------------------------
+def test_bayes_threshold_and_costs() -> None:
+    costs = CostMatrix(false_negative=5, false_positive=1)
+    assert costs.bayes_threshold == pytest.approx(1 / 6)
+    assert decide({True: 0.2, False: 0.8}, costs.bayes_threshold) is True
+    assert decide({1: 0.1, 0: 0.9}, costs.bayes_threshold) == 0
+    assert decide({"a": 0.7, "b": 0.3}, 0.9) == "a"  # not binary: the argmax
+    with pytest.raises(ValueError):
+        CostMatrix(-1, 1)
+
+
+def test_the_tuner_finds_the_cheapest_threshold_of_what_it_saw() -> None:
+    """Brute force over every threshold on the same scores agrees with the tuner."""
+    rng = random.Random(3)
+    costs = CostMatrix(5, 1)
+    tuner = ThresholdTuner(costs, window=2000, min_labels=100, every=1, bins=50)
+    seen = []
+    for _ in range(2000):
+        positive = rng.random() < 0.25
+        p = min(max(rng.gauss(0.45 if positive else 0.3, 0.12), 0.0), 0.999)
+        tuner.update(p, positive)
+        seen.append((int(p * 50), positive))
+
+    def cost_at(k: int) -> float:
+        return sum(costs.cost(y, b >= k) for b, y in seen)
+
+    best = min(cost_at(k) for k in range(52))
+    assert cost_at(round(tuner.threshold * 50)) == best
+    assert tuner.threshold != pytest.approx(costs.bayes_threshold)  # it moved: not calibrated
+
+
+def test_cost_aware_decisions_are_cheaper_than_the_argmax() -> None:
+    task = PartitionTask(0, config(costs=CostMatrix(5, 1), threshold_min_labels=100))
+    run(task, stream(3000))
+    snap = task.snapshot()
+    cost = snap["cost_per_1000"]
+    assert cost["decision"] < cost["argmax"] and cost["decision"] < cost["majority"]
+    assert snap["models"]["main"]["threshold"] < 0.5
+    merged = merge_snapshots([snap, snap])
+    assert merged["cost_per_1000"] == cost
+
+
+def test_predictions_carry_the_decision_and_its_threshold() -> None:
+    task = PartitionTask(0, config(costs=CostMatrix(5, 1)))
+    [out] = run(task, stream(50), batch=1000)
+    assert all(p.threshold == pytest.approx(1 / 6) for p in out.predictions)
+    for p in out.predictions:
+        assert p.decision == (p.probabilities[True] >= 1 / 6)
+        assert p.model == "main"
+
+
+# -- champion and challengers ---------------------------------------------------------------
+def test_every_model_is_scored_on_the_same_labels_and_the_better_one_promoted() -> None:
+    """The prior starts as champion; the logistic regression beats it and takes over."""
+    task = PartitionTask(
+        0,
+        config(
+            model=PRIOR,
+            model_name="prior",
+            challengers=(("lr", LR),),
+            promotion=PromotionRule(window=200, margin=0.05),
+        ),
+    )
+    outs = run(task, stream(1500))
+    alerts = [a for out in outs for a in out.alerts]
+    assert task.champion == "lr"
+    [promotion] = [a for a in alerts if a.kind == "promotion"]
+    assert promotion.subject == "lr" and promotion.statistic["former_champion"] == "prior"
+    assert promotion.statistic["challenger_loss"] < promotion.statistic["champion_loss"] * 0.95
+    served = [p.model for out in outs for p in out.predictions]
+    assert served[0] == "prior" and served[-1] == "lr"
+    snap = task.snapshot()
+    models = merge_models([snap])
+    assert models["lr"]["scores"]["scored"] == 1500
+    # the prior had nothing to say before its first label: that one is not scored
+    assert models["prior"]["scores"]["counts"]["unscored"] == 1
+    assert models["lr"]["scores"]["log_loss"] < models["prior"]["scores"]["log_loss"]
+    assert models["lr"]["champion_in"] == [0]
+
+
+def test_no_promotion_without_the_margin_or_when_off() -> None:
+    for rule in (PromotionRule(auto=False, window=100), PromotionRule(window=100, margin=0.99)):
+        task = PartitionTask(
+            0, config(model=PRIOR, model_name="prior", challengers=(("lr", LR),), promotion=rule)
+        )
+        run(task, stream(800))
+        assert task.champion == "prior"
+
+
+def test_a_promote_command_is_obeyed_at_its_offset() -> None:
+    records = stream(100)
+    task = PartitionTask(
+        0, config(challengers=(("prior", PRIOR),), promotion=PromotionRule(auto=False))
+    )
+    records.insert(100, control(100, "promote", "prior"))
+    records = [InputRecord(0, i, r.key, r.value, r.timestamp_ms) for i, r in enumerate(records)]
+    outs = run(task, records, batch=1000)
+    served = [p.model for p in outs[0].predictions]
+    assert served[:50] == ["main"] * 50 and set(served[50:]) == {"prior"}
+    assert task.champion == "prior" and task.metrics.counts["controls"] == 1
+    unknown = task.process([control(len(records), "promote", "nope")], NOW)
+    assert [d.reason for d in unknown.dead_letters] == ["unknown-model"]
+
+
+def test_rollback_puts_back_a_kept_checkpoint_s_models() -> None:
+    sealer = CheckpointCodec(b"k" * 32)
+    cfg = config(challengers=(("prior", PRIOR),), promotion=PromotionRule(auto=False))
+    task = PartitionTask(0, cfg)
+    records = stream(400)
+    run(task, records[:300])
+    kept = {task.next_offset: seal_task(task, sealer, "t")}
+    probe = {"x": 1.0}
+    before = task.model.predict_proba_one(probe)
+    run(task, records[300:])
+    assert task.model.predict_proba_one(probe) != before
+    task.rollback_source = lambda p, offset: (
+        models_of(kept[offset], sealer, p) if offset in kept else None
+    )
+    out = task.process([control(800, "rollback", "300")], NOW)
+    assert task.model.predict_proba_one(probe) == before
+    assert [a.kind for a in out.alerts] == ["rollback"] and task.next_offset == 801
+    missing = task.process([control(801, "rollback", "7")], NOW)
+    assert [d.reason for d in missing.dead_letters] == ["rollback-unavailable"]
+
+
+def test_several_models_survive_a_checkpoint_exactly() -> None:
+    sealer = CheckpointCodec(b"k" * 32)
+    cfg = config(
+        challengers=(("prior", PRIOR),),
+        costs=CostMatrix(5, 1),
+        threshold_min_labels=50,
+        promotion=PromotionRule(window=50, margin=0.0),
+        drift=DriftConfig(concept_action="swap"),
+        windows=(3600,),
+    )
+    records = stream(1200, flip_at=600)
+    whole = PartitionTask(0, cfg)
+    run(whole, records)
+    split = PartitionTask(0, cfg)
+    run(split, records[:777])
+    again = restore_task(seal_task(split, sealer, "t"), sealer, cfg, 0)
+    run(again, records[777:])
+    assert pickle.dumps(again.snapshot()) == pickle.dumps(whole.snapshot())
+    assert again.champion == whole.champion
+    for name in whole.slots:
+        assert again.slots[name].version == whole.slots[name].version
+        assert again.slots[name].model.predict_proba_one({"x": 0.3}) == (
+            whole.slots[name].model.predict_proba_one({"x": 0.3})
+        )
+
+
+# -- drift -------------------------------------------------------------------------------
+@pytest.mark.parametrize("action", ["none", "reset", "swap"])
+def test_concept_drift_is_an_alert_and_the_action_is_applied(action: str) -> None:
+    task = PartitionTask(
+        0,
+        config(
+            drift=DriftConfig(concept="ADWIN", concept_action=action, features=None, labels=None)
+        ),
+    )  # type: ignore[arg-type]
+    outs = run(task, stream(4000, flip_at=2000))
+    drifts = [a for out in outs for a in out.alerts if a.kind == "concept" and a.signal == "drift"]
+    assert drifts, "the flip at 2,000 went unseen"
+    first = min(a.offset for a in drifts)
+    assert 4000 < first < 4000 + 2 * 600  # the flip is at record 4,000 (two per event)
+    assert all(a.action == action for a in drifts)
+    assert task.metrics.counts["models_replaced"] == (0 if action == "none" else len(drifts))
+
+
+def test_feature_and_label_drift_alerts() -> None:
+    rng = random.Random(5)
+    records = []
+    for i in range(3000):
+        at = T0 + timedelta(minutes=i)
+        shifted = i >= 1500
+        features = {
+            "x": rng.gauss(3.0 if shifted else 0.0, 1),
+            "c": rng.choice("ab" if shifted else "cd"),
+        }
+        obs = Observation(event_id=f"e{i}", key="k", event_time=at, features=features)
+        out = Outcome(
+            event_id=f"e{i}", key="k", event_time=at, label=rng.random() < (0.8 if shifted else 0.2)
+        )
+        for event in (obs, out):
+            records.append(
+                InputRecord(0, len(records), b"k", CODEC.encode(event), int(at.timestamp() * 1000))
+            )
+    task = PartitionTask(0, config(drift=DriftConfig(concept=None, category_window=200)))
+    alerts = [a for out in run(task, records) for a in out.alerts]
+    kinds = {(a.kind, a.subject) for a in alerts}
+    assert {("feature", "x"), ("category", "c"), ("label", "label")} <= kinds
+    assert all(a.offset >= 3000 for a in alerts if a.kind in ("feature", "category"))
+    assert len({a.alert_id for a in alerts}) == len(alerts)
+
+
+# -- event-time windows ------------------------------------------------------------------------
+def test_window_points_add_up_across_partitions_and_match_river() -> None:
+    rng = random.Random(2)
+    rows = [(rng.random() < 0.4, rng.random()) for _ in range(500)]
+    a, b = EventWindows((3600,)), EventWindows((3600,))
+    auc = river_metrics.ROCAUC()
+    for i, (y, p) in enumerate(rows):
+        windows = a if i % 2 else b
+        windows.add(T0 + timedelta(seconds=i), WindowScore(y == (p > 0.5), 0.1, p, y))
+        auc.update(y, {True: p, False: 1 - p})
+    merged = merge_points([a.open[3600], b.open[3600]])
+    assert merged["n"] == 500
+    assert merged["roc_auc"] == round(float(auc.get()), 4)
+    assert window_scores(merged)["accuracy"] == round(sum(y == (p > 0.5) for y, p in rows) / 500, 4)
+
+
+def test_the_task_emits_one_point_per_closed_window_and_model() -> None:
+    task = PartitionTask(0, config(challengers=(("prior", PRIOR),), windows=(3600, 86400)))
+    outs = run(task, stream(300))  # 300 events 10 minutes apart: 50 hours
+    points = [p for out in outs for p in out.points]
+    hourly = [p for p in points if p["window_s"] == 3600 and p["model"] == "main"]
+    assert len(hourly) == 49 and all(p["n"] == 6 for p in hourly)
+    assert {p["model"] for p in points} == {"main", "prior"}
+    assert len([p for p in points if p["window_s"] == 86400 and p["model"] == "prior"]) == 2
+    assert sum(p["n"] for p in hourly) + task.slots["main"].metrics.windows.open[3600]["n"] == 300
+
+
+def test_metrics_score_returns_the_loss_promotions_compare() -> None:
+    m = TaskMetrics("classification", costs=CostMatrix(5, 1))
+    assert m.score(True, False, {True: 0.3, False: 0.7}, decision=True) == 0.0
+    assert m.score(True, False, {True: 0.3, False: 0.7}, decision=False) == 5.0
+    plain = TaskMetrics("classification")
+    assert plain.score(True, True, {True: 0.5, False: 0.5}) == pytest.approx(0.6931, abs=1e-4)
