@@ -87,7 +87,7 @@ class PredictionsClient:
         }
 
     def series(
-        self, window_s: int | None = None, model: str | None = None
+        self, window_s: float | None = None, model: str | None = None
     ) -> dict[str, list[dict[str, Any]]]:
         """The metrics time series: per ``"<window_s>:<model>"``, one point per closed
         event-time window, the partitions' points of a window added up, oldest first."""
@@ -97,7 +97,7 @@ class PredictionsClient:
         for key in keys:
             name = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
             length, _, model_name = name.partition(":")
-            if (window_s is not None and int(length) != window_s) or (
+            if (window_s is not None and float(length) != window_s) or (
                 model is not None and model_name != model
             ):
                 continue

@@ -54,10 +54,10 @@ class RedisKeys:
         """Hash: one field per task (``p<partition>``), a JSON metrics snapshot each."""
         return f"{self.namespace}:metrics"
 
-    def series(self, window_s: int, model: str) -> str:
+    def series(self, window_s: float, model: str) -> str:
         """Sorted set: one JSON point per closed event-time window of ``window_s`` seconds
         and partition, scored by the window's start (epoch seconds)."""
-        return f"{self.namespace}:series:{window_s}:{model}"
+        return f"{self.namespace}:series:{window_s:g}:{model}"
 
     @property
     def series_pattern(self) -> str:

@@ -384,7 +384,7 @@ class ModelSettings(_Group):
     )
     threshold_window: int = Field(5000, ge=10, description="labels the threshold is tuned on")
     threshold_min_labels: int = Field(500, ge=1, description="labels before tuning starts")
-    metric_windows_s: tuple[int, ...] = Field(
+    metric_windows_s: tuple[float, ...] = Field(
         (3600, 86400), description="event-time windows of the metrics time series, seconds"
     )
     drift_concept: _Detector = Field("ADWIN", description="detector of each model's errors")
@@ -437,10 +437,10 @@ class ModelSettings(_Group):
 
     @field_validator("metric_windows_s")
     @classmethod
-    def _check_windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(n < 1 for n in value):
-            raise ValueError("windows are whole seconds >= 1")
-        return value
+    def _check_windows(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(n < 0.001 for n in value):
+            raise ValueError("windows are seconds >= 0.001")
+        return tuple(int(n) if float(n).is_integer() else float(n) for n in value)
 
     @property
     def cost_matrix(self) -> CostMatrix | None:

@@ -125,7 +125,7 @@ def series_table(series: dict[str, list[dict[str, Any]]]) -> Table:
                 else "-"
             )
             table.add_row(
-                _window_name(int(length)),
+                _window_name(float(length)),
                 model,
                 point["start"],
                 _fmt(point["n"]),
@@ -137,11 +137,11 @@ def series_table(series: dict[str, list[dict[str, Any]]]) -> Table:
     return table
 
 
-def _window_name(seconds: int) -> str:
+def _window_name(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
+            return f"{seconds // size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def alerts_table(alerts: list[dict[str, Any]]) -> Table:

@@ -188,7 +188,7 @@ class TaskMetrics:
         kind: ModelKind,
         rolling_window: int = 1000,
         costs: CostMatrix | None = None,
-        windows: tuple[int, ...] = (),
+        windows: tuple[float, ...] = (),
     ) -> None:
         self.kind = kind
         self.rolling_window = rolling_window

@@ -109,7 +109,7 @@ class TaskConfig:
     threshold_window: int = 5000
     threshold_min_labels: int = 500
     #: Event-time windows scored as points of a time series, in seconds.
-    windows: tuple[int, ...] = (3600, 86400)
+    windows: tuple[float, ...] = (3600, 86400)
     drift: DriftConfig = field(default_factory=DriftConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     quality: QualityRules = field(default_factory=QualityRules)

@@ -28,12 +28,13 @@ import bisect
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = ["EventWindows", "WindowScore", "merge_points", "window_scores"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 #: ROC AUC per window over River's ten thresholds, as metrics.BinnedROCAUC bins it.
 _THRESHOLDS = [-1e-07, *(i / 9 for i in range(1, 9)), 1.0000001]
 _ROC_BINS = len(_THRESHOLDS) + 1
@@ -56,11 +57,11 @@ class WindowScore:
     error: float | None = None
 
 
-def _empty(length: int, start_s: int) -> dict[str, Any]:
+def _empty(length: float, start_s: float) -> dict[str, Any]:
     return {
         "window_s": length,
         "start_s": start_s,
-        "start": datetime.fromtimestamp(start_s, UTC).isoformat(),
+        "start": (_EPOCH + timedelta(seconds=start_s)).isoformat(),
         "n": 0,
         "correct": 0,
         "cross_entropy_sum": 0.0,
@@ -95,16 +96,19 @@ def _add(point: dict[str, Any], score: WindowScore) -> None:
 class EventWindows:
     """The open window of each length, and the points of the windows it closed."""
 
-    def __init__(self, lengths: Iterable[int] = (3600, 86400)) -> None:
-        self.lengths = tuple(int(n) for n in lengths)
-        self.open: dict[int, dict[str, Any]] = {}
+    def __init__(self, lengths: Iterable[float] = (3600, 86400)) -> None:
+        #: Whole seconds stay ints (their keys read "3600"); a fraction is kept as given.
+        self.lengths = tuple(int(n) if float(n).is_integer() else float(n) for n in lengths)
+        self._micros = {length: round(length * 1_000_000) for length in self.lengths}
+        self.open: dict[float, dict[str, Any]] = {}
 
     def add(self, at: datetime, score: WindowScore) -> list[dict[str, Any]]:
         """Count ``score`` at event time ``at``; return the points of windows it closed."""
         closed = []
-        seconds = int((at - _EPOCH).total_seconds())
+        micros = (at - _EPOCH) // _MICROSECOND
         for length in self.lengths:
-            start = seconds - seconds % length
+            start_us = micros - micros % self._micros[length]
+            start = start_us // 1_000_000 if type(length) is int else start_us / 1_000_000
             point = self.open.get(length)
             if point is None or start > point["start_s"]:
                 if point is not None and point["n"]:
@@ -113,7 +117,7 @@ class EventWindows:
             _add(point, score)
         return closed
 
-    def current(self) -> dict[int, dict[str, Any]]:
+    def current(self) -> dict[float, dict[str, Any]]:
         """The open window of each length, with its scores so far."""
         return {length: point | window_scores(point) for length, point in self.open.items()}
 

@@ -80,7 +80,7 @@ def show_metrics(
         bool, typer.Option("--history", help="the time series: one row per event-time window")
     ] = False,
     window: Annotated[
-        int | None, typer.Option(min=1, help="with --history: only this window length (s)")
+        float | None, typer.Option(min=0.001, help="with --history: only this window (s)")
     ] = None,
     model: Annotated[str | None, typer.Option(help="with --history: only this model")] = None,
     as_json: Json = False,
