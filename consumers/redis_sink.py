@@ -271,7 +271,7 @@ class RedisSink:
                     if held is None or point["start_s"] > held[0]:
                         newest[key] = (point["start_s"], point["window_s"])
                 for key, (start, length) in newest.items():
-                    pipe.zremrangebyscore(key, "-inf", f"({start - self._series_kept * length}")
+                    pipe.zremrangebyscore(key, "-inf", start - self._series_kept * length)
                 pipe.execute()
             if alerts:
                 args: list[Any] = [self._alerts_maxlen]
