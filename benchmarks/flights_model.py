@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=None, help="keep the records here between runs"
     )
+    parser.add_argument("--solo", action="store_true", help="the demo's model alone")
+    parser.add_argument("--drop", default=None, help="comma-separated features to leave out")
     args = parser.parse_args(argv)
 
     options = DemoOptions(limit=args.limit, live=False)
@@ -166,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         history_groups=tuple(args.groups.split(",")) if args.groups else None,
         history_alpha=args.alpha,
     )
+    if args.solo:
+        settings = settings.with_overrides(challengers={})
+    if args.drop:
+        names = ", ".join(repr(name) for name in args.drop.split(","))
+        settings = settings.with_overrides(model=f"compose.Discard({names}) | ({settings.model.spec})")
     command = _producer_command(settings, options)
     key_by = command[command.index("--key-by") + 1] if "--key-by" in command else "origin"
     key_by = args.key_by or key_by

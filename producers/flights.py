@@ -330,7 +330,47 @@ def _join_features(
         columns={"year": "plane_year", "seats": "plane_seats"}
     )
     frame = frame.merge(plane_info, how="left", on="tailnum", validate="m:1")
-    return frame
+    return inbound_leg(frame)
+
+
+def inbound_leg(frame: pd.DataFrame) -> pd.DataFrame:
+    """The plane's inbound leg as known at the scheduled departure: the arrival delay of its
+    latest flight that had *landed* by then (``inbound_delay_min``), and the minutes from
+    that landing to this departure (``turnaround_min``); ``NaN`` when there is none.
+
+    A late inbound plane with little turnaround is the classic cause of a late departure
+    (delay propagation). Only landings at or before the departure count, so the feature
+    holds nothing the world did not know at that moment (``tests/unit/test_flights_leakage``).
+
+    >>> t = pd.to_datetime(["2013-01-01 08:00", "2013-01-01 11:00", "2013-01-01 12:00"], utc=True)
+    >>> frame = pd.DataFrame({"tailnum": ["N1", "N1", "N1"], "dep_utc": t,
+    ...                       "arr_utc": t + pd.Timedelta(hours=2), "arr_delay": [45.0, 0.0, 5.0]})
+    >>> inbound_leg(frame)[["inbound_delay_min", "turnaround_min"]].to_numpy().tolist()
+    [[nan, nan], [45.0, 15.0], [45.0, 75.0]]
+    """
+    landed = frame.loc[frame["tailnum"].notna() & frame["arr_delay"].notna()]
+    legs = pd.DataFrame(
+        {
+            "tailnum": landed["tailnum"],
+            "landed_utc": landed["arr_utc"] + pd.to_timedelta(landed["arr_delay"], unit="min"),
+            "inbound_delay_min": landed["arr_delay"].astype("float64"),
+        }
+    ).sort_values("landed_utc", kind="stable")
+    order = frame.assign(_row=range(len(frame))).sort_values("dep_utc", kind="stable")
+    joined = pd.merge_asof(
+        order,
+        legs,
+        left_on="dep_utc",
+        right_on="landed_utc",
+        by="tailnum",
+        direction="backward",
+        allow_exact_matches=True,
+    ).sort_values("_row", kind="stable")
+    turnaround = (joined["dep_utc"] - joined["landed_utc"]) / pd.Timedelta(minutes=1)
+    out = frame.copy()
+    out["inbound_delay_min"] = joined["inbound_delay_min"].to_numpy()
+    out["turnaround_min"] = turnaround.to_numpy()
+    return out
 
 
 def _epoch_seconds(times: pd.Series) -> list[int]:
@@ -385,6 +425,8 @@ def _build(
         **{name: _floats(table[name]) for name in (*WEATHER, *WEATHER_SO_FAR)},
         "plane_year": _ints(table["plane_year"]),
         "plane_seats": _ints(table["plane_seats"]),
+        "inbound_delay_min": _floats(table["inbound_delay_min"]),
+        "turnaround_min": _floats(table["turnaround_min"]),
     }
     names = list(columns)
     rows = zip(*columns.values(), strict=True)

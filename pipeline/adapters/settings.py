@@ -389,7 +389,9 @@ class ModelSettings(_Group):
     )
     drift_concept: _Detector = Field("ADWIN", description="detector of each model's errors")
     drift_concept_action: _Action = Field("none", description="on a concept drift")
-    drift_features: _Detector = Field("ADWIN", description="detector of each numeric feature")
+    drift_features: _Detector | Literal["PSI"] = Field(
+        "PSI", description="drift of each numeric feature: PSI of its deciles, or a detector"
+    )
     drift_features_action: _Action = Field("none", description="on a feature's drift")
     drift_labels: _Detector = Field("ADWIN", description="detector of the label shares")
     drift_labels_action: _Action = Field("none", description="on a label-share drift")

@@ -1,18 +1,56 @@
-"""The demo's summary: counts that add up, and the model against the majority baseline."""
+"""The demo's summary: counts that add up, the models against the majority baseline, the
+costs of three ways to decide, the champion and its promotions, and the drift alarms."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from consumers.worker import Worker
 
-__all__ = ["summarize"]
+__all__ = ["FlightClock", "summarize"]
+
+#: Drift alarms listed one by one in the summary (the rest are counted).
+LISTED_ALARMS = 12
+
+
+@dataclass(frozen=True)
+class FlightClock:
+    """Maps the demo's warped event times back to the flights' own (2013) time.
+
+    >>> from datetime import UTC
+    >>> clock = FlightClock(datetime(2013, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC), 3600)
+    >>> clock.flight_time(datetime(2030, 1, 1, 0, 0, 2, tzinfo=UTC)).isoformat()
+    '2013-01-01T02:00:00+00:00'
+    """
+
+    origin: datetime
+    rebase_to: datetime
+    speed: float
+
+    def flight_time(self, warped: datetime) -> datetime:
+        return self.origin + (warped - self.rebase_to) * self.speed
+
+    def flight_date(self, warped: str | None) -> str | None:
+        if warped is None:
+            return None
+        return self.flight_time(datetime.fromisoformat(warped)).date().isoformat()
 
 
 def summarize(
-    published: dict[str, Any], metrics: dict[str, Any], worker: Worker, elapsed_s: float
+    published: dict[str, Any],
+    metrics: dict[str, Any],
+    worker: Worker,
+    elapsed_s: float,
+    *,
+    alerts: list[dict[str, Any]] | None = None,
+    series: dict[str, list[dict[str, Any]]] | None = None,
+    clock: FlightClock | None = None,
 ) -> dict[str, Any]:
-    """The demo's summary: counts that add up, the model against the majority baseline."""
+    """The demo's summary: counts that add up, the model against the majority baseline,
+    the costs, the models and promotions, the drift alarms, and the weekly scores."""
     total = metrics["total"]
     counts = total.get("counts", {})
     accuracy = total.get("accuracy")
@@ -65,4 +103,87 @@ def summarize(
             "partitions": sorted(worker.partitions_seen),
         },
         "elapsed_s": round(elapsed_s, 1),
+        "costs": _costs(total),
+        "models": _models(metrics.get("models", {})),
+        "promotions": [
+            _alert_row(a, clock) for a in reversed(alerts or []) if a["kind"] == "promotion"
+        ],
+        "drift": _drift(alerts or [], clock),
+        "weekly": _weekly(series or {}, clock),
     }
+
+
+def _costs(total: dict[str, Any]) -> dict[str, Any] | None:
+    cost = total.get("cost_per_1000")
+    if not cost:
+        return None
+    return {"per_1000_decisions": cost, "cost_matrix": total.get("cost_matrix")}
+
+
+def _models(models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        name: {
+            "champion_in": model["champion_in"],
+            **{
+                k: model["scores"].get(k)
+                for k in ("accuracy", "roc_auc", "log_loss", "recall", "cost_per_1000")
+            },
+        }
+        for name, model in models.items()
+    }
+
+
+def _alert_row(alert: dict[str, Any], clock: FlightClock | None) -> dict[str, Any]:
+    when = alert.get("event_time")
+    return {
+        "flight_date": clock.flight_date(when) if clock else when,
+        "partition": alert["partition"],
+        "kind": alert["kind"],
+        "subject": alert["subject"],
+        "signal": alert["signal"],
+        "detector": alert["detector"],
+        "action": alert["action"],
+        "statistic": alert.get("statistic"),
+    }
+
+
+def _drift(alerts: list[dict[str, Any]], clock: FlightClock | None) -> dict[str, Any]:
+    """Drift alarms of the run: counted by kind and subject, the concept and label ones
+    listed first (oldest first), then features."""
+    alarms = [a for a in reversed(alerts) if a["kind"] not in ("promotion", "rollback")]
+    drifts = [a for a in alarms if a["signal"] == "drift"]
+    counted = Counter(f"{a['kind']}:{a['subject']}" for a in drifts)
+    rank = {"concept": 0, "label": 1, "category": 2, "feature": 3}
+    listed = sorted(drifts, key=lambda a: rank.get(a["kind"], 9))[:LISTED_ALARMS]
+    return {
+        "drifts": len(drifts),
+        "warnings": len(alarms) - len(drifts),
+        "by_subject": dict(counted.most_common()),
+        "first": [_alert_row(a, clock) for a in listed],
+    }
+
+
+def _weekly(
+    series: dict[str, list[dict[str, Any]]], clock: FlightClock | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Each model's scores per flight week (the longest window), with flight dates."""
+    if not series:
+        return {}
+    longest = max(float(name.partition(":")[0]) for name in series)
+    weekly = {}
+    for name, points in series.items():
+        length, _, model = name.partition(":")
+        if float(length) != longest:
+            continue
+        weekly[model] = [
+            {
+                "week_of": clock.flight_date(p["start"]) if clock else p["start"],
+                "labels": p["n"],
+                "accuracy": p.get("accuracy"),
+                "roc_auc": p.get("roc_auc"),
+                "log_loss": p.get("log_loss"),
+                "cost_per_1000": p.get("cost_per_1000"),
+            }
+            for p in points
+        ]
+    return weekly

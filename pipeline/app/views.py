@@ -228,7 +228,45 @@ def demo_summary(summary: dict[str, Any]) -> Table:
     table.add_row(
         "lateness p50 / p99 (s)", f"{_fmt(lateness.get('p50'))} / {_fmt(lateness.get('p99'))}"
     )
+    costs = (summary.get("costs") or {}).get("per_1000_decisions")
+    if costs:
+        matrix = summary["costs"]["cost_matrix"]
+        table.add_section()
+        table.add_row(
+            "cost per 1,000 decisions",
+            f"(a missed delay {matrix['false_negative']:g}, a false alarm "
+            f"{matrix['false_positive']:g})",
+        )
+        table.add_row("  cost-aware decision", _fmt(costs["decision"]))
+        table.add_row("  most likely class (argmax)", _fmt(costs["argmax"]))
+        table.add_row("  always the majority", _fmt(costs["majority"]))
+    models = summary.get("models") or {}
+    if len(models) > 1:
+        table.add_section()
+        for name, model in models.items():
+            where = ",".join(f"p{p}" for p in model["champion_in"]) or "no partition"
+            cost = (model.get("cost_per_1000") or {}).get("decision")
+            table.add_row(
+                f"model {name} (champion in {where})",
+                f"ROC AUC {_fmt(model.get('roc_auc'))}, cost {_fmt(cost)}",
+            )
+        promotions = summary.get("promotions") or []
+        table.add_row("promotions", _fmt(len(promotions)))
+        for p in promotions[:5]:
+            table.add_row(f"  {p['flight_date']} p{p['partition']}", f"-> {p['subject']}")
+    drift = summary.get("drift")
+    if drift:
+        table.add_section()
+        table.add_row("drift alarms (warnings)", f"{drift['drifts']:,} ({drift['warnings']:,})")
+        for subject, n in list(drift["by_subject"].items())[:6]:
+            table.add_row(f"  {subject}", _fmt(n))
+        for alarm in drift["first"][:4]:
+            table.add_row(
+                f"  {alarm['flight_date']} p{alarm['partition']} {alarm['kind']}",
+                f"{alarm['subject']} ({alarm['detector']}, action {alarm['action']})",
+            )
     worker = summary["worker"]
+    table.add_section()
     table.add_row("worker records/s", _fmt(worker["records_per_s"]))
     table.add_row("elapsed (s)", _fmt(summary["elapsed_s"]))
     return table

@@ -5,8 +5,9 @@ windows of shares compared by PSI (:mod:`pipeline.core.psi`). Pure, seeded, pick
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.core.alarms import Alarm, detector_alarm, psi_alarm
 from pipeline.core.detectors import OWN_WARNING, DetectorName, make_detector
@@ -40,7 +41,7 @@ class FeatureMonitor:
 
     def __init__(
         self,
-        detector: DetectorName = "ADWIN",
+        detector: DetectorName | Literal["PSI"] = "ADWIN",
         *,
         max_features: int = 64,
         category_window: int = 1000,
@@ -51,7 +52,7 @@ class FeatureMonitor:
     ) -> None:
         if detector in OWN_WARNING:
             raise ConfigError(
-                f"{detector} watches 0/1 errors; features need ADWIN, PageHinkley or KSWIN"
+                f"{detector} watches 0/1 errors; features need PSI, ADWIN, PageHinkley or KSWIN"
             )
         self.name = detector
         self.max_features = max_features
@@ -75,8 +76,13 @@ class FeatureMonitor:
                 if detector is None:
                     if not math.isfinite(value) or not self._room():
                         continue
-                    detector = numeric[name] = make_detector(self.name, seed=self._seed())
+                    detector = numeric[name] = self._numeric_detector()
                 elif value - value != 0:  # NaN or an infinity
+                    continue
+                if self.name == "PSI":
+                    psi = detector.update(value)
+                    if psi is not None:
+                        alarms.append(psi_alarm("feature", name, detector.windows, psi))
                     continue
                 detector.update(value)
                 if detector.drift_detected:
@@ -100,11 +106,59 @@ class FeatureMonitor:
     def _seed(self) -> int:
         return self.seed + len(self.numeric)
 
+    def _numeric_detector(self) -> Any:
+        if self.name == "PSI":
+            return BinnedShares(
+                ShareWindows(
+                    self.category_window,
+                    threshold=self.psi_threshold,
+                    max_categories=self.max_categories,
+                    reference=self.reference,
+                )
+            )
+        return make_detector(self.name, seed=self._seed())
+
     def _room(self) -> bool:
         if len(self.numeric) + len(self.categorical) < self.max_features:
             return True
         self.untracked += 1
         return False
+
+
+class BinnedShares:
+    """A number's distribution as shares of bins, compared window by window by PSI.
+
+    The bin edges are the deciles of the first window of values (fixed from then on, so
+    every window is binned alike); each value then counts in the tumbling windows of
+    ``windows`` as its bin. Unlike a detector on the raw stream, a window of many values
+    averages out cycles shorter than itself (the hour of the day over a few days), so an
+    alarm means the distribution moved, not that the day went on.
+
+    >>> shares = BinnedShares(ShareWindows(100))
+    >>> [i for i in range(400) if shares.update(float(i % 10 if i < 250 else 9)) is not None]
+    [299, 399]
+    """
+
+    def __init__(self, windows: ShareWindows, bins: int = 10) -> None:
+        self.windows = windows
+        self.bins = bins
+        self.edges: list[float] | None = None
+        self._first: list[float] = []
+
+    def update(self, value: float) -> float | None:
+        if self.edges is None:
+            self._first.append(float(value))
+            if len(self._first) < self.windows.window:
+                return None
+            ordered = sorted(self._first)
+            cuts = {ordered[len(ordered) * k // self.bins] for k in range(1, self.bins)}
+            self.edges = sorted(cuts)
+            first, self._first = self._first, []
+            found = None
+            for held in first:
+                found = self.windows.update(bisect.bisect_right(self.edges, held))
+            return found
+        return self.windows.update(bisect.bisect_right(self.edges, value))
 
 
 class LabelMonitor:

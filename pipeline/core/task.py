@@ -75,8 +75,9 @@ class DriftConfig:
     """Which detectors watch a task, and what each kind of alarm does.
 
     ``concept``: each model's error stream (``None``: off); ``features``: each numeric
-    feature of the observations, plus the category shares of the text ones (PSI over
-    windows of ``category_window``); ``labels``: the label shares. Actions: ``"none"``
+    feature of the observations (PSI of its decile shares by default, or a detector on
+    the raw values), plus the category shares of the text ones, over windows of
+    ``category_window`` observations; ``labels``: the label shares. Actions: ``"none"``
     (an alert only), ``"reset"`` (a fresh model), ``"swap"`` (the background model that
     has learned since the warning, else a fresh one). Feature and label actions apply to
     every model of the task.
@@ -84,7 +85,7 @@ class DriftConfig:
 
     concept: str | None = "ADWIN"
     concept_action: DriftAction = "none"
-    features: str | None = "ADWIN"
+    features: str | None = "PSI"
     features_action: DriftAction = "none"
     labels: str | None = "ADWIN"
     labels_action: DriftAction = "none"
@@ -401,7 +402,9 @@ class PartitionTask:
         groups = None
         if self.history is not None:
             groups = self.history.groups_of(obs.key, obs.features)
-            x.update(self.history.features(groups))
+            # as of the observation's event time: an outcome learned earlier whose event
+            # is later (out of order) is not known yet at this point in time
+            x.update(self.history.features(groups, as_of=obs.event_time))
         champion = self.slots[self.champion]
         try:
             prediction, probabilities = self._predict(x, champion)
@@ -581,7 +584,7 @@ class PartitionTask:
         if verdict is not None:
             return verdict
         if self.history is not None and entry.groups:
-            self.history.update(entry.groups, label)
+            self.history.update(entry.groups, label, event_time=at)
         self.metrics.counts["learned"] += 1
         if len(self.slots) > 1:
             self._maybe_promote(at, out)

@@ -193,7 +193,14 @@ def _replay(
         if options.as_json:
             emit_json(publisher.report.to_dict() | {"error": str(exc)})
         raise
-    _print_summary(summary, options.as_json)
+    # A rebased replay says where its warped clock starts: event time t of the source is
+    # rebase_to + (t - the first event's time) / speed, so a reader can map times back.
+    rebase = (
+        {"rebase_to": plan.rebase_to.isoformat(), "time_scale": plan.time_scale}
+        if plan.rebase_to is not None
+        else {}
+    )
+    _print_summary(summary, options.as_json, rebase)
 
 
 @contextmanager
@@ -211,8 +218,10 @@ def _kafka_errors_behind_verbose() -> Iterator[None]:
         kafka_log.setLevel(level)
 
 
-def _print_summary(summary: ReplaySummary, as_json: bool) -> None:
-    data = summary.to_dict()
+def _print_summary(
+    summary: ReplaySummary, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
+    data = summary.to_dict() | (extra or {})
     if as_json:
         emit_json(data)
         return
