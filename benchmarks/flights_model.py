@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.with_overrides(challengers={})
     if args.drop:
         names = ", ".join(repr(name) for name in args.drop.split(","))
-        settings = settings.with_overrides(model=f"compose.Discard({names}) | ({settings.model.spec})")
+        model = f"compose.Discard({names}) | ({settings.model.spec})"
+        settings = settings.with_overrides(model=model)
     command = _producer_command(settings, options)
     key_by = command[command.index("--key-by") + 1] if "--key-by" in command else "origin"
     key_by = args.key_by or key_by

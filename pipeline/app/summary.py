@@ -21,7 +21,8 @@ class FlightClock:
     """Maps the demo's warped event times back to the flights' own (2013) time.
 
     >>> from datetime import UTC
-    >>> clock = FlightClock(datetime(2013, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC), 3600)
+    >>> year = datetime(2013, 1, 1, tzinfo=UTC)
+    >>> clock = FlightClock(year, datetime(2030, 1, 1, tzinfo=UTC), 3600)
     >>> clock.flight_time(datetime(2030, 1, 1, 0, 0, 2, tzinfo=UTC)).isoformat()
     '2013-01-01T02:00:00+00:00'
     """
