@@ -90,6 +90,9 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # A challenger learns the same stream; the better one over 5,000 labels serves.
         challengers=dict(DEMO_CHALLENGERS),
         promote_window=5000,
+        # Feature shares compared over windows of 5,000 observations (two weeks of a
+        # partition's flights): weekday and weather cycles shorter than that average out.
+        drift_category_window=5000,
         # Scores per flight day and flight week, on the warped clock.
         metric_windows_s=(24 * 3600 / options.speed, 7 * 24 * 3600 / options.speed),
         # Arrivals are up to delay_max late: the watermark waits that long.
