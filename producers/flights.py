@@ -427,6 +427,9 @@ def _build(
         "plane_seats": _ints(table["plane_seats"]),
         "inbound_delay_min": _floats(table["inbound_delay_min"]),
         "turnaround_min": _floats(table["turnaround_min"]),
+        # how far the turnaround falls short of an hour: a late inbound plane pushes the
+        # departure back by about that much (a hinge a linear model cannot draw itself)
+        "turnaround_short_min": _floats((60.0 - table["turnaround_min"]).clip(lower=0.0)),
     }
     names = list(columns)
     rows = zip(*columns.values(), strict=True)

@@ -777,6 +777,14 @@ def test_describe_reports_the_header_and_the_age() -> None:
         "model": DEFAULT_MODEL,
         "river_version": river.__version__,
         "config_fingerprint": config_fingerprint(CONFIG),
+        "champion": "main",
+        "models": {
+            "main": {
+                "version": task.model_version,
+                "digest": model_digest(task),
+                "spec": DEFAULT_MODEL,
+            }
+        },
         "bytes": len(blob),
     }
     assert info["learned"] > 0 and info["predictions"] > 0
