@@ -393,7 +393,9 @@ class ModelSettings(_Group):
         "PSI", description="drift of each numeric feature: PSI of its deciles, or a detector"
     )
     drift_features_action: _Action = Field("none", description="on a feature's drift")
-    drift_labels: _Detector = Field("ADWIN", description="detector of the label shares")
+    drift_labels: _Detector | Literal["PSI"] = Field(
+        "ADWIN", description="label-share drift: a detector, or PSI of shares per window"
+    )
     drift_labels_action: _Action = Field("none", description="on a label-share drift")
     drift_category_window: int = Field(
         1000, ge=10, description="observations per window of category and label shares (PSI)"

@@ -90,6 +90,10 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # A challenger learns the same stream; the better one over 5,000 labels serves.
         challengers=dict(DEMO_CHALLENGERS),
         promote_window=5000,
+        promote_margin=0.05,
+        # The late share compared between the same windows (a detector on the 0/1 stream
+        # alarmed at every stormy day: 505 times in the year).
+        drift_labels="PSI",
         # Feature shares compared over windows of 5,000 observations (two weeks of a
         # partition's flights): weekday and weather cycles shorter than that average out.
         drift_category_window=5000,

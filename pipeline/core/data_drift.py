@@ -176,7 +176,7 @@ class LabelMonitor:
         self,
         kind: ModelKind,
         *,
-        detector: DetectorName = "ADWIN",
+        detector: DetectorName | Literal["PSI"] = "ADWIN",
         category_window: int = 1000,
         psi_threshold: float = 0.25,
         max_categories: int = 20,
@@ -186,14 +186,22 @@ class LabelMonitor:
             raise ConfigError(f"{detector} watches 0/1 values; a regression label needs another")
         self.kind: ModelKind = kind
         self.name = detector
-        self.detector = make_detector(detector, seed=seed)
-        self.binary = kind == "classification"
+        #: "PSI": the class shares (or a regression label's deciles) window by window only.
+        self.detector: Any = (
+            make_detector(detector, seed=seed)
+            if detector != "PSI"
+            else BinnedShares(ShareWindows(category_window, threshold=psi_threshold))
+        )
+        self.binary = kind == "classification" and detector != "PSI"
         self.shares = ShareWindows(
             category_window, threshold=psi_threshold, max_categories=max_categories
         )
 
     def update(self, label: Any) -> list[Alarm]:
         """Feed one label; the alarms it raised (at most one)."""
+        if self.name == "PSI" and self.kind == "regression":
+            psi = self.detector.update(float(label))
+            return [] if psi is None else [psi_alarm("label", "label", self.detector.windows, psi)]
         if self.kind == "regression":
             self.detector.update(float(label))
         else:

@@ -305,3 +305,20 @@ def test_metrics_score_returns_the_loss_promotions_compare() -> None:
     assert m.score(True, False, {True: 0.3, False: 0.7}, decision=False) == 5.0
     plain = TaskMetrics("classification")
     assert plain.score(True, True, {True: 0.5, False: 0.5}) == pytest.approx(0.6931, abs=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_label_shares_by_psi_flag_a_moved_label_only(kind: str) -> None:
+    from pipeline.core.data_drift import LabelMonitor
+
+    rng = random.Random(8)
+    monitor = LabelMonitor(kind, detector="PSI", category_window=500)  # type: ignore[arg-type]
+
+    def label(i: int) -> object:
+        moved = i >= 2000
+        if kind == "classification":
+            return rng.random() < (0.6 if moved else 0.2)
+        return rng.gauss(3.0 if moved else 0.0, 1.0)
+
+    alarms = [i for i in range(4000) for _ in monitor.update(label(i))]
+    assert alarms == [2499]  # the first whole window after the move, and no other
