@@ -75,6 +75,7 @@ def test_published_events_read_back_with_keys_partitions_and_both_clocks(setting
     assert _create_topics(settings) == {
         settings.topics.events: "created",
         settings.topics.dead_letter: "created",
+        settings.topics.alerts: "created",
     }
     keys = ["EWR", "JFK", "LGA", "SFO", "BOS", "ORD"]
     sent = _events(keys, per_key=20)
@@ -118,6 +119,7 @@ def test_topics_are_created_with_log_append_time_and_checked_on_reuse(settings: 
     assert _create_topics(settings, partitions=2) == {
         settings.topics.events: "existed",
         settings.topics.dead_letter: "existed",
+        settings.topics.alerts: "existed",
     }
     with admin_client(settings.kafka) as admin:
         configs = admin.describe_configs(
