@@ -23,6 +23,7 @@ from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisC
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import CheckpointSettings, Settings
+from pipeline.adapters.topics import ensure_alerts_topic
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.core.records import Prediction
 
@@ -72,6 +73,7 @@ def run_worker(
     """
     sealer = checkpoint_codec(settings.checkpoints, local_key)  # refuse before connecting
     kafka = settings.kafka.at(endpoints.bootstrap)
+    ensure_alerts_topic(kafka, settings.namespace)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
     redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
     producer = make_worker_producer(kafka)

@@ -24,7 +24,14 @@ from pipeline.adapters.kafka_clients import admin_client
 from pipeline.adapters.settings import KafkaSettings, TopicNames
 from pipeline.core.errors import ConfigError, ServiceUnavailable
 
-__all__ = ["delete_topics", "ensure_topics", "partition_counts", "prepare_topics", "topic_specs"]
+__all__ = [
+    "delete_topics",
+    "ensure_alerts_topic",
+    "ensure_topics",
+    "partition_counts",
+    "prepare_topics",
+    "topic_specs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +148,19 @@ def prepare_topics(kafka: KafkaSettings, namespace: str, *, fresh: bool = False)
         ) from exc
 
 
-def _prepare(kafka: KafkaSettings, namespace: str, fresh: bool) -> dict[str, str]:
+def ensure_alerts_topic(kafka: KafkaSettings, namespace: str) -> str:
+    """Create ``<ns>.alerts`` if it is missing ("created"/"existed"): a namespace whose
+    topics an older driftline made has none, and the worker publishes alerts there."""
+    name = TopicNames(namespace).alerts
+    try:
+        return _prepare(kafka, namespace, False, only=name)[name]
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka at {kafka.bootstrap} did not make {name}: {exc}") from exc
+
+
+def _prepare(
+    kafka: KafkaSettings, namespace: str, fresh: bool, only: str | None = None
+) -> dict[str, str]:
     with admin_client(kafka) as admin:
         brokers = len(admin.describe_cluster()["brokers"])
         specs = topic_specs(
@@ -151,4 +170,6 @@ def _prepare(kafka: KafkaSettings, namespace: str, fresh: bool) -> dict[str, str
             brokers=brokers,
             retention_ms=kafka.retention_ms,
         )
+        if only is not None:
+            specs = {only: specs[only]}
         return ensure_topics(admin, specs, fresh=fresh)

@@ -166,3 +166,17 @@ def test_alerts_and_points_are_written_once_whatever_the_replays(settings: Setti
     assert kept == [120, 180]  # the two newest windows are kept
     assert client.xlen(f"{settings.namespace}:alerts") == 1 and sink.alerts_added == 1
     client.close()
+
+
+def test_a_namespace_made_before_alerts_gets_its_alerts_topic(settings: Settings) -> None:
+    """Topics an older driftline made have no ``<ns>.alerts``: the worker makes it."""
+    from pipeline.adapters.kafka_clients import admin_client
+    from pipeline.adapters.topics import delete_topics, partition_counts
+
+    create_topics(settings, partitions=1)
+    with admin_client(settings.kafka) as admin:
+        delete_topics(admin, [settings.topics.alerts])
+        assert settings.topics.alerts not in partition_counts(admin, [settings.topics.alerts])
+    drain(settings, publish(settings, _events(30)))
+    with admin_client(settings.kafka) as admin:
+        assert partition_counts(admin, [settings.topics.alerts]) == {settings.topics.alerts: 1}
