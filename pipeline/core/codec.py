@@ -250,23 +250,20 @@ class EventCodec:
         return fields
 
     def _decode_tick(self, raw: bytes) -> WatermarkTick:
-        body = io.BytesIO(raw)
-        body.seek(_HEADER.size)
-        try:
-            fields: Any = fastavro.schemaless_reader(body, self._tick, None)
-            if body.tell() != len(raw):
-                raise ValueError(f"{len(raw) - body.tell()} trailing bytes")
-            return WatermarkTick.model_validate(fields)
-        except Exception as exc:  # fastavro and pydantic raise many kinds
-            raise DecodeError("avro-decode", f"tick body does not decode: {exc!r}") from exc
+        return self._decode_small(raw, self._tick, WatermarkTick, "tick")
 
     def _decode_control(self, raw: bytes) -> ControlCommand:
+        return self._decode_small(raw, self._control, ControlCommand, "control")
+
+    @staticmethod
+    def _decode_small(raw: bytes, schema: Any, model: Any, what: str) -> Any:
+        """A worker-written record (tick, control): the whole body, validated by ``model``."""
         body = io.BytesIO(raw)
         body.seek(_HEADER.size)
         try:
-            fields: Any = fastavro.schemaless_reader(body, self._control, None)
+            fields: Any = fastavro.schemaless_reader(body, schema, None)
             if body.tell() != len(raw):
                 raise ValueError(f"{len(raw) - body.tell()} trailing bytes")
-            return ControlCommand.model_validate(fields)
+            return model.model_validate(fields)
         except Exception as exc:  # fastavro and pydantic raise many kinds
-            raise DecodeError("avro-decode", f"control body does not decode: {exc!r}") from exc
+            raise DecodeError("avro-decode", f"{what} body does not decode: {exc!r}") from exc

@@ -12,12 +12,11 @@ as it does across an event; whichever worker holds the partition, now or later, 
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.core import schemas
 
 __all__ = ["CONTROL_SCHEMA_ID", "ControlCommand", "control_schema"]
 
@@ -39,9 +38,6 @@ class ControlCommand(BaseModel):
         return "control"
 
 
-@cache
 def control_schema() -> dict[str, Any]:
     """The control record's Avro schema (parsed JSON), read once from the package."""
-    text = resources.files("pipeline.core.schemas").joinpath("control.avsc").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return schemas.load("control")

@@ -14,12 +14,9 @@ True
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -32,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from pipeline.core import schemas
 from pipeline.core.times import to_utc
 
 __all__ = [
@@ -142,9 +140,6 @@ class Outcome(EventBase):
 Event = Observation | Outcome
 
 
-@cache
 def avro_schema(kind: EventKind) -> dict[str, Any]:
     """The Avro schema (parsed JSON) of an event kind, read once from the package."""
-    text = resources.files("pipeline.core.schemas").joinpath(f"{kind}.avsc").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return schemas.load(kind)

@@ -21,13 +21,12 @@ True
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.core import schemas
 
 __all__ = ["IdleClock", "WatermarkTick", "tick_schema"]
 
@@ -44,12 +43,9 @@ class WatermarkTick(BaseModel):
         return "tick"
 
 
-@cache
 def tick_schema() -> dict[str, Any]:
-    """The tick's Avro schema (parsed JSON), read once from the package."""
-    text = resources.files("pipeline.core.schemas").joinpath("tick.avsc").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    """The tick record's Avro schema (parsed JSON), read once from the package."""
+    return schemas.load("tick")
 
 
 class IdleClock:

@@ -41,11 +41,7 @@ _COLUMNS = (
 def model_show(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
     """Each task's checkpoint: partition, model version, learned, next offset, age, digest."""
     settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    store = checkpoint_store(
-        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
-    )
-    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    store, codec = _checkpoints(settings)
     rows = [describe(blob, codec) for _, blob in sorted(store.all().items())]
     if as_json:
         emit_json({"tasks": rows})
@@ -84,11 +80,7 @@ def model_history(
     """Each task's kept checkpoints, newest first: id (partition@offset), model version,
     learned, next offset, created at, age, digest. Each one is verified (HMAC)."""
     settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    store = checkpoint_store(
-        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
-    )
-    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    store, codec = _checkpoints(settings)
     partitions = store.partitions() if partition is None else [partition]
     rows = [row for p in partitions for row in _history_rows(store, codec, p)]
     if as_json:
@@ -133,11 +125,7 @@ def model_export(
 ) -> None:
     """Write a verified copy of a task's model (pickle) for offline use."""
     settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    store = checkpoint_store(
-        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
-    )
-    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    store, codec = _checkpoints(settings)
     blob = store.load(partition)
     if blob is None:
         raise ConfigError(f"partition {partition} has no checkpoint in {settings.namespace}")
@@ -149,6 +137,15 @@ def model_export(
         f"{info['model_version']}, digest {info['model_digest']}; load it with "
         "pickle.load (trust it only as far as this checkpoint's key)"
     )
+
+
+def _checkpoints(settings: Settings) -> tuple[CheckpointStore, CheckpointCodec]:
+    """The namespace's checkpoint store and the codec that verifies its blobs."""
+    endpoints = endpoints_of(settings)
+    store = checkpoint_store(
+        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
+    )
+    return store, checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
 
 
 def _send(settings: Settings, command: ControlCommand, partitions: list[int] | None) -> None:
@@ -215,11 +212,7 @@ def model_rollback(
     offsets, pending labels and metrics, so the offset rule stays exact. Use one ``--to``
     per partition to roll back."""
     settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    store = checkpoint_store(
-        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
-    )
-    codec = checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    store, codec = _checkpoints(settings)
     targets: dict[int, int] = {}
     for ident in to:
         text_partition, at, text_offset = ident.partition("@")
