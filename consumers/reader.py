@@ -90,14 +90,15 @@ class PredictionsClient:
         self, window_s: float | None = None, model: str | None = None
     ) -> dict[str, list[dict[str, Any]]]:
         """The metrics time series: per ``"<window_s>:<model>"``, one point per closed
-        event-time window, the partitions' points of a window added up, oldest first."""
+        event-time window, the partitions' points of a window added up, oldest first.
+        ``window_s`` picks the windows within 1% of that length (the demo's are fractions)."""
         keys = sorted(self._redis.scan_iter(match=self.keys.series_pattern, count=1000))
         prefix = self.keys.series_pattern[:-1]
         found: dict[str, list[dict[str, Any]]] = {}
         for key in keys:
             name = (key.decode() if isinstance(key, bytes) else key).removeprefix(prefix)
             length, _, model_name = name.partition(":")
-            if (window_s is not None and float(length) != window_s) or (
+            if (window_s is not None and abs(float(length) - window_s) > 0.01 * window_s) or (
                 model is not None and model_name != model
             ):
                 continue
