@@ -71,6 +71,12 @@ class DemoOptions:
     def delay_max_s(self) -> float:
         return self.delay_max_world_s / self.speed
 
+    @property
+    def flight_day_s(self) -> float:
+        """A day of flight time on the warped clock, in whole microseconds (so a week is
+        exactly seven of them, and the producer can start the clock on a week's edge)."""
+        return round(24 * 3600 * 1_000_000 / self.speed) / 1_000_000
+
 
 def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
     """The worker settings the demo runs with, and why (each override is the replay's)."""
@@ -98,7 +104,7 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # partition's flights): weekday and weather cycles shorter than that average out.
         drift_category_window=5000,
         # Scores per flight day and flight week, on the warped clock.
-        metric_windows_s=(24 * 3600 / options.speed, 7 * 24 * 3600 / options.speed),
+        metric_windows_s=(options.flight_day_s, 7 * options.flight_day_s),
         # Arrivals are up to delay_max late: the watermark waits that long.
         allowed_lateness_s=options.delay_max_s,
     )
@@ -108,6 +114,9 @@ def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
     # Keyed by aircraft (tail number), so Redis holds each plane's latest prediction.
     command = [sys.executable, "-m", "pipeline", "produce", "flights", "--key-by", "tailnum"]
     command += ["--namespace", settings.namespace, "--speed", repr(options.speed), "--rebase"]
+    # The warped clock starts on a flight week's edge: the daily and weekly windows then
+    # hold the same flights in every run (their starts follow the wall clock otherwise).
+    command += ["--rebase-align", repr(7 * options.flight_day_s)]
     command += ["--delay-mean", repr(options.delay_mean_s)]
     command += ["--delay-max", repr(options.delay_max_s), "--seed", str(settings.seed), "--json"]
     if options.limit is not None:

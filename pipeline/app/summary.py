@@ -107,7 +107,9 @@ def summarize(
         "costs": _costs(total),
         "models": _models(metrics.get("models", {})),
         "promotions": [
-            _alert_row(a, clock) for a in reversed(alerts or []) if a["kind"] == "promotion"
+            _alert_row(a, clock)
+            for a in sorted(alerts or [], key=_in_time)
+            if a["kind"] == "promotion"
         ],
         "drift": _drift(alerts or [], clock),
         "weekly": _weekly(series or {}, clock),
@@ -134,6 +136,11 @@ def _models(models: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _in_time(alert: dict[str, Any]) -> tuple[Any, ...]:
+    """Event time, then where in the log: the same order whatever order they were written."""
+    return (alert.get("event_time") or "", alert["partition"], alert["offset"], alert["subject"])
+
+
 def _alert_row(alert: dict[str, Any], clock: FlightClock | None) -> dict[str, Any]:
     when = alert.get("event_time")
     return {
@@ -155,7 +162,8 @@ def _drift(alerts: list[dict[str, Any]], clock: FlightClock | None) -> dict[str,
     drifts = [a for a in alarms if a["signal"] == "drift"]
     counted = Counter(f"{a['kind']}:{a['subject']}" for a in drifts)
     rank = {"concept": 0, "label": 1, "category": 2, "feature": 3}
-    listed = sorted(drifts, key=lambda a: rank.get(a["kind"], 9))[:LISTED_ALARMS]
+    listed = sorted(drifts, key=lambda a: (rank.get(a["kind"], 9), *_in_time(a)))
+    listed = listed[:LISTED_ALARMS]
     return {
         "drifts": len(drifts),
         "warnings": len(alarms) - len(drifts),

@@ -30,6 +30,7 @@ from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings
 from pipeline.app.logs import stderr
 from pipeline.app.namespace import prepare_namespace
 from pipeline.core.errors import ConfigError, PublishError, ServiceUnavailable
+from pipeline.core.times import EPOCH, epoch_micros
 from producers.flights import CancelledTreatment, KeyBy, flight_events
 from producers.publisher import DeliveryBounds, EventPublisher
 from producers.replay import ArrivalDelay, Pacer, ReplayPlan
@@ -55,6 +56,7 @@ class ReplayOptions:
     delay_max: float = 600.0
     seed: int | None = None
     rebase: bool = False
+    rebase_align: float | None = None
     fresh: bool = False
     as_json: bool = False
 
@@ -76,6 +78,15 @@ _OPTIONS: dict[str, Any] = {
     "rebase": Annotated[
         bool,
         typer.Option(help="warp event times onto now at --speed, so lateness is live (see docs)"),
+    ],
+    "rebase_align": Annotated[
+        float | None,
+        typer.Option(
+            min=0.000001,
+            help="with --rebase: start the warped clock on the next multiple of this many "
+            "seconds since the epoch, so event-time windows of that length (and its "
+            "divisors) fall on the same events in every run",
+        ),
     ],
     "fresh": Annotated[
         bool,
@@ -163,7 +174,7 @@ def _replay(
     plan = ReplayPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
-        rebase_to=datetime.now(UTC) if options.rebase else None,
+        rebase_to=_rebase_to(datetime.now(UTC), options.rebase_align) if options.rebase else None,
         time_scale=options.speed if options.rebase and options.speed else 1.0,
     )
     pacer = Pacer(1.0 if options.rebase else options.speed)
@@ -201,6 +212,19 @@ def _replay(
         else {}
     )
     _print_summary(summary, options.as_json, rebase)
+
+
+def _rebase_to(now: datetime, align_s: float | None) -> datetime:
+    """``now``, or the next multiple of ``align_s`` seconds since the epoch (microseconds).
+
+    >>> _rebase_to(datetime(2030, 1, 1, 0, 0, 1, 500_000, tzinfo=UTC), 2.0).isoformat()
+    '2030-01-01T00:00:02+00:00'
+    """
+    if not align_s:
+        return now
+    step = round(align_s * 1_000_000)
+    micros = epoch_micros(now)
+    return EPOCH + timedelta(microseconds=-(-micros // step) * step)
 
 
 @contextmanager
