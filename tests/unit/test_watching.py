@@ -322,3 +322,29 @@ def test_label_shares_by_psi_flag_a_moved_label_only(kind: str) -> None:
 
     alarms = [i for i in range(4000) for _ in monitor.update(label(i))]
     assert alarms == [2499]  # the first whole window after the move, and no other
+
+
+def test_windows_of_an_aligned_warped_clock_hold_the_same_events_every_run() -> None:
+    """The demo's producer starts the warped clock on a window's edge (--rebase-align):
+    two runs started at different wall times then close the same windows on the same
+    labels (without alignment, the edges fall among other events)."""
+    from pipeline.app.cli.produce import _rebase_to
+
+    speed, week = 262_800.0, 2.301369
+    flights = [T0 + timedelta(minutes=37 * i) for i in range(3000)]
+
+    def points(now: datetime, align: float | None) -> list[tuple[int, int]]:
+        start = _rebase_to(now, align)
+        windows = EventWindows((week,))
+        closed = []
+        for t in flights:
+            warped = start + (t - flights[0]) / speed
+            closed += windows.add(warped, WindowScore(True, 0.1))
+        return [(p["n"], p["correct"]) for p in closed]
+
+    one, two = (
+        datetime(2030, 1, 1, 0, 0, 0, 123_456, tzinfo=UTC),
+        datetime(2030, 5, 2, 7, tzinfo=UTC),
+    )
+    assert points(one, week) == points(two, week)
+    assert points(one, None) != points(two, None)
