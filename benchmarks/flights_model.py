@@ -16,7 +16,7 @@ ROC AUC is the mean of the partitions' weighted by scored predictions). ``--mode
 ``--groups`` and ``--alpha`` override the demo's settings, to compare variants.
 
 >>> partition_of(b"N14228", 3), partition_of(b"EWR", 3)
-(2, 0)
+(2, 1)
 """
 
 from __future__ import annotations

@@ -7,9 +7,7 @@ whole prequential loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
 >>> from pipeline.core.events import Observation, Outcome
->>> from pipeline.core.checkpoint import CheckpointError
-from pipeline.core.checkpoint import CheckpointError
-from pipeline.core.codec import EventCodec
+>>> from pipeline.core.codec import EventCodec
 >>> codec = EventCodec()
 >>> def rec(offset, event):
 ...     return InputRecord(0, offset, event.key.encode(), codec.encode(event), 1_700_000_000_000)
