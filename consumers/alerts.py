@@ -6,9 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from kafka.errors import KafkaError
-
-from pipeline.core.errors import PublishError
+from consumers.acks import send_acknowledged
 from pipeline.core.records import Alert
 
 __all__ = ["AlertPublisher", "alert_json"]
@@ -28,24 +26,17 @@ class AlertPublisher:
         self.topic = topic
 
     def publish(self, alerts: Sequence[Alert]) -> None:
-        if not alerts:
-            return
-        futures = []
-        try:
-            for alert in alerts:
-                futures.append(
-                    self._producer.send(
-                        self.topic,
-                        key=alert.alert_id.encode(),
-                        value=alert_json(alert).encode(),
-                        headers=[("driftline.kind", b"alert")],
-                    )
-                )
-            self._producer.flush(timeout=60)
-        except KafkaError as exc:
-            raise PublishError(f"alerts not published: {exc}", len(alerts), exc) from exc
-        failed = [f for f in futures if not f.succeeded()]
-        if failed:
-            raise PublishError(
-                f"{len(failed)} alert(s) not acknowledged", len(failed), failed[0].exception
+        if alerts:
+            send_acknowledged(
+                self._producer,
+                (
+                    {
+                        "topic": self.topic,
+                        "key": alert.alert_id.encode(),
+                        "value": alert_json(alert).encode(),
+                        "headers": [("driftline.kind", b"alert")],
+                    }
+                    for alert in alerts
+                ),
+                "alert(s)",
             )

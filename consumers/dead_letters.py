@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kafka.errors import KafkaError
-
+from consumers.acks import send_acknowledged
 from pipeline.core.codec import KIND_HEADER
-from pipeline.core.errors import PublishError
 from pipeline.core.records import DeadLetter
 
 __all__ = ["DeadLetterPublisher"]
@@ -24,31 +22,30 @@ class DeadLetterPublisher:
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
         """Send and flush; raises :class:`PublishError` if any was not acknowledged."""
-        if not letters:
-            return
-        futures = []
-        try:
-            for letter in letters:
-                headers = [
-                    ("driftline.reason", letter.reason.encode()),
-                    ("driftline.detail", letter.detail[:1000].encode(errors="replace")),
-                    ("driftline.source.topic", self.source_topic.encode()),
-                    ("driftline.source.partition", str(letter.partition).encode()),
-                    ("driftline.source.offset", str(letter.offset).encode()),
-                    ("driftline.source.timestamp_ms", str(letter.timestamp_ms).encode()),
-                ]
-                if letter.kind:
-                    headers.append((KIND_HEADER, letter.kind.encode()))
-                futures.append(
-                    self._producer.send(
-                        self.topic, key=letter.key, value=letter.value, headers=headers
-                    )
-                )
-            self._producer.flush(timeout=60)
-        except KafkaError as exc:
-            raise PublishError(f"dead letters not published: {exc}", len(letters), exc) from exc
-        failed = [f for f in futures if not f.succeeded()]
-        if failed:
-            raise PublishError(
-                f"{len(failed)} dead letter(s) not acknowledged", len(failed), failed[0].exception
+        if letters:
+            send_acknowledged(
+                self._producer,
+                (
+                    {
+                        "topic": self.topic,
+                        "key": letter.key,
+                        "value": letter.value,
+                        "headers": self._headers(letter),
+                    }
+                    for letter in letters
+                ),
+                "dead letter(s)",
             )
+
+    def _headers(self, letter: DeadLetter) -> list[tuple[str, bytes]]:
+        headers = [
+            ("driftline.reason", letter.reason.encode()),
+            ("driftline.detail", letter.detail[:1000].encode(errors="replace")),
+            ("driftline.source.topic", self.source_topic.encode()),
+            ("driftline.source.partition", str(letter.partition).encode()),
+            ("driftline.source.offset", str(letter.offset).encode()),
+            ("driftline.source.timestamp_ms", str(letter.timestamp_ms).encode()),
+        ]
+        if letter.kind:
+            headers.append((KIND_HEADER, letter.kind.encode()))
+        return headers
