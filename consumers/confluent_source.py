@@ -137,9 +137,12 @@ class ConfluentRecordSource:
         return self._watermarks(partition)[0]
 
     def lag(self) -> int:
+        return sum(self.lags().values())
+
+    def lags(self) -> dict[int, int]:
         assigned = sorted(self.assignment())
         if not assigned:
-            return 0
+            return {}
         known = self.consumer.position([self._tp(p) for p in assigned])
         positions = {tp.partition: tp.offset for tp in known}
         missing = [self._tp(p) for p in assigned if p not in self._next and positions[p] < 0]
@@ -152,7 +155,7 @@ class ConfluentRecordSource:
                     f"Kafka did not tell the committed offsets of {self.topic}: {exc.args[0].str()}"
                 ) from exc
             committed = {tp.partition: tp.offset for tp in answered}
-        total = 0
+        lags = {}
         for partition in assigned:
             low, high = self._watermarks(partition)
             position = self._next.get(partition, positions[partition])
@@ -160,8 +163,8 @@ class ConfluentRecordSource:
                 position = committed.get(partition, OFFSET_INVALID)
             if position < 0:  # no committed offset either: auto.offset.reset=earliest
                 position = low
-            total += max(0, high - position)
-        return total
+            lags[partition] = max(0, high - position)
+        return lags
 
     def seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(self._tp(partition, offset))

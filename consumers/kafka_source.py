@@ -61,11 +61,14 @@ class KafkaRecordSource:
         return int(self.consumer.beginning_offsets([tp])[tp])
 
     def lag(self) -> int:
+        return sum(self.lags().values())
+
+    def lags(self) -> dict[int, int]:
         assigned = list(self.consumer.assignment())
         if not assigned:
-            return 0
+            return {}
         ends = self.consumer.end_offsets(assigned)
-        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
+        return {tp.partition: max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned}
 
     def seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(self._tp(partition), offset)

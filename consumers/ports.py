@@ -52,6 +52,10 @@ class RecordSource(Protocol):
         """Records between this member's positions and the ends of its partitions."""
         ...
 
+    def lags(self) -> dict[int, int]:
+        """:meth:`lag` per partition held (the consumer lag a dashboard shows)."""
+        ...
+
     def seek(self, partition: int, offset: int) -> None: ...
 
     def commit(self, offsets: Mapping[int, int]) -> bool:

@@ -63,9 +63,7 @@ class PredictionsClient:
         for key in wanted:
             pipe.hgetall(self.keys.prediction(key))
         answers = pipe.execute()
-        return {
-            key: decode_hash(key, raw) for key, raw in zip(wanted, answers, strict=True) if raw
-        }
+        return {key: decode_hash(key, raw) for key, raw in zip(wanted, answers, strict=True) if raw}
 
     def task_metrics(self) -> dict[int, dict[str, Any]]:
         """Each task's metrics snapshot, by partition."""

@@ -13,6 +13,7 @@ from typing import Any
 from consumers.alerts import AlertPublisher
 from consumers.clients import make_record_source, make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
+from consumers.exposition import serve_worker_metrics
 from consumers.process_tuning import steady_collector
 from consumers.redis_sink import RedisSink
 from consumers.tasks import TaskStore
@@ -66,10 +67,13 @@ def run_worker(
     finished: Callable[[], bool] | None = None,
     *,
     local_key: Callable[[], bytes | None] | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it.
 
-    ``local_key`` gives the local stack's checkpoint key when the settings name none.
+    ``local_key`` gives the local stack's checkpoint key when the settings name none;
+    ``metrics_port`` serves the worker's Prometheus exposition there while it runs.
     """
     sealer = checkpoint_codec(settings.checkpoints, local_key)  # refuse before connecting
     kafka = settings.kafka.at(endpoints.bootstrap)
@@ -101,10 +105,16 @@ def run_worker(
         config=config,
         on_batch=on_batch,
     )
+    exposition = (
+        None if metrics_port is None else serve_worker_metrics(worker, metrics_port, metrics_host)
+    )
     try:
         with steady_collector():
             worker.run(stop, finished)
     finally:
+        if exposition is not None:
+            exposition.shutdown()
+            exposition.server_close()
         producer.close(timeout=10)
         redis_client.close()
     return worker

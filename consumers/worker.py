@@ -62,6 +62,8 @@ class WorkerConfig:
     checkpoint_interval_s: float = 10.0
     retry_first_s: float = 0.1
     retry_max_s: float = 10.0
+    #: How often the consumer lag per partition is asked of Kafka (for the exposition).
+    lag_interval_s: float = 5.0
 
 
 @dataclass
@@ -79,6 +81,14 @@ class WorkerStats:
     #: Seconds spent checkpointing (sealing and storing), and the last checkpoint's size.
     checkpoint_s: float = 0.0
     checkpoint_bytes: int = 0
+    #: Durations of checkpoints and of batches (poll to written), in seconds.
+    checkpoint_seconds: LatenessHistogram = field(default_factory=LatenessHistogram)
+    batch_seconds: LatenessHistogram = field(default_factory=LatenessHistogram)
+    batch_s: float = 0.0
+    #: The last checkpoint's size per partition, and the consumer lag per partition held
+    #: (asked every ``WorkerConfig.lag_interval_s``).
+    checkpoint_sizes: dict[int, int] = field(default_factory=dict)
+    lags: dict[int, int] = field(default_factory=dict)
     restored: int = 0
     replayed_skipped: int = 0
     ticks_read: int = 0
@@ -176,6 +186,7 @@ class Worker:
         self._saved_at: dict[int, float] = {}
         self._to_commit: dict[int, int] = {}
         self._idle_since: float | None = None
+        self._lags_at = -float("inf")
         #: Partitions whose task holds a batch not yet written out: never checkpointed.
         self._dirty: set[int] = set()
         self._adopt: set[int] = set()  # assigned, task not set up yet
@@ -204,11 +215,24 @@ class Worker:
                 events = self._handle(batch) if batch else 0
                 self._checkpoint_due()
                 self._commit()
+                self._refresh_lags()
                 if self._should_stop(events, finished):  # before ticking: a fresh tick lags
                     break
                 self._write_ticks()
         finally:
             self.shutdown()
+
+    def _refresh_lags(self) -> None:
+        """Ask the source for the lag per partition, every ``lag_interval_s`` (in this
+        thread: a Kafka consumer serves one thread; a scrape reads what this wrote)."""
+        now = self.monotonic()
+        if now - self._lags_at < self.config.lag_interval_s:
+            return
+        self._lags_at = now
+        try:
+            self.stats.lags = self.source.lags()
+        except Exception as exc:  # a gauge is not worth a failed loop: keep the last one
+            log.debug("the consumer lag was not read (%s)", exc)
 
     def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
         """Idle and drained checks: only while partitions are held and nothing lags."""
@@ -267,6 +291,7 @@ class Worker:
                 self._quiet_since.pop(partition, None)
                 self._unsaved.pop(partition, None)
                 self._latency.pop(partition, None)
+                self.stats.lags.pop(partition, None)
         if partitions:
             log.info("released partitions %s", sorted(partitions))
 
@@ -288,7 +313,9 @@ class Worker:
         """The task's snapshot plus this worker's event-to-Redis latency for its partition
         (up to the last batch written: the wall clock is the worker's, not the task's)."""
         snap = task.snapshot()
-        snap["latency_buckets"] = list(self._latency_of(task.partition).counts)
+        latency = self._latency_of(task.partition)
+        snap["latency_buckets"] = list(latency.counts)
+        snap["latency_sum_s"] = latency.total
         return snap | {"latency_seconds": _quantiles(snap["latency_buckets"])}
 
     def _latency_of(self, partition: int) -> LatenessHistogram:
@@ -319,6 +346,7 @@ class Worker:
         The tasks' new state is *dirty* until the batch's outputs are written: a dirty
         task is never checkpointed, so no checkpoint holds a batch that is not in Redis.
         """
+        began = time.perf_counter()
         plans = self._plan(batch)
         processed_at = self.clock()
         predictions: list[Prediction] = []
@@ -374,6 +402,9 @@ class Worker:
         self.stats.predictions += len(predictions)
         self.stats.dead_letters += len(letters)
         self.stats.batches += 1
+        took = time.perf_counter() - began
+        self.stats.batch_seconds.add(took)
+        self.stats.batch_s += took
         if self.on_batch is not None:
             self.on_batch(self, predictions)
         return count - ticks
@@ -544,9 +575,12 @@ class Worker:
             log.warning("partition %s not checkpointed (%s); trying again later", partition, exc)
             return
         finally:
-            self.stats.checkpoint_s += time.perf_counter() - began
+            took = time.perf_counter() - began
+            self.stats.checkpoint_s += took
+            self.stats.checkpoint_seconds.add(took)
         self.stats.checkpoints += 1
         self.stats.checkpoint_bytes = size
+        self.stats.checkpoint_sizes[partition] = size
         self._unsaved[partition] = 0
         self._saved_at[partition] = self.monotonic()
         self._to_commit[partition] = task.next_offset

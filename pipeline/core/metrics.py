@@ -84,8 +84,13 @@ class LatenessHistogram:
     (50.0, 1000.0, 10)
     """
 
-    def __init__(self, counts: list[int] | None = None) -> None:
+    #: The sum of the values counted, negatives as 0 (as their bucket has them): with the
+    #: counts, a Prometheus histogram. A class default: checkpoints made before it lack it.
+    total: float = 0.0
+
+    def __init__(self, counts: list[int] | None = None, total: float = 0.0) -> None:
         self.counts = list(counts) if counts else [0] * (len(_BOUNDS) + 1)
+        self.total = total
 
     @property
     def count(self) -> int:
@@ -94,9 +99,31 @@ class LatenessHistogram:
     def add(self, seconds: float) -> None:
         """Count one value; negative lateness (event time ahead of ingest) goes in bucket 0."""
         self.counts[bisect.bisect_left(_BOUNDS, seconds)] += 1
+        if seconds > 0:
+            self.total += seconds
 
     def merge(self, other: LatenessHistogram) -> LatenessHistogram:
-        return LatenessHistogram([a + b for a, b in zip(self.counts, other.counts, strict=True)])
+        return LatenessHistogram(
+            [a + b for a, b in zip(self.counts, other.counts, strict=True)],
+            self.total + other.total,
+        )
+
+    def cumulative(self, top: float = math.inf) -> list[tuple[float, int]]:
+        """``(upper bound, values at or below it)`` for each bound up to ``top``, then
+        ``(inf, count)``: the ``le`` buckets of a Prometheus histogram.
+
+        >>> h = LatenessHistogram()
+        >>> h.add(0.0015); h.add(3.0); h.add(7e6)
+        >>> h.cumulative(top=0.005), h.total
+        ([(0.0, 0), (0.001, 0), (0.002, 1), (0.005, 1), (inf, 3)], 7000003.0015)
+        """
+        out, seen = [], 0
+        for bound, n in zip(_BOUNDS, self.counts, strict=False):
+            seen += n
+            if bound > top:
+                break
+            out.append((bound, seen))
+        return [*out, (math.inf, self.count)]
 
     def quantile(self, q: float) -> float | None:
         """The upper bound of the bucket holding the ``q`` quantile (``None`` if empty)."""
@@ -310,6 +337,7 @@ class TaskMetrics:
             "dead_letters": dict(self.dead_letters),
             "scored": self.scored,
             "lateness_buckets": self.lateness.counts,
+            "lateness_sum_s": self.lateness.total,
             "rolling_window": self.rolling_window,
             "rolling_n": min(self.scored, self.rolling_window),
         }
@@ -366,16 +394,20 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     for snap in snapshots:
         total["counts"].update(snap["counts"])
         total["dead_letters"].update(snap["dead_letters"])
-        hist = hist.merge(LatenessHistogram(snap["lateness_buckets"]))
+        hist = hist.merge(
+            LatenessHistogram(snap["lateness_buckets"], snap.get("lateness_sum_s", 0.0))
+        )
         if snap.get("latency_buckets") is not None:
             latency = (latency or LatenessHistogram()).merge(
-                LatenessHistogram(snap["latency_buckets"])
+                LatenessHistogram(snap["latency_buckets"], snap.get("latency_sum_s", 0.0))
             )
     if latency is not None:
         total["latency_buckets"] = latency.counts
+        total["latency_sum_s"] = latency.total
     total["counts"] = dict(total["counts"])
     total["dead_letters"] = dict(total["dead_letters"])
     total["lateness_buckets"] = hist.counts
+    total["lateness_sum_s"] = hist.total
     total["scored"] = sum(s["scored"] for s in snapshots)
     total["rolling_n"] = sum(s["rolling_n"] for s in snapshots)
     sums = (

@@ -122,7 +122,10 @@ class MemorySource:
         return 0
 
     def lag(self) -> int:
-        return sum(self.topic.end(p) - self.positions[p] for p in self.assigned)
+        return sum(self.lags().values())
+
+    def lags(self) -> dict[int, int]:
+        return {p: self.topic.end(p) - self.positions[p] for p in self.assigned}
 
     def seek(self, partition: int, offset: int) -> None:
         self.positions[partition] = offset

@@ -45,6 +45,22 @@ def consume(
     pending_ttl: Annotated[
         float | None, typer.Option(help="event-time seconds a prediction waits for its label")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar="DRIFTLINE_METRICS_PORT",
+            help="serve Prometheus metrics on this port (/metrics) while consuming",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            envvar="DRIFTLINE_METRICS_HOST",
+            help="the address the metrics port binds (0.0.0.0 in a container)",
+        ),
+    ] = "127.0.0.1",
     as_json: Json = False,
     namespace: Namespace = None,
 ) -> None:
@@ -60,7 +76,15 @@ def consume(
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
         log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
-        worker = run_worker(settings, endpoints, config, stop, local_key=key)
+        worker = run_worker(
+            settings,
+            endpoints,
+            config,
+            stop,
+            local_key=key,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+        )
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
     if as_json:
         emit_json(summary)

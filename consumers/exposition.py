@@ -1,0 +1,109 @@
+"""A worker's Prometheus exposition: ``driftline consume --metrics-port P``.
+
+At each scrape, :class:`WorkerCollector` reads the worker's tasks (their snapshots, as
+:mod:`pipeline.adapters.prometheus` names them) and the worker's own figures: the consumer
+lag per partition, the batch and checkpoint durations as histograms, the checkpoints'
+sizes, outages and retries. Nothing is counted twice: the collector reads what the loop
+keeps anyway, in the scrape's thread (the loop asks Kafka for the lag itself, every
+``WorkerConfig.lag_interval_s``, since a Kafka consumer serves one thread).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import ProcessCollector, start_http_server
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from consumers.worker import Worker
+from pipeline.adapters.prometheus import histogram_buckets, task_families
+
+__all__ = ["WorkerCollector", "serve_worker_metrics", "worker_registry"]
+
+log = logging.getLogger(__name__)
+
+#: The largest finite ``le`` bucket of the batch and checkpoint durations: ten minutes.
+_DURATION_TOP_S = 600.0
+
+
+class WorkerCollector(Collector):
+    """The worker's tasks and loop, as Prometheus metric families."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def collect(self) -> Iterator[Metric]:
+        yield from task_families(self.worker.snapshots())
+        stats = self.worker.stats
+        lag = GaugeMetricFamily(
+            "driftline_consumer_lag_records",
+            "Records between the worker's position and the end of each partition it holds.",
+            labels=["partition"],
+        )
+        for partition, behind in sorted(dict(stats.lags).items()):
+            lag.add_metric([str(partition)], behind)
+        yield lag
+        yield _histogram(
+            "driftline_worker_batch_duration_seconds",
+            "Wall time of one batch: tasks, Redis, alerts and dead letters written.",
+            stats.batch_seconds.counts,
+            stats.batch_s,
+        )
+        yield _histogram(
+            "driftline_worker_checkpoint_duration_seconds",
+            "Wall time of one checkpoint: sealing and storing a task's state.",
+            stats.checkpoint_seconds.counts,
+            stats.checkpoint_s,
+        )
+        size = GaugeMetricFamily(
+            "driftline_worker_checkpoint_size_bytes",
+            "Size of the last checkpoint of each partition (sealed).",
+            labels=["partition"],
+        )
+        for partition, n in sorted(dict(stats.checkpoint_sizes).items()):
+            size.add_metric([str(partition)], n)
+        yield size
+        for name, value, text in (
+            ("batches", stats.batches, "Batches processed."),
+            ("checkpoints", stats.checkpoints, "Checkpoints stored."),
+            ("outages", stats.outages, "Outages of Kafka or Redis waited out."),
+            ("retries", stats.retries, "Retries made while waiting out outages."),
+            ("redis_refused", stats.redis_refused, "Predictions Redis refused (dead-lettered)."),
+        ):
+            yield CounterMetricFamily(f"driftline_worker_{name}", text, value=value)
+        yield GaugeMetricFamily(
+            "driftline_worker_partitions",
+            "Partitions this worker holds now.",
+            value=len(self.worker.tasks),
+        )
+
+
+def _histogram(name: str, text: str, counts: list[int], total: float) -> Metric:
+    family = HistogramMetricFamily(name, text)
+    family.add_metric([], histogram_buckets(counts, top=_DURATION_TOP_S), total)
+    return family
+
+
+def worker_registry(worker: Worker) -> CollectorRegistry:
+    """A registry of the worker's collector and this process's CPU, memory and files."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkerCollector(worker))
+    ProcessCollector(registry=registry)
+    return registry
+
+
+def serve_worker_metrics(worker: Worker, port: int, host: str = "127.0.0.1") -> Any:
+    """Serve ``/metrics`` for ``worker`` on ``host:port`` in a daemon thread; return the
+    server (its ``shutdown()`` stops it; its ``server_port`` is the port, for port 0)."""
+    server, _thread = start_http_server(port, addr=host, registry=worker_registry(worker))
+    log.info("Prometheus metrics on http://%s:%s/metrics", host, server.server_port)
+    return server

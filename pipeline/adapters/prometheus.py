@@ -1,0 +1,194 @@
+"""Task metrics snapshots as Prometheus metric families (prometheus-client).
+
+One function, :func:`task_families`, turns the snapshots a worker writes to Redis (the
+``<ns>:metrics`` hash, :meth:`pipeline.core.task.PartitionTask.snapshot`) into metric
+families, labelled by partition (and model, and dead-letter reason). The worker's own
+exposition (``driftline consume --metrics-port``) and ``driftline serve``'s ``/metrics``
+both use it, so a scrape of either names the same series the same way. Names follow
+Prometheus's conventions: the ``driftline_`` prefix, ``_total`` for counters, base units
+(seconds, bytes) in the name, ``_ratio`` for shares between 0 and 1.
+
+Counters come from the tasks' checkpointed counts, so a partition's counter goes on from
+where it was when another worker takes it over (its ``instance`` label changes).
+
+>>> from prometheus_client.core import CollectorRegistry
+>>> from prometheus_client.exposition import generate_latest
+>>> snap = {"partition": 0, "kind": "classification", "counts": {"records": 3}, "scored": 0,
+...         "dead_letters": {"schema": 1}, "lateness_buckets": [], "models": {}}
+>>> text = generate_latest(SnapshotCollector(lambda: [snap])).decode()
+>>> 'driftline_records_total{partition="0"} 3.0' in text
+True
+>>> 'driftline_dead_letters_total{partition="0",reason="schema"} 1.0' in text
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from pipeline.core.metrics import LatenessHistogram
+
+__all__ = ["LATENESS_TOP_S", "SnapshotCollector", "histogram_buckets", "task_families"]
+
+#: The largest finite ``le`` bucket of the lateness and latency histograms: one week.
+#: Above it, values count in ``+Inf`` only (the snapshots' buckets go up to ~30 years).
+LATENESS_TOP_S = 1e6
+
+#: ``(counter name, the snapshot's count, help)``: every task counter worth a series.
+_COUNTERS = (
+    ("records", "records", "Records read from the events topic (events, not ticks)."),
+    ("observations", "observations", "Observations (events to predict) accepted."),
+    ("outcomes", "outcomes", "Outcomes (labels) accepted."),
+    ("predictions", "predictions", "Predictions made and written to Redis."),
+    ("labels_learned", "learned", "Labels learned from (prequentially scored first)."),
+    ("labels_expired", "expired", "Predictions whose label never came within its wait."),
+    ("duplicates", "duplicates", "Records dropped as duplicates of an event id seen before."),
+    ("refused", "refused", "Observations whose learning was refused (guarded values)."),
+    ("alerts", "alerts", "Alerts raised: drift alarms, promotions and rollbacks."),
+    ("promotions", "promotions", "Challengers promoted to champion."),
+    ("rollbacks", "rollbacks", "Rollbacks to an earlier checkpoint obeyed."),
+    ("watermark_ticks", "watermark_ticks", "Watermark ticks read."),
+)
+
+#: ``(gauge name, the derived score, help)``: a model's prequential scores.
+_SCORES = (
+    ("accuracy_ratio", "accuracy", "Prequential accuracy since the task began."),
+    ("rolling_accuracy_ratio", "rolling_accuracy", "Accuracy over the last N labels."),
+    ("roc_auc_ratio", "roc_auc", "Prequential ROC AUC (binary labels)."),
+    ("log_loss", "log_loss", "Prequential log loss (cross-entropy per label)."),
+    ("precision_ratio", "precision", "Prequential precision of the positive class."),
+    ("recall_ratio", "recall", "Prequential recall of the positive class."),
+    ("mean_absolute_error", "mae", "Prequential mean absolute error (regression)."),
+    ("rolling_mean_absolute_error", "rolling_mae", "MAE over the last N labels."),
+    ("root_mean_squared_error", "rmse", "Prequential RMSE (regression)."),
+)
+
+
+def histogram_buckets(counts: list[int], top: float = LATENESS_TOP_S) -> list[tuple[str, int]]:
+    """A snapshot's bucket counts as Prometheus ``le`` buckets (cumulative, ``+Inf`` last).
+
+    >>> histogram_buckets([0] * 40, top=0.002)
+    [('0.0', 0), ('0.001', 0), ('0.002', 0), ('+Inf', 0)]
+    """
+    return [
+        ("+Inf" if math.isinf(bound) else repr(bound), seen)
+        for bound, seen in LatenessHistogram(counts).cumulative(top)
+    ]
+
+
+def task_families(snapshots: Iterable[dict[str, Any]]) -> list[Metric]:
+    """The metric families of these task snapshots (one labelled series per partition)."""
+    snaps = sorted(snapshots, key=lambda s: s.get("partition", -1))
+    counters = {
+        name: CounterMetricFamily(f"driftline_{name}", text, labels=["partition"])
+        for name, _, text in _COUNTERS
+    }
+    dead = CounterMetricFamily(
+        "driftline_dead_letters",
+        "Records dead-lettered, by reason.",
+        labels=["partition", "reason"],
+    )
+    pending = GaugeMetricFamily(
+        "driftline_labels_pending", "Predictions waiting for their label.", labels=["partition"]
+    )
+    watermark = GaugeMetricFamily(
+        "driftline_watermark_timestamp_seconds",
+        "The task's watermark (event time), seconds since the Unix epoch.",
+        labels=["partition"],
+    )
+    lateness = HistogramMetricFamily(
+        "driftline_lateness_seconds",
+        "Event time to broker ingest time of each observation (how late events arrive).",
+        labels=["partition"],
+    )
+    latency = HistogramMetricFamily(
+        "driftline_event_to_redis_latency_seconds",
+        "Broker ingest time to the acknowledged Redis write of each prediction.",
+        labels=["partition"],
+    )
+    scored = CounterMetricFamily(
+        "driftline_model_labels_scored",
+        "Labels each model was scored on (prequential: predicted before learned).",
+        labels=["partition", "model"],
+    )
+    scores = {
+        name: GaugeMetricFamily(f"driftline_model_{name}", text, labels=["partition", "model"])
+        for name, _, text in _SCORES
+    }
+    costs = GaugeMetricFamily(
+        "driftline_model_cost_per_1000_decisions",
+        "Cost of 1,000 decisions under the cost matrix: the cost-aware decision, the argmax "
+        "and always-majority.",
+        labels=["partition", "model", "policy"],
+    )
+    champion = GaugeMetricFamily(
+        "driftline_model_champion",
+        "1 for the model whose prediction is served, 0 for challengers.",
+        labels=["partition", "model"],
+    )
+    threshold = GaugeMetricFamily(
+        "driftline_model_decision_threshold",
+        "The probability from which the decision is positive (cost-aware decisions).",
+        labels=["partition", "model"],
+    )
+    for snap in snaps:
+        partition = str(snap.get("partition", ""))
+        counts = snap.get("counts", {})
+        for name, key, _ in _COUNTERS:
+            counters[name].add_metric([partition], counts.get(key, 0))
+        for reason, n in sorted(snap.get("dead_letters", {}).items()):
+            dead.add_metric([partition, reason], n)
+        pending.add_metric([partition], counts.get("pending", 0))
+        if snap.get("watermark"):
+            watermark.add_metric([partition], datetime.fromisoformat(snap["watermark"]).timestamp())
+        if snap.get("lateness_buckets"):
+            lateness.add_metric(
+                [partition],
+                histogram_buckets(snap["lateness_buckets"]),
+                snap.get("lateness_sum_s", 0.0),
+            )
+        if snap.get("latency_buckets"):
+            latency.add_metric(
+                [partition],
+                histogram_buckets(snap["latency_buckets"]),
+                snap.get("latency_sum_s", 0.0),
+            )
+        models = snap.get("models") or {}
+        for model, about in sorted(models.items()):
+            own = about.get("scores") or (snap if len(models) == 1 else {})
+            labels = [partition, model]
+            scored.add_metric(labels, own.get("scored", 0))
+            for name, key, _ in _SCORES:
+                value = own.get(key)
+                if value is not None:
+                    scores[name].add_metric(labels, value)
+            for policy, value in (own.get("cost_per_1000") or {}).items():
+                costs.add_metric([*labels, policy], value)
+            champion.add_metric(labels, 1.0 if about.get("champion") else 0.0)
+            if about.get("threshold") is not None:
+                threshold.add_metric(labels, about["threshold"])
+    families: list[Metric] = [*counters.values(), dead, pending, watermark, lateness, latency]
+    families += [scored, *scores.values(), costs, champion, threshold]
+    return families
+
+
+class SnapshotCollector(Collector):
+    """A collector of :func:`task_families` over the snapshots ``snapshots()`` gives at
+    each scrape (a worker's tasks, or what Redis holds)."""
+
+    def __init__(self, snapshots: Callable[[], Iterable[dict[str, Any]]]) -> None:
+        self._snapshots = snapshots
+
+    def collect(self) -> Iterator[Metric]:
+        yield from task_families(self._snapshots())
