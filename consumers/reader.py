@@ -13,13 +13,19 @@ Records are decoded by :mod:`pipeline.adapters.prediction_record`, the codec the
 writes with. The client may be one Redis or a Redis Cluster (what
 :func:`pipeline.adapters.redis_clients.make_redis` returns): each read touches one key,
 except :meth:`PredictionsClient.get_many`, which sends each node its keys in one round trip.
+A Redis that does not answer (refused, timed out) is a
+:class:`~pipeline.core.errors.ServiceUnavailable` naming the Redis, never its password.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+import redis
 
 from pipeline.adapters.prediction_record import (
     StoredPrediction,
@@ -29,10 +35,30 @@ from pipeline.adapters.prediction_record import (
 )
 from pipeline.adapters.redis_clients import RedisClient
 from pipeline.adapters.redis_keys import RedisKeys
+from pipeline.core.errors import ServiceUnavailable
 from pipeline.core.metrics import merge_models, merge_snapshots
 from pipeline.core.windows import merge_points
 
 __all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: What a Redis that is down or unreachable raises (a cluster adds its own).
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError)
+
+
+def _answered(read: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``read``, with a Redis that does not answer as :class:`ServiceUnavailable`."""
+
+    @functools.wraps(read)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return read(*args, **kwargs)
+        except _UNREACHABLE as exc:
+            raise ServiceUnavailable(f"Redis did not answer: {type(exc).__name__}") from exc
+
+    return wrapper
 
 
 class PredictionsClient:
@@ -42,6 +68,7 @@ class PredictionsClient:
         self._redis: Any = client  # bytes responses (decode_responses off)
         self.keys = RedisKeys(namespace)
 
+    @_answered
     def get(self, key: str) -> StoredPrediction | None:
         """The latest prediction for entity ``key``, or ``None``."""
         raw = self._redis.hgetall(self.keys.prediction(key))
@@ -49,6 +76,7 @@ class PredictionsClient:
             return None
         return decode_hash(key, raw)
 
+    @_answered
     def get_many(self, keys: Iterable[str]) -> dict[str, StoredPrediction]:
         """The latest prediction of each of ``keys`` that has one, in one round trip per node.
 
@@ -65,6 +93,7 @@ class PredictionsClient:
         answers = pipe.execute()
         return {key: decode_hash(key, raw) for key, raw in zip(wanted, answers, strict=True) if raw}
 
+    @_answered
     def task_metrics(self) -> dict[int, dict[str, Any]]:
         """Each task's metrics snapshot, by partition."""
         raw = self._redis.hgetall(self.keys.metrics)
@@ -84,6 +113,7 @@ class PredictionsClient:
             "tasks": {str(p): tasks[p] for p in sorted(tasks)},
         }
 
+    @_answered
     def series(
         self, window_s: float | None = None, model: str | None = None
     ) -> dict[str, list[dict[str, Any]]]:
@@ -110,6 +140,7 @@ class PredictionsClient:
             ]
         return found
 
+    @_answered
     def alerts(self, count: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
         """The newest ``count`` alerts (of ``kind``, if given), newest first."""
         entries = self._redis.xrevrange(self.keys.alerts, "+", "-", count=count)
@@ -140,6 +171,39 @@ class PredictionsClient:
         start = "0-0" if from_start else self._newest_id()
         return self._read_after(start, block_ms=block_ms, count=count, stop=stop)
 
+    def follow_after(
+        self,
+        last_id: str,
+        *,
+        block_ms: int = 1000,
+        count: int = 500,
+        stop: Callable[[], bool] | None = None,
+    ) -> Iterator[StreamEntry]:
+        """:meth:`follow` from after the entry ``last_id`` (``<ms>-<seq>``, as a client
+        saw it last): resumes a stream without a gap, as long as the entries after it are
+        still kept (the stream is capped at ``DRIFTLINE_STREAM_MAXLEN``)."""
+        return self._read_after(last_id, block_ms=block_ms, count=count, stop=stop)
+
+    @_answered
+    def freshness(self) -> dict[str, Any]:
+        """Whether Redis answers and how fast, and the newest prediction's age in seconds
+        of Redis's own clock (``None`` when there is none): what a health check reports."""
+        began = time.perf_counter()
+        self._redis.ping()
+        took = time.perf_counter() - began
+        newest = self._redis.xrevrange(self.keys.predictions_stream, "+", "-", count=1)
+        age = None
+        if newest:
+            seconds, micros = self._redis.time()
+            written_ms = int(newest[0][0].decode().split("-")[0])
+            age = max(0.0, seconds + micros / 1e6 - written_ms / 1000)
+        return {
+            "ping_s": round(took, 6),
+            "last_prediction_id": newest[0][0].decode() if newest else None,
+            "last_prediction_age_s": None if age is None else round(age, 3),
+        }
+
+    @_answered
     def _newest_id(self) -> str:
         """The id of the stream's newest entry; ``0-0`` when it is empty or missing."""
         newest = self._redis.xrevrange(self.keys.predictions_stream, "+", "-", count=1)
@@ -149,8 +213,9 @@ class PredictionsClient:
         self, last: str, *, block_ms: int, count: int, stop: Callable[[], bool] | None
     ) -> Iterator[StreamEntry]:
         stream = self.keys.predictions_stream
+        xread = _answered(self._redis.xread)
         while stop is None or not stop():
-            answer = self._redis.xread({stream: last}, block=block_ms, count=count)
+            answer = xread({stream: last}, block=block_ms, count=count)
             for _stream, entries in answer or []:
                 for entry_id, fields in entries:
                     entry = decode_stream_entry(entry_id, fields)

@@ -39,7 +39,6 @@ def outcome(event_id: str, label: bool | str) -> Outcome:
     return Outcome(event_id=event_id, key="k", event_time=T, label=label)
 
 
-
 @pytest.mark.parametrize("timestamp_ms", [2**63 - 1, -(2**63), 10**15])
 def test_a_record_timestamp_beyond_datetime_is_a_dead_letter(timestamp_ms: int) -> None:
     """Kafka timestamps are int64 (a producer sets them under CreateTime); Python's datetime
@@ -47,7 +46,6 @@ def test_a_record_timestamp_beyond_datetime_is_a_dead_letter(timestamp_ms: int) 
     task = PartitionTask(0, TaskConfig())
     out = task.process([record(0, observation("a"), timestamp_ms)], T)
     assert len(out.dead_letters) == 1 and not out.predictions
-
 
 
 def test_a_tick_near_datetime_max_does_not_overflow_the_idle_clock() -> None:
@@ -60,7 +58,6 @@ def test_a_tick_near_datetime_max_does_not_overflow_the_idle_clock() -> None:
     assert [d.reason for d in out.dead_letters] == ["ingest-time-out-of-range"]
 
 
-
 def test_a_text_label_for_the_default_classifier_is_a_dead_letter() -> None:
     """``check_label`` lets a text label through for any classifier; the default model's
     logistic regression then raises in ``learn_one`` (River's ``int("yes")``)."""
@@ -69,14 +66,12 @@ def test_a_text_label_for_the_default_classifier_is_a_dead_letter() -> None:
     assert [d.reason for d in out.dead_letters] == ["label-type"]
 
 
-
 def test_a_lateness_beyond_the_histogram_keeps_the_snapshot_strict_json() -> None:
     """A broker time in 2200 for an event of 2024 is accepted (no ``max_age_s`` by default);
     its lateness falls past the last histogram bucket, whose quantile is ``inf``."""
     task = PartitionTask(0, TaskConfig())
     task.process([record(0, observation("a"), to_millis(datetime(2200, 1, 1, tzinfo=UTC)))], T)
     json.dumps(task.snapshot(), allow_nan=False)
-
 
 
 def test_a_feature_that_changes_type_is_not_fatal_to_a_tree() -> None:
@@ -94,7 +89,6 @@ def test_a_feature_that_changes_type_is_not_fatal_to_a_tree() -> None:
     out = task.process(records, T)
     refused = [d.offset for d in out.dead_letters] == [3]
     assert task.metrics.counts["learned"] == 2 or refused
-
 
 
 def test_an_outcome_resent_while_held_early_is_accounted_for() -> None:

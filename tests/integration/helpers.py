@@ -28,9 +28,7 @@ def create_topics(settings: Settings, partitions: int = 1, fresh: bool = False) 
 
 
 def publish(settings: Settings, events: Iterable[Observation | Outcome]) -> int:
-    with EventPublisher(
-        make_producer(settings.kafka), settings.topics.events
-    ) as publisher:
+    with EventPublisher(make_producer(settings.kafka), settings.topics.events) as publisher:
         for event in events:
             publisher.publish(event)
         return publisher.flush().total

@@ -80,9 +80,7 @@ def test_published_events_read_back_with_keys_partitions_and_both_clocks(setting
     keys = ["EWR", "JFK", "LGA", "SFO", "BOS", "ORD"]
     sent = _events(keys, per_key=20)
     before_ms = int(time.time() * 1000)
-    with EventPublisher(
-        make_producer(settings.kafka), settings.topics.events
-    ) as publisher:
+    with EventPublisher(make_producer(settings.kafka), settings.topics.events) as publisher:
         for event in sent:
             publisher.publish(event)
         report = publisher.flush()

@@ -53,9 +53,7 @@ def test_one_batch_of_many_keys_reads_back_exactly(client: redis.Redis, namespac
         assert got.event_id == want.event_id and got.offset == want.offset
         assert got.probabilities == {str(k): v for k, v in want.probabilities.items()}  # type: ignore[union-attr]
         assert got.event_time == want.event_time and got.model_version == want.model_version
-    entries = [
-        decode_stream_entry(i, f) for i, f in client.xrange(f"{namespace}:predictions")
-    ]
+    entries = [decode_stream_entry(i, f) for i, f in client.xrange(f"{namespace}:predictions")]
     assert [e.event_id for e in entries] == [p.event_id for p in batch]
     assert [e.key for e in entries] == [p.key for p in batch]
     assert sorted(reader.task_metrics()) == [0, 3]

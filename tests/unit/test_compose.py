@@ -465,9 +465,6 @@ def test_the_secrets_script_writes_a_private_file_once(tmp_path: Path) -> None:
     first = target.read_text()
     values = dict(line.split("=", 1) for line in first.splitlines() if "=" in line)
     assert len(values["DRIFTLINE_CHECKPOINT_KEY"]) == 64
-    assert (
-        values["DRIFTLINE_REDIS_URL"]
-        == f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0"
-    )
+    assert values["DRIFTLINE_REDIS_URL"] == f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0"
     subprocess.run(script, check=True, capture_output=True)
     assert target.read_text() == first  # kept: a new key would orphan every checkpoint

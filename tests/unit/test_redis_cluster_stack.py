@@ -150,7 +150,5 @@ def test_a_restarted_node_needs_its_own_ports(tmp_path: Path, monkeypatch: Any) 
         started: list[Any] = []
         monkeypatch.setattr(processes, "spawn", lambda *a: started.append(a) or 0)
         with pytest.raises(StackError, match=f"port {taken} of redis-2"):
-            ensure_cluster(
-                tmp_path, {"redis_nodes": nodes}, "pw", deadline=0.0, save=lambda: None
-            )
+            ensure_cluster(tmp_path, {"redis_nodes": nodes}, "pw", deadline=0.0, save=lambda: None)
         assert started == []  # every port is checked before any node starts

@@ -22,6 +22,7 @@ from pipeline.app.cli.events import events_app
 from pipeline.app.cli.model import model_app
 from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics
 from pipeline.app.cli.produce import produce_app
+from pipeline.app.cli.serve import serve
 from pipeline.app.cli.stack import stack_app
 from pipeline.app.cli.topics import topics_app
 from pipeline.app.logs import configure_logging, stderr
@@ -46,6 +47,7 @@ app.command("alerts")(show_alerts)
 app.add_typer(model_app, name="model")
 app.command("config")(show_config)
 app.command("demo")(demo)
+app.command("serve")(serve)
 
 
 @app.callback()

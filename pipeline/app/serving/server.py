@@ -1,0 +1,93 @@
+"""Run the API with uvicorn, in this thread or in a background one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from consumers.group_lag import GroupLag
+from consumers.reader import PredictionsClient
+from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.settings import Settings
+from pipeline.app.serving.api import create_app
+from pipeline.core.errors import ServiceUnavailable
+
+__all__ = ["ApiServer", "serving_app"]
+
+
+def serving_app(
+    settings: Settings, redis_url: str, bootstrap: str, *, stop: threading.Event | None = None
+) -> tuple[FastAPI, GroupLag]:
+    """The app for a namespace: Redis at ``redis_url`` (a short timeout, so that an outage
+    is a quick 503), the group's lag from Kafka at ``bootstrap``. Redis may be down when
+    this is called: the app answers 503 until it is back."""
+    client = make_redis(redis_url, check=False, timeout_s=3.0)
+    kafka = settings.kafka.at(bootstrap)
+    lag = GroupLag(kafka, settings.topics.events, settings.topics.consumer_group)
+    reader = PredictionsClient(client, settings.namespace)
+    app = create_app(reader, lag.read, namespace=settings.namespace, stop=stop)
+    return app, lag
+
+
+class ApiServer:
+    """uvicorn serving ``app`` on ``host:port`` (port 0: any free one, see :attr:`url`)."""
+
+    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
+        self.host = host
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,  # open event streams end after this
+            server_header=False,
+        )
+        self.server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        sockets = [s for server in self.server.servers for s in server.sockets]
+        return int(sockets[0].getsockname()[1]) if sockets else self.server.config.port
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}/"
+
+    def run(self) -> None:
+        """Serve in this thread until SIGINT or SIGTERM."""
+        self.server.run()
+
+    def start(self, timeout_s: float = 15.0) -> str:
+        """Serve in a daemon thread; return the URL once it listens."""
+        self._thread = threading.Thread(target=self.server.run, name="driftline-serve", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise ServiceUnavailable(
+                    f"the HTTP server did not start on {self.host}:{self.server.config.port} "
+                    "(is the port taken?)"
+                )
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"the HTTP server did not start within {timeout_s:g} s")
+            time.sleep(0.02)  # polling a flag uvicorn sets; it offers no event to wait on
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> ApiServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
