@@ -69,7 +69,6 @@ class GroupLag:
                 group_id=self.group,
                 enable_auto_commit=False,
                 request_timeout_ms=self.timeout_ms + 2000,
-                api_version_auto_timeout_ms=self.timeout_ms,
             )
         consumer = self._consumer
         partitions = consumer.partitions_for_topic(self.topic) or set()

@@ -18,13 +18,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 
 from consumers.reader import PredictionsClient
 from consumers.runner import run_worker, worker_config
-from pipeline.adapters.endpoints import resolve_endpoints
+from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
 from pipeline.app.namespace import prepare_namespace
@@ -124,14 +125,23 @@ def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
     return command
 
 
-def run_demo(settings: Settings, options: DemoOptions, console: Console) -> dict[str, Any]:
-    """Run the whole demo and return its summary."""
+def run_demo(
+    settings: Settings,
+    options: DemoOptions,
+    console: Console,
+    on_ready: Callable[[Endpoints], None] | None = None,
+) -> dict[str, Any]:
+    """Run the whole demo and return its summary. ``on_ready`` is called with the
+    services once the namespace is fresh, before any event is published (``--serve``
+    starts the dashboard there)."""
     stack = LocalStack(settings.stack)
     if not (settings.kafka.bootstrap and settings.redis.url):
         with console.status("starting the local stack (the first run fetches Kafka)..."):
             stack.up()
     endpoints = resolve_endpoints(settings.kafka, settings.redis, stack.endpoints)
     prepare_namespace(settings, endpoints, fresh=True)
+    if on_ready is not None:
+        on_ready(endpoints)
     env = os.environ | {
         "DRIFTLINE_KAFKA_BOOTSTRAP": endpoints.bootstrap,
         "DRIFTLINE_REDIS_URL": endpoints.redis_url,

@@ -26,6 +26,19 @@ function fmt(value, digits) {
   return value.toFixed(digits === undefined ? 4 : digits);
 }
 
+function fmtSeconds(value) {
+  // A duration in the unit that reads best: 120 ms, 4.2 s, 3.5 min, 2.1 h, 12 d, 13 y.
+  if (value === null || value === undefined) return "-";
+  if (!Number.isFinite(value)) return "∞";
+  const a = Math.abs(value);
+  if (a === 0) return "0 s";
+  if (a < 1) return `${+(value * 1000).toPrecision(3)} ms`;
+  for (const [unit, size] of [["y", 31557600], ["d", 86400], ["h", 3600], ["min", 60]]) {
+    if (a >= size) return `${+(value / size).toPrecision(3)} ${unit}`;
+  }
+  return `${+value.toPrecision(3)} s`;
+}
+
 function show(id, value, text) {
   const el = $(id);
   el.dataset.value = value === null || value === undefined ? "" : JSON.stringify(value);
@@ -49,7 +62,7 @@ function chart(id, series, opts) {
   const width = Math.max(320, el.clientWidth || 520);
   const made = new uPlot(Object.assign({
     width, height: 220, series: [{}].concat(series),
-    scales: { x: { time: opts && opts.time !== false } },
+    scales: { x: { time: true } },
     legend: { live: false },
   }, opts || {}), [[]].concat(series.map(() => [])), el);
   charts[id] = made;
@@ -69,7 +82,10 @@ function setup() {
   chart("chart-latency", [
     line("lateness p50", 0), line("lateness p99", 0, { dash: [4, 4] }),
     line("event→Redis p50", 1), line("event→Redis p99", 1, { dash: [4, 4] }),
-  ], { scales: { x: { time: true }, y: { distr: 3 } } });
+  ], {
+    scales: { x: { time: true }, y: { distr: 3 } },
+    axes: [{}, { size: 70, values: (u, ticks) => ticks.map(fmtSeconds) }],
+  });
 }
 
 function modelScores(data) {
@@ -97,9 +113,9 @@ function updateTiles(data) {
   const dead = total.dead_letters || {};
   show("v-dead-letters", Object.values(dead).reduce((a, b) => a + b, 0));
   const late = total.lateness_seconds || {};
-  show("v-lateness", [late.p50 ?? null, late.p99 ?? null], `${fmt(late.p50, 3)} / ${fmt(late.p99, 3)}`);
+  show("v-lateness", [late.p50 ?? null, late.p99 ?? null], `${fmtSeconds(late.p50)} / ${fmtSeconds(late.p99)}`);
   const lat = total.latency_seconds || {};
-  show("v-latency", [lat.p50 ?? null, lat.p99 ?? null], `${fmt(lat.p50, 3)} / ${fmt(lat.p99, 3)}`);
+  show("v-latency", [lat.p50 ?? null, lat.p99 ?? null], `${fmtSeconds(lat.p50)} / ${fmtSeconds(lat.p99)}`);
   const cost = total.cost_per_1000;
   show("v-costs", cost || null, cost ? `${fmt(cost.decision, 1)} / ${fmt(cost.argmax, 1)} / ${fmt(cost.majority, 1)}` : "-");
   const champions = Object.entries(data.models || {})
