@@ -25,12 +25,13 @@ from pipeline.adapters.settings import Settings, variable_names
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 
-APPS = ("producer", "worker")
+APPS = ("producer", "worker", "serve")
 BACKENDS = ("kafka", "redis")
 # what the compose file promises: the service words, then the options each command uses
 COMMANDS = {
     "producer": (["produce", "flights"], {"--limit"}),
-    "worker": (["consume"], set()),
+    "worker": (["consume"], {"--metrics-port", "--metrics-host"}),
+    "serve": (["serve"], {"--host", "--port"}),
 }
 
 _VARIABLE = re.compile(
@@ -171,10 +172,10 @@ def _app_settings(compose: dict[str, Any], name: str, env: pytest.MonkeyPatch) -
 
 
 def test_services_exist(compose: dict[str, Any]) -> None:
-    assert {"kafka", "redis", "producer", "worker"} <= set(compose["services"])
+    assert {"kafka", "redis", "producer", "worker", "serve"} <= set(compose["services"])
 
 
-@pytest.mark.parametrize("name", ["kafka", "redis", "producer", "worker"])
+@pytest.mark.parametrize("name", ["kafka", "redis", "producer", "worker", "serve"])
 def test_images_are_pinned(compose: dict[str, Any], name: str) -> None:
     service = compose["services"][name]
     if name in APPS:
@@ -231,11 +232,11 @@ def test_driftline_variables_reach_their_field(
 
 def test_producer_and_worker_share_settings(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    producer, worker = (
+    producer, worker, serve = (
         {k: v for k, v in environment(services[name]).items() if k.startswith("DRIFTLINE_")}
         for name in APPS
     )
-    assert producer == worker, "producer and worker must agree on namespace, Kafka and Redis"
+    assert producer == worker == serve, "the apps must agree on namespace, Kafka and Redis"
 
 
 @pytest.mark.parametrize("name", APPS)
@@ -342,6 +343,16 @@ def test_restart_policies(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert str(services["producer"].get("restart", "no")) == "no", "the replay runs once"
     assert services["worker"].get("restart") == "unless-stopped"
+    assert services["serve"].get("restart") == "unless-stopped"
+
+
+def test_serve_is_probed_on_its_health_route(compose: dict[str, Any]) -> None:
+    serve = compose["services"]["serve"]
+    probe = " ".join(str(word) for word in serve["healthcheck"]["test"])
+    words = command_words(serve)
+    port = words[words.index("--port") + 1]
+    assert f"127.0.0.1:{port}/health" in probe
+    assert words[words.index("--host") + 1] == "0.0.0.0"  # reachable from the host's port
 
 
 def _find_option(command: Any, name: str) -> Any:

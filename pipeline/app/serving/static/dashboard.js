@@ -14,7 +14,8 @@ const samples = { t: [], records: [], throughput: [], pending: [], lateness50: [
   lateness99: [], latency50: [], latency99: [], rolling: {} };
 const charts = {};
 let tick = 0;
-let previous = null; // {t, records}: for records per second
+const RATE_SPAN_S = 5;
+const recent = []; // {t, records} of the last RATE_SPAN_S seconds: records per second
 
 function $(id) { return document.getElementById(id); }
 
@@ -159,8 +160,12 @@ function updateSamples(data) {
   const total = data.total || {};
   const now = Date.now() / 1000;
   const records = (total.counts || {}).records ?? 0;
-  const rate = previous && now > previous.t ? Math.max(0, (records - previous.records) / (now - previous.t)) : null;
-  previous = { t: now, records };
+  // over the last five seconds: the worker writes its counts once a batch, so the
+  // difference between two polls a second apart jumps between 0 and a whole batch
+  recent.push({ t: now, records });
+  while (recent.length > 2 && now - recent[1].t >= RATE_SPAN_S) recent.shift();
+  const first = recent[0];
+  const rate = now > first.t ? Math.max(0, (records - first.records) / (now - first.t)) : null;
   if (rate !== null) show("v-throughput", rate, fmt(rate, 0));
   const late = total.lateness_seconds || {};
   const lat = total.latency_seconds || {};
