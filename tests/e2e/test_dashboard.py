@@ -253,3 +253,41 @@ def test_the_dashboard_shows_what_driftline_metrics_says(
     finally:
         _stop(server)
         _stop(worker)
+
+
+def test_demo_serve_prints_a_url_whose_dashboard_matches_driftline_metrics(
+    env: dict[str, str], browser: Any, tmp_path: Path
+) -> None:
+    """``driftline demo --serve``: the URL is printed before the flights flow, the page
+    stays up after the summary, its numbers are `driftline metrics`', Ctrl-C ends it."""
+    import signal
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log = tmp_path / "demo.log"
+    demo = _start(["demo", "--limit", "1500", "--serve", "--port", str(port)], env, log)
+    try:
+        _until("the demo's summary", lambda: f"stays up at {url}" in log.read_text(), 600)
+        printed = log.read_text()
+        assert f"dashboard: {url}" in printed
+        assert printed.index(f"dashboard: {url}") < printed.index("stays up")
+        shown = _metrics(env)["total"]
+        assert shown["counts"]["predictions"] == 1500
+        browser.get(url)
+        wait_s = 60
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, wait_s).until(
+            lambda d: _tile(d, "records") == shown["counts"]["records"]
+        )
+        for tile, name in (
+            ("accuracy", "accuracy"),
+            ("roc-auc", "roc_auc"),
+            ("costs", "cost_per_1000"),
+        ):
+            assert _tile(browser, tile) == shown[name], tile
+        assert _tile(browser, "champion")  # the demo's champion, by name
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0, log.read_text()[-2000:]
+    finally:
+        _stop(demo)

@@ -11,7 +11,7 @@ const KEEP = 600; // wall-time samples kept per chart (ten minutes at 1 s)
 const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2"];
 
 const samples = { t: [], records: [], throughput: [], pending: [], lateness50: [],
-  lateness99: [], latency50: [], latency99: [], rolling: {} };
+  lateness99: [], latency50: [], latency99: [], rolling: {}, auc: {} };
 const charts = {};
 let tick = 0;
 const RATE_SPAN_S = 5;
@@ -179,26 +179,33 @@ function updateSamples(data) {
   samples.latency99.push(positive(lat.p99));
   const scores = modelScores(data);
   for (const name of Object.keys(scores)) {
-    if (!samples.rolling[name]) samples.rolling[name] = samples.t.slice(0, -1).map(() => null);
+    if (!samples.rolling[name]) {
+      samples.rolling[name] = samples.t.slice(0, -1).map(() => null);
+      samples.auc[name] = samples.t.slice(0, -1).map(() => null);
+    }
   }
-  for (const [name, values] of Object.entries(samples.rolling)) {
+  for (const name of Object.keys(samples.rolling)) {
     const s = scores[name];
-    values.push(s ? (s.rolling_accuracy ?? s.rolling_mae ?? null) : null);
+    samples.rolling[name].push(s ? (s.rolling_accuracy ?? s.rolling_mae ?? null) : null);
+    samples.auc[name].push(s ? (s.roc_auc ?? null) : null);
   }
   for (const key of ["t", "throughput", "pending", "lateness50", "lateness99", "latency50", "latency99"]) trim(samples[key]);
-  for (const values of Object.values(samples.rolling)) trim(values);
+  for (const name of Object.keys(samples.rolling)) { trim(samples.rolling[name]); trim(samples.auc[name]); }
 
   charts["chart-throughput"].setData([samples.t, samples.throughput]);
   charts["chart-pending"].setData([samples.t, samples.pending]);
   charts["chart-latency"].setData([samples.t, samples.lateness50, samples.lateness99,
     samples.latency50, samples.latency99]);
   const names = Object.keys(samples.rolling);
-  if (!charts["chart-rolling"] || charts["chart-rolling"].series.length !== names.length + 1) {
+  if (!charts["chart-rolling"] || charts["chart-rolling"].series.length !== 2 * names.length + 1) {
     if (charts["chart-rolling"]) charts["chart-rolling"].destroy();
     $("chart-rolling").replaceChildren();
-    chart("chart-rolling", names.map((n, i) => line(n, i)));
+    chart("chart-rolling", names.flatMap((n, i) => [
+      line(`${n} rolling accuracy`, i), line(`${n} ROC AUC`, i, { dash: [4, 4] }),
+    ]));
   }
-  charts["chart-rolling"].setData([samples.t].concat(names.map((n) => samples.rolling[n])));
+  charts["chart-rolling"].setData([samples.t].concat(
+    names.flatMap((n) => [samples.rolling[n], samples.auc[n]])));
 }
 
 function windowName(seconds) {
