@@ -152,3 +152,23 @@ def test_redis_gone_is_503_and_the_server_keeps_serving(settings: Settings) -> N
         status, schema = get(server.url + "openapi.json")
         assert status == 200 and "/health" in schema["paths"]
     lag.close()
+
+
+def test_stopping_the_server_ends_open_streams_cleanly(settings: Settings) -> None:
+    """An open event stream ends by itself when the server stops (not cancelled mid-
+    response after the graceful timeout)."""
+    create_topics(settings, partitions=1)
+    redis_url = settings.redis.url.get_secret_value()  # type: ignore[union-attr]
+    app, lag = serving_app(settings, redis_url, settings.kafka.bootstrap or "")
+    server = ApiServer(app, port=0)
+    parts = urlsplit(server.start())
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", "/stream/predictions")
+    answer = connection.getresponse()
+    assert answer.status == 200
+    assert answer.readline().startswith(b":")  # the opening comment: the stream is open
+    server.stop()
+    assert answer.read() == b"\n"  # the rest of the comment's event, then a clean end
+    assert not server._thread.is_alive()  # type: ignore[union-attr]
+    connection.close()
+    lag.close()

@@ -110,7 +110,7 @@ def create_app(
         version="1",
         default_response_class=_SafeJSON,
     )
-    app.state.stop = stopping
+    app.state.stop = stopping  # set by the server when it stops: open streams end
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:

@@ -33,8 +33,25 @@ def serving_app(
     return app, lag
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, which also ends the app's open event streams as soon as it is
+    asked to stop: they end within a second (their ``XREAD`` wait), before the graceful
+    shutdown's timeout would cancel them mid-response."""
+
+    def __init__(self, config: uvicorn.Config, streams: threading.Event) -> None:
+        super().__init__(config)
+        self.streams = streams
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.streams.set()
+        super().handle_exit(sig, frame)
+
+
 class ApiServer:
-    """uvicorn serving ``app`` on ``host:port`` (port 0: any free one, see :attr:`url`)."""
+    """uvicorn serving ``app`` on ``host:port`` (port 0: any free one, see :attr:`url`).
+
+    ``app.state.stop`` (set by :func:`~pipeline.app.serving.api.create_app`) is set when
+    the server stops, which ends the open event streams."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
         self.host = host
@@ -47,7 +64,8 @@ class ApiServer:
             timeout_graceful_shutdown=2,  # open event streams end after this
             server_header=False,
         )
-        self.server = uvicorn.Server(config)
+        streams = getattr(app.state, "stop", None) or threading.Event()
+        self.server = _Server(config, streams)
         self._thread: threading.Thread | None = None
 
     @property
@@ -81,6 +99,7 @@ class ApiServer:
         return self.url
 
     def stop(self) -> None:
+        self.server.streams.set()
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
