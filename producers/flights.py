@@ -5,7 +5,9 @@ Each flight becomes one :class:`~producers.sources.LabelledEvent`:
 * an :class:`~pipeline.core.events.Observation` at the **scheduled departure** (the local date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
   only what is known before departure: the schedule, the route (``"EWR-IAH"``), the
-  plane and the weather at the origin in the scheduled departure hour and before it;
+  plane, the weather at the origin in the scheduled departure hour and before it, the
+  plane's inbound leg (:func:`inbound_leg`) and the departures boards of the origin and
+  of the carrier there (:func:`departures_board`), as they stood at that moment;
 * an :class:`~pipeline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
   :data:`LATE_MINUTES` late.
