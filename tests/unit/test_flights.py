@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pipeline.core.errors import ConfigError
 from pipeline.core.times import localize
 from producers.flights import (
+    BOARD_FEATURES,
     LATE_MINUTES,
     WEATHER,
     WEATHER_SO_FAR,
@@ -100,6 +101,8 @@ def test_first_flight_times_label_and_features() -> None:
         "inbound_delay_min": None,  # the year's first flight of N14228
         "turnaround_min": None,
         "turnaround_short_min": None,
+        # the day's first departure: nothing on any board before it
+        **{name: None if name.endswith(("_mean", "_share")) else 0 for name in BOARD_FEATURES},
     }
 
 
@@ -302,11 +305,15 @@ def test_features_are_plain_python_values(every_flight: list[LabelledEvent]) -> 
     # one was reported).
     # a plane's first flight has no inbound leg
     inbound = {"inbound_delay_min", "turnaround_min", "turnaround_short_min"}
-    assert set(missing) <= {*WEATHER, *WEATHER_SO_FAR, "plane_year", "plane_seats", *inbound}
+    # a board's mean delay and late share when nothing left in its window (a quiet hour;
+    # often, for a carrier with few flights at the airport)
+    quiet = {name for name in BOARD_FEATURES if name.endswith(("_mean", "_share"))}
+    known = {*WEATHER, *WEATHER_SO_FAR, "plane_year", "plane_seats", *inbound, *quiet}
+    assert set(missing) <= known
     assert all(
         count < FLIGHTS // 5
         for name, count in missing.items()
-        if name != "wind_gust" and name not in inbound
+        if name != "wind_gust" and name not in inbound and "carrier" not in name
     )
 
 
