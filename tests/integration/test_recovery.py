@@ -162,8 +162,10 @@ def _final_state(settings: Settings) -> dict[str, Any]:
             snap = json.loads(value)
             for volatile in (  # broker and wall clocks: not part of the replayed state
                 "lateness_buckets",
+                "lateness_sum_s",
                 "lateness_seconds",
                 "latency_buckets",
+                "latency_sum_s",
                 "latency_seconds",
             ):
                 snap.pop(volatile)
