@@ -11,7 +11,6 @@ The screenshot is written to ``build/test-artifacts/dashboard.png``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -25,8 +24,8 @@ from typing import Any
 import pytest
 
 from pipeline.adapters.endpoints import Endpoints
-from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.e2e.test_cli import DRIFTLINE, last_json, run
+from tests.e2e.test_worker_cli import command_env
 
 pytestmark = pytest.mark.e2e
 
@@ -83,13 +82,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    return values | {
-        "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
-        "DRIFTLINE_REDIS_URL": services.redis_url,
-        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
-        "DRIFTLINE_NAMESPACE": namespace,
-        "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
+    return command_env(services, namespace, tmp_path) | {
         # the counts stay put once the worker is idle (no tick moves a watermark)
         "DRIFTLINE_IDLE_WATERMARK_S": "3600",
         "DRIFTLINE_COST_FALSE_NEGATIVE": "5",

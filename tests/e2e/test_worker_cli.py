@@ -15,8 +15,9 @@ from tests.e2e.test_cli import last_json, run
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
+def command_env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
+    """This process's environment without its DRIFTLINE_* variables, plus the suite's
+    Kafka, Redis, checkpoint key and ``namespace`` (and no local stack)."""
     values = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     return values | {
         "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
@@ -25,6 +26,11 @@ def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
         "DRIFTLINE_NAMESPACE": namespace,
         "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
     }
+
+
+@pytest.fixture
+def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
+    return command_env(services, namespace, tmp_path)
 
 
 def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
