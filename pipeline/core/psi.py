@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = ["OTHER", "Reference", "ShareWindows", "population_stability_index"]
 
@@ -44,7 +44,7 @@ Reference = Literal["previous", "first"]
 
 
 def population_stability_index(
-    actual: Mapping[Hashable, int], expected: Mapping[Hashable, int], smoothing: float = 0.5
+    actual: Mapping[Any, int], expected: Mapping[Any, int], smoothing: float = 0.5
 ) -> float:
     """PSI of the counts ``actual`` against ``expected`` (``smoothing`` added to each bin)."""
     bins = list(expected) + [b for b in actual if b not in expected]

