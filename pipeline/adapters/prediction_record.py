@@ -74,6 +74,7 @@ HASH_FIELDS = (
     "model",
     "decision",
     "threshold",
+    "config",
 )
 #: A stream entry's fields, in the order they are written.
 STREAM_FIELDS = (
@@ -85,6 +86,7 @@ STREAM_FIELDS = (
     "model_version",
     "model",
     "decision",
+    "config",
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,6 +113,8 @@ class StoredPrediction:
     model: str = ""
     decision: Any = None
     threshold: float | None = None
+    #: The fingerprint of the configuration that made it.
+    config: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times as ISO 8601."""
@@ -128,6 +132,7 @@ class StoredPrediction:
             "model": self.model,
             "decision": self.decision,
             "threshold": self.threshold,
+            "config": self.config,
         }
 
 
@@ -144,6 +149,7 @@ class StreamEntry:
     model_version: int
     model: str = ""
     decision: Any = None
+    config: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the event time as ISO 8601."""
@@ -157,6 +163,7 @@ class StreamEntry:
             "model_version": self.model_version,
             "model": self.model,
             "decision": self.decision,
+            "config": self.config,
         }
 
 
@@ -192,12 +199,14 @@ def _probabilities_json(probabilities: Mapping[Any, float] | None) -> str:
     is its ``repr``, and each label's JSON string is made once (issue 9's profile)."""
     if probabilities is None:
         return "null"
+    # two labels with one text (False and "False") are one JSON name, as in json.dumps:
+    # the first one's place, the last one's value
+    named = {str(label): float(p) for label, p in probabilities.items()}
     parts = []
-    for label, p in probabilities.items():
-        value = float(p)
+    for name, value in named.items():
         if value != value or value in (_INF, -_INF):
             raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-        parts.append(f"{_json_name(str(label))}: {value!r}")
+        parts.append(f"{_json_name(name)}: {value!r}")
     return "{" + ", ".join(parts) + "}"
 
 
@@ -250,6 +259,7 @@ def hash_items(
         "model", prediction.model,
         "decision", decision,
         "threshold", "null" if threshold is None else repr(float(threshold)),
+        "config", prediction.config,
     ]  # fmt: skip
 
 
@@ -267,6 +277,7 @@ def stream_items(
         "model_version", str(prediction.model_version),
         "model", prediction.model,
         "decision", decision,
+        "config", prediction.config,
     ]  # fmt: skip
 
 
@@ -317,6 +328,7 @@ def decode_hash(key: str, fields: Fields) -> StoredPrediction:
         model=text.get("model", ""),
         decision=json.loads(text.get("decision", text["prediction"])),
         threshold=json.loads(text.get("threshold", "null")),
+        config=text.get("config", ""),
     )
 
 
@@ -333,4 +345,5 @@ def decode_stream_entry(entry_id: bytes | str, fields: Fields) -> StreamEntry:
         model_version=int(text["model_version"]),
         model=text.get("model", ""),
         decision=json.loads(text.get("decision", text["prediction"])),
+        config=text.get("config", ""),
     )

@@ -40,6 +40,8 @@ class Prediction:
     decision: Any = None
     #: The decision threshold on the positive probability (``None``: no cost matrix).
     threshold: float | None = None
+    #: The fingerprint of the task's configuration (:mod:`pipeline.core.fingerprint`).
+    config: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from pipeline.core.drift import Alarm, DriftAction, ErrorMonitor, FeatureMonitor
 from pipeline.core.errors import ConfigError, DecodeError
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureBuilder, FeatureConfig
+from pipeline.core.fingerprint import config_fingerprint
 from pipeline.core.history import LabelHistory
 from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
@@ -144,6 +145,8 @@ class PartitionTask:
     def __init__(self, partition: int, config: TaskConfig, codec: EventCodec | None = None):
         self.partition = partition
         self.config = config
+        #: What every prediction carries: which configuration made it.
+        self.fingerprint = config_fingerprint(config)
         self.codec = codec or EventCodec()
         specs = [(config.model_name, config.model), *config.challengers]
         names = [name for name, _ in specs]
@@ -451,6 +454,7 @@ class PartitionTask:
                 model=champion.name,
                 decision=decision,
                 threshold=champion.threshold,
+                config=self.fingerprint,
             )
         )
         waiting = self.early.take(obs.event_id)

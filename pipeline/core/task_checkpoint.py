@@ -12,9 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import pickle
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +21,7 @@ import river
 from pipeline.core import __version__
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointError
 from pipeline.core.digest import state_digest
+from pipeline.core.fingerprint import config_fingerprint
 from pipeline.core.task import PartitionTask, TaskConfig
 
 __all__ = [
@@ -55,24 +53,6 @@ _STATE = (
     "idle_clock",
     "next_offset",
 )
-
-
-def config_fingerprint(config: TaskConfig) -> str:
-    """A digest of everything that decides what a task computes (0 and 0.0 alike)."""
-    text = json.dumps(_numbers_as_floats(dataclasses.asdict(config)), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _numbers_as_floats(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _numbers_as_floats(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_numbers_as_floats(v) for v in value]
-    return value
 
 
 def model_digest(task: PartitionTask) -> str:

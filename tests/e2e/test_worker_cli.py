@@ -293,3 +293,24 @@ def test_validate_two_months_of_flights_writes_json_and_an_html_report(
         env,
     )
     assert empty.returncode == 2 and "no observation" in empty.stderr
+
+
+def test_replay_prints_the_same_digest_for_the_same_range(env: dict[str, str]):
+    produced = run(["produce", "flights", "--limit", "300", "--partitions", "2", "--json"], env)
+    assert produced.returncode == 0, produced.stderr
+    published = last_json(produced.stdout)["published"]
+    first = run(["replay", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    summary = last_json(first.stdout)
+    assert summary["records"] == published and summary["predictions"] == 300
+    assert summary["namespace"] == env["DRIFTLINE_NAMESPACE"] + "-replay"
+    again = last_json(run(["replay", "--json"], env).stdout)
+    assert again["digest"] == summary["digest"] and again["config"] == summary["config"]
+    seeded = last_json(run(["replay", "--seed", "7", "--json"], env).stdout)
+    assert seeded["config"] != summary["config"] and seeded["digest"] != summary["digest"]
+    part = last_json(run(["replay", "--partition", "1", "--to-offset", "40", "--json"], env).stdout)
+    assert part["ranges"] == {"1": [0, 40]} and part["records"] == 40
+    # the replay's predictions carry its fingerprint
+    got = run(["predictions", "get", "EWR", "--json", "-n", summary["namespace"]], env)
+    assert got.returncode == 0, got.stderr
+    assert last_json(got.stdout)["config"] == part["config"]

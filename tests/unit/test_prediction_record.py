@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipeline.adapters import prediction_record as _record
@@ -251,6 +251,7 @@ def test_field_names_are_the_documented_ones() -> None:
         "model",
         "decision",
         "threshold",
+        "config",
     )
     assert tuple(encode_stream(prediction)) == STREAM_FIELDS
     assert STREAM_FIELDS == (
@@ -262,6 +263,7 @@ def test_field_names_are_the_documented_ones() -> None:
         "model_version",
         "model",
         "decision",
+        "config",
     )
 
 
@@ -281,6 +283,7 @@ def test_encoded_values_are_what_redis_keeps() -> None:
         "model": "",
         "decision": "true",
         "threshold": "null",
+        "config": "",
     }
 
 
@@ -288,7 +291,7 @@ def test_a_cost_aware_decision_is_stored_beside_the_prediction() -> None:
     at = datetime(2024, 6, 1, 8, tzinfo=UTC)
     prediction = Prediction(
         "N123", "e1", 0, 5, at, at, at, False, {True: 0.3, False: 0.7}, 12,
-        model="lr", decision=True, threshold=0.1667,
+        model="lr", decision=True, threshold=0.1667, config="0123456789abcdef",
     )  # fmt: skip
     fields = encode_hash(prediction)
     assert (fields["prediction"], fields["decision"], fields["threshold"]) == (
@@ -296,6 +299,11 @@ def test_a_cost_aware_decision_is_stored_beside_the_prediction() -> None:
         "true",
         "0.1667",
     )
+    assert fields["config"] == encode_stream(prediction)["config"] == "0123456789abcdef"
+    stored = decode_hash("N123", _as_redis_returns(fields))
+    assert stored.config == "0123456789abcdef" == stored.to_dict()["config"]
+    entry = decode_stream_entry(b"1-0", _as_redis_returns(encode_stream(prediction)))
+    assert entry.config == "0123456789abcdef" == entry.to_dict()["config"]
     stored = decode_hash("N123", fields)
     assert (stored.model, stored.decision, stored.threshold) == ("lr", True, 0.1667)
 
@@ -337,6 +345,7 @@ _LABELS = st.one_of(
 
 
 @given(st.dictionaries(_LABELS, st.floats(allow_nan=False, allow_infinity=False), max_size=5))
+@example({False: 0.0, "False": 0.5})  # found by hypothesis: two labels, one JSON name
 def test_probabilities_json_is_json_dumps(probabilities):
     expected = json.dumps({str(k): float(v) for k, v in probabilities.items()}, allow_nan=False)
     assert _record._probabilities_json(probabilities) == expected

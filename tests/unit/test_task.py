@@ -26,6 +26,7 @@ from river import datasets, evaluate, linear_model, metrics, preprocessing
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Event, Observation, Outcome, avro_schema
 from pipeline.core.features import FeatureConfig
+from pipeline.core.fingerprint import config_fingerprint
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
 from pipeline.core.records import DeadLetter, InputRecord, Prediction
@@ -832,6 +833,7 @@ def test_predictions_carry_their_record_and_times() -> None:
             model_version=0,
             model="main",
             decision=False,
+            config=config_fingerprint(task.config),
         )
     ]
     assert task.metrics.lateness.count == 1

@@ -22,6 +22,7 @@ from pipeline.app.cli.events import events_app
 from pipeline.app.cli.model import model_app
 from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics
 from pipeline.app.cli.produce import produce_app
+from pipeline.app.cli.replay import replay
 from pipeline.app.cli.serve import serve
 from pipeline.app.cli.stack import stack_app
 from pipeline.app.cli.topics import topics_app
@@ -50,6 +51,7 @@ app.command("config")(show_config)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("validate")(validate)
+app.command("replay")(replay)
 
 
 @app.callback()

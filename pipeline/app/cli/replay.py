@@ -1,0 +1,66 @@
+"""``driftline replay``: an offset range of the events topic through a fresh worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from consumers.rerun import rerun
+from pipeline.app.cli.common import (
+    Json,
+    Namespace,
+    emit_json,
+    endpoints_of,
+    local_key,
+    settings_of,
+)
+from pipeline.app.logs import stderr
+from pipeline.app.namespace import prepare_namespace
+
+__all__ = ["replay"]
+
+
+def replay(
+    ctx: typer.Context,
+    partition: Annotated[
+        list[int] | None, typer.Option(min=0, help="a partition to replay (repeat; default all)")
+    ] = None,
+    from_offset: Annotated[int, typer.Option(min=0, help="first offset of each partition")] = 0,
+    to_offset: Annotated[
+        int | None, typer.Option(min=1, help="offset to stop before (default: the end now)")
+    ] = None,
+    into: Annotated[
+        str | None,
+        typer.Option(help="the namespace of the replay's outputs (default: <namespace>-replay)"),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the model (DRIFTLINE_SEED)")] = None,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """Re-run offsets [FROM, TO) of the events topic through a fresh worker with this
+    configuration and seed, writing into its own namespace (emptied first), and print a
+    digest of its predictions: the same range, configuration and seed give the same one."""
+    source = settings_of(ctx, namespace)
+    target = source.with_overrides(
+        namespace=into or f"{source.namespace}-replay", model=model, seed=seed
+    )
+    endpoints = endpoints_of(source)
+    prepare_namespace(target, endpoints, fresh=True)
+    with stderr.status(f"replaying {source.topics.events} into {target.namespace}..."):
+        result = rerun(
+            source,
+            target,
+            endpoints,
+            partitions=partition,
+            start=from_offset,
+            end=to_offset,
+            local_key=local_key(target, endpoints),
+        )
+    summary = result.to_dict()
+    if as_json:
+        emit_json(summary)
+        return
+    for name, value in summary.items():
+        stderr.print(f"{name:>12}: {value}")

@@ -1,0 +1,66 @@
+"""Every prediction carries its configuration's fingerprint, and a replay's digest
+depends on the predictions only (not on their batches or order of arrival)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from consumers.rerun import PredictionDigest
+from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.codec import EventCodec
+from pipeline.core.events import Observation
+from pipeline.core.fingerprint import config_fingerprint
+from pipeline.core.records import InputRecord
+from pipeline.core.task import PartitionTask, TaskConfig
+from pipeline.core.task_checkpoint import restore_task, seal_task
+
+CODEC = EventCodec()
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def records(n: int) -> list[InputRecord]:
+    out = []
+    for i in range(n):
+        obs = Observation(
+            event_id=f"e{i}", key=f"k{i % 3}", event_time=T0 + timedelta(seconds=i),
+            features={"x": float(i % 5)},
+        )  # fmt: skip
+        ms = int((T0 + timedelta(seconds=i + 1)).timestamp() * 1000)
+        out.append(InputRecord(0, i, obs.key.encode(), CODEC.encode(obs), ms))
+    return out
+
+
+def test_each_prediction_carries_the_fingerprint_of_its_config() -> None:
+    config = TaskConfig()
+    task = PartitionTask(0, config)
+    out = task.process(records(5), T0)
+    assert len(out.predictions) == 5
+    assert {p.config for p in out.predictions} == {config_fingerprint(config)}
+    other = replace(config, pending_ttl_s=config.pending_ttl_s + 1)
+    assert config_fingerprint(other) != config_fingerprint(config)
+    codec = CheckpointCodec(b"k" * 32)
+    back = restore_task(seal_task(task, codec, "t"), codec, config, 0)
+    assert back.fingerprint == task.fingerprint
+
+
+def test_the_digest_ignores_batches_and_order_but_not_values() -> None:
+    task = PartitionTask(0, TaskConfig())
+    predictions = task.process(records(30), T0).predictions
+    whole = PredictionDigest()
+    whole.add(predictions)
+    shuffled = list(predictions)
+    random.Random(3).shuffle(shuffled)
+    pieces = PredictionDigest()
+    for i in range(0, 30, 7):
+        pieces.add(shuffled[i : i + 7])
+    assert pieces.hexdigest() == whole.hexdigest()
+    changed = PredictionDigest()
+    first = predictions[0]
+    nudged = {k: v + 1e-12 for k, v in (first.probabilities or {}).items()}
+    changed.add([replace(first, probabilities=nudged), *predictions[1:]])
+    assert changed.hexdigest() != whole.hexdigest()  # the stored floats, to the last bit
+    other_config = PredictionDigest()
+    other_config.add([replace(p, config="f" * 16) for p in predictions])
+    assert other_config.hexdigest() != whole.hexdigest()
