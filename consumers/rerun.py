@@ -26,8 +26,7 @@ from consumers.alerts import AlertPublisher
 from consumers.clients import make_worker_producer
 from consumers.dead_letters import DeadLetterPublisher
 from consumers.ports import RebalanceListener
-from consumers.redis_sink import RedisSink
-from consumers.runner import checkpoint_codec, checkpoint_store, worker_config
+from consumers.runner import checkpoint_codec, checkpoint_store, redis_sink, worker_config
 from consumers.tasks import TaskStore
 from consumers.worker import Worker
 from pipeline.adapters.endpoints import Endpoints
@@ -212,14 +211,7 @@ def rerun(
             task_config,
             settings.namespace,
         ),
-        sink=RedisSink(
-            redis_client,
-            settings.namespace,
-            prediction_ttl_s=settings.redis.prediction_ttl_s,
-            stream_maxlen=settings.redis.stream_maxlen,
-            series_windows_kept=settings.redis.series_windows_kept,
-            alerts_maxlen=settings.redis.alerts_maxlen,
-        ),
+        sink=redis_sink(settings, redis_client),
         dead_letters=DeadLetterPublisher(producer, settings.topics.dead_letter, topic),
         ticks=None,
         alerts=AlertPublisher(producer, settings.topics.alerts),

@@ -28,7 +28,7 @@ from pipeline.adapters.topics import ensure_alerts_topic
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.core.records import Prediction
 
-__all__ = ["checkpoint_codec", "checkpoint_store", "run_worker", "worker_config"]
+__all__ = ["checkpoint_codec", "checkpoint_store", "redis_sink", "run_worker", "worker_config"]
 
 
 def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
@@ -56,6 +56,18 @@ def checkpoint_store(
     if checkpoints.store == "directory":
         return DirectoryCheckpointStore(checkpoints.dir / namespace, history=checkpoints.history)
     return RedisCheckpointStore(redis_client, namespace, history=checkpoints.history)
+
+
+def redis_sink(settings: Settings, redis_client: Any) -> RedisSink:
+    """The namespace's prediction sink, with the retention the settings give."""
+    return RedisSink(
+        redis_client,
+        settings.namespace,
+        prediction_ttl_s=settings.redis.prediction_ttl_s,
+        stream_maxlen=settings.redis.stream_maxlen,
+        series_windows_kept=settings.redis.series_windows_kept,
+        alerts_maxlen=settings.redis.alerts_maxlen,
+    )
 
 
 def run_worker(
@@ -91,14 +103,7 @@ def run_worker(
             settings.task_config(),
             settings.namespace,
         ),
-        sink=RedisSink(
-            redis_client,
-            settings.namespace,
-            prediction_ttl_s=settings.redis.prediction_ttl_s,
-            stream_maxlen=settings.redis.stream_maxlen,
-            series_windows_kept=settings.redis.series_windows_kept,
-            alerts_maxlen=settings.redis.alerts_maxlen,
-        ),
+        sink=redis_sink(settings, redis_client),
         dead_letters=DeadLetterPublisher(producer, topics.dead_letter, topics.events),
         ticks=TickPublisher(producer, topics.events, member),
         alerts=AlertPublisher(producer, topics.alerts),

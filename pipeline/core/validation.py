@@ -230,8 +230,9 @@ def _shares(counts: Mapping[str, int], bins: list[str]) -> list[float]:
     return [counts.get(b, 0) / total if total else 0.0 for b in bins]
 
 
-def _numeric(ref: list[float], cur: list[float]) -> dict[str, Any]:
-    empty: dict[str, Any] = {
+def _nothing() -> dict[str, Any]:
+    """What a comparison says when one window has no value of the feature."""
+    return {
         "psi": None,
         "test": None,
         "statistic": None,
@@ -242,8 +243,11 @@ def _numeric(ref: list[float], cur: list[float]) -> dict[str, Any]:
         "shares_reference": [],
         "shares_current": [],
     }
+
+
+def _numeric(ref: list[float], cur: list[float]) -> dict[str, Any]:
     if not ref or not cur:
-        return empty
+        return _nothing()
     a, b = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
     edges = np.unique(np.quantile(a, np.linspace(0.1, 0.9, 9)))
     ref_bins = np.searchsorted(edges, a, side="right")
@@ -283,17 +287,7 @@ def _numeric(ref: list[float], cur: list[float]) -> dict[str, Any]:
 
 def _categories(ref: Counter[str], cur: Counter[str]) -> dict[str, Any]:
     if not ref or not cur:
-        return {
-            "psi": None,
-            "test": None,
-            "statistic": None,
-            "p_value": None,
-            "effect": None,
-            "outside": None,
-            "bins": [],
-            "shares_reference": [],
-            "shares_current": [],
-        }
+        return _nothing()
     top = [c for c, _ in (ref + cur).most_common(TOP_CATEGORIES)]
     top.sort()
 
