@@ -1,8 +1,8 @@
 """``driftline produce``: replay a source into the events topic.
 
-The replay options (partitions, speed, delays, seed, rebase, fresh, json) are declared
-once, in :class:`ReplayOptions`, and added to every ``produce`` command by
-:func:`replay_command`.
+The replay options (partitions, speed, delays, seed, rebase, fresh, json, and the faults
+to inject with their ground truth) are declared once, in :class:`ReplayOptions`, and added
+to every ``produce`` command by :func:`replay_command`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from pipeline.app.logs import stderr
 from pipeline.app.namespace import prepare_namespace
 from pipeline.core.errors import ConfigError, PublishError, ServiceUnavailable
 from pipeline.core.times import EPOCH, epoch_micros
+from producers.faults import FAULTS, FaultInjector, FaultPlan, FaultTargets, flights_targets
 from producers.flights import CancelledTreatment, KeyBy, flight_events
 from producers.publisher import DeliveryBounds, EventPublisher
-from producers.replay import ArrivalDelay, Pacer, ReplayPlan
+from producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
 from producers.run import ReplaySummary, run_replay
 from producers.sources import LabelledEvent
 from producers.tabular import TableFormat, TimeUnit, table_events
@@ -59,6 +60,9 @@ class ReplayOptions:
     rebase_align: float | None = None
     fresh: bool = False
     as_json: bool = False
+    inject: str | None = None
+    inject_seed: int | None = None
+    ground_truth: Path | None = None
 
 
 _OPTIONS: dict[str, Any] = {
@@ -93,16 +97,37 @@ _OPTIONS: dict[str, Any] = {
         typer.Option(help="recreate the topics first, forgetting the namespace's state"),
     ],
     "as_json": Annotated[bool, typer.Option("--json", help="print the summary as one JSON line")],
+    "inject": Annotated[
+        str | None,
+        typer.Option(
+            metavar="SPEC",
+            help="inject faults, each at its rate (a share of the observations), e.g. "
+            f"'duplicate=0.01,late=0.005' or 'all=0.01'; faults: {', '.join(FAULTS)}",
+        ),
+    ],
+    "inject_seed": Annotated[
+        int | None, typer.Option(help="seed of the injected faults (default: --seed)")
+    ],
+    "ground_truth": Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            metavar="PATH",
+            help="with --inject: write what was injected where, as JSON lines",
+        ),
+    ],
 }
 
 
 def replay_command(
     delay_mean: float = 30.0,
+    targets: Callable[[], FaultTargets] | None = None,
 ) -> Callable[[Callable[..., Iterable[LabelledEvent]]], Callable[..., None]]:
     """Turn ``source(**its options)`` into a command with the replay options added.
 
     The decorated function builds the source from its own options; the command then
-    replays it with :func:`produce`.
+    replays it with :func:`produce`. ``targets`` says where the source's faults can go
+    (``--inject``); without, only the faults that need no contract can.
     """
     defaults = {f.name: f.default for f in ReplayOptions.__dataclass_fields__.values()}
     defaults["delay_mean"] = delay_mean
@@ -126,7 +151,7 @@ def replay_command(
         @functools.wraps(source)
         def command(ctx: typer.Context, **values: Any) -> None:
             options = ReplayOptions(**{name: values.pop(name) for name in defaults})
-            produce(ctx, source(**values), options)
+            produce(ctx, source(**values), options, targets)
 
         command.__signature__ = inspect.Signature([ctx, *own, *shared])  # type: ignore[attr-defined]
         return command
@@ -137,23 +162,74 @@ def replay_command(
 NOTHING_PUBLISHED = "nothing was published: 0 record(s) acknowledged, 0 failed"
 
 
-def produce(ctx: typer.Context, source: Iterable[LabelledEvent], options: ReplayOptions) -> None:
+def produce(
+    ctx: typer.Context,
+    source: Iterable[LabelledEvent],
+    options: ReplayOptions,
+    targets: Callable[[], FaultTargets] | None = None,
+) -> None:
     """Replay ``source`` as ``options`` say and print what was published.
 
     Every record is acknowledged or counted as failed within the delivery bounds derived
     from ``DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS``; on the first failure the replay stops
     with one line saying how many were acknowledged (by partition) and how many failed,
     and why (with ``--json``, the summary is printed first, with the same counts).
+
+    With ``--inject`` the scheduled stream goes through a :class:`FaultInjector` before
+    the pacer and the publisher, and its ground truth is written to ``--ground-truth``
+    (also when publishing stops on a failure: the faults handed to the publisher).
     """
     settings = settings_of(ctx, options.namespace).with_overrides(
         partitions=options.partitions, seed=options.seed
     )
     if options.rebase and options.speed is None:
         raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
+    faults = _fault_plan(options, settings, targets)
     endpoints = endpoints_of(settings)
     log.info("publishing to %s", endpoints.describe())
     with _kafka_errors_behind_verbose():
-        _replay(settings, endpoints, source, options)
+        _replay(settings, endpoints, source, options, faults)
+
+
+def _time_scale(options: ReplayOptions) -> float:
+    """How much faster than the source's clock a rebased replay's clock runs."""
+    return options.speed if options.rebase and options.speed else 1.0
+
+
+def _fault_plan(
+    options: ReplayOptions, settings: Settings, targets: Callable[[], FaultTargets] | None
+) -> FaultPlan | None:
+    """The faults ``--inject`` asks for, checked before anything is published."""
+    if options.inject is None:
+        if options.ground_truth is not None or options.inject_seed is not None:
+            raise ConfigError("--ground-truth and --inject-seed go with --inject")
+        return None
+    path = options.ground_truth
+    if path is None:
+        raise ConfigError(
+            "--inject needs --ground-truth PATH: what is injected where is written there, "
+            "to score the worker's findings against"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(f"--ground-truth {path}: the directory {path.parent} does not exist")
+    if targets is not None:
+        where = targets()
+    else:  # no contract: the worker's own allowed lateness, on the source's clock
+        allowed = settings.model.allowed_lateness_s * _time_scale(options)
+        where = FaultTargets(allowed_lateness_s=allowed or None)
+    seed = settings.seed if options.inject_seed is None else options.inject_seed
+    return FaultPlan(FaultPlan.parse_rates(options.inject), seed, where)
+
+
+@dataclass(frozen=True)
+class _InjectingPlan(ReplayPlan):
+    """A replay plan whose arrival-ordered stream goes through a fault injector."""
+
+    injector: FaultInjector | None = None
+
+    def schedule(self, source: Iterable[LabelledEvent]) -> Iterator[TimedEvent]:
+        timed = super().schedule(source)
+        return timed if self.injector is None else self.injector.inject(timed)
 
 
 def _replay(
@@ -161,6 +237,7 @@ def _replay(
     endpoints: Endpoints,
     source: Iterable[LabelledEvent],
     options: ReplayOptions,
+    faults: FaultPlan | None = None,
 ) -> None:
     try:
         prepare_namespace(settings, endpoints, fresh=options.fresh)
@@ -171,11 +248,14 @@ def _replay(
         ) from exc
     except ServiceUnavailable as exc:
         raise ServiceUnavailable(f"{exc}; {NOTHING_PUBLISHED}") from exc
-    plan = ReplayPlan(
+    time_scale = _time_scale(options)
+    injector = FaultInjector(faults, time_scale) if faults is not None else None
+    plan = _InjectingPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
         rebase_to=_rebase_to(datetime.now(UTC), options.rebase_align) if options.rebase else None,
-        time_scale=options.speed if options.rebase and options.speed else 1.0,
+        time_scale=time_scale,
+        injector=injector,
     )
     pacer = Pacer(1.0 if options.rebase else options.speed)
     kafka = settings.kafka.at(endpoints.bootstrap)
@@ -202,8 +282,13 @@ def _replay(
             summary = run_replay(source, plan, pacer, publisher, on_progress)
     except PublishError as exc:
         if options.as_json:
-            emit_json(publisher.report.to_dict() | {"error": str(exc)})
+            emit_json(
+                publisher.report.to_dict() | _injected(injector, options) | {"error": str(exc)}
+            )
         raise
+    finally:
+        if injector is not None and options.ground_truth is not None:
+            injector.write_truth(options.ground_truth)
     # A rebased replay says where its warped clock starts: event time t of the source is
     # rebase_to + (t - the first event's time) / speed, so a reader can map times back.
     rebase = (
@@ -211,7 +296,14 @@ def _replay(
         if plan.rebase_to is not None
         else {}
     )
-    _print_summary(summary, options.as_json, rebase)
+    _print_summary(summary, options.as_json, rebase | _injected(injector, options))
+
+
+def _injected(injector: FaultInjector | None, options: ReplayOptions) -> dict[str, Any]:
+    """What the summary says of the faults: how many of each, and where the truth is."""
+    if injector is None:
+        return {}
+    return {"injected": injector.counts, "ground_truth": str(options.ground_truth)}
 
 
 def _rebase_to(now: datetime, align_s: float | None) -> datetime:
@@ -263,11 +355,14 @@ def _print_summary(
         "events_per_s",
     ):
         table.add_row(name, str(data[name]))
+    if "injected" in data:
+        table.add_row("injected", str({f: n for f, n in data["injected"].items() if n}))
+        table.add_row("ground_truth", data["ground_truth"])
     stderr.print(table)
 
 
 @produce_app.command("flights")
-@replay_command(delay_mean=30.0)
+@replay_command(delay_mean=30.0, targets=flights_targets)
 def produce_flights(
     limit: Annotated[int | None, typer.Option(min=1, help="first N flights (default: all)")] = None,
     cancelled: Annotated[
