@@ -103,7 +103,7 @@ Fault = Literal[
     "late",
 ]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
-#: The quality dimensions of the shared vocabulary (``docs``: issue 12).
+#: The quality dimensions of issue 12's shared vocabulary.
 DIMENSIONS = ("accuracy", "completeness", "consistency", "timeliness")
 DIMENSION_OF: Mapping[str, str] = {
     "duplicate": "accuracy",
