@@ -7,13 +7,10 @@ never a traceback:
 >>> contract = builtin_contract("flights")
 >>> contract.stream.late_policy, contract.features["distance"].unit
 ('predict-only', 'mi')
->>> import pathlib, tempfile
->>> path = pathlib.Path(tempfile.mkdtemp()) / "bad.toml"
->>> _ = path.write_text('[features.distance]\\nrange = [6000, 10]\\n')
->>> load_contract(path)  # doctest: +ELLIPSIS
+>>> parse_contract('[features.distance]\\nrange = [6000, 10]', "toml", "bad.toml")
 Traceback (most recent call last):
 ...
-pipeline.core.errors.ConfigError: .../bad.toml: features.distance: range [6000, 10]: low is above high
+pipeline.core.errors.ConfigError: bad.toml: features.distance: range [6000, 10]: low is above high
 """
 
 from __future__ import annotations
@@ -29,10 +26,33 @@ from pydantic import ValidationError
 from pipeline.core.contract import Contract
 from pipeline.core.errors import ConfigError
 
-__all__ = ["BUILTIN_CONTRACTS", "builtin_contract", "load_contract", "parse_contract"]
+__all__ = [
+    "BUILTIN_CONTRACTS",
+    "builtin_contract",
+    "find_contract",
+    "load_contract",
+    "parse_contract",
+]
 
 #: The contracts shipped in ``pipeline/contracts/`` (package data).
 BUILTIN_CONTRACTS = ("flights",)
+
+
+def find_contract(name: str) -> Contract:
+    """The contract a setting names: a built-in one by its name (a word with no file
+    suffix, :data:`BUILTIN_CONTRACTS`), else the file at that path.
+
+    >>> find_contract("flights").stream.source
+    'origin'
+    >>> find_contract("trains")
+    Traceback (most recent call last):
+    ...
+    pipeline.core.errors.ConfigError: no built-in contract 'trains'; built-in: flights \
+(or give a .toml, .yaml or .yml file)
+    """
+    if not Path(name).suffix and "/" not in name and "\\" not in name:
+        return builtin_contract(name)
+    return load_contract(name)
 
 
 def load_contract(path: str | Path) -> Contract:
@@ -52,7 +72,8 @@ def builtin_contract(name: str) -> Contract:
     """A contract shipped with driftline, by name (:data:`BUILTIN_CONTRACTS`)."""
     if name not in BUILTIN_CONTRACTS:
         raise ConfigError(
-            f"no built-in contract {name!r}; built-in: {', '.join(BUILTIN_CONTRACTS)}"
+            f"no built-in contract {name!r}; built-in: {', '.join(BUILTIN_CONTRACTS)} "
+            "(or give a .toml, .yaml or .yml file)"
         )
     source = resources.files("pipeline").joinpath("contracts", f"{name}.toml")
     return parse_contract(source.read_text(encoding="utf-8"), "toml", f"contracts/{name}.toml")

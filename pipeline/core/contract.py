@@ -84,8 +84,9 @@ _Run = Callable[
 
 class Checked(NamedTuple):
     """What a check returns. ``features`` is a new dict (the input is never mutated);
-    ``refused`` is ``(dead-letter reason, detail)`` or ``None``. A refusal is not repeated
-    among ``findings``: those are what the check corrected or flagged before it."""
+    ``refused`` is ``(dead-letter reason, detail)`` or ``None``. ``findings`` are what the
+    check corrected or flagged, in order; a refusal is the last of them, with the feature
+    at fault (a caller that also counts the dead letter's reason counts it once)."""
 
     features: dict[str, FeatureValue]
     findings: list[Finding]
@@ -530,6 +531,7 @@ class ContractCheck:
                         f"rule {rule.name}: {rule.check} is false ({values})",
                     )
         except Refusal as refusal:
+            findings.append(refusal.finding)
             return Checked(cleaned, findings, tuple(missing), (refusal.reason, refusal.detail))
         return Checked(cleaned, findings, tuple(missing), None)
 
@@ -540,7 +542,11 @@ class ContractCheck:
         if not unknown:
             return
         if self._unknown == "dead-letter":
-            raise Refusal("unknown-feature", f"not in the contract: {', '.join(unknown)}")
+            raise Refusal(
+                "unknown-feature",
+                f"not in the contract: {', '.join(unknown)}",
+                unknown[0] if len(unknown) == 1 else None,
+            )
         for name in unknown:
             del cleaned[name]
             detail = f"{name} is not in the contract: dropped"

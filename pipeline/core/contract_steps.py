@@ -31,7 +31,16 @@ from pipeline.core.units import canonical_unit, convert, unit_kind, units_of
 if TYPE_CHECKING:
     from pipeline.core.contract import ContractState, FeatureSpec
 
-__all__ = ["FeatureStep", "Finding", "Refusal", "alias_key", "normal_text", "show", "typed_fill"]
+__all__ = [
+    "REFUSAL_DIMENSIONS",
+    "FeatureStep",
+    "Finding",
+    "Refusal",
+    "alias_key",
+    "normal_text",
+    "show",
+    "typed_fill",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER_TEXT = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
@@ -49,13 +58,31 @@ class Finding(NamedTuple):
     detail: str
 
 
-class Refusal(Exception):
-    """Raised inside a check to refuse the event: a dead-letter reason and its detail."""
+#: The dimension of each reason a contract refuses an event for.
+REFUSAL_DIMENSIONS: Mapping[str, str] = {
+    "out-of-range": "accuracy",
+    "impossible-combination": "accuracy",
+    "wrong-type": "accuracy",
+    "missing-value": "completeness",
+    "unseen-category": "completeness",
+    "unknown-unit": "consistency",
+    "unknown-feature": "consistency",
+}
 
-    def __init__(self, reason: str, detail: str) -> None:
+
+class Refusal(Exception):
+    """Raised inside a check to refuse the event: a dead-letter reason (a key of
+    :data:`REFUSAL_DIMENSIONS`), its detail, and the feature at fault if there is one."""
+
+    def __init__(self, reason: str, detail: str, feature: str | None = None) -> None:
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
+        self.feature = feature
+
+    @property
+    def finding(self) -> Finding:
+        return Finding(REFUSAL_DIMENSIONS[self.reason], self.reason, self.feature, self.detail)
 
 
 class FeatureStep:
@@ -103,16 +130,20 @@ class FeatureStep:
         state: ContractState,
     ) -> None:
         """Check ``value`` (``features[name]``), writing the clean one into ``cleaned``."""
-        unit = None
-        if self.unit_field is not None:
-            tag = features.get(self.unit_field)
-            if tag is not None:
-                unit = self._tagged_unit(tag)
-        if value is None:
-            missing.append(self.name)
-            self._missing(cleaned, findings, state)
-            return
-        cleaned[self.name] = self.clean(value, unit, findings)
+        try:
+            unit = None
+            if self.unit_field is not None:
+                tag = features.get(self.unit_field)
+                if tag is not None:
+                    unit = self._tagged_unit(tag)
+            if value is None:
+                missing.append(self.name)
+                self._missing(cleaned, findings, state)
+                return
+            cleaned[self.name] = self.clean(value, unit, findings)
+        except Refusal as refusal:
+            refusal.feature = self.name
+            raise
 
     def _tagged_unit(self, tag: Any) -> str:
         field, unit = self.unit_field, self.unit

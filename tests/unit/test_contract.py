@@ -16,7 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipeline.adapters.contract_files import builtin_contract, load_contract, parse_contract
+from pipeline.adapters.contract_files import (
+    builtin_contract,
+    find_contract,
+    load_contract,
+    parse_contract,
+)
 from pipeline.core.contract import (
     MAX_COUNTED_VALUES,
     Checked,
@@ -529,7 +534,10 @@ def test_an_unseen_category_is_flagged_or_refused() -> None:
         "unseen-category",
         "carrier='ZZ' is not one of the 2 declared categories",
     )
-    assert rules_of(checked) == [("consistency", "spelling", "carrier")]  # findings so far
+    assert rules_of(checked) == [
+        ("consistency", "spelling", "carrier"),
+        ("completeness", "unseen-category", "carrier"),
+    ]
 
 
 def test_an_open_category_is_normalised_every_time() -> None:
@@ -611,7 +619,10 @@ def test_a_converted_value_is_held_to_the_range() -> None:
         "out-of-range",
         "feature distance=3.1068559611866697 is outside [10, 6000]",
     )
-    assert rules_of(checked) == [("consistency", "unit-converted", "distance")]
+    assert rules_of(checked) == [
+        ("consistency", "unit-converted", "distance"),
+        ("accuracy", "out-of-range", "distance"),
+    ]
 
 
 def test_integers_converted_by_unit_stay_integers() -> None:
@@ -699,17 +710,40 @@ def test_rule_expressions(text: str, values: dict[str, Any], holds: bool | None)
 # --------------------------------------------------------------------------------------
 
 
-def test_a_refused_event_returns_its_findings_so_far() -> None:
+def test_a_refused_event_returns_its_findings_so_far_the_refusal_last() -> None:
     features = {"c": CARRIER["carrier"], "d": {"range": [0, 1]}}
     checked = run(checker(features), {"c": "ua", "d": 5.0})
-    assert checked.refused is not None and checked.refused[0] == "out-of-range"
-    # numbers are checked before categories: the refusal comes first
-    assert checked.findings == []
-    checked = run(
-        checker(features, rules=[{"name": "r", "check": "d < 0.5"}]), {"c": "ua", "d": 0.9}
-    )
-    assert checked.refused is not None and checked.refused[0] == "impossible-combination"
-    assert rules_of(checked) == [("consistency", "spelling", "c")]
+    assert checked.refused == ("out-of-range", "feature d=5 is outside [0, 1]")
+    # numbers are checked before categories: the refusal comes first, and it is a finding
+    assert checked.findings == [
+        Finding("accuracy", "out-of-range", "d", "feature d=5 is outside [0, 1]")
+    ]
+    rules = [{"name": "r", "check": "d < 0.5"}]
+    checked = run(checker(features, rules=rules), {"c": "ua", "d": 0.9})
+    assert checked.refused == ("impossible-combination", "rule r: d < 0.5 is false (d=0.9)")
+    assert rules_of(checked) == [
+        ("consistency", "spelling", "c"),
+        ("accuracy", "impossible-combination", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("features", "sent", "finding"),
+    [
+        (DISTANCE, {"distance_unit": "kg"}, ("consistency", "unknown-unit", "distance")),
+        ({"x": {"missing": "dead-letter"}}, {}, ("completeness", "missing-value", "x")),
+        ({"x": {}}, {"x": "?"}, ("accuracy", "wrong-type", "x")),
+        ({"x": {}}, {"x": 1.0, "y": 2, "z": 3}, ("consistency", "unknown-feature", None)),
+        ({"x": {}}, {"x": 1.0, "y": 2}, ("consistency", "unknown-feature", "y")),
+    ],
+)
+def test_every_refusal_is_a_finding_of_its_dimension(
+    features: dict[str, Any], sent: dict[str, Any], finding: tuple[str, str, str | None]
+) -> None:
+    checked = run(checker(features, stream={"unknown_features": "dead-letter"}), sent)
+    assert checked.refused is not None and checked.refused[0] == finding[1]
+    assert rules_of(checked)[-1] == finding
+    assert checked.findings[-1].detail == checked.refused[1]
 
 
 def test_findings_are_named_tuples_of_the_shared_vocabulary() -> None:
@@ -867,6 +901,17 @@ def test_a_bad_file_is_a_config_error_naming_the_file_and_place(
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the contract"):
         load_contract(tmp_path / "absent.toml")
+
+
+def test_find_contract_by_built_in_name_or_path(tmp_path: Path) -> None:
+    assert find_contract("flights") == FLIGHTS
+    path = tmp_path / "mine.yaml"
+    path.write_text(YAML)
+    assert find_contract(str(path)).features["distance"].unit == "mi"
+    with pytest.raises(ConfigError, match="cannot read the contract"):
+        find_contract(str(tmp_path / "absent.toml"))
+    with pytest.raises(ConfigError, match="a contract is a .toml, .yaml or .yml file"):
+        find_contract(str(tmp_path / "dir"))
 
 
 def test_builtin_contracts() -> None:
