@@ -1,0 +1,428 @@
+"""The compiled steps of a data contract: one :class:`FeatureStep` per declared feature.
+
+:class:`~pipeline.core.contract.ContractCheck` runs a step only when a value fails its
+feature's fast test (a clean value costs a type test and a comparison, or a set
+membership, and no call). :meth:`FeatureStep.run` then does, in order: read the unit
+field, handle a missing value, convert the type (a number sent as text, a time into epoch
+seconds), convert a tagged unit or normalise a category's text, detect an untagged unit,
+and apply the range. It appends a :class:`Finding` for every correction and raises
+:class:`Refusal` to refuse the event.
+
+>>> from pipeline.core.contract import ContractState, FeatureSpec
+>>> step = FeatureStep("temp", FeatureSpec(unit="F", unit_field="temp_unit", range=(-60, 130)))
+>>> cleaned, findings = {}, []
+>>> step.run(" 20 ", {"temp_unit": "celsius"}, cleaned, findings, [], ContractState())
+>>> cleaned, [f.rule for f in findings]
+({'temp': 68.0}, ['number-text', 'unit-converted'])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from pipeline.core.errors import ConfigError
+from pipeline.core.units import canonical_unit, convert, unit_kind, units_of
+
+if TYPE_CHECKING:
+    from pipeline.core.contract import ContractState, FeatureSpec
+
+__all__ = [
+    "REFUSAL_DIMENSIONS",
+    "FeatureStep",
+    "Finding",
+    "Refusal",
+    "alias_key",
+    "normal_text",
+    "show",
+    "typed_fill",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+#: Spellings remembered per feature (a pure cache: it never changes an answer).
+_MEMO_SIZE = 4096
+
+
+class Finding(NamedTuple):
+    """One correction or flag: its dimension, rule, feature (``None``: the event) and why."""
+
+    dimension: str
+    rule: str
+    feature: str | None
+    detail: str
+
+
+#: The dimension of each reason a contract refuses an event for.
+REFUSAL_DIMENSIONS: Mapping[str, str] = {
+    "out-of-range": "accuracy",
+    "impossible-combination": "accuracy",
+    "wrong-type": "accuracy",
+    "missing-value": "completeness",
+    "unseen-category": "completeness",
+    "unknown-unit": "consistency",
+    "unknown-feature": "consistency",
+}
+
+
+class Refusal(Exception):
+    """Raised inside a check to refuse the event: a dead-letter reason (a key of
+    :data:`REFUSAL_DIMENSIONS`), its detail, and the feature at fault if there is one."""
+
+    def __init__(self, reason: str, detail: str, feature: str | None = None) -> None:
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+        self.feature = feature
+
+    @property
+    def finding(self) -> Finding:
+        return Finding(REFUSAL_DIMENSIONS[self.reason], self.reason, self.feature, self.detail)
+
+
+class FeatureStep:
+    """A declared feature, compiled."""
+
+    def __init__(self, name: str, spec: FeatureSpec) -> None:
+        self.name = name
+        self.spec = spec
+        self.unit_field = spec.unit_field
+        self.unit = spec.unit
+        self.low, self.high = spec.range or (-math.inf, math.inf)
+        self.integer = spec.type == "integer"
+        self.categories = None if spec.categories is None else frozenset(spec.categories)
+        self.aliases = {alias_key(k, spec.case): v for k, v in spec.aliases.items()}
+        self.zone = ZoneInfo(spec.timezone) if spec.timezone else None
+        self.fill = typed_fill(spec.type, spec.fill, spec.timezone)
+        self.memo: dict[str, str] = {}
+        self.clean = {
+            "number": self._number,
+            "integer": self._number,
+            "boolean": self._boolean,
+            "category": self._category,
+            "time": self._time,
+        }[spec.type]
+        #: What :meth:`ContractCheck.learn` counts: "mean", the types whose values are
+        #: counted for the most frequent, or ``None`` (nothing to learn).
+        self.learn_kind: str | tuple[type, ...] | None = None
+        if spec.missing == "impute" and spec.imputation != "constant":
+            self.learn_kind = "mean" if spec.imputation == "mean" else _COUNTED[spec.type]
+        #: Open categories: values already canonical, learned as they pass (a cache).
+        self.members: set[str] | None = None
+        if spec.type == "category":
+            self.members = set()
+            for category in spec.categories or ():
+                if self.aliases.get(alias_key(category, spec.case), category) == category:
+                    self.members.add(category)
+
+    def run(
+        self,
+        value: Any,
+        features: Mapping[str, Any],
+        cleaned: dict[str, Any],
+        findings: list[Finding],
+        missing: list[str],
+        state: ContractState,
+    ) -> None:
+        """Check ``value`` (``features[name]``), writing the clean one into ``cleaned``."""
+        try:
+            unit = None
+            if self.unit_field is not None:
+                tag = features.get(self.unit_field)
+                if tag is not None:
+                    unit = self._tagged_unit(tag)
+            if value is None:
+                missing.append(self.name)
+                self._missing(cleaned, findings, state)
+                return
+            cleaned[self.name] = self.clean(value, unit, findings)
+        except Refusal as refusal:
+            refusal.feature = self.name
+            raise
+
+    def _tagged_unit(self, tag: Any) -> str:
+        field, unit = self.unit_field, self.unit
+        assert unit is not None  # a unit field needs a unit (FeatureSpec)
+        kind = unit_kind(unit)
+        try:
+            tagged = canonical_unit(tag) if isinstance(tag, str) else None
+        except ConfigError:
+            tagged = None
+        if tagged is None:
+            known = ", ".join(units_of(kind))
+            raise Refusal(
+                "unknown-unit",
+                f"{field}={show(tag)} is not a unit of {self.name} ({kind}: {known})",
+            )
+        if unit_kind(tagged) != kind:
+            raise Refusal(
+                "unknown-unit",
+                f"{field}={show(tag)} is a {unit_kind(tagged)} unit; {self.name} is a {kind} "
+                f"in {unit}",
+            )
+        return tagged
+
+    def _missing(
+        self, cleaned: dict[str, Any], findings: list[Finding], state: ContractState
+    ) -> None:
+        spec, name = self.spec, self.name
+        if spec.missing == "allow":
+            return
+        if spec.missing == "dead-letter":
+            raise Refusal("missing-value", f"{name} is missing")
+        how = spec.imputation
+        filled: Any = None
+        if how == "constant":
+            filled, source = self.fill, "the contract's fill"
+        elif how == "mean":
+            got = state.mean(name)
+            if got is not None:
+                filled = round(got[1]) if self.integer else got[1]
+                source = f"the mean of {got[0]:,} values"
+        else:
+            counted = state.mode(name)
+            if counted is not None:
+                filled, source = counted[1], f"the most frequent of {counted[0]:,} values"
+        if filled is None:
+            detail = f"{name} is missing; nothing learned yet to fill it with"
+        else:
+            cleaned[name] = filled
+            detail = f"{name} is missing; filled with {show(filled)} ({source})"
+        findings.append(Finding("completeness", "missing-imputed", name, detail))
+
+    def _number(self, value: Any, unit: str | None, findings: list[Finding]) -> Any:
+        name, low, high = self.name, self.low, self.high
+        kind = type(value)
+        if kind is str:
+            number = self._read_number(value)
+            detail = f"{name}={value!r} read as {show(number)}"
+            findings.append(Finding("consistency", "number-text", name, detail))
+            value = number
+        elif kind is not int and kind is not float:
+            raise Refusal("wrong-type", f"{name}={show(value)} is not a number")
+        if self.integer and type(value) is float:
+            if not value.is_integer():
+                raise Refusal("wrong-type", f"{name}={show(value)} is not an integer")
+            value = int(value)
+        try:
+            if unit is not None and unit != self.unit:
+                converted = convert(value, unit, self.unit)  # type: ignore[arg-type]
+                findings.append(
+                    Finding(
+                        "consistency",
+                        "unit-converted",
+                        name,
+                        f"{name}={show(value)} {unit} converted to {show(converted)} {self.unit}",
+                    )
+                )
+                value = converted
+            elif unit is None and self.spec.detect_units and not low <= value <= high:
+                value = self._detect(value, findings)
+        except OverflowError:
+            raise Refusal("out-of-range", f"feature {name}={show(value)} is too large") from None
+        if not low <= value <= high:
+            bounds = f"[{show(low)}, {show(high)}]"
+            if self.spec.out_of_range == "dead-letter" or value != value:
+                raise Refusal("out-of-range", f"feature {name}={show(value)} is outside {bounds}")
+            clipped = min(max(value, low), high)
+            findings.append(
+                Finding(
+                    "accuracy",
+                    "out-of-range",
+                    name,
+                    f"feature {name}={show(value)} is outside {bounds}: clipped to {show(clipped)}",
+                )
+            )
+            value = clipped
+        if self.integer and type(value) is float:
+            if not math.isfinite(value):
+                raise Refusal("out-of-range", f"feature {name}={show(value)} is not finite")
+            value = round(value)
+        return value
+
+    def _read_number(self, text: str) -> float | int:
+        name = self.name
+        number = float(text) if _NUMBER_TEXT.fullmatch(text) else math.nan
+        if not math.isfinite(number):
+            raise Refusal("wrong-type", f"{name}={text!r} is not a number")
+        if self.integer:
+            if not number.is_integer():
+                raise Refusal("wrong-type", f"{name}={text!r} is not an integer")
+            stripped = text.strip()
+            return int(stripped) if stripped.lstrip("+-").isdigit() else int(number)
+        return number
+
+    def _detect(self, value: float, findings: list[Finding]) -> float:
+        unit, low, high = self.unit, self.low, self.high
+        assert unit is not None
+        fits = []
+        for other in self.spec.detect_units:
+            converted = convert(value, other, unit)
+            if low <= converted <= high:
+                fits.append((other, converted))
+        if len(fits) != 1:
+            return value
+        other, converted = fits[0]
+        findings.append(
+            Finding(
+                "consistency",
+                "unit-detected",
+                self.name,
+                f"{self.name}={show(value)} is outside [{show(low)}, {show(high)}] {unit}; "
+                f"read as {other}: {show(converted)} {unit}",
+            )
+        )
+        return converted
+
+    def _boolean(self, value: Any, unit: str | None, findings: list[Finding]) -> bool:
+        kind = type(value)
+        if kind is bool:
+            return value  # type: ignore[no-any-return]
+        if (kind is int or kind is float) and value in (0, 1):
+            return bool(value)
+        if kind is str:
+            text = value.strip().lower()
+            if text in _TRUE or text in _FALSE:
+                read = text in _TRUE
+                detail = f"{self.name}={value!r} read as {read}"
+                findings.append(Finding("consistency", "number-text", self.name, detail))
+                return read
+        raise Refusal("wrong-type", f"{self.name}={show(value)} is not a boolean (true/false, 1/0)")
+
+    def _category(self, value: Any, unit: str | None, findings: list[Finding]) -> str:
+        name, kind = self.name, type(value)
+        if kind is str:
+            raw = value
+        elif kind is int or kind is float or kind is bool:
+            try:
+                raw = str(value)
+            except ValueError:  # an integer with more digits than str() writes
+                detail = f"{name} is an integer too long for a category"
+                raise Refusal("wrong-type", detail) from None
+            if kind is not int:
+                detail = f"{name}={value!r} read as the text {raw!r}"
+                findings.append(Finding("consistency", "number-text", name, detail))
+        else:
+            raise Refusal("wrong-type", f"{name}={show(value)} is not a category")
+        result = self.memo.get(raw)
+        if result is None:
+            spec = self.spec
+            written = normal_text(raw, spec.case)
+            result = self.aliases.get(alias_key(raw, spec.case), written)
+            if len(self.memo) < _MEMO_SIZE:
+                self.memo[raw] = result
+        if result != raw:
+            detail = f"{name} {raw!r} read as {result!r}"
+            findings.append(Finding("consistency", "spelling", name, detail))
+        known = self.categories
+        if known is None:
+            members = self.members
+            if result == raw and kind is str and members is not None and len(members) < _MEMO_SIZE:
+                members.add(raw)
+        elif result not in known:
+            detail = f"{name}={result!r} is not one of the {len(known)} declared categories"
+            if self.spec.unseen == "dead-letter":
+                raise Refusal("unseen-category", detail)
+            findings.append(Finding("completeness", "unseen-category", name, detail))
+        return result
+
+    def _time(self, value: Any, unit: str | None, findings: list[Finding]) -> float:
+        name = self.name
+        if type(value) is not str:
+            raise Refusal(
+                "wrong-type",
+                f"{name}={show(value)} is not a time: send ISO 8601 text (an epoch number "
+                "is ambiguous: seconds? milliseconds?)",
+            )
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise Refusal("wrong-type", f"{name}={value!r} is not an ISO 8601 time") from None
+        if when.tzinfo is None:
+            if self.zone is None:
+                raise Refusal(
+                    "wrong-type",
+                    f"{name}={value!r} has no time zone, and the contract gives none (timezone)",
+                )
+            when = when.replace(tzinfo=self.zone)
+        try:
+            seconds = (when - _EPOCH).total_seconds()
+            if when.utcoffset():
+                utc = when.astimezone(UTC).isoformat()
+                findings.append(
+                    Finding("consistency", "timezone", name, f"{name}={value!r} read as {utc}")
+                )
+        except OverflowError:
+            detail = f"{name}={value!r} is outside the times UTC can hold"
+            raise Refusal("wrong-type", detail) from None
+        return seconds
+
+
+_COUNTED: Mapping[str, tuple[type, ...]] = {
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "category": (str,),
+    "time": (float,),
+}
+
+
+def normal_text(text: str, case: str) -> str:
+    """Text as a category is written: no edge spaces, inner ones single, ``case`` applied.
+
+    >>> normal_text("  united   airlines ", "upper")
+    'UNITED AIRLINES'
+    """
+    text = " ".join(text.split())
+    return text.upper() if case == "upper" else text.lower() if case == "lower" else text
+
+
+def alias_key(text: str, case: str) -> str:
+    """What an alias is compared on: normal text, case ignored unless ``case="keep"``."""
+    text = " ".join(text.split())
+    return text if case == "keep" else text.casefold()
+
+
+def show(value: Any) -> str:
+    """A value in a detail: integral floats without ``.0``, text quoted.
+
+    >>> show(9000.0), show(0.5), show("UA")
+    ('9000', '0.5', "'UA'")
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def typed_fill(kind: str, value: Any, zone: str | None) -> Any:
+    """``value`` as a clean value of type ``kind`` (a time as epoch seconds), or ``None``.
+
+    >>> typed_fill("integer", 3, None), typed_fill("integer", 3.5, None)
+    (3, None)
+    >>> typed_fill("time", "2013-01-01T05:00:00", "America/New_York")
+    1357034400.0
+    """
+    if kind == "number":
+        return value if type(value) in (int, float) else None
+    if kind == "integer":
+        return value if type(value) is int else None
+    if kind == "boolean":
+        return value if type(value) is bool else None
+    if kind == "category":
+        return value if type(value) is str else None
+    if type(value) is not str:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        if zone is None:
+            return None
+        when = when.replace(tzinfo=ZoneInfo(zone))
+    return (when - _EPOCH).total_seconds()
