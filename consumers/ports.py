@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pipeline.core.checkpoint import CheckpointStore
+from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 
 __all__ = [
@@ -79,9 +80,15 @@ class PredictionSink(Protocol):
         self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]
     ) -> int: ...
 
-    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
+    def record(
+        self,
+        points: Sequence[dict[str, Any]],
+        alerts: Sequence[Alert],
+        findings: Sequence[QualityFinding] = (),
+    ) -> None:
         """Add closed metric windows to the time series and alerts to the alerts stream,
-        idempotently (a replay rewrites the same points and adds no alert twice)."""
+        idempotently (a replay rewrites the same points and adds no alert twice), and
+        data-quality findings to the quality log (at least once: a log, not state)."""
         ...
 
 

@@ -33,6 +33,7 @@ from pipeline.adapters.prediction_record import (
     decode_hash,
     decode_stream_entry,
 )
+from pipeline.adapters.quality_log import read_quality_entry
 from pipeline.adapters.redis_clients import RedisClient
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core.errors import ServiceUnavailable
@@ -150,6 +151,21 @@ class PredictionsClient:
             if kind is None or alert["kind"] == kind:
                 alerts.append(alert | {"id": entry_id.decode()})
         return alerts
+
+    @_answered
+    def quality_log(self, count: int = 100, after: str | None = None) -> list[dict[str, Any]]:
+        """Data-quality findings: the newest ``count`` (newest first), or, with ``after``
+        (a stream id, ``"0"`` for the oldest kept), up to ``count`` after it, oldest first."""
+        key = self.keys.quality_log
+        if after is None:
+            entries = self._redis.xrevrange(key, "+", "-", count=count)
+        else:
+            entries = self._redis.xrange(
+                key, f"({after}" if after != "0" else "-", "+", count=count
+            )
+        return [
+            read_quality_entry(fields) | {"id": entry_id.decode()} for entry_id, fields in entries
+        ]
 
     def follow(
         self,

@@ -36,10 +36,12 @@ from pipeline.adapters.prediction_record import (
     hash_items,
     stream_items,
 )
+from pipeline.adapters.quality_log import quality_entry
 from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core import jsonsafe
 from pipeline.core.errors import ServiceUnavailable, WriteRefused
+from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, Prediction
 
 __all__ = ["RedisSink"]
@@ -172,6 +174,7 @@ class RedisSink:
         stream_maxlen: int = 100_000,
         series_windows_kept: int = 1000,
         alerts_maxlen: int = 10_000,
+        quality_log_maxlen: int = 100_000,
     ) -> None:
         self._redis: Any = client  # typed loosely: a Redis or a RedisCluster
         self.keys = RedisKeys(namespace)
@@ -184,6 +187,7 @@ class RedisSink:
         self._maxlen = stream_maxlen
         self._series_kept = series_windows_kept
         self._alerts_maxlen = alerts_maxlen
+        self._quality_maxlen = quality_log_maxlen
         self._alerts_script = client.register_script(_ALERTS_BODY)  # two keys, one slot
         #: Alerts added to the stream (not counting repeats of a replay); batches of points
         #: or alerts refused because a key held another type.
@@ -249,17 +253,33 @@ class RedisSink:
             raise WriteRefused(reply.stored, refused)
         return reply.stored
 
-    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
-        """Add closed windows to their time series and alerts to the alerts stream.
+    def record(
+        self,
+        points: Sequence[dict[str, Any]],
+        alerts: Sequence[Alert],
+        findings: Sequence[QualityFinding] = (),
+    ) -> None:
+        """Add closed windows to their time series, alerts to the alerts stream and
+        data-quality findings to the quality log.
 
         A point is a member of ``<ns>:series:<window_s>:<model>`` scored by its window's
         start; its JSON has sorted keys, so the point a replay makes again is the same
         member (ZADD is idempotent). Windows older than ``series_windows_kept`` lengths
         before the newest are trimmed. Alerts are added once per id (see _ALERTS_BODY).
         """
-        if not (points or alerts):
+        if not (points or alerts or findings):
             return
         try:
+            if findings:
+                pipe = self._redis.pipeline(transaction=False)
+                for finding in findings:
+                    pipe.xadd(
+                        self.keys.quality_log,
+                        quality_entry(finding),
+                        maxlen=self._quality_maxlen,
+                        approximate=True,
+                    )
+                pipe.execute()
             if points:
                 pipe = self._redis.pipeline(transaction=False)
                 newest: dict[str, tuple[int, int]] = {}

@@ -67,6 +67,7 @@ def redis_sink(settings: Settings, redis_client: Any) -> RedisSink:
         stream_maxlen=settings.redis.stream_maxlen,
         series_windows_kept=settings.redis.series_windows_kept,
         alerts_maxlen=settings.redis.alerts_maxlen,
+        quality_log_maxlen=settings.redis.quality_log_maxlen,
     )
 
 

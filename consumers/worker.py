@@ -24,6 +24,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from consumers.ports import AlertSink, DeadLetterSink, PredictionSink, RecordSou
 from consumers.tasks import TaskStore
 from pipeline.core.errors import TransientError, WriteRefused
 from pipeline.core.metrics import LatenessHistogram
+from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.task import PartitionTask
 
@@ -192,6 +194,9 @@ class Worker:
         self._adopt: set[int] = set()  # assigned, task not set up yet
         #: Event-to-Redis latency per partition held (seconds, bucketed like lateness).
         self._latency: dict[int, LatenessHistogram] = {}
+        #: Per partition: when the current minute of quality rates began, the findings
+        #: counted then, and the last whole minute's rates (see _quality_rates).
+        self._rates: dict[int, tuple[float, Counter[str], dict[str, float]]] = {}
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, finished: Callable[[], bool] | None = None) -> None:
@@ -316,7 +321,33 @@ class Worker:
         latency = self._latency_of(task.partition)
         snap["latency_buckets"] = list(latency.counts)
         snap["latency_sum_s"] = latency.total
+        now = self.clock()
+        watermark = task.watermark
+        # how far event time (the watermark) trails the wall clock: a stalled source shows
+        snap["watermark_lag_s"] = (
+            None if watermark is None else round((now - watermark).total_seconds(), 3)
+        )
+        snap["quality"]["per_minute"] = self._quality_rates(task, self.monotonic())
         return snap | {"latency_seconds": _quantiles(snap["latency_buckets"])}
+
+    def _quality_rates(self, task: PartitionTask, now: float) -> dict[str, float]:
+        """Findings per minute by "dimension/rule", over the last whole minute of wall time
+        (the worker's clock, so not part of the task's state)."""
+        held = self._rates.get(task.partition)
+        rules = task.quality.rules
+        if held is None:
+            self._rates[task.partition] = (now, Counter(rules), {})
+            return {}
+        since, base, rates = held
+        if now - since >= 60.0:
+            minutes = (now - since) / 60.0
+            rates = {
+                name: round((n - base.get(name, 0)) / minutes, 3)
+                for name, n in rules.items()
+                if n > base.get(name, 0)
+            }
+            self._rates[task.partition] = (now, Counter(rules), rates)
+        return rates
 
     def _latency_of(self, partition: int) -> LatenessHistogram:
         found = self._latency.get(partition)
@@ -353,6 +384,7 @@ class Worker:
         letters: list[DeadLetter] = []
         alerts: list[Alert] = []
         points: list[dict[str, Any]] = []
+        findings: list[QualityFinding] = []
         seeks: dict[int, int] = {}
         snapshots: list[dict[str, Any]] = []
         done: set[int] = set()
@@ -370,6 +402,7 @@ class Worker:
                 letters += out.dead_letters
                 alerts += out.alerts
                 points += out.points
+                findings += out.findings
                 snapshots.append(self._snapshot(plan.task))
                 done.add(partition)
                 count += len(usable)
@@ -387,8 +420,11 @@ class Worker:
         except WriteRefused as refused:  # the rest is written: these become dead letters
             letters += self._refused_letters(refused, plans)
         self._observe_latency(predictions)
-        if points or alerts:
-            self._retry("Redis (series and alerts)", lambda: self.sink.record(points, alerts))
+        if points or alerts or findings:
+            self._retry(
+                "Redis (series, alerts, quality log)",
+                lambda: self.sink.record(points, alerts, findings),
+            )
         if alerts and self.alerts is not None:
             self._retry("Kafka (alerts)", lambda: self.alerts.publish(alerts))  # type: ignore[union-attr]
         self.stats.alerts += len(alerts)

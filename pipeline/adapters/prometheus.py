@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import (
@@ -38,6 +38,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from pipeline.core.metrics import LatenessHistogram
+from pipeline.core.quality_metrics import merge_quality
 
 __all__ = ["LATENESS_TOP_S", "SnapshotCollector", "histogram_buckets", "task_families"]
 
@@ -87,8 +88,9 @@ def histogram_buckets(counts: list[int], top: float = LATENESS_TOP_S) -> list[tu
     ]
 
 
-def task_families(snapshots: Iterable[dict[str, Any]]) -> list[Metric]:
-    """The metric families of these task snapshots (one labelled series per partition)."""
+def task_families(snapshots: Iterable[dict[str, Any]], now: datetime | None = None) -> list[Metric]:
+    """The metric families of these task snapshots (one labelled series per partition);
+    ``now`` is the wall clock the watermark's lag is measured against (default: now)."""
     snaps = sorted(snapshots, key=lambda s: s.get("partition", -1))
     counters = {
         name: CounterMetricFamily(f"driftline_{name}", text, labels=["partition"])
@@ -142,9 +144,12 @@ def task_families(snapshots: Iterable[dict[str, Any]]) -> list[Metric]:
         "The probability from which the decision is positive (cost-aware decisions).",
         labels=["partition", "model"],
     )
+    quality = _QualityFamilies()
+    wall = (now or datetime.now(UTC)).timestamp()
     for snap in snaps:
         partition = str(snap.get("partition", ""))
         counts = snap.get("counts", {})
+        quality.add(partition, snap, wall)
         for name, key, _ in _COUNTERS:
             counters[name].add_metric([partition], counts.get(key, 0))
         for reason, n in sorted(snap.get("dead_letters", {}).items()):
@@ -180,7 +185,71 @@ def task_families(snapshots: Iterable[dict[str, Any]]) -> list[Metric]:
                 threshold.add_metric(labels, about["threshold"])
     families: list[Metric] = [*counters.values(), dead, pending, watermark, lateness, latency]
     families += [scored, *scores.values(), costs, champion, threshold]
-    return families
+    return families + quality.families()
+
+
+class _QualityFamilies:
+    """The data-quality families: findings per dimension and rule, a score per
+    dimension, missing values per feature, lateness per source, the watermark's lag."""
+
+    def __init__(self) -> None:
+        self.findings = CounterMetricFamily(
+            "driftline_quality_findings",
+            "Data-quality findings, by dimension and rule (docs/contracts.md).",
+            labels=["partition", "dimension", "rule"],
+        )
+        self.flagged = CounterMetricFamily(
+            "driftline_quality_records_flagged",
+            "Records with at least one finding of the dimension.",
+            labels=["partition", "dimension"],
+        )
+        self.score = GaugeMetricFamily(
+            "driftline_quality_score_ratio",
+            "Share of records with no finding of the dimension (completeness with a "
+            "contract: share of declared values present).",
+            labels=["partition", "dimension"],
+        )
+        self.missing = CounterMetricFamily(
+            "driftline_missing_values",
+            "Missing values of a feature the data contract declares.",
+            labels=["partition", "feature"],
+        )
+        self.sources = HistogramMetricFamily(
+            "driftline_source_lateness_seconds",
+            "Event time to broker ingest time, per source (the contract's source feature).",
+            labels=["partition", "source"],
+        )
+        self.lag = GaugeMetricFamily(
+            "driftline_watermark_lag_seconds",
+            "How far the task's watermark trails the wall clock at the scrape.",
+            labels=["partition"],
+        )
+
+    def add(self, partition: str, snap: dict[str, Any], wall: float) -> None:
+        if snap.get("watermark"):
+            lag = wall - datetime.fromisoformat(snap["watermark"]).timestamp()
+            self.lag.add_metric([partition], lag)
+        raw = snap.get("quality")
+        if not raw:
+            return
+        records = snap.get("counts", {}).get("records", 0)
+        merged = merge_quality([raw], records)
+        for dimension, about in merged["dimensions"].items():
+            for rule, n in about["rules"].items():
+                self.findings.add_metric([partition, dimension, rule], n)
+            self.flagged.add_metric([partition, dimension], about["events"])
+            if about["score"] is not None:
+                self.score.add_metric([partition, dimension], about["score"])
+        for feature, rules in merged["features"].items():
+            if rules.get("missing"):
+                self.missing.add_metric([partition, feature], rules["missing"])
+        for source, hist in merged["sources"].items():
+            self.sources.add_metric(
+                [partition, source], histogram_buckets(hist["buckets"]), hist["sum_s"]
+            )
+
+    def families(self) -> list[Metric]:
+        return [self.findings, self.flagged, self.score, self.missing, self.sources, self.lag]
 
 
 class SnapshotCollector(Collector):

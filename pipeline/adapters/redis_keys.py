@@ -74,6 +74,11 @@ class RedisKeys:
         shares the stream's cluster slot through the hash tag)."""
         return f"{self.namespace}:alert-ids:{{{self.alerts}}}"
 
+    @property
+    def quality_log(self) -> str:
+        """Stream: data-quality findings, one entry per finding (capped)."""
+        return f"{self.namespace}:quality"
+
     def checkpoint(self, partition: int) -> str:
         """String: the sealed checkpoint of the task of ``partition``."""
         return f"{self.namespace}:checkpoint:{partition}"

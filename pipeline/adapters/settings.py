@@ -40,7 +40,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from pipeline.adapters.contract_files import find_contract
 from pipeline.core.contenders import PromotionRule
+from pipeline.core.contract import Contract
 from pipeline.core.costs import CostMatrix
 from pipeline.core.errors import ConfigError
 from pipeline.core.features import FeatureConfig
@@ -194,6 +196,7 @@ class RedisSettings(_Group):
         "stream_maxlen": "stream_maxlen",
         "series_windows_kept": "series_windows_kept",
         "alerts_maxlen": "alerts_maxlen",
+        "quality_log_maxlen": "quality_log_maxlen",
     }
 
     url: SecretStr | None = Field(
@@ -208,6 +211,9 @@ class RedisSettings(_Group):
         1000, ge=1, description="windows of each length kept in the metrics time series"
     )
     alerts_maxlen: int = Field(10_000, ge=1, description="alerts kept in the alerts stream")
+    quality_log_maxlen: int = Field(
+        100_000, ge=1, description="data-quality findings kept in the quality log stream"
+    )
     password_file: Path | None = Field(
         None, description="a file holding the password of the URL's user (owner-only)"
     )
@@ -430,6 +436,16 @@ class ModelSettings(_Group):
     max_record_bytes: int = Field(1 << 20, ge=64, description="largest record value")
     dedupe_size: int = Field(200_000, ge=1)
     rolling_window: int = Field(1000, ge=1)
+    contract: str | None = Field(
+        None,
+        description="the stream's data contract: a TOML or YAML file, or a built-in name "
+        "('flights'); unset: no contract",
+    )
+    contract_time_scale: float = Field(
+        1.0,
+        gt=0,
+        description="the contract's durations are divided by this (a replay on a warped clock)",
+    )
 
     @field_validator("challengers")
     @classmethod
@@ -504,7 +520,16 @@ class ModelSettings(_Group):
             idle_watermark_s=self.idle_watermark_s,
             dedupe_size=self.dedupe_size,
             rolling_window=self.rolling_window,
+            contract=self.data_contract(),
         )
+
+    def data_contract(self) -> Contract | None:
+        """The contract ``contract`` names, read and validated (``None``: no contract)."""
+        if self.contract is None:
+            return None
+        contract = find_contract(self.contract)
+        scale = self.contract_time_scale
+        return contract if scale == 1.0 else contract.scaled(scale)
 
 
 class WorkerSettings(_Group):

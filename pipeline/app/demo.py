@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -33,6 +34,7 @@ from pipeline.app.summary import FlightClock, summarize
 from pipeline.app.views import LiveView
 from pipeline.core.errors import DriftlineError
 from pipeline.stack import LocalStack
+from producers.faults import read_truth, score_faults
 from producers.flights import flight_events
 
 __all__ = ["DEFAULT_SPEED", "DemoOptions", "demo_settings", "run_demo"]
@@ -62,6 +64,13 @@ class DemoOptions:
     delay_max_world_s: float = 3600.0
     pending_ttl_world_s: float = 2 * 24 * 3600.0
     live: bool = True
+    #: The data contract the worker applies (a file or a built-in name; ``None``: none).
+    contract: str | None = "flights"
+    #: Faults to inject (``"all=0.01"``, see :mod:`producers.faults`), their seed (default:
+    #: the settings' seed) and where the ground truth goes.
+    inject: str | None = None
+    inject_seed: int | None = None
+    ground_truth: Path | None = None
 
     @property
     def delay_mean_s(self) -> float:
@@ -106,8 +115,15 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         drift_category_window=5000,
         # Scores per flight day and flight week, on the warped clock.
         metric_windows_s=(options.flight_day_s, 7 * options.flight_day_s),
-        # Arrivals are up to delay_max late: the watermark waits that long.
+        # Arrivals are up to delay_max late: the watermark waits that long (a contract
+        # that says how late the stream may be overrides it).
         allowed_lateness_s=options.delay_max_s,
+        # The flights' data contract (pipeline/contracts/flights.toml): its durations are
+        # flight time, so on the warped clock they are divided by the speed.
+        contract=options.contract,
+        contract_time_scale=options.speed,
+        # With faults injected, the quality log keeps every finding for the report.
+        quality_log_maxlen=2_000_000 if options.inject else None,
     )
 
 
@@ -122,6 +138,10 @@ def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
     command += ["--delay-max", repr(options.delay_max_s), "--seed", str(settings.seed), "--json"]
     if options.limit is not None:
         command += ["--limit", str(options.limit)]
+    if options.inject:
+        seed = settings.seed if options.inject_seed is None else options.inject_seed
+        command += ["--inject", options.inject, "--inject-seed", str(seed)]
+        command += ["--ground-truth", str(options.ground_truth)]
     return command
 
 
@@ -184,7 +204,7 @@ def run_demo(
         rebase_to=datetime.fromisoformat(published["rebase_to"]),
         speed=float(published["time_scale"]),
     )
-    return summarize(
+    summary = summarize(
         published,
         reader.metrics(),
         worker,
@@ -193,3 +213,42 @@ def run_demo(
         series=reader.series(),
         clock=clock,
     )
+    if options.inject and options.ground_truth is not None:
+        summary["faults"] = fault_report(reader, options.ground_truth, published)
+    return summary
+
+
+def fault_report(
+    reader: PredictionsClient, truth_path: Path, published: dict[str, Any]
+) -> dict[str, Any]:
+    """What the worker caught of the faults the producer injected, per dimension, and its
+    false alarms on the clean flights (findings from the quality log, read whole)."""
+    truth = read_truth(truth_path)
+    findings = [
+        (f["event_id"], f["kind"], f["dimension"], f["rule"])
+        for f in _whole_quality_log(reader)
+        if f["event_id"] is not None
+    ]
+    injected = published.get("injected", {})
+    flights = (
+        published["observations"] - injected.get("duplicate", 0) - injected.get("near-duplicate", 0)
+    )
+    faulted = {row.event_id for row in truth if row.fault != "near-duplicate"}
+    score = score_faults(truth, findings, clean_events=flights - len(faulted))
+    return score.to_json() | {
+        "passed": score.passed(),
+        "ground_truth": str(truth_path),
+        "clean_flights": flights - len(faulted),
+        "findings": len(findings),
+    }
+
+
+def _whole_quality_log(reader: PredictionsClient, page: int = 10_000) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    after = "0"
+    while True:
+        entries = reader.quality_log(page, after)
+        found += entries
+        if len(entries) < page:
+            return found
+        after = entries[-1]["id"]

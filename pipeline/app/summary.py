@@ -104,6 +104,7 @@ def summarize(
             "partitions": sorted(worker.partitions_seen),
         },
         "elapsed_s": round(elapsed_s, 1),
+        "quality": _quality(total.get("quality")),
         "costs": _costs(total),
         "models": _models(metrics.get("models", {})),
         "promotions": [
@@ -196,3 +197,16 @@ def _weekly(
             for p in points
         ]
     return weekly
+
+
+def _quality(quality: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Each dimension's score and findings by rule, and the label coverage."""
+    if not quality:
+        return None
+    return {
+        "dimensions": {
+            name: {"score": d["score"], "records_flagged": d["events"], "rules": d["rules"]}
+            for name, d in quality["dimensions"].items()
+        },
+        "label_coverage": (quality.get("labels") or {}).get("coverage"),
+    }

@@ -5,7 +5,7 @@ vector it predicted with and learns from exactly that vector when the outcome ar
 so there is no training-serving skew by construction.
 
 >>> from datetime import UTC, datetime
->>> from pipeline.core.events import Observation
+>>> from pipeline.core.events import FeatureValue, Observation
 >>> obs = Observation(event_id="1", key="EWR", event_time="2024-03-04T18:30:00Z",
 ...                   features={"distance": 1400, "carrier": "UA", "temp": None, "red": True})
 >>> ingest = datetime(2024, 3, 4, 18, 30, 45, tzinfo=UTC)
@@ -21,11 +21,12 @@ so there is no training-serving skew by construction.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline.core.events import Observation
+from pipeline.core.events import FeatureValue, Observation
 
 __all__ = ["FeatureBuilder", "FeatureConfig"]
 
@@ -60,11 +61,19 @@ class FeatureBuilder:
     def __init__(self, config: FeatureConfig | None = None) -> None:
         self.config = config or FeatureConfig()
 
-    def build(self, obs: Observation, ingest_time: datetime) -> dict[str, Any]:
+    def build(
+        self,
+        obs: Observation,
+        ingest_time: datetime,
+        features: Mapping[str, FeatureValue] | None = None,
+    ) -> dict[str, Any]:
+        """The model input of ``obs``; ``features`` replaces its raw features (the values
+        a data contract made canonical)."""
+        raw = obs.features if features is None else features
         if self.config.raw_only:
-            return {k: v for k, v in obs.features.items() if v is not None}
+            return {k: v for k, v in raw.items() if v is not None}
         x: dict[str, Any] = {}
-        for name, value in obs.features.items():
+        for name, value in raw.items():
             if value is None:
                 continue
             if isinstance(value, bool):

@@ -37,6 +37,8 @@ def _numbers_as_floats(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return float(value)
+    if hasattr(value, "model_dump"):  # a pydantic model (a data contract)
+        return _numbers_as_floats(value.model_dump(mode="json"))
     if isinstance(value, dict):
         return {k: _numbers_as_floats(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -444,6 +444,19 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             mean += delta * nb / (n + nb)
             n += nb
         total["y_mean"], total["y_m2"] = mean, m2
+    qualities = [snap["quality"] for snap in snapshots if "quality" in snap]
+    if qualities:
+        from pipeline.core.quality_metrics import merge_quality  # it builds on this module
+
+        counts = total["counts"]
+        labels = {k: counts.get(k, 0) for k in ("predictions", "learned", "pending", "expired")}
+        labels["late_labels"] = total["dead_letters"].get("expired-observation", 0)
+        total["quality"] = merge_quality(qualities, counts.get("records", 0), labels)
+    lags = [
+        snap["watermark_lag_s"] for snap in snapshots if snap.get("watermark_lag_s") is not None
+    ]
+    if lags:  # the partition furthest behind the wall clock
+        total["watermark_lag_s"] = max(lags)
     return total | _derived(total)
 
 

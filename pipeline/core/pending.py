@@ -45,6 +45,9 @@ class PendingEntry:
     #: Every model's own (prediction, probabilities, decision), by name, when a task runs
     #: several.
     by_model: dict[str, tuple[Any, dict[Any, float] | None, Any]] | None = None
+    #: ``False``: served but not to be learned (an observation beyond the allowed
+    #: lateness under the contract's ``predict-only`` policy); its label is scored only.
+    learn: bool = True
 
 
 class PendingStore:

@@ -25,6 +25,7 @@ whole prequential loop runs in a unit test.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import pickle
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from river import base, compose
 from pipeline.core.checkpoint import CheckpointError
 from pipeline.core.codec import EventCodec
 from pipeline.core.contenders import ModelSlot, PromotionRule
+from pipeline.core.contract import Contract, ContractCheck
 from pipeline.core.control import ControlCommand
 from pipeline.core.costs import CostMatrix, ThresholdTuner, positive_class
 from pipeline.core.dedupe import DedupeWindow
@@ -50,6 +52,7 @@ from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 from pipeline.core.quality import QualityRules, Verdict
+from pipeline.core.quality_metrics import DIMENSION_OF, QualityFinding, QualityMetrics
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
@@ -113,6 +116,8 @@ class TaskConfig:
     drift: DriftConfig = field(default_factory=DriftConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     quality: QualityRules = field(default_factory=QualityRules)
+    #: The stream's data contract (``None``: no contract, only the rules above).
+    contract: Contract | None = None
     pending_ttl_s: float = 7 * 24 * 3600.0
     allowed_lateness_s: float = 0.0
     idle_watermark_s: float | None = 60.0
@@ -137,6 +142,8 @@ class TaskOutput:
     alerts: list[Alert] = field(default_factory=list)
     #: Closed event-time windows, one point per window, model and this partition.
     points: list[dict[str, Any]] = field(default_factory=list)
+    #: What the quality rules found, record by record (the quality log).
+    findings: list[QualityFinding] = field(default_factory=list)
 
 
 class PartitionTask:
@@ -215,7 +222,25 @@ class PartitionTask:
             if drift.labels is not None
             else None
         )
-        self._lateness = timedelta(seconds=config.allowed_lateness_s)
+        contract = config.contract
+        stream = contract.stream if contract is not None else None
+        #: The stream's allowed lateness: the watermark waits this long, and (with a
+        #: contract) an observation later than this is handled by its late policy.
+        self.allowed_lateness_s = (
+            stream.allowed_lateness_s
+            if stream is not None and stream.allowed_lateness_s is not None
+            else config.allowed_lateness_s
+        )
+        self._lateness = timedelta(seconds=self.allowed_lateness_s)
+        self.contract = ContractCheck(contract) if contract is not None else None
+        #: The contract's running statistics (what a missing value is filled with).
+        self.contract_state = self.contract.new_state() if self.contract is not None else None
+        self._declared = len(contract.features) if contract is not None else 0
+        self._late_policy = stream.late_policy if stream is not None else None
+        self._near_duplicates = stream is not None and stream.near_duplicates
+        self._source = stream.source if stream is not None else None
+        #: Findings per dimension, rule, feature and source.
+        self.quality = QualityMetrics()
         self.features = FeatureBuilder(config.features)
         self.history = (
             LabelHistory(config.features.history_alpha, config.features.history_groups)
@@ -232,6 +257,12 @@ class PartitionTask:
         #: Ids of observations dead-lettered (and not since accepted): their outcomes are
         #: dead letters at once, yet a corrected copy with the same id is still predicted.
         self.rejected_observations = DedupeWindow(config.dedupe_size)
+        #: "<id>\x1f<label>" of each outcome recorded as seen: another label for the same
+        #: id is a conflicting outcome, the same one a duplicate.
+        self.outcome_labels = DedupeWindow(config.dedupe_size)
+        #: Digests of (key, event time, features) of accepted observations (with a
+        #: contract): the same content under another id is a near duplicate.
+        self.seen_contents = DedupeWindow(config.dedupe_size)
         self.max_event_time: datetime | None = None
         #: Where event time stands on the broker's clock, moved on by watermark ticks.
         self.idle_clock = IdleClock()
@@ -239,6 +270,7 @@ class PartitionTask:
         #: Where a rollback command finds a kept checkpoint's models (set by the store).
         self.rollback_source: RollbackSource | None = None
         self._offset = -1  # the record in hand, for alert ids
+        self._event: tuple[str | None, str | None] = _NO_EVENT  # its event id and kind
         #: The model version of the checkpoint this task was restored from (None: fresh).
         self.parent_version: int | None = None
         self.restored_from: dict[str, Any] | None = None
@@ -301,6 +333,7 @@ class PartitionTask:
         for record in records:
             self.next_offset = record.offset + 1
             self._offset = record.offset
+            self._event = _NO_EVENT
             refused = self.config.quality.check_record(record.value, record.timestamp_ms)
             if refused is not None:
                 counts["records"] += 1
@@ -324,6 +357,7 @@ class PartitionTask:
                 self._obey(event, record, out)
                 continue
             counts["records"] += 1
+            self._event = (event.event_id, event.kind)
             if isinstance(event, Observation):
                 accepted = self._observe(event, record, ingest_time, processed_at, out)
             else:
@@ -347,7 +381,7 @@ class PartitionTask:
         The output holds the dead letters of early outcomes that expired on the way.
         """
         out = TaskOutput()
-        self._advance(to + timedelta(seconds=self.config.allowed_lateness_s), out)
+        self._advance(to + self._lateness, out)
         self.metrics.counts["pending"] = len(self.pending)
         return out
 
@@ -355,7 +389,7 @@ class PartitionTask:
         """A watermark tick: if the partition was idle long enough, event time moves on."""
         frontier = self.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
         if frontier is not None:
-            self._advance(frontier + timedelta(seconds=self.config.allowed_lateness_s), out)
+            self._advance(frontier + self._lateness, out)
 
     # -- steps -----------------------------------------------------------------------------
     @staticmethod
@@ -376,33 +410,36 @@ class PartitionTask:
         counts = self.metrics.counts
         if self.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
+            self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
             return False
         counts["observations"] += 1
         verdict = self._key_mismatch(obs, record)
         verdict = verdict or self.config.quality.check_observation(obs, ingest_time)
         if verdict is not None:
-            # Not recorded as seen: a corrected copy with the same id is still predicted.
-            self.rejected_observations.add(obs.event_id)
-            self._dead_letter(out, record, *verdict, "observation")
-            waiting = self.early.take(obs.event_id)
-            if waiting is not None:  # its outcome came first and now has nothing to resolve
-                _, outcome_record = waiting
-                # ... so it may be sent again with the corrected observation
-                self.seen_outcomes.discard(obs.event_id)
-                detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
-                self._dead_letter(out, outcome_record, "unknown-observation", detail, "outcome")
+            self._refuse(obs, record, verdict, out)
             return False
+        lateness_s = (ingest_time - obs.event_time).total_seconds()
+        features = obs.features
+        learn = True
+        content = None
+        if self.contract is not None:
+            checked = self._check_contract(obs, record, lateness_s, out)
+            if checked is None:
+                return False
+            features, learn, content = checked
         self.seen_observations.add(obs.event_id)
         self.rejected_observations.discard(obs.event_id)
-        self.metrics.lateness.add((ingest_time - obs.event_time).total_seconds())
+        if content is not None:
+            self.seen_contents.add(content)
+        self.metrics.lateness.add(lateness_s)
         if self.feature_monitor is not None:
-            alarms = self.feature_monitor.update(obs.features)
+            alarms = self.feature_monitor.update(features)
             if alarms:
                 self._on_alarms(alarms, obs.event_time, self.config.drift.features_action, out)
-        x = self.features.build(obs, ingest_time)
+        x = self.features.build(obs, ingest_time, features)
         groups = None
         if self.history is not None:
-            groups = self.history.groups_of(obs.key, obs.features)
+            groups = self.history.groups_of(obs.key, features)
             # as of the observation's event time: an outcome learned earlier whose event
             # is later (out of order) is not known yet at this point in time
             x.update(self.history.features(groups, as_of=obs.event_time))
@@ -436,6 +473,7 @@ class PartitionTask:
             decision,
             champion.name,
             by_model,
+            learn,
         )
         self.pending.add(entry)
         counts["predictions"] += 1
@@ -464,8 +502,101 @@ class PartitionTask:
                 self.pending.pop(obs.event_id), early_outcome.label, early_outcome.event_time, out
             )
             if refused is not None:
-                self._dead_letter(out, outcome_record, *refused, "outcome")
+                self._dead_letter(
+                    out, outcome_record, *refused, "outcome", event=(obs.event_id, "outcome")
+                )
         return True
+
+    def _refuse(
+        self,
+        obs: Observation,
+        record: InputRecord,
+        verdict: tuple[str, str],
+        out: TaskOutput,
+        findings: list[tuple[str, str, str | None]] | None = None,
+    ) -> None:
+        """A dead-lettered observation, and the outcome that came before it, if any."""
+        # Not recorded as seen: a corrected copy with the same id is still predicted.
+        self.rejected_observations.add(obs.event_id)
+        self._dead_letter(out, record, *verdict, "observation", findings)
+        waiting = self.early.take(obs.event_id)
+        if waiting is not None:  # its outcome came first and now has nothing to resolve
+            _, outcome_record = waiting
+            # ... so it may be sent again with the corrected observation
+            self.seen_outcomes.discard(obs.event_id)
+            detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
+            self._dead_letter(
+                out,
+                outcome_record,
+                "unknown-observation",
+                detail,
+                "outcome",
+                event=(obs.event_id, "outcome"),
+            )
+
+    def _check_contract(
+        self, obs: Observation, record: InputRecord, lateness_s: float, out: TaskOutput
+    ) -> tuple[dict[str, Any], bool, str | None] | None:
+        """The contract's verdict on an observation: its canonical features, whether it
+        may be learned, and its content digest; ``None`` when it was dead-lettered."""
+        contract, state = self.contract, self.contract_state
+        assert contract is not None and state is not None
+        checked = contract.check(obs.features, state)
+        quality = self.quality
+        quality.checked(self._declared, len(checked.missing))
+        if checked.missing:
+            quality.missing_values(checked.missing)
+        findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
+        refused = checked.refused
+        late = lateness_s > self.allowed_lateness_s
+        if late:
+            findings.append(("timeliness", "late", None))
+            if refused is None and self._late_policy == "dead-letter":
+                refused = (
+                    "late-observation",
+                    f"{obs.event_id}: {lateness_s:.3f} s late, more than the "
+                    f"{self.allowed_lateness_s:g} s the contract allows",
+                )
+        content = None
+        if refused is None and self._near_duplicates:
+            content = _content_digest(obs.key, obs.event_time, checked.features)
+            if self.seen_contents.contains(content):
+                findings.append(("accuracy", "near-duplicate", None))
+                refused = (
+                    "near-duplicate",
+                    f"{obs.event_id}: the same key, event time and features as an "
+                    "observation already accepted under another id",
+                )
+        if refused is not None:
+            self._refuse(obs, record, refused, out, findings)
+            return None
+        if self._source is not None:
+            source = checked.features.get(self._source)
+            if isinstance(source, str):
+                quality.source_histogram(source).add(lateness_s)
+        learn = not (late and self._late_policy == "predict-only")
+        if findings:
+            self._found(out, record, findings, "accepted" if learn else "predicted-only")
+        contract.learn(checked.features, state)
+        return checked.features, learn, content
+
+    def _found(
+        self,
+        out: TaskOutput,
+        record: InputRecord,
+        findings: list[tuple[str, str, str | None]],
+        action: str,
+        event: tuple[str | None, str | None] | None = None,
+    ) -> None:
+        """Count a record's findings and add them to the quality log."""
+        self.quality.note(findings)
+        event_id, kind = self._event if event is None else event
+        out.findings += [
+            QualityFinding(
+                record.partition, record.offset, event_id, kind, dimension, rule, feature, action
+            )
+            for dimension, rule, feature in findings
+        ]
 
     def _unpredictable(
         self,
@@ -510,8 +641,19 @@ class PartitionTask:
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
         counts = self.metrics.counts
+        token = _label_token(outcome.event_id, outcome.label)
         if self.seen_outcomes.contains(outcome.event_id) or outcome.event_id in self.early:
-            counts["duplicates"] += 1
+            if self.outcome_labels.contains(token):
+                counts["duplicates"] += 1
+                self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
+                return False
+            # Another label for an observation already resolved: the first one stands.
+            counts["outcomes"] += 1
+            detail = (
+                f"{outcome.event_id}: label {outcome.label!r} conflicts with the outcome "
+                "already received for it (the first is the one learned)"
+            )
+            self._dead_letter(out, record, "conflicting-outcome", detail, "outcome")
             return False
         counts["outcomes"] += 1
         verdict = self._key_mismatch(outcome, record)
@@ -529,6 +671,7 @@ class PartitionTask:
             self._dead_letter(out, record, "unknown-observation", detail, "outcome")
             return True
         self.seen_outcomes.add(outcome.event_id)
+        self.outcome_labels.add(token)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
             refused = self._learn(entry, outcome.label, outcome.event_time, out)
@@ -562,6 +705,9 @@ class PartitionTask:
         served = self.metrics.score(
             label, entry.prediction, entry.probabilities, entry.decision, at
         )
+        if not entry.learn:  # late, predict-only: the served prediction is scored, no more
+            self.metrics.counts["late_not_learned"] += 1
+            return None
         big = self._large(entry.x, label)
         verdict: Verdict = None
         champion = self.champion
@@ -848,11 +994,33 @@ class PartitionTask:
             out.expired += len(expired)
         for outcome, record in self.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
-            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+            self._dead_letter(
+                out,
+                record,
+                "unknown-observation",
+                detail,
+                "outcome",
+                event=(outcome.event_id, "outcome"),
+            )
 
     def _dead_letter(
-        self, out: TaskOutput, record: InputRecord, reason: str, detail: str, kind: str | None
+        self,
+        out: TaskOutput,
+        record: InputRecord,
+        reason: str,
+        detail: str,
+        kind: str | None,
+        findings: list[tuple[str, str, str | None]] | None = None,
+        event: tuple[str | None, str | None] | None = None,
     ) -> None:
+        """Route a record to the dead letters; its findings (and its reason's, when the
+        reason is a data-quality rule) go to the quality figures and log."""
+        found = list(findings or ())
+        dimension = DIMENSION_OF.get(reason)
+        if dimension is not None and all(rule != reason for _, rule, _ in found):
+            found.append((dimension, reason, None))
+        if found:
+            self._found(out, record, found, "dead-letter", event)
         self.metrics.dead_letters[reason] += 1
         self.metrics.counts["dead_letters"] += 1
         if kind is not None:
@@ -882,6 +1050,7 @@ class PartitionTask:
             if several:  # one model: its scores are the task's
                 about["scores"] = slot.metrics.snapshot()
             models[name] = about
+        snap["quality"] = self.quality.snapshot()
         return snap | {
             "partition": self.partition,
             "champion": self.champion,
@@ -890,6 +1059,21 @@ class PartitionTask:
             "next_offset": self.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
+
+
+_NO_EVENT: tuple[str | None, str | None] = (None, None)
+
+
+def _label_token(event_id: str, label: Any) -> str:
+    """An outcome's id and label as one string (``True`` and ``1`` and ``"1"`` differ)."""
+    return f"{event_id}\x1f{type(label).__name__}:{label!r}"
+
+
+def _content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:
+    """A digest of what an observation says, whatever its id: its key, event time and
+    features (in name order)."""
+    text = repr((key, event_time.timestamp(), sorted(features.items())))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def _risky(big: list[tuple[str, float]], scale: dict[str, float]) -> bool:

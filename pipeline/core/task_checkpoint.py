@@ -34,7 +34,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 4
+FORMAT = 5
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "slots",
@@ -45,6 +45,10 @@ _STATE = (
     "seen_observations",
     "seen_outcomes",
     "rejected_observations",
+    "outcome_labels",
+    "seen_contents",
+    "contract_state",
+    "quality",
     "metrics",
     "history",
     "feature_monitor",

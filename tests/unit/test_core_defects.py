@@ -127,10 +127,13 @@ def test_duplicates_of_accepted_events_are_still_dropped() -> None:
             rec(0, obs("a", 0), ms(0)),
             rec(1, obs("a", 0), ms(0)),
             rec(2, outcome("a", 1), ms(1)),
-            rec(3, outcome("a", 1, label=False), ms(1)),
+            rec(3, outcome("a", 1), ms(1)),
+            rec(4, outcome("a", 1, label=False), ms(1)),
         ],
     )
-    assert len(out.predictions) == 1 and out.dead_letters == []
+    # the same label again is a duplicate; another label conflicts (issue 12)
+    assert len(out.predictions) == 1
+    assert [d.reason for d in out.dead_letters] == ["conflicting-outcome"]
     c = task.metrics.counts
     assert (c["duplicates"], c["learned"]) == (2, 1)
 

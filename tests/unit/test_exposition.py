@@ -3,8 +3,10 @@ prometheus-client's own parser, every figure checked against what the worker kee
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.exposition import generate_latest
@@ -12,8 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from consumers.exposition import serve_worker_metrics, worker_registry
 from consumers.worker import WorkerConfig
-from pipeline.adapters.prometheus import SnapshotCollector
+from pipeline.adapters.prometheus import SnapshotCollector, task_families
+from pipeline.core.contract import Contract
 from pipeline.core.costs import CostMatrix
+from pipeline.core.quality_metrics import merge_quality
 from pipeline.core.task import TaskConfig
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
@@ -135,6 +139,9 @@ def test_snapshots_from_redis_give_the_same_series_as_the_worker() -> None:
     from_worker = families(generate_latest(worker_registry(rig.worker)).decode())
     from_redis = families(generate_latest(SnapshotCollector(lambda: snaps)).decode())  # type: ignore[arg-type]
     for name, family in from_redis.items():
+        if name == "driftline_watermark_lag_seconds":  # the wall clock at each scrape
+            assert samples(family).keys() == samples(from_worker[name]).keys()
+            continue
         assert samples(family) == samples(from_worker[name]), name
 
 
@@ -151,3 +158,51 @@ def test_the_metrics_port_serves_the_exposition_over_http() -> None:
         server.shutdown()
         server.server_close()
     assert sum(samples(found["driftline_records"]).values()) == rig.worker.stats.records
+
+
+def test_data_quality_figures_per_dimension_rule_and_feature() -> None:
+    """Issue 12: findings per dimension and rule, a score per dimension, missing values
+    per feature and the watermark's lag, each as the tasks count them."""
+    contract = Contract.model_validate(
+        {"features": {"x": {"range": [0, 5]}, "y": {"missing": "impute"}, "z": {}}}
+    )
+    rig = run_worker(dataclasses.replace(task_config(), contract=contract))
+    snaps = {s["partition"]: s for s in rig.worker.snapshots()}
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    found = families(generate_latest(_Fixed(list(snaps.values()), now)).decode())
+    findings = samples(found["driftline_quality_findings"], "driftline_quality_findings_total")
+    expected = {}
+    for p, snap in snaps.items():
+        for dimension, rules in snap["quality"]["rules"].items():
+            for rule, n in rules.items():
+                key = (("dimension", dimension), ("partition", str(p)), ("rule", rule))
+                expected[key] = float(n)
+    # x = i % 7 is out of [0, 5] for 5 and 6; z is declared and never sent
+    assert any(k[2] == ("rule", "out-of-range") for k in expected)
+    assert findings == expected
+    scores = samples(found["driftline_quality_score_ratio"])
+    for p, snap in snaps.items():
+        merged = merge_quality([snap["quality"]], snap["counts"]["records"])
+        for dimension, about in merged["dimensions"].items():
+            assert scores[(("dimension", dimension), ("partition", str(p)))] == about["score"]
+    assert 0 < scores[(("dimension", "completeness"), ("partition", "0"))] < 1
+    missing = samples(found["driftline_missing_values"], "driftline_missing_values_total")
+    assert missing == {
+        (("feature", "z"), ("partition", str(p))): float(s["quality"]["features"]["z"]["missing"])
+        for p, s in snaps.items()
+    }
+    lag = samples(found["driftline_watermark_lag_seconds"])
+    assert lag == {
+        (("partition", str(p)),): (now - datetime.fromisoformat(s["watermark"])).total_seconds()
+        for p, s in snaps.items()
+    }
+
+
+class _Fixed:
+    """The snapshots' families at a fixed wall clock."""
+
+    def __init__(self, snaps: list[dict[str, Any]], now: datetime) -> None:
+        self.snaps, self.now = snaps, now
+
+    def collect(self) -> Any:
+        yield from task_families(self.snaps, now=self.now)

@@ -64,6 +64,8 @@ VARIABLES = [
     "DRIFTLINE_FEATURE_BOUNDS",
     "DRIFTLINE_DEDUPE_SIZE",
     "DRIFTLINE_ROLLING_WINDOW",
+    "DRIFTLINE_CONTRACT",
+    "DRIFTLINE_CONTRACT_TIME_SCALE",
     "DRIFTLINE_PREDICTION_TTL_S",
     "DRIFTLINE_STREAM_MAXLEN",
     "DRIFTLINE_MAX_POLL_RECORDS",
@@ -93,6 +95,7 @@ VARIABLES = [
     "DRIFTLINE_KAFKA_CLIENT",
     "DRIFTLINE_SERIES_WINDOWS_KEPT",
     "DRIFTLINE_ALERTS_MAXLEN",
+    "DRIFTLINE_QUALITY_LOG_MAXLEN",
     "DRIFTLINE_MODEL_NAME",
     "DRIFTLINE_CHALLENGERS",
     "DRIFTLINE_PROMOTE_AUTO",
@@ -182,6 +185,8 @@ CASES: dict[str, tuple[str, str, Any]] = {
     ),
     "DRIFTLINE_DEDUPE_SIZE": ("500", "model.dedupe_size", 500),
     "DRIFTLINE_ROLLING_WINDOW": ("50", "model.rolling_window", 50),
+    "DRIFTLINE_CONTRACT": ("flights", "model.contract", "flights"),
+    "DRIFTLINE_CONTRACT_TIME_SCALE": ("60", "model.contract_time_scale", 60.0),
     "DRIFTLINE_PREDICTION_TTL_S": ("0", "redis.prediction_ttl_s", 0.0),
     "DRIFTLINE_STREAM_MAXLEN": ("1000", "redis.stream_maxlen", 1_000),
     "DRIFTLINE_MAX_POLL_RECORDS": ("100", "worker.max_poll_records", 100),
@@ -219,6 +224,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_KAFKA_CLIENT": ("confluent", "kafka.client", "confluent"),
     "DRIFTLINE_SERIES_WINDOWS_KEPT": ("30", "redis.series_windows_kept", 30),
     "DRIFTLINE_ALERTS_MAXLEN": ("50", "redis.alerts_maxlen", 50),
+    "DRIFTLINE_QUALITY_LOG_MAXLEN": ("500", "redis.quality_log_maxlen", 500),
     "DRIFTLINE_MODEL_NAME": ("lr", "model.model_name", "lr"),
     "DRIFTLINE_CHALLENGERS": (
         '{"nb": "naive_bayes.GaussianNB()"}',
@@ -311,9 +317,10 @@ def assert_lands(s: Settings, path: str, expected: Any, defaults: dict[str, Any]
 def test_the_cases_cover_every_variable() -> None:
     # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file,
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
-    # password file, the secured stack), the Kafka client library
+    # password file, the secured stack), the Kafka client library, and the data contract,
+    # its time scale and the quality log's length (issue 12)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 3
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

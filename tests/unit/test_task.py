@@ -559,11 +559,15 @@ def test_duplicate_observation_is_predicted_once() -> None:
 def test_duplicate_outcome_is_learned_once(monkeypatch: pytest.MonkeyPatch) -> None:
     task = make_task()
     learned = spy(monkeypatch, task.model, "learn_one")
-    out = run(task, on_time([obs("a", 0), outcome("a", 1), outcome("a", 2, False)]))
+    out = run(
+        task, on_time([obs("a", 0), outcome("a", 1), outcome("a", 2), outcome("a", 3, False)])
+    )
     assert len(learned.calls) == 1 and learned.calls[0][1] is True
     counts = task.metrics.counts
-    assert (counts["duplicates"], counts["outcomes"], counts["learned"]) == (1, 1, 1)
-    assert task.metrics.scored == 1 and out.dead_letters == []
+    # the same label is a duplicate; another label is a conflicting outcome (dead letter)
+    assert (counts["duplicates"], counts["outcomes"], counts["learned"]) == (1, 2, 1)
+    assert task.metrics.scored == 1
+    assert [d.reason for d in out.dead_letters] == ["conflicting-outcome"]
 
 
 def test_duplicates_across_calls_are_caught() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from consumers.ports import RebalanceListener
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation, Outcome
+from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import WatermarkTick
 
@@ -147,6 +148,7 @@ class MemorySink:
         self.predictions: list[Prediction] = []
         self.snapshots: dict[int, dict[str, Any]] = {}
         self.points: list[dict[str, Any]] = []
+        self.findings: list[QualityFinding] = []
         self.alerts: dict[str, Alert] = {}
 
     def write(self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]) -> int:
@@ -155,7 +157,13 @@ class MemorySink:
             self.snapshots[snap["partition"]] = snap
         return len(predictions)
 
-    def record(self, points: Sequence[dict[str, Any]], alerts: Sequence[Alert]) -> None:
+    def record(
+        self,
+        points: Sequence[dict[str, Any]],
+        alerts: Sequence[Alert],
+        findings: Sequence[QualityFinding] = (),
+    ) -> None:
+        self.findings += findings
         self.points += points
         for alert in alerts:  # kept once per id, as the Redis alerts stream does
             self.alerts.setdefault(alert.alert_id, alert)

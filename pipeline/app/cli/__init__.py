@@ -20,7 +20,7 @@ from pipeline.app.cli.consume import consume
 from pipeline.app.cli.demo import demo, show_config
 from pipeline.app.cli.events import events_app
 from pipeline.app.cli.model import model_app
-from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics
+from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics, show_quality
 from pipeline.app.cli.produce import produce_app
 from pipeline.app.cli.replay import replay
 from pipeline.app.cli.serve import serve
@@ -46,6 +46,7 @@ app.command("consume")(consume)
 app.add_typer(predictions_app, name="predictions")
 app.command("metrics")(show_metrics)
 app.command("alerts")(show_alerts)
+app.command("quality")(show_quality)
 app.add_typer(model_app, name="model")
 app.command("config")(show_config)
 app.command("demo")(demo)

@@ -45,6 +45,13 @@ def consume(
     pending_ttl: Annotated[
         float | None, typer.Option(help="event-time seconds a prediction waits for its label")
     ] = None,
+    contract: Annotated[
+        str | None,
+        typer.Option(
+            help="the stream's data contract: a TOML or YAML file, or 'flights' "
+            "(DRIFTLINE_CONTRACT); see docs/contracts.md",
+        ),
+    ] = None,
     metrics_port: Annotated[
         int | None,
         typer.Option(
@@ -67,7 +74,11 @@ def consume(
     """Join the consumer group: predict on every observation, learn on every outcome."""
     limit_allocator()  # before any client starts a thread: see consumers.process_tuning
     settings = settings_of(ctx, namespace).with_overrides(
-        model=model, seed=seed, raw_features=raw_features, pending_ttl_s=pending_ttl
+        model=model,
+        seed=seed,
+        raw_features=raw_features,
+        pending_ttl_s=pending_ttl,
+        contract=contract,
     )
     endpoints = endpoints_of(settings)
     key = local_key(settings, endpoints)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +17,8 @@ from pipeline.app.logs import stderr
 from pipeline.app.serving import ApiServer, serving_app
 from pipeline.app.signals import stop_on_signals
 from pipeline.app.views import demo_summary
+from pipeline.core.errors import ConfigError
+from producers.faults import FAULTS, FaultPlan
 
 __all__ = ["demo", "show_config"]
 
@@ -43,12 +47,49 @@ def demo(
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="with --serve: the port (0: any free one)")
     ] = 8000,
+    contract: Annotated[
+        str,
+        typer.Option(
+            help="the data contract the worker applies: a file, 'flights' (built in), or 'none'"
+        ),
+    ] = "flights",
+    inject: Annotated[
+        str | None,
+        typer.Option(
+            help="inject faults at these rates, e.g. 'all=0.01' or 'duplicate=0.01,late=0.005' "
+            "(faults: " + ", ".join(FAULTS) + "), and report what the worker caught",
+        ),
+    ] = None,
+    inject_seed: Annotated[
+        int | None, typer.Option(help="seed of the injected faults (default: --seed)")
+    ] = None,
+    ground_truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="with --inject: where the ground truth goes (default: a file in a new "
+            "temporary directory, named in the summary)"
+        ),
+    ] = None,
     as_json: Json = False,
     namespace: Namespace = None,
 ) -> None:
     """Stack, fresh topics and state, flights replayed live, the worker, a live view, a summary."""
     settings = settings_of(ctx, namespace).with_overrides(partitions=partitions, seed=seed)
-    options = DemoOptions(limit=limit, speed=speed, live=stderr.is_terminal and not as_json)
+    if inject is not None and ground_truth is None:
+        ground_truth = Path(tempfile.mkdtemp(prefix="driftline-faults-")) / "ground-truth.jsonl"
+    elif inject is None and (ground_truth is not None or inject_seed is not None):
+        raise ConfigError("--ground-truth and --inject-seed go with --inject")
+    if inject is not None:
+        FaultPlan.parse_rates(inject)  # refused before the stack starts
+    options = DemoOptions(
+        limit=limit,
+        speed=speed,
+        live=stderr.is_terminal and not as_json,
+        contract=None if contract == "none" else contract,
+        inject=inject,
+        inject_seed=inject_seed,
+        ground_truth=ground_truth,
+    )
     served = _Served(settings, port) if serve else None
     try:
         summary = run_demo(settings, options, stderr, served.start if served else None)

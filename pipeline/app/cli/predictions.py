@@ -12,7 +12,14 @@ from consumers.reader import PredictionsClient
 from pipeline.adapters.settings import Settings
 from pipeline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
 from pipeline.app.logs import stderr
-from pipeline.app.views import alerts_table, metrics_table, models_table, series_table
+from pipeline.app.views import (
+    alerts_table,
+    metrics_table,
+    models_table,
+    quality_log_table,
+    quality_table,
+    series_table,
+)
 
 __all__ = ["predictions_app", "show_alerts", "show_metrics"]
 
@@ -105,6 +112,9 @@ def show_metrics(
     stderr.print(metrics_table(data))
     if len(data.get("models", {})) > 1:
         stderr.print(models_table(data["models"]))
+    quality = quality_table(data["total"])
+    if quality is not None:
+        stderr.print(quality)
 
 
 def show_alerts(
@@ -123,3 +133,34 @@ def show_alerts(
         emit_json({"alerts": alerts})
         return
     stderr.print(alerts_table(alerts))
+
+
+def show_quality(
+    ctx: typer.Context,
+    log: Annotated[
+        int, typer.Option(min=0, help="also show the newest N findings of the quality log")
+    ] = 20,
+    as_json: Json = False,
+    namespace: Namespace = None,
+) -> None:
+    """Data quality in four dimensions: scores, findings by rule, missing values, label
+    coverage, lateness per source, and the newest findings (the quality log)."""
+    client = _client(settings_of(ctx, namespace))
+    total = client.metrics()["total"]
+    findings = client.quality_log(log) if log else []
+    if as_json:
+        emit_json(
+            {
+                "quality": total.get("quality"),
+                "watermark_lag_s": total.get("watermark_lag_s"),
+                "log": findings,
+            }
+        )
+        return
+    table = quality_table(total)
+    if table is None:
+        stderr.print("no task has written metrics yet")
+        return
+    stderr.print(table)
+    if findings:
+        stderr.print(quality_log_table(findings))

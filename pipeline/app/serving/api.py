@@ -205,6 +205,20 @@ def create_app(
         """Drift alarms, promotions and rollbacks with their evidence, newest first."""
         return {"alerts": reader.alerts(count, kind)}
 
+    @app.get("/quality", tags=["metrics"])
+    def quality(
+        log: Annotated[int, Query(ge=0, le=10_000)] = 50,
+        after: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,
+    ) -> dict[str, Any]:
+        """Data quality in four dimensions (the totals of ``driftline quality``) and the
+        quality log: the newest ``log`` findings, or those after the stream id ``after``."""
+        total = reader.metrics()["total"]
+        return {
+            "quality": total.get("quality"),
+            "watermark_lag_s": total.get("watermark_lag_s"),
+            "log": reader.quality_log(log, after) if log else [],
+        }
+
     @app.get("/health", tags=["service"])
     def health() -> JSONResponse:
         """Redis and Kafka reachable, the consumer group's lag per partition, and the age

@@ -123,6 +123,19 @@ function updateTiles(data) {
     .filter(([, m]) => (m.champion_in || []).length).map(([n]) => n);
   show("v-champion", champions, champions.join(", ") || "-");
 
+  const quality = total.quality || {};
+  for (const dimension of ["accuracy", "completeness", "consistency", "timeliness"]) {
+    const score = ((quality.dimensions || {})[dimension] || {}).score ?? null;
+    show(`v-q-${dimension}`, score, score === null ? "-" : `${(100 * score).toFixed(2)}%`);
+  }
+  const coverage = (quality.labels || {}).coverage ?? null;
+  show("v-q-coverage", coverage, coverage === null ? "-" : `${(100 * coverage).toFixed(2)}%`);
+  const lag = total.watermark_lag_s ?? null;
+  show("v-q-watermark-lag", lag, fmtSeconds(lag));
+  const rates = Object.entries(quality.per_minute || {}).sort((a, b) => b[1] - a[1]);
+  show("v-q-rates", quality.per_minute || null,
+    rates.length ? rates.slice(0, 4).map(([rule, n]) => `${rule.split("/")[1]} ${fmt(n, 1)}`).join(", ") : "none");
+
   const body = $("dead-letters").tBodies[0];
   body.replaceChildren(...Object.entries(dead).sort().map(([reason, n]) => {
     const row = document.createElement("tr");

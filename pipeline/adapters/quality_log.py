@@ -1,0 +1,45 @@
+"""The quality log's entries: one Redis stream entry per data-quality finding.
+
+The worker writes them (:meth:`consumers.redis_sink.RedisSink.record`) and the readers
+read them back (``driftline quality log``, ``GET /quality/log``, the fault-injection
+report), so the fields are written and parsed here only.
+
+>>> from pipeline.core.quality_metrics import QualityFinding
+>>> entry = quality_entry(QualityFinding(2, 41, "f1", "observation", "consistency",
+...                                      "unit-converted", "distance", "accepted"))
+>>> entry["rule"], entry["feature"]
+('unit-converted', 'distance')
+>>> read_quality_entry({k.encode(): v.encode() for k, v in entry.items()})["offset"]
+41
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline.core.quality_metrics import QualityFinding
+
+__all__ = ["QUALITY_FIELDS", "quality_entry", "read_quality_entry"]
+
+QUALITY_FIELDS = QualityFinding._fields
+
+
+def quality_entry(finding: QualityFinding) -> dict[str, str]:
+    """The stream entry's fields (an absent event id or feature is an empty string)."""
+    return {
+        name: "" if value is None else str(value)
+        for name, value in zip(QUALITY_FIELDS, finding, strict=True)
+    }
+
+
+def read_quality_entry(fields: Mapping[Any, Any]) -> dict[str, Any]:
+    """An entry's fields as JSON-ready values (bytes or text keys and values)."""
+    text = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in fields.items()
+    }
+    out: dict[str, Any] = {name: text.get(name) or None for name in QUALITY_FIELDS}
+    out["partition"] = int(text.get("partition", -1))
+    out["offset"] = int(text.get("offset", -1))
+    return out
