@@ -27,7 +27,7 @@ class Forgotten:
 
 def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore) -> Forgotten:
     """Delete the namespace's checkpoints, prediction hashes, stream, metrics, metrics time
-    series and alerts.
+    series, alerts and quality log.
 
     On a Redis Cluster the scan covers every master and the keys, of many slots, are
     deleted slot by slot (:func:`~pipeline.adapters.redis_keys.unlink_all`).
@@ -35,6 +35,6 @@ def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore
     keys = RedisKeys(namespace)
     hashes = list(redis_client.scan_iter(match=keys.prediction_pattern, count=1000))
     series = list(redis_client.scan_iter(match=keys.series_pattern, count=1000))
-    extra = [keys.alerts, keys.alert_ids, *series]
+    extra = [keys.alerts, keys.alert_ids, keys.quality_log, *series]
     unlink_all(redis_client, [keys.metrics, keys.predictions_stream, *hashes, *extra])
     return Forgotten(checkpoints=checkpoints.clear(), predictions=len(hashes))

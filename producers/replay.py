@@ -159,6 +159,13 @@ class Pacer:
         #: microseconds would cost more than the pacing is worth.
         self.granularity_s = 0.002
 
+    def start_at(self, when: datetime) -> None:
+        """Start the replay clock at ``when``, now (by default it starts at the first
+        arrival, whenever that is asked for). A rebased replay starts it at the wall time
+        its warped clock was rebased to, so each event reaches Kafka at its arrival time on
+        the wall clock, however long the source took to prepare its first event."""
+        self._origin = (self._clock(), when)
+
     def wait_for(self, arrival: datetime) -> None:
         """Block until ``arrival`` is due on the scaled replay clock."""
         if self.speed is None:

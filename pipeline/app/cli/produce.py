@@ -7,8 +7,10 @@ to every ``produce`` command by :func:`replay_command`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+import itertools
 import logging
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -63,6 +65,7 @@ class ReplayOptions:
     inject: str | None = None
     inject_seed: int | None = None
     ground_truth: Path | None = None
+    inject_late_after: float | None = None
 
 
 _OPTIONS: dict[str, Any] = {
@@ -114,6 +117,14 @@ _OPTIONS: dict[str, Any] = {
             dir_okay=False,
             metavar="PATH",
             help="with --inject: write what was injected where, as JSON lines",
+        ),
+    ],
+    "inject_late_after": Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="with --inject: the allowed lateness late faults exceed (3 to 10 times), in "
+            "seconds of the source's clock (default: the contract's)",
         ),
     ],
 }
@@ -201,8 +212,14 @@ def _fault_plan(
 ) -> FaultPlan | None:
     """The faults ``--inject`` asks for, checked before anything is published."""
     if options.inject is None:
-        if options.ground_truth is not None or options.inject_seed is not None:
-            raise ConfigError("--ground-truth and --inject-seed go with --inject")
+        if (options.ground_truth, options.inject_seed, options.inject_late_after) != (
+            None,
+            None,
+            None,
+        ):
+            raise ConfigError(
+                "--ground-truth, --inject-seed and --inject-late-after go with --inject"
+            )
         return None
     path = options.ground_truth
     if path is None:
@@ -217,6 +234,8 @@ def _fault_plan(
     else:  # no contract: the worker's own allowed lateness, on the source's clock
         allowed = settings.model.allowed_lateness_s * _time_scale(options)
         where = FaultTargets(allowed_lateness_s=allowed or None)
+    if options.inject_late_after is not None:
+        where = dataclasses.replace(where, allowed_lateness_s=options.inject_late_after)
     seed = settings.seed if options.inject_seed is None else options.inject_seed
     return FaultPlan(FaultPlan.parse_rates(options.inject), seed, where)
 
@@ -250,14 +269,24 @@ def _replay(
         raise ServiceUnavailable(f"{exc}; {NOTHING_PUBLISHED}") from exc
     time_scale = _time_scale(options)
     injector = FaultInjector(faults, time_scale) if faults is not None else None
+    pacer = Pacer(1.0 if options.rebase else options.speed)
+    rebase_to = None
+    if options.rebase:
+        # The source prepares its first event (loading, joins: seconds for the flights)
+        # before the clock is rebased, so events are not late by the preparation time.
+        source = iter(source)
+        first = next(source, None)
+        now = datetime.now(UTC)
+        rebase_to = _rebase_to(now, options.rebase_align)
+        pacer.start_at(now)
+        source = itertools.chain([] if first is None else [first], source)
     plan = _InjectingPlan(
         delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
         seed=settings.seed,
-        rebase_to=_rebase_to(datetime.now(UTC), options.rebase_align) if options.rebase else None,
+        rebase_to=rebase_to,
         time_scale=time_scale,
         injector=injector,
     )
-    pacer = Pacer(1.0 if options.rebase else options.speed)
     kafka = settings.kafka.at(endpoints.bootstrap)
     bounds = DeliveryBounds(kafka.request_timeout_ms)
     producer = make_producer(kafka, **bounds.producer_options())
