@@ -54,6 +54,11 @@ _COUNTERS = (
     ("predictions", "predictions", "Predictions made and written to Redis."),
     ("labels_learned", "learned", "Labels learned from (prequentially scored first)."),
     ("labels_expired", "expired", "Predictions whose label never came within its wait."),
+    (
+        "labels_not_learned_late",
+        "late_not_learned",
+        "Labels of late observations scored but not learned (the contract's predict-only).",
+    ),
     ("duplicates", "duplicates", "Records dropped as duplicates of an event id seen before."),
     ("refused", "refused", "Observations whose learning was refused (guarded values)."),
     ("alerts", "alerts", "Alerts raised: drift alarms, promotions and rollbacks."),

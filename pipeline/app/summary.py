@@ -64,6 +64,7 @@ def summarize(
         "learned": counts.get("learned", 0),
         "pending": counts.get("pending", 0),
         "expired": counts.get("expired", 0),
+        "late_not_learned": counts.get("late_not_learned", 0),
         "duplicates": counts.get("duplicates", 0),
         "dead_letters": counts.get("dead_letters", 0),
         "dead_letters_by_kind": {

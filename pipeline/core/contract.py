@@ -524,6 +524,8 @@ class ContractCheck:
                     if name in missing:
                         cleaned[indicator] = 1.0
             for rule, holds, names in self._rules:
+                if missing and any(name in missing for name in names):
+                    continue  # a value filled in by imputation cannot prove anything impossible
                 if holds(cleaned) is False:
                     values = ", ".join(f"{n}={show(cleaned[n])}" for n in names)
                     raise Refusal(

@@ -56,6 +56,7 @@ COUNTERS = (
     "learned",
     "pending",
     "expired",
+    "late_not_learned",
     "duplicates",
     "early_outcomes",
     "refused",
@@ -449,7 +450,10 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         from pipeline.core.quality_metrics import merge_quality  # it builds on this module
 
         counts = total["counts"]
-        labels = {k: counts.get(k, 0) for k in ("predictions", "learned", "pending", "expired")}
+        labels = {
+            k: counts.get(k, 0)
+            for k in ("predictions", "learned", "pending", "expired", "late_not_learned")
+        }
         labels["late_labels"] = total["dead_letters"].get("expired-observation", 0)
         total["quality"] = merge_quality(qualities, counts.get("records", 0), labels)
     lags = [

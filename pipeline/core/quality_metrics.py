@@ -194,7 +194,8 @@ def merge_quality(
 
     ``records``: the records the tasks read (the denominator of the scores); ``labels``:
     the counts that say what became of the predictions' labels (``predictions``,
-    ``learned``, ``pending``, ``expired``, ``late_labels``), for the label coverage.
+    ``learned``, ``pending``, ``expired``, ``late_not_learned``, ``late_labels``), for the
+    label coverage.
     """
     rules: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     events: Counter[str] = Counter()
@@ -247,8 +248,9 @@ def merge_quality(
 
 
 def label_coverage(counts: Mapping[str, int]) -> dict[str, Any]:
-    """What became of the predictions' labels: learned, still pending, or not: expired
-    because the outcome came after the pending TTL (``late_labels``) or never came.
+    """What became of the predictions' labels: learned, still pending, scored but not
+    learned (a late observation under ``predict-only``), or expired because the outcome
+    came after the pending TTL (``late_labels``) or never came.
 
     >>> label_coverage({"predictions": 10, "learned": 7, "pending": 1, "expired": 2,
     ...                 "late_labels": 1})["coverage"]
@@ -256,12 +258,14 @@ def label_coverage(counts: Mapping[str, int]) -> dict[str, Any]:
     """
     predictions = counts.get("predictions", 0)
     learned = counts.get("learned", 0)
+    not_learned = counts.get("late_not_learned", 0)
     expired = counts.get("expired", 0)
     late = min(counts.get("late_labels", 0), expired)
     return {
         "predictions": predictions,
         "learned": learned,
         "pending": counts.get("pending", 0),
+        "late_not_learned": not_learned,
         "expired": expired,
         "expired_label_came_later": late,
         "expired_never_sent": expired - late,

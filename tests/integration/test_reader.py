@@ -13,6 +13,7 @@ from consumers.redis_sink import RedisSink
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.prediction_record import epoch_micros
 from pipeline.adapters.redis_clients import make_redis
+from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Prediction
 
 pytestmark = pytest.mark.integration
@@ -118,3 +119,38 @@ def test_follow_from_start_yields_every_kept_entry(client: redis.Redis, namespac
     assert ids == sorted(ids)
     expected = {"True": EXACT, "False": 1 - EXACT}
     assert all(e.to_dict()["probabilities"] == expected for e in entries)
+
+
+def test_the_quality_log_keeps_each_finding_and_pages_oldest_first(
+    client: redis.Redis, namespace: str
+) -> None:
+    sink = RedisSink(client, namespace, quality_log_maxlen=50)
+    findings = [
+        QualityFinding(
+            n % 3, n, f"e{n}", "observation", "consistency", "spelling", "carrier", "accepted"
+        )
+        for n in range(30)
+    ] + [QualityFinding(0, 99, None, None, "consistency", "avro-decode", None, "dead-letter")]
+    sink.record([], [], findings)
+    reader = PredictionsClient(client, namespace)
+    newest = reader.quality_log(2)
+    assert [f["offset"] for f in newest] == [99, 29]
+    assert newest[0]["event_id"] is None and newest[0]["feature"] is None
+    assert newest[1] == {
+        "partition": 2,
+        "offset": 29,
+        "event_id": "e29",
+        "kind": "observation",
+        "dimension": "consistency",
+        "rule": "spelling",
+        "feature": "carrier",
+        "action": "accepted",
+        "id": newest[1]["id"],
+    }
+    pages, after = [], "0"
+    while page := reader.quality_log(7, after):
+        pages += page
+        after = page[-1]["id"]
+    assert [f["offset"] for f in pages] == [*range(30), 99]
+    sink.record([], [], findings * 4)  # capped at about 50 entries
+    assert 50 <= client.xlen(f"{namespace}:quality") < 31 * 5

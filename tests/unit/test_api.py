@@ -101,6 +101,10 @@ class MemoryReader:
         self._check("alerts")
         return [{"kind": kind or "concept", "count": count}]
 
+    def quality_log(self, count: int, after: str | None) -> list[dict[str, Any]]:
+        self._check("quality_log")
+        return [{"id": f"{n}-0", "rule": "spelling", "after": after} for n in range(count)]
+
     def freshness(self) -> dict[str, Any]:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
@@ -199,6 +203,27 @@ def test_metrics_with_and_without_history(reader: MemoryReader) -> None:
     assert http.get("/alerts?kind=label&count=3").json() == {
         "alerts": [{"kind": "label", "count": 3}]
     }
+
+
+def test_quality_gives_the_totals_and_the_log(reader: MemoryReader) -> None:
+    quality = {"dimensions": {"accuracy": {"score": 0.99}}}
+    reader.metrics = lambda: {  # type: ignore[method-assign]
+        "total": {"quality": quality, "watermark_lag_s": 2.5},
+        "models": {},
+        "tasks": {},
+    }
+    http = client_of(reader)
+    body = http.get("/quality?log=2&after=17-0").json()
+    assert body["quality"] == quality and body["watermark_lag_s"] == 2.5
+    assert body["log"] == [
+        {"id": "0-0", "rule": "spelling", "after": "17-0"},
+        {"id": "1-0", "rule": "spelling", "after": "17-0"},
+    ]
+    assert http.get("/quality?log=0").json()["log"] == []
+    assert http.get("/quality?after=x").status_code == 422
+    assert http.get("/quality?log=-1").status_code == 422
+    reader.down = True
+    assert http.get("/quality").status_code == 503
 
 
 def test_prometheus_exposition_of_what_redis_holds(reader: MemoryReader) -> None:

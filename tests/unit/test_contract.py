@@ -675,6 +675,20 @@ def test_a_rule_on_a_missing_feature_or_dividing_by_zero_is_skipped() -> None:
     assert run(check, {"a": 1.0, "b": 2.0}).refused is None
 
 
+def test_a_rule_does_not_judge_a_value_imputation_filled_in() -> None:
+    """A short flight whose distance is missing gets the mean distance, which the speed
+    rule would find impossible: the invented value is not evidence (found by the demo)."""
+    check = ContractCheck(FLIGHTS)
+    state = check.new_state()
+    check.learn({"distance": 2000.0, "scheduled_block_minutes": 300}, state)
+    checked = check.check({"scheduled_block_minutes": 60}, state)
+    assert checked.features["distance"] == 2000.0
+    assert checked.refused is None
+    assert ("completeness", "missing-imputed", "distance") in rules_of(checked)
+    sent = check.check({"distance": 2000.0, "scheduled_block_minutes": 60}, state)
+    assert sent.refused is not None and sent.refused[0] == "impossible-combination"
+
+
 def test_rules_read_the_cleaned_values() -> None:
     features = {"a": {"unit": "mi", "unit_field": "a_unit"}, "b": {}}
     check = checker(features, rules=[{"name": "r", "check": "a <= b"}])

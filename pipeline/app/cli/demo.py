@@ -12,7 +12,7 @@ import typer
 from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.settings import Settings
 from pipeline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json, settings_of
-from pipeline.app.demo import DEFAULT_SPEED, DemoOptions, run_demo
+from pipeline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
 from pipeline.app.logs import stderr
 from pipeline.app.serving import ApiServer, serving_app
 from pipeline.app.signals import stop_on_signals
@@ -34,8 +34,12 @@ def demo(
         int | None, typer.Option(min=1, help="flights to replay (default: the whole year)")
     ] = None,
     speed: Annotated[
-        float, typer.Option(min=1, help="how much faster than the world (default: a year in 2 min)")
-    ] = DEFAULT_SPEED,
+        float | None,
+        typer.Option(
+            min=1,
+            help="how much faster than the world (default: a year in 2 min; in 4 with --inject)",
+        ),
+    ] = None,
     partitions: Partitions = None,
     seed: Seed = None,
     serve: Annotated[
@@ -81,6 +85,8 @@ def demo(
         raise ConfigError("--ground-truth and --inject-seed go with --inject")
     if inject is not None:
         FaultPlan.parse_rates(inject)  # refused before the stack starts
+    if speed is None:
+        speed = INJECT_SPEED if inject is not None else DEFAULT_SPEED
     options = DemoOptions(
         limit=limit,
         speed=speed,
