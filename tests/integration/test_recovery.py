@@ -167,8 +167,11 @@ def _final_state(settings: Settings) -> dict[str, Any]:
                 "latency_buckets",
                 "latency_sum_s",
                 "latency_seconds",
+                "watermark_lag_s",
             ):
                 snap.pop(volatile)
+            for volatile in ("per_minute", "sources"):  # the same clocks, per dimension
+                snap["quality"].pop(volatile)
             metrics[field.decode()] = snap
         predictions = {}
         for key in client.scan_iter(match=f"{settings.namespace}:prediction:*", count=1000):
