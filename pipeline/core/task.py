@@ -41,7 +41,7 @@ from pipeline.core.contenders import ModelSlot, PromotionRule
 from pipeline.core.contract import Contract, ContractCheck
 from pipeline.core.control import ControlCommand
 from pipeline.core.costs import CostMatrix, ThresholdTuner, positive_class
-from pipeline.core.dedupe import DedupeWindow
+from pipeline.core.dedupe import DedupeWindow, LabelMemory
 from pipeline.core.drift import Alarm, DriftAction, ErrorMonitor, FeatureMonitor, LabelMonitor
 from pipeline.core.errors import ConfigError, DecodeError
 from pipeline.core.events import Observation, Outcome
@@ -124,6 +124,10 @@ class TaskConfig:
     #: Steps with a number beyond this are learned on a copy first (see ``_learn``).
     guard_above: float = 1e6
     dedupe_size: int = 200_000
+    #: Outcomes whose label is remembered: another label for one of them is a conflict,
+    #: for an older one a duplicate (a full-size window doubled the checkpoints of a
+    #: partition with 100,000 keys and their checkpoint time: see docs/decisions.md).
+    conflict_window: int = 20_000
     max_pending: int = 1_000_000
     rolling_window: int = 1000
 
@@ -257,9 +261,9 @@ class PartitionTask:
         #: Ids of observations dead-lettered (and not since accepted): their outcomes are
         #: dead letters at once, yet a corrected copy with the same id is still predicted.
         self.rejected_observations = DedupeWindow(config.dedupe_size)
-        #: "<id>\x1f<label>" of each outcome recorded as seen: another label for the same
-        #: id is a conflicting outcome, the same one a duplicate.
-        self.outcome_labels = DedupeWindow(config.dedupe_size)
+        #: The labels of the last outcomes recorded as seen: another label for one of
+        #: them is a conflicting outcome, the same one a duplicate.
+        self.outcome_labels = LabelMemory(config.conflict_window)
         #: Digests of (key, event time, features) of accepted observations (with a
         #: contract): the same content under another id is a near duplicate.
         self.seen_contents = DedupeWindow(config.dedupe_size)
@@ -641,9 +645,9 @@ class PartitionTask:
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
         counts = self.metrics.counts
-        token = _label_token(outcome.event_id, outcome.label)
         if self.seen_outcomes.contains(outcome.event_id) or outcome.event_id in self.early:
-            if self.outcome_labels.contains(token):
+            if self.outcome_labels.same(outcome.event_id, outcome.label) is not False:
+                # the same label, or one too old to know: a duplicate
                 counts["duplicates"] += 1
                 self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
                 return False
@@ -671,7 +675,7 @@ class PartitionTask:
             self._dead_letter(out, record, "unknown-observation", detail, "outcome")
             return True
         self.seen_outcomes.add(outcome.event_id)
-        self.outcome_labels.add(token)
+        self.outcome_labels.put(outcome.event_id, outcome.label)
         entry = self.pending.pop(outcome.event_id)
         if entry is not None:
             refused = self._learn(entry, outcome.label, outcome.event_time, out)
@@ -1062,11 +1066,6 @@ class PartitionTask:
 
 
 _NO_EVENT: tuple[str | None, str | None] = (None, None)
-
-
-def _label_token(event_id: str, label: Any) -> str:
-    """An outcome's id and label as one string (``True`` and ``1`` and ``"1"`` differ)."""
-    return f"{event_id}\x1f{type(label).__name__}:{label!r}"
 
 
 def _content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:

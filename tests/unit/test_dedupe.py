@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pickle
 from collections import OrderedDict
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.dedupe import DedupeWindow
+from pipeline.core.dedupe import DedupeWindow, LabelMemory
 
 
 class Reference:
@@ -69,3 +70,27 @@ def test_a_checkpoint_is_one_string_not_an_object_per_id() -> None:
     for n in range(60_000, 120_000):  # and it goes on evicting the oldest
         again.add(f"event-{n}")
     assert not again.contains("event-9999") and again.contains("event-10000")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=5),
+            st.one_of(st.booleans(), st.integers(), st.text(max_size=3)),
+        ),
+        max_size=40,
+    ),
+    st.integers(min_value=1, max_value=10),
+)
+def test_a_label_memory_survives_a_checkpoint_as_it_was(
+    outcomes: list[tuple[str, Any]], size: int
+) -> None:
+    """Ids and labels with NULs in them too (then kept as a list of pairs)."""
+    memory = LabelMemory(size)
+    for event_id, label in outcomes:
+        memory.put(event_id, label)
+    again = pickle.loads(pickle.dumps(memory, protocol=5))
+    assert list(again._labels.items()) == list(memory._labels.items())
+    assert again.size == size
+    for event_id, label in outcomes:
+        assert again.same(event_id, label) == memory.same(event_id, label)

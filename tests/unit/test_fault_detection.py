@@ -19,14 +19,8 @@ from pipeline.core.features import FeatureConfig
 from pipeline.core.records import InputRecord
 from pipeline.core.task import PartitionTask, TaskConfig
 from pipeline.core.times import to_millis
-from producers.faults import (
-    FAULTS,
-    FaultInjector,
-    FaultPlan,
-    FaultScore,
-    flights_targets,
-    score_faults,
-)
+from producers.fault_score import FaultScore, score_faults
+from producers.faults import FAULTS, FaultInjector, FaultPlan, flights_targets
 from producers.flights import flight_events
 from producers.replay import ArrivalDelay, ReplayPlan
 

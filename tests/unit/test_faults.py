@@ -16,11 +16,14 @@ import pytest
 from kafka.future import Future
 from typer.testing import CliRunner
 
+from pipeline.adapters.contract_files import builtin_contract
+from pipeline.core.contract import ContractCheck
 from pipeline.core.errors import ConfigError
 from pipeline.core.events import Label, Observation, Outcome
+from pipeline.core.quality_metrics import DIMENSIONS
+from producers.fault_score import score_faults
 from producers.faults import (
     DIMENSION_OF,
-    DIMENSIONS,
     EXPECTED_RULES,
     FAULTS,
     FaultInjector,
@@ -30,7 +33,7 @@ from producers.faults import (
     UnitMix,
     flights_targets,
     read_truth,
-    score_faults,
+    targets_from_contract,
     write_truth,
 )
 from producers.flights import flight_events
@@ -221,7 +224,7 @@ def test_a_unit_mix_converts_back_to_the_value(shapes: dict[str, Any]):
             assert not low <= mixed <= high
             assert changed == {row.feature}
         seen[row.feature] += 1
-    assert set(seen) == {"distance", "temp", "pressure"}
+    assert set(seen) == {"distance", "temp", "dewp", "pressure"}
 
 
 def test_an_untagged_unit_mix_goes_only_where_it_leaves_the_range():
@@ -573,3 +576,42 @@ def test_produce_csv_injects_only_what_needs_no_contract(cli: CliRunner, tmp_pat
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["injected"]["duplicate"] > 30 and summary["injected"]["late"] == 0
     assert len(read_truth(tmp_path / "t.jsonl")) == sum(summary["injected"].values())
+
+
+def test_every_target_of_a_contract_is_a_fault_its_check_finds():
+    """targets_from_contract: each spelling variant is made canonical with a spelling
+    finding, each unit mix is converted back, each required feature is filled or refused
+    when missing, each range refuses what is outside it."""
+    contract = builtin_contract("flights")
+    check = ContractCheck(contract)
+    state = check.new_state()
+    targets = targets_from_contract(contract)
+    for feature, table in targets.spellings.items():
+        for canonical, variants in table.items():
+            assert variants, (feature, canonical)
+            for variant in variants:
+                checked = check.check({feature: variant}, state)
+                assert checked.features[feature] == canonical, (feature, variant)
+                found = [f.rule for f in checked.findings if f.feature == feature]
+                assert found == ["spelling"], (feature, variant)
+    for mix in targets.unit_mixes:
+        low, high = targets.ranges[mix.feature]
+        value = low + (high - low) * 0.01 if mix.unit_field is None else (low + high) / 2
+        sent: dict[str, Any] = {mix.feature: mix.convert(value)}
+        if mix.unit_field is not None:
+            sent[mix.unit_field] = mix.unit
+        elif low <= sent[mix.feature] <= high:
+            continue  # detected only outside the range, as the injector knows
+        checked = check.check(sent, state)
+        assert checked.refused is None, (mix, checked)
+        assert math.isclose(checked.features[mix.feature], value, rel_tol=1e-9), mix
+        rule = "unit-converted" if mix.unit_field else "unit-detected"
+        assert [f.rule for f in checked.findings if f.feature == mix.feature] == [rule], mix
+    for feature in targets.required:
+        checked = check.check({}, state)
+        assert feature in checked.missing
+        assert ("missing-imputed", feature) in [(f.rule, f.feature) for f in checked.findings]
+    for feature, (low, high) in targets.ranges.items():
+        refused = check.check({feature: high + (high - low)}, state).refused
+        assert refused is not None and refused[0] == "out-of-range", feature
+    assert targets.allowed_lateness_s == contract.stream.allowed_lateness_s

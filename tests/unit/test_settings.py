@@ -65,6 +65,7 @@ VARIABLES = [
     "DRIFTLINE_DEDUPE_SIZE",
     "DRIFTLINE_ROLLING_WINDOW",
     "DRIFTLINE_CONTRACT",
+    "DRIFTLINE_CONFLICT_WINDOW",
     "DRIFTLINE_CONTRACT_TIME_SCALE",
     "DRIFTLINE_PREDICTION_TTL_S",
     "DRIFTLINE_STREAM_MAXLEN",
@@ -186,6 +187,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_DEDUPE_SIZE": ("500", "model.dedupe_size", 500),
     "DRIFTLINE_ROLLING_WINDOW": ("50", "model.rolling_window", 50),
     "DRIFTLINE_CONTRACT": ("flights", "model.contract", "flights"),
+    "DRIFTLINE_CONFLICT_WINDOW": ("500", "model.conflict_window", 500),
     "DRIFTLINE_CONTRACT_TIME_SCALE": ("60", "model.contract_time_scale", 60.0),
     "DRIFTLINE_PREDICTION_TTL_S": ("0", "redis.prediction_ttl_s", 0.0),
     "DRIFTLINE_STREAM_MAXLEN": ("1000", "redis.stream_maxlen", 1_000),
@@ -318,9 +320,9 @@ def test_the_cases_cover_every_variable() -> None:
     # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file,
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
     # password file, the secured stack), the Kafka client library, and the data contract,
-    # its time scale and the quality log's length (issue 12)
+    # its time scale, the quality log's length and the conflict window (issue 12)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 3
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

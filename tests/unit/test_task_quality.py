@@ -130,6 +130,17 @@ def test_an_early_outcome_then_a_conflicting_one_before_the_observation() -> Non
     assert t.metrics.counts["learned"] == 1
 
 
+def test_a_conflict_older_than_the_conflict_window_is_a_duplicate() -> None:
+    t = task(conflict_window=2)
+    events: list[Event] = [obs(f"o{i}", i) for i in range(3)]
+    events += [outcome(f"o{i}", 10 + i, True) for i in range(3)]
+    events += [outcome("o0", 20, False), outcome("o2", 21, False)]
+    out = t.process(records(events), NOW)
+    # o0's label is no longer remembered: its second outcome is a duplicate; o2's conflicts
+    assert [(d.reason, d.offset) for d in out.dead_letters] == [("conflicting-outcome", 7)]
+    assert t.metrics.counts["duplicates"] == 1
+
+
 def test_exact_duplicates_are_dropped_and_logged_without_a_contract() -> None:
     t = task()
     out = t.process(records([obs("a", 0), obs("a", 0)]), NOW)

@@ -83,6 +83,7 @@ def consume(
     endpoints = endpoints_of(settings)
     key = local_key(settings, endpoints)
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
+    settings.task_config()  # nor a model or data contract that cannot be read
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
