@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.adapters.endpoints import Endpoints
+from producers.faults import FAULTS
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.e2e.test_cli import last_json, run
 
@@ -333,16 +334,7 @@ def test_demo_inject_catches_the_faults_per_dimension(env: dict[str, str], tmp_p
     faults = summary["faults"]
     assert faults["ground_truth"] == str(truth)
     rows = [json.loads(line) for line in truth.read_text().splitlines()]
-    assert {row["fault"] for row in rows} == {
-        "duplicate",
-        "near-duplicate",
-        "unit-mix",
-        "misspelling",
-        "missing",
-        "conflicting-label",
-        "out-of-range",
-        "late",
-    }
+    assert {row["fault"] for row in rows} == set(FAULTS)
     for name, dimension in faults["dimensions"].items():
         assert dimension["injected"] > 0, name
         assert dimension["caught_share"] >= 0.99, (name, dimension)
