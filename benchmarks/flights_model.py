@@ -160,9 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--solo", action="store_true", help="the demo's model alone")
     parser.add_argument("--drop", default=None, help="comma-separated features to leave out")
+    parser.add_argument(
+        "--contract",
+        default="flights",
+        help="the data contract ('none': without; default: the demo's)",
+    )
     args = parser.parse_args(argv)
 
-    options = DemoOptions(limit=args.limit, live=False)
+    options = DemoOptions(
+        limit=args.limit, live=False, contract=None if args.contract == "none" else args.contract
+    )
     settings = demo_settings(Settings(_env_file=None), options).with_overrides(
         model=args.model,
         history_groups=tuple(args.groups.split(",")) if args.groups else None,
