@@ -211,8 +211,10 @@ def targets_from_contract(contract: Contract) -> FaultTargets:
 
     >>> from pipeline.adapters.contract_files import builtin_contract
     >>> targets = targets_from_contract(builtin_contract("flights"))
-    >>> targets.spellings["origin"]["EWR"], targets.spellings["dest"]["IAH"][:2]
-    (('ewr', ' EWR ', 'Newark'), ('iah', ' IAH '))
+    >>> targets.spellings["origin"]["EWR"]
+    ('ewr', ' EWR ', 'Newark', 'Newark Liberty', 'Newark Liberty Intl')
+    >>> targets.spellings["dest"]["IAH"][:2]
+    ('iah', ' IAH ')
     >>> for mix in targets.unit_mixes:
     ...     print(mix.feature, mix.unit, mix.unit_field)
     distance km distance_unit

@@ -188,6 +188,12 @@ def test_the_dashboard_shows_what_driftline_metrics_says(
         ):
             assert _tile(browser, tile) == shown[name], tile
         assert shown["counts"]["duplicates"] > 0  # the second run repeated the first flights
+        quality = shown["quality"]
+        for dimension in ("accuracy", "completeness", "consistency", "timeliness"):
+            score = quality["dimensions"][dimension]["score"]
+            assert _tile(browser, f"q-{dimension}") == score, dimension
+        assert quality["dimensions"]["accuracy"]["score"] < 1  # the duplicates
+        assert _tile(browser, "q-coverage") == quality["labels"]["coverage"]
         assert _tile(browser, "champion") == ["main"]
         lateness = _tile(browser, "lateness")
         assert lateness == [shown["lateness_seconds"]["p50"], shown["lateness_seconds"]["p99"]]
