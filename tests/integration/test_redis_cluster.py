@@ -244,6 +244,7 @@ def test_forget_state_deletes_a_namespace_on_every_master(
 ) -> None:
     _store(cluster_client, namespace, [_prediction(key) for key in ENTITIES])
     cluster_client.hset(RedisKeys(namespace).metrics, mapping={"p0": _snapshot(0)})
+    cluster_client.xadd(RedisKeys(namespace).quality_log, {"rule": "spelling"})
     store = RedisCheckpointStore(cluster_client, namespace)
     for partition in range(6):
         store.save(partition, b"blob")

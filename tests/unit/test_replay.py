@@ -284,6 +284,19 @@ def test_time_spent_working_is_not_slept_again() -> None:
     assert clock.slept == pytest.approx([0.75])
 
 
+def test_a_clock_started_at_a_time_waits_for_the_first_arrival_too() -> None:
+    """A rebased replay starts its clock at the rebase time: the first event waits for its
+    own arrival (before, the clock started at the first event, which was then late by
+    however long the source took to prepare it)."""
+    clock = FakeClock()
+    pacer = Pacer(1, clock=clock, sleep=clock.sleep)
+    pacer.start_at(T0)
+    pacer.wait_for(T0 + timedelta(seconds=2))  # its arrival delay: two seconds
+    clock.now += 0.5
+    pacer.wait_for(T0 + timedelta(seconds=3))
+    assert clock.slept == pytest.approx([2.0, 0.5])
+
+
 def test_pacer_never_sleeps_negative_and_catches_up() -> None:
     clock = FakeClock()
     pacer = Pacer(60, clock=clock, sleep=clock.sleep)
