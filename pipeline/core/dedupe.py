@@ -166,7 +166,7 @@ class LabelMemory:
 
     >>> memory = LabelMemory(size=2)
     >>> memory.put("a", True); memory.put("b", False); memory.put("c", True)
-    >>> memory.label_of("a") is None, memory.same("b", False), memory.same("c", 1)
+    >>> memory.same("a", True) is None, memory.same("b", False), memory.same("c", 1)
     (True, True, False)
     >>> import pickle
     >>> again = pickle.loads(pickle.dumps(memory))
@@ -208,10 +208,6 @@ class LabelMemory:
         labels[event_id] = _token(label)
         if len(labels) > self.size:
             labels.popitem(last=False)
-
-    def label_of(self, event_id: str) -> str | None:
-        """The remembered label's token (``None``: not remembered)."""
-        return self._labels.get(event_id)
 
     def same(self, event_id: str, label: Any) -> bool | None:
         """Whether ``label`` is the one remembered for ``event_id`` (``None``: unknown)."""

@@ -19,7 +19,7 @@ features: the share of declared values present).
 >>> q = QualityMetrics()
 >>> q.note([("consistency", "unit-converted", "distance"), ("consistency", "spelling", "carrier")])
 >>> q.note([("completeness", "missing-imputed", "distance")])
->>> q.checked(declared=10, missing=1)
+>>> q.checked(declared=10, missing=["distance"])
 >>> snap = q.snapshot()
 >>> snap["rules"]["consistency"]
 {'unit-converted': 1, 'spelling': 1}
@@ -143,13 +143,12 @@ class QualityMetrics:
                 seen.add(dimension)
                 self.events[dimension] += 1
 
-    def checked(self, declared: int, missing: int) -> None:
-        """An observation checked against a contract that declares ``declared`` values."""
+    def checked(self, declared: int, missing: Iterable[str]) -> None:
+        """An observation checked against a contract that declares ``declared`` values,
+        of which the features ``missing`` were absent (counted per feature too)."""
         self.declared += declared
-        self.missing += missing
-
-    def missing_values(self, names: Iterable[str]) -> None:
-        for name in names:
+        for name in missing:
+            self.missing += 1
             self.features[f"{name}/missing"] += 1
 
     def source_histogram(self, source: str) -> LatenessHistogram:

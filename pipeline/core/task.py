@@ -548,9 +548,7 @@ class PartitionTask:
         assert contract is not None and state is not None
         checked = contract.check(obs.features, state)
         quality = self.quality
-        quality.checked(self._declared, len(checked.missing))
-        if checked.missing:
-            quality.missing_values(checked.missing)
+        quality.checked(self._declared, checked.missing)
         findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
         refused = checked.refused
         late = lateness_s > self.allowed_lateness_s
