@@ -391,10 +391,15 @@ class PartitionTask:
         return out
 
     def _tick(self, ingest_time: datetime, out: TaskOutput) -> None:
-        """A watermark tick: if the partition was idle long enough, event time moves on."""
+        """A watermark tick: if the partition was idle long enough, event time moves on.
+
+        The frontier is an event time (the last one seen plus the idle time), so it moves
+        the highest event time, and the watermark stays the allowed lateness behind it:
+        an idle partition expires no sooner than a busy one at the same event time.
+        """
         frontier = self.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
         if frontier is not None:
-            self._advance(frontier + self._lateness, out)
+            self._advance(frontier, out)
 
     # -- steps -----------------------------------------------------------------------------
     @staticmethod
