@@ -93,6 +93,8 @@ class WorkerStats:
     lags: dict[int, int] = field(default_factory=dict)
     restored: int = 0
     replayed_skipped: int = 0
+    #: Offsets skipped because they hold no record (transaction markers, compaction).
+    offset_gaps: int = 0
     ticks_read: int = 0
     ticks_written: int = 0
     #: Outages waited out, retries made, and what is awaited now (``None``: nothing).
@@ -126,6 +128,7 @@ class WorkerStats:
             "records_per_s": round(self.rate, 1),
             "restored": self.restored,
             "replayed_skipped": self.replayed_skipped,
+            "offset_gaps": self.offset_gaps,
             "checkpoints": self.checkpoints,
             "checkpoint_s": round(self.checkpoint_s, 3),
             "checkpoint_bytes": self.checkpoint_bytes,
@@ -191,7 +194,14 @@ class Worker:
         self._lags_at = -float("inf")
         #: Partitions whose task holds a batch not yet written out: never checkpointed.
         self._dirty: set[int] = set()
+        #: Partitions the source reads from their task's next offset (sought there, or
+        #: read on from its last batch): a batch above that offset skips offsets that
+        #: hold no record (transaction markers, compaction), never records.
+        self._in_step: set[int] = set()
         self._adopt: set[int] = set()  # assigned, task not set up yet
+        #: The partitions the group gave this worker and has not taken back (the
+        #: rebalance callbacks keep it): only these get a task, ticks or commits.
+        self._assigned: set[int] = set()
         #: Event-to-Redis latency per partition held (seconds, bucketed like lateness).
         self._latency: dict[int, LatenessHistogram] = {}
         #: Per partition: when the current minute of quality rates began, the findings
@@ -290,8 +300,13 @@ class Worker:
             for partition in partitions:
                 if partition in self.tasks and partition not in self._dirty:
                     self._checkpoint(partition)
+                self._assigned.discard(partition)
+                # its next owner restores the checkpoint and seeks to its offset: a
+                # commit from here, after the revocation, could only move the group back
+                self._to_commit.pop(partition, None)
                 self.tasks.pop(partition, None)
                 self._dirty.discard(partition)
+                self._in_step.discard(partition)
                 self._adopt.discard(partition)
                 self._quiet_since.pop(partition, None)
                 self._unsaved.pop(partition, None)
@@ -306,6 +321,8 @@ class Worker:
             for partition in partitions:
                 self._quiet_since.setdefault(partition, now)
             self._adopt |= partitions
+            self._assigned |= partitions
+            self._in_step -= partitions  # the group may have moved the source's position
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
 
@@ -413,8 +430,11 @@ class Worker:
                     self._quiet_since[partition] = now
             self._dirty |= done
             self.partitions_seen |= done
+            self._in_step |= done
         for partition, offset in seeks.items():
             self.source.seek(partition, offset)
+        with self._lock:
+            self._in_step |= {p for p in seeks if p in self.tasks}
         try:
             self._retry("Redis (predictions)", lambda: self.sink.write(predictions, snapshots))
         except WriteRefused as refused:  # the rest is written: these become dead letters
@@ -512,6 +532,9 @@ class Worker:
             with self._lock:
                 if partition in self.tasks:
                     continue
+                if partition not in self._assigned:  # revoked since the poll: not ours
+                    log.info("partition %s was revoked before its batch: not restored", partition)
+                    continue
                 self.tasks[partition] = task
                 self._saved_at[partition] = self.monotonic()
                 self._quiet_since.setdefault(partition, self.monotonic())
@@ -528,6 +551,9 @@ class Worker:
             if task.next_offset is None:
                 task.next_offset = self.source.beginning_offset(task.partition)
             self.source.seek(task.partition, task.next_offset)
+            with self._lock:
+                if self.tasks.get(task.partition) is task:
+                    self._in_step.add(task.partition)
 
     def _usable(self, partition: int, plan: _Plan, seeks: dict[int, int]) -> Sequence[InputRecord]:
         """The records the task has not seen (lock held).
@@ -535,6 +561,9 @@ class Worker:
         The checkpoint's offset is the truth: records below it are already in the state
         (skipped); if the source starts above it (committed ahead of a checkpoint that
         was then lost, or no checkpoint at all), it is sent back and the batch dropped.
+        Once the source reads from the task's offset, a batch that starts above it has
+        skipped offsets that hold no record (a transaction's commit marker, a record
+        removed by compaction): it is used, and the gap counted.
         """
         task, records = plan.task, plan.records
         start = task.next_offset
@@ -554,6 +583,9 @@ class Worker:
                     first,
                 )
                 task.next_offset = first
+                return records
+            if partition in self._in_step:
+                self.stats.offset_gaps += first - start
                 return records
             log.info(
                 "partition %s: read from %s, its state is at %s: seeking back",
@@ -656,6 +688,7 @@ class Worker:
         """Commit the offsets of saved checkpoints (never more than a checkpoint holds)."""
         with self._lock:
             offsets, self._to_commit = self._to_commit, {}
+            offsets = {p: o for p, o in offsets.items() if p in self._assigned}
         if offsets:
             self.source.commit(offsets)
 

@@ -7,6 +7,7 @@ it, as the broker would.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,13 +40,27 @@ class MemoryTopic:
     logs: dict[int, list[InputRecord]] = field(default_factory=dict)
     committed: dict[str, dict[int, int]] = field(default_factory=dict)  # by group
     codec: EventCodec = field(default_factory=EventCodec)
+    #: The next offset of each partition (above the last record's after a gap).
+    ends: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.logs = {p: [] for p in range(self.partitions)}
+        self.ends = {p: 0 for p in range(self.partitions)}
 
     def append(self, partition: int, key: bytes | None, value: bytes | None) -> None:
+        offset = self.ends[partition]
+        self.logs[partition].append(InputRecord(partition, offset, key, value, self.broker_ms))
+        self.ends[partition] = offset + 1
+
+    def gap(self, partition: int, offsets: int = 1) -> None:
+        """Offsets that hold no record, as a transaction's commit marker takes one."""
+        self.ends[partition] += offsets
+
+    def read(self, partition: int, position: int, count: int) -> list[InputRecord]:
+        """Up to ``count`` records at or above offset ``position``."""
         log = self.logs[partition]
-        log.append(InputRecord(partition, len(log), key, value, self.broker_ms))
+        first = bisect.bisect_left([r.offset for r in log], position)
+        return log[first : first + count]
 
     @property
     def broker_ms(self) -> int:
@@ -56,7 +71,7 @@ class MemoryTopic:
         self.append(partition, event.key.encode(), self.codec.encode(event))
 
     def end(self, partition: int) -> int:
-        return len(self.logs[partition])
+        return self.ends[partition]
 
 
 class MemorySource:
@@ -106,10 +121,10 @@ class MemorySource:
         budget = max_records
         share = max(1, max_records // max(1, len(self.assigned)))  # every partition gets a turn
         for p in sorted(self.assigned):
-            take = self.topic.logs[p][self.positions[p] : self.positions[p] + min(share, budget)]
+            take = self.topic.read(p, self.positions[p], min(share, budget))
             if take:
                 batch[p] = take
-                self.positions[p] += len(take)
+                self.positions[p] = take[-1].offset + 1
                 budget -= len(take)
             if budget <= 0:
                 break
