@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+import logging
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.net.compat import KafkaNetClient
 
 from pipeline.adapters.settings import KafkaSettings
 from pipeline.core.errors import ConfigError, ServiceUnavailable
@@ -21,6 +23,8 @@ from pipeline.core.errors import ConfigError, ServiceUnavailable
 __all__ = ["admin_client", "client_options", "make_admin", "make_consumer", "make_producer"]
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 
 def _common(config: KafkaSettings) -> dict[str, Any]:
@@ -73,8 +77,38 @@ def client_options(config: KafkaSettings) -> dict[str, Any]:
 
 
 def _connect(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
+    """``factory(...)`` with the common options; a client that fails to start is closed.
+
+    kafka-python 3.0.12 starts a client's I/O thread before it bootstraps and leaves it
+    running when the bootstrap fails: each failed attempt (a readiness probe while the
+    broker boots) leaked a live thread and its sockets. The network clients made for the
+    attempt are recorded here and closed when the constructor raises.
+    """
+    made: list[KafkaNetClient] = []
+
+    def net_client(**kwargs: Any) -> KafkaNetClient:
+        client = KafkaNetClient(**kwargs)
+        made.append(client)
+        return client
+
     try:
-        return factory(**(_common(config) | options))
+        return factory(**(_common(config) | {"kafka_client": net_client} | options))
+    except BaseException:
+        for client in made:
+            _close_quietly(client)
+        raise
+
+
+def _close_quietly(client: KafkaNetClient) -> None:
+    try:
+        client.close()  # stops its I/O thread too
+    except Exception as exc:  # already broken: nothing more to free
+        log.debug("a failed Kafka client did not close cleanly (%s)", exc)
+
+
+def _start(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
+    try:
+        return _connect(factory, config, **options)
     except KafkaTimeoutError as exc:
         refused = (
             ""
@@ -99,17 +133,17 @@ def make_producer(config: KafkaSettings, **options: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_in_flight_requests_per_connection": 5,
     }
-    return _connect(KafkaProducer, config, **(defaults | options))
+    return _start(KafkaProducer, config, **(defaults | options))
 
 
 def make_consumer(config: KafkaSettings, **options: Any) -> KafkaConsumer:
     """A consumer; ``options`` are kafka-python consumer settings (group_id, ...)."""
-    return _connect(KafkaConsumer, config, **options)
+    return _start(KafkaConsumer, config, **options)
 
 
 def make_admin(config: KafkaSettings, **options: Any) -> KafkaAdminClient:
     """An admin client (topics, cluster description)."""
-    return _connect(KafkaAdminClient, config, **options)
+    return _start(KafkaAdminClient, config, **options)
 
 
 @contextmanager
