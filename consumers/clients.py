@@ -53,7 +53,9 @@ def make_record_source(
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
-                "isolation.level": "read_uncommitted",  # as kafka-python reads
+                # a transactional writer's aborted records are never read (they and its
+                # commit markers leave offsets the worker skips)
+                "isolation.level": "read_committed",
                 "check.crcs": True,  # as kafka-python does
                 "fetch.max.bytes": FETCH_MAX_BYTES,
                 "max.partition.fetch.bytes": PARTITION_FETCH_MAX_BYTES,
@@ -68,6 +70,7 @@ def make_record_source(
         client_id=member,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",
         max_poll_records=settings.worker.max_poll_records,
         fetch_max_bytes=FETCH_MAX_BYTES,
         max_partition_fetch_bytes=PARTITION_FETCH_MAX_BYTES,

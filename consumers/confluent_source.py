@@ -69,6 +69,13 @@ class ConfluentRecordSource:
             [self.topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke
         )
 
+    def rejoin(self, listener: RebalanceListener) -> None:
+        """Leave the subscription and take it again (the worker's cure for an assignment
+        that never comes)."""
+        self.consumer.unsubscribe()
+        self._next.clear()
+        self.subscribe(listener)
+
     def assignment(self) -> set[int]:
         return {tp.partition for tp in self.consumer.assignment()}
 

@@ -85,6 +85,16 @@ class WorkerCollector(Collector):
             "Partitions this worker holds now.",
             value=len(self.worker.tasks),
         )
+        waiting = GaugeMetricFamily(
+            "driftline_worker_waiting_seconds",
+            "How long the worker has waited for what it names (a service being retried, "
+            "a Kafka call past DRIFTLINE_STALL_S, a partition assignment); absent: nothing.",
+            labels=["waiting_for"],
+        )
+        awaited = self.worker.waiting()
+        if awaited is not None:
+            waiting.add_metric([awaited[0]], round(awaited[1], 3))
+        yield waiting
 
 
 def _histogram(name: str, text: str, counts: list[int], total: float) -> Metric:

@@ -42,7 +42,17 @@ class KafkaRecordSource:
         return TopicPartition(self.topic, partition)
 
     def subscribe(self, listener: RebalanceListener) -> None:
+        # The topic's metadata first: a group leader that joins before it has it assigns
+        # nothing ("No partition metadata for topic"), and kafka-python 3.0.12 was seen
+        # to keep that empty assignment (the worker polled in vain until a test timed out).
+        self.consumer.partitions_for_topic(self.topic)
         self.consumer.subscribe([self.topic], listener=_Listener(listener))
+
+    def rejoin(self, listener: RebalanceListener) -> None:
+        """Leave the subscription and take it again: the group rebalances on fresh
+        metadata (the worker's cure for an assignment that never comes)."""
+        self.consumer.unsubscribe()
+        self.subscribe(listener)
 
     def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)

@@ -195,7 +195,12 @@ def rerun(
     kafka = settings.kafka.at(endpoints.bootstrap)
     topic = source_settings.topics.events
     sealer = checkpoint_codec(settings.checkpoints, local_key)
-    consumer = make_consumer(kafka, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = make_consumer(
+        kafka,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",  # as the workers read
+    )
     ranges = resolve_ranges(consumer, topic, partitions, start, end)
     source = RangeSource(consumer, topic, ranges)
     redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)

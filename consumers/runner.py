@@ -5,6 +5,8 @@ Composition only: each piece it builds is tested on its own.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,7 +30,17 @@ from pipeline.adapters.topics import ensure_alerts_topic
 from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
 from pipeline.core.records import Prediction
 
-__all__ = ["checkpoint_codec", "checkpoint_store", "redis_sink", "run_worker", "worker_config"]
+__all__ = [
+    "EXIT_STALLED",
+    "checkpoint_codec",
+    "checkpoint_store",
+    "exit_stalled",
+    "redis_sink",
+    "run_worker",
+    "worker_config",
+]
+
+log = logging.getLogger(__name__)
 
 
 def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
@@ -38,8 +50,28 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
         "idle_watermark_s": settings.model.idle_watermark_s,
         "checkpoint_every": settings.checkpoints.every,
         "checkpoint_interval_s": settings.checkpoints.interval_s,
+        "stall_s": settings.worker.stall_s,
+        "assignment_stall_s": settings.worker.stall_s,
     }
     return WorkerConfig(**(values | bounds))
+
+
+#: The exit status of a worker whose Kafka client stopped answering (EX_TEMPFAIL).
+EXIT_STALLED = 75
+
+
+def exit_stalled(call: str, waited_s: float) -> None:
+    """End the process: the call cannot be interrupted, and nothing unsaved is lost (the
+    next run restores the checkpoints and replays from their offsets)."""
+    log.critical(
+        "the Kafka client has not answered %s for %.0f s: exiting with status %s so the "
+        "worker restarts from its checkpoints",
+        call,
+        waited_s,
+        EXIT_STALLED,
+    )
+    logging.shutdown()
+    os._exit(EXIT_STALLED)
 
 
 def checkpoint_codec(
@@ -82,11 +114,15 @@ def run_worker(
     local_key: Callable[[], bytes | None] | None = None,
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
+    exit_on_stall: bool = False,
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it.
 
     ``local_key`` gives the local stack's checkpoint key when the settings name none;
-    ``metrics_port`` serves the worker's Prometheus exposition there while it runs.
+    ``metrics_port`` serves the worker's Prometheus exposition there while it runs;
+    ``exit_on_stall`` ends the process (exit status 75) when a Kafka call has hung past
+    ``DRIFTLINE_STALL_S``: a blocked thread cannot be taken back, and a supervisor's
+    restart resumes from the checkpoints exactly (``driftline consume`` sets it).
     """
     sealer = checkpoint_codec(settings.checkpoints, local_key)  # refuse before connecting
     kafka = settings.kafka.at(endpoints.bootstrap)
@@ -110,6 +146,7 @@ def run_worker(
         alerts=AlertPublisher(producer, topics.alerts),
         config=config,
         on_batch=on_batch,
+        on_stall=exit_stalled if exit_on_stall else None,
     )
     exposition = (
         None if metrics_port is None else serve_worker_metrics(worker, metrics_port, metrics_host)

@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 
 from consumers.ports import AlertSink, DeadLetterSink, PredictionSink, RecordSource, TickSink
 from consumers.tasks import TaskStore
-from pipeline.core.errors import TransientError, WriteRefused
+from consumers.watchdog import CallWatch, WatchedSource
+from pipeline.core.errors import ServiceUnavailable, TransientError, WriteRefused
 from pipeline.core.metrics import LatenessHistogram
 from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
@@ -66,6 +67,12 @@ class WorkerConfig:
     retry_max_s: float = 10.0
     #: How often the consumer lag per partition is asked of Kafka (for the exposition).
     lag_interval_s: float = 5.0
+    #: A call to the source that has not returned after this long is reported (logs,
+    #: ``waiting_for``, the ``on_stall`` hook): see :mod:`consumers.watchdog`.
+    stall_s: float = 120.0
+    #: Subscribed with no partition for this long: said loudly, and the source rejoins
+    #: its group (once per period); a bounded run (``finished`` given) fails after two.
+    assignment_stall_s: float = 120.0
 
 
 @dataclass
@@ -168,6 +175,7 @@ class Worker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_stall: Callable[[str, float], None] | None = None,
     ) -> None:
         self.source = source
         self.store = tasks
@@ -185,6 +193,12 @@ class Worker:
         #: Every partition this worker has processed records of, whether it holds it or not.
         self.partitions_seen: set[int] = set()
         self.stats = WorkerStats(started=monotonic())
+        #: Times every broker call from a thread of its own (wall clock, not ``monotonic``:
+        #: a test's clock stands still while a call hangs).
+        self.watch = CallWatch(self.config.stall_s, on_stall)
+        self._watched: WatchedSource | None = None
+        self._unassigned_since: float | None = None
+        self._rejoined_at: float | None = None
         self._lock = threading.RLock()  # held while tasks change; never around source calls
         self._quiet_since: dict[int, float] = {}  # partition -> last arrival or tick written
         self._unsaved: dict[int, int] = {}
@@ -208,6 +222,23 @@ class Worker:
         #: counted then, and the last whole minute's rates (see _quality_rates).
         self._rates: dict[int, tuple[float, Counter[str], dict[str, float]]] = {}
 
+    @property
+    def _calls(self) -> Any:
+        """The source, with its broker calls timed by :attr:`watch`."""
+        if self._watched is None or self._watched._source is not self.source:
+            self._watched = WatchedSource(self.source, self.watch)
+        return self._watched
+
+    def waiting(self) -> tuple[str, float] | None:
+        """What this worker waits for now and for how many seconds (``None``: nothing):
+        a service being retried, a broker call past its limit, or an assignment."""
+        stalled = self.watch.waiting()
+        if stalled is not None:
+            return stalled[0], time.monotonic() - stalled[1]
+        if self.stats.waiting_for is not None and self.stats.waiting_since is not None:
+            return self.stats.waiting_for, self.monotonic() - self.stats.waiting_since
+        return None
+
     # -- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event, finished: Callable[[], bool] | None = None) -> None:
         """Loop until ``stop`` is set or a bound is reached; then checkpoint and leave.
@@ -215,6 +246,7 @@ class Worker:
         ``finished`` says the input is complete (a bounded replay ended): the worker then
         stops once it holds partitions and has read them to their ends.
         """
+        self.watch.start()
         self.source.subscribe(self)
         try:
             while not stop.is_set():
@@ -224,7 +256,7 @@ class Worker:
                     budget = min(budget, self.config.max_events - self.stats.records)
                     if budget <= 0:
                         break
-                batch = self.source.poll(self.config.poll_timeout_ms, budget)
+                batch = self._calls.poll(self.config.poll_timeout_ms, budget)
                 if batch and self.stats.first_batch_at is None:
                     self.stats.first_batch_at = self.monotonic()
                 events = self._handle(batch) if batch else 0
@@ -245,13 +277,15 @@ class Worker:
             return
         self._lags_at = now
         try:
-            self.stats.lags = self.source.lags()
+            self.stats.lags = self._calls.lags()
         except Exception as exc:  # a gauge is not worth a failed loop: keep the last one
             log.debug("the consumer lag was not read (%s)", exc)
 
     def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
         """Idle and drained checks: only while partitions are held and nothing lags."""
-        if events or not self.source.assignment():
+        assigned = bool(self._calls.assignment())
+        self._watch_assignment(assigned, bounded=finished is not None)
+        if events or not assigned:
             self._idle_since = None
             return False
         now = self.monotonic()
@@ -263,11 +297,48 @@ class Worker:
         wants_drained = finished is not None and finished()
         if not (wants_idle or wants_drained):
             return False
-        if self.source.lag() > 0:  # caught up only when nothing is left to read
+        if self._calls.lag() > 0:  # caught up only when nothing is left to read
             self._idle_since = now
             return False
         log.info("stream drained: stopping" if wants_drained else f"idle {idle:.1f} s: stopping")
         return True
+
+    def _watch_assignment(self, assigned: bool, bounded: bool) -> None:
+        """A member with no partition says so after ``assignment_stall_s`` and rejoins its
+        group once per period (an assignment made on metadata that lacked the topic is
+        never corrected otherwise); a bounded run fails after two periods, not waits for
+        ever. Time is the loop's clock."""
+        now = self.monotonic()
+        if assigned:
+            if self._unassigned_since is not None and self._rejoined_at is not None:
+                log.warning("partitions assigned after %.0f s", now - self._unassigned_since)
+                if self.stats.waiting_for == _ASSIGNMENT:
+                    self.stats.waiting_for = self.stats.waiting_since = None
+            self._unassigned_since = self._rejoined_at = None
+            return
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+            return
+        waited = now - self._unassigned_since
+        limit = self.config.assignment_stall_s
+        if waited < limit or (self._rejoined_at is not None and now - self._rejoined_at < limit):
+            return
+        if bounded and self._rejoined_at is not None:
+            raise ServiceUnavailable(
+                f"no partition of the topic was assigned to this worker in {waited:.0f} s "
+                "(the group coordinator did not answer, or the topic has no partition)"
+            )
+        log.warning(
+            "no partition assigned for %.0f s (more workers than partitions, or a stale "
+            "assignment): rejoining the group",
+            waited,
+        )
+        self.stats.waiting_for, self.stats.waiting_since = _ASSIGNMENT, self._unassigned_since
+        self._rejoined_at = now
+        rejoin = getattr(self.source, "rejoin", None)
+        if rejoin is not None:
+            with self.watch.calling("rejoin"):
+                rejoin(self)
 
     def shutdown(self) -> None:
         """Checkpoint every task with unsaved progress, commit, leave the group.
@@ -291,7 +362,10 @@ class Worker:
                 self.sink.write([], final)
             except TransientError as exc:  # metrics only: not worth holding the stop for
                 log.warning("the final metrics were not written (%s)", exc)
-        self.source.close()
+        try:
+            self._calls.close()
+        finally:
+            self.watch.stop()
 
     # -- rebalance callbacks (any thread) -------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
@@ -432,7 +506,7 @@ class Worker:
             self.partitions_seen |= done
             self._in_step |= done
         for partition, offset in seeks.items():
-            self.source.seek(partition, offset)
+            self._calls.seek(partition, offset)
         with self._lock:
             self._in_step |= {p for p in seeks if p in self.tasks}
         try:
@@ -508,7 +582,7 @@ class Worker:
                     plans[partition] = _Plan(task, records, task.next_offset)
         for partition, plan in plans.items():
             if plan.start is None or plan.records[0].offset > plan.start:
-                plan.beginning = self.source.beginning_offset(partition)
+                plan.beginning = self._calls.beginning_offset(partition)
         return plans
 
     def _restore(self, partitions: Iterable[int]) -> list[PartitionTask]:
@@ -546,11 +620,11 @@ class Worker:
         is, at once, traffic or not (a lost checkpoint is rebuilt by replaying)."""
         with self._lock:
             partitions, self._adopt = sorted(self._adopt), set()
-        held = self.source.assignment()
+        held = self._calls.assignment()
         for task in self._restore(p for p in partitions if p in held):
             if task.next_offset is None:
-                task.next_offset = self.source.beginning_offset(task.partition)
-            self.source.seek(task.partition, task.next_offset)
+                task.next_offset = self._calls.beginning_offset(task.partition)
+            self._calls.seek(task.partition, task.next_offset)
             with self._lock:
                 if self.tasks.get(task.partition) is task:
                     self._in_step.add(task.partition)
@@ -585,7 +659,7 @@ class Worker:
                 task.next_offset = first
                 return records
             if partition in self._in_step:
-                self.stats.offset_gaps += first - start
+                self.stats.offset_gaps += first - start + _gaps(records)
                 return records
             log.info(
                 "partition %s: read from %s, its state is at %s: seeking back",
@@ -595,8 +669,9 @@ class Worker:
             )
             seeks[partition] = start
             return []
-        usable = [r for r in records if r.offset >= start]
+        usable = records if first >= start else [r for r in records if r.offset >= start]
         self.stats.replayed_skipped += len(records) - len(usable)
+        self.stats.offset_gaps += _gaps(usable)
         return usable
 
     # -- ticks, checkpoints and commits ---------------------------------------------------------
@@ -675,7 +750,7 @@ class Worker:
                 first, cap = self.config.retry_first_s, self.config.retry_max_s
                 delay = min(cap, first * 2 ** min(failures - 1, 30))
                 self.sleep(delay * self._jitter.uniform(0.5, 1.0))
-                self.source.keepalive()
+                self._calls.keepalive()
                 continue
             if failures:
                 waited = self.monotonic() - (self.stats.waiting_since or self.monotonic())
@@ -690,7 +765,15 @@ class Worker:
             offsets, self._to_commit = self._to_commit, {}
             offsets = {p: o for p, o in offsets.items() if p in self._assigned}
         if offsets:
-            self.source.commit(offsets)
+            self._calls.commit(offsets)
+
+
+_ASSIGNMENT = "a partition assignment (Kafka group coordinator)"
+
+
+def _gaps(records: Sequence[InputRecord]) -> int:
+    """Offsets between the first and the last of ``records`` that hold none of them."""
+    return records[-1].offset - records[0].offset + 1 - len(records) if records else 0
 
 
 def _quantiles(buckets: list[int]) -> dict[str, float | None]:

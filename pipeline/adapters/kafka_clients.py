@@ -8,9 +8,9 @@ explicitly anyway, since losing an acknowledged event is the one thing we must n
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-import logging
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer

@@ -543,6 +543,12 @@ class WorkerSettings(_Group):
     session_timeout_ms: int = Field(
         10_000, ge=6_000, description="how long a silent worker keeps its partitions"
     )
+    stall_s: float = Field(
+        120.0,
+        gt=0,
+        description="a Kafka call unanswered this long, or no partition assigned this long, "
+        "is reported (and 'consume' exits with 75 for a call)",
+    )
 
 
 class CheckpointSettings(_Group):

@@ -72,6 +72,7 @@ VARIABLES = [
     "DRIFTLINE_MAX_POLL_RECORDS",
     "DRIFTLINE_IDLE_WATERMARK_S",
     "DRIFTLINE_SESSION_TIMEOUT_MS",
+    "DRIFTLINE_STALL_S",
     "DRIFTLINE_CHECKPOINT_EVERY",
     "DRIFTLINE_CHECKPOINT_INTERVAL_S",
     "DRIFTLINE_CHECKPOINT_STORE",
@@ -194,6 +195,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_MAX_POLL_RECORDS": ("100", "worker.max_poll_records", 100),
     "DRIFTLINE_IDLE_WATERMARK_S": ("5", "model.idle_watermark_s", 5.0),
     "DRIFTLINE_SESSION_TIMEOUT_MS": ("45000", "worker.session_timeout_ms", 45_000),
+    "DRIFTLINE_STALL_S": ("30", "worker.stall_s", 30.0),
     "DRIFTLINE_CHECKPOINT_EVERY": ("10", "checkpoints.every", 10),
     "DRIFTLINE_CHECKPOINT_INTERVAL_S": ("2.5", "checkpoints.interval_s", 2.5),
     "DRIFTLINE_CHECKPOINT_STORE": ("directory", "checkpoints.store", "directory"),
@@ -322,7 +324,9 @@ def test_the_cases_cover_every_variable() -> None:
     # password file, the secured stack), the Kafka client library, and the data contract,
     # its time scale, the quality log's length and the conflict window (issue 12)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4
+    assert (
+        len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 1
+    )  # + the stall bound (issue 19)
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:

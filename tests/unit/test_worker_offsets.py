@@ -45,7 +45,7 @@ def bounded_run(rig: Rig, polls: int = 60) -> Worker:
     return rig.run(finished=lambda: True, stop=stop)
 
 
-# -- defect 2: offsets that hold no record -----------------------------------------------------------
+# -- defect 2: offsets that hold no record ---------------------------------------------------------
 def test_a_commit_marker_between_records_does_not_stall_the_partition() -> None:
     topic = MemoryTopic(1)
     observe(topic, 0, "a")
@@ -90,7 +90,7 @@ def test_records_ahead_of_a_lost_checkpoint_are_still_sent_back() -> None:
     assert worker.stats.records == topic.end(0)  # all of it, from offset 0
 
 
-# -- defect 4: a partition revoked inside a poll -------------------------------------------------------
+# -- defect 4: a partition revoked inside a poll ---------------------------------------------------
 class RevokingSource(MemorySource):
     """Revokes ``partition`` inside the poll numbered ``at``, after fetching its records
     (the listener runs while the poll is under way, as kafka-python 3 does)."""

@@ -96,6 +96,7 @@ def consume(
             local_key=key,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            exit_on_stall=True,
         )
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
     if as_json:

@@ -1,0 +1,119 @@
+"""A transactional writer in the events topic (issue 19, defect 2), on the real broker.
+
+Its commit markers take offsets that no consumer ever receives, and its aborted records
+are never read by the workers (``read_committed``). The worker and ``driftline replay``
+skip those offsets and process every record around them; before, the worker sought back to
+the missing offset and read the same batch for ever.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from consumers.rerun import rerun
+from consumers.runner import run_worker, worker_config
+from consumers.worker import Worker
+from pipeline.adapters.kafka_clients import make_producer
+from pipeline.adapters.settings import Settings
+from pipeline.app.namespace import prepare_namespace
+from pipeline.core.codec import EventCodec
+from pipeline.core.events import Observation
+from tests.integration.helpers import create_topics, endpoints_of, publish
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def observations(prefix: str, n: int, start_s: int) -> list[Observation]:
+    return [
+        Observation(
+            event_id=f"{prefix}{i}",
+            key=f"k{i % 3}",
+            event_time=T0 + timedelta(seconds=start_s + i),
+            features={"x": float(i % 5)},
+        )
+        for i in range(n)
+    ]
+
+
+def write_transactions(settings: Settings) -> tuple[int, list[Observation]]:
+    """A committed transaction of 3 observations and an aborted one of 2; returns the
+    offset of the first commit marker and the observations committed."""
+    codec = EventCodec()
+    producer = make_producer(settings.kafka, transactional_id=f"{settings.namespace}-tx")
+    try:
+        producer.init_transactions()
+        committed = observations("tx", 3, 100)
+        producer.begin_transaction()
+        sent = [
+            producer.send(settings.topics.events, key=e.key.encode(), value=codec.encode(e))
+            for e in committed
+        ]
+        producer.commit_transaction()
+        marker = sent[-1].get(timeout=30).offset + 1
+        producer.begin_transaction()
+        for e in observations("aborted", 2, 200):
+            producer.send(settings.topics.events, key=e.key.encode(), value=codec.encode(e))
+        producer.flush()  # written to the log, then aborted
+        producer.abort_transaction()
+    finally:
+        producer.close(timeout=10)
+    return marker, committed
+
+
+def drain(settings: Settings, seen: set[str]) -> Worker:
+    """A worker until it has read the partition to its end (or five minutes: a stall)."""
+    stop = threading.Event()
+    deadline = threading.Timer(300, stop.set)  # a stalled partition ends the test, not CI
+    deadline.start()
+    try:
+        config = worker_config(
+            settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=7
+        )
+        worker = run_worker(
+            settings,
+            endpoints_of(settings),
+            config,
+            stop,
+            on_batch=lambda _w, predictions: seen.update(p.event_id for p in predictions),
+            finished=lambda: True,
+        )
+    finally:
+        deadline.cancel()
+    assert not stop.is_set(), "the worker did not read the partition to its end"
+    return worker
+
+
+def test_the_worker_and_replay_process_every_record_around_transaction_markers(
+    settings: Settings,
+) -> None:
+    create_topics(settings, partitions=1)
+    before = observations("a", 20, 0)
+    assert publish(settings, before) == 20
+    marker, committed = write_transactions(settings)
+    seen: set[str] = set()
+    first = drain(settings, seen)  # its checkpoint holds the offset of the commit marker
+    assert seen == {e.event_id for e in before + committed}
+    assert first.stats.records == 23
+
+    after = observations("b", 20, 300)
+    assert publish(settings, after) == 20
+    second = drain(settings, seen)
+    assert second.stats.restored >= 1  # from the first worker's checkpoint
+    assert seen == {e.event_id for e in before + committed + after}
+    assert second.stats.records == len(after)
+    # the commit marker, the two aborted records and the abort marker
+    gaps = (first.stats.offset_gaps, second.stats.offset_gaps)
+    assert sum(gaps) == 4, gaps
+
+    # a replay that starts at the commit marker's offset
+    target = settings.with_overrides(namespace=f"{settings.namespace}-replay")
+    endpoints = endpoints_of(settings)
+    prepare_namespace(target, endpoints, fresh=True)
+    result = rerun(settings, target, endpoints, start=marker)
+    assert result.records == len(after)
+    assert result.predictions == len(after)
