@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -200,10 +201,12 @@ def _final_state(settings: Settings) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def reference(services, tmp_path_factory) -> dict[str, Any]:
-    """The uninterrupted run, once for the module."""
+    """The uninterrupted run, once for each module that uses it, in a namespace of its
+    own (a namespace made of the process id was shared by two modules in one run: the
+    second module's run read the first one's records too)."""
     base = Settings(
         _env_file=None,
-        namespace=f"ref{os.getpid()}",
+        namespace=f"ref{uuid.uuid4().hex[:12]}",
         kafka_bootstrap=services.bootstrap,
         redis_url=services.redis_url,
         checkpoint_key=TEST_CHECKPOINT_KEY,
