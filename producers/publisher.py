@@ -15,6 +15,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, TypedDict
 
@@ -246,8 +247,12 @@ class EventPublisher:
     def topic(self) -> str:
         return self.report.topic
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Event, arrival: datetime | None = None) -> None:
         """Send ``event`` (asynchronously); its delivery is checked as it settles.
+
+        The record's timestamp is ``arrival`` (a replay's scheduled arrival) or the event
+        time: a topic of the broker's clock overwrites it with the append time, a topic
+        of the replay's clock (``DRIFTLINE_KAFKA_TIMESTAMPS=replay``) keeps it.
 
         Raises :class:`PublishError` once a record is seen to have failed (this one,
         refused at once, or an earlier one), after waiting for the rest in flight.
@@ -259,7 +264,7 @@ class EventPublisher:
                 key=event.key.encode(),
                 value=self._codec.encode(event),
                 headers=[(KIND_HEADER, kind.encode())],
-                timestamp_ms=to_millis(event.event_time),
+                timestamp_ms=to_millis(event.event_time if arrival is None else arrival),
             )
         except KafkaError as exc:
             self._failed(event.event_id, kind, exc)

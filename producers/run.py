@@ -74,7 +74,7 @@ def run_replay(
     sent = 0
     for timed in plan.schedule(source):
         pacer.wait_for(timed.arrival)
-        publisher.publish(timed.event)
+        publisher.publish(timed.event, timed.arrival)
         event_time = timed.event.event_time
         if newest is not None and event_time < newest:
             summary.out_of_order += 1

@@ -149,6 +149,12 @@ class KafkaSettings(_Group):
         -1, description="replication of new topics; -1 takes min(3, brokers)"
     )
     retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    timestamps: Literal["broker", "replay"] = Field(
+        "broker",
+        description="the ingest clock of new events topics: the broker's append time "
+        "(cannot be forged), or a replay's scheduled arrival (the same lateness on a busy "
+        "machine as on a quiet one; for rebased replays such as the demo)",
+    )
 
     def at(self, bootstrap: str) -> KafkaSettings:
         """These settings pointed at ``bootstrap`` (resolved by the caller)."""

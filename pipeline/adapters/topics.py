@@ -1,4 +1,5 @@
-"""Topic specs and their creation: the ingest clock is the broker's (``LogAppendTime``).
+"""Topic specs and their creation: the ingest clock is the broker's (``LogAppendTime``),
+or, for a rebased replay, the replay's schedule (``CreateTime``, ``timestamps="replay"``).
 
 >>> specs = topic_specs("demo", partitions=4, replication_factor=-1, brokers=1,
 ...                     retention_ms=1000)
@@ -8,6 +9,9 @@
 'LogAppendTime'
 >>> specs["demo.events"]["num_partitions"], specs["demo.events"]["replication_factor"]
 (4, 1)
+>>> topic_specs("demo", partitions=1, replication_factor=1, brokers=1, retention_ms=1000,
+...             timestamps="replay")["demo.events"]["configs"]["message.timestamp.type"]
+'CreateTime'
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
@@ -37,13 +41,22 @@ log = logging.getLogger(__name__)
 
 
 def topic_specs(
-    namespace: str, *, partitions: int, replication_factor: int, brokers: int, retention_ms: int
+    namespace: str,
+    *,
+    partitions: int,
+    replication_factor: int,
+    brokers: int,
+    retention_ms: int,
+    timestamps: Literal["broker", "replay"] = "broker",
 ) -> dict[str, dict[str, Any]]:
     """The kafka-python 3.x ``create_topics`` dict for a namespace's topics.
 
     The events topic stamps every record with the broker's append time, so the ingest
-    clock cannot be forged by a producer; the dead-letter topic keeps the producer's
-    time (the original record's timestamp travels in headers).
+    clock cannot be forged by a producer; with ``timestamps="replay"`` it keeps the
+    producer's stamp instead, which a rebased replay sets to each event's scheduled
+    arrival: lateness is then the replayed stream's, not the machine's (a producer that
+    falls behind on a busy machine no longer makes events late). The dead-letter topic
+    keeps the producer's time (the original record's timestamp travels in headers).
     """
     if partitions < 1:
         raise ConfigError(f"partitions must be at least 1, got {partitions}")
@@ -61,7 +74,9 @@ def topic_specs(
             "num_partitions": partitions,
             "replication_factor": replication,
             "configs": {
-                "message.timestamp.type": "LogAppendTime",
+                "message.timestamp.type": (
+                    "LogAppendTime" if timestamps == "broker" else "CreateTime"
+                ),
                 "retention.ms": str(retention_ms),
                 "min.insync.replicas": min_isr,
             },
@@ -169,6 +184,7 @@ def _prepare(
             replication_factor=kafka.replication_factor,
             brokers=brokers,
             retention_ms=kafka.retention_ms,
+            timestamps=kafka.timestamps,
         )
         if only is not None:
             specs = {only: specs[only]}

@@ -180,6 +180,17 @@ def published_timestamp_ms(at: datetime) -> int | None:
     return producer.sent[0].timestamp_ms
 
 
+def test_a_replay_stamps_each_record_with_its_scheduled_arrival() -> None:
+    """A topic of the replay's clock keeps this stamp (issue 19, defect 1): lateness is
+    then the replayed stream's, the same on a busy machine as on a quiet one."""
+    producer = FakeProducer()
+    publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    event = Observation(event_id="a", key="k", event_time=at, features={})
+    publisher.publish(event, arrival=at + timedelta(milliseconds=1500))
+    assert producer.sent[0].timestamp_ms == (at - EPOCH) // timedelta(milliseconds=1) + 1500
+
+
 def test_record_timestamp_keeps_milliseconds_exactly() -> None:
     # int(timestamp() * 1000) in floating point gives 1074148163306 here, a millisecond early
     at = datetime(2004, 1, 15, 6, 29, 23, 307_000, tzinfo=UTC)

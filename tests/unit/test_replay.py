@@ -347,11 +347,13 @@ class FakePublisher:
     def __init__(self) -> None:
         self.report = PublishReport("demo.events")
         self.published: list[Event] = []
+        self.arrivals: list[datetime | None] = []
         self.flushes = 0
         self.flushed_after: list[int] = []
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Event, arrival: datetime | None = None) -> None:
         self.published.append(event)
+        self.arrivals.append(arrival)
 
     def flush(self) -> PublishReport:
         for event in self.published[sum(self.report.by_kind.values()) :]:
@@ -389,6 +391,8 @@ def test_run_replay_publishes_everything_in_arrival_order() -> None:
     assert [(e.kind, e.event_id) for e in publisher.published] == [
         (t.event.kind, t.event.event_id) for t in expected
     ]
+    # each record carries its scheduled arrival (a topic of the replay's clock keeps it)
+    assert publisher.arrivals == [t.arrival for t in expected]
     data = summary.to_dict()
     assert (data["published"], data["observations"], data["outcomes"]) == (199, 100, 99)
     assert publisher.flushes == 1 and publisher.flushed_after == [199]

@@ -95,6 +95,7 @@ VARIABLES = [
     "DRIFTLINE_REDIS_SSL_KEYFILE",
     "DRIFTLINE_STACK_SECURE",
     "DRIFTLINE_KAFKA_CLIENT",
+    "DRIFTLINE_KAFKA_TIMESTAMPS",
     "DRIFTLINE_SERIES_WINDOWS_KEPT",
     "DRIFTLINE_ALERTS_MAXLEN",
     "DRIFTLINE_QUALITY_LOG_MAXLEN",
@@ -226,6 +227,7 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_REDIS_SSL_KEYFILE": ("tls/c.key", "redis.ssl_keyfile", Path("tls/c.key")),
     "DRIFTLINE_STACK_SECURE": ("1", "stack.secure", True),
     "DRIFTLINE_KAFKA_CLIENT": ("confluent", "kafka.client", "confluent"),
+    "DRIFTLINE_KAFKA_TIMESTAMPS": ("replay", "kafka.timestamps", "replay"),
     "DRIFTLINE_SERIES_WINDOWS_KEPT": ("30", "redis.series_windows_kept", 30),
     "DRIFTLINE_ALERTS_MAXLEN": ("50", "redis.alerts_maxlen", 50),
     "DRIFTLINE_QUALITY_LOG_MAXLEN": ("500", "redis.quality_log_maxlen", 500),
@@ -322,11 +324,10 @@ def test_the_cases_cover_every_variable() -> None:
     # the 42 variables of the flat settings, 4 input limits, the Redis timeout, the key file,
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
     # password file, the secured stack), the Kafka client library, and the data contract,
-    # its time scale, the quality log's length and the conflict window (issue 12)
+    # its time scale, the quality log's length and the conflict window (issue 12), the stall
+    # bound and the events topic's clock (issue 19)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert (
-        len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 1
-    )  # + the stall bound (issue 19)
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 2
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:
