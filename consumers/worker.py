@@ -523,6 +523,17 @@ class Worker:
             self._retry("Kafka (alerts)", lambda: self.alerts.publish(alerts))  # type: ignore[union-attr]
         self.stats.alerts += len(alerts)
         self.stats.points += len(points)
+        for alert in alerts:
+            if alert.kind == "timeliness":  # learning stopped (or resumed) for lateness
+                log.warning(
+                    "partition %s: %s of the last %s observations came later than the "
+                    "allowed lateness (%s s): learning %s",
+                    alert.partition,
+                    f"{alert.statistic['late_share']:.0%}",
+                    alert.window,
+                    alert.statistic["allowed_lateness_s"],
+                    "stalled" if alert.signal == "starved" else "resumed",
+                )
         if letters:
             self._retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
         with self._lock:

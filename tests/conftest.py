@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,3 +156,31 @@ def settings(services: Endpoints, namespace: str) -> Settings:
         redis_url=services.redis_url,
         checkpoint_key=TEST_CHECKPOINT_KEY,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_kafka_client_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the real services closes every Kafka client it opens (issue 19, defect 5:
+    fourteen I/O threads of clients never closed were alive beside a hung worker).
+
+    Each kafka-python 3 client runs an I/O thread named ``kafka-io-<client id>`` until it is
+    closed; one started during the test and still alive a few seconds after it fails it.
+    """
+    if not (
+        request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e")
+    ):
+        yield
+        return
+    before = {thread.ident for thread in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + 15  # a close in progress finishes its I/O thread
+    while True:
+        left = [
+            thread.name
+            for thread in threading.enumerate()
+            if thread.ident not in before and thread.name.startswith("kafka-io-")
+        ]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not left, f"Kafka clients left open by this test: {left}"

@@ -26,7 +26,6 @@ from rich.console import Console
 
 from consumers.reader import PredictionsClient
 from consumers.runner import run_worker, worker_config
-from pipeline.adapters.contract_files import find_contract
 from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.settings import Settings
@@ -51,8 +50,7 @@ __all__ = [
 #: A year of flights in about two minutes.
 DEFAULT_SPEED = 365 * 24 * 3600 / 120
 #: With faults injected, a year in four: the worker is the slower side either way (about
-#: five minutes for the year), and a producer at half the pace leaves the broker and the
-#: worker the CPU, so that what arrives late is what was made late.
+#: five minutes for the year), and a producer at half the pace leaves it more of the CPU.
 INJECT_SPEED = DEFAULT_SPEED / 2
 
 #: The demo's challenger: the default model, learning four times faster (it adapts
@@ -84,12 +82,6 @@ class DemoOptions:
     inject: str | None = None
     inject_seed: int | None = None
     ground_truth: Path | None = None
-    #: The contract's allowed lateness on the wall clock. At the demo's speed one
-    #: millisecond is minutes of flight time, so the contract's two hours would be 27 ms,
-    #: far less than the jitter of a producer sharing two cores with a broker and a
-    #: worker (its p99 reached 2 s over the year here). The demo runs the contract at
-    #: this lateness, and late faults arrive 3 to 10 times later.
-    late_after_s: float = 2.0
 
     @property
     def delay_mean_s(self) -> float:
@@ -137,10 +129,13 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # Arrivals are up to delay_max late: the watermark waits that long (a contract
         # that says how late the stream may be overrides it).
         allowed_lateness_s=options.delay_max_s,
-        # The flights' data contract (pipeline/contracts/flights.toml), its lateness on
-        # the wall clock (see DemoOptions.late_after_s).
+        # The flights' data contract (pipeline/contracts/flights.toml), its durations in
+        # flight time on the warped clock (two hours of lateness are 27 ms of it): the
+        # events topic keeps each record's scheduled arrival (kafka_timestamps="replay"),
+        # so lateness is the replayed delay, exact however busy the machine is.
         contract=options.contract,
-        contract_time_scale=_contract_scale(options),
+        contract_time_scale=options.speed,
+        kafka_timestamps="replay",
         # With faults injected, the quality log keeps every finding for the report.
         quality_log_maxlen=2_000_000 if options.inject else None,
     )
@@ -160,18 +155,9 @@ def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
     if options.inject:
         seed = settings.seed if options.inject_seed is None else options.inject_seed
         command += ["--inject", options.inject, "--inject-seed", str(seed)]
+        # late faults beyond the flights contract's lateness (flight time, the default)
         command += ["--ground-truth", str(options.ground_truth)]
-        command += ["--inject-late-after", repr(options.late_after_s * options.speed)]
     return command
-
-
-def _contract_scale(options: DemoOptions) -> float:
-    """What the contract's durations are divided by: its allowed lateness becomes
-    ``late_after_s`` of the wall clock (the speed itself, without one)."""
-    if options.contract is None:
-        return 1.0
-    allowed = find_contract(options.contract).stream.allowed_lateness_s
-    return allowed / options.late_after_s if allowed else options.speed
 
 
 def run_demo(
@@ -183,6 +169,9 @@ def run_demo(
     """Run the whole demo and return its summary. ``on_ready`` is called with the
     services once the namespace is fresh, before any event is published (``--serve``
     starts the dashboard there)."""
+    # The replay's clock: each record keeps its scheduled arrival as its timestamp, so
+    # what is late (and so what is learned) does not depend on how busy the machine is.
+    settings = settings.with_overrides(kafka_timestamps="replay")
     stack = LocalStack(settings.stack)
     if not (settings.kafka.bootstrap and settings.redis.url):
         with console.status("starting the local stack (the first run fetches Kafka)..."):
@@ -194,6 +183,7 @@ def run_demo(
     env = os.environ | {
         "DRIFTLINE_KAFKA_BOOTSTRAP": endpoints.bootstrap,
         "DRIFTLINE_REDIS_URL": endpoints.redis_url,
+        "DRIFTLINE_KAFKA_TIMESTAMPS": "replay",
     }
     started = time.monotonic()
     producer = subprocess.Popen(

@@ -10,7 +10,7 @@ from typing import Any
 
 from consumers.worker import Worker
 
-__all__ = ["FlightClock", "summarize"]
+__all__ = ["FlightClock", "summarize", "warnings"]
 
 #: Drift alarms listed one by one in the summary (the rest are counted).
 LISTED_ALARMS = 12
@@ -58,6 +58,7 @@ def summarize(
     baseline = total.get("baseline_accuracy")
     majority = total.get("majority_share")
     return {
+        "warnings": warnings(counts, alerts or [], clock),
         "observations": counts.get("observations", 0),
         "outcomes": counts.get("outcomes", 0),
         "predictions": counts.get("predictions", 0),
@@ -116,6 +117,43 @@ def summarize(
         "drift": _drift(alerts or [], clock),
         "weekly": _weekly(series or {}, clock),
     }
+
+
+#: The share of labels kept from learning by lateness that is worth the summary's first line
+#: even without an alert (the alert needs 20% of a task's last 1,000 observations).
+LATE_WARNING_SHARE = 0.05
+
+
+def warnings(
+    counts: dict[str, Any], alerts: list[dict[str, Any]], clock: FlightClock | None = None
+) -> list[str]:
+    """What the reader must see first: learning that lateness held back.
+
+    >>> warnings({"learned": 90, "late_not_learned": 10}, [])
+    ['10 of 100 labels (10.0%) were not learned: their observations came later than the \
+allowed lateness']
+    >>> warnings({"learned": 99, "late_not_learned": 1}, [])
+    []
+    """
+    found = []
+    late, learned = counts.get("late_not_learned", 0), counts.get("learned", 0)
+    starved = [a for a in alerts if a["kind"] == "timeliness" and a["signal"] == "starved"]
+    if starved:
+        first = min(starved, key=_in_time)
+        when = clock.flight_date(first.get("event_time")) if clock else first.get("event_time")
+        partitions = sorted({a["partition"] for a in starved})
+        found.append(
+            f"learning stalled in partition(s) {', '.join(map(str, partitions))}: more than "
+            f"{100 * first['statistic']['alarm_share']:.0f}% of observations came later than "
+            f"the allowed lateness ({first['statistic']['allowed_lateness_s']:g} s), from "
+            f"{when} (alert 'timeliness late-inputs')"
+        )
+    if late and (starved or late >= LATE_WARNING_SHARE * (late + learned)):
+        found.append(
+            f"{late:,} of {late + learned:,} labels ({100 * late / (late + learned):.1f}%) were "
+            "not learned: their observations came later than the allowed lateness"
+        )
+    return found
 
 
 def _costs(total: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from consumers.worker import Worker
 from pipeline.core.metrics import COUNTERS, merge_snapshots
@@ -277,8 +278,14 @@ def live_panel(status: dict[str, Any], totals: dict[str, Any]) -> Group:
     return Group(head, body)
 
 
-def demo_summary(summary: dict[str, Any]) -> Table:
-    """The demo's closing table: counts that add up, and the model against the baseline."""
+def demo_summary(summary: dict[str, Any]) -> Group:
+    """The demo's closing table (counts that add up, the model against the baseline),
+    under the warnings that must be read first (learning held back by lateness)."""
+    lines = [Text(f"WARNING: {w}", style="bold red") for w in summary.get("warnings") or []]
+    return Group(*lines, _summary_table(summary))
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="driftline demo: a year of NYC flights, predicted then learned")
     table.add_column("")
     table.add_column("", justify="right")

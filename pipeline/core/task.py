@@ -49,6 +49,7 @@ from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureBuilder, FeatureConfig
 from pipeline.core.fingerprint import config_fingerprint
 from pipeline.core.history import LabelHistory
+from pipeline.core.late_watch import LateWatch
 from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
@@ -246,6 +247,8 @@ class PartitionTask:
         self._source = stream.source if stream is not None else None
         #: Findings per dimension, rule, feature and source.
         self.quality = QualityMetrics()
+        #: Whether lateness keeps this task from learning (an alert when it does).
+        self.late_watch = LateWatch()
         self.features = FeatureBuilder(config.features)
         self.history = (
             LabelHistory(config.features.history_alpha, config.features.history_groups)
@@ -557,6 +560,10 @@ class PartitionTask:
         findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
         refused = checked.refused
         late = lateness_s > self.allowed_lateness_s
+        if self._late_policy in ("predict-only", "dead-letter"):  # late is not learned
+            signal = self.late_watch.observe(late)
+            if signal is not None:
+                out.alerts.append(self._late_alert(signal, obs.event_time))
         if late:
             findings.append(("timeliness", "late", None))
             if refused is None and self._late_policy == "dead-letter":
@@ -947,6 +954,27 @@ class PartitionTask:
             self._alert(
                 "rollback", slot.name, "rolled-back", "command", statistic, 0, at, slot, "rollback"
             )
+        )
+
+    def _late_alert(self, signal: str, at: datetime) -> Alert:
+        """The late share crossed its bound: learning stopped (``starved``) or resumed."""
+        watch, slot = self.late_watch, self.champion_slot
+        statistic = {
+            "late_share": round(watch.share, 4),
+            "alarm_share": watch.alarm_share,
+            "allowed_lateness_s": self.allowed_lateness_s,
+            "late_policy": self._late_policy,
+        }
+        return self._alert(
+            "timeliness",
+            "late-inputs",
+            signal,
+            "late share",
+            statistic,
+            watch.window,
+            at,
+            slot,
+            "none",
         )
 
     def _alert(

@@ -34,7 +34,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 5
+FORMAT = 6
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "slots",
@@ -49,6 +49,7 @@ _STATE = (
     "seen_contents",
     "contract_state",
     "quality",
+    "late_watch",
     "metrics",
     "history",
     "feature_monitor",

@@ -242,6 +242,13 @@ def test_the_dashboard_shows_what_driftline_metrics_says(
             "0",
             "1",
         }
+        # learning held back by lateness: a red banner from the newest timeliness alert
+        banner = browser.find_element(By.ID, "late-banner")
+        assert not banner.is_displayed()
+        _record_starved_alert(env)
+        wait.until(lambda d: banner.is_displayed())
+        assert banner.text.startswith("Learning stalled in partition(s) 1: 93% of recent")
+
         # no script error, no failed load but the lookup of a key that has no prediction
         errors = [
             e["message"]
@@ -290,3 +297,33 @@ def test_demo_serve_prints_a_url_whose_dashboard_matches_driftline_metrics(
         assert demo.wait(timeout=60) == 0, log.read_text()[-2000:]
     finally:
         _stop(demo)
+
+
+def _record_starved_alert(env: dict[str, str]) -> None:
+    """A ``timeliness`` alert as a task raises it when its inputs come late (issue 19)."""
+    from datetime import UTC, datetime
+
+    from consumers.redis_sink import RedisSink
+    from pipeline.adapters.redis_clients import make_redis
+    from pipeline.core.records import Alert
+
+    alert = Alert(
+        alert_id="1-99-timeliness-late-inputs-starved",
+        partition=1,
+        offset=99,
+        kind="timeliness",
+        subject="late-inputs",
+        signal="starved",
+        detector="late share",
+        statistic={"late_share": 0.93, "alarm_share": 0.2, "allowed_lateness_s": 7200.0},
+        window=1000,
+        event_time=datetime.now(UTC),
+        model="main",
+        model_version=1,
+        action="none",
+    )
+    client = make_redis(env["DRIFTLINE_REDIS_URL"])
+    try:
+        RedisSink(client, env["DRIFTLINE_NAMESPACE"]).record([], [alert], [])
+    finally:
+        client.close()

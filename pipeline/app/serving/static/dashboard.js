@@ -272,6 +272,22 @@ function updateAlerts(alerts) {
   }));
 }
 
+// Learning held back by lateness: the newest timeliness alert of each partition says
+// whether it is starved (most observations later than the allowed lateness) or recovered.
+function updateLateBanner(alerts) {
+  const latest = new Map();
+  for (const a of alerts) if (!latest.has(a.partition)) latest.set(a.partition, a);
+  const starved = [...latest.values()].filter((a) => a.signal === "starved");
+  const banner = $("late-banner");
+  banner.hidden = starved.length === 0;
+  if (starved.length) {
+    const share = Math.round(100 * (starved[0].statistic.late_share ?? 0));
+    banner.textContent = `Learning stalled in partition(s) ${starved.map((a) => a.partition).join(", ")}: ` +
+      `${share}% of recent observations came later than the allowed lateness ` +
+      `(${starved[0].statistic.allowed_lateness_s} s), so their labels are not learned.`;
+  }
+}
+
 function updateHealth(health) {
   $("namespace").textContent = health.namespace || "";
   const status = $("status");
@@ -292,6 +308,7 @@ async function refresh() {
     if (slow) updateWindows(data.series);
     if (slow) {
       updateAlerts((await getJSON("alerts?count=10")).alerts);
+      updateLateBanner((await getJSON("alerts?kind=timeliness&count=50")).alerts);
     }
     $("updated").textContent = new Date().toLocaleTimeString();
     $("updated").dataset.tick = String(tick);
