@@ -145,6 +145,34 @@ def test_one_prediction_and_a_clear_404(reader: MemoryReader) -> None:
     assert missing.json() == {"error": "not_found", "detail": "no prediction for key 'nope'"}
 
 
+def test_a_key_with_slashes_is_read_by_its_path(reader: MemoryReader) -> None:
+    """``/`` in a key, sent as ``%2F`` (as the dashboard's encodeURIComponent does) or as
+    it is, reaches the key (issue 19, defect 12); the routes beside it still answer."""
+    for key in ("a/b", "LH/400/2024-06-01", "/lead", "trail/"):
+        reader.predictions[key] = stored(key)
+    http = client_of(reader)
+    for path, key in [
+        ("a%2Fb", "a/b"),
+        ("a/b", "a/b"),
+        ("LH%2F400%2F2024-06-01", "LH/400/2024-06-01"),
+        ("%2Flead", "/lead"),
+        ("trail%2F", "trail/"),
+    ]:
+        answer = http.get(f"/predictions/{path}")
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json() == stored(key).to_dict()
+    missing = http.get("/predictions/a%2Fnope")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no prediction for key 'a/nope'"
+    many = http.get("/predictions", params={"keys": "a/b,N1"}).json()
+    assert list(many["predictions"]) == ["a/b", "N1"]
+    assert http.get("/predictions/N1").json()["key"] == "N1"
+    assert http.get("/predictions/" + "x" * 257).status_code == 422
+    assert http.get("/predictions/").status_code == 422  # an empty key, as ?keys= is
+    assert http.post("/predictions/a%2Fb").status_code == 405
+    assert [e["id"] for e in _events(http.get("/stream/predictions").text)] == ["1003-0", "1004-0"]
+
+
 def test_many_predictions_in_one_read(reader: MemoryReader) -> None:
     http = client_of(reader)
     answer = http.get("/predictions", params={"keys": "N1,nope,N2,N1"})

@@ -139,9 +139,12 @@ def create_app(
         log.exception("%s %s failed", request.method, request.url.path)
         return _error(500, "internal_error", "the server failed on this request (see its log)")
 
-    @app.get("/predictions/{key}", tags=["predictions"])
+    # ``{key:path}``: a key may hold ``/`` (sent as ``%2F``, which the server decodes
+    # before routing), so the rest of the path is the key.
+    @app.get("/predictions/{key:path}", tags=["predictions"])
     def prediction(key: Annotated[str, Path(min_length=1, max_length=256)]) -> dict[str, Any]:
-        """The latest prediction for one entity key (404 when it has none)."""
+        """The latest prediction for one entity key, which may contain ``/`` (404 when it
+        has none)."""
         found = reader.get(key)
         if found is None:
             raise ApiError(404, "not_found", f"no prediction for key {key!r}")
