@@ -40,13 +40,13 @@ from pipeline.core.errors import ServiceUnavailable
 from pipeline.core.metrics import merge_models, merge_snapshots
 from pipeline.core.windows import merge_points
 
-__all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
+__all__ = ["UNREACHABLE", "PredictionsClient", "StoredPrediction", "StreamEntry"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 #: What a Redis that is down or unreachable raises (a cluster adds its own).
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError)
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError)
 #: Alerts read per ``XREVRANGE`` when looking for one kind among the others.
 _ALERTS_PAGE = 500
 
@@ -58,7 +58,7 @@ def _answered(read: Callable[_P, _R]) -> Callable[_P, _R]:
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return read(*args, **kwargs)
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             raise ServiceUnavailable(f"Redis did not answer: {type(exc).__name__}") from exc
 
     return wrapper

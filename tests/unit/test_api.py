@@ -4,7 +4,7 @@ test_serve.py runs the same API on the real Redis and Kafka)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,19 +109,30 @@ class MemoryReader:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
 
-    def _after(self, last: str, stop: Callable[[], bool] | None) -> Iterator[StreamEntry]:
-        ms = int(last.split("-")[0])
-        yield from (e for e in self.entries if int(e.id.split("-")[0]) > ms)
+    # the feed's surface (consumers.feed.PredictionsFeed): awaited, as the server does
 
-    def follow(self, *, block_ms: int, stop: Callable[[], bool] | None) -> Iterator[StreamEntry]:
+    async def _after(
+        self, last: str, stop: Callable[[], bool] | None
+    ) -> AsyncIterator[StreamEntry]:
+        ms = int(last.split("-")[0])
+        for e in self.entries:
+            if int(e.id.split("-")[0]) > ms:
+                yield e
+
+    async def follow(
+        self, *, block_ms: int, stop: Callable[[], bool] | None
+    ) -> AsyncIterator[StreamEntry]:
         self._check("follow")
         return self._after(self.entries[-3].id, stop)  # "newer than the call": the last two
 
-    def follow_after(
+    async def follow_after(
         self, last_id: str, *, block_ms: int, stop: Callable[[], bool] | None
-    ) -> Iterator[StreamEntry]:
+    ) -> AsyncIterator[StreamEntry]:
         self._check("follow_after")
         return self._after(last_id, stop)
+
+    async def aclose(self) -> None:
+        self.calls.append("aclose")
 
 
 @pytest.fixture
@@ -130,7 +141,7 @@ def reader() -> MemoryReader:
 
 
 def client_of(reader: MemoryReader, lag: Any = None, **options: Any) -> TestClient:
-    app = create_app(reader, lag, namespace="test", **options)  # type: ignore[arg-type]
+    app = create_app(reader, lag, feed=reader, namespace="test", **options)  # type: ignore[arg-type]
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -337,6 +348,31 @@ def test_the_stream_resumes_after_the_last_id_a_client_saw(reader: MemoryReader)
     assert '"key":"k4"' in by_query[0]["data"].replace(" ", "")
     bad = http.get("/stream/predictions", headers={"Last-Event-ID": "drop table"})
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
+
+
+def test_a_stream_with_redis_down_is_a_503_before_it_starts(reader: MemoryReader) -> None:
+    reader.down = True
+    for headers in ({}, {"Last-Event-ID": "1001-0"}):
+        answer = client_of(reader).get("/stream/predictions", headers=headers)
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "error": "unavailable",
+            "detail": "Redis did not answer: ConnectionError",
+        }
+
+
+def test_a_stream_that_ends_gives_its_slot_back_and_shutdown_closes_the_feed(
+    reader: MemoryReader,
+) -> None:
+    app = create_app(reader, None, feed=reader, max_streams=1)  # type: ignore[arg-type]
+    with TestClient(app) as http:  # runs the app's lifespan
+        for _ in range(3):  # one slot, three streams one after the other
+            answer = http.get("/stream/predictions")
+            assert answer.status_code == 200
+            assert [e["id"] for e in _events(answer.text)] == ["1003-0", "1004-0"]
+        assert app.state.open_streams == 0
+        assert "aclose" not in reader.calls
+    assert reader.calls[-1] == "aclose"  # the feed's connections close in the app's loop
 
 
 def test_the_dashboard_and_its_vendored_library_are_served(reader: MemoryReader) -> None:
