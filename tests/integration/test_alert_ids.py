@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.adapters.redis_keys import RedisKeys
 from pipeline.core.records import Alert
+from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +33,18 @@ MANY = int(os.environ.get("DRIFTLINE_TEST_ALERTS", "100000"))
 @pytest.fixture
 def client(services: Endpoints) -> Iterator[redis.Redis]:
     made = make_redis(services.redis_url)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def either(request: pytest.FixtureRequest, services: Endpoints) -> Iterator[Any]:
+    """One Redis, or a Redis Cluster (the stream and its ids share a slot)."""
+    if request.param == "redis":
+        made = make_redis(services.redis_url)
+    else:
+        cluster: RunningCluster = request.getfixturevalue("redis_cluster")
+        made = make_redis(cluster.url)
     yield made
     made.close()
 
@@ -78,9 +92,8 @@ def test_many_more_alerts_than_the_cap_keep_the_ids_bounded(
     print(f"{MANY} alerts in {took:.1f} s: {ids} ids kept for {entries} entries")
 
 
-def test_alerts_still_in_the_stream_are_never_added_twice(
-    client: redis.Redis, namespace: str
-) -> None:
+def test_alerts_still_in_the_stream_are_never_added_twice(either: Any, namespace: str) -> None:
+    client = either
     sink = RedisSink(client, namespace, alerts_maxlen=100)
     keys = RedisKeys(namespace)
     for start in range(0, 1000, 50):  # twenty calls: the stream is trimmed many times
@@ -98,11 +111,10 @@ def test_alerts_still_in_the_stream_are_never_added_twice(
     assert sink.alerts_added == added + 1
 
 
-def test_an_ids_hash_of_an_older_driftline_is_taken_over(
-    client: redis.Redis, namespace: str
-) -> None:
+def test_an_ids_hash_of_an_older_driftline_is_taken_over(either: Any, namespace: str) -> None:
     """A namespace written before the ids were trimmed holds them in a hash, with ids of
     alerts long trimmed from the stream: it becomes the sorted set of the stream's ids."""
+    client = either
     keys = RedisKeys(namespace)
     in_stream = [_alert(n) for n in range(10)]
     for alert in in_stream:
