@@ -2,8 +2,10 @@
 
 Per partition of the events topic: its end offset minus the offset the group committed
 (which is a checkpoint's offset: see :mod:`consumers.worker`). A partition the group has
-never committed lags by everything it holds. One long-lived consumer that never joins
-the group asks for both; calls are serialised (a Kafka consumer serves one thread) and
+never committed lags by everything it still holds, from its log start (records deleted by
+retention are no lag: the group starts at the earliest kept offset), and so does a commit
+older than the log start. One long-lived consumer that never joins
+the group asks for all three; calls are serialised (a Kafka consumer serves one thread) and
 answered from a short cache, so a dashboard polling every second costs Kafka little.
 """
 
@@ -21,7 +23,21 @@ from pipeline.adapters.kafka_clients import make_consumer
 from pipeline.adapters.settings import KafkaSettings
 from pipeline.core.errors import ServiceUnavailable
 
-__all__ = ["GroupLag"]
+__all__ = ["GroupLag", "lag_of"]
+
+
+def lag_of(start: int, end: int, committed: int | None) -> int:
+    """Records from where the group reads next to the end of a partition that holds
+    offsets ``start`` (its earliest kept) up to ``end``: the group reads from ``committed``,
+    or from ``start`` when it never committed or its commit is older than the log start
+    (the workers reset to the earliest offset).
+
+    >>> lag_of(0, 100, 40), lag_of(700, 1000, None), lag_of(700, 1000, 500)
+    (60, 300, 300)
+    >>> lag_of(0, 100, 100), lag_of(100, 100, None)
+    (0, 0)
+    """
+    return max(0, end - max(start, committed if committed is not None else start))
 
 
 class GroupLag:
@@ -76,11 +92,8 @@ class GroupLag:
         if not tps:
             return {}
         ends: dict[Any, int] = consumer.end_offsets(tps)
-        lags = {}
-        for tp in tps:
-            committed = consumer.committed(tp)
-            lags[tp.partition] = max(0, ends[tp] - (committed or 0))
-        return lags
+        starts: dict[Any, int] = consumer.beginning_offsets(tps)
+        return {tp.partition: lag_of(starts[tp], ends[tp], consumer.committed(tp)) for tp in tps}
 
     def _drop(self) -> None:
         if self._consumer is not None:

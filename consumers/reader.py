@@ -40,13 +40,15 @@ from pipeline.core.errors import ServiceUnavailable
 from pipeline.core.metrics import merge_models, merge_snapshots
 from pipeline.core.windows import merge_points
 
-__all__ = ["PredictionsClient", "StoredPrediction", "StreamEntry"]
+__all__ = ["UNREACHABLE", "PredictionsClient", "StoredPrediction", "StreamEntry"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 #: What a Redis that is down or unreachable raises (a cluster adds its own).
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError)
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterDownError)
+#: Alerts read per ``XREVRANGE`` when looking for one kind among the others.
+_ALERTS_PAGE = 500
 
 
 def _answered(read: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -56,7 +58,7 @@ def _answered(read: Callable[_P, _R]) -> Callable[_P, _R]:
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return read(*args, **kwargs)
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             raise ServiceUnavailable(f"Redis did not answer: {type(exc).__name__}") from exc
 
     return wrapper
@@ -143,13 +145,26 @@ class PredictionsClient:
 
     @_answered
     def alerts(self, count: int = 100, kind: str | None = None) -> list[dict[str, Any]]:
-        """The newest ``count`` alerts (of ``kind``, if given), newest first."""
-        entries = self._redis.xrevrange(self.keys.alerts, "+", "-", count=count)
-        alerts = []
-        for entry_id, fields in entries:
-            alert = json.loads(fields[b"alert"])
-            if kind is None or alert["kind"] == kind:
-                alerts.append(alert | {"id": entry_id.decode()})
+        """The newest ``count`` alerts (of ``kind``, if given), newest first.
+
+        With ``kind``, the stream is read back a page at a time (``XREVRANGE`` from just
+        before the last entry read) until ``count`` alerts of that kind are found or the
+        oldest kept entry is passed: newer alerts of other kinds do not hide older ones.
+        """
+        alerts: list[dict[str, Any]] = []
+        page = count if kind is None else max(count, _ALERTS_PAGE)
+        end = "+"
+        while len(alerts) < count:
+            entries = self._redis.xrevrange(self.keys.alerts, end, "-", count=page)
+            for entry_id, fields in entries:
+                alert = json.loads(fields[b"alert"])
+                if kind is None or alert["kind"] == kind:
+                    alerts.append(alert | {"id": entry_id.decode()})
+                    if len(alerts) == count:
+                        break
+            if len(entries) < page:
+                break  # the oldest kept entry was read
+            end = f"({entries[-1][0].decode()}"  # exclusive: before the oldest of this page
         return alerts
 
     @_answered

@@ -113,16 +113,41 @@ if batch.m and not wrote(redis.pcall('HSET', KEYS[next_key], unpack(batch.m))) t
 end
 return {stored, refused, stream_ok, metrics_ok}
 """
-#: KEYS: the alerts stream, its ids hash (one slot: see RedisKeys.alert_ids). ARGV: the
-#: stream's MAXLEN, then (alert id, alert JSON, kind) triples. An alert whose id is known
-#: is not added again (a replay after a crash repeats its alerts). Returns how many were.
+#: KEYS: the alerts stream, its ids (a sorted set of one slot with it: see
+#: RedisKeys.alert_ids). ARGV: the stream's MAXLEN, then (alert id, alert JSON, kind)
+#: triples. An alert whose id is known is not added again (a replay after a crash repeats
+#: its alerts). Each id is scored by the milliseconds of its stream entry's id, and the ids
+#: older than the stream's oldest kept entry are trimmed with it: the ids stay as many as
+#: the stream's entries, plus those written in the millisecond of its oldest. An ids hash
+#: of an older driftline (never trimmed) becomes the sorted set of the ids still in the
+#: stream. Returns how many alerts were added.
 _ALERTS_BODY = """
+local stream, ids = KEYS[1], KEYS[2]
+if redis.call('TYPE', ids).ok == 'hash' then
+  redis.call('UNLINK', ids)
+  for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+')) do
+    local fields = entry[2]
+    for j = 1, #fields - 1, 2 do
+      if fields[j] == 'alert' then
+        local ms = tonumber(string.match(entry[1], '^%d+'))
+        redis.call('ZADD', ids, ms, cjson.decode(fields[j + 1]).alert_id)
+      end
+    end
+  end
+end
 local added = 0
 for i = 2, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[2], ARGV[i], 1) == 1 then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[i + 1],
-               'kind', ARGV[i + 2])
+  if not redis.call('ZSCORE', ids, ARGV[i]) then
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'alert', ARGV[i + 1],
+                          'kind', ARGV[i + 2])
+    redis.call('ZADD', ids, tonumber(string.match(id, '^%d+')), ARGV[i])
     added = added + 1
+  end
+end
+if added > 0 then
+  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)
+  if #oldest > 0 then
+    redis.call('ZREMRANGEBYSCORE', ids, '-inf', '(' .. string.match(oldest[1][1], '^%d+'))
   end
 end
 return added

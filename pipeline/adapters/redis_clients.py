@@ -6,6 +6,9 @@ reaches it. :func:`make_redis` asks that node (``INFO cluster``) and returns a
 :class:`redis.Redis` otherwise. Asking replaces the ping the check made anyway, so the
 URL of an existing cluster needs no flag and the local stack's needs none either.
 
+:func:`make_async_redis` makes the asyncio client of the same URL, for a server that waits
+on Redis (``XREAD BLOCK``) in its event loop rather than in a thread.
+
 On a cluster a command may only touch keys of one hash slot. :func:`nodes_of` groups keys
 by the node that serves their slot, so a batch can be one call per node (a script flagged
 ``allow-cross-slot-keys`` touches keys of several slots of one node); :func:`slot_of` is
@@ -25,6 +28,8 @@ from collections.abc import Iterable
 from typing import Any, TypeAlias, TypeVar
 
 import redis
+import redis.asyncio
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
@@ -34,8 +39,10 @@ from pipeline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = [
     "REDIS_ERRORS",
+    "AsyncRedisClient",
     "RedisClient",
     "is_cluster",
+    "make_async_redis",
     "make_redis",
     "nodes_of",
     "slot_of",
@@ -46,6 +53,10 @@ __all__ = [
 #: two share no base class, and code written for one server takes either (tighten it to
 #: ``redis.Redis | RedisCluster`` once every caller is annotated with this alias).
 RedisClient: TypeAlias = Any
+
+#: What :func:`make_async_redis` returns: a :class:`redis.asyncio.Redis` or an asyncio
+#: :class:`~redis.asyncio.cluster.RedisCluster` (typed loosely, as :data:`RedisClient`).
+AsyncRedisClient: TypeAlias = Any
 
 #: What a Redis or Redis Cluster client raises when the service fails it. redis-py's
 #: cluster client raises :class:`RedisClusterException` (not a :class:`redis.RedisError`)
@@ -95,6 +106,35 @@ def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> Redi
         return RedisCluster.from_url(url, **options)
     except (redis.RedisError, RedisClusterException) as exc:
         raise ServiceUnavailable(f"Redis Cluster at {mask_url(url)} did not answer: {exc}") from exc
+
+
+def make_async_redis(
+    url: str, *, cluster: bool = False, timeout_s: float = 30.0
+) -> AsyncRedisClient:
+    """An asyncio client for ``url`` with :func:`make_redis`'s options (bytes values, a
+    command without an answer for ``timeout_s`` fails); a Redis Cluster's when ``cluster``
+    (what :func:`is_cluster` says of the blocking client of the same URL).
+
+    Nothing is sent until the first command, which connects in the event loop that runs
+    it: make it where that loop will use it, and ``await client.aclose()`` in that loop.
+
+    >>> make_async_redis("redis://127.0.0.1:1/0", timeout_s=3).__class__.__module__
+    'redis.asyncio.client'
+    >>> make_async_redis("http://nowhere")
+    Traceback (most recent call last):
+    ...
+    pipeline.core.errors.ConfigError: the Redis URL 'http://nowhere' is not valid: ...
+    """
+    options: dict[str, Any] = {
+        "socket_connect_timeout": min(5.0, timeout_s),
+        "socket_timeout": timeout_s,
+    }
+    try:
+        if cluster:
+            return AsyncRedisCluster.from_url(url, **options)
+        return redis.asyncio.Redis.from_url(url, **options)
+    except ValueError as exc:
+        raise ConfigError(f"the Redis URL {mask_url(url)!r} is not valid: {exc}") from exc
 
 
 def _cluster_enabled(client: redis.Redis) -> bool:

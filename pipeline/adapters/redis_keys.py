@@ -70,8 +70,9 @@ class RedisKeys:
 
     @property
     def alert_ids(self) -> str:
-        """Hash: the ids of the alerts in the stream, so a replay adds none twice (it
-        shares the stream's cluster slot through the hash tag)."""
+        """Sorted set: the ids of the alerts in the stream, scored by their entries'
+        milliseconds and trimmed with the stream, so a replay adds none twice (it shares
+        the stream's cluster slot through the hash tag)."""
         return f"{self.namespace}:alert-ids:{{{self.alerts}}}"
 
     @property

@@ -14,7 +14,7 @@ from pipeline.adapters.endpoints import Endpoints
 from pipeline.adapters.prediction_record import epoch_micros
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Prediction
+from pipeline.core.records import Alert, Prediction
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +154,31 @@ def test_the_quality_log_keeps_each_finding_and_pages_oldest_first(
     assert [f["offset"] for f in pages] == [*range(30), 99]
     sink.record([], [], findings * 4)  # capped at about 50 entries
     assert 50 <= client.xlen(f"{namespace}:quality") < 31 * 5
+
+
+def _alert(offset: int, kind: str) -> Alert:
+    return Alert(f"0-{offset}-{kind}", 0, offset, kind, "main", "drift", "ADWIN",
+                 {"estimation": 0.4}, 120, T0, "main", 3, "none")  # fmt: skip
+
+
+def test_alerts_of_one_kind_are_found_behind_newer_alerts_of_other_kinds(
+    client: redis.Redis, namespace: str
+) -> None:
+    """The kind is filtered before the count, not after (issue 19, defect 11)."""
+    sink = RedisSink(client, namespace)
+    sink.record([], [_alert(n, "promotion") for n in range(50)])
+    sink.record([], [_alert(100 + n, "concept") for n in range(60)])
+    reader = PredictionsClient(client, namespace)
+    promotions = reader.alerts(50, "promotion")
+    assert [a["offset"] for a in promotions] == list(range(49, -1, -1))  # newest first
+    assert all(a["kind"] == "promotion" for a in promotions)
+    newest = reader.alerts(50)
+    assert [a["offset"] for a in newest] == list(range(159, 109, -1))  # no kind: as before
+    # more than a page of other kinds in between, and a kind with fewer entries than asked
+    sink.record([], [_alert(1000 + n, "concept") for n in range(1200)])
+    assert [a["offset"] for a in reader.alerts(3, "promotion")] == [49, 48, 47]
+    assert len(reader.alerts(10_000, "promotion")) == 50  # the oldest kept entry ends it
+    assert len(reader.alerts(10_000, "concept")) == 1260
+    assert reader.alerts(5, "rollback") == []
+    ids = [a["id"] for a in reader.alerts(10_000, "concept")]
+    assert len(set(ids)) == len(ids)  # no entry read twice across pages

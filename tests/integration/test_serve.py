@@ -6,19 +6,25 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from consumers.feed import PredictionsFeed
 from consumers.reader import PredictionsClient
-from pipeline.adapters.redis_clients import make_redis
+from consumers.redis_sink import RedisSink
+from pipeline.adapters.redis_clients import make_async_redis, make_redis
 from pipeline.adapters.settings import Settings
-from pipeline.app.serving import ApiServer, serving_app
+from pipeline.app.serving import ApiServer, create_app, serving_app
+from pipeline.core.records import Prediction
 from producers.flights import flight_events
 from producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, drain, publish
@@ -33,9 +39,9 @@ def flights(limit: int = FLIGHTS) -> list[Any]:
     return [t.event for t in plan.schedule(flight_events(limit=limit, key_by="tailnum"))]
 
 
-def get(url: str) -> tuple[int, Any]:
+def get(url: str, timeout_s: float = 30) -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
+        with urllib.request.urlopen(url, timeout=timeout_s) as answer:
             body = answer.read().decode()
             kind = answer.headers["Content-Type"]
             return answer.status, json.loads(body) if "json" in kind else body
@@ -172,3 +178,102 @@ def test_stopping_the_server_ends_open_streams_cleanly(settings: Settings) -> No
     assert not server._thread.is_alive()  # type: ignore[union-attr]
     connection.close()
     lag.close()
+
+
+#: Idle event streams open at once: more than anyio's 40 worker threads (issue 19, defect 16).
+STREAMS = 45
+
+
+def open_stream(url: str, headers: dict[str, str] | None = None) -> tuple[Any, Any]:
+    """A connection asking for the event stream, and its answer (headers read)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", "/stream/predictions", headers=headers or {})
+    return connection, connection.getresponse()
+
+
+def next_event(answer: Any, max_lines: int = 50) -> dict[str, str]:
+    """The next event of an open stream (comments skipped), within ``max_lines`` lines and
+    the connection's timeout."""
+    fields: dict[str, str] = {}
+    for _ in range(max_lines):
+        line = answer.readline().decode().rstrip("\n")
+        if not line and fields:
+            return fields
+        if line and not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+    raise AssertionError(f"no event within {max_lines} lines")
+
+
+def test_idle_streams_hold_no_thread_and_health_still_answers(settings: Settings) -> None:
+    """45 idle event streams, more than the server's worker threads: /health answers within
+    2 s, and every stream still delivers what is written after."""
+    create_topics(settings, partitions=1)
+    redis_url = settings.redis.url.get_secret_value()  # type: ignore[union-attr]
+    app, lag = serving_app(settings, redis_url, settings.kafka.bootstrap or "")
+    streams: list[tuple[Any, Any]] = []
+    with ApiServer(app, port=0) as server:
+        try:
+            assert get(server.url + "health")[0] == 200  # Kafka's client made before timing
+            threads = threading.active_count()
+            for n in range(STREAMS):
+                try:
+                    streams.append(open_stream(server.url))
+                except OSError as exc:  # the connection's timeout
+                    pytest.fail(f"stream {n + 1} of {STREAMS} got no answer within 10 s: {exc}")
+                assert streams[-1][1].status == 200
+            began = time.monotonic()
+            try:
+                status, health = get(server.url + "health", timeout_s=2)
+            except OSError as exc:  # urllib's timeout
+                pytest.fail(f"/health did not answer within 2 s with {STREAMS} streams open: {exc}")
+            took = time.monotonic() - began
+            assert status == 200 and health["status"] == "ok", health
+            assert took < 2
+            for _, answer in streams:
+                assert answer.readline().startswith(b":")  # the opening comment: waiting
+            assert threading.active_count() < threads + 10  # no thread per stream
+            at = datetime(2024, 6, 1, tzinfo=UTC)
+            written = Prediction("N1", "late-1", 0, 7, at, at, at, True, {True: 0.8, False: 0.2}, 3)
+            client = make_redis(redis_url)
+            RedisSink(client, settings.namespace).write([written], [])
+            client.close()
+            for _, answer in streams:
+                event = next_event(answer)
+                assert event["event"] == "prediction"
+                assert json.loads(event["data"])["event_id"] == "late-1"
+        finally:
+            for connection, _ in streams:
+                connection.close()
+    lag.close()
+
+
+def test_streams_beyond_the_bound_are_a_503_until_one_ends(settings: Settings) -> None:
+    redis_url = settings.redis.url.get_secret_value()  # type: ignore[union-attr]
+    reader = PredictionsClient(make_redis(redis_url), settings.namespace)
+    feed = PredictionsFeed(make_async_redis(redis_url), settings.namespace)
+    app = create_app(reader, None, feed=feed, namespace=settings.namespace, max_streams=3)
+    streams: list[tuple[Any, Any]] = []
+    with ApiServer(app, port=0) as server:
+        try:
+            for _ in range(3):
+                streams.append(open_stream(server.url))
+                assert streams[-1][1].status == 200
+                assert streams[-1][1].readline().startswith(b":")
+            connection, refused = open_stream(server.url)
+            body = json.loads(refused.read())
+            connection.close()
+            assert refused.status == 503 and body["error"] == "too_many_streams", body
+            streams.pop(0)[0].close()  # a client goes away: its slot is given back
+            deadline = time.monotonic() + 10
+            while True:
+                streams.append(open_stream(server.url))
+                if streams[-1][1].status == 200:
+                    break
+                streams.pop()[0].close()
+                assert time.monotonic() < deadline, "a closed stream's slot was not given back"
+                time.sleep(0.05)  # polling for the slot, bounded by the deadline
+        finally:
+            for connection, _ in streams:
+                connection.close()

@@ -4,7 +4,7 @@ test_serve.py runs the same API on the real Redis and Kafka)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,19 +109,30 @@ class MemoryReader:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
 
-    def _after(self, last: str, stop: Callable[[], bool] | None) -> Iterator[StreamEntry]:
-        ms = int(last.split("-")[0])
-        yield from (e for e in self.entries if int(e.id.split("-")[0]) > ms)
+    # the feed's surface (consumers.feed.PredictionsFeed): awaited, as the server does
 
-    def follow(self, *, block_ms: int, stop: Callable[[], bool] | None) -> Iterator[StreamEntry]:
+    async def _after(
+        self, last: str, stop: Callable[[], bool] | None
+    ) -> AsyncIterator[StreamEntry]:
+        ms = int(last.split("-")[0])
+        for e in self.entries:
+            if int(e.id.split("-")[0]) > ms:
+                yield e
+
+    async def follow(
+        self, *, block_ms: int, stop: Callable[[], bool] | None
+    ) -> AsyncIterator[StreamEntry]:
         self._check("follow")
         return self._after(self.entries[-3].id, stop)  # "newer than the call": the last two
 
-    def follow_after(
+    async def follow_after(
         self, last_id: str, *, block_ms: int, stop: Callable[[], bool] | None
-    ) -> Iterator[StreamEntry]:
+    ) -> AsyncIterator[StreamEntry]:
         self._check("follow_after")
         return self._after(last_id, stop)
+
+    async def aclose(self) -> None:
+        self.calls.append("aclose")
 
 
 @pytest.fixture
@@ -130,7 +141,7 @@ def reader() -> MemoryReader:
 
 
 def client_of(reader: MemoryReader, lag: Any = None, **options: Any) -> TestClient:
-    app = create_app(reader, lag, namespace="test", **options)  # type: ignore[arg-type]
+    app = create_app(reader, lag, feed=reader, namespace="test", **options)  # type: ignore[arg-type]
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -143,6 +154,34 @@ def test_one_prediction_and_a_clear_404(reader: MemoryReader) -> None:
     missing = http.get("/predictions/nope")
     assert missing.status_code == 404
     assert missing.json() == {"error": "not_found", "detail": "no prediction for key 'nope'"}
+
+
+def test_a_key_with_slashes_is_read_by_its_path(reader: MemoryReader) -> None:
+    """``/`` in a key, sent as ``%2F`` (as the dashboard's encodeURIComponent does) or as
+    it is, reaches the key (issue 19, defect 12); the routes beside it still answer."""
+    for key in ("a/b", "LH/400/2024-06-01", "/lead", "trail/"):
+        reader.predictions[key] = stored(key)
+    http = client_of(reader)
+    for path, key in [
+        ("a%2Fb", "a/b"),
+        ("a/b", "a/b"),
+        ("LH%2F400%2F2024-06-01", "LH/400/2024-06-01"),
+        ("%2Flead", "/lead"),
+        ("trail%2F", "trail/"),
+    ]:
+        answer = http.get(f"/predictions/{path}")
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json() == stored(key).to_dict()
+    missing = http.get("/predictions/a%2Fnope")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no prediction for key 'a/nope'"
+    many = http.get("/predictions", params={"keys": "a/b,N1"}).json()
+    assert list(many["predictions"]) == ["a/b", "N1"]
+    assert http.get("/predictions/N1").json()["key"] == "N1"
+    assert http.get("/predictions/" + "x" * 257).status_code == 422
+    assert http.get("/predictions/").status_code == 422  # an empty key, as ?keys= is
+    assert http.post("/predictions/a%2Fb").status_code == 405
+    assert [e["id"] for e in _events(http.get("/stream/predictions").text)] == ["1003-0", "1004-0"]
 
 
 def test_many_predictions_in_one_read(reader: MemoryReader) -> None:
@@ -309,6 +348,31 @@ def test_the_stream_resumes_after_the_last_id_a_client_saw(reader: MemoryReader)
     assert '"key":"k4"' in by_query[0]["data"].replace(" ", "")
     bad = http.get("/stream/predictions", headers={"Last-Event-ID": "drop table"})
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
+
+
+def test_a_stream_with_redis_down_is_a_503_before_it_starts(reader: MemoryReader) -> None:
+    reader.down = True
+    for headers in ({}, {"Last-Event-ID": "1001-0"}):
+        answer = client_of(reader).get("/stream/predictions", headers=headers)
+        assert answer.status_code == 503
+        assert answer.json() == {
+            "error": "unavailable",
+            "detail": "Redis did not answer: ConnectionError",
+        }
+
+
+def test_a_stream_that_ends_gives_its_slot_back_and_shutdown_closes_the_feed(
+    reader: MemoryReader,
+) -> None:
+    app = create_app(reader, None, feed=reader, max_streams=1)  # type: ignore[arg-type]
+    with TestClient(app) as http:  # runs the app's lifespan
+        for _ in range(3):  # one slot, three streams one after the other
+            answer = http.get("/stream/predictions")
+            assert answer.status_code == 200
+            assert [e["id"] for e in _events(answer.text)] == ["1003-0", "1004-0"]
+        assert app.state.open_streams == 0
+        assert "aclose" not in reader.calls
+    assert reader.calls[-1] == "aclose"  # the feed's connections close in the app's loop
 
 
 def test_the_dashboard_and_its_vendored_library_are_served(reader: MemoryReader) -> None:

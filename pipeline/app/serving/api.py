@@ -16,7 +16,9 @@ Routes (``create_app``):
 - ``GET /alerts``: drift alarms, promotions and rollbacks, newest first;
 - ``GET /health``: Redis and Kafka reachable, the group's lag, the last prediction's age;
 - ``GET /stream/predictions``: server-sent events of new predictions, resumed after the
-  ``Last-Event-ID`` a client sends back (or ``?after=``);
+  ``Last-Event-ID`` a client sends back (or ``?after=``); read with ``await`` from
+  :class:`~consumers.feed.PredictionsFeed`, so an idle stream holds no worker thread, and
+  at most ``max_streams`` at once (beyond: 503 ``too_many_streams``);
 - ``GET /metrics``: the Prometheus exposition of every task;
 - ``GET /``: the dashboard (:mod:`pipeline.app.serving.static`).
 """
@@ -26,7 +28,8 @@ Routes (``create_app``):
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
@@ -40,17 +43,22 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from consumers.feed import PredictionsFeed
 from consumers.reader import PredictionsClient
+from pipeline.adapters.prediction_record import StreamEntry
 from pipeline.adapters.prometheus import SnapshotCollector
 from pipeline.core import jsonsafe
 from pipeline.core.errors import ServiceUnavailable
 
-__all__ = ["MAX_KEYS", "ApiError", "create_app"]
+__all__ = ["MAX_KEYS", "MAX_STREAMS", "ApiError", "create_app"]
 
 log = logging.getLogger(__name__)
 
 #: The most keys one ``GET /predictions?keys=`` may ask for (more: 413).
 MAX_KEYS = 1000
+#: The most event streams open at once (more: 503). Each holds a Redis connection while it
+#: waits (no thread): the bound keeps idle clients from filling Redis's connection limit.
+MAX_STREAMS = 1000
 #: An entity key as a query list carries it: printable, no comma, at most 256 characters.
 _KEY = re.compile(r"[^\x00-\x1f\x7f,]{1,256}")
 #: A stream entry id, ``<ms>-<seq>``.
@@ -96,21 +104,35 @@ def create_app(
     reader: PredictionsClient,
     lag: Callable[[], dict[int, int]] | None = None,
     *,
+    feed: PredictionsFeed,
     namespace: str = "driftline",
     max_keys: int = MAX_KEYS,
+    max_streams: int = MAX_STREAMS,
     stream_block_ms: int = 1000,
     stop: threading.Event | None = None,
 ) -> FastAPI:
-    """The app over ``reader`` (Redis) and ``lag`` (the group's lag per partition, from
-    Kafka; ``None``: not reported). ``stop`` ends open event streams (server shutdown)."""
+    """The app over ``reader`` (Redis), ``feed`` (the predictions stream, read with
+    ``await``; closed when the app shuts down, in its event loop) and ``lag`` (the group's
+    lag per partition, from Kafka; ``None``: not reported). ``stop`` ends open event
+    streams (server shutdown)."""
     stopping = stop or threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await feed.aclose()
+
     app = FastAPI(
         title="driftline",
         summary="Real-time predictions and the model's metrics, from Redis.",
         version="1",
         default_response_class=_SafeJSON,
+        lifespan=lifespan,
     )
     app.state.stop = stopping  # set by the server when it stops: open streams end
+    app.state.open_streams = 0
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -139,9 +161,12 @@ def create_app(
         log.exception("%s %s failed", request.method, request.url.path)
         return _error(500, "internal_error", "the server failed on this request (see its log)")
 
-    @app.get("/predictions/{key}", tags=["predictions"])
+    # ``{key:path}``: a key may hold ``/`` (sent as ``%2F``, which the server decodes
+    # before routing), so the rest of the path is the key.
+    @app.get("/predictions/{key:path}", tags=["predictions"])
     def prediction(key: Annotated[str, Path(min_length=1, max_length=256)]) -> dict[str, Any]:
-        """The latest prediction for one entity key (404 when it has none)."""
+        """The latest prediction for one entity key, which may contain ``/`` (404 when it
+        has none)."""
         found = reader.get(key)
         if found is None:
             raise ApiError(404, "not_found", f"no prediction for key {key!r}")
@@ -249,19 +274,48 @@ def create_app(
             body["status"] = "unavailable"
         return _SafeJSON(body, status_code=status)
 
-    @app.get("/stream/predictions", response_class=EventSourceResponse, tags=["predictions"])
-    def stream(resume: Annotated[str | None, Depends(_resume_point)]) -> Iterator[ServerSentEvent]:
+    async def stream_slot() -> AsyncIterator[None]:
+        """One of the ``max_streams`` open streams, held until the response ends (the
+        event loop's one thread counts them: no lock)."""
+        if app.state.open_streams >= max_streams:
+            raise ApiError(
+                503, "too_many_streams", f"{max_streams} event streams are open; retry later"
+            )
+        app.state.open_streams += 1
+        try:
+            yield
+        finally:
+            app.state.open_streams -= 1
+
+    async def stream_start(
+        resume: Annotated[str | None, Depends(_resume_point)],
+    ) -> AsyncIterator[StreamEntry]:
+        """Where the stream starts, fixed before the response begins (a Redis that does
+        not answer is a 503, not a stream that breaks off)."""
+        if resume:
+            return await feed.follow_after(resume, block_ms=stream_block_ms, stop=stopping.is_set)
+        return await feed.follow(block_ms=stream_block_ms, stop=stopping.is_set)
+
+    @app.get(
+        "/stream/predictions",
+        response_class=EventSourceResponse,
+        tags=["predictions"],
+        dependencies=[Depends(stream_slot, scope="request")],  # first: before Redis is asked
+    )
+    async def stream(
+        entries: Annotated[AsyncIterator[StreamEntry], Depends(stream_start)],
+    ) -> AsyncIterator[ServerSentEvent]:
         """New predictions as server-sent events (``event: prediction``, ``id``: the
         stream entry id). A client that reconnects sends ``Last-Event-ID`` and gets every
-        entry after it that Redis still keeps; without one, only newer predictions."""
-        entries = (
-            reader.follow_after(resume, block_ms=stream_block_ms, stop=stopping.is_set)
-            if resume
-            else reader.follow(block_ms=stream_block_ms, stop=stopping.is_set)
-        )
+        entry after it that Redis still keeps; without one, only newer predictions. An
+        idle stream waits in the event loop, holding no thread; beyond ``max_streams``
+        open ones the answer is 503 ``too_many_streams``."""
         yield ServerSentEvent(comment="driftline predictions")
-        for entry in entries:
-            yield ServerSentEvent(data=entry.to_dict(), event="prediction", id=entry.id)
+        try:
+            async for entry in entries:
+                yield ServerSentEvent(data=entry.to_dict(), event="prediction", id=entry.id)
+        except ServiceUnavailable as exc:  # Redis went away: end; the client resumes later
+            log.warning("an event stream ended: %s", exc)
 
     @app.get("/metrics", tags=["metrics"], response_class=Response)
     def prometheus() -> Response:

@@ -9,9 +9,10 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from consumers.feed import PredictionsFeed
 from consumers.group_lag import GroupLag
 from consumers.reader import PredictionsClient
-from pipeline.adapters.redis_clients import make_redis
+from pipeline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
 from pipeline.adapters.settings import Settings
 from pipeline.app.serving.api import create_app
 from pipeline.core.errors import ServiceUnavailable
@@ -26,10 +27,13 @@ def serving_app(
     is a quick 503), the group's lag from Kafka at ``bootstrap``. Redis may be down when
     this is called: the app answers 503 until it is back."""
     client = make_redis(redis_url, check=False, timeout_s=3.0)
+    # the event streams' own client: it connects in the server's event loop, on first use
+    waiting = make_async_redis(redis_url, cluster=is_cluster(client), timeout_s=3.0)
     kafka = settings.kafka.at(bootstrap)
     lag = GroupLag(kafka, settings.topics.events, settings.topics.consumer_group)
     reader = PredictionsClient(client, settings.namespace)
-    app = create_app(reader, lag.read, namespace=settings.namespace, stop=stop)
+    feed = PredictionsFeed(waiting, settings.namespace)
+    app = create_app(reader, lag.read, feed=feed, namespace=settings.namespace, stop=stop)
     return app, lag
 
 
