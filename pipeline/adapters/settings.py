@@ -46,6 +46,7 @@ from pipeline.core.contract import Contract
 from pipeline.core.costs import CostMatrix
 from pipeline.core.errors import ConfigError
 from pipeline.core.features import FeatureConfig
+from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
 from pipeline.core.task import DriftConfig, TaskConfig
@@ -418,6 +419,16 @@ class ModelSettings(_Group):
         ("key",), description="segments whose recent label rate is a feature ('key': entity)"
     )
     history_alpha: float = Field(0.2, gt=0, le=1)
+    history_max_slots: int = Field(
+        DEFAULT_MAX_SLOTS,
+        ge=1,
+        description="(segment, value) label rates kept per task; the least recently used go",
+    )
+    history_max_labels: int = Field(
+        DEFAULT_MAX_LABELS,
+        ge=1,
+        description="labels the label rates keep per task; the least recently used rates go",
+    )
     pending_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="event-time TTL of pending")
     allowed_lateness_s: float = Field(0.0, ge=0)
     idle_watermark_s: float | None = Field(
@@ -508,6 +519,8 @@ class ModelSettings(_Group):
                 lateness=self.lateness_feature,
                 history_groups=tuple(self.history_groups),
                 history_alpha=self.history_alpha,
+                history_max_slots=self.history_max_slots,
+                history_max_labels=self.history_max_labels,
             ),
             quality=QualityRules(
                 max_future_s=self.max_future_s,

@@ -248,7 +248,12 @@ class PartitionTask:
         self.quality = QualityMetrics()
         self.features = FeatureBuilder(config.features)
         self.history = (
-            LabelHistory(config.features.history_alpha, config.features.history_groups)
+            LabelHistory(
+                config.features.history_alpha,
+                config.features.history_groups,
+                max_slots=config.features.history_max_slots,
+                max_labels=config.features.history_max_labels,
+            )
             if config.features.history_groups and not config.features.raw_only
             else None
         )

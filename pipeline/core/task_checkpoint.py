@@ -34,7 +34,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 5
+FORMAT = 6
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "slots",

@@ -1,0 +1,265 @@
+"""Bounded state (issue 19): every structure of a task whose size comes from the data
+(a key, a name, an id) stays within its bound, in memory and in the checkpoint, however
+many distinct keys or names arrive. docs/state-bounds.md lists them with these tests.
+
+Each pure structure is fed a million distinct keys or names, as a task would feed it, and
+measured twice: once just past its bound (:func:`footprint`: the objects it holds, and its
+pickled size, which is what a checkpoint adds) and after the million. Memory must not grow
+past the first measure (a quarter of slack for the structures that keep an order queue or
+a heap beside their map). Whole tasks are slower (about 0.2 ms a record), so a task run
+of a few thousand keys shows the checkpoint levels off at the bound.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import types
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pipeline.core.checkpoint import CheckpointCodec
+from pipeline.core.codec import EventCodec
+from pipeline.core.digest import state_digest
+from pipeline.core.events import Observation, Outcome
+from pipeline.core.features import FeatureConfig
+from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from pipeline.core.records import InputRecord
+from pipeline.core.task import PartitionTask, TaskConfig
+from pipeline.core.task_checkpoint import restore_task, seal_task
+from pipeline.core.times import to_millis
+
+MILLION = 1_000_000
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+SEALER = CheckpointCodec(b"b" * 32)
+EVENTS = EventCodec()
+
+
+# -- measuring ---------------------------------------------------------------------------------
+#: Shared by every instance: not part of one structure's state.
+_NOT_STATE = (
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.ModuleType,
+)
+
+
+def deep_size(root: Any) -> int:
+    """Bytes of every object reachable from ``root`` (each counted once): containers, the
+    attributes of objects, and what they hold; classes and functions are not followed."""
+    seen: set[int] = set()
+    total = 0
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, _NOT_STATE):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset | deque):
+            stack.extend(obj)
+        if hasattr(obj, "__dict__"):
+            stack.append(vars(obj))
+        slots = getattr(type(obj), "__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if hasattr(obj, name):
+                stack.append(getattr(obj, name))
+    return total
+
+
+@dataclass(frozen=True)
+class Footprint:
+    memory: int  # bytes of the objects held
+    pickled: int  # bytes it adds to a checkpoint
+
+    def at_most(self, other: Footprint, slack: float) -> bool:
+        return self.memory <= other.memory * slack and self.pickled <= other.pickled * slack
+
+
+def footprint(obj: Any) -> Footprint:
+    return Footprint(deep_size(obj), len(pickle.dumps(obj, protocol=5)))
+
+
+# -- a million distinct keys or names through each pure structure ------------------------------
+def _history_feed(history: LabelHistory, i: int) -> None:
+    groups = {"key": f"N{i:07d}"}
+    when = T0 + timedelta(seconds=i)
+    history.features(groups, as_of=when)  # predicted, then learned
+    history.update(groups, i % 3 == 0, event_time=when)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A structure, how a task feeds it one distinct key or name, how many entries it
+    holds, its bound, and after how many keys it has surely reached it."""
+
+    name: str
+    make: Callable[[], Any]
+    feed: Callable[[Any, int], None]
+    held: Callable[[Any], int]
+    bound: int
+    full_after: int
+
+
+CASES = [
+    Case(
+        "label history: slots per (segment, value)",
+        lambda: LabelHistory(0.2, ("key",)),  # the task's defaults
+        _history_feed,
+        len,
+        DEFAULT_MAX_SLOTS,
+        DEFAULT_MAX_SLOTS + 1000,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_million_distinct_keys_keep_memory_and_checkpoint_within_the_bound(case: Case) -> None:
+    structure = case.make()
+    feed = case.feed
+    for i in range(case.full_after):
+        feed(structure, i)
+    full = footprint(structure)
+    for i in range(case.full_after, MILLION):
+        feed(structure, i)
+    after = footprint(structure)
+    assert after.at_most(full, slack=1.25), (case.name, full, after)
+    assert case.held(structure) <= case.bound
+    again = pickle.loads(pickle.dumps(structure, protocol=5))  # what a restore holds
+    assert case.held(again) == case.held(structure)
+
+
+# -- label history: least recently used, deterministic, through checkpoints ------------------
+def test_a_slot_read_for_a_prediction_outlives_one_only_learned_before() -> None:
+    history = LabelHistory(alpha=0.5, groups=("key",), max_slots=3)
+    for plane in ("A", "B", "C"):
+        history.update({"key": plane}, True, event_time=T0)
+    assert history.features({"key": "A"}, as_of=T0)  # A is used: B is now the oldest
+    history.update({"key": "D"}, False, event_time=T0)
+    kept = {p for p in "ABCD" if history.features({"key": p}, as_of=T0)}
+    assert kept == {"A", "C", "D"} and history.evicted == 1
+
+
+def test_the_label_budget_evicts_the_least_recently_used_slots() -> None:
+    history = LabelHistory(alpha=0.5, groups=("key",), max_labels=100)
+    for i in range(1000):
+        history.update({"key": f"k{i // 20}"}, i % 2, event_time=T0 + timedelta(seconds=i))
+    assert history.labels <= 100
+    assert history.labels == sum(len(times) for times, _ in history._slots.values())
+    assert list(history._slots)[-1] == ("key", "k49")  # the last one used
+    assert not history.features({"key": "k0"})  # long evicted
+
+
+def test_default_bounds_leave_the_demo_s_history_whole() -> None:
+    """The flights demo with the whole year in one partition: 4,389 slots (4,043 planes,
+    223 routes, 104 destinations, 16 carriers, 3 origins) holding 885,603 labels."""
+    assert DEFAULT_MAX_SLOTS >= 10 * 4_389 and DEFAULT_MAX_LABELS >= 2 * 885_603
+
+
+def _stream(n: int, keys: int, seed: int = 7) -> Iterator[tuple[str, dict[str, str], int]]:
+    """Reads and updates over a few hundred keys in an order that revisits some."""
+    state = seed
+    for i in range(n):
+        state = (state * 1103515245 + 12345) % 2**31
+        key = f"k{state % keys}"
+        yield ("read" if i % 3 == 0 else "learn"), {"key": key, "carrier": key[-1]}, i
+
+
+def _play(history: LabelHistory, steps: Iterator[tuple[str, dict[str, str], int]]) -> None:
+    for what, groups, i in steps:
+        when = T0 + timedelta(seconds=i)
+        if what == "read":
+            history.features(groups, as_of=when)
+        else:
+            history.update(groups, i % 2, event_time=when)
+
+
+def test_eviction_replays_identically_through_a_checkpoint() -> None:
+    steps = list(_stream(6000, keys=300))
+    straight = LabelHistory(0.2, ("key", "carrier"), max_slots=120, max_labels=2000)
+    _play(straight, iter(steps))
+    resumed = LabelHistory(0.2, ("key", "carrier"), max_slots=120, max_labels=2000)
+    _play(resumed, iter(steps[:2500]))
+    resumed = pickle.loads(pickle.dumps(resumed, protocol=5))
+    _play(resumed, iter(steps[2500:]))
+    assert straight.evicted > 1000 and resumed.evicted == straight.evicted
+    assert list(resumed._slots) == list(straight._slots)  # the same order of use
+    assert state_digest(resumed) == state_digest(straight)
+
+
+def test_a_history_pickled_before_it_was_bounded_restores() -> None:
+    history = LabelHistory(0.5, ("key",))
+    history.update({"key": "a"}, True, event_time=T0)
+    old = dict(vars(history))  # as it was: means beside the timed labels, no bounds
+    slots = old.pop("_slots")
+    for name in ("max_slots", "max_labels", "labels", "evicted"):
+        del old[name]
+    old |= {"_means": {("key", "a"): 1.0}, "_timed": dict(slots)}
+    restored = LabelHistory.__new__(LabelHistory)
+    restored.__setstate__(old)
+    assert restored.features({"key": "a"}, as_of=T0) == {"recent_label[key]": 1.0}
+    assert not hasattr(restored, "_means") and restored.labels == 1
+    assert restored.max_slots == DEFAULT_MAX_SLOTS
+
+
+# -- whole tasks ---------------------------------------------------------------------------------
+def _records(events: list[Observation | Outcome], start: int) -> list[InputRecord]:
+    return [
+        InputRecord(
+            0, start + i, event.key.encode(), EVENTS.encode(event), to_millis(event.event_time)
+        )
+        for i, event in enumerate(events)
+    ]
+
+
+def test_a_task_evicting_history_restores_to_the_uninterrupted_state() -> None:
+    config = TaskConfig(
+        features=FeatureConfig(
+            calendar=False, history_groups=("key", "carrier"), history_max_slots=40
+        ),
+    )
+
+    def events(first: int, n: int) -> list[Observation | Outcome]:
+        out: list[Observation | Outcome] = []
+        for i in range(first, first + n):
+            when = T0 + timedelta(seconds=i)
+            key, carrier = f"N{(i * 7) % 90}", "ABC"[i % 3]
+            out.append(
+                Observation(
+                    event_id=f"e{i}", key=key, event_time=when, features={"carrier": carrier}
+                )
+            )
+            if i >= 3:
+                out.append(
+                    Outcome(
+                        event_id=f"e{i - 3}",
+                        key=f"N{((i - 3) * 7) % 90}",
+                        event_time=when,
+                        label=i % 4 == 0,
+                    )
+                )
+        return out
+
+    first, second = events(0, 400), events(400, 400)
+    straight = PartitionTask(0, config)
+    served = straight.process(_records(first + second, 0), T0).predictions
+    half = PartitionTask(0, config)
+    served_before = half.process(_records(first, 0), T0).predictions
+    resumed = restore_task(seal_task(half, SEALER, "bounds"), SEALER, config, 0)
+    served_after = resumed.process(_records(second, len(first)), T0).predictions
+    assert straight.history is not None and resumed.history is not None
+    assert straight.history.evicted > 100
+    assert [p.probabilities for p in served_before + served_after] == [
+        p.probabilities for p in served
+    ]
+    assert state_digest(resumed.history) == state_digest(straight.history)
