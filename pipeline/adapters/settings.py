@@ -49,6 +49,7 @@ from pipeline.core.features import FeatureConfig
 from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
+from pipeline.core.quality_metrics import MAX_FEATURE_NAMES
 from pipeline.core.task import DriftConfig, TaskConfig
 
 __all__ = [
@@ -450,6 +451,12 @@ class ModelSettings(_Group):
         20_000, ge=1, description="outcomes whose label is kept to tell a conflict from a duplicate"
     )
     rolling_window: int = Field(1000, ge=1)
+    quality_max_feature_names: int = Field(
+        MAX_FEATURE_NAMES,
+        ge=0,
+        description="feature names outside the contract with quality counters of their own; "
+        "later ones count as '(other)'",
+    )
     contract: str | None = Field(
         None,
         description="the stream's data contract: a TOML or YAML file, or a built-in name "
@@ -536,6 +543,7 @@ class ModelSettings(_Group):
             idle_watermark_s=self.idle_watermark_s,
             dedupe_size=self.dedupe_size,
             conflict_window=self.conflict_window,
+            quality_max_feature_names=self.quality_max_feature_names,
             rolling_window=self.rolling_window,
             contract=self.data_contract(),
         )

@@ -12,6 +12,7 @@ of a few thousand keys shows the checkpoint levels off at the bound.
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import types
@@ -25,10 +26,16 @@ import pytest
 
 from pipeline.core.checkpoint import CheckpointCodec
 from pipeline.core.codec import EventCodec
+from pipeline.core.contract import Contract
 from pipeline.core.digest import state_digest
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from pipeline.core.quality_metrics import (
+    MAX_FEATURE_NAMES,
+    OTHER_FEATURE,
+    QualityMetrics,
+)
 from pipeline.core.records import InputRecord
 from pipeline.core.task import PartitionTask, TaskConfig
 from pipeline.core.task_checkpoint import restore_task, seal_task
@@ -119,6 +126,14 @@ CASES = [
         len,
         DEFAULT_MAX_SLOTS,
         DEFAULT_MAX_SLOTS + 1000,
+    ),
+    Case(
+        "quality counters: feature names",
+        QualityMetrics,
+        lambda q, i: q.note([("consistency", "unknown-feature", f"f{i}")]),
+        lambda q: len(q.snapshot()["features"]),
+        MAX_FEATURE_NAMES + 1,
+        MAX_FEATURE_NAMES + 1000,
     ),
 ]
 
@@ -212,7 +227,29 @@ def test_a_history_pickled_before_it_was_bounded_restores() -> None:
     assert restored.max_slots == DEFAULT_MAX_SLOTS
 
 
+# -- quality counters: their bound in detail ---------------------------------------------------
+def test_quality_counters_pickled_before_names_were_bounded_restore() -> None:
+    metrics = QualityMetrics()
+    metrics.note([("consistency", "unknown-feature", "a"), ("consistency", "spelling", "b")])
+    old = dict(vars(metrics))  # as it was: no names, no bound
+    for name in ("named", "feature_names", "max_feature_names"):
+        del old[name]
+    restored = QualityMetrics.__new__(QualityMetrics)
+    restored.__setstate__(old)
+    assert restored.snapshot() == metrics.snapshot()
+    assert list(restored.named) == ["a", "b"] and restored.max_feature_names == MAX_FEATURE_NAMES
+
+
 # -- whole tasks ---------------------------------------------------------------------------------
+def _unknowns_contract() -> Contract:
+    return Contract.model_validate(
+        {
+            "stream": {"allowed_lateness_s": 60.0, "unknown_features": "drop"},
+            "features": {"x": {"type": "number", "missing": "impute"}},
+        }
+    )
+
+
 def _records(events: list[Observation | Outcome], start: int) -> list[InputRecord]:
     return [
         InputRecord(
@@ -220,6 +257,35 @@ def _records(events: list[Observation | Outcome], start: int) -> list[InputRecor
         )
         for i, event in enumerate(events)
     ]
+
+
+def _keys_and_names(first: int, n: int, names_each: int = 1) -> list[Observation | Outcome]:
+    """Per key: an observation carrying new feature names (and, every other one, no x),
+    then its outcome: every key, name and id is new."""
+    events: list[Observation | Outcome] = []
+    for i in range(first, first + n):
+        when = T0 + timedelta(seconds=i)
+        features: dict[str, Any] = {f"u{i}-{j}": 1.0 for j in range(names_each)}
+        if i % 2:
+            features["x"] = float(i % 7)
+        events.append(
+            Observation(event_id=f"e{i}", key=f"N{i}", event_time=when, features=features)
+        )
+        events.append(Outcome(event_id=f"e{i}", key=f"N{i}", event_time=when, label=i % 3 == 0))
+    return events
+
+
+def test_thirty_thousand_unknown_feature_names_make_at_most_cap_plus_one_counters() -> None:
+    task = PartitionTask(0, TaskConfig(contract=_unknowns_contract()))
+    task.process(_records(_keys_and_names(0, 3000, names_each=10), 0), T0)
+    features = task.snapshot()["quality"]["features"]
+    # the contract's own feature keeps its counters, whatever came before
+    assert features["x"] == {"missing": 1500, "missing-imputed": 1500}
+    unknown = {name for name in features if name != "x"}
+    assert len(unknown) == MAX_FEATURE_NAMES + 1 and OTHER_FEATURE in unknown
+    assert sum(c["unknown-feature"] for n, c in features.items() if n != "x") == 30_000
+    assert features[OTHER_FEATURE] == {"unknown-feature": 30_000 - MAX_FEATURE_NAMES}
+    assert len(json.dumps(task.snapshot())) < 40_000  # written to Redis every batch
 
 
 def test_a_task_evicting_history_restores_to_the_uninterrupted_state() -> None:
