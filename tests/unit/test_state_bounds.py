@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from consumers.worker import WorkerConfig
 from pipeline.core.checkpoint import CheckpointCodec
 from pipeline.core.codec import EventCodec
 from pipeline.core.contract import Contract
@@ -31,6 +32,7 @@ from pipeline.core.digest import state_digest
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from pipeline.core.pending import EarlyOutcomes
 from pipeline.core.quality_metrics import (
     MAX_FEATURE_NAMES,
     OTHER_FEATURE,
@@ -40,6 +42,8 @@ from pipeline.core.records import InputRecord
 from pipeline.core.task import PartitionTask, TaskConfig
 from pipeline.core.task_checkpoint import restore_task, seal_task
 from pipeline.core.times import to_millis
+from tests.unit.test_worker import Rig, publish_flights
+from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 
 MILLION = 1_000_000
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -105,6 +109,11 @@ def _history_feed(history: LabelHistory, i: int) -> None:
     history.update(groups, i % 3 == 0, event_time=when)
 
 
+def _early_taken_feed(early: EarlyOutcomes, i: int) -> None:
+    early.hold(f"e{i}", T0, i)  # an outcome before its observation ...
+    early.take(f"e{i}")  # ... which came next
+
+
 @dataclass(frozen=True)
 class Case:
     """A structure, how a task feeds it one distinct key or name, how many entries it
@@ -134,6 +143,14 @@ CASES = [
         lambda q: len(q.snapshot()["features"]),
         MAX_FEATURE_NAMES + 1,
         MAX_FEATURE_NAMES + 1000,
+    ),
+    Case(
+        "early outcomes: held, then taken",
+        lambda: EarlyOutcomes(timedelta(days=7)),
+        _early_taken_feed,
+        lambda early: len(early._deadlines),
+        1024 + 1,
+        5_000,
     ),
 ]
 
@@ -227,7 +244,7 @@ def test_a_history_pickled_before_it_was_bounded_restores() -> None:
     assert restored.max_slots == DEFAULT_MAX_SLOTS
 
 
-# -- quality counters: their bound in detail ---------------------------------------------------
+# -- quality counters and early outcomes: their bounds in detail -----------------------------
 def test_quality_counters_pickled_before_names_were_bounded_restore() -> None:
     metrics = QualityMetrics()
     metrics.note([("consistency", "unknown-feature", "a"), ("consistency", "spelling", "b")])
@@ -238,6 +255,17 @@ def test_quality_counters_pickled_before_names_were_bounded_restore() -> None:
     restored.__setstate__(old)
     assert restored.snapshot() == metrics.snapshot()
     assert list(restored.named) == ["a", "b"] and restored.max_feature_names == MAX_FEATURE_NAMES
+
+
+def test_dropping_the_deadlines_of_taken_outcomes_keeps_what_expires_and_when() -> None:
+    early = EarlyOutcomes(timedelta(seconds=60))
+    for i in range(5000):
+        early.hold(f"e{i}", T0 + timedelta(seconds=i % 50), i)
+        if i % 10:
+            early.take(f"e{i}")
+    assert len(early._deadlines) <= 2 * len(early) + 1024
+    expected = sorted(range(0, 5000, 10), key=lambda i: (i % 50, i))  # deadline, then arrival
+    assert early.expire(T0 + timedelta(seconds=200)) == expected
 
 
 # -- whole tasks ---------------------------------------------------------------------------------
@@ -329,3 +357,32 @@ def test_a_task_evicting_history_restores_to_the_uninterrupted_state() -> None:
         p.probabilities for p in served
     ]
     assert state_digest(resumed.history) == state_digest(straight.history)
+
+
+# -- the worker: per-partition figures only for partitions held ----------------------------------
+def test_a_worker_keeps_per_partition_figures_only_for_the_partitions_it_holds() -> None:
+    topic = MemoryTopic(24)
+    publish_flights(topic, 5, partitions=tuple(range(24)))
+    rig = Rig(
+        topic,
+        MemoryCheckpoints(),
+        WorkerConfig(max_poll_records=500),
+        TaskConfig(features=FeatureConfig(raw_only=True)),
+    )
+    worker = rig.run(finished=lambda: True)
+    assert len(worker.stats.checkpoint_sizes) == 24  # every partition was checkpointed
+    rig.source.revoke(set(range(1, 24)))
+    held = {0}
+    per_partition = {
+        "tasks": worker.tasks,
+        "quiet_since": worker._quiet_since,
+        "unsaved": worker._unsaved,
+        "saved_at": worker._saved_at,
+        "latency": worker._latency,
+        "rates": worker._rates,
+        "lags": worker.stats.lags,
+        "checkpoint_sizes": worker.stats.checkpoint_sizes,
+    }
+    assert {name: set(d) - held for name, d in per_partition.items()} == dict.fromkeys(
+        per_partition, set()
+    )
