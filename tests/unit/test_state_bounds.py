@@ -27,14 +27,17 @@ import pytest
 from consumers.worker import WorkerConfig
 from pipeline.core.checkpoint import CheckpointCodec
 from pipeline.core.codec import EventCodec
-from pipeline.core.contract import Contract
+from pipeline.core.contract import MAX_COUNTED_VALUES, Contract, ContractState
+from pipeline.core.data_drift import FeatureMonitor, LabelMonitor
+from pipeline.core.dedupe import DedupeWindow, LabelMemory
 from pipeline.core.digest import state_digest
 from pipeline.core.events import Observation, Outcome
 from pipeline.core.features import FeatureConfig
 from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
-from pipeline.core.pending import EarlyOutcomes
+from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 from pipeline.core.quality_metrics import (
     MAX_FEATURE_NAMES,
+    MAX_SOURCES,
     OTHER_FEATURE,
     QualityMetrics,
 )
@@ -102,11 +105,25 @@ def footprint(obj: Any) -> Footprint:
 
 
 # -- a million distinct keys or names through each pure structure ------------------------------
+def entry(event_id: str) -> PendingEntry:
+    return PendingEntry(event_id, "k", T0, {"x": 1.0}, True, None, 0)
+
+
 def _history_feed(history: LabelHistory, i: int) -> None:
     groups = {"key": f"N{i:07d}"}
     when = T0 + timedelta(seconds=i)
     history.features(groups, as_of=when)  # predicted, then learned
     history.update(groups, i % 3 == 0, event_time=when)
+
+
+def _pending_feed(store: PendingStore, i: int) -> None:
+    store.add(entry(f"e{i}"))
+    store.expire(T0 - timedelta(days=1))  # a stalled watermark: only the size bound acts
+
+
+def _early_feed(early: EarlyOutcomes, i: int) -> None:
+    early.hold(f"e{i}", T0, i)
+    early.expire(T0 - timedelta(days=1))
 
 
 def _early_taken_feed(early: EarlyOutcomes, i: int) -> None:
@@ -145,11 +162,83 @@ CASES = [
         MAX_FEATURE_NAMES + 1000,
     ),
     Case(
+        "quality lateness: sources",
+        QualityMetrics,
+        lambda q, i: q.source_histogram(f"s{i}").add(1.0),
+        lambda q: len(q.sources),
+        MAX_SOURCES + 1,
+        MAX_SOURCES + 1000,
+    ),
+    Case(
+        "dedupe window: event ids",
+        DedupeWindow,
+        lambda window, i: window.add(f"e{i}"),
+        len,
+        200_000,
+        450_000,  # past a rebuild of its order queue (at twice the size)
+    ),
+    Case(
+        "label memory: outcome ids",
+        LabelMemory,
+        lambda memory, i: memory.put(f"e{i}", True),
+        len,
+        20_000,
+        30_000,
+    ),
+    Case(
+        "pending store: observations and expired ids",
+        lambda: PendingStore(timedelta(days=7), max_entries=10_000),
+        _pending_feed,
+        lambda store: len(store) + len(store._expired),
+        10_000 + 100_000,
+        200_000,
+    ),
+    Case(
+        "early outcomes: held",
+        lambda: EarlyOutcomes(timedelta(days=7)),
+        _early_feed,
+        lambda early: len(early) + len(early._deadlines),
+        100_000 + 100_000,
+        200_000,
+    ),
+    Case(
         "early outcomes: held, then taken",
         lambda: EarlyOutcomes(timedelta(days=7)),
         _early_taken_feed,
         lambda early: len(early._deadlines),
         1024 + 1,
+        5_000,
+    ),
+    Case(
+        "feature drift: feature names",
+        FeatureMonitor,
+        lambda monitor, i: monitor.update({f"x{i}": 1.0}),
+        lambda monitor: len(monitor.numeric) + len(monitor.categorical),
+        64,
+        5_000,
+    ),
+    Case(
+        "feature drift: categories",
+        FeatureMonitor,
+        lambda monitor, i: monitor.update({"tail": f"N{i}"}),
+        lambda monitor: max(len(w.known) for w in monitor.categorical.values()),
+        20,
+        5_000,
+    ),
+    Case(
+        "label drift: classes",
+        lambda: LabelMonitor("classification"),
+        lambda monitor, i: monitor.update(f"class-{i}"),
+        lambda monitor: len(monitor.shares.known),
+        20,
+        5_000,
+    ),
+    Case(
+        "contract state: values counted for imputation",
+        ContractState,
+        lambda state, i: state.add_value("carrier", f"c{i}"),
+        lambda state: len(state.counts["carrier"]),
+        MAX_COUNTED_VALUES,
         5_000,
     ),
 ]
@@ -314,6 +403,27 @@ def test_thirty_thousand_unknown_feature_names_make_at_most_cap_plus_one_counter
     assert sum(c["unknown-feature"] for n, c in features.items() if n != "x") == 30_000
     assert features[OTHER_FEATURE] == {"unknown-feature": 30_000 - MAX_FEATURE_NAMES}
     assert len(json.dumps(task.snapshot())) < 40_000  # written to Redis every batch
+
+
+def test_a_task_s_checkpoint_levels_off_while_new_keys_and_names_keep_coming() -> None:
+    config = TaskConfig(
+        features=FeatureConfig(calendar=False, history_groups=("key",), history_max_slots=500),
+        contract=_unknowns_contract(),
+        dedupe_size=500,
+        conflict_window=500,
+        quality_max_feature_names=32,
+    )
+    task = PartitionTask(0, config)
+    sizes = []
+    offset = 0
+    for start in (0, 2000, 4000):
+        events = _keys_and_names(start, 2000)
+        task.process(_records(events, offset), T0)
+        offset += len(events)
+        sizes.append(len(seal_task(task, SEALER, "bounds")))
+    assert len(task.history) == 500 and task.history.evicted == 5500
+    assert sizes[2] <= sizes[1] * 1.02, sizes  # 6,000 keys in: no bigger than at 4,000
+    assert sizes[2] < 200_000
 
 
 def test_a_task_evicting_history_restores_to_the_uninterrupted_state() -> None:
