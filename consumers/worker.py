@@ -386,6 +386,9 @@ class Worker:
                 self._unsaved.pop(partition, None)
                 self._latency.pop(partition, None)
                 self.stats.lags.pop(partition, None)
+                self._saved_at.pop(partition, None)
+                self._rates.pop(partition, None)
+                self.stats.checkpoint_sizes.pop(partition, None)
         if partitions:
             log.info("released partitions %s", sorted(partitions))
 

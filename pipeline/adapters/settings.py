@@ -46,8 +46,10 @@ from pipeline.core.contract import Contract
 from pipeline.core.costs import CostMatrix
 from pipeline.core.errors import ConfigError
 from pipeline.core.features import FeatureConfig
+from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 from pipeline.core.models import DEFAULT_MODEL
 from pipeline.core.quality import QualityRules
+from pipeline.core.quality_metrics import MAX_FEATURE_NAMES
 from pipeline.core.task import DriftConfig, TaskConfig
 
 __all__ = [
@@ -424,6 +426,16 @@ class ModelSettings(_Group):
         ("key",), description="segments whose recent label rate is a feature ('key': entity)"
     )
     history_alpha: float = Field(0.2, gt=0, le=1)
+    history_max_slots: int = Field(
+        DEFAULT_MAX_SLOTS,
+        ge=1,
+        description="(segment, value) label rates kept per task; the least recently used go",
+    )
+    history_max_labels: int = Field(
+        DEFAULT_MAX_LABELS,
+        ge=1,
+        description="labels the label rates keep per task; the least recently used rates go",
+    )
     pending_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="event-time TTL of pending")
     allowed_lateness_s: float = Field(0.0, ge=0)
     idle_watermark_s: float | None = Field(
@@ -445,6 +457,12 @@ class ModelSettings(_Group):
         20_000, ge=1, description="outcomes whose label is kept to tell a conflict from a duplicate"
     )
     rolling_window: int = Field(1000, ge=1)
+    quality_max_feature_names: int = Field(
+        MAX_FEATURE_NAMES,
+        ge=0,
+        description="feature names outside the contract with quality counters of their own; "
+        "later ones count as '(other)'",
+    )
     contract: str | None = Field(
         None,
         description="the stream's data contract: a TOML or YAML file, or a built-in name "
@@ -514,6 +532,8 @@ class ModelSettings(_Group):
                 lateness=self.lateness_feature,
                 history_groups=tuple(self.history_groups),
                 history_alpha=self.history_alpha,
+                history_max_slots=self.history_max_slots,
+                history_max_labels=self.history_max_labels,
             ),
             quality=QualityRules(
                 max_future_s=self.max_future_s,
@@ -529,6 +549,7 @@ class ModelSettings(_Group):
             idle_watermark_s=self.idle_watermark_s,
             dedupe_size=self.dedupe_size,
             conflict_window=self.conflict_window,
+            quality_max_feature_names=self.quality_max_feature_names,
             rolling_window=self.rolling_window,
             contract=self.data_contract(),
         )

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.core.events import FeatureValue, Observation
+from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 
 __all__ = ["FeatureBuilder", "FeatureConfig"]
 
@@ -45,7 +46,8 @@ class FeatureConfig:
     calendar of the event time (UTC; hour, day of week and month, each also as a point
     on a circle so 23 h sits next to 0 h), the lateness in seconds, and the recent
     label rate of the entity and of each segment in ``history_groups``
-    (:mod:`pipeline.core.history`).
+    (:mod:`pipeline.core.history`), from at most ``history_max_slots`` (group, value)
+    slots holding at most ``history_max_labels`` labels, the least recently used evicted.
     """
 
     raw_only: bool = False
@@ -53,6 +55,8 @@ class FeatureConfig:
     lateness: bool = True
     history_groups: tuple[str, ...] = ("key",)
     history_alpha: float = 0.2
+    history_max_slots: int = DEFAULT_MAX_SLOTS
+    history_max_labels: int = DEFAULT_MAX_LABELS
 
 
 class FeatureBuilder:

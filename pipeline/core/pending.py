@@ -139,6 +139,13 @@ class EarlyOutcomes:
         self._order += 1
         self._held[event_id] = (self._order, item)
         heapq.heappush(self._deadlines, (event_time + self.ttl, self._order, event_id))
+        if len(self._deadlines) > 2 * len(self._held) + 1024:
+            # The deadline of an outcome taken is dropped when its time comes, a TTL later:
+            # drop such deadlines here once they outnumber those held, or they would grow
+            # with every outcome held within a TTL (a stalled watermark: for ever).
+            held = self._held
+            self._deadlines = [d for d in self._deadlines if held.get(d[2], (0,))[0] == d[1]]
+            heapq.heapify(self._deadlines)
 
     def take(self, event_id: str) -> Any | None:
         held = self._held.pop(event_id, None)

@@ -28,6 +28,17 @@ features: the share of declared values present).
 (2, 0.95)
 >>> totals["dimensions"]["completeness"]["score"]  # 18 of 20 declared values present
 0.9
+
+Feature names come from the data (an unknown feature dropped by a contract is counted
+under its name), so past ``max_feature_names`` names besides those the contract declares,
+findings count under :data:`OTHER_FEATURE`: memory and every snapshot stay bounded.
+
+>>> q = QualityMetrics(max_feature_names=2, feature_names=("distance",))
+>>> q.note([("consistency", "unknown-feature", f"x{i}") for i in range(5)])
+>>> q.checked(declared=1, missing=["distance"])
+>>> features = q.snapshot()["features"]
+>>> list(features), features["(other)"]
+(['x0', 'x1', '(other)', 'distance'], {'unknown-feature': 3})
 """
 
 from __future__ import annotations
@@ -41,7 +52,9 @@ from pipeline.core.metrics import LatenessHistogram
 __all__ = [
     "DIMENSIONS",
     "DIMENSION_OF",
+    "MAX_FEATURE_NAMES",
     "MAX_SOURCES",
+    "OTHER_FEATURE",
     "QualityFinding",
     "QualityMetrics",
     "merge_quality",
@@ -96,6 +109,10 @@ DIMENSION_OF: dict[str, str] = {
 #: Sources with a lateness histogram of their own; later ones share ``"(other)"``.
 MAX_SOURCES = 64
 OTHER_SOURCE = "(other)"
+#: Feature names with counters of their own by default (``DRIFTLINE_QUALITY_MAX_FEATURE_NAMES``)
+#: besides those a contract declares; later ones share ``"(other)"``.
+MAX_FEATURE_NAMES = 256
+OTHER_FEATURE = "(other)"
 
 
 class QualityFinding(NamedTuple):
@@ -117,9 +134,23 @@ class QualityFinding(NamedTuple):
 
 
 class QualityMetrics:
-    """What a task's quality rules found, as sums (checkpointed with the task)."""
+    """What a task's quality rules found, as sums (checkpointed with the task).
 
-    def __init__(self) -> None:
+    Each of the contract's ``feature_names`` has counters of its own, and so do the
+    first ``max_feature_names`` other names found; findings about later ones are counted
+    under :data:`OTHER_FEATURE`.
+    """
+
+    def __init__(
+        self, max_feature_names: int = MAX_FEATURE_NAMES, feature_names: Iterable[str] = ()
+    ) -> None:
+        if max_feature_names < 0:
+            raise ValueError(f"max_feature_names must be at least 0, got {max_feature_names}")
+        self.max_feature_names = max_feature_names
+        #: The contract's features: each always has counters of its own.
+        self.feature_names = frozenset(feature_names)
+        #: Names not declared that have counters of their own, in the order first found.
+        self.named: dict[str, None] = {}
         #: "dimension/rule" -> findings.
         self.rules: Counter[str] = Counter()
         #: dimension -> records with at least one finding of it.
@@ -138,7 +169,7 @@ class QualityMetrics:
         for dimension, rule, feature in findings:
             self.rules[f"{dimension}/{rule}"] += 1
             if feature is not None:
-                self.features[f"{feature}/{rule}"] += 1
+                self.features[f"{self._counted_as(feature)}/{rule}"] += 1
             if dimension not in seen:
                 seen.add(dimension)
                 self.events[dimension] += 1
@@ -149,7 +180,27 @@ class QualityMetrics:
         self.declared += declared
         for name in missing:
             self.missing += 1
-            self.features[f"{name}/missing"] += 1
+            self.features[f"{self._counted_as(name)}/missing"] += 1
+
+    def _counted_as(self, feature: str) -> str:
+        """The name ``feature``'s findings count under: its own, or past the bound
+        :data:`OTHER_FEATURE`."""
+        if feature in self.feature_names or feature in self.named:
+            return feature
+        if len(self.named) < self.max_feature_names:
+            self.named[feature] = None
+            return feature
+        return OTHER_FEATURE
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore pickled metrics, also from before feature names were bounded (every
+        name counted so far keeps its counters)."""
+        if "named" not in state:
+            names = dict.fromkeys(name.rsplit("/", 1)[0] for name in state["features"])
+            state["named"] = names
+            state["feature_names"] = frozenset()
+            state["max_feature_names"] = max(MAX_FEATURE_NAMES, len(names))
+        self.__dict__.update(state)
 
     def source_histogram(self, source: str) -> LatenessHistogram:
         """The lateness histogram of ``source``; past :data:`MAX_SOURCES`, a shared one."""

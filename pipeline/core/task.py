@@ -54,7 +54,12 @@ from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
 from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 from pipeline.core.quality import QualityRules, Verdict
-from pipeline.core.quality_metrics import DIMENSION_OF, QualityFinding, QualityMetrics
+from pipeline.core.quality_metrics import (
+    DIMENSION_OF,
+    MAX_FEATURE_NAMES,
+    QualityFinding,
+    QualityMetrics,
+)
 from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
 from pipeline.core.ticks import IdleClock, WatermarkTick
 from pipeline.core.times import from_millis
@@ -130,6 +135,8 @@ class TaskConfig:
     #: for an older one a duplicate (a full-size window doubled the checkpoints of a
     #: partition with 100,000 keys and their checkpoint time: see docs/decisions.md).
     conflict_window: int = 20_000
+    #: Feature names (besides the contract's) whose quality findings are counted apart.
+    quality_max_feature_names: int = MAX_FEATURE_NAMES
     max_pending: int = 1_000_000
     rolling_window: int = 1000
 
@@ -246,12 +253,19 @@ class PartitionTask:
         self._near_duplicates = stream is not None and stream.near_duplicates
         self._source = stream.source if stream is not None else None
         #: Findings per dimension, rule, feature and source.
-        self.quality = QualityMetrics()
+        self.quality = QualityMetrics(
+            config.quality_max_feature_names, contract.features if contract is not None else ()
+        )
         #: Whether lateness keeps this task from learning (an alert when it does).
         self.late_watch = LateWatch()
         self.features = FeatureBuilder(config.features)
         self.history = (
-            LabelHistory(config.features.history_alpha, config.features.history_groups)
+            LabelHistory(
+                config.features.history_alpha,
+                config.features.history_groups,
+                max_slots=config.features.history_max_slots,
+                max_labels=config.features.history_max_labels,
+            )
             if config.features.history_groups and not config.features.raw_only
             else None
         )

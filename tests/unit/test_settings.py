@@ -66,6 +66,9 @@ VARIABLES = [
     "DRIFTLINE_ROLLING_WINDOW",
     "DRIFTLINE_CONTRACT",
     "DRIFTLINE_CONFLICT_WINDOW",
+    "DRIFTLINE_HISTORY_MAX_SLOTS",
+    "DRIFTLINE_HISTORY_MAX_LABELS",
+    "DRIFTLINE_QUALITY_MAX_FEATURE_NAMES",
     "DRIFTLINE_CONTRACT_TIME_SCALE",
     "DRIFTLINE_PREDICTION_TTL_S",
     "DRIFTLINE_STREAM_MAXLEN",
@@ -177,6 +180,9 @@ CASES: dict[str, tuple[str, str, Any]] = {
         ("key", "carrier"),
     ),
     "DRIFTLINE_HISTORY_ALPHA": ("0.5", "model.history_alpha", 0.5),
+    "DRIFTLINE_HISTORY_MAX_SLOTS": ("1000", "model.history_max_slots", 1000),
+    "DRIFTLINE_HISTORY_MAX_LABELS": ("20000", "model.history_max_labels", 20_000),
+    "DRIFTLINE_QUALITY_MAX_FEATURE_NAMES": ("16", "model.quality_max_feature_names", 16),
     "DRIFTLINE_PENDING_TTL_S": ("1800", "model.pending_ttl_s", 1800.0),
     "DRIFTLINE_ALLOWED_LATENESS_S": ("30", "model.allowed_lateness_s", 30.0),
     "DRIFTLINE_MAX_FUTURE_S": ("60", "model.max_future_s", 60.0),
@@ -325,9 +331,10 @@ def test_the_cases_cover_every_variable() -> None:
     # 10 of transport security (Kafka TLS files and SASL password file, Redis TLS files and
     # password file, the secured stack), the Kafka client library, and the data contract,
     # its time scale, the quality log's length and the conflict window (issue 12), the stall
-    # bound and the events topic's clock (issue 19)
+    # bound, the events topic's clock, the bounds of the label history and of the quality
+    # counters' feature names (issue 19)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 2
+    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 5
 
 
 def test_variable_names_cover_exactly_the_flat_variables() -> None:
