@@ -76,7 +76,7 @@ def client_options(config: KafkaSettings) -> dict[str, Any]:
     return _common(config)
 
 
-def _connect(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
+def _construct(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
     """``factory(...)`` with the common options; a client that fails to start is closed.
 
     kafka-python 3.0.12 starts a client's I/O thread before it bootstraps and leaves it
@@ -106,9 +106,9 @@ def _close_quietly(client: KafkaNetClient) -> None:
         log.debug("a failed Kafka client did not close cleanly (%s)", exc)
 
 
-def _start(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
+def _connect(factory: Callable[..., _T], config: KafkaSettings, **options: Any) -> _T:
     try:
-        return _connect(factory, config, **options)
+        return _construct(factory, config, **options)
     except KafkaTimeoutError as exc:
         refused = (
             ""
@@ -133,17 +133,17 @@ def make_producer(config: KafkaSettings, **options: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_in_flight_requests_per_connection": 5,
     }
-    return _start(KafkaProducer, config, **(defaults | options))
+    return _connect(KafkaProducer, config, **(defaults | options))
 
 
 def make_consumer(config: KafkaSettings, **options: Any) -> KafkaConsumer:
     """A consumer; ``options`` are kafka-python consumer settings (group_id, ...)."""
-    return _start(KafkaConsumer, config, **options)
+    return _connect(KafkaConsumer, config, **options)
 
 
 def make_admin(config: KafkaSettings, **options: Any) -> KafkaAdminClient:
     """An admin client (topics, cluster description)."""
-    return _start(KafkaAdminClient, config, **options)
+    return _connect(KafkaAdminClient, config, **options)
 
 
 @contextmanager
