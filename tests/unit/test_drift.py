@@ -301,6 +301,60 @@ def test_reference_first_catches_a_slow_drift_that_previous_misses() -> None:
     assert found["previous"] == [] and found["first"]
 
 
+def precip_rows(dry_windows: int, wet_windows: int, window: int, seed: int = 4) -> list[Any]:
+    """Hourly precipitation (inches) as in the flights' weather: 0 in 95% of the hours of
+    the dry windows, then rain in 70% of the wet ones' hours."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range((dry_windows + wet_windows) * window):
+        rain = 0.05 if i < dry_windows * window else 0.7
+        wet = rng.random() < rain
+        rows.append({"precip": round(0.01 + rng.expovariate(12), 2) if wet else 0.0})
+    return rows
+
+
+def test_a_zero_inflated_feature_that_starts_raining_raises_a_psi_alarm() -> None:
+    """Issue 19, defect 9: the deciles of a window of 95% zeros all fall on 0; binned
+    by them alone, 0 shared a bin with every rainy hour and PSI never moved."""
+    monitor = FeatureMonitor("PSI", category_window=1000)
+    rows = precip_rows(dry_windows=3, wet_windows=2, window=1000)
+    alarms = [(i, a) for i, x in enumerate(rows) for a in monitor.update(x)]
+    # three dry windows agree; the first wet one does not; the second agrees with it
+    assert [i for i, _ in alarms] == [3999]
+    [(_, alarm)] = alarms
+    assert (alarm.kind, alarm.subject, alarm.detector) == ("feature", "precip", "PSI")
+    assert alarm.statistic["psi"] > 1.0
+    shares = monitor.numeric["precip"]
+    assert shares.tied == {0.0: -1}  # the dry hours' bin; the rain's deciles cut the rest
+
+
+def test_every_value_of_a_few_valued_feature_keeps_its_own_bin() -> None:
+    """A feature of a few values (a weekday) is all ties: each value its own bin, so a
+    move from some to others is seen; a steady one raises nothing."""
+    rng = random.Random(2)
+    monitor = FeatureMonitor("PSI", category_window=700)
+    days = [rng.randrange(7) for _ in range(7000)]
+    days += [rng.choice((5, 6)) for _ in range(1400)]  # weekends only
+    alarms = [i for i, d in enumerate(days) for a in monitor.update({"weekday": d})]
+    assert alarms == [7699]
+    assert sorted(monitor.numeric["weekday"].tied) == list(range(7))
+
+
+def test_a_psi_monitor_checkpointed_before_tied_bins_draws_its_bins_again() -> None:
+    """A checkpoint made before tied values had bins of their own holds windows counted
+    in the old bins: restored, the monitor draws its bins again from the next window."""
+    monitor = FeatureMonitor("PSI", category_window=1000)
+    rows = precip_rows(dry_windows=3, wet_windows=2, window=1000)
+    for x in rows[:2000]:
+        monitor.update(x)
+    del monitor.numeric["precip"].__dict__["tied"]  # the shape such a checkpoint holds
+    restored = pickle.loads(pickle.dumps(monitor))
+    again = restored.numeric["precip"]
+    assert again.tied == {} and again.edges is None and again.windows.reference is None
+    alarms = [i for i, x in enumerate(rows[2000:], start=2000) for a in restored.update(x)]
+    assert alarms == [3999]  # bins and reference from 2,000-2,999, dry; then the rain
+
+
 def feature_state(monitor: FeatureMonitor) -> Any:
     """What a feature monitor holds, as comparable values (pickle bytes are not: a loaded
     object is memoized differently)."""
