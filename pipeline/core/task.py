@@ -806,6 +806,9 @@ class PartitionTask:
             error = abs(float(label) - float(prediction))
         alarm = slot.monitor.update(error)
         if alarm is None:
+            if slot.background is not None and not slot.monitor.in_warning:
+                # the warning ended with no drift: its background learned the old concept
+                slot.background = None
             return
         action = self.config.drift.concept_action
         if alarm.signal == "warning":

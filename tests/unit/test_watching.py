@@ -246,6 +246,54 @@ def test_concept_drift_is_an_alert_and_the_action_is_applied(action: str) -> Non
     assert task.metrics.counts["models_replaced"] == (0 if action == "none" else len(drifts))
 
 
+def bumped_labels(n: int = 10_000, seed: int = 0) -> list[InputRecord]:
+    """Labels positive 10% of the time, 20% for 300 labels from 3,000 (a bump that
+    passes), 40% from 9,300 (a real drift); observations with nothing to learn from."""
+    rng = random.Random(seed)
+    records: list[InputRecord] = []
+    for i in range(n):
+        rate = 0.2 if 3000 <= i < 3300 else 0.4 if i >= 9300 else 0.1
+        at = T0 + timedelta(minutes=i)
+        key = f"k{i % 7}"
+        obs = Observation(event_id=f"e{i}", key=key, event_time=at, features={"x": 1.0})
+        out = Outcome(event_id=f"e{i}", key=key, event_time=at, label=rng.random() < rate)
+        for event in (obs, out):
+            value = CODEC.encode(event)
+            ms = int(at.timestamp() * 1000) + 1000
+            records.append(InputRecord(0, len(records), key.encode(), value, ms))
+    return records
+
+
+def test_a_warning_with_no_drift_ends_and_the_swapped_in_model_learned_only_the_new_one() -> (
+    None
+):
+    """Issue 19, defect 10: the majority-class model errs on every positive label, so
+    its error rate is the positive share. The bump's warning must end (before, it lasted
+    until the drift 6,000 labels later, which then came with no warning of its own), and
+    the model swapped in at the drift must have learned from the drift's warning only."""
+    task = PartitionTask(
+        0,
+        config(
+            model=PRIOR,
+            drift=DriftConfig(concept="ADWIN", concept_action="swap", features=None, labels=None),
+        ),
+    )
+    records = bumped_labels()
+    slot = task.slots["main"]
+    alerts = [a for out in run(task, records[:9000], batch=500) for a in out.alerts]
+    assert not slot.monitor.in_warning and slot.background is None  # the bump's is over
+    alerts += [a for out in run(task, records[9000:], batch=500) for a in out.alerts]
+    label = {a.offset: (a.offset - 1) // 2 for a in alerts}  # outcomes are at odd offsets
+    seen = [(label[a.offset], a.signal, a.action) for a in alerts if a.kind == "concept"]
+    bump, warning, drift = seen  # nothing else: one warning each, one drift
+    assert 3000 <= bump[0] < 3300 + 100 and bump[1:] == ("warning", "none")
+    assert 9300 <= warning[0] < drift[0] < 9500 and warning[1] == "warning"
+    assert drift[1:] == ("drift", "swap")
+    # the swapped-in prior counted the labels since the drift's own warning, no more
+    learned_since_swap = 10_000 - 1 - drift[0]
+    assert sum(slot.model.counts.values()) == (drift[0] - warning[0]) + learned_since_swap
+
+
 def test_feature_and_label_drift_alerts() -> None:
     rng = random.Random(5)
     records = []
