@@ -145,7 +145,8 @@ class BinnedShares:
     >>> [i for i in range(400) if shares.update(float(i % 10 if i < 250 else 9)) is not None]
     [299, 399]
     >>> rain = BinnedShares(ShareWindows(100))  # dry, then wet
-    >>> [i for i in range(300) if rain.update(float(i % 20 == 0 if i < 200 else i % 10)) is not None]
+    >>> hours = [float(i % 20 == 0) for i in range(200)] + [float(i % 10) for i in range(100)]
+    >>> [i for i, x in enumerate(hours) if rain.update(x) is not None]
     [299]
     >>> rain.tied, rain.edges
     ({0.0: -1}, [1.0])

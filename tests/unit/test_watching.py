@@ -391,9 +391,7 @@ def bumped_labels(n: int = 10_000, seed: int = 0) -> list[InputRecord]:
     return records
 
 
-def test_a_warning_with_no_drift_ends_and_the_swapped_in_model_learned_only_the_new_one() -> (
-    None
-):
+def test_a_warning_with_no_drift_ends_and_the_swap_learned_only_the_new_concept() -> None:
     """Issue 19, defect 10: the majority-class model errs on every positive label, so
     its error rate is the positive share. The bump's warning must end (before, it lasted
     until the drift 6,000 labels later, which then came with no warning of its own), and
