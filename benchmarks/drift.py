@@ -73,7 +73,7 @@ def prequential(
             alarm = monitor.update(error)
             if alarm is not None:
                 (drifts if alarm.signal == "drift" else warnings).append(i)
-            response.respond(alarm)
+            response.respond(alarm, monitor.in_warning)
         elif i and i % segment == 0:
             response.model = response.model.clone()
         response.learn_one(x, y)

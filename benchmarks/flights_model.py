@@ -12,7 +12,7 @@ the demo's worker would learn and score, in a fraction of its time, on one core:
     python -m benchmarks.flights_model --order event   # no disorder: event-time order
 
 It prints the merged scores as one JSON line (the figures of the demo's summary: its
-ROC AUC is the mean of the partitions' weighted by scored predictions). ``--model``,
+ROC AUC is the one of the partitions' pooled predictions). ``--model``,
 ``--groups`` and ``--alpha`` override the demo's settings, to compare variants.
 
 >>> partition_of(b"N14228", 3), partition_of(b"EWR", 3)
@@ -120,6 +120,8 @@ def score(tasks: list[PartitionTask], keys: set[str]) -> dict[str, Any]:
     }
     return figures | {
         "scored": total["scored"],
+        "roc_auc_per_partition": [task.snapshot()["roc_auc"] for task in tasks],
+        "scored_per_partition": [task.metrics.scored for task in tasks],
         "learned_per_partition": [task.metrics.counts["learned"] for task in tasks],
         "predictions_per_partition": [task.metrics.counts["predictions"] for task in tasks],
         "distinct_keys": len(keys),

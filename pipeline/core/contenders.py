@@ -4,24 +4,30 @@ Every model of a task (a :class:`ModelSlot`) predicts each observation from the 
 feature vector and learns each label, and each is scored prequentially on the same labels.
 The champion's prediction is the one served. :class:`PromotionRule` promotes a challenger
 whose mean loss over the last ``window`` labels (the decision's cost with a cost matrix,
-else log loss or absolute error) is below the champion's by ``margin`` (relative): both
-windows hold the same labels, so the comparison is paired and fair. A new champion is not
-challenged again before a whole window of labels has passed (the task counts them), so
-two close models do not swap places on every label.
+else log loss or absolute error) is below the champion's by ``margin`` (relative). The
+comparison is paired (:class:`PairedLosses`): both means are over the same labels, those
+both models answered. A challenger that gave no answer to a label the champion answered
+(it raised, its output was not finite, it had no probabilities) is not promoted while
+that label is in the window: promoted, it would serve no answer to such inputs, and an
+abstention must not pass for a small loss. A new champion is not challenged again before
+a whole window of labels has passed (the task counts them), so two close models do not
+swap places on every label.
 
 >>> from pipeline.core.metrics import TaskMetrics
 >>> rule = PromotionRule(window=3, margin=0.1)
->>> a = ModelSlot("a", "dummy.NoChangeClassifier()", 42, TaskMetrics("classification"))
 >>> b = ModelSlot("b", "dummy.NoChangeClassifier()", 42, TaskMetrics("classification"))
 >>> for loss_a, loss_b in [(1.0, 0.5), (1.0, 0.5), (1.0, 0.5)]:
-...     a.add_loss(loss_a, rule.window)
-...     b.add_loss(loss_b, rule.window)
->>> rule.challenger_to_promote(a, [b]).name
+...     b.contest.add(loss_a, loss_b, rule.window)  # the champion's loss, then b's
+>>> rule.challenger_to_promote([b]).name
 'b'
+>>> b.contest.add(3.0, None, rule.window)  # b gave no answer where the champion did
+>>> rule.challenger_to_promote([b]) is None
+True
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +36,7 @@ from pipeline.core.costs import ThresholdTuner, decide
 from pipeline.core.metrics import TaskMetrics
 from pipeline.core.models import build_model
 
-__all__ = ["ModelSlot", "PromotionRule"]
+__all__ = ["ModelSlot", "PairedLosses", "PromotionRule"]
 
 
 @dataclass(frozen=True)
@@ -41,22 +47,75 @@ class PromotionRule:
     window: int = 2000
     margin: float = 0.02
 
-    def challenger_to_promote(
-        self, champion: ModelSlot, challengers: list[ModelSlot]
-    ) -> ModelSlot | None:
-        """The challenger that beats the champion by the margin (the best if several)."""
+    def challenger_to_promote(self, challengers: list[ModelSlot]) -> ModelSlot | None:
+        """The challenger that beats the champion by the margin on the labels both
+        answered, over a whole window with no abstention (the best if several)."""
         if not self.auto:
             return None
-        held = champion.window_loss(self.window)
-        if held is None:
-            return None
         best: ModelSlot | None = None
-        best_loss = held * (1 - self.margin)
+        best_loss = math.inf
         for slot in challengers:
-            loss = slot.window_loss(self.window)
-            if loss is not None and loss < best_loss:
+            contest = slot.contest
+            if len(contest) < self.window or contest.abstained or not contest.both:
+                continue
+            held, loss = contest.means()
+            if loss < held * (1 - self.margin) and loss < best_loss:
                 best, best_loss = slot, loss
         return best
+
+
+class PairedLosses:
+    """The champion's and one challenger's losses on the same last ``window`` labels.
+
+    A pair per label, ``None`` for a model that gave no answer: the means are over the
+    labels both answered (``both``); ``abstained`` counts the labels the challenger did
+    not answer while the champion did. A label the champion did not answer (a model with
+    nothing to say before its first label) is left out of the comparison.
+
+    >>> pairs = PairedLosses()
+    >>> for champion, challenger in [(0.25, 0.5), (None, 0.125), (1.0, None), (0.5, 0.75)]:
+    ...     pairs.add(champion, challenger, window=3)  # the first pair leaves the window
+    >>> len(pairs), pairs.both, pairs.abstained, pairs.means()
+    (3, 1, 1, (0.5, 0.75))
+    """
+
+    def __init__(self) -> None:
+        self.pairs: deque[tuple[float | None, float | None]] = deque()
+        self.champion_sum = 0.0
+        self.challenger_sum = 0.0
+        self.both = 0
+        self.abstained = 0
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def add(self, champion: float | None, challenger: float | None, window: int) -> None:
+        """One label's losses (``None``: no answer), kept over the last ``window`` labels."""
+        self.pairs.append((champion, challenger))
+        self._count(champion, challenger, 1)
+        if len(self.pairs) > window:
+            self._count(*self.pairs.popleft(), -1)
+
+    def _count(self, champion: float | None, challenger: float | None, sign: int) -> None:
+        if champion is None:
+            return
+        if challenger is None:
+            self.abstained += sign
+            return
+        self.both += sign
+        self.champion_sum += sign * champion
+        self.challenger_sum += sign * challenger
+
+    def means(self) -> tuple[float, float]:
+        """The champion's and the challenger's mean loss on the labels both answered."""
+        n = self.both or 1
+        return self.champion_sum / n, self.challenger_sum / n
+
+    def clear(self) -> None:
+        """Forget every pair: a model in the comparison changed, or the champion did."""
+        self.pairs.clear()
+        self.champion_sum = self.challenger_sum = 0.0
+        self.both = self.abstained = 0
 
 
 class ModelSlot:
@@ -92,6 +151,13 @@ class ModelSlot:
         self.monitor: Any = None  # set by the task when concept drift is watched
         self._losses: deque[float] = deque()
         self._loss_sum = 0.0
+        #: This model's losses paired with the champion's (unused for the champion).
+        self.contest = PairedLosses()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "contest" not in state:  # a checkpoint made before pairs were kept
+            state = state | {"contest": PairedLosses()}
+        self.__dict__.update(state)
 
     @property
     def threshold(self) -> float | None:
@@ -125,6 +191,7 @@ class ModelSlot:
         self.background = None
         self._losses.clear()
         self._loss_sum = 0.0
+        self.contest.clear()
 
     def fresh_model(self) -> Any:
         return build_model(self.spec, self.seed)

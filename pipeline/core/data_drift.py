@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from typing import Any, Literal
 
 from pipeline.core.alarms import Alarm, detector_alarm, psi_alarm
@@ -128,37 +129,80 @@ class FeatureMonitor:
 class BinnedShares:
     """A number's distribution as shares of bins, compared window by window by PSI.
 
-    The bin edges are the deciles of the first window of values (fixed from then on, so
-    every window is binned alike); each value then counts in the tumbling windows of
-    ``windows`` as its bin. Unlike a detector on the raw stream, a window of many values
-    averages out cycles shorter than itself (the hour of the day over a few days), so an
-    alarm means the distribution moved, not that the day went on.
+    The bins come from the first window of values (fixed from then on, so every window is
+    binned alike): a value that alone holds at least one bin's share of it (a tie, such as
+    the 0 of a zero-inflated feature: no rain in 93% of the hours) gets a bin of its own,
+    and the deciles of the other values cut the rest. Each value then counts in the
+    tumbling windows of ``windows`` as its bin. Decile edges alone would collapse on a tie
+    and put the tied value in one bin with everything above it: a feature that is 95%
+    zeros, then 70% rain, would keep the shares of that one bin and never raise an alarm.
+
+    Unlike a detector on the raw stream, a window of many values averages out cycles
+    shorter than itself (the hour of the day over a few days), so an alarm means the
+    distribution moved, not that the day went on.
 
     >>> shares = BinnedShares(ShareWindows(100))
     >>> [i for i in range(400) if shares.update(float(i % 10 if i < 250 else 9)) is not None]
     [299, 399]
+    >>> rain = BinnedShares(ShareWindows(100))  # dry, then wet
+    >>> hours = [float(i % 20 == 0) for i in range(200)] + [float(i % 10) for i in range(100)]
+    >>> [i for i, x in enumerate(hours) if rain.update(x) is not None]
+    [299]
+    >>> rain.tied, rain.edges
+    ({0.0: -1}, [1.0])
     """
 
     def __init__(self, windows: ShareWindows, bins: int = 10) -> None:
         self.windows = windows
         self.bins = bins
         self.edges: list[float] | None = None
+        #: The tied values and their bins (negative numbers: never an interval's).
+        self.tied: dict[float, int] = {}
         self._first: list[float] = []
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "tied" not in state:  # a checkpoint made before tied values had bins of their own
+            state = state | {"tied": {}}
+            if state.get("edges") is not None:
+                # its windows count the old bins: they are drawn again from the next window
+                old: ShareWindows = state["windows"]
+                state |= {
+                    "edges": None,
+                    "_first": [],
+                    "windows": ShareWindows(
+                        old.window,
+                        threshold=old.threshold,
+                        max_categories=old.max_categories,
+                        reference=old.reference_mode,
+                    ),
+                }
+        self.__dict__.update(state)
+
     def update(self, value: float) -> float | None:
-        if self.edges is None:
-            self._first.append(float(value))
-            if len(self._first) < self.windows.window:
-                return None
-            ordered = sorted(self._first)
-            cuts = {ordered[len(ordered) * k // self.bins] for k in range(1, self.bins)}
-            self.edges = sorted(cuts)
-            first, self._first = self._first, []
-            found = None
-            for held in first:
-                found = self.windows.update(bisect.bisect_right(self.edges, held))
-            return found
-        return self.windows.update(bisect.bisect_right(self.edges, value))
+        edges = self.edges
+        if edges is not None:  # inline: this runs for every number of every observation
+            own = self.tied.get(value)
+            return self.windows.update(
+                own if own is not None else bisect.bisect_right(edges, value)
+            )
+        self._first.append(float(value))
+        if len(self._first) < self.windows.window:
+            return None
+        first, self._first = self._first, []
+        self._draw_bins(first)
+        found = None
+        for held in first:
+            found = self.update(held)
+        return found
+
+    def _draw_bins(self, first: list[float]) -> None:
+        counts = Counter(first)
+        share = len(first) / self.bins
+        tied = sorted(v for v, n in counts.items() if n >= share)
+        self.tied = {v: -1 - i for i, v in enumerate(tied)}
+        rest = sorted(v for v in first if v not in self.tied)
+        cuts = {rest[len(rest) * k // self.bins] for k in range(1, self.bins)} if rest else set()
+        self.edges = sorted(cuts)
 
 
 class LabelMonitor:

@@ -21,9 +21,9 @@ replay of the same stream ends in the same state, and pickles (a task checkpoint
 >>> errors = [int(rng.random() < (0.1 if i < 1000 else 0.4)) for i in range(2000)]
 >>> monitor = ErrorMonitor("ADWIN")
 >>> alarms = [(i, a) for i, e in enumerate(errors) if (a := monitor.update(e))]
->>> [(i, a.signal) for i, a in alarms]
-[(1055, 'drift')]
->>> {k: round(v, 3) for k, v in alarms[0][1].statistic.items()}
+>>> [(i, a.signal) for i, a in alarms]  # the warning: ADWIN's more sensitive twin
+[(1035, 'warning'), (1055, 'drift')]
+>>> {k: round(v, 3) for k, v in alarms[1][1].statistic.items()}  # the drift's evidence
 {'estimation': 0.2, 'variance': 0.16, 'width': 160.0}
 >>> monitor = ErrorMonitor("DDM")  # a warning of its own, an early one here
 >>> [(i, a.signal) for i, e in enumerate(errors) if (a := monitor.update(e))]
@@ -51,6 +51,7 @@ from pipeline.core.models import ModelKind
 
 __all__ = [
     "DETECTORS",
+    "WARNING_SPAN",
     "Alarm",
     "AlarmKind",
     "DetectorName",
@@ -64,20 +65,47 @@ __all__ = [
 ]
 
 
+#: Labels a warning lasts when no drift confirms it: then it ends, a later rise can warn
+#: again, and the background model that learned since it is dropped. Past the slowest
+#: confirmation of a warning measured on the SEA streams of ``benchmarks/drift.py`` (466
+#: labels, PageHinkley); DDM's warnings 2,100-2,700 labels before "their" drift came soon
+#: after the drift before it, not ahead of the one that followed.
+WARNING_SPAN = 1000
+
+
 class ErrorMonitor:
     """Concept drift on one model's error stream.
 
     :meth:`update` returns a ``"warning"`` alarm the first time the warning fires in an
     episode and a ``"drift"`` alarm at the drift, which starts a new episode. Between the
     two, ``in_warning`` is true: the time to train a background model, swapped in at the
-    drift. DDM and EDDM have a warning of their own, KSWIN's is its p-value under the twin's
-    alpha (:func:`~pipeline.core.detectors.kswin_warning`), ADWIN and PageHinkley get a
-    more sensitive twin (:func:`make_detector` with ``warning=True``). Only a rise of the
-    error counts: a detector seeing the error fall (a model recovering) is not an alarm.
-    DDM and EDDM take 0/1 errors only, so they refuse a regressor.
+    drift. A warning that no drift confirms within ``warning_span`` labels ends there
+    (``in_warning`` turns false, and a warning twin starts afresh), so a later rise
+    raises a warning of its own, as River's adaptive random forest starts a new background
+    learner at each warning. DDM and EDDM have a warning of their own, KSWIN's is its
+    p-value under the twin's alpha (:func:`~pipeline.core.detectors.kswin_warning`), ADWIN
+    and PageHinkley get a more sensitive twin (:func:`make_detector` with
+    ``warning=True``). Only a rise of the error counts: a detector seeing the error fall
+    (a model recovering) is not an alarm. DDM and EDDM take 0/1 errors only, so they refuse
+    a regressor.
 
     Cost per error: ADWIN ~1 us, PageHinkley ~2 us, DDM and EDDM ~1 us, KSWIN ~450 us
     (a KS test; measured with timeit, ``benchmarks/drift.py``).
+
+    A bump of the error rate that passes raises a warning that ends; the drift later
+    raises one of its own (it would have been suppressed, had the first one lasted):
+
+    >>> import random
+    >>> rng = random.Random(0)
+    >>> rates = [0.1] * 3000 + [0.2] * 300 + [0.1] * 3000 + [0.4] * 300
+    >>> monitor, seen = ErrorMonitor("ADWIN"), []
+    >>> for i, rate in enumerate(rates):
+    ...     if alarm := monitor.update(int(rng.random() < rate)):
+    ...         seen.append((i, alarm.signal))
+    ...     if i == 3300 + WARNING_SPAN:
+    ...         seen.append((i, monitor.in_warning))
+    >>> seen
+    [(3191, 'warning'), (4300, False), (6339, 'warning'), (6367, 'drift')]
     """
 
     def __init__(
@@ -87,6 +115,7 @@ class ErrorMonitor:
         kind: ModelKind = "classification",
         subject: str = "model",
         seed: int = 42,
+        warning_span: int = WARNING_SPAN,
     ) -> None:
         if kind == "regression" and detector in OWN_WARNING:
             raise ConfigError(
@@ -97,6 +126,7 @@ class ErrorMonitor:
         self.kind: ModelKind = kind
         self.subject = subject
         self.seed = seed
+        self.warning_span = warning_span
         #: Errors seen, drifts and warnings raised.
         self.seen = 0
         self.drifts = 0
@@ -105,6 +135,15 @@ class ErrorMonitor:
         own_warning = detector in OWN_WARNING or detector == "KSWIN"
         self.warner = None if own_warning else self._warner()
         self.in_warning = False
+        #: ``seen`` at the warning in force (``None``: none).
+        self.warned_at: int | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "warned_at" not in state:  # a checkpoint made before warnings ended
+            # a warning in force then lasts a whole span from the restore
+            warned_at = state["seen"] if state.get("in_warning") else None
+            state = state | {"warning_span": WARNING_SPAN, "warned_at": warned_at}
+        self.__dict__.update(state)
 
     def _warner(self) -> Any:
         return make_detector(self.name, seed=self.seed + 1 + self.drifts, warning=True)
@@ -123,11 +162,18 @@ class ErrorMonitor:
         if detector.drift_detected and rising(detector, before):
             alarm = detector_alarm("concept", self.subject, self.name, "drift", detector)
             self.drifts += 1
-            self.in_warning = False
+            self.in_warning, self.warned_at = False, None
             if warner is not None:
                 self.warner = self._warner()
             return alarm
         if self.in_warning:
+            assert self.warned_at is not None
+            if self.seen - self.warned_at < self.warning_span:
+                return None
+            # no drift came: the warning ends, and a twin judges afresh from here
+            self.in_warning, self.warned_at = False, None
+            if warner is not None:
+                self.warner = self._warner()
             return None
         if warner is None:
             warned = kswin_warning(detector) if self.name == "KSWIN" else detector.warning_detected
@@ -135,6 +181,6 @@ class ErrorMonitor:
             warned = warner.drift_detected and rising(warner, warner_before)
         if not warned:
             return None
-        self.in_warning = True
+        self.in_warning, self.warned_at = True, self.seen
         self.warnings += 1
         return detector_alarm("concept", self.subject, self.name, "warning", warner or detector)

@@ -5,7 +5,9 @@
   replaces it.
 - ``"swap"``: at the warning a fresh background model starts learning alongside; at the
   drift it replaces the model (a fresh one when no warning came first), as River's
-  adaptive random forest does with its background trees.
+  adaptive random forest does with its background trees. A warning that ends with no
+  drift (:class:`~pipeline.core.drift.ErrorMonitor` ends it after ``warning_span``
+  labels) drops its background model: it learned the old concept since.
 
 Only concept alarms count; feature and label alarms are information. Cloning is River's
 ``clone()``: deterministic, so a replay swaps the same models at the same points.
@@ -21,6 +23,8 @@ Only concept alarms count; feature and label alarms are information. Cloning is 
 >>> r.learn_one({}, "new")
 >>> r.respond(drift), r.model.predict_one({}), r.background, r.replaced
 (True, 'new', None, 1)
+>>> r.respond(warning), r.respond(None, in_warning=False), r.background  # it ended
+(False, False, None)
 >>> r = DriftResponse(dummy.NoChangeClassifier(), "reset")
 >>> r.learn_one({}, "old")
 >>> r.respond(drift), r.model.predict_one({})
@@ -48,9 +52,13 @@ class DriftResponse:
         #: How many times the model was replaced.
         self.replaced = 0
 
-    def respond(self, alarm: Alarm | None) -> bool:
-        """Apply the action to ``alarm``; whether the model was replaced."""
+    def respond(self, alarm: Alarm | None, in_warning: bool | None = None) -> bool:
+        """Apply the action to ``alarm``; whether the model was replaced. ``in_warning``
+        is the monitor's after the same error (``ErrorMonitor.in_warning``; ``None``: not
+        known): false with no drift, the warning is over and its background model goes."""
         if alarm is None or alarm.kind != "concept" or self.action == "none":
+            if in_warning is False:
+                self.background = None
             return False
         if alarm.signal == "warning":
             if self.action == "swap":

@@ -2,9 +2,10 @@
 
 Each task scores the prediction it stored against the label the moment the outcome
 arrives (test-then-train). Its snapshot holds counts, a confusion matrix (or error
-sums), a cross-entropy sum and a lateness histogram: all of them add up across tasks, so
-:func:`merge_snapshots` gives exact totals however partitions are spread over workers.
-ROC AUC and the rolling window cannot be added; their totals are weighted means.
+sums), a cross-entropy sum, a lateness histogram and the two histograms of ROC AUC: all of
+them add up across tasks, so :func:`merge_snapshots` gives exact totals however partitions
+are spread over workers (the total ROC AUC is the one of the pooled predictions, to the
+bins' resolution). The rolling window cannot be added; its total is a weighted mean.
 ROC AUC applies to binary problems only, labelled ``True``/``False`` or ``1``/``0`` (the
 positive class is ``True`` or ``1``): anything else makes it ``None``, not applicable.
 
@@ -158,6 +159,20 @@ class BinnedROCAUC:
         self.thresholds: list[float] = list(reference.thresholds)
         self.positives = [0] * (n_thresholds + 1)
         self.negatives = [0] * (n_thresholds + 1)
+
+    @classmethod
+    def from_counts(cls, positives: list[int], negatives: list[int]) -> BinnedROCAUC:
+        """The metric whose histograms are these (a snapshot's, or their sums).
+
+        >>> BinnedROCAUC.from_counts([0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0],
+        ...                          [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]).get()
+        0.875
+        """
+        roc = cls(len(positives) - 1)
+        if len(negatives) != len(positives):
+            raise ValueError("the two histograms of a ROC AUC have as many bins")
+        roc.positives, roc.negatives = list(positives), list(negatives)
+        return roc
 
     def update(self, y_true: Any, probabilities: dict[Any, float]) -> None:
         # ``p > t`` for exactly the thresholds below ``p``: their count is the bin.
@@ -361,6 +376,9 @@ class TaskMetrics:
                 "roc_auc": (
                     _round(self.roc_auc.get()) if self.roc_auc_n and self.binary_labels else None
                 ),
+                # its histograms, so that totals are the pooled predictions' ROC AUC
+                "roc_pos": list(self.roc_auc.positives),
+                "roc_neg": list(self.roc_auc.negatives),
                 "rolling_accuracy": _round(self.rolling.get()) if self.scored else None,
                 "baseline_correct": self.baseline_correct,
             }
@@ -429,8 +447,7 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             for t, p, n in snap["confusion"]:
                 confusion[(t, p)] += n
         total["confusion"] = [[t, p, n] for (t, p), n in confusion.items()]
-        # tasks where ROC AUC does not apply (None) are left out, not averaged in as 0
-        total["roc_auc"] = _weighted(snapshots, "roc_auc", "scored")
+        total |= _pooled_roc_auc(snapshots)
         total["rolling_accuracy"] = _weighted(snapshots, "rolling_accuracy", "rolling_n")
     else:
         total["rolling_mae"] = _weighted(snapshots, "rolling_mae", "rolling_n")
@@ -537,6 +554,34 @@ def _is_binary_label(label: Any) -> bool:
     [True, True, True, False, False, False]
     """
     return isinstance(label, int) and label in (0, 1)
+
+
+def _pooled_roc_auc(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ROC AUC of the pooled predictions of the tasks where it applies (a task where it
+    does not, ``None``, is left out, not averaged in as 0), with the summed histograms.
+
+    A mean of per-task ROC AUCs is not the ROC AUC of the whole: two tasks that each rank
+    their own labels perfectly may rank each other's badly.
+
+    >>> one = {"roc_auc": 1.0, "scored": 2, "roc_pos": [0] * 3 + [1] + [0] * 7,
+    ...        "roc_neg": [0, 1] + [0] * 9}
+    >>> two = {"roc_auc": 1.0, "scored": 2, "roc_pos": [0] * 9 + [1, 0],
+    ...        "roc_neg": [0] * 6 + [1] + [0] * 4}
+    >>> _pooled_roc_auc([one, two])["roc_auc"]
+    0.75
+
+    Snapshots written before the histograms were (a worker not yet upgraded) leave only the
+    weighted mean of the tasks' figures, as before.
+    """
+    applies = [s for s in snapshots if s.get("roc_auc") is not None and s["scored"]]
+    if not applies:
+        return {"roc_auc": None}
+    if any(s.get("roc_pos") is None or s.get("roc_neg") is None for s in applies):
+        return {"roc_auc": _weighted(applies, "roc_auc", "scored")}
+    positives = [sum(counts) for counts in zip(*(s["roc_pos"] for s in applies), strict=True)]
+    negatives = [sum(counts) for counts in zip(*(s["roc_neg"] for s in applies), strict=True)]
+    roc_auc = BinnedROCAUC.from_counts(positives, negatives).get()
+    return {"roc_auc": _round(roc_auc), "roc_pos": positives, "roc_neg": negatives}
 
 
 def _weighted(snapshots: list[dict[str, Any]], name: str, weight: str) -> float | None:

@@ -724,10 +724,11 @@ class PartitionTask:
 
         The served prediction is scored in the task's metrics; with several models each is
         scored in its own too, on the same label (the champion's scores are the served ones
-        only until a promotion). Then the decision thresholds, the loss windows that decide
-        promotions, and the drift detectors take the label, and each model learns it
-        (see :meth:`_learn_slot` for the guard). Returns ``None`` once the champion learned,
-        else the dead letter's reason.
+        only until a promotion). Then the decision thresholds and each challenger's losses
+        paired with the champion's (``None`` for a model that gave no answer: see
+        :class:`~pipeline.core.contenders.PairedLosses`) take the label; each model learns
+        it (see :meth:`_learn_slot` for the guard) and its drift detector sees its error.
+        Returns ``None`` once the champion learned, else the dead letter's reason.
         """
         if entry is None:
             return None
@@ -740,6 +741,8 @@ class PartitionTask:
         big = self._large(entry.x, label)
         verdict: Verdict = None
         champion = self.champion
+        predictions: list[tuple[ModelSlot, Any]] = []
+        losses: dict[str, float | None] = {}
         for slot in self.slots.values():
             if entry.by_model is None:  # one model: the served scores are its own
                 prediction, probabilities, loss = entry.prediction, entry.probabilities, served
@@ -749,6 +752,14 @@ class PartitionTask:
                 )
                 loss = slot.metrics.score(label, prediction, probabilities, decision, at)
             self._after_score(slot, label, probabilities, loss)
+            predictions.append((slot, prediction))
+            losses[slot.name] = loss
+        if len(self.slots) > 1:  # each challenger's loss beside the champion's, or none
+            window = self.config.promotion.window
+            for slot in self.slots.values():
+                if slot.name != champion:
+                    slot.contest.add(losses[champion], losses[slot.name], window)
+        for slot, prediction in predictions:
             refused = self._learn_slot(slot, entry.x, label, big, slot.name == champion)
             if slot.name == champion:
                 verdict = refused
@@ -832,6 +843,9 @@ class PartitionTask:
             error = abs(float(label) - float(prediction))
         alarm = slot.monitor.update(error)
         if alarm is None:
+            if slot.background is not None and not slot.monitor.in_warning:
+                # the warning ended with no drift: its background learned the old concept
+                slot.background = None
             return
         action = self.config.drift.concept_action
         if alarm.signal == "warning":
@@ -861,6 +875,14 @@ class PartitionTask:
         slot.replace_model(background if background is not None else slot.fresh_model())
         slot.argmax = _predict_is_argmax(slot.model)
         self.metrics.counts["models_replaced"] += 1
+        if slot.name == self.champion:
+            self._new_contest()
+
+    def _new_contest(self) -> None:
+        """Another champion, or a new model in its place: the pairs of losses so far
+        compared the challengers with what served before."""
+        for slot in self.slots.values():
+            slot.contest.clear()
 
     def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> Alert:
         return self._alert(
@@ -883,14 +905,15 @@ class PartitionTask:
         self.since_promotion += 1
         if self.since_promotion < rule.window:
             return
-        champion = self.slots[self.champion]
         winner = rule.challenger_to_promote(
-            champion, [slot for slot in self.slots.values() if slot is not champion]
+            [slot for name, slot in self.slots.items() if name != self.champion]
         )
         if winner is not None:
+            champion_loss, challenger_loss = winner.contest.means()
             evidence = {
-                "champion_loss": champion.window_loss(rule.window),
-                "challenger_loss": winner.window_loss(rule.window),
+                "champion_loss": champion_loss,
+                "challenger_loss": challenger_loss,
+                "labels_compared": winner.contest.both,
                 "margin": rule.margin,
             }
             self._promote(winner, "window-loss", evidence, rule.window, at, out)
@@ -907,6 +930,7 @@ class PartitionTask:
         former = self.champion
         self.champion = winner.name
         self.since_promotion = 0
+        self._new_contest()
         self.metrics.counts["promotions"] += 1
         out.alerts.append(
             self._alert(
@@ -961,6 +985,7 @@ class PartitionTask:
                 slot.argmax = _predict_is_argmax(model)
         if champion in self.slots:
             self.champion = champion
+        self._new_contest()
         self.metrics.counts["rollbacks"] += 1
         slot = self.slots[self.champion]
         statistic = {"checkpoint_offset": offset, "issued_by": command.issued_by}

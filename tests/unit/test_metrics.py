@@ -19,6 +19,7 @@ from pipeline.core.metrics import (
     LatenessHistogram,
     RollingAccuracy,
     TaskMetrics,
+    merge_models,
     merge_snapshots,
 )
 
@@ -256,6 +257,49 @@ def assert_merged_equals_single(kind: str, first: list[Any], second: list[Any]) 
 @given(first=binary_rows, second=binary_rows)
 def test_merge_equals_one_task_fed_both_classification(first: list[Any], second: list[Any]) -> None:
     assert_merged_equals_single("classification", first, second)
+    # binary labels: the total ROC AUC is the one of the pooled predictions, bin for bin
+    merged = merge_snapshots([fed("classification", rows).snapshot() for rows in (first, second)])
+    assert merged["roc_auc"] == fed("classification", first + second).snapshot()["roc_auc"]
+
+
+def test_the_total_roc_auc_is_the_pooled_predictions_not_a_mean_of_the_tasks() -> None:
+    """Issue 19, defect 8: two partitions that each rank their own labels perfectly, but
+    each other's badly: each scores 1.0, the pooled predictions 0.75 (River's figure)."""
+    first = [(False, False, 0.1), (True, False, 0.3)]
+    second = [(False, True, 0.6), (True, True, 0.9)]
+    parts = [
+        fed("classification", [(y, p, {True: q, False: 1 - q}) for y, p, q in rows]).snapshot()
+        for rows in (first, second)
+    ]
+    assert [part["roc_auc"] for part in parts] == [1.0, 1.0]
+    river = metrics.ROCAUC()
+    for y, _, q in first + second:
+        river.update(y, {True: q, False: 1 - q})
+    assert river.get() == pytest.approx(0.75)
+    merged = merge_snapshots(parts)
+    assert merged["roc_auc"] == pytest.approx(river.get(), abs=1e-4)
+    # the totals carry the summed histograms: a total merges on with another snapshot
+    again = merge_snapshots([merged, parts[0]])
+    assert again["roc_pos"] == [0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0]  # 0.3 twice, 0.9 once
+    assert again["roc_neg"] == [0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0]  # 0.1 twice, 0.6 once
+    # ... and so do the totals per model, which read the same snapshots
+    models = merge_models(
+        [
+            part | {"partition": i, "models": {"main": {"champion": True, "scores": part}}}
+            for i, part in enumerate(parts)
+        ]
+    )
+    assert models["main"]["scores"]["roc_auc"] == pytest.approx(0.75, abs=1e-4)
+
+
+def test_snapshots_without_roc_histograms_still_merge_to_the_weighted_mean() -> None:
+    """A snapshot written before the histograms were (a worker not upgraded yet)."""
+    a = fed("classification", [(True, True, {True: 0.9}), (False, False, {True: 0.2})])
+    b = fed("classification", [(True, False, {True: 0.2}), (False, True, {True: 0.9})])
+    old = [
+        {k: v for k, v in m.snapshot().items() if k not in ("roc_pos", "roc_neg")} for m in (a, b)
+    ]
+    assert merge_snapshots(old)["roc_auc"] == 0.5  # (1.0 * 2 + 0.0 * 2) / 4
 
 
 @given(first=multiclass_rows, second=multiclass_rows)

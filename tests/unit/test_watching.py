@@ -3,12 +3,14 @@ challengers, control commands, drift actions, event-time windows, in the pure ta
 
 from __future__ import annotations
 
+import math
 import pickle
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from river import base
 from river import metrics as river_metrics
 
 from pipeline.core.checkpoint import CheckpointCodec
@@ -157,6 +159,131 @@ def test_every_model_is_scored_on_the_same_labels_and_the_better_one_promoted() 
     assert models["lr"]["champion_in"] == [0]
 
 
+class Oracle(base.Classifier):
+    """Reads the label off the features (``y``) and gives it probability ``easy``, or
+    ``hard`` on a hard input; ``hard=None``: no answer to those, as ``abstain`` says
+    (``"empty"``: no probabilities, ``"raise"``: an exception, ``"nan"``: not finite)."""
+
+    def __init__(self, easy: float, hard: float | None, abstain: str = "empty") -> None:
+        self.easy = easy
+        self.hard = hard
+        self.abstain = abstain
+
+    def learn_one(self, x: dict[str, Any], y: Any) -> None:
+        return None
+
+    def predict_proba_one(self, x: dict[str, Any]) -> dict[Any, float]:
+        sure = self.hard if x["hard"] else self.easy
+        if sure is None:
+            if self.abstain == "raise":
+                raise ValueError("no answer to a hard input")
+            return {True: math.nan, False: math.nan} if self.abstain == "nan" else {}
+        p = sure if x["y"] else 1 - sure
+        return {True: p, False: 1 - p}
+
+
+def steady_champion() -> Oracle:
+    return Oracle(easy=0.9, hard=0.6)
+
+
+def abstains_with_no_probabilities() -> Oracle:
+    return Oracle(easy=0.85, hard=None, abstain="empty")
+
+
+def abstains_by_raising() -> Oracle:
+    return Oracle(easy=0.85, hard=None, abstain="raise")
+
+
+def abstains_with_nan() -> Oracle:
+    return Oracle(easy=0.85, hard=None, abstain="nan")
+
+
+def better_everywhere() -> Oracle:
+    return Oracle(easy=0.95, hard=0.7)
+
+
+def easy_and_hard(n: int, seed: int = 2) -> list[InputRecord]:
+    """Observations whose features hold their label; every other one is hard."""
+    rng = random.Random(seed)
+    records: list[InputRecord] = []
+    for i in range(n):
+        label = rng.random() < 0.3
+        at = T0 + timedelta(minutes=i)
+        key = f"k{i % 7}"
+        features = {"y": float(label), "hard": float(i % 2)}
+        obs = Observation(event_id=f"e{i}", key=key, event_time=at, features=features)
+        out = Outcome(event_id=f"e{i}", key=key, event_time=at, label=label)
+        for event in (obs, out):
+            ms = int(at.timestamp() * 1000) + 1000
+            records.append(InputRecord(0, len(records), key.encode(), CODEC.encode(event), ms))
+    return records
+
+
+@pytest.mark.parametrize(
+    "abstainer", ["abstains_with_no_probabilities", "abstains_by_raising", "abstains_with_nan"]
+)
+def test_a_challenger_that_abstains_on_the_hard_half_is_not_promoted(abstainer: str) -> None:
+    """Issue 19, defect 7: worse than the champion on every label it answered, the
+    challenger gave no answer to the hard half, where the champion's losses are; scored on
+    the easy half only, its mean loss looked better than the champion's, it was promoted,
+    and then served no answer to half the traffic."""
+    here = "tests.unit.test_watching"
+    task = PartitionTask(
+        0,
+        config(
+            model=f"{here}:steady_champion",
+            challengers=(("abstainer", f"{here}:{abstainer}"),),
+            promotion=PromotionRule(window=200, margin=0.02),
+        ),
+    )
+    outs = run(task, easy_and_hard(2000))
+    assert task.champion == "main"
+    assert not [a for out in outs for a in out.alerts if a.kind == "promotion"]
+    served = [p for out in outs for p in out.predictions]
+    assert len(served) == 2000 and all(p.prediction is not None for p in served)
+    abstainer_scores = task.slots["abstainer"].metrics
+    assert abstainer_scores.counts["unscored"] == 1000 and abstainer_scores.scored == 1000
+    contest = task.slots["abstainer"].contest
+    assert (len(contest), contest.both, contest.abstained) == (200, 100, 100)
+    champion_loss, challenger_loss = contest.means()
+    assert challenger_loss > champion_loss  # on the labels both answered: it is worse
+
+
+def test_a_challenger_better_on_the_same_labels_is_still_promoted() -> None:
+    here = "tests.unit.test_watching"
+    task = PartitionTask(
+        0,
+        config(
+            model=f"{here}:steady_champion",
+            challengers=(("better", f"{here}:better_everywhere"),),
+            promotion=PromotionRule(window=200, margin=0.02),
+        ),
+    )
+    outs = run(task, easy_and_hard(1000))
+    [promotion] = [a for out in outs for a in out.alerts if a.kind == "promotion"]
+    assert task.champion == "better" and promotion.statistic["labels_compared"] == 200
+    # promoted at the end of the first whole window, on its 200 labels
+    assert promotion.offset == 2 * 199 + 1
+    assert promotion.statistic["challenger_loss"] < promotion.statistic["champion_loss"]
+    # a new contest started at the promotion: the former champion against the new one
+    assert len(task.slots["main"].contest) == 200 and not task.slots["better"].contest
+    assert task.slots["main"].contest.means()[0] < task.slots["main"].contest.means()[1]
+
+
+def test_a_checkpoint_made_before_paired_losses_restores_with_a_new_contest() -> None:
+    sealer = CheckpointCodec(b"k" * 32)
+    cfg = config(challengers=(("prior", PRIOR),), promotion=PromotionRule(window=50))
+    task = PartitionTask(0, cfg)
+    records = stream(400)
+    run(task, records[:300])
+    for slot in task.slots.values():
+        del slot.__dict__["contest"]  # the shape of such a checkpoint
+    again = restore_task(seal_task(task, sealer, "t"), sealer, cfg, 0)
+    assert all(len(slot.contest) == 0 for slot in again.slots.values())
+    run(again, records[300:])
+    assert len(again.slots["prior"].contest) == 50
+
+
 def test_no_promotion_without_the_margin_or_when_off() -> None:
     for rule in (PromotionRule(auto=False, window=100), PromotionRule(window=100, margin=0.99)):
         task = PartitionTask(
@@ -244,6 +371,52 @@ def test_concept_drift_is_an_alert_and_the_action_is_applied(action: str) -> Non
     assert 4000 < first < 4000 + 2 * 600  # the flip is at record 4,000 (two per event)
     assert all(a.action == action for a in drifts)
     assert task.metrics.counts["models_replaced"] == (0 if action == "none" else len(drifts))
+
+
+def bumped_labels(n: int = 10_000, seed: int = 0) -> list[InputRecord]:
+    """Labels positive 10% of the time, 20% for 300 labels from 3,000 (a bump that
+    passes), 40% from 9,300 (a real drift); observations with nothing to learn from."""
+    rng = random.Random(seed)
+    records: list[InputRecord] = []
+    for i in range(n):
+        rate = 0.2 if 3000 <= i < 3300 else 0.4 if i >= 9300 else 0.1
+        at = T0 + timedelta(minutes=i)
+        key = f"k{i % 7}"
+        obs = Observation(event_id=f"e{i}", key=key, event_time=at, features={"x": 1.0})
+        out = Outcome(event_id=f"e{i}", key=key, event_time=at, label=rng.random() < rate)
+        for event in (obs, out):
+            value = CODEC.encode(event)
+            ms = int(at.timestamp() * 1000) + 1000
+            records.append(InputRecord(0, len(records), key.encode(), value, ms))
+    return records
+
+
+def test_a_warning_with_no_drift_ends_and_the_swap_learned_only_the_new_concept() -> None:
+    """Issue 19, defect 10: the majority-class model errs on every positive label, so
+    its error rate is the positive share. The bump's warning must end (before, it lasted
+    until the drift 6,000 labels later, which then came with no warning of its own), and
+    the model swapped in at the drift must have learned from the drift's warning only."""
+    task = PartitionTask(
+        0,
+        config(
+            model=PRIOR,
+            drift=DriftConfig(concept="ADWIN", concept_action="swap", features=None, labels=None),
+        ),
+    )
+    records = bumped_labels()
+    slot = task.slots["main"]
+    alerts = [a for out in run(task, records[:9000], batch=500) for a in out.alerts]
+    assert not slot.monitor.in_warning and slot.background is None  # the bump's is over
+    alerts += [a for out in run(task, records[9000:], batch=500) for a in out.alerts]
+    label = {a.offset: (a.offset - 1) // 2 for a in alerts}  # outcomes are at odd offsets
+    seen = [(label[a.offset], a.signal, a.action) for a in alerts if a.kind == "concept"]
+    bump, warning, drift = seen  # nothing else: one warning each, one drift
+    assert 3000 <= bump[0] < 3300 + 100 and bump[1:] == ("warning", "none")
+    assert 9300 <= warning[0] < drift[0] < 9500 and warning[1] == "warning"
+    assert drift[1:] == ("drift", "swap")
+    # the swapped-in prior counted the labels since the drift's own warning, no more
+    learned_since_swap = 10_000 - 1 - drift[0]
+    assert sum(slot.model.counts.values()) == (drift[0] - warning[0]) + learned_since_swap
 
 
 def test_feature_and_label_drift_alerts() -> None:
