@@ -375,10 +375,10 @@ def weather_at_departure(
     hourly = origin_weather(weather, zones)
     keys = pd.DataFrame(
         {
-            "origin": departures["origin"].to_numpy(),
-            "hour_utc": departures["dep_utc"].dt.floor("h").dt.as_unit("us").to_numpy(),
+            "origin": departures["origin"],
+            "hour_utc": departures["dep_utc"].dt.floor("h").dt.as_unit("us"),
         }
-    )
+    ).reset_index(drop=True)
     joined = keys.merge(hourly, how="left", on=["origin", "hour_utc"], validate="m:1")
     joined.index = departures.index
     return joined[[*WEATHER, *WEATHER_SO_FAR]]
