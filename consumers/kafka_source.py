@@ -42,15 +42,16 @@ class KafkaRecordSource:
         return TopicPartition(self.topic, partition)
 
     def subscribe(self, listener: RebalanceListener) -> None:
-        # The topic's metadata first: a group leader that joins before it has it assigns
-        # nothing ("No partition metadata for topic"), and kafka-python 3.0.12 was seen
-        # to keep that empty assignment (the worker polled in vain until a test timed out).
-        self.consumer.partitions_for_topic(self.topic)
+        # (Reading the topic's metadata before subscribing, against the empty assignment
+        # below, made kafka-python 3.0.12 rebalance right after every first join.)
         self.consumer.subscribe([self.topic], listener=_Listener(listener))
 
     def rejoin(self, listener: RebalanceListener) -> None:
         """Leave the subscription and take it again: the group rebalances on fresh
-        metadata (the worker's cure for an assignment that never comes)."""
+        metadata. The worker's cure for an assignment that never comes: a group leader
+        that joined before it had the topic's metadata assigned nothing ("No partition
+        metadata for topic"), and kafka-python 3.0.12 kept that empty assignment (a
+        test's worker polled in vain for 400 s)."""
         self.consumer.unsubscribe()
         self.subscribe(listener)
 

@@ -201,7 +201,11 @@ def rerun(
         auto_offset_reset="earliest",
         isolation_level="read_committed",  # as the workers read
     )
-    ranges = resolve_ranges(consumer, topic, partitions, start, end)
+    try:
+        ranges = resolve_ranges(consumer, topic, partitions, start, end)
+    except BaseException:  # nothing to replay: the worker that would close it never runs
+        consumer.close(autocommit=False)
+        raise
     source = RangeSource(consumer, topic, ranges)
     redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
     producer = make_worker_producer(kafka)
