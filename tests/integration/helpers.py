@@ -39,20 +39,45 @@ def drain(
     expected_records: int,
     *,
     on_batch: Callable[[Worker, list], None] | None = None,
+    max_poll_records: int = 500,
+    deadline_s: float = 300.0,
 ) -> Worker:
-    """Run a worker until it has read every partition to its end; check the count."""
-    stop = threading.Event()
+    """Run a worker until it has read every partition to its end; check the count.
 
+    A worker that has not read them in ``deadline_s`` is stopped and the test fails,
+    saying so, instead of waiting for the suite's timeout.
+    """
+    stop = threading.Event()
+    deadline = threading.Timer(deadline_s, stop.set)
+    deadline.start()
     config = worker_config(
-        settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=500
+        settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=max_poll_records
     )
-    worker = run_worker(
-        settings,
-        endpoints_of(settings),
-        config,
-        stop,
-        on_batch,
-        finished=lambda: True,  # published before: stop once every partition is read
-    )
+    try:
+        worker = run_worker(
+            settings,
+            endpoints_of(settings),
+            config,
+            stop,
+            on_batch,
+            finished=lambda: True,  # published before: stop once every partition is read
+        )
+    finally:
+        deadline.cancel()
+    assert not stop.is_set(), f"the worker had not read every partition in {deadline_s:.0f} s"
     assert worker.stats.records == expected_records, (worker.stats.records, expected_records)
     return worker
+
+
+def stop_after(calls: int, on_call: dict[int, Callable[[], object]]) -> Callable[[], bool]:
+    """A ``stop`` for ``follow``: runs ``on_call[n]`` on its n-th call, stops after ``calls``."""
+    made = 0
+
+    def stop() -> bool:
+        nonlocal made
+        made += 1
+        if made in on_call:
+            on_call[made]()
+        return made > calls
+
+    return stop

@@ -20,6 +20,7 @@ from pipeline.adapters.redis_clients import is_cluster, make_async_redis, make_r
 from pipeline.core.errors import ServiceUnavailable
 from pipeline.core.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
+from tests.integration.helpers import stop_after
 
 pytestmark = pytest.mark.integration
 
@@ -29,20 +30,6 @@ T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 def _prediction(event_id: str, minute: int = 0) -> Prediction:
     at = T0 + timedelta(minutes=minute)
     return Prediction("EWR", event_id, 0, minute, at, at, at, True, {True: 0.7, False: 0.3}, 2)
-
-
-def _stop_after(calls: int, on_call: dict[int, Callable[[], object]]) -> Callable[[], bool]:
-    """A ``stop`` for ``follow``: runs ``on_call[n]`` on its n-th call, stops after ``calls``."""
-    made = 0
-
-    def stop() -> bool:
-        nonlocal made
-        made += 1
-        if made in on_call:
-            on_call[made]()
-        return made > calls
-
-    return stop
 
 
 async def _collect(url: str, namespace: str, start: Callable[[PredictionsFeed], Any]) -> list[str]:
@@ -73,7 +60,7 @@ def test_the_feed_starts_at_the_call_and_loses_nothing_between_reads(
     sink = RedisSink(client, namespace)
     sink.write([_prediction("before")], [])
     writes = {n: (lambda n=n: sink.write([_prediction(f"new{n}", n)], [])) for n in (2, 4, 5)}
-    stop = _stop_after(7, writes)
+    stop = stop_after(7, writes)
     got = asyncio.run(
         _collect(redis_url, namespace, lambda feed: feed.follow(block_ms=50, stop=stop))
     )
@@ -83,7 +70,7 @@ def test_the_feed_starts_at_the_call_and_loses_nothing_between_reads(
         _collect(
             redis_url,
             namespace,
-            lambda feed: feed.follow_after(first, block_ms=50, stop=_stop_after(2, {})),
+            lambda feed: feed.follow_after(first, block_ms=50, stop=stop_after(2, {})),
         )
     )
     assert resumed == ["new4", "new5"]
@@ -113,7 +100,7 @@ def test_entries_decode_as_the_blocking_reader_decodes_them(
 
     client = make_redis(services.redis_url)
     sink = RedisSink(client, namespace)
-    stop = _stop_after(3, {1: lambda: sink.write([_prediction("one", 1)], [])})
+    stop = stop_after(3, {1: lambda: sink.write([_prediction("one", 1)], [])})
 
     async def read() -> list[StreamEntry]:
         feed = PredictionsFeed(make_async_redis(services.redis_url), namespace)
@@ -125,7 +112,7 @@ def test_entries_decode_as_the_blocking_reader_decodes_them(
     [entry] = asyncio.run(read())
     blocking = list(
         PredictionsClient(client, namespace).follow(
-            from_start=True, block_ms=50, stop=_stop_after(1, {})
+            from_start=True, block_ms=50, stop=stop_after(1, {})
         )
     )
     assert entry == blocking[0]

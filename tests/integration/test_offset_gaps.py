@@ -8,20 +8,19 @@ the missing offset and read the same batch for ever.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from consumers.rerun import rerun
-from consumers.runner import run_worker, worker_config
 from consumers.worker import Worker
 from pipeline.adapters.kafka_clients import make_producer
 from pipeline.adapters.settings import Settings
 from pipeline.app.namespace import prepare_namespace
 from pipeline.core.codec import EventCodec
 from pipeline.core.events import Observation
-from tests.integration.helpers import create_topics, endpoints_of, publish
+from pipeline.core.records import Prediction
+from tests.integration.helpers import create_topics, drain, endpoints_of, publish
 
 pytestmark = pytest.mark.integration
 
@@ -65,29 +64,6 @@ def write_transactions(settings: Settings) -> tuple[int, list[Observation]]:
     return marker, committed
 
 
-def drain(settings: Settings, seen: set[str]) -> Worker:
-    """A worker until it has read the partition to its end (or five minutes: a stall)."""
-    stop = threading.Event()
-    deadline = threading.Timer(300, stop.set)  # a stalled partition ends the test, not CI
-    deadline.start()
-    try:
-        config = worker_config(
-            settings, poll_timeout_ms=200, idle_watermark_s=None, max_poll_records=7
-        )
-        worker = run_worker(
-            settings,
-            endpoints_of(settings),
-            config,
-            stop,
-            on_batch=lambda _w, predictions: seen.update(p.event_id for p in predictions),
-            finished=lambda: True,
-        )
-    finally:
-        deadline.cancel()
-    assert not stop.is_set(), "the worker did not read the partition to its end"
-    return worker
-
-
 def test_the_worker_and_replay_process_every_record_around_transaction_markers(
     settings: Settings,
 ) -> None:
@@ -96,16 +72,19 @@ def test_the_worker_and_replay_process_every_record_around_transaction_markers(
     assert publish(settings, before) == 20
     marker, committed = write_transactions(settings)
     seen: set[str] = set()
-    first = drain(settings, seen)  # its checkpoint holds the offset of the commit marker
+
+    def note(_worker: Worker, predictions: list[Prediction]) -> None:
+        seen.update(p.event_id for p in predictions)
+
+    # its checkpoint holds the offset of the commit marker
+    first = drain(settings, 23, on_batch=note, max_poll_records=7)
     assert seen == {e.event_id for e in before + committed}
-    assert first.stats.records == 23
 
     after = observations("b", 20, 300)
     assert publish(settings, after) == 20
-    second = drain(settings, seen)
+    second = drain(settings, len(after), on_batch=note, max_poll_records=7)
     assert second.stats.restored >= 1  # from the first worker's checkpoint
     assert seen == {e.event_id for e in before + committed + after}
-    assert second.stats.records == len(after)
     # the commit marker, the two aborted records and the abort marker
     gaps = (first.stats.offset_gaps, second.stats.offset_gaps)
     assert sum(gaps) == 4, gaps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +15,7 @@ from pipeline.adapters.prediction_record import epoch_micros
 from pipeline.adapters.redis_clients import make_redis
 from pipeline.core.quality_metrics import QualityFinding
 from pipeline.core.records import Alert, Prediction
+from tests.integration.helpers import stop_after
 
 pytestmark = pytest.mark.integration
 
@@ -45,20 +46,6 @@ def _prediction(event_id: str, minute: int = 0, key: str = "EWR") -> Prediction:
     )
 
 
-def _stop_after(calls: int, on_call: dict[int, Callable[[], object]]) -> Callable[[], bool]:
-    """A ``stop`` for ``follow``: runs ``on_call[n]`` on its n-th call, stops after ``calls``."""
-    made = 0
-
-    def stop() -> bool:
-        nonlocal made
-        made += 1
-        if made in on_call:
-            on_call[made]()
-        return made > calls
-
-    return stop
-
-
 def test_sink_write_then_get_is_exact(client: redis.Redis, namespace: str) -> None:
     prediction = _prediction("e1", key="São Paulo ✈")
     assert RedisSink(client, namespace).write([prediction], []) == 1
@@ -82,7 +69,7 @@ def test_follow_yields_an_entry_written_between_two_reads(
     """An entry added while no XREAD waits (between an empty wait and the next) is kept."""
     sink = RedisSink(client, namespace)
     # Call 1 reads an empty stream for 50 ms; call 2 writes before the next XREAD.
-    stop = _stop_after(4, {2: lambda: sink.write([_prediction("between")], [])})
+    stop = stop_after(4, {2: lambda: sink.write([_prediction("between")], [])})
     entries = list(PredictionsClient(client, namespace).follow(block_ms=50, stop=stop))
     assert [e.event_id for e in entries] == ["between"]
     assert entries[0].probabilities == {"True": EXACT, "False": 1 - EXACT}
@@ -94,7 +81,7 @@ def test_follow_keeps_its_place_across_empty_waits(client: redis.Redis, namespac
     sink = RedisSink(client, namespace)
     sink.write([_prediction("old")], [])  # the stream exists and is not empty at the start
     writes = {n: (lambda n=n: sink.write([_prediction(f"new{n}", n)], [])) for n in (2, 4, 5)}
-    stop = _stop_after(7, writes)
+    stop = stop_after(7, writes)
     entries = list(PredictionsClient(client, namespace).follow(block_ms=50, stop=stop))
     assert [e.event_id for e in entries] == ["new2", "new4", "new5"]
 
@@ -103,7 +90,7 @@ def test_follow_skips_what_existed_before_it_started(client: redis.Redis, namesp
     sink = RedisSink(client, namespace)
     sink.write([_prediction("before1", 0), _prediction("before2", 1)], [])
     reader = PredictionsClient(client, namespace)
-    following = reader.follow(block_ms=50, stop=_stop_after(3, {}))
+    following = reader.follow(block_ms=50, stop=stop_after(3, {}))
     sink.write([_prediction("after-call", 2)], [])  # the start was fixed by the call
     assert [e.event_id for e in following] == ["after-call"]
 
@@ -111,7 +98,7 @@ def test_follow_skips_what_existed_before_it_started(client: redis.Redis, namesp
 def test_follow_from_start_yields_every_kept_entry(client: redis.Redis, namespace: str) -> None:
     sink = RedisSink(client, namespace)
     sink.write([_prediction("before1", 0), _prediction("before2", 1)], [])
-    stop = _stop_after(3, {1: lambda: sink.write([_prediction("during", 2)], [])})
+    stop = stop_after(3, {1: lambda: sink.write([_prediction("during", 2)], [])})
     reader = PredictionsClient(client, namespace)
     entries = list(reader.follow(from_start=True, block_ms=50, stop=stop))
     assert [e.event_id for e in entries] == ["before1", "before2", "during"]
