@@ -129,11 +129,6 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
         # Arrivals are up to delay_max late: the watermark waits that long (a contract
         # that says how late the stream may be overrides it).
         allowed_lateness_s=options.delay_max_s,
-        # No watermark ticks: they move an idle partition's event time by the wall time it
-        # was idle, and a partition read to its end while the worker catches up on the
-        # others is idle for as long as the machine is slow (a loaded run expired 14 more
-        # predictions than a quiet one). A bounded replay has no idle partition to wait on.
-        idle_watermark_s=None,
         # The flights' data contract (pipeline/contracts/flights.toml), its durations in
         # flight time on the warped clock (two hours of lateness are 27 ms of it): the
         # events topic keeps each record's scheduled arrival (kafka_timestamps="replay"),

@@ -95,3 +95,16 @@ def test_the_summary_says_it_first() -> None:
     text = console.export_text()
     assert text.splitlines()[0].startswith("WARNING: learning stalled")
     assert warnings({"learned": 327_346, "late_not_learned": 0}, []) == []
+
+
+def test_no_watermark_tick_is_written_on_a_topic_of_the_replay_s_clock() -> None:
+    """A tick carries the wall clock, a replay's events their schedule: on a busy machine
+    a tick moved event time by the producer's lag and expired 96,020 of the demo's
+    predictions before their labels."""
+    from consumers.runner import worker_config
+    from pipeline.adapters.settings import Settings
+
+    broker = Settings(_env_file=None, idle_watermark_s=30)
+    assert worker_config(broker).idle_watermark_s == 30
+    replay = broker.with_overrides(kafka_timestamps="replay")
+    assert worker_config(replay).idle_watermark_s is None
