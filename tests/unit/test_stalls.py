@@ -66,15 +66,21 @@ class NeverAssigned:
             self.rig.source.assign({0})
 
 
-def test_a_bounded_run_that_is_never_assigned_fails_instead_of_polling_for_ever(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def unassigned_rig(assign_on_rejoin: bool) -> tuple[MemoryTopic, Rig, NeverAssigned]:
+    """A worker on five flights whose group assigns it nothing until it rejoins (or never)."""
     topic = MemoryTopic(1)
     publish_flights(topic, 5)
     config = WorkerConfig(assignment_stall_s=5.0, poll_timeout_ms=500)
     rig = Rig(topic, MemoryCheckpoints(), config, task_config())
-    group = NeverAssigned(rig, assign_on_rejoin=False)
+    group = NeverAssigned(rig, assign_on_rejoin=assign_on_rejoin)
     rig.source.rejoin = group.rejoin  # type: ignore[attr-defined]
+    return topic, rig, group
+
+
+def test_a_bounded_run_that_is_never_assigned_fails_instead_of_polling_for_ever(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topic, rig, group = unassigned_rig(assign_on_rejoin=False)
     with pytest.raises(ServiceUnavailable, match="no partition of the topic was assigned"):
         rig.run(finished=lambda: True)
     assert group.rejoins == 1
@@ -84,12 +90,7 @@ def test_a_bounded_run_that_is_never_assigned_fails_instead_of_polling_for_ever(
 
 
 def test_a_worker_that_rejoins_gets_its_partitions_and_goes_on() -> None:
-    topic = MemoryTopic(1)
-    publish_flights(topic, 5)
-    config = WorkerConfig(assignment_stall_s=5.0, poll_timeout_ms=500)
-    rig = Rig(topic, MemoryCheckpoints(), config, task_config())
-    group = NeverAssigned(rig, assign_on_rejoin=True)
-    rig.source.rejoin = group.rejoin  # type: ignore[attr-defined]
+    topic, rig, group = unassigned_rig(assign_on_rejoin=True)
     worker = rig.run(finished=lambda: True)
     assert group.rejoins == 1
     assert worker.stats.records == topic.end(0)
