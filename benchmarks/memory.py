@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any
 
-from pipeline.adapters.settings import Settings
+from driftline.adapters.settings import Settings
 
 from .common import LocalKey, WorkerProcess, bench_base, fresh_settings, load, publish
 from .workloads import synthetic
@@ -38,7 +38,7 @@ POLL_S = 0.05
 
 
 _OWN_PEAK = (
-    "import pipeline.app.cli, pathlib\n"
+    "import driftline.app.cli, pathlib\n"
     "status = pathlib.Path('/proc/self/status').read_text().splitlines()\n"
     "print(next(int(line.split()[1]) for line in status if line.startswith('VmHWM:')))"
 )

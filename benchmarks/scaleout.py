@@ -30,7 +30,7 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
-from pipeline.adapters.settings import Settings
+from driftline.adapters.settings import Settings
 
 from .baselines import bare_loop
 from .common import (

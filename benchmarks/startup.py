@@ -7,7 +7,7 @@ each start, so the worker has work the moment it holds its partitions. The clock
 from spawning the venv's ``driftline consume`` (configured by ``DRIFTLINE_*`` variables,
 as a user would) until ``XLEN <ns>:predictions`` is above zero, polled every 10 ms. Issue
 9's target is 3 s, reported as data. For context: the bare interpreter's start, the
-import of the command (``python -c "import pipeline.app.cli"``) and where that import's
+import of the command (``python -c "import driftline.app.cli"``) and where that import's
 time goes, by top-level package (``-X importtime``'s own times, summed).
 """
 
@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from pipeline.adapters.settings import Settings
+from driftline.adapters.settings import Settings
 
 from .common import (
     LocalKey,
@@ -39,7 +39,7 @@ __all__ = ["TARGET_S", "import_times", "main", "startup"]
 
 TARGET_S = 3.0
 POLL_S = 0.01
-IMPORT = "import pipeline.app.cli"
+IMPORT = "import driftline.app.cli"
 
 
 def _first_prediction(settings: Settings, local_key: LocalKey, timeout_s: float) -> float:

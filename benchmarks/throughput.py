@@ -26,12 +26,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from consumers.process_tuning import limit_allocator
-from consumers.runner import run_worker, worker_config
-from pipeline.adapters.endpoints import resolve_endpoints
-from pipeline.adapters.kafka_clients import make_producer
-from pipeline.adapters.settings import Settings
-from pipeline.adapters.topics import prepare_topics
+from driftline.adapters.endpoints import resolve_endpoints
+from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.settings import Settings
+from driftline.adapters.topics import prepare_topics
+from driftline.consumers.process_tuning import limit_allocator
+from driftline.consumers.runner import run_worker, worker_config
 
 from .baselines import (
     Run,

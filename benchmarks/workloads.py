@@ -22,14 +22,14 @@ from typing import Any
 
 from river.datasets import synth
 
-from pipeline.adapters.settings import Settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.features import FeatureBuilder
-from pipeline.core.history import LabelHistory
-from pipeline.core.task import TaskConfig
-from producers.flights import flight_events
-from producers.replay import ReplayPlan
+from driftline.adapters.settings import Settings
+from driftline.core.codec import EventCodec
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.features import FeatureBuilder
+from driftline.core.history import LabelHistory
+from driftline.core.task import TaskConfig
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ReplayPlan
 
 __all__ = ["SYNTHETIC_MODEL", "Featurizer", "Workload", "flights", "synthetic"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from pipeline.core.errors import PublishError
+from driftline.core.errors import PublishError
 
 __all__ = ["send_acknowledged"]
 

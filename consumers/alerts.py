@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from consumers.acks import send_acknowledged
-from pipeline.core.records import Alert
+from driftline.consumers.acks import send_acknowledged
+from driftline.core.records import Alert
 
 __all__ = ["AlertPublisher", "alert_json"]
 

@@ -1,6 +1,6 @@
 """The worker's record source on a confluent-kafka consumer (``driftline[fast]``).
 
-Same semantics as :class:`~consumers.kafka_source.KafkaRecordSource`: one topic in a
+Same semantics as :class:`~driftline.consumers.kafka_source.KafkaRecordSource`: one topic in a
 consumer group, no auto-commit (offsets are committed only after checkpoints, as the
 worker decides), rebalances told to the worker. confluent-kafka runs the rebalance
 callbacks inside ``consume``/``poll``, on the calling thread. A seek may come right after
@@ -17,9 +17,9 @@ from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
 
-from consumers.ports import RebalanceListener
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.records import InputRecord
+from driftline.consumers.ports import RebalanceListener
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.records import InputRecord
 
 __all__ = ["ConfluentRecordSource"]
 

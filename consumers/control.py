@@ -1,4 +1,4 @@
-"""Control commands written into the events topic (:mod:`pipeline.core.control`)."""
+"""Control commands written into the events topic (:mod:`driftline.core.control`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from pipeline.core.codec import KIND_HEADER, EventCodec
-from pipeline.core.control import ControlCommand
-from pipeline.core.errors import PublishError
+from driftline.core.codec import KIND_HEADER, EventCodec
+from driftline.core.control import ControlCommand
+from driftline.core.errors import PublishError
 
 __all__ = ["send_control"]
 

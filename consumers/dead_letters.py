@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consumers.acks import send_acknowledged
-from pipeline.core.codec import KIND_HEADER
-from pipeline.core.records import DeadLetter
+from driftline.consumers.acks import send_acknowledged
+from driftline.core.codec import KIND_HEADER
+from driftline.core.records import DeadLetter
 
 __all__ = ["DeadLetterPublisher"]
 

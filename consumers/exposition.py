@@ -1,7 +1,7 @@
 """A worker's Prometheus exposition: ``driftline consume --metrics-port P``.
 
 At each scrape, :class:`WorkerCollector` reads the worker's tasks (their snapshots, as
-:mod:`pipeline.adapters.prometheus` names them) and the worker's own figures: the consumer
+:mod:`driftline.adapters.prometheus` names them) and the worker's own figures: the consumer
 lag per partition, the batch and checkpoint durations as histograms, the checkpoints'
 sizes, outages and retries. Nothing is counted twice: the collector reads what the loop
 keeps anyway, in the scrape's thread (the loop asks Kafka for the lag itself, every
@@ -24,8 +24,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from consumers.worker import Worker
-from pipeline.adapters.prometheus import histogram_buckets, task_families
+from driftline.adapters.prometheus import histogram_buckets, task_families
+from driftline.consumers.worker import Worker
 
 __all__ = ["WorkerCollector", "serve_worker_metrics", "worker_registry"]
 

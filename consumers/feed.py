@@ -1,15 +1,15 @@
 """Follow the predictions stream without holding a thread: what ``driftline serve``'s event
 streams read.
 
-:meth:`PredictionsClient.follow <consumers.reader.PredictionsClient.follow>` blocks its
+:meth:`PredictionsClient.follow <driftline.consumers.reader.PredictionsClient.follow>` blocks its
 thread in ``XREAD BLOCK``; a server that gave each open event stream a thread would run out
 of them with idle streams (issue 19). :class:`PredictionsFeed` awaits the same ``XREAD`` on
-an asyncio client (:func:`~pipeline.adapters.redis_clients.make_async_redis`), so an open
+an asyncio client (:func:`~driftline.adapters.redis_clients.make_async_redis`), so an open
 stream costs one Redis connection and no thread. Entries are decoded by the codec the sink
 writes with, as the blocking reader does, with the same guarantees: the starting point is
 fixed when ``follow`` is awaited, and each ``XREAD`` asks for what comes after the last
 entry seen, so none is lost between two reads. A Redis that does not answer is a
-:class:`~pipeline.core.errors.ServiceUnavailable`.
+:class:`~driftline.core.errors.ServiceUnavailable`.
 
 Usage, in the event loop that owns the client::
 
@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from consumers.reader import UNREACHABLE
-from pipeline.adapters.prediction_record import StreamEntry, decode_stream_entry
-from pipeline.adapters.redis_clients import AsyncRedisClient
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.prediction_record import StreamEntry, decode_stream_entry
+from driftline.adapters.redis_clients import AsyncRedisClient
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.consumers.reader import UNREACHABLE
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["PredictionsFeed"]
 

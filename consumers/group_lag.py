@@ -1,7 +1,7 @@
 """The consumer group's lag, as a health check sees it from outside the group.
 
 Per partition of the events topic: its end offset minus the offset the group committed
-(which is a checkpoint's offset: see :mod:`consumers.worker`). A partition the group has
+(which is a checkpoint's offset: see :mod:`driftline.consumers.worker`). A partition the group has
 never committed lags by everything it still holds, from its log start (records deleted by
 retention are no lag: the group starts at the earliest kept offset), and so does a commit
 older than the log start. One long-lived consumer that never joins
@@ -19,9 +19,9 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.adapters.settings import KafkaSettings
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.settings import KafkaSettings
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["GroupLag", "lag_of"]
 

@@ -10,8 +10,8 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from consumers.ports import RebalanceListener
-from pipeline.core.records import InputRecord
+from driftline.consumers.ports import RebalanceListener
+from driftline.core.records import InputRecord
 
 __all__ = ["KafkaRecordSource"]
 

@@ -1,8 +1,9 @@
 """The small Protocols the worker loop depends on.
 
-The application wires the real ones (:mod:`consumers.kafka_source`, :mod:`consumers.redis_sink`,
-:mod:`consumers.dead_letters`, :mod:`consumers.ticks`, a checkpoint store from
-:mod:`pipeline.adapters.checkpoint_stores`); the unit tests wire in-memory ones. Partitions
+The application wires the real ones (:mod:`~driftline.consumers.kafka_source`,
+:mod:`~driftline.consumers.redis_sink`, :mod:`~driftline.consumers.dead_letters`,
+:mod:`~driftline.consumers.ticks`, a checkpoint store from
+:mod:`~driftline.adapters.checkpoint_stores`); the unit tests wire in-memory ones. Partitions
 are plain ints: the worker reads one topic.
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from pipeline.core.checkpoint import CheckpointStore
-from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.checkpoint import CheckpointStore
+from driftline.core.quality_metrics import QualityFinding
+from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
 
 __all__ = [
     "CheckpointStore",
@@ -72,9 +73,9 @@ class RecordSource(Protocol):
 
 class PredictionSink(Protocol):
     """Where predictions and task metrics go (Redis). A failed write applies nothing and
-    raises :class:`~pipeline.core.errors.TransientError`: the same call may be retried.
+    raises :class:`~driftline.core.errors.TransientError`: the same call may be retried.
     Predictions the sink can never hold are named by
-    :class:`~pipeline.core.errors.WriteRefused`, raised once the rest is written."""
+    :class:`~driftline.core.errors.WriteRefused`, raised once the rest is written."""
 
     def write(
         self, predictions: Sequence[Prediction], snapshots: Iterable[dict[str, Any]]
@@ -107,7 +108,7 @@ class DeadLetterSink(Protocol):
 
 
 class TickSink(Protocol):
-    """Appends a watermark tick to each idle partition (:mod:`pipeline.core.ticks`)."""
+    """Appends a watermark tick to each idle partition (:mod:`driftline.core.ticks`)."""
 
     def tick(self, partitions: Iterable[int]) -> int:
         """Ticks written (best effort: a lost tick only delays expiry)."""

@@ -9,12 +9,12 @@ Usage::
     for entry in client.follow():    # StreamEntry, as the worker writes them
         print(entry.key, entry.prediction, entry.probabilities)
 
-Records are decoded by :mod:`pipeline.adapters.prediction_record`, the codec the sink
+Records are decoded by :mod:`driftline.adapters.prediction_record`, the codec the sink
 writes with. The client may be one Redis or a Redis Cluster (what
-:func:`pipeline.adapters.redis_clients.make_redis` returns): each read touches one key,
+:func:`driftline.adapters.redis_clients.make_redis` returns): each read touches one key,
 except :meth:`PredictionsClient.get_many`, which sends each node its keys in one round trip.
 A Redis that does not answer (refused, timed out) is a
-:class:`~pipeline.core.errors.ServiceUnavailable` naming the Redis, never its password.
+:class:`~driftline.core.errors.ServiceUnavailable` naming the Redis, never its password.
 """
 
 from __future__ import annotations
@@ -27,18 +27,18 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis
 
-from pipeline.adapters.prediction_record import (
+from driftline.adapters.prediction_record import (
     StoredPrediction,
     StreamEntry,
     decode_hash,
     decode_stream_entry,
 )
-from pipeline.adapters.quality_log import read_quality_entry
-from pipeline.adapters.redis_clients import RedisClient
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.metrics import merge_models, merge_snapshots
-from pipeline.core.windows import merge_points
+from driftline.adapters.quality_log import read_quality_entry
+from driftline.adapters.redis_clients import RedisClient
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.metrics import merge_models, merge_snapshots
+from driftline.core.windows import merge_points
 
 __all__ = ["UNREACHABLE", "PredictionsClient", "StoredPrediction", "StreamEntry"]
 

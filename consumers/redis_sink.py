@@ -7,7 +7,7 @@ profile of issue 9 found redis-py packing a guarded call per key to be the worke
 largest cost). The script makes the stale-write check atomic: a prediction whose event
 time is older than the stored one is dropped, so an out-of-order record never overwrites a
 fresher prediction. Equal event times overwrite, so a deterministic replay rewrites the
-same values. The fields are defined by :mod:`pipeline.adapters.prediction_record`, the
+same values. The fields are defined by :mod:`driftline.adapters.prediction_record`, the
 codec the readers use too.
 
 On a single Redis the call is atomic: a failed write applied nothing and can be retried
@@ -29,20 +29,20 @@ from typing import Any
 
 import redis
 
-from consumers.alerts import alert_json
-from pipeline.adapters.prediction_record import (
+from driftline.adapters.prediction_record import (
     HASH_FIELDS,
     encoded_values,
     hash_items,
     stream_items,
 )
-from pipeline.adapters.quality_log import quality_entry
-from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core import jsonsafe
-from pipeline.core.errors import ServiceUnavailable, WriteRefused
-from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Alert, Prediction
+from driftline.adapters.quality_log import quality_entry
+from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.consumers.alerts import alert_json
+from driftline.core import jsonsafe
+from driftline.core.errors import ServiceUnavailable, WriteRefused
+from driftline.core.quality_metrics import QualityFinding
+from driftline.core.records import Alert, Prediction
 
 __all__ = ["RedisSink"]
 
@@ -235,7 +235,7 @@ class RedisSink:
 
         A key that holds another type (a string where a prediction's hash belongs, say)
         refuses only its own write: the rest of the batch is written, then
-        :class:`~pipeline.core.errors.WriteRefused` names the predictions Redis could not
+        :class:`~driftline.core.errors.WriteRefused` names the predictions Redis could not
         hold (every one of the batch if the stream's key is the one), for the worker to
         dead-letter. Such a key never gets better by waiting, so it is not retried; a
         metrics hash that holds another type is logged and counted (``metrics_refused``).

@@ -1,7 +1,7 @@
 """Re-run an offset range of the events topic through a fresh worker, in its own namespace.
 
 ``driftline replay``: the records ``[start, end)`` of each chosen partition go, in offset
-order, through the same :class:`~consumers.worker.Worker` and tasks as ``driftline
+order, through the same :class:`~driftline.consumers.worker.Worker` and tasks as ``driftline
 consume``, but with a fresh state, outputs under another namespace (predictions, metrics,
 checkpoints, dead letters, alerts), no consumer group (nothing is committed, nothing is
 taken from the live workers) and no watermark ticks written (the source topic is only
@@ -22,21 +22,21 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.alerts import AlertPublisher
-from consumers.clients import make_worker_producer
-from consumers.dead_letters import DeadLetterPublisher
-from consumers.ports import RebalanceListener
-from consumers.runner import checkpoint_codec, checkpoint_store, redis_sink, worker_config
-from consumers.tasks import TaskStore
-from consumers.worker import Worker
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.adapters.prediction_record import encoded_values
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.errors import ConfigError
-from pipeline.core.fingerprint import config_fingerprint
-from pipeline.core.records import InputRecord, Prediction
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.prediction_record import encoded_values
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.consumers.alerts import AlertPublisher
+from driftline.consumers.clients import make_worker_producer
+from driftline.consumers.dead_letters import DeadLetterPublisher
+from driftline.consumers.ports import RebalanceListener
+from driftline.consumers.runner import checkpoint_codec, checkpoint_store, redis_sink, worker_config
+from driftline.consumers.tasks import TaskStore
+from driftline.consumers.worker import Worker
+from driftline.core.errors import ConfigError
+from driftline.core.fingerprint import config_fingerprint
+from driftline.core.records import InputRecord, Prediction
 
 __all__ = ["PredictionDigest", "RangeSource", "RerunResult", "rerun"]
 

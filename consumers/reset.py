@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.adapters.redis_keys import RedisKeys, unlink_all
-from pipeline.core.checkpoint import CheckpointStore
+from driftline.adapters.redis_keys import RedisKeys, unlink_all
+from driftline.core.checkpoint import CheckpointStore
 
 __all__ = ["Forgotten", "forget_state"]
 
@@ -30,7 +30,7 @@ def forget_state(redis_client: Any, namespace: str, checkpoints: CheckpointStore
     series, alerts and quality log.
 
     On a Redis Cluster the scan covers every master and the keys, of many slots, are
-    deleted slot by slot (:func:`~pipeline.adapters.redis_keys.unlink_all`).
+    deleted slot by slot (:func:`~driftline.adapters.redis_keys.unlink_all`).
     """
     keys = RedisKeys(namespace)
     hashes = list(redis_client.scan_iter(match=keys.prediction_pattern, count=1000))

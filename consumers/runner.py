@@ -12,23 +12,23 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from consumers.alerts import AlertPublisher
-from consumers.clients import make_record_source, make_worker_producer
-from consumers.dead_letters import DeadLetterPublisher
-from consumers.exposition import serve_worker_metrics
-from consumers.process_tuning import steady_collector
-from consumers.redis_sink import RedisSink
-from consumers.tasks import TaskStore
-from consumers.ticks import TickPublisher
-from consumers.worker import Worker, WorkerConfig
-from pipeline.adapters.checkpoint_keys import checkpoint_key
-from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import CheckpointSettings, Settings
-from pipeline.adapters.topics import ensure_alerts_topic
-from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
-from pipeline.core.records import Prediction
+from driftline.adapters.checkpoint_keys import checkpoint_key
+from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import CheckpointSettings, Settings
+from driftline.adapters.topics import ensure_alerts_topic
+from driftline.consumers.alerts import AlertPublisher
+from driftline.consumers.clients import make_record_source, make_worker_producer
+from driftline.consumers.dead_letters import DeadLetterPublisher
+from driftline.consumers.exposition import serve_worker_metrics
+from driftline.consumers.process_tuning import steady_collector
+from driftline.consumers.redis_sink import RedisSink
+from driftline.consumers.tasks import TaskStore
+from driftline.consumers.ticks import TickPublisher
+from driftline.consumers.worker import Worker, WorkerConfig
+from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
+from driftline.core.records import Prediction
 
 __all__ = [
     "EXIT_STALLED",

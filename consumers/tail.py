@@ -15,12 +15,12 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.control import ControlCommand
-from pipeline.core.errors import DecodeError
-from pipeline.core.events import Event
-from pipeline.core.ticks import WatermarkTick
-from pipeline.core.times import from_millis
+from driftline.core.codec import EventCodec
+from driftline.core.control import ControlCommand
+from driftline.core.errors import DecodeError
+from driftline.core.events import Event
+from driftline.core.ticks import WatermarkTick
+from driftline.core.times import from_millis
 
 __all__ = ["ReadRecord", "read_events"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
-from pipeline.core.codec import EventCodec
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.task_checkpoint import models_of, restore_task, seal_task
+from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
+from driftline.core.codec import EventCodec
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.task_checkpoint import models_of, restore_task, seal_task
 
 __all__ = ["TaskStore"]
 

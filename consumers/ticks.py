@@ -1,4 +1,4 @@
-"""Watermark ticks written to idle partitions of the events topic (:mod:`pipeline.core.ticks`)."""
+"""Watermark ticks written to idle partitions of the events topic (:mod:`driftline.core.ticks`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from pipeline.core.codec import KIND_HEADER, EventCodec
-from pipeline.core.ticks import WatermarkTick
+from driftline.core.codec import KIND_HEADER, EventCodec
+from driftline.core.ticks import WatermarkTick
 
 __all__ = ["TickPublisher"]
 

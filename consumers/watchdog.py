@@ -10,7 +10,7 @@ what the worker waits for (``WorkerStats.waiting_for``: the health view and the
 the ``driftline consume`` process uses to exit (a supervisor restarts it; its checkpoints
 make the restart exact). When the call returns, the wait is cleared and its length logged.
 
->>> from consumers.watchdog import CallWatch
+>>> from driftline.consumers.watchdog import CallWatch
 >>> stalls = []
 >>> watch = CallWatch(limit_s=0.05, on_stall=lambda name, s: stalls.append(name))
 >>> watch.start()

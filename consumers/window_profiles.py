@@ -7,9 +7,9 @@ from datetime import datetime
 
 from kafka import KafkaConsumer
 
-from consumers.tail import read_events
-from pipeline.core.events import Observation
-from pipeline.core.validation import Profile
+from driftline.consumers.tail import read_events
+from driftline.core.events import Observation
+from driftline.core.validation import Profile
 
 __all__ = ["window_profiles"]
 

@@ -12,9 +12,9 @@ the stream and the dead-letter topic may repeat the replayed records (their sour
 partition and offset identify them).
 
 An idle partition's watermark moves through ticks written into the partition itself
-(:mod:`pipeline.core.ticks`), never on this process's clock, so replays stay exact.
+(:mod:`driftline.core.ticks`), never on this process's clock, so replays stay exact.
 
-The loop depends only on the Protocols of :mod:`consumers.ports`: it runs in a unit test.
+The loop depends only on the Protocols of :mod:`driftline.consumers.ports`: it runs in a unit test.
 """
 
 from __future__ import annotations
@@ -30,14 +30,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from consumers.ports import AlertSink, DeadLetterSink, PredictionSink, RecordSource, TickSink
-from consumers.tasks import TaskStore
-from consumers.watchdog import CallWatch, WatchedSource
-from pipeline.core.errors import ServiceUnavailable, TransientError, WriteRefused
-from pipeline.core.metrics import LatenessHistogram
-from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
-from pipeline.core.task import PartitionTask
+from driftline.consumers.ports import (
+    AlertSink,
+    DeadLetterSink,
+    PredictionSink,
+    RecordSource,
+    TickSink,
+)
+from driftline.consumers.tasks import TaskStore
+from driftline.consumers.watchdog import CallWatch, WatchedSource
+from driftline.core.errors import ServiceUnavailable, TransientError, WriteRefused
+from driftline.core.metrics import LatenessHistogram
+from driftline.core.quality_metrics import QualityFinding
+from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.task import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
 
@@ -68,7 +74,7 @@ class WorkerConfig:
     #: How often the consumer lag per partition is asked of Kafka (for the exposition).
     lag_interval_s: float = 5.0
     #: A call to the source that has not returned after this long is reported (logs,
-    #: ``waiting_for``, the ``on_stall`` hook): see :mod:`consumers.watchdog`.
+    #: ``waiting_for``, the ``on_stall`` hook): see :mod:`driftline.consumers.watchdog`.
     stall_s: float = 120.0
     #: Subscribed with no partition for this long: said loudly, and the source rejoins
     #: its group (once per period); a bounded run (``finished`` given) fails after two.

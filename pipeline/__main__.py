@@ -1,5 +1,5 @@
-"""``python -m pipeline`` runs the driftline command."""
+"""``python -m driftline`` runs the driftline command."""
 
-from pipeline.app.cli import main
+from driftline.app.cli import main
 
 main()

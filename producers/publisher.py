@@ -21,10 +21,10 @@ from typing import Any, Protocol, TypedDict
 
 from kafka.errors import KafkaError
 
-from pipeline.core.codec import KIND_HEADER, EventCodec
-from pipeline.core.errors import PublishError
-from pipeline.core.events import Event
-from pipeline.core.times import to_millis
+from driftline.core.codec import KIND_HEADER, EventCodec
+from driftline.core.errors import PublishError
+from driftline.core.events import Event
+from driftline.core.times import to_millis
 
 __all__ = [
     "KIND_HEADER",
@@ -210,7 +210,7 @@ def _reason(error: BaseException) -> str:
 
 
 class EventPublisher:
-    """Publish :class:`~pipeline.core.events.Observation` and ``Outcome`` events to one topic.
+    """Publish :class:`~driftline.core.events.Observation` and ``Outcome`` events to one topic.
 
     Deliveries are checked as they settle: the first record Kafka refuses (or leaves
     unanswered past the producer's delivery timeout) makes the next :meth:`publish` wait

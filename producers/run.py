@@ -9,9 +9,9 @@ from datetime import datetime
 from statistics import quantiles
 from typing import Any
 
-from producers.publisher import EventPublisher, PublishReport
-from producers.replay import Pacer, ReplayPlan
-from producers.sources import LabelledEvent
+from driftline.producers.publisher import EventPublisher, PublishReport
+from driftline.producers.replay import Pacer, ReplayPlan
+from driftline.producers.sources import LabelledEvent
 
 __all__ = ["ReplaySummary", "run_replay"]
 
@@ -65,7 +65,7 @@ def run_replay(
 
     An event is *out of order* when an event published before it has a later event time.
     The first record Kafka does not acknowledge stops the replay with the publisher's
-    :class:`~pipeline.core.errors.PublishError`; ``publisher.report`` then holds what was
+    :class:`~driftline.core.errors.PublishError`; ``publisher.report`` then holds what was
     acknowledged (by partition) and what failed (by reason).
     """
     started = clock()

@@ -1,7 +1,7 @@
 """Replay of any table, a CSV or JSON-lines file, as labelled events in file order.
 
-Each row is one :class:`~pipeline.core.events.Observation` (features from the chosen columns)
-and, when its ``label`` cell is not empty, one :class:`~pipeline.core.events.Outcome` whose
+Each row is one :class:`~driftline.core.events.Observation` (features from the chosen columns)
+and, when its ``label`` cell is not empty, one :class:`~driftline.core.events.Outcome` whose
 time is read from the ``outcome_time`` column or is ``outcome_delay`` after the
 observation. Rows are yielded in file order; the replay step sorts by arrival later.
 
@@ -17,17 +17,17 @@ feature columns (later members outside it are ignored, with one warning per file
 
 Times. An ISO 8601 string (``2024-01-01T09:00:00Z``, ``2024-01-01 09:00``,
 ``2024-01-01``) is read with :meth:`datetime.fromisoformat`; a naive one is wall-clock
-time in ``time_zone`` (read by :func:`pipeline.core.times.localize`: first occurrence when
+time in ``time_zone`` (read by :func:`driftline.core.times.localize`: first occurrence when
 ambiguous, offset before the change in a spring-forward gap), an aware one keeps its
 offset. A number (a JSON number, or a CSV cell that looks like one) is an epoch time in
 ``time_unit``: seconds (``"s"``, default) or milliseconds (``"ms"``), always UTC.
 
 Errors. Option mistakes (unknown columns, a label without exactly one of
 ``outcome_time``/``outcome_delay``, an unknown time zone...) raise
-:class:`~pipeline.core.errors.ConfigError` when :func:`table_events` is called. A broken row
+:class:`~driftline.core.errors.ConfigError` when :func:`table_events` is called. A broken row
 (missing or empty key, unparseable time, infinite or out-of-range number, nested JSON
 value, an outcome before its observation, a repeated event id) raises
-:class:`~pipeline.core.errors.EventValidationError` naming the file, line and column when it
+:class:`~driftline.core.errors.EventValidationError` naming the file, line and column when it
 is reached: a replay tool must not silently drop rows. Events before it were yielded.
 
 >>> import tempfile
@@ -60,10 +60,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from pipeline.core.errors import ConfigError, EventValidationError
-from pipeline.core.events import FeatureValue, Label, Observation, Outcome
-from pipeline.core.times import EpochUnit, from_epoch, localize, to_utc
-from producers.sources import LabelledEvent
+from driftline.core.errors import ConfigError, EventValidationError
+from driftline.core.events import FeatureValue, Label, Observation, Outcome
+from driftline.core.times import EpochUnit, from_epoch, localize, to_utc
+from driftline.producers.sources import LabelledEvent
 
 __all__ = [
     "MISSING_MARKERS",
@@ -167,12 +167,12 @@ def table_events(
     given. ``features`` defaults to every column but the id, key, time, label and
     outcome-time columns; ``event_id`` defaults to ``f"{path.stem}-{n}"`` with ``n`` the
     1-based data-row number. Options and the header are checked now
-    (:class:`~pipeline.core.errors.ConfigError`); rows as they are read.
+    (:class:`~driftline.core.errors.ConfigError`); rows as they are read.
 
     >>> table_events("missing.csv", key="k", event_time="t", label=None)
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: no such file: missing.csv
+    driftline.core.errors.ConfigError: no such file: missing.csv
     """
     path = Path(path)
     if fmt is None:

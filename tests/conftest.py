@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.settings import Settings
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.settings import Settings
 
 #: The checkpoint key of the tests' workers (outside the local stack a key is required).
 TEST_CHECKPOINT_KEY = "test-checkpoint-key-0123456789abcdef"
@@ -82,7 +82,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
     elif choice.kind == "testcontainers":
         yield from _containers()
     else:
-        from pipeline.stack import LocalStack
+        from driftline.stack import LocalStack
 
         home = tmp_path_factory.mktemp("stack")
         _LOCAL_STACK_HOME.append(home)
@@ -103,8 +103,8 @@ def _containers() -> Iterator[Endpoints]:  # pragma: no cover - needs a Docker e
     from testcontainers.community.redis import RedisContainer
     from testcontainers.core.container import DockerContainer
 
-    from pipeline.stack.local import wait_kafka
-    from pipeline.stack.processes import free_port
+    from driftline.stack.local import wait_kafka
+    from driftline.stack.processes import free_port
 
     version = Settings(_env_file=None).kafka_version
     port = free_port()

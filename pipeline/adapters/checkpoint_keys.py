@@ -5,13 +5,13 @@ owner may read); the local stack's own key (made by ``driftline stack up`` in it
 owner-only). Anything else is refused with a line saying how to set one: an unsealed or
 guessable checkpoint would let whoever reaches the store run code in the worker.
 
->>> from pipeline.adapters.settings import CheckpointSettings
+>>> from driftline.adapters.settings import CheckpointSettings
 >>> checkpoint_key(CheckpointSettings(key="k" * 32))
 b'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk'
 >>> checkpoint_key(CheckpointSettings())
 Traceback (most recent call last):
 ...
-pipeline.core.errors.ConfigError: no checkpoint key: set DRIFTLINE_CHECKPOINT_KEY ...
+driftline.core.errors.ConfigError: no checkpoint key: set DRIFTLINE_CHECKPOINT_KEY ...
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import stat
 from collections.abc import Callable
 
-from pipeline.adapters.settings import CheckpointSettings
-from pipeline.core.errors import ConfigError
+from driftline.adapters.settings import CheckpointSettings
+from driftline.core.errors import ConfigError
 
 __all__ = ["HOW_TO", "checkpoint_key"]
 

@@ -1,9 +1,9 @@
 """Checkpoint stores: where sealed checkpoint blobs live, the latest and a bounded history
 of each partition.
 
-Both implement :class:`~pipeline.core.checkpoint.CheckpointStore`; the blobs' format and
-seal are the core's (:mod:`pipeline.core.checkpoint`). The directory store lives in
-:mod:`pipeline.adapters.checkpoint_files`.
+Both implement :class:`~driftline.core.checkpoint.CheckpointStore`; the blobs' format and
+seal are the core's (:mod:`driftline.core.checkpoint`). The directory store lives in
+:mod:`driftline.adapters.checkpoint_files`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pipeline.adapters.checkpoint_files import DirectoryCheckpointStore
-from pipeline.adapters.redis_clients import REDIS_ERRORS, is_cluster
-from pipeline.adapters.redis_keys import RedisKeys, unlink_all
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.checkpoint_files import DirectoryCheckpointStore
+from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
+from driftline.adapters.redis_keys import RedisKeys, unlink_all
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["DirectoryCheckpointStore", "RedisCheckpointStore"]
 

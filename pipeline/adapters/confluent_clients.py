@@ -1,11 +1,11 @@
 """confluent-kafka clients (``pip install 'driftline[fast]'``), from the same
-:class:`~pipeline.adapters.settings.KafkaSettings` as the kafka-python ones.
+:class:`~driftline.adapters.settings.KafkaSettings` as the kafka-python ones.
 
 ``DRIFTLINE_KAFKA_CLIENT=confluent`` chooses them; the library is imported only then.
-The settings are checked and read by :func:`~pipeline.adapters.kafka_clients.client_options`
+The settings are checked and read by :func:`~driftline.adapters.kafka_clients.client_options`
 (one place for the TLS and SASL rules and the password file), then renamed to librdkafka's
 properties. A client that reaches no broker within the request timeout is a one-line
-:class:`~pipeline.core.errors.ServiceUnavailable`, as with kafka-python. librdkafka logs
+:class:`~driftline.core.errors.ServiceUnavailable`, as with kafka-python. librdkafka logs
 to the ``kafka.librdkafka`` logger: under ``kafka``, which the command quiets unless
 ``-vv``, as it quiets kafka-python's connection chatter.
 """
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from pipeline.adapters.confluent_producer import ConfluentProducer, kafka_error
-from pipeline.adapters.kafka_clients import client_options, make_producer
-from pipeline.adapters.settings import KafkaSettings
-from pipeline.core.errors import ConfigError, ServiceUnavailable
+from driftline.adapters.confluent_producer import ConfluentProducer, kafka_error
+from driftline.adapters.kafka_clients import client_options, make_producer
+from driftline.adapters.settings import KafkaSettings
+from driftline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = [
     "client_config",

@@ -1,6 +1,6 @@
 """A confluent-kafka producer with the face of a kafka-python one.
 
-:class:`~producers.publisher.EventPublisher`, the dead-letter publisher and the tick
+:class:`~driftline.producers.publisher.EventPublisher`, the dead-letter publisher and the tick
 publisher speak kafka-python: ``send`` returns a future of the record's metadata,
 ``flush(timeout)`` and ``close(timeout)`` raise a timeout when records stay unanswered,
 and a refusal is a :class:`kafka.errors.KafkaError`. :class:`ConfluentProducer` gives

@@ -1,7 +1,7 @@
 """Data contracts read from files: TOML or YAML, and the contracts driftline ships.
 
 A file that cannot be read or does not make a valid contract is a
-:class:`~pipeline.core.errors.ConfigError` naming the file and where in it the problem is,
+:class:`~driftline.core.errors.ConfigError` naming the file and where in it the problem is,
 never a traceback:
 
 >>> contract = builtin_contract("flights")
@@ -10,7 +10,7 @@ never a traceback:
 >>> parse_contract('[features.distance]\\nrange = [6000, 10]', "toml", "bad.toml")
 Traceback (most recent call last):
 ...
-pipeline.core.errors.ConfigError: bad.toml: features.distance: range [6000, 10]: low is above high
+driftline.core.errors.ConfigError: bad.toml: features.distance: range [6000, 10]: low is above high
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipeline.core.contract import Contract
-from pipeline.core.errors import ConfigError
+from driftline.core.contract import Contract
+from driftline.core.errors import ConfigError
 
 __all__ = [
     "BUILTIN_CONTRACTS",
@@ -47,7 +47,7 @@ def find_contract(name: str) -> Contract:
     >>> find_contract("trains")
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: no built-in contract 'trains'; built-in: flights \
+    driftline.core.errors.ConfigError: no built-in contract 'trains'; built-in: flights \
 (or give a .toml, .yaml or .yml file)
     """
     if not Path(name).suffix and "/" not in name and "\\" not in name:
@@ -75,7 +75,7 @@ def builtin_contract(name: str) -> Contract:
             f"no built-in contract {name!r}; built-in: {', '.join(BUILTIN_CONTRACTS)} "
             "(or give a .toml, .yaml or .yml file)"
         )
-    source = resources.files("pipeline").joinpath("contracts", f"{name}.toml")
+    source = resources.files("driftline").joinpath("contracts", f"{name}.toml")
     return parse_contract(source.read_text(encoding="utf-8"), "toml", f"contracts/{name}.toml")
 
 
@@ -88,7 +88,7 @@ def parse_contract(text: str, syntax: str, origin: str = "contract") -> Contract
     >>> parse_contract("features: {x: {type: text}}", "yaml")
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: contract: features.x.type: Input should be 'number', \
+    driftline.core.errors.ConfigError: contract: features.x.type: Input should be 'number', \
 'integer', 'boolean', 'category' or 'time' (got 'text')
     """
     raw: Any

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.adapters.settings import KafkaSettings, RedisSettings, mask_url
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.settings import KafkaSettings, RedisSettings, mask_url
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["Endpoints", "resolve_endpoints"]
 

@@ -1,5 +1,5 @@
 """The one place Kafka clients are made, from
-:class:`~pipeline.adapters.settings.KafkaSettings`.
+:class:`~driftline.adapters.settings.KafkaSettings`.
 
 Everything else receives a client (or a factory) and never reads settings itself.
 kafka-python 3.x: the producer is idempotent with ``acks="all"`` by default; we say so
@@ -17,8 +17,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.net.compat import KafkaNetClient
 
-from pipeline.adapters.settings import KafkaSettings
-from pipeline.core.errors import ConfigError, ServiceUnavailable
+from driftline.adapters.settings import KafkaSettings
+from driftline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["admin_client", "client_options", "make_admin", "make_consumer", "make_producer"]
 

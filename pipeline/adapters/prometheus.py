@@ -1,7 +1,7 @@
 """Task metrics snapshots as Prometheus metric families (prometheus-client).
 
 One function, :func:`task_families`, turns the snapshots a worker writes to Redis (the
-``<ns>:metrics`` hash, :meth:`pipeline.core.task.PartitionTask.snapshot`) into metric
+``<ns>:metrics`` hash, :meth:`driftline.core.task.PartitionTask.snapshot`) into metric
 families, labelled by partition (and model, and dead-letter reason). The worker's own
 exposition (``driftline consume --metrics-port``) and ``driftline serve``'s ``/metrics``
 both use it, so a scrape of either names the same series the same way. Names follow
@@ -37,8 +37,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from pipeline.core.metrics import LatenessHistogram
-from pipeline.core.quality_metrics import merge_quality
+from driftline.core.metrics import LatenessHistogram
+from driftline.core.quality_metrics import merge_quality
 
 __all__ = ["LATENESS_TOP_S", "SnapshotCollector", "histogram_buckets", "task_families"]
 

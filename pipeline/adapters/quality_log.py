@@ -1,10 +1,10 @@
 """The quality log's entries: one Redis stream entry per data-quality finding.
 
-The worker writes them (:meth:`consumers.redis_sink.RedisSink.record`) and the readers
+The worker writes them (:meth:`driftline.consumers.redis_sink.RedisSink.record`) and the readers
 read them back (``driftline quality log``, ``GET /quality/log``, the fault-injection
 report), so the fields are written and parsed here only.
 
->>> from pipeline.core.quality_metrics import QualityFinding
+>>> from driftline.core.quality_metrics import QualityFinding
 >>> entry = quality_entry(QualityFinding(2, 41, "f1", "observation", "consistency",
 ...                                      "unit-converted", "distance", "accepted"))
 >>> entry["rule"], entry["feature"]
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.core.quality_metrics import QualityFinding
+from driftline.core.quality_metrics import QualityFinding
 
 __all__ = ["QUALITY_FIELDS", "quality_entry", "read_quality_entry"]
 

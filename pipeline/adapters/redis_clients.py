@@ -34,8 +34,8 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
-from pipeline.adapters.settings import mask_url
-from pipeline.core.errors import ConfigError, ServiceUnavailable
+from driftline.adapters.settings import mask_url
+from driftline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = [
     "REDIS_ERRORS",
@@ -123,7 +123,7 @@ def make_async_redis(
     >>> make_async_redis("http://nowhere")
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: the Redis URL 'http://nowhere' is not valid: ...
+    driftline.core.errors.ConfigError: the Redis URL 'http://nowhere' is not valid: ...
     """
     options: dict[str, Any] = {
         "socket_connect_timeout": min(5.0, timeout_s),

@@ -40,17 +40,17 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pipeline.adapters.contract_files import find_contract
-from pipeline.core.contenders import PromotionRule
-from pipeline.core.contract import Contract
-from pipeline.core.costs import CostMatrix
-from pipeline.core.errors import ConfigError
-from pipeline.core.features import FeatureConfig
-from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
-from pipeline.core.models import DEFAULT_MODEL
-from pipeline.core.quality import QualityRules
-from pipeline.core.quality_metrics import MAX_FEATURE_NAMES
-from pipeline.core.task import DriftConfig, TaskConfig
+from driftline.adapters.contract_files import find_contract
+from driftline.core.contenders import PromotionRule
+from driftline.core.contract import Contract
+from driftline.core.costs import CostMatrix
+from driftline.core.errors import ConfigError
+from driftline.core.features import FeatureConfig
+from driftline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
+from driftline.core.models import DEFAULT_MODEL
+from driftline.core.quality import QualityRules
+from driftline.core.quality_metrics import MAX_FEATURE_NAMES
+from driftline.core.task import DriftConfig, TaskConfig
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -24,9 +24,9 @@ from typing import Any, Literal
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
-from pipeline.adapters.kafka_clients import admin_client
-from pipeline.adapters.settings import KafkaSettings, TopicNames
-from pipeline.core.errors import ConfigError, ServiceUnavailable
+from driftline.adapters.kafka_clients import admin_client
+from driftline.adapters.settings import KafkaSettings, TopicNames
+from driftline.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = [
     "delete_topics",

@@ -4,8 +4,9 @@ Composition only: it starts ``driftline produce flights`` as a child process (th
 gets its own core and interpreter), runs the worker here until the replay has ended and
 every partition is read to its end, shows the live view, and reads the final metrics
 back from Redis, as any application would. The pieces it wires are tested on their own:
-:func:`~pipeline.app.namespace.prepare_namespace`, :class:`~pipeline.app.views.LiveView`,
-:meth:`consumers.worker.Worker.run` (``finished``), :func:`~pipeline.app.summary.summarize`.
+:func:`~driftline.app.namespace.prepare_namespace`, :class:`~driftline.app.views.LiveView`,
+:meth:`~driftline.consumers.worker.Worker.run` (``finished``),
+:func:`~driftline.app.summary.summarize`.
 """
 
 from __future__ import annotations
@@ -24,19 +25,19 @@ from typing import Any
 
 from rich.console import Console
 
-from consumers.reader import PredictionsClient
-from consumers.runner import run_worker, worker_config
-from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.app.namespace import prepare_namespace
-from pipeline.app.summary import FlightClock, summarize
-from pipeline.app.views import LiveView
-from pipeline.core.errors import DriftlineError
-from pipeline.stack import LocalStack
-from producers.fault_score import score_faults
-from producers.faults import read_truth
-from producers.flights import flight_events
+from driftline.adapters.endpoints import Endpoints, resolve_endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.app.namespace import prepare_namespace
+from driftline.app.summary import FlightClock, summarize
+from driftline.app.views import LiveView
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.runner import run_worker, worker_config
+from driftline.core.errors import DriftlineError
+from driftline.producers.fault_score import score_faults
+from driftline.producers.faults import read_truth
+from driftline.producers.flights import flight_events
+from driftline.stack import LocalStack
 
 __all__ = [
     "DEFAULT_SPEED",
@@ -77,8 +78,8 @@ class DemoOptions:
     live: bool = True
     #: The data contract the worker applies (a file or a built-in name; ``None``: none).
     contract: str | None = "flights"
-    #: Faults to inject (``"all=0.01"``, see :mod:`producers.faults`), their seed (default:
-    #: the settings' seed) and where the ground truth goes.
+    #: Faults to inject (``"all=0.01"``, see :mod:`driftline.producers.faults`), their seed
+    #: (default: the settings' seed) and where the ground truth goes.
     inject: str | None = None
     inject_seed: int | None = None
     ground_truth: Path | None = None
@@ -143,7 +144,7 @@ def demo_settings(settings: Settings, options: DemoOptions) -> Settings:
 
 def _producer_command(settings: Settings, options: DemoOptions) -> list[str]:
     # Keyed by aircraft (tail number), so Redis holds each plane's latest prediction.
-    command = [sys.executable, "-m", "pipeline", "produce", "flights", "--key-by", "tailnum"]
+    command = [sys.executable, "-m", "driftline", "produce", "flights", "--key-by", "tailnum"]
     command += ["--namespace", settings.namespace, "--speed", repr(options.speed), "--rebase"]
     # The warped clock starts on a flight week's edge: the daily and weekly windows then
     # hold the same flights in every run (their starts follow the wall clock otherwise).

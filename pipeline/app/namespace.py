@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from consumers.reset import forget_state
-from consumers.runner import checkpoint_store
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.adapters.topics import prepare_topics
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.adapters.topics import prepare_topics
+from driftline.consumers.reset import forget_state
+from driftline.consumers.runner import checkpoint_store
 
 __all__ = ["prepare_namespace"]
 

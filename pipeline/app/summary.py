@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from consumers.worker import Worker
+from driftline.consumers.worker import Worker
 
 __all__ = ["FlightClock", "summarize", "warnings"]
 

@@ -11,8 +11,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from consumers.worker import Worker
-from pipeline.core.metrics import COUNTERS, merge_snapshots
+from driftline.consumers.worker import Worker
+from driftline.core.metrics import COUNTERS, merge_snapshots
 
 __all__ = [
     "LiveView",

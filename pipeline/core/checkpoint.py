@@ -31,7 +31,7 @@ import json
 import struct
 from typing import Any, Protocol
 
-from pipeline.core.errors import DriftlineError
+from driftline.core.errors import DriftlineError
 
 __all__ = [
     "CheckpointCodec",

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.core.contract_steps import (
+from driftline.core.contract_steps import (
     FeatureStep,
     Finding,
     Refusal,
@@ -49,10 +49,10 @@ from pipeline.core.contract_steps import (
     show,
     typed_fill,
 )
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import FeatureValue
-from pipeline.core.expressions import compile_comparison, parse_comparison
-from pipeline.core.units import canonical_unit, unit_kind
+from driftline.core.errors import ConfigError
+from driftline.core.events import FeatureValue
+from driftline.core.expressions import compile_comparison, parse_comparison
+from driftline.core.units import canonical_unit, unit_kind
 
 __all__ = [
     "MAX_COUNTED_VALUES",
@@ -76,7 +76,7 @@ _COMPUTABLE: tuple[FeatureType, ...] = ("number", "integer", "boolean", "time")
 MAX_COUNTED_VALUES = 1000
 
 
-#: A feature's full step (:meth:`~pipeline.core.contract_steps.FeatureStep.run`).
+#: A feature's full step (:meth:`~driftline.core.contract_steps.FeatureStep.run`).
 _Run = Callable[
     [Any, Mapping[str, Any], dict[str, Any], list[Finding], list[str], "ContractState"], None
 ]
@@ -407,7 +407,7 @@ class ContractCheck:
 
     Each feature compiles to a fast test that a clean value passes without a call (a type
     and a range, or membership of the declared categories) and a step that does the rest
-    (:class:`~pipeline.core.contract_steps.FeatureStep`). The features are checked by
+    (:class:`~driftline.core.contract_steps.FeatureStep`). The features are checked by
     kind, one loop per kind, so the findings come in that order.
     """
 

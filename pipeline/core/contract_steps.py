@@ -1,6 +1,6 @@
 """The compiled steps of a data contract: one :class:`FeatureStep` per declared feature.
 
-:class:`~pipeline.core.contract.ContractCheck` runs a step only when a value fails its
+:class:`~driftline.core.contract.ContractCheck` runs a step only when a value fails its
 feature's fast test (a clean value costs a type test and a comparison, or a set
 membership, and no call). :meth:`FeatureStep.run` then does, in order: read the unit
 field, handle a missing value, convert the type (a number sent as text, a time into epoch
@@ -8,7 +8,7 @@ seconds), convert a tagged unit or normalise a category's text, detect an untagg
 and apply the range. It appends a :class:`Finding` for every correction and raises
 :class:`Refusal` to refuse the event.
 
->>> from pipeline.core.contract import ContractState, FeatureSpec
+>>> from driftline.core.contract import ContractState, FeatureSpec
 >>> step = FeatureStep("temp", FeatureSpec(unit="F", unit_field="temp_unit", range=(-60, 130)))
 >>> cleaned, findings = {}, []
 >>> step.run(" 20 ", {"temp_unit": "celsius"}, cleaned, findings, [], ContractState())
@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from pipeline.core.errors import ConfigError
-from pipeline.core.units import canonical_unit, convert, unit_kind, units_of
+from driftline.core.errors import ConfigError
+from driftline.core.units import canonical_unit, convert, unit_kind, units_of
 
 if TYPE_CHECKING:
-    from pipeline.core.contract import ContractState, FeatureSpec
+    from driftline.core.contract import ContractState, FeatureSpec
 
 __all__ = [
     "REFUSAL_DIMENSIONS",

@@ -14,7 +14,7 @@ came with no warning (issue 19). DDM and EDDM have their own warning
 >>> make_detector("CUSUM")
 Traceback (most recent call last):
 ...
-pipeline.core.errors.ConfigError: unknown drift detector 'CUSUM': known are ADWIN, DDM, \
+driftline.core.errors.ConfigError: unknown drift detector 'CUSUM': known are ADWIN, DDM, \
 EDDM, PageHinkley, KSWIN
 >>> d = make_detector("PageHinkley")
 >>> for x in [0.0] * 100 + [1.0] * 100:
@@ -35,7 +35,7 @@ from typing import Any, Final, Literal, get_args
 from river import drift
 from river.drift import binary
 
-from pipeline.core.errors import ConfigError
+from driftline.core.errors import ConfigError
 
 __all__ = [
     "DETECTORS",

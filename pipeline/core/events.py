@@ -29,8 +29,8 @@ from pydantic import (
     field_validator,
 )
 
-from pipeline.core import schemas
-from pipeline.core.times import to_utc
+from driftline.core import schemas
+from driftline.core.times import to_utc
 
 __all__ = [
     "Event",

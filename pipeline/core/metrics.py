@@ -35,9 +35,9 @@ from typing import Any
 from river import metrics, utils
 from scipy import integrate
 
-from pipeline.core.costs import CostMatrix
-from pipeline.core.models import ModelKind
-from pipeline.core.windows import EventWindows, WindowScore
+from driftline.core.costs import CostMatrix
+from driftline.core.models import ModelKind
+from driftline.core.windows import EventWindows, WindowScore
 
 __all__ = [
     "BinnedROCAUC",
@@ -464,7 +464,7 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         total["y_mean"], total["y_m2"] = mean, m2
     qualities = [snap["quality"] for snap in snapshots if "quality" in snap]
     if qualities:
-        from pipeline.core.quality_metrics import merge_quality  # it builds on this module
+        from driftline.core.quality_metrics import merge_quality  # it builds on this module
 
         counts = total["counts"]
         labels = {

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import river
 from river import base
 
-from pipeline.core.errors import ConfigError
+from driftline.core.errors import ConfigError
 
 __all__ = ["DEFAULT_MODEL", "ModelKind", "build_model", "model_kind"]
 

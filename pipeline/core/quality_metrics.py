@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from pipeline.core.metrics import LatenessHistogram
+from driftline.core.metrics import LatenessHistogram
 
 __all__ = [
     "DIMENSIONS",

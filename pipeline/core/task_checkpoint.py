@@ -1,6 +1,6 @@
 """Checkpoint a task and restore it: the state an uninterrupted run would have.
 
->>> from pipeline.core.task import PartitionTask, TaskConfig
+>>> from driftline.core.task import PartitionTask, TaskConfig
 >>> codec = CheckpointCodec(b"x" * 32)
 >>> task = PartitionTask(2, TaskConfig())
 >>> task.next_offset = 42
@@ -18,11 +18,11 @@ from typing import Any
 
 import river
 
-from pipeline.core import __version__
-from pipeline.core.checkpoint import CheckpointCodec, CheckpointError
-from pipeline.core.digest import state_digest
-from pipeline.core.fingerprint import config_fingerprint
-from pipeline.core.task import PartitionTask, TaskConfig
+from driftline.core import __version__
+from driftline.core.checkpoint import CheckpointCodec, CheckpointError
+from driftline.core.digest import state_digest
+from driftline.core.fingerprint import config_fingerprint
+from driftline.core.task import PartitionTask, TaskConfig
 
 __all__ = [
     "config_fingerprint",
@@ -34,7 +34,7 @@ __all__ = [
     "seal_task",
 ]
 
-FORMAT = 6
+FORMAT = 7
 #: The attributes that are a task's state; everything else is rebuilt from its config.
 _STATE = (
     "slots",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.core.errors import EventValidationError
+from driftline.core.errors import EventValidationError
 
 __all__ = [
     "EPOCH",
@@ -110,7 +110,7 @@ def from_epoch(number: int | float, unit: EpochUnit) -> datetime:
 
     Non-finite numbers, numbers beyond what a datetime holds and times outside
     [:data:`MIN_EVENT_TIME`, :data:`MAX_EVENT_TIME`) (a unit mistake, mostly) raise
-    :class:`~pipeline.core.errors.EventValidationError`.
+    :class:`~driftline.core.errors.EventValidationError`.
 
     >>> from_epoch(1_700_000_000, "s").isoformat()
     '2023-11-14T22:13:20+00:00'
@@ -119,7 +119,7 @@ def from_epoch(number: int | float, unit: EpochUnit) -> datetime:
     >>> from_epoch(1_700_000_000, "ms")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.EventValidationError: event time 1970-01-20T16:13:20+00:00 is outside ...
+    driftline.core.errors.EventValidationError: event time 1970-01-20T16:13:20+00:00 is outside ...
     """
     if isinstance(number, float) and not math.isfinite(number):
         raise EventValidationError(f"epoch time {number} is not finite")

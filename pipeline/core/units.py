@@ -16,7 +16,7 @@ name (``"km"``, ``"F"``, ``"hPa"``) and a few spellings people send ("kilometres
 >>> convert(1, "kg", "m")
 Traceback (most recent call last):
 ...
-pipeline.core.errors.ConfigError: cannot convert kg (a mass) to m (a length)
+driftline.core.errors.ConfigError: cannot convert kg (a mass) to m (a length)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
-from pipeline.core.errors import ConfigError
+from driftline.core.errors import ConfigError
 
 __all__ = ["UNITS", "UnitKind", "canonical_unit", "convert", "unit_kind", "units_of"]
 
@@ -107,7 +107,7 @@ def canonical_unit(name: str) -> str:
     >>> canonical_unit("furlong")
     Traceback (most recent call last):
     ...
-    pipeline.core.errors.ConfigError: unknown unit 'furlong'; known units: length: m, km, \
+    driftline.core.errors.ConfigError: unknown unit 'furlong'; known units: length: m, km, \
 mi, ft, nmi; temperature: C, F, K; speed: m/s, km/h, mph, kn; pressure: Pa, hPa, mbar, \
 kPa, inHg; duration: ms, s, min, h; mass: kg, lb; fraction: ratio, percent
     """

@@ -21,7 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.errors import StackError
+from driftline.core.errors import StackError
 
 __all__ = ["TlsFiles", "ensure_tls", "server_extensions"]
 

@@ -8,7 +8,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from pipeline.core.errors import StackError
+from driftline.core.errors import StackError
 
 __all__ = ["ensure_kafka_jars", "kafka_libs_dir"]
 
@@ -44,7 +44,7 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
     if libs.exists():
         shutil.rmtree(libs)
     libs.mkdir(parents=True)
-    pom = resources.files("pipeline.stack").joinpath("kafka-runtime.pom.xml")
+    pom = resources.files("driftline.stack").joinpath("kafka-runtime.pom.xml")
     with resources.as_file(pom) as pom_path:
         command = [
             mvn,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.errors import StackError
-from pipeline.stack import processes
-from pipeline.stack.secret_files import write_private
+from driftline.core.errors import StackError
+from driftline.stack import processes
+from driftline.stack.secret_files import write_private
 
 __all__ = [
     "KafkaNode",

@@ -6,12 +6,12 @@ Everything lives in one folder (``DRIFTLINE_STACK_HOME``, default ``./.driftline
     kafka-<id>/            server.properties, log4j2.properties, kafka.log, data/
     redis/                 redis.conf (0600: it holds the password), redis.log, append-only files
     redis-<n>/             the same per node of a Redis Cluster (``up --redis-cluster``), nodes.conf
-    secrets/               checkpoint.key, redis.password (see pipeline.stack.secret_files)
+    secrets/               checkpoint.key, redis.password (see driftline.stack.secret_files)
 
 ``up`` starts only what is down, each process on the ports and with the data it had (a
 node's storage is formatted once, for one cluster id), and waits until every process
 answers; a running stack is left alone. ``status`` tells a usable stack with a process
-down (*degraded*) from one that is not running (:mod:`pipeline.stack.status`). ``down``
+down (*degraded*) from one that is not running (:mod:`driftline.stack.status`). ``down``
 stops only the processes recorded in ``stack.json`` and verified by their start time.
 
 The first ``up`` makes the stack's secrets, kept from then on (``down --purge`` too keeps
@@ -20,7 +20,7 @@ that hands out a Redis URL carrying it; ``status`` and ``stack.json`` never show
 
 A *secured* stack (``DRIFTLINE_STACK_SECURE=1`` or ``driftline stack up --secure``) also
 makes a CA, a server and a client certificate and SCRAM passwords in ``secrets/``
-(:mod:`pipeline.stack.certificates`, :func:`ensure_secured_secrets`): Kafka's one client
+(:mod:`driftline.stack.certificates`, :func:`ensure_secured_secrets`): Kafka's one client
 listener is SASL_SSL (SCRAM-SHA-512 as user ``driftline``, client certificates required),
 Redis listens on TLS only with the ACL user ``driftline`` and no default user. The mode
 belongs to the home: a stack made one way is not restarted the other way (``down --purge``
@@ -28,7 +28,7 @@ first), and its clients must use the same setting, which gives them the stack's 
 (:meth:`StackSettings.secured_kafka`; the Redis URL of :meth:`endpoints` carries its own).
 
 With ``up(redis_cluster=True)`` Redis is a three-master Redis Cluster instead
-(:mod:`pipeline.stack.redis_cluster`). That mode too belongs to the home: ``stack.json``
+(:mod:`driftline.stack.redis_cluster`). That mode too belongs to the home: ``stack.json``
 records it, later ``up`` calls restart the cluster's dead nodes without being told, and the
 Redis URL is the first node's (clients find the others). A home with one Redis is not
 turned into a cluster (``down --purge`` first), and a secured stack has no cluster mode.
@@ -44,13 +44,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.settings import STACK_USER, KafkaSettings, StackSettings
-from pipeline.core.errors import StackError
-from pipeline.stack import processes
-from pipeline.stack.certificates import TlsFiles, ensure_tls
-from pipeline.stack.jars import ensure_kafka_jars
-from pipeline.stack.kafka_node import (
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.settings import STACK_USER, KafkaSettings, StackSettings
+from driftline.core.errors import StackError
+from driftline.stack import processes
+from driftline.stack.certificates import TlsFiles, ensure_tls
+from driftline.stack.jars import ensure_kafka_jars
+from driftline.stack.kafka_node import (
     KafkaNode,
     KafkaServerSecurity,
     format_storage,
@@ -61,10 +61,10 @@ from pipeline.stack.kafka_node import (
     render_properties,
     write_properties,
 )
-from pipeline.stack.processes import spawn as _spawn
-from pipeline.stack.readiness import wait_kafka, wait_redis
-from pipeline.stack.redis_cluster import ensure_cluster
-from pipeline.stack.redis_node import (
+from driftline.stack.processes import spawn as _spawn
+from driftline.stack.readiness import wait_kafka, wait_redis
+from driftline.stack.redis_cluster import ensure_cluster
+from driftline.stack.redis_node import (
     RedisTls,
     redis_command,
     require_password,
@@ -72,14 +72,14 @@ from pipeline.stack.redis_node import (
     with_password,
     write_redis_conf,
 )
-from pipeline.stack.secret_files import (
+from driftline.stack.secret_files import (
     CHECKPOINT_KEY,
     REDIS_PASSWORD,
     ensure_secrets,
     ensure_secured_secrets,
     read_secret,
 )
-from pipeline.stack.status import StackStatus, judge
+from driftline.stack.status import StackStatus, judge
 
 __all__ = ["LocalStack", "StackStatus", "wait_kafka", "wait_redis"]
 
@@ -114,7 +114,7 @@ class LocalStack:
         """What the state file records, with each process checked for life.
 
         ``running`` is true while the stack is usable, even with a broker down
-        (``degraded``); see :func:`pipeline.stack.status.judge`.
+        (``degraded``); see :func:`driftline.stack.status.judge`.
         """
         state = self._read_state() or {}
         brokers = [

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import redis
 from kafka.errors import KafkaError
 
-from pipeline.adapters.kafka_clients import admin_client
-from pipeline.adapters.settings import KafkaSettings, mask_url
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.kafka_clients import admin_client
+from driftline.adapters.settings import KafkaSettings, mask_url
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["wait_kafka", "wait_redis"]
 

@@ -32,12 +32,12 @@ from typing import Any
 
 import redis
 
-from pipeline.adapters.settings import mask_url
-from pipeline.core.errors import ServiceUnavailable, StackError
-from pipeline.stack import processes
-from pipeline.stack.readiness import wait_redis
-from pipeline.stack.redis_node import redis_command, render_redis_conf, with_password
-from pipeline.stack.secret_files import write_private
+from driftline.adapters.settings import mask_url
+from driftline.core.errors import ServiceUnavailable, StackError
+from driftline.stack import processes
+from driftline.stack.readiness import wait_redis
+from driftline.stack.redis_node import redis_command, render_redis_conf, with_password
+from driftline.stack.secret_files import write_private
 
 __all__ = [
     "CLUSTER_SLOTS",

@@ -10,8 +10,8 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from pipeline.core.errors import StackError
-from pipeline.stack.secret_files import write_private
+from driftline.core.errors import StackError
+from driftline.stack.secret_files import write_private
 
 __all__ = [
     "RedisTls",

@@ -12,7 +12,7 @@ A secured stack (``stack up --secure``) adds (see :func:`ensure_secured_secrets`
         kafka.password             the SCRAM-SHA-512 password of the Kafka user ``driftline``
         kafka-broker.password      the SCRAM password the brokers use among themselves
         kafka-keystore.password    the password of the brokers' PKCS12 keystore
-        tls/                       certificates and keys (pipeline.stack.certificates)
+        tls/                       certificates and keys (driftline.stack.certificates)
 
 A file is created with mode 0600 by ``os.open`` itself (never readable by others, not even
 for a moment) and under a temporary name, then linked into place: a reader sees a whole
@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.errors import StackError
+from driftline.core.errors import StackError
 
 __all__ = [
     "CHECKPOINT_KEY",

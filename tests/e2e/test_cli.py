@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from consumers.tasks import TaskStore
-from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.task import TaskConfig
-from pipeline.stack.processes import start_ticks
+from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.consumers.tasks import TaskStore
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.task import TaskConfig
+from driftline.stack.processes import start_ticks
 from tests.conftest import TEST_CHECKPOINT_KEY
 
 pytestmark = pytest.mark.e2e
 
-DRIFTLINE = [sys.executable, "-m", "pipeline"]
+DRIFTLINE = [sys.executable, "-m", "driftline"]
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:

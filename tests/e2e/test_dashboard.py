@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.adapters.endpoints import Endpoints
+from driftline.adapters.endpoints import Endpoints
 from tests.e2e.test_cli import DRIFTLINE, last_json, run
 from tests.e2e.test_worker_cli import command_env
 
@@ -303,9 +303,9 @@ def _record_starved_alert(env: dict[str, str]) -> None:
     """A ``timeliness`` alert as a task raises it when its inputs come late (issue 19)."""
     from datetime import UTC, datetime
 
-    from consumers.redis_sink import RedisSink
-    from pipeline.adapters.redis_clients import make_redis
-    from pipeline.core.records import Alert
+    from driftline.adapters.redis_clients import make_redis
+    from driftline.consumers.redis_sink import RedisSink
+    from driftline.core.records import Alert
 
     alert = Alert(
         alert_id="1-99-timeliness-late-inputs-starved",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.endpoints import Endpoints
-from producers.faults import FAULTS
+from driftline.adapters.endpoints import Endpoints
+from driftline.producers.faults import FAULTS
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.e2e.test_cli import last_json, run
 
@@ -139,7 +139,7 @@ def test_sigterm_checkpoints_then_exits_and_model_show_lists_the_tasks(
     }
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume", "--json"],
+        [sys.executable, "-m", "driftline", "consume", "--json"],
         env=slow,
         stdout=subprocess.PIPE,
         stderr=log.open("wb"),
@@ -191,7 +191,7 @@ def test_a_second_signal_exits_at_once(env: dict[str, str], tmp_path: Path):
 
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume"],
+        [sys.executable, "-m", "driftline", "consume"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
@@ -222,7 +222,7 @@ def test_until_idle_waits_for_partitions_held_by_a_dead_worker(env: dict[str, st
     published = last_json(produced.stdout)["published"]
     log = tmp_path / "first.log"
     first = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume"],
+        [sys.executable, "-m", "driftline", "consume"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),

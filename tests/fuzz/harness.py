@@ -14,7 +14,7 @@ and its output:
   its own) as its kind says, and no record ever gets two outputs;
 * predictions belong to observations of this batch and their numbers are finite;
 * ``json.dumps(task.snapshot(), allow_nan=False)`` works;
-* nothing but :class:`~pipeline.core.errors.DecodeError` leaves the codec, and nothing at
+* nothing but :class:`~driftline.core.errors.DecodeError` leaves the codec, and nothing at
   all leaves ``process``.
 
 A failure is kept (with the batch, to replay) and counted, never raised, so one campaign
@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.errors import DecodeError
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.models import DEFAULT_MODEL
-from pipeline.core.quality import QualityRules
-from pipeline.core.records import InputRecord, Prediction
-from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.core.ticks import WatermarkTick
+from driftline.core.codec import EventCodec
+from driftline.core.errors import DecodeError
+from driftline.core.events import Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.models import DEFAULT_MODEL
+from driftline.core.quality import QualityRules
+from driftline.core.records import InputRecord, Prediction
+from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.ticks import WatermarkTick
 from tests.fuzz.payloads import ByteSource, RecordFactory
 
 __all__ = ["CONFIGS", "KNOWN_FINDINGS", "CampaignStats", "Failure", "FuzzHarness"]

@@ -34,12 +34,12 @@ from typing import Any, TypeVar
 
 import fastavro
 
-from pipeline.core.codec import TICK_SCHEMA_ID, EventCodec
-from pipeline.core.events import Observation, Outcome, avro_schema
-from pipeline.core.models import ModelKind
-from pipeline.core.records import InputRecord
-from pipeline.core.ticks import WatermarkTick, tick_schema
-from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, epoch_micros, to_millis
+from driftline.core.codec import TICK_SCHEMA_ID, EventCodec
+from driftline.core.events import Observation, Outcome, avro_schema
+from driftline.core.models import ModelKind
+from driftline.core.records import InputRecord
+from driftline.core.ticks import WatermarkTick, tick_schema
+from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, epoch_micros, to_millis
 
 __all__ = ["ByteSource", "RecordFactory"]
 

@@ -103,7 +103,7 @@ def _atheris(args: argparse.Namespace, artifacts: Path) -> int:
     """libFuzzer until ``args.payloads`` records have run; it never returns (os._exit)."""
     import atheris
 
-    with atheris.instrument_imports(include=["pipeline"]):
+    with atheris.instrument_imports(include=["driftline"]):
         harness = _harness(args.seed, args.include_known, args.configs)
     target = args.payloads
     corpus = artifacts / f"corpus-{args.seed}"

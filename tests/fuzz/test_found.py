@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.ticks import WatermarkTick
-from pipeline.core.times import to_millis
+from driftline.core.codec import EventCodec
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.ticks import WatermarkTick
+from driftline.core.times import to_millis
 
 pytestmark = pytest.mark.fuzz
 

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.codec import TICK_SCHEMA_ID, EventCodec
-from pipeline.core.errors import DecodeError
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.quality import QualityRules
-from pipeline.core.ticks import WatermarkTick
-from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
+from driftline.core.codec import TICK_SCHEMA_ID, EventCodec
+from driftline.core.errors import DecodeError
+from driftline.core.events import Observation, Outcome
+from driftline.core.quality import QualityRules
+from driftline.core.ticks import WatermarkTick
+from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 from tests.fuzz.harness import FuzzHarness
 from tests.fuzz.payloads import ByteSource, _mutate
 from tests.fuzz.run import campaign

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.stack.processes import stop_processes
-from pipeline.stack.redis_cluster import ensure_cluster
-from pipeline.stack.redis_node import with_password
+from driftline.stack.processes import stop_processes
+from driftline.stack.redis_cluster import ensure_cluster
+from driftline.stack.redis_node import with_password
 
 __all__ = ["RunningCluster", "redis_cluster"]
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from consumers.runner import run_worker, worker_config
-from consumers.worker import Worker
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import make_producer
-from pipeline.adapters.settings import Settings
-from pipeline.adapters.topics import prepare_topics
-from pipeline.core.events import Observation, Outcome
-from producers.publisher import EventPublisher
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.settings import Settings
+from driftline.adapters.topics import prepare_topics
+from driftline.consumers.runner import run_worker, worker_config
+from driftline.consumers.worker import Worker
+from driftline.core.events import Observation, Outcome
+from driftline.producers.publisher import EventPublisher
 
 
 def endpoints_of(settings: Settings) -> Endpoints:

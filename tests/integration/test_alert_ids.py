@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import redis
 
-from consumers.alerts import alert_json
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.records import Alert
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.consumers.alerts import alert_json
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.records import Alert
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 
 pytestmark = pytest.mark.integration

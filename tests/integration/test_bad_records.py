@@ -12,11 +12,11 @@ import fastavro
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.reader import PredictionsClient
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation, Outcome, avro_schema
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.consumers.reader import PredictionsClient
+from driftline.core.codec import EventCodec
+from driftline.core.events import Observation, Outcome, avro_schema
 from tests.integration.helpers import create_topics, drain
 
 pytestmark = pytest.mark.integration

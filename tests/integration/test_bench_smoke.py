@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.endpoints import Endpoints
+from driftline.adapters.endpoints import Endpoints
 from tests.conftest import TEST_CHECKPOINT_KEY
 
 pytestmark = pytest.mark.integration

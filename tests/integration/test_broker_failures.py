@@ -27,20 +27,20 @@ import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
-from consumers.tail import read_events
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import admin_client, make_consumer, make_producer
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import KafkaSettings, Settings, StackSettings
-from pipeline.adapters.topics import prepare_topics
-from pipeline.core.errors import DriftlineError, PublishError
-from pipeline.core.events import Event
-from pipeline.core.ticks import WatermarkTick
-from pipeline.stack import LocalStack
-from pipeline.stack.processes import start_ticks
-from producers.flights import flight_events
-from producers.publisher import Delivery, DeliveryBounds, EventPublisher
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import KafkaSettings, Settings, StackSettings
+from driftline.adapters.topics import prepare_topics
+from driftline.consumers.tail import read_events
+from driftline.core.errors import DriftlineError, PublishError
+from driftline.core.events import Event
+from driftline.core.ticks import WatermarkTick
+from driftline.producers.flights import flight_events
+from driftline.producers.publisher import Delivery, DeliveryBounds, EventPublisher
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.stack import LocalStack
+from driftline.stack.processes import start_ticks
 
 pytestmark = pytest.mark.integration
 
@@ -191,7 +191,7 @@ def command_env(stack: LocalStack, settings: Settings, **extra: str) -> dict[str
 
 
 def driftline(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline", *args]
+    return [sys.executable, "-m", "driftline", *args]
 
 
 def read_topic(kafka: KafkaSettings, topic: str) -> list[Event]:

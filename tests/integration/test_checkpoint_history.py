@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from consumers.tasks import TaskStore
-from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis, slot_of
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.task import TaskConfig
-from pipeline.core.task_checkpoint import describe, restore_task
-from pipeline.stack.processes import free_port
+from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis, slot_of
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.consumers.tasks import TaskStore
+from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.task import TaskConfig
+from driftline.core.task_checkpoint import describe, restore_task
+from driftline.stack.processes import free_port
 from tests.conftest import TEST_CHECKPOINT_KEY
 
 pytestmark = pytest.mark.integration

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.adapters.confluent_clients import make_client_producer
-from pipeline.adapters.settings import Settings
-from pipeline.core.codec import EventCodec
-from pipeline.core.errors import PublishError
-from pipeline.core.events import Observation, Outcome
-from producers.publisher import DeliveryBounds, EventPublisher
+from driftline.adapters.confluent_clients import make_client_producer
+from driftline.adapters.settings import Settings
+from driftline.core.codec import EventCodec
+from driftline.core.errors import PublishError
+from driftline.core.events import Observation, Outcome
+from driftline.producers.publisher import DeliveryBounds, EventPublisher
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, publish
 
@@ -179,7 +179,7 @@ def test_the_produce_command_publishes_on_confluent_kafka(settings: Settings, tm
     }
     command = ["produce", "jsonl", str(table), "--key", "k", "--time", "t", "--event-id", "id"]
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *command, "--json"],
+        [sys.executable, "-m", "driftline", *command, "--json"],
         env=env,
         capture_output=True,
         text=True,

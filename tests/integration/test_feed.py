@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from consumers.feed import PredictionsFeed
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.prediction_record import StreamEntry
-from pipeline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.records import Prediction
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.prediction_record import StreamEntry
+from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
+from driftline.consumers.feed import PredictionsFeed
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import stop_after
 
@@ -96,7 +96,7 @@ def test_a_redis_that_does_not_answer_is_unavailable_at_the_call(namespace: str)
 def test_entries_decode_as_the_blocking_reader_decodes_them(
     services: Endpoints, namespace: str
 ) -> None:
-    from consumers.reader import PredictionsClient
+    from driftline.consumers.reader import PredictionsClient
 
     client = make_redis(services.redis_url)
     sink = RedisSink(client, namespace)

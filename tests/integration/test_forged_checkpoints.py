@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.checkpoint import CheckpointCodec
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.core.checkpoint import CheckpointCodec
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, publish
 
@@ -51,7 +51,7 @@ def test_a_forged_checkpoint_is_refused_before_it_is_unpickled(
 ) -> None:
     """``local-stack``: no key set, the worker takes the stack's own (once: a constant in
     the source, which is how a forged checkpoint ran its code); ``settings``: a set key."""
-    from pipeline.adapters.settings import Settings
+    from driftline.adapters.settings import Settings
 
     settings = Settings(
         _env_file=None,
@@ -78,7 +78,7 @@ def test_a_forged_checkpoint_is_refused_before_it_is_unpickled(
             "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
         }
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "3"],
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "3"],
         env=env,
         capture_output=True,
         text=True,
@@ -96,7 +96,7 @@ def test_no_worker_starts_without_a_checkpoint_key(services: Endpoints, namespac
         "DRIFTLINE_NAMESPACE": namespace,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "consume", "--max-events", "1"],
+        [sys.executable, "-m", "driftline", "consume", "--max-events", "1"],
         env=env,
         capture_output=True,
         text=True,

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumers.rerun import rerun
-from consumers.worker import Worker
-from pipeline.adapters.kafka_clients import make_producer
-from pipeline.adapters.settings import Settings
-from pipeline.app.namespace import prepare_namespace
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation
-from pipeline.core.records import Prediction
+from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.settings import Settings
+from driftline.app.namespace import prepare_namespace
+from driftline.consumers.rerun import rerun
+from driftline.consumers.worker import Worker
+from driftline.core.codec import EventCodec
+from driftline.core.events import Observation
+from driftline.core.records import Prediction
 from tests.integration.helpers import create_topics, drain, endpoints_of, publish
 
 pytestmark = pytest.mark.integration

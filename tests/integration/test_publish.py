@@ -9,13 +9,13 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from pipeline.adapters.kafka_clients import admin_client, make_producer
-from pipeline.adapters.settings import Settings
-from pipeline.adapters.topics import partition_counts
-from pipeline.core.codec import EventCodec
-from pipeline.core.errors import ConfigError, PublishError
-from pipeline.core.events import Observation, Outcome
-from producers.publisher import EventPublisher
+from driftline.adapters.kafka_clients import admin_client, make_producer
+from driftline.adapters.settings import Settings
+from driftline.adapters.topics import partition_counts
+from driftline.core.codec import EventCodec
+from driftline.core.errors import ConfigError, PublishError
+from driftline.core.events import Observation, Outcome
+from driftline.producers.publisher import EventPublisher
 from tests.integration.helpers import create_topics
 
 pytestmark = pytest.mark.integration

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from consumers.reader import PredictionsClient
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.prediction_record import epoch_micros
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Alert, Prediction
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.prediction_record import epoch_micros
+from driftline.adapters.redis_clients import make_redis
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.quality_metrics import QualityFinding
+from driftline.core.records import Alert, Prediction
 from tests.integration.helpers import stop_after
 
 pytestmark = pytest.mark.integration

@@ -19,18 +19,18 @@ from typing import Any
 import pytest
 import redis
 
-from consumers.clients import make_record_source
-from consumers.reader import PredictionsClient
-from consumers.redis_sink import RedisSink
-from consumers.runner import checkpoint_codec, worker_config
-from consumers.tasks import TaskStore
-from consumers.worker import Worker
-from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.task_checkpoint import describe
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.consumers.clients import make_record_source
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.redis_sink import RedisSink
+from driftline.consumers.runner import checkpoint_codec, worker_config
+from driftline.consumers.tasks import TaskStore
+from driftline.consumers.worker import Worker
+from driftline.core.task_checkpoint import describe
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
 from tests.unit.worker_fakes import MemoryDeadLetters
@@ -123,7 +123,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 def _worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume", *args],
+        [sys.executable, "-m", "driftline", "consume", *args],
         env=_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
@@ -355,7 +355,7 @@ def test_a_long_redis_stall_is_waited_out_and_ends_equal(
     log = tmp_path / "worker.log"
     env = _env(settings) | {"DRIFTLINE_REDIS_TIMEOUT_S": "1"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "6"],
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "6"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
@@ -381,8 +381,8 @@ def test_a_redis_restart_mid_stream_is_waited_out_and_ends_equal(
 ):
     """Redis shuts down (its append-only file kept) while the worker writes, and the stack
     brings it back on its port: the worker waits, goes on, and ends as one pass."""
-    from pipeline.adapters.settings import StackSettings
-    from pipeline.stack import LocalStack
+    from driftline.adapters.settings import StackSettings
+    from driftline.stack import LocalStack
 
     settings = _settings(settings, "restart")
     create_topics(settings, partitions=PARTITIONS)
@@ -390,7 +390,7 @@ def test_a_redis_restart_mid_stream_is_waited_out_and_ends_equal(
     log = tmp_path / "worker.log"
     env = _env(settings) | {"DRIFTLINE_REDIS_TIMEOUT_S": "1"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "6"],
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "6"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),

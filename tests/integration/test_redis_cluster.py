@@ -18,20 +18,20 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from consumers.reader import PredictionsClient
-from consumers.reset import forget_state
-from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.prediction_record import encode_hash, encode_stream
-from pipeline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.adapters.settings import StackSettings
-from pipeline.core.errors import ConfigError, ServiceUnavailable
-from pipeline.core.metrics import TaskMetrics
-from pipeline.core.records import Prediction
-from pipeline.stack import LocalStack
-from pipeline.stack.processes import free_port
-from pipeline.stack.redis_cluster import CLUSTER_SLOTS, cluster_state
+from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.prediction_record import encode_hash, encode_stream
+from driftline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.adapters.settings import StackSettings
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.reset import forget_state
+from driftline.core.errors import ConfigError, ServiceUnavailable
+from driftline.core.metrics import TaskMetrics
+from driftline.core.records import Prediction
+from driftline.stack import LocalStack
+from driftline.stack.processes import free_port
+from driftline.stack.redis_cluster import CLUSTER_SLOTS, cluster_state
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.test_stack_repair import kill, stack_command, status_json
 

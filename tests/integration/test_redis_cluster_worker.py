@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from consumers.reader import PredictionsClient
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.adapters.settings import Settings
-from pipeline.core.errors import WriteRefused
-from pipeline.core.records import Prediction
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.adapters.settings import Settings
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.errors import WriteRefused
+from driftline.core.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import create_topics, publish
 from tests.integration.test_recovery import (
@@ -165,7 +165,7 @@ def test_a_master_killed_mid_stream_is_waited_out_and_ends_equal(
     publish(settings, EVENTS)
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "consume", "--until-idle", "6"],
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "6"],
         env=_env(settings) | {"DRIFTLINE_REDIS_TIMEOUT_S": "1"},
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),

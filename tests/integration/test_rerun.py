@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from consumers.reader import PredictionsClient
-from consumers.rerun import rerun
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.app.namespace import prepare_namespace
-from pipeline.core.errors import ConfigError
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.app.namespace import prepare_namespace
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.rerun import rerun
+from driftline.core.errors import ConfigError
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, endpoints_of, publish
 
 pytestmark = pytest.mark.integration

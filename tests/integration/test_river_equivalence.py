@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from river import datasets, evaluate, metrics
 
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.models import build_model
-from producers.replay import ArrivalDelay, ReplayPlan
-from producers.sources import LabelledEvent
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.core.events import Observation, Outcome
+from driftline.core.models import build_model
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.producers.sources import LabelledEvent
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration

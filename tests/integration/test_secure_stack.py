@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import admin_client
-from pipeline.adapters.settings import KafkaSettings, Settings, StackSettings
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.stack import LocalStack
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka_clients import admin_client
+from driftline.adapters.settings import KafkaSettings, Settings, StackSettings
+from driftline.core.errors import ServiceUnavailable
+from driftline.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ def driftline(home: Path, *args: str, secure: bool = True) -> subprocess.Complet
     if secure:
         env["DRIFTLINE_STACK_SECURE"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
+        [sys.executable, "-m", "driftline", *args],
         capture_output=True,
         text=True,
         env=env,

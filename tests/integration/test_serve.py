@@ -18,15 +18,15 @@ from urllib.parse import urlsplit
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.feed import PredictionsFeed
-from consumers.reader import PredictionsClient
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.redis_clients import make_async_redis, make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.app.serving import ApiServer, create_app, serving_app
-from pipeline.core.records import Prediction
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.redis_clients import make_async_redis, make_redis
+from driftline.adapters.settings import Settings
+from driftline.app.serving import ApiServer, create_app, serving_app
+from driftline.consumers.feed import PredictionsFeed
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.records import Prediction
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration

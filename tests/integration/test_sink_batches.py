@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from consumers.reader import PredictionsClient
-from consumers.redis_sink import RedisSink
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.prediction_record import decode_stream_entry
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.core.errors import WriteRefused
-from pipeline.core.records import Prediction
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.prediction_record import decode_stream_entry
+from driftline.adapters.redis_clients import make_redis
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.redis_sink import RedisSink
+from driftline.core.errors import WriteRefused
+from driftline.core.records import Prediction
 
 pytestmark = pytest.mark.integration
 

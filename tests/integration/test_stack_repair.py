@@ -22,11 +22,11 @@ import pytest
 import redis
 from kafka import TopicPartition
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.kafka_clients import admin_client, make_consumer, make_producer
-from pipeline.adapters.settings import KafkaSettings, StackSettings
-from pipeline.stack import LocalStack
-from pipeline.stack.processes import start_ticks
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.settings import KafkaSettings, StackSettings
+from driftline.stack import LocalStack
+from driftline.stack.processes import start_ticks
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def stack_command(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     env |= {"DRIFTLINE_STACK_HOME": str(home), "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", "stack", *args],
+        [sys.executable, "-m", "driftline", "stack", *args],
         env=env,
         capture_output=True,
         text=True,

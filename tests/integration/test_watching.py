@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from consumers.reader import PredictionsClient
-from consumers.runner import checkpoint_codec, checkpoint_store
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.task_checkpoint import describe
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.consumers.reader import PredictionsClient
+from driftline.consumers.runner import checkpoint_codec, checkpoint_store
+from driftline.core.task_checkpoint import describe
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
 
@@ -59,7 +59,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
+        [sys.executable, "-m", "driftline", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -147,8 +147,8 @@ def test_alerts_and_points_are_written_once_whatever_the_replays(settings: Setti
     """The sink's record() is idempotent: the same points and alerts twice change nothing."""
     from datetime import UTC, datetime
 
-    from consumers.redis_sink import RedisSink
-    from pipeline.core.records import Alert
+    from driftline.consumers.redis_sink import RedisSink
+    from driftline.core.records import Alert
 
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     sink = RedisSink(client, settings.namespace, series_windows_kept=2)
@@ -170,8 +170,8 @@ def test_alerts_and_points_are_written_once_whatever_the_replays(settings: Setti
 
 def test_a_namespace_made_before_alerts_gets_its_alerts_topic(settings: Settings) -> None:
     """Topics an older driftline made have no ``<ns>.alerts``: the worker makes it."""
-    from pipeline.adapters.kafka_clients import admin_client
-    from pipeline.adapters.topics import delete_topics, partition_counts
+    from driftline.adapters.kafka_clients import admin_client
+    from driftline.adapters.topics import delete_topics, partition_counts
 
     create_topics(settings, partitions=1)
     with admin_client(settings.kafka) as admin:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.reader import PredictionsClient
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core.events import Observation, Outcome
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.consumers.reader import PredictionsClient
+from driftline.core.events import Observation, Outcome
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration
@@ -96,8 +96,8 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
 
 
 def test_stale_prediction_never_overwrites_a_fresher_one(settings: Settings):
-    from consumers.redis_sink import RedisSink
-    from pipeline.core.records import Prediction
+    from driftline.consumers.redis_sink import RedisSink
+    from driftline.core.records import Prediction
 
     redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     sink = RedisSink(redis_client, settings.namespace, prediction_ttl_s=60)

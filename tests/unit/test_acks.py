@@ -1,4 +1,5 @@
-"""consumers.acks: every record acknowledged, or a PublishError saying how many were not."""
+"""driftline.consumers.acks: every record acknowledged, or a PublishError saying how many
+were not."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from consumers.acks import send_acknowledged
-from pipeline.core.errors import PublishError
+from driftline.consumers.acks import send_acknowledged
+from driftline.core.errors import PublishError
 
 
 class Future:

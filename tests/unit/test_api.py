@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.adapters.prediction_record import StoredPrediction, StreamEntry
-from pipeline.app.serving import create_app
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.prediction_record import StoredPrediction, StreamEntry
+from driftline.app.serving import create_app
+from driftline.core.errors import ServiceUnavailable
 
 WHEN = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -109,7 +109,7 @@ class MemoryReader:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
 
-    # the feed's surface (consumers.feed.PredictionsFeed): awaited, as the server does
+    # the feed's surface (driftline.consumers.feed.PredictionsFeed): awaited, as the server does
 
     async def _after(
         self, last: str, stop: Callable[[], bool] | None

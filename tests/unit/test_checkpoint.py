@@ -22,19 +22,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import compose, linear_model, preprocessing
 
-from pipeline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
-from pipeline.core.checkpoint import (
+from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.core.checkpoint import (
     CheckpointCodec,
     CheckpointError,
 )
-from pipeline.core.codec import EventCodec
-from pipeline.core.digest import state_digest
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.models import DEFAULT_MODEL, build_model
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.core.task_checkpoint import (
+from driftline.core.codec import EventCodec
+from driftline.core.digest import state_digest
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.models import DEFAULT_MODEL, build_model
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task_checkpoint import (
     FORMAT,
     config_fingerprint,
     describe,
@@ -43,7 +43,7 @@ from pipeline.core.task_checkpoint import (
     restore_task,
     seal_task,
 )
-from pipeline.core.times import from_millis, to_millis
+from driftline.core.times import from_millis, to_millis
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32

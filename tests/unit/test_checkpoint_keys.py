@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.checkpoint_keys import checkpoint_key
-from pipeline.adapters.settings import CheckpointSettings
-from pipeline.core.errors import ConfigError
+from driftline.adapters.checkpoint_keys import checkpoint_key
+from driftline.adapters.settings import CheckpointSettings
+from driftline.core.errors import ConfigError
 
 
 def test_the_setting_wins() -> None:

@@ -56,7 +56,7 @@ def test_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     clean |= {"DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"), "COLUMNS": "60"} | env
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
+        [sys.executable, "-m", "driftline", *args],
         env=clean,
         cwd=tmp_path,
         capture_output=True,
@@ -79,7 +79,7 @@ def test_produce_that_cannot_prepare_its_topics_says_nothing_was_published(tmp_p
         "COLUMNS": "400",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "produce", "flights", "--limit", "1"],
+        [sys.executable, "-m", "driftline", "produce", "flights", "--limit", "1"],
         env=clean,
         cwd=tmp_path,
         capture_output=True,

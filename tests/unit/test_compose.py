@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from pipeline.adapters.settings import Settings, variable_names
+from driftline.adapters.settings import Settings, variable_names
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -374,7 +374,7 @@ def _arguments_accepted(command: Any) -> float:
 def test_service_command_exists_in_cli(compose: dict[str, Any], name: str) -> None:
     import typer.main
 
-    from pipeline.app.cli import app  # the contract: lands with the CLI
+    from driftline.app.cli import app  # the contract: lands with the CLI
 
     words = command_words(compose["services"][name])
     assert words[0] == "driftline", f"{name} must run the driftline console script"

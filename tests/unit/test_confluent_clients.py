@@ -15,17 +15,17 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from kafka import errors as kafka_errors
 
-from consumers import clients
-from pipeline.adapters import confluent_clients
-from pipeline.adapters.confluent_clients import (
+from driftline.adapters import confluent_clients
+from driftline.adapters.confluent_clients import (
     client_config,
     make_client_producer,
 )
-from pipeline.adapters.confluent_producer import ConfluentProducer, DeliveryFuture, kafka_error
-from pipeline.adapters.settings import KafkaSettings, Settings
-from pipeline.core.errors import ConfigError, PublishError, ServiceUnavailable
-from pipeline.core.events import Observation
-from producers.publisher import DeliveryBounds, EventPublisher
+from driftline.adapters.confluent_producer import ConfluentProducer, DeliveryFuture, kafka_error
+from driftline.adapters.settings import KafkaSettings, Settings
+from driftline.consumers import clients
+from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
+from driftline.core.events import Observation
+from driftline.producers.publisher import DeliveryBounds, EventPublisher
 
 SASL_PASSWORD = "Sp4ss-c0nfluent-71"
 KEY_PASSWORD = "Kp4ss-c0nfluent-29"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
 
-from consumers.confluent_source import ConfluentRecordSource
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.records import InputRecord
+from driftline.consumers.confluent_source import ConfluentRecordSource
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.records import InputRecord
 
 TOPIC = "demo.events"
 

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pipeline.adapters.contract_files import (
+from driftline.adapters.contract_files import (
     builtin_contract,
     find_contract,
     load_contract,
     parse_contract,
 )
-from pipeline.core.contract import (
+from driftline.core.contract import (
     MAX_COUNTED_VALUES,
     Checked,
     Contract,
@@ -31,9 +31,9 @@ from pipeline.core.contract import (
     FeatureSpec,
     Finding,
 )
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import FeatureValue
-from pipeline.core.expressions import compile_comparison, parse_comparison
+from driftline.core.errors import ConfigError
+from driftline.core.events import FeatureValue
+from driftline.core.expressions import compile_comparison, parse_comparison
 
 FLIGHTS = builtin_contract("flights")
 
@@ -1003,7 +1003,7 @@ def test_the_flights_contract_converts_units() -> None:
 
 def test_every_flight_of_the_year_passes_the_flights_contract_untouched() -> None:
     """About 15 s, most of it making the year's events: not marked slow."""
-    from producers.flights import flight_events
+    from driftline.producers.flights import flight_events
 
     check = ContractCheck(FLIGHTS)
     state = check.new_state()

@@ -17,19 +17,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import metrics
 
-from pipeline.core import events, times
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.codec import EventCodec
-from pipeline.core.dedupe import DedupeWindow
-from pipeline.core.errors import EventValidationError
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.metrics import TaskMetrics, merge_snapshots
-from pipeline.core.quality import QualityRules
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.core.task_checkpoint import restore_task, seal_task
-from pipeline.core.times import from_millis, to_millis
+from driftline.core import events, times
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.codec import EventCodec
+from driftline.core.dedupe import DedupeWindow
+from driftline.core.errors import EventValidationError
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.metrics import TaskMetrics, merge_snapshots
+from driftline.core.quality import QualityRules
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.times import from_millis, to_millis
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -350,7 +350,7 @@ def test_epoch_micros_is_exact(naive: datetime) -> None:
 
 
 def test_producers_use_the_shared_epoch_helpers() -> None:
-    from producers import flights, tabular
+    from driftline.producers import flights, tabular
 
     EPOCH, from_epoch = times.EPOCH, times.from_epoch  # noqa: N806
     for module in (tabular, flights):

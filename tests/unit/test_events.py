@@ -13,8 +13,8 @@ import fastavro
 import pytest
 from pydantic import ValidationError
 
-from pipeline.core.events import Label, Observation, Outcome, avro_schema
-from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, from_millis
+from driftline.core.events import Label, Observation, Outcome, avro_schema
+from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, from_millis
 
 MODELS: dict[str, type[Observation] | type[Outcome]] = {
     "observation": Observation,

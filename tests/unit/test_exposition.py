@@ -12,13 +12,13 @@ from typing import Any
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.exposition import serve_worker_metrics, worker_registry
-from consumers.worker import WorkerConfig
-from pipeline.adapters.prometheus import SnapshotCollector, task_families
-from pipeline.core.contract import Contract
-from pipeline.core.costs import CostMatrix
-from pipeline.core.quality_metrics import merge_quality
-from pipeline.core.task import TaskConfig
+from driftline.adapters.prometheus import SnapshotCollector, task_families
+from driftline.consumers.exposition import serve_worker_metrics, worker_registry
+from driftline.consumers.worker import WorkerConfig
+from driftline.core.contract import Contract
+from driftline.core.costs import CostMatrix
+from driftline.core.quality_metrics import merge_quality
+from driftline.core.task import TaskConfig
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 

@@ -13,16 +13,16 @@ from functools import cache
 
 import pytest
 
-from pipeline.adapters.contract_files import builtin_contract
-from pipeline.core.codec import EventCodec
-from pipeline.core.features import FeatureConfig
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.times import to_millis
-from producers.fault_score import FaultScore, score_faults
-from producers.faults import FAULTS, FaultInjector, FaultPlan, flights_targets
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan
+from driftline.adapters.contract_files import builtin_contract
+from driftline.core.codec import EventCodec
+from driftline.core.features import FeatureConfig
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.times import to_millis
+from driftline.producers.fault_score import FaultScore, score_faults
+from driftline.producers.faults import FAULTS, FaultInjector, FaultPlan, flights_targets
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
 
 FLIGHTS = 12_000
 PARTITIONS = 3

@@ -16,13 +16,13 @@ import pytest
 from kafka.future import Future
 from typer.testing import CliRunner
 
-from pipeline.adapters.contract_files import builtin_contract
-from pipeline.core.contract import ContractCheck
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import Label, Observation, Outcome
-from pipeline.core.quality_metrics import DIMENSIONS
-from producers.fault_score import score_faults
-from producers.faults import (
+from driftline.adapters.contract_files import builtin_contract
+from driftline.core.contract import ContractCheck
+from driftline.core.errors import ConfigError
+from driftline.core.events import Label, Observation, Outcome
+from driftline.core.quality_metrics import DIMENSIONS
+from driftline.producers.fault_score import score_faults
+from driftline.producers.faults import (
     DIMENSION_OF,
     EXPECTED_RULES,
     FAULTS,
@@ -36,9 +36,9 @@ from producers.faults import (
     targets_from_contract,
     write_truth,
 )
-from producers.flights import flight_events
-from producers.replay import ArrivalDelay, ReplayPlan, TimedEvent
-from producers.sources import LabelledEvent
+from driftline.producers.flights import flight_events
+from driftline.producers.replay import ArrivalDelay, ReplayPlan, TimedEvent
+from driftline.producers.sources import LabelledEvent
 
 FLIGHTS = 20_000
 T0 = datetime(2013, 1, 1, tzinfo=UTC)
@@ -493,7 +493,7 @@ class AckingProducer:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    from pipeline.app.cli import produce
+    from driftline.app.cli import produce
 
     for name in [n for n in os.environ if n.startswith("DRIFTLINE_")]:
         monkeypatch.delenv(name)
@@ -506,7 +506,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 
 
 def run_cli(runner: CliRunner, *args: str) -> Any:
-    from pipeline.app.cli import app
+    from driftline.app.cli import app
 
     return runner.invoke(app, ["produce", *args], catch_exceptions=True)
 

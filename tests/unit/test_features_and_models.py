@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import base, linear_model, preprocessing, tree
 
-from pipeline.core.dedupe import DedupeWindow
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import Observation
-from pipeline.core.features import FeatureBuilder, FeatureConfig, calendar_features
-from pipeline.core.history import LabelHistory
-from pipeline.core.models import DEFAULT_MODEL, build_model, model_kind
-from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.dedupe import DedupeWindow
+from driftline.core.errors import ConfigError
+from driftline.core.events import Observation
+from driftline.core.features import FeatureBuilder, FeatureConfig, calendar_features
+from driftline.core.history import LabelHistory
+from driftline.core.models import DEFAULT_MODEL, build_model, model_kind
+from driftline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
 
 T0 = datetime(2024, 3, 4, 18, 30, tzinfo=UTC)  # a Monday
 

@@ -7,14 +7,14 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from consumers.rerun import PredictionDigest
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation
-from pipeline.core.fingerprint import config_fingerprint
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.task_checkpoint import restore_task, seal_task
+from driftline.consumers.rerun import PredictionDigest
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.codec import EventCodec
+from driftline.core.events import Observation
+from driftline.core.fingerprint import config_fingerprint
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.task_checkpoint import restore_task, seal_task
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

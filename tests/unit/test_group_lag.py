@@ -10,10 +10,10 @@ import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from consumers import group_lag
-from consumers.group_lag import GroupLag
-from pipeline.adapters.settings import Settings
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.settings import Settings
+from driftline.consumers import group_lag
+from driftline.consumers.group_lag import GroupLag
+from driftline.core.errors import ServiceUnavailable
 
 
 class FakeConsumer:

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from rich.console import Console
 
-from pipeline.app.summary import warnings
-from pipeline.app.views import demo_summary
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.events import Observation
-from pipeline.core.task import PartitionTask
-from pipeline.core.task_checkpoint import restore_task, seal_task
+from driftline.app.summary import warnings
+from driftline.app.views import demo_summary
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.events import Observation
+from driftline.core.task import PartitionTask
+from driftline.core.task_checkpoint import restore_task, seal_task
 from tests.unit.test_task_quality import NOW, at, contract, obs, outcome, records, task
 
 
@@ -101,8 +101,8 @@ def test_no_watermark_tick_is_written_on_a_topic_of_the_replay_s_clock() -> None
     """A tick carries the wall clock, a replay's events their schedule: on a busy machine
     a tick moved event time by the producer's lag and expired 96,020 of the demo's
     predictions before their labels."""
-    from consumers.runner import worker_config
-    from pipeline.adapters.settings import Settings
+    from driftline.adapters.settings import Settings
+    from driftline.consumers.runner import worker_config
 
     broker = Settings(_env_file=None, idle_watermark_s=30)
     assert worker_config(broker).idle_watermark_s == 30

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import dummy, metrics, utils
 
-from pipeline.core.metrics import (
+from driftline.core.metrics import (
     _BOUNDS,
     BinnedROCAUC,
     LatenessHistogram,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pipeline.adapters import prediction_record as _record
-from pipeline.adapters.prediction_record import (
+from driftline.adapters import prediction_record as _record
+from driftline.adapters.prediction_record import (
     HASH_FIELDS,
     STREAM_FIELDS,
     StoredPrediction,
@@ -24,7 +24,7 @@ from pipeline.adapters.prediction_record import (
     epoch_micros,
     json_label,
 )
-from pipeline.core.records import Prediction
+from driftline.core.records import Prediction
 
 T0 = datetime(2024, 6, 1, 8, 0, 0, 123_456, tzinfo=UTC)
 

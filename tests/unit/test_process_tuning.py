@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from consumers.process_tuning import OLDER, YOUNG, limit_allocator, steady_collector
+from driftline.consumers.process_tuning import OLDER, YOUNG, limit_allocator, steady_collector
 
 
 def test_thresholds_and_the_freeze_hold_inside_and_are_undone_after() -> None:

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.future import Future
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.errors import PublishError
-from pipeline.core.events import Event, Observation, Outcome
-from producers.publisher import KIND_HEADER, Delivery, DeliveryBounds, EventPublisher
+from driftline.core.codec import EventCodec
+from driftline.core.errors import PublishError
+from driftline.core.events import Event, Observation, Outcome
+from driftline.producers.publisher import KIND_HEADER, Delivery, DeliveryBounds, EventPublisher
 
 TOPIC = "demo.events"
 T0 = datetime(2013, 1, 1, 10, 15, tzinfo=UTC)
@@ -580,7 +580,7 @@ def test_another_error_settles_what_was_sent_and_logs_no_traceback(
         publisher.publish(obs(1))
         raise KeyboardInterrupt
     assert publisher.report.failed == 1
-    [record] = [r for r in caplog.records if r.name == "producers.publisher"]
+    [record] = [r for r in caplog.records if r.name == "driftline.producers.publisher"]
     assert record.exc_info is None
     assert "while stopping on KeyboardInterrupt" in record.getMessage()
 
@@ -590,9 +590,9 @@ def run_produce(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, producer: FakeProducer, *options: str
 ) -> int:
     """``driftline produce jsonl`` (6 events of 3 keys) on ``producer``, in-process."""
-    from pipeline.adapters.endpoints import Endpoints
-    from pipeline.app import cli
-    from pipeline.app.cli import produce
+    from driftline.adapters.endpoints import Endpoints
+    from driftline.app import cli
+    from driftline.app.cli import produce
 
     rows = [{"id": f"r{i}", "k": "ABC"[i % 3], "t": 1_700_000_000 + i, "x": i} for i in range(6)]
     table = tmp_path / "rows.jsonl"

@@ -8,16 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import RedisClusterException
 
-from pipeline.adapters.checkpoint_stores import RedisCheckpointStore
-from pipeline.adapters.redis_clients import (
+from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.redis_clients import (
     REDIS_ERRORS,
     is_cluster,
     make_redis,
     nodes_of,
     slot_of,
 )
-from pipeline.adapters.redis_keys import RedisKeys
-from pipeline.core.errors import ConfigError, ServiceUnavailable
+from driftline.adapters.redis_keys import RedisKeys
+from driftline.core.errors import ConfigError, ServiceUnavailable
 
 
 @given(st.text(min_size=1, max_size=40))

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.adapters.settings import StackSettings
-from pipeline.core.errors import StackError
-from pipeline.stack import LocalStack, processes
-from pipeline.stack.redis_cluster import (
+from driftline.adapters.settings import StackSettings
+from driftline.core.errors import StackError
+from driftline.stack import LocalStack, processes
+from driftline.stack.redis_cluster import (
     CLUSTER_SLOTS,
     MASTERS,
     ClusterNodeSpec,
@@ -23,7 +23,7 @@ from pipeline.stack.redis_cluster import (
     render_cluster_conf,
     split_slots,
 )
-from pipeline.stack.status import judge
+from driftline.stack.status import judge
 
 
 @given(st.integers(min_value=1, max_value=64))
@@ -139,7 +139,7 @@ def test_a_secured_stack_has_no_cluster_mode(tmp_path: Path) -> None:
 
 def test_a_restarted_node_needs_its_own_ports(tmp_path: Path, monkeypatch: Any) -> None:
     """The nodes know each other by port: a dead node whose port is taken is not moved."""
-    from pipeline.stack.redis_cluster import ensure_cluster
+    from driftline.stack.redis_cluster import ensure_cluster
 
     with socket.socket() as stranger:
         stranger.bind(("127.0.0.1", 0))

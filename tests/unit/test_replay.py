@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.core.errors import ConfigError
-from pipeline.core.events import Event, Observation, Outcome
-from producers.publisher import PublishReport
-from producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
-from producers.run import run_replay
-from producers.sources import LabelledEvent
+from driftline.core.errors import ConfigError
+from driftline.core.events import Event, Observation, Outcome
+from driftline.producers.publisher import PublishReport
+from driftline.producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
+from driftline.producers.run import run_replay
+from driftline.producers.sources import LabelledEvent
 
 T0 = datetime(2013, 1, 1, tzinfo=UTC)
 

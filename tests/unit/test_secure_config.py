@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pipeline.adapters import kafka_clients
-from pipeline.adapters.endpoints import resolve_endpoints
-from pipeline.adapters.kafka_clients import client_options
-from pipeline.adapters.settings import KafkaSettings, RedisSettings, Settings, StackSettings
-from pipeline.core.errors import ConfigError, StackError
-from pipeline.stack import kafka_node
-from pipeline.stack.certificates import TlsFiles, ensure_tls
-from pipeline.stack.kafka_node import KafkaNode, KafkaServerSecurity, render_properties
-from pipeline.stack.local import LocalStack
-from pipeline.stack.redis_node import RedisTls, redis_command, render_redis_conf
-from pipeline.stack.secret_files import ensure_secured_secrets
+from driftline.adapters import kafka_clients
+from driftline.adapters.endpoints import resolve_endpoints
+from driftline.adapters.kafka_clients import client_options
+from driftline.adapters.settings import KafkaSettings, RedisSettings, Settings, StackSettings
+from driftline.core.errors import ConfigError, StackError
+from driftline.stack import kafka_node
+from driftline.stack.certificates import TlsFiles, ensure_tls
+from driftline.stack.kafka_node import KafkaNode, KafkaServerSecurity, render_properties
+from driftline.stack.local import LocalStack
+from driftline.stack.redis_node import RedisTls, redis_command, render_redis_conf
+from driftline.stack.secret_files import ensure_secured_secrets
 
 SECURITY = KafkaServerSecurity(
     keystore=Path("/s/tls/kafka-server.p12"),
@@ -288,7 +288,7 @@ def test_a_stack_is_not_restarted_in_the_other_mode(tmp_path: Path) -> None:
 def test_kafka_timeout_names_the_security(monkeypatch: pytest.MonkeyPatch) -> None:
     from kafka.errors import KafkaTimeoutError
 
-    from pipeline.core.errors import ServiceUnavailable
+    from driftline.core.errors import ServiceUnavailable
 
     def refuse(**_: Any) -> None:
         raise KafkaTimeoutError("Unable to bootstrap")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from pipeline.adapters.settings import (
+from driftline.adapters.settings import (
     KafkaSettings,
     Settings,
     StackSettings,
@@ -23,7 +23,7 @@ from pipeline.adapters.settings import (
     mask_url,
     variable_names,
 )
-from pipeline.core.errors import ConfigError
+from driftline.core.errors import ConfigError
 
 REDIS_PASSWORD = "Rp4ss-9f3c1e"
 SASL_PASSWORD = "Sp4ss-77ab02"

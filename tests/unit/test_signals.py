@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from pipeline.app.signals import stop_on_signals
+from driftline.app.signals import stop_on_signals
 
 CHILD = """
 import os, signal, sys
-from pipeline.app.signals import stop_on_signals
+from driftline.app.signals import stop_on_signals
 
 signum = int(sys.argv[1])
 with stop_on_signals() as stop:

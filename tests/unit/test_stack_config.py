@@ -17,15 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.adapters.settings import StackSettings
-from pipeline.adapters.topics import topic_specs
-from pipeline.core.errors import ConfigError, StackError
-from pipeline.stack import LocalStack, processes
-from pipeline.stack.jars import ensure_kafka_jars, kafka_libs_dir
-from pipeline.stack.kafka_node import KafkaNode, plan_nodes, render_properties
-from pipeline.stack.redis_node import write_redis_conf
-from pipeline.stack.secret_files import CHECKPOINT_KEY, REDIS_PASSWORD, ensure_secrets
-from pipeline.stack.status import Health, judge
+from driftline.adapters.settings import StackSettings
+from driftline.adapters.topics import topic_specs
+from driftline.core.errors import ConfigError, StackError
+from driftline.stack import LocalStack, processes
+from driftline.stack.jars import ensure_kafka_jars, kafka_libs_dir
+from driftline.stack.kafka_node import KafkaNode, plan_nodes, render_properties
+from driftline.stack.redis_node import write_redis_conf
+from driftline.stack.secret_files import CHECKPOINT_KEY, REDIS_PASSWORD, ensure_secrets
+from driftline.stack.status import Health, judge
 
 
 # -- server.properties ---------------------------------------------------------------------------
@@ -494,7 +494,7 @@ def test_only_endpoints_carry_the_redis_password(tmp_path: Path) -> None:
     env |= {"DRIFTLINE_STACK_HOME": str(tmp_path), "COLUMNS": "200"}
     for args in (["status", "--json"], ["status"]):
         done = subprocess.run(
-            [sys.executable, "-m", "pipeline", "stack", *args],
+            [sys.executable, "-m", "driftline", "stack", *args],
             env=env,
             capture_output=True,
             text=True,

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 
-from consumers.exposition import worker_registry
-from consumers.worker import WorkerConfig
-from pipeline.adapters.kafka_clients import make_admin, make_consumer, make_producer
-from pipeline.adapters.settings import KafkaSettings
-from pipeline.core.errors import ServiceUnavailable
-from pipeline.core.records import InputRecord
+from driftline.adapters.kafka_clients import make_admin, make_consumer, make_producer
+from driftline.adapters.settings import KafkaSettings
+from driftline.consumers.exposition import worker_registry
+from driftline.consumers.worker import WorkerConfig
+from driftline.core.errors import ServiceUnavailable
+from driftline.core.records import InputRecord
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 

@@ -24,27 +24,27 @@ from typing import Any
 
 import pytest
 
-from consumers.worker import WorkerConfig
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.codec import EventCodec
-from pipeline.core.contract import MAX_COUNTED_VALUES, Contract, ContractState
-from pipeline.core.data_drift import FeatureMonitor, LabelMonitor
-from pipeline.core.dedupe import DedupeWindow, LabelMemory
-from pipeline.core.digest import state_digest
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
-from pipeline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
-from pipeline.core.quality_metrics import (
+from driftline.consumers.worker import WorkerConfig
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.codec import EventCodec
+from driftline.core.contract import MAX_COUNTED_VALUES, Contract, ContractState
+from driftline.core.data_drift import FeatureMonitor, LabelMonitor
+from driftline.core.dedupe import DedupeWindow, LabelMemory
+from driftline.core.digest import state_digest
+from driftline.core.events import Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from driftline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.quality_metrics import (
     MAX_FEATURE_NAMES,
     MAX_SOURCES,
     OTHER_FEATURE,
     QualityMetrics,
 )
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig
-from pipeline.core.task_checkpoint import restore_task, seal_task
-from pipeline.core.times import to_millis
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.times import to_millis
 from tests.unit.test_worker import Rig, publish_flights
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 

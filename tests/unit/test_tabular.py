@@ -15,11 +15,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.errors import ConfigError, EventValidationError
-from pipeline.core.events import FeatureValue
-from pipeline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
-from producers.sources import LabelledEvent
-from producers.tabular import parse_csv_value, parse_time, table_events
+from driftline.core.errors import ConfigError, EventValidationError
+from driftline.core.events import FeatureValue
+from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
+from driftline.producers.sources import LabelledEvent
+from driftline.producers.tabular import parse_csv_value, parse_time, table_events
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:

@@ -23,17 +23,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import datasets, evaluate, linear_model, metrics, preprocessing
 
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Event, Observation, Outcome, avro_schema
-from pipeline.core.features import FeatureConfig
-from pipeline.core.fingerprint import config_fingerprint
-from pipeline.core.models import DEFAULT_MODEL
-from pipeline.core.quality import QualityRules
-from pipeline.core.records import DeadLetter, InputRecord, Prediction
-from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.core.times import to_millis
-from producers.replay import ArrivalDelay, ReplayPlan
-from producers.sources import LabelledEvent
+from driftline.core.codec import EventCodec
+from driftline.core.events import Event, Observation, Outcome, avro_schema
+from driftline.core.features import FeatureConfig
+from driftline.core.fingerprint import config_fingerprint
+from driftline.core.models import DEFAULT_MODEL
+from driftline.core.quality import QualityRules
+from driftline.core.records import DeadLetter, InputRecord, Prediction
+from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.times import to_millis
+from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.producers.sources import LabelledEvent
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

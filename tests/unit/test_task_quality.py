@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.codec import EventCodec
-from pipeline.core.contract import Contract
-from pipeline.core.events import Event, Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.metrics import merge_snapshots
-from pipeline.core.quality_metrics import DIMENSION_OF, DIMENSIONS
-from pipeline.core.records import InputRecord
-from pipeline.core.task import PartitionTask, TaskConfig, TaskOutput
-from pipeline.core.task_checkpoint import restore_task, seal_task
-from pipeline.core.times import to_millis
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.codec import EventCodec
+from driftline.core.contract import Contract
+from driftline.core.events import Event, Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.metrics import merge_snapshots
+from driftline.core.quality_metrics import DIMENSION_OF, DIMENSIONS
+from driftline.core.records import InputRecord
+from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.times import to_millis
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from pipeline.app.cli.validate import parse_window
-from pipeline.app.validation_report import render_report
-from pipeline.core import jsonsafe
-from pipeline.core.errors import ConfigError
-from pipeline.core.validation import Profile, compare
+from driftline.app.cli.validate import parse_window
+from driftline.app.validation_report import render_report
+from driftline.core import jsonsafe
+from driftline.core.errors import ConfigError
+from driftline.core.validation import Profile, compare
 
 N = 3000
 

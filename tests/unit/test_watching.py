@@ -13,16 +13,16 @@ import pytest
 from river import base
 from river import metrics as river_metrics
 
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.codec import EventCodec
-from pipeline.core.contenders import PromotionRule
-from pipeline.core.control import ControlCommand
-from pipeline.core.costs import CostMatrix, ThresholdTuner, decide
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.metrics import TaskMetrics, merge_models, merge_snapshots
-from pipeline.core.task import DriftConfig, FeatureConfig, InputRecord, PartitionTask, TaskConfig
-from pipeline.core.task_checkpoint import models_of, restore_task, seal_task
-from pipeline.core.windows import EventWindows, WindowScore, merge_points, window_scores
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.codec import EventCodec
+from driftline.core.contenders import PromotionRule
+from driftline.core.control import ControlCommand
+from driftline.core.costs import CostMatrix, ThresholdTuner, decide
+from driftline.core.events import Observation, Outcome
+from driftline.core.metrics import TaskMetrics, merge_models, merge_snapshots
+from driftline.core.task import DriftConfig, FeatureConfig, InputRecord, PartitionTask, TaskConfig
+from driftline.core.task_checkpoint import models_of, restore_task, seal_task
+from driftline.core.windows import EventWindows, WindowScore, merge_points, window_scores
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -482,7 +482,7 @@ def test_metrics_score_returns_the_loss_promotions_compare() -> None:
 
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_label_shares_by_psi_flag_a_moved_label_only(kind: str) -> None:
-    from pipeline.core.data_drift import LabelMonitor
+    from driftline.core.data_drift import LabelMonitor
 
     rng = random.Random(8)
     monitor = LabelMonitor(kind, detector="PSI", category_window=500)  # type: ignore[arg-type]
@@ -501,7 +501,7 @@ def test_windows_of_an_aligned_warped_clock_hold_the_same_events_every_run() -> 
     """The demo's producer starts the warped clock on a window's edge (--rebase-align):
     two runs started at different wall times then close the same windows on the same
     labels (without alignment, the edges fall among other events)."""
-    from pipeline.app.cli.produce import _rebase_to
+    from driftline.app.cli.produce import _rebase_to
 
     speed, week = 262_800.0, 2.301369
     flights = [T0 + timedelta(minutes=37 * i) for i in range(3000)]

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from consumers.tasks import TaskStore
-from consumers.worker import Worker, WorkerConfig
-from pipeline.core.checkpoint import CheckpointCodec
-from pipeline.core.errors import ServiceUnavailable, WriteRefused
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.features import FeatureConfig
-from pipeline.core.task import TaskConfig
-from pipeline.core.task_checkpoint import model_digest
+from driftline.consumers.tasks import TaskStore
+from driftline.consumers.worker import Worker, WorkerConfig
+from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.errors import ServiceUnavailable, WriteRefused
+from driftline.core.events import Observation, Outcome
+from driftline.core.features import FeatureConfig
+from driftline.core.task import TaskConfig
+from driftline.core.task_checkpoint import model_digest
 from tests.unit.worker_fakes import (
     MemoryCheckpoints,
     MemoryDeadLetters,

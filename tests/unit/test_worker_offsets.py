@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consumers.worker import Worker, WorkerConfig
-from pipeline.core.events import Observation
-from pipeline.core.records import InputRecord
+from driftline.consumers.worker import Worker, WorkerConfig
+from driftline.core.events import Observation
+from driftline.core.records import InputRecord
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemorySource, MemoryTopic
 

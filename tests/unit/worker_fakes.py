@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from consumers.ports import RebalanceListener
-from pipeline.core.codec import EventCodec
-from pipeline.core.events import Observation, Outcome
-from pipeline.core.quality_metrics import QualityFinding
-from pipeline.core.records import Alert, DeadLetter, InputRecord, Prediction
-from pipeline.core.ticks import WatermarkTick
+from driftline.consumers.ports import RebalanceListener
+from driftline.core.codec import EventCodec
+from driftline.core.events import Observation, Outcome
+from driftline.core.quality_metrics import QualityFinding
+from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.ticks import WatermarkTick
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The root callback reads the settings once (``DRIFTLINE_*``, ``.env``, ``--namespace``);
 each command takes the groups it needs and calls into the edges. A
-:class:`~pipeline.core.errors.DriftlineError` or invalid setting becomes one line on
+:class:`~driftline.core.errors.DriftlineError` or invalid setting becomes one line on
 standard error and exit status 2.
 """
 
@@ -14,21 +14,21 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from pipeline.adapters.settings import Settings, variable_names
-from pipeline.app.cli.common import Namespace, State
-from pipeline.app.cli.consume import consume
-from pipeline.app.cli.demo import demo, show_config
-from pipeline.app.cli.events import events_app
-from pipeline.app.cli.model import model_app
-from pipeline.app.cli.predictions import predictions_app, show_alerts, show_metrics, show_quality
-from pipeline.app.cli.produce import produce_app
-from pipeline.app.cli.replay import replay
-from pipeline.app.cli.serve import serve
-from pipeline.app.cli.stack import stack_app
-from pipeline.app.cli.topics import topics_app
-from pipeline.app.cli.validate import validate
-from pipeline.app.logs import configure_logging, stderr
-from pipeline.core.errors import DriftlineError
+from driftline.adapters.settings import Settings, variable_names
+from driftline.app.cli.common import Namespace, State
+from driftline.app.cli.consume import consume
+from driftline.app.cli.demo import demo, show_config
+from driftline.app.cli.events import events_app
+from driftline.app.cli.model import model_app
+from driftline.app.cli.predictions import predictions_app, show_alerts, show_metrics, show_quality
+from driftline.app.cli.produce import produce_app
+from driftline.app.cli.replay import replay
+from driftline.app.cli.serve import serve
+from driftline.app.cli.stack import stack_app
+from driftline.app.cli.topics import topics_app
+from driftline.app.cli.validate import validate
+from driftline.app.logs import configure_logging, stderr
+from driftline.core.errors import DriftlineError
 
 __all__ = ["app", "main"]
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.adapters.endpoints import Endpoints, resolve_endpoints
-from pipeline.adapters.redis_clients import RedisClient, make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.core import jsonsafe
-from pipeline.stack import LocalStack
+from driftline.adapters.endpoints import Endpoints, resolve_endpoints
+from driftline.adapters.redis_clients import RedisClient, make_redis
+from driftline.adapters.settings import Settings
+from driftline.core import jsonsafe
+from driftline.stack import LocalStack
 
 __all__ = [
     "Json",

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from consumers.process_tuning import limit_allocator
-from consumers.runner import checkpoint_codec, run_worker, worker_config
-from pipeline.app.cli.common import (
+from driftline.app.cli.common import (
     Json,
     Namespace,
     emit_json,
@@ -18,8 +16,10 @@ from pipeline.app.cli.common import (
     local_key,
     settings_of,
 )
-from pipeline.app.logs import stderr
-from pipeline.app.signals import stop_on_signals
+from driftline.app.logs import stderr
+from driftline.app.signals import stop_on_signals
+from driftline.consumers.process_tuning import limit_allocator
+from driftline.consumers.runner import checkpoint_codec, run_worker, worker_config
 
 __all__ = ["consume"]
 
@@ -72,7 +72,7 @@ def consume(
     namespace: Namespace = None,
 ) -> None:
     """Join the consumer group: predict on every observation, learn on every outcome."""
-    limit_allocator()  # before any client starts a thread: see consumers.process_tuning
+    limit_allocator()  # before any client starts a thread: see driftline.consumers.process_tuning
     settings = settings_of(ctx, namespace).with_overrides(
         model=model,
         seed=seed,

@@ -9,16 +9,16 @@ from typing import Annotated
 
 import typer
 
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.settings import Settings
-from pipeline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json, settings_of
-from pipeline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
-from pipeline.app.logs import stderr
-from pipeline.app.serving import ApiServer, serving_app
-from pipeline.app.signals import stop_on_signals
-from pipeline.app.views import demo_summary
-from pipeline.core.errors import ConfigError
-from producers.faults import FAULTS, FaultPlan
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.settings import Settings
+from driftline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json, settings_of
+from driftline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
+from driftline.app.logs import stderr
+from driftline.app.serving import ApiServer, serving_app
+from driftline.app.signals import stop_on_signals
+from driftline.app.views import demo_summary
+from driftline.core.errors import ConfigError
+from driftline.producers.faults import FAULTS, FaultPlan
 
 __all__ = ["demo", "show_config"]
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from consumers.tail import read_events
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from driftline.consumers.tail import read_events
 
 __all__ = ["events_app"]
 

@@ -8,19 +8,26 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from consumers.clients import make_worker_producer
-from consumers.control import send_control
-from consumers.runner import checkpoint_codec, checkpoint_store
-from pipeline.adapters.kafka_clients import admin_client
-from pipeline.adapters.redis_clients import make_redis
-from pipeline.adapters.settings import Settings
-from pipeline.adapters.topics import partition_counts
-from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, local_key, settings_of
-from pipeline.app.logs import stderr
-from pipeline.core.checkpoint import CheckpointCodec, CheckpointStore
-from pipeline.core.control import ControlCommand
-from pipeline.core.errors import ConfigError
-from pipeline.core.task_checkpoint import describe, export_model
+from driftline.adapters.kafka_clients import admin_client
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings
+from driftline.adapters.topics import partition_counts
+from driftline.app.cli.common import (
+    Json,
+    Namespace,
+    emit_json,
+    endpoints_of,
+    local_key,
+    settings_of,
+)
+from driftline.app.logs import stderr
+from driftline.consumers.clients import make_worker_producer
+from driftline.consumers.control import send_control
+from driftline.consumers.runner import checkpoint_codec, checkpoint_store
+from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
+from driftline.core.control import ControlCommand
+from driftline.core.errors import ConfigError
+from driftline.core.task_checkpoint import describe, export_model
 
 __all__ = ["model_app"]
 

@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from consumers.reader import PredictionsClient
-from pipeline.adapters.settings import Settings
-from pipeline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
-from pipeline.app.logs import stderr
-from pipeline.app.views import (
+from driftline.adapters.settings import Settings
+from driftline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
+from driftline.app.logs import stderr
+from driftline.app.views import (
     alerts_table,
     metrics_table,
     models_table,
@@ -20,6 +19,7 @@ from pipeline.app.views import (
     quality_table,
     series_table,
 )
+from driftline.consumers.reader import PredictionsClient
 
 __all__ = ["predictions_app", "show_alerts", "show_metrics"]
 

@@ -25,21 +25,27 @@ from kafka.errors import KafkaError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.adapters.confluent_clients import make_client_producer as make_producer
-from pipeline.adapters.endpoints import Endpoints
-from pipeline.adapters.settings import Settings
-from pipeline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
-from pipeline.app.logs import stderr
-from pipeline.app.namespace import prepare_namespace
-from pipeline.core.errors import ConfigError, PublishError, ServiceUnavailable
-from pipeline.core.times import EPOCH, epoch_micros
-from producers.faults import FAULTS, FaultInjector, FaultPlan, FaultTargets, flights_targets
-from producers.flights import CancelledTreatment, KeyBy, flight_events
-from producers.publisher import DeliveryBounds, EventPublisher
-from producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
-from producers.run import ReplaySummary, run_replay
-from producers.sources import LabelledEvent
-from producers.tabular import TableFormat, TimeUnit, table_events
+from driftline.adapters.confluent_clients import make_client_producer as make_producer
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.settings import Settings
+from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from driftline.app.logs import stderr
+from driftline.app.namespace import prepare_namespace
+from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
+from driftline.core.times import EPOCH, epoch_micros
+from driftline.producers.faults import (
+    FAULTS,
+    FaultInjector,
+    FaultPlan,
+    FaultTargets,
+    flights_targets,
+)
+from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events
+from driftline.producers.publisher import DeliveryBounds, EventPublisher
+from driftline.producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
+from driftline.producers.run import ReplaySummary, run_replay
+from driftline.producers.sources import LabelledEvent
+from driftline.producers.tabular import TableFormat, TimeUnit, table_events
 
 __all__ = ["ReplayOptions", "produce_app", "replay_command"]
 

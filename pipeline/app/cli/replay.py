@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from consumers.rerun import rerun
-from pipeline.app.cli.common import (
+from driftline.app.cli.common import (
     Json,
     Namespace,
     emit_json,
@@ -15,8 +14,9 @@ from pipeline.app.cli.common import (
     local_key,
     settings_of,
 )
-from pipeline.app.logs import stderr
-from pipeline.app.namespace import prepare_namespace
+from driftline.app.logs import stderr
+from driftline.app.namespace import prepare_namespace
+from driftline.consumers.rerun import rerun
 
 __all__ = ["replay"]
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.app.cli.common import Namespace, endpoints_of, settings_of
-from pipeline.app.logs import stderr
-from pipeline.app.serving import ApiServer, serving_app
+from driftline.app.cli.common import Namespace, endpoints_of, settings_of
+from driftline.app.logs import stderr
+from driftline.app.serving import ApiServer, serving_app
 
 __all__ = ["serve"]
 

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipeline.app.cli.common import Json, Namespace, emit_json, settings_of
-from pipeline.app.logs import stderr
-from pipeline.stack import LocalStack, StackStatus, ensure_kafka_jars
+from driftline.app.cli.common import Json, Namespace, emit_json, settings_of
+from driftline.app.logs import stderr
+from driftline.stack import LocalStack, StackStatus, ensure_kafka_jars
 
 __all__ = ["stack_app"]
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.app.cli.common import Namespace, Partitions, endpoints_of, settings_of
-from pipeline.app.logs import stderr
-from pipeline.app.namespace import prepare_namespace
+from driftline.app.cli.common import Namespace, Partitions, endpoints_of, settings_of
+from driftline.app.logs import stderr
+from driftline.app.namespace import prepare_namespace
 
 __all__ = ["Fresh", "topics_app"]
 

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from consumers.window_profiles import window_profiles
-from pipeline.adapters.kafka_clients import make_consumer
-from pipeline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
-from pipeline.app.logs import stderr
-from pipeline.app.validation_report import render_report
-from pipeline.core import jsonsafe
-from pipeline.core.errors import ConfigError
-from pipeline.core.validation import compare
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
+from driftline.app.logs import stderr
+from driftline.app.validation_report import render_report
+from driftline.consumers.window_profiles import window_profiles
+from driftline.core import jsonsafe
+from driftline.core.errors import ConfigError
+from driftline.core.validation import compare
 
 __all__ = ["parse_window", "validate"]
 

@@ -1,12 +1,12 @@
 """The HTTP API of ``driftline serve``: predictions, metrics, health, a live stream.
 
 An ASGI app (FastAPI) that only translates: every read goes through
-:class:`~consumers.reader.PredictionsClient` (Redis) or :class:`~consumers.group_lag.GroupLag`
-(Kafka), and the app turns answers into JSON and failures into JSON errors with the right
-status: an unknown key is 404, a malformed query 422, too many keys 413, a service that
-does not answer 503, anything else 500 (logged here, never sent). Each error has the same
-shape, ``{"error": <code>, "detail": <one sentence>}``. The OpenAPI description is at
-``/openapi.json`` and ``/docs``.
+:class:`~driftline.consumers.reader.PredictionsClient` (Redis) or
+:class:`~driftline.consumers.group_lag.GroupLag` (Kafka), and the app turns answers into
+JSON and failures into JSON errors with the right status: an unknown key is 404, a
+malformed query 422, too many keys 413, a service that does not answer 503, anything
+else 500 (logged here, never sent). Each error has the same shape, ``{"error": <code>,
+"detail": <one sentence>}``. The OpenAPI description is at ``/openapi.json`` and ``/docs``.
 
 Routes (``create_app``):
 
@@ -17,10 +17,10 @@ Routes (``create_app``):
 - ``GET /health``: Redis and Kafka reachable, the group's lag, the last prediction's age;
 - ``GET /stream/predictions``: server-sent events of new predictions, resumed after the
   ``Last-Event-ID`` a client sends back (or ``?after=``); read with ``await`` from
-  :class:`~consumers.feed.PredictionsFeed`, so an idle stream holds no worker thread, and
+  :class:`~driftline.consumers.feed.PredictionsFeed`, so an idle stream holds no worker thread, and
   at most ``max_streams`` at once (beyond: 503 ``too_many_streams``);
 - ``GET /metrics``: the Prometheus exposition of every task;
-- ``GET /``: the dashboard (:mod:`pipeline.app.serving.static`).
+- ``GET /``: the dashboard (:mod:`driftline.app.serving.static`).
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations, which
@@ -43,12 +43,12 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from consumers.feed import PredictionsFeed
-from consumers.reader import PredictionsClient
-from pipeline.adapters.prediction_record import StreamEntry
-from pipeline.adapters.prometheus import SnapshotCollector
-from pipeline.core import jsonsafe
-from pipeline.core.errors import ServiceUnavailable
+from driftline.adapters.prediction_record import StreamEntry
+from driftline.adapters.prometheus import SnapshotCollector
+from driftline.consumers.feed import PredictionsFeed
+from driftline.consumers.reader import PredictionsClient
+from driftline.core import jsonsafe
+from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["MAX_KEYS", "MAX_STREAMS", "ApiError", "create_app"]
 
@@ -326,7 +326,7 @@ def create_app(
         registry.register(SnapshotCollector(lambda: snapshots))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    static = resources.files("pipeline.app.serving") / "static"
+    static = resources.files("driftline.app.serving") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     @app.get("/", include_in_schema=False)
