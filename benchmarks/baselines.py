@@ -30,8 +30,8 @@ import fastavro
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.core.events import Observation, avro_schema
-from driftline.core.models import build_model
+from driftline.core.events.model import Observation, avro_schema
+from driftline.core.learning.models import build_model
 
 from .workloads import Featurizer, Workload
 

@@ -38,8 +38,8 @@ from driftline.adapters.redis_clients import RedisClient, make_redis
 from driftline.adapters.redis_keys import unlink_all
 from driftline.adapters.settings import Settings, variable_names
 from driftline.adapters.topics import delete_topics, prepare_topics
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation
 from driftline.stack import LocalStack
 
 __all__ = [

@@ -3,11 +3,11 @@
     python -m benchmarks.contract_check [--events 10000] [--repeats 5] [--json]
 
 The first ``--events`` observations of the flights replay (``driftline.producers.flights``), checked
-by :class:`~driftline.core.contract.ContractCheck` with the built-in flights contract
+by :class:`~driftline.core.contract.check.ContractCheck` with the built-in flights contract
 (37 features, 2 rules), next to the floor: a bare ``dict`` copy of the same features
 (the check starts with one). Also measured: the same observations with a correction each
 (the carrier in lower case, the distance as text), the path a fault takes, and
-:meth:`~driftline.core.contract.ContractCheck.learn`. Each figure is the best of
+:meth:`~driftline.core.contract.check.ContractCheck.learn`. Each figure is the best of
 ``--repeats`` passes, in microseconds per observation. Pure: no Kafka, no Redis.
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from driftline.adapters.contract_files import builtin_contract
-from driftline.core.contract import ContractCheck
-from driftline.core.events import FeatureValue
+from driftline.core.contract.check import ContractCheck
+from driftline.core.events.model import FeatureValue
 from driftline.producers.flights import flight_events
 
 __all__ = ["main", "per_event_us"]

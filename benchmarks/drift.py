@@ -6,10 +6,10 @@ drift action buys.
 The stream is SEA (River's ``synth.SEA``, 5% label noise) switching between the
 thresholds 7 and 9.5 (variants 2 and 3) every 2,500 values: four abrupt drifts in 12,500
 values. A scaled logistic regression predicts then learns each value (prequential), and an
-:class:`~driftline.core.drift.ErrorMonitor` watches its 0/1 errors. Per detector, over the
+:class:`~driftline.core.drift.monitors.ErrorMonitor` watches its 0/1 errors. Per detector, over the
 seeds: drifts detected / total, mean and max delay, false alarms (a detection more than
 ``--horizon`` values after the last drift point), warnings; then the prequential
-accuracy with each :data:`~driftline.core.drift.DriftAction`: ``none``, ``reset`` (a fresh
+accuracy with each :data:`~driftline.core.drift.monitors.DriftAction`: ``none``, ``reset`` (a fresh
 model at the drift) and ``swap`` (a background model from the warning, swapped in at the
 drift). ``oracle`` resets at the true drift points: what a perfect detector would give.
 Last, the cost of one update, measured with ``timeit``. Pure: no Kafka, no Redis.
@@ -30,7 +30,7 @@ from typing import Any, get_args
 from river import linear_model, preprocessing
 from river.datasets import synth
 
-from driftline.core.drift import (
+from driftline.core.drift.monitors import (
     DETECTORS,
     DetectorName,
     DriftAction,
@@ -38,7 +38,7 @@ from driftline.core.drift import (
     FeatureMonitor,
     detection_report,
 )
-from driftline.core.drift_response import DriftResponse
+from driftline.core.drift.response import DriftResponse
 
 __all__ = ["costs", "main", "prequential", "sea"]
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from driftline.adapters.kafka_clients import make_producer
 from driftline.adapters.settings import Settings
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation
 
 from .common import (
     LocalKey,

@@ -23,11 +23,11 @@ from typing import Any
 from river.datasets import synth
 
 from driftline.adapters.settings import Settings
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.features import FeatureBuilder
-from driftline.core.history import LabelHistory
-from driftline.core.task import TaskConfig
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.learning.features import FeatureBuilder
+from driftline.core.learning.history import LabelHistory
+from driftline.core.task.partition import TaskConfig
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ReplayPlan
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from driftline.consumers.acks import send_acknowledged
-from driftline.core.records import Alert
+from driftline.core.events.records import Alert
 
 __all__ = ["AlertPublisher", "alert_json"]
 

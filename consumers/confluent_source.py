@@ -19,7 +19,7 @@ from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPar
 
 from driftline.consumers.ports import RebalanceListener
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.records import InputRecord
+from driftline.core.events.records import InputRecord
 
 __all__ = ["ConfluentRecordSource"]
 

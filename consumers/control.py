@@ -1,4 +1,4 @@
-"""Control commands written into the events topic (:mod:`driftline.core.control`)."""
+"""Control commands written into the events topic (:mod:`driftline.core.events.control`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from driftline.core.codec import KIND_HEADER, EventCodec
-from driftline.core.control import ControlCommand
 from driftline.core.errors import PublishError
+from driftline.core.events.codec import KIND_HEADER, EventCodec
+from driftline.core.events.control import ControlCommand
 
 __all__ = ["send_control"]
 

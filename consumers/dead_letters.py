@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from driftline.consumers.acks import send_acknowledged
-from driftline.core.codec import KIND_HEADER
-from driftline.core.records import DeadLetter
+from driftline.core.events.codec import KIND_HEADER
+from driftline.core.events.records import DeadLetter
 
 __all__ = ["DeadLetterPublisher"]
 

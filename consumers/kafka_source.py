@@ -11,7 +11,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from driftline.consumers.ports import RebalanceListener
-from driftline.core.records import InputRecord
+from driftline.core.events.records import InputRecord
 
 __all__ = ["KafkaRecordSource"]
 

@@ -3,7 +3,7 @@
 The application wires the real ones (:mod:`~driftline.consumers.kafka_source`,
 :mod:`~driftline.consumers.redis_sink`, :mod:`~driftline.consumers.dead_letters`,
 :mod:`~driftline.consumers.ticks`, a checkpoint store from
-:mod:`~driftline.adapters.checkpoint_stores`); the unit tests wire in-memory ones. Partitions
+:mod:`~driftline.adapters.checkpoints.stores`); the unit tests wire in-memory ones. Partitions
 are plain ints: the worker reads one topic.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from driftline.core.checkpoint import CheckpointStore
-from driftline.core.quality_metrics import QualityFinding
-from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.quality.figures import QualityFinding
+from driftline.core.task.seal import CheckpointStore
 
 __all__ = [
     "CheckpointStore",
@@ -108,7 +108,7 @@ class DeadLetterSink(Protocol):
 
 
 class TickSink(Protocol):
-    """Appends a watermark tick to each idle partition (:mod:`driftline.core.ticks`)."""
+    """Appends a watermark tick to each idle partition (:mod:`driftline.core.events.ticks`)."""
 
     def tick(self, partitions: Iterable[int]) -> int:
         """Ticks written (best effort: a lost tick only delays expiry)."""

@@ -37,8 +37,8 @@ from driftline.adapters.quality_log import read_quality_entry
 from driftline.adapters.redis_clients import RedisClient
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.metrics import merge_models, merge_snapshots
-from driftline.core.windows import merge_points
+from driftline.core.learning.metrics import merge_models, merge_snapshots
+from driftline.core.learning.windows import merge_points
 
 __all__ = ["UNREACHABLE", "PredictionsClient", "StoredPrediction", "StreamEntry"]
 

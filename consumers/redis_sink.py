@@ -41,8 +41,8 @@ from driftline.adapters.redis_keys import RedisKeys
 from driftline.consumers.alerts import alert_json
 from driftline.core import jsonsafe
 from driftline.core.errors import ServiceUnavailable, WriteRefused
-from driftline.core.quality_metrics import QualityFinding
-from driftline.core.records import Alert, Prediction
+from driftline.core.events.records import Alert, Prediction
+from driftline.core.quality.figures import QualityFinding
 
 __all__ = ["RedisSink"]
 

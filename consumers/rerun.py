@@ -35,8 +35,8 @@ from driftline.consumers.runner import checkpoint_codec, checkpoint_store, redis
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
 from driftline.core.errors import ConfigError
-from driftline.core.fingerprint import config_fingerprint
-from driftline.core.records import InputRecord, Prediction
+from driftline.core.events.records import InputRecord, Prediction
+from driftline.core.task.fingerprint import config_fingerprint
 
 __all__ = ["PredictionDigest", "RangeSource", "RerunResult", "rerun"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftline.adapters.redis_keys import RedisKeys, unlink_all
-from driftline.core.checkpoint import CheckpointStore
+from driftline.core.task.seal import CheckpointStore
 
 __all__ = ["Forgotten", "forget_state"]
 

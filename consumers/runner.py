@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from driftline.adapters.checkpoint_keys import checkpoint_key
-from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.adapters.checkpoints.keys import checkpoint_key
+from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import CheckpointSettings, Settings
@@ -27,8 +27,8 @@ from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.ticks import TickPublisher
 from driftline.consumers.worker import Worker, WorkerConfig
-from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
+from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = [
     "EXIT_STALLED",

@@ -15,11 +15,11 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from driftline.core.codec import EventCodec
-from driftline.core.control import ControlCommand
 from driftline.core.errors import DecodeError
-from driftline.core.events import Event
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.control import ControlCommand
+from driftline.core.events.model import Event
+from driftline.core.events.ticks import WatermarkTick
 from driftline.core.times import from_millis
 
 __all__ = ["ReadRecord", "read_events"]

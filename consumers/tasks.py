@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
-from driftline.core.codec import EventCodec
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.task_checkpoint import models_of, restore_task, seal_task
+from driftline.core.events.codec import EventCodec
+from driftline.core.task.checkpoint import models_of, restore_task, seal_task
+from driftline.core.task.partition import PartitionTask, TaskConfig
+from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = ["TaskStore"]
 

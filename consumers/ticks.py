@@ -1,4 +1,5 @@
-"""Watermark ticks written to idle partitions of the events topic (:mod:`driftline.core.ticks`)."""
+"""Watermark ticks written to idle partitions of the events topic
+(:mod:`driftline.core.events.ticks`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from driftline.core.codec import KIND_HEADER, EventCodec
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import KIND_HEADER, EventCodec
+from driftline.core.events.ticks import WatermarkTick
 
 __all__ = ["TickPublisher"]
 

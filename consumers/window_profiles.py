@@ -8,8 +8,8 @@ from datetime import datetime
 from kafka import KafkaConsumer
 
 from driftline.consumers.tail import read_events
-from driftline.core.events import Observation
-from driftline.core.validation import Profile
+from driftline.core.events.model import Observation
+from driftline.core.quality.validation import Profile
 
 __all__ = ["window_profiles"]
 

@@ -12,7 +12,7 @@ the stream and the dead-letter topic may repeat the replayed records (their sour
 partition and offset identify them).
 
 An idle partition's watermark moves through ticks written into the partition itself
-(:mod:`driftline.core.ticks`), never on this process's clock, so replays stay exact.
+(:mod:`driftline.core.events.ticks`), never on this process's clock, so replays stay exact.
 
 The loop depends only on the Protocols of :mod:`driftline.consumers.ports`: it runs in a unit test.
 """
@@ -39,11 +39,11 @@ from driftline.consumers.ports import (
 )
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.watchdog import CallWatch, WatchedSource
+from driftline.core.durations import DurationHistogram
 from driftline.core.errors import ServiceUnavailable, TransientError, WriteRefused
-from driftline.core.metrics import LatenessHistogram
-from driftline.core.quality_metrics import QualityFinding
-from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
-from driftline.core.task import PartitionTask
+from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.quality.figures import QualityFinding
+from driftline.core.task.partition import PartitionTask
 
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
 
@@ -97,8 +97,8 @@ class WorkerStats:
     checkpoint_s: float = 0.0
     checkpoint_bytes: int = 0
     #: Durations of checkpoints and of batches (poll to written), in seconds.
-    checkpoint_seconds: LatenessHistogram = field(default_factory=LatenessHistogram)
-    batch_seconds: LatenessHistogram = field(default_factory=LatenessHistogram)
+    checkpoint_seconds: DurationHistogram = field(default_factory=DurationHistogram)
+    batch_seconds: DurationHistogram = field(default_factory=DurationHistogram)
     batch_s: float = 0.0
     #: The last checkpoint's size per partition, and the consumer lag per partition held
     #: (asked every ``WorkerConfig.lag_interval_s``).
@@ -223,7 +223,7 @@ class Worker:
         #: rebalance callbacks keep it): only these get a task, ticks or commits.
         self._assigned: set[int] = set()
         #: Event-to-Redis latency per partition held (seconds, bucketed like lateness).
-        self._latency: dict[int, LatenessHistogram] = {}
+        self._latency: dict[int, DurationHistogram] = {}
         #: Per partition: when the current minute of quality rates began, the findings
         #: counted then, and the last whole minute's rates (see _quality_rates).
         self._rates: dict[int, tuple[float, Counter[str], dict[str, float]]] = {}
@@ -449,10 +449,10 @@ class Worker:
             self._rates[task.partition] = (now, Counter(rules), rates)
         return rates
 
-    def _latency_of(self, partition: int) -> LatenessHistogram:
+    def _latency_of(self, partition: int) -> DurationHistogram:
         found = self._latency.get(partition)
         if found is None:
-            found = self._latency[partition] = LatenessHistogram()
+            found = self._latency[partition] = DurationHistogram()
         return found
 
     def _observe_latency(self, predictions: Sequence[Prediction]) -> None:
@@ -461,7 +461,7 @@ class Worker:
         if not predictions:
             return
         written = self.clock()
-        histograms: dict[int, LatenessHistogram] = {}
+        histograms: dict[int, DurationHistogram] = {}
         for prediction in predictions:
             histogram = histograms.get(prediction.partition)
             if histogram is None:
@@ -797,5 +797,5 @@ def _gaps(records: Sequence[InputRecord]) -> int:
 
 
 def _quantiles(buckets: list[int]) -> dict[str, float | None]:
-    histogram = LatenessHistogram(buckets)
+    histogram = DurationHistogram(buckets)
     return {"p50": histogram.quantile(0.5), "p99": histogram.quantile(0.99)}

@@ -18,14 +18,14 @@ from driftline.core import __version__
 if TYPE_CHECKING:
     from driftline.adapters.settings import Settings
     from driftline.core.errors import DriftlineError
-    from driftline.core.events import Observation, Outcome
+    from driftline.core.events.model import Observation, Outcome
 
 __all__ = ["DriftlineError", "Observation", "Outcome", "Settings", "__version__"]
 
 _EXPORTS = {
     "DriftlineError": "driftline.core.errors",
-    "Observation": "driftline.core.events",
-    "Outcome": "driftline.core.events",
+    "Observation": "driftline.core.events.model",
+    "Outcome": "driftline.core.events.model",
     "Settings": "driftline.adapters.settings",
 }
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftline.core.errors import ConfigError
-from driftline.core.quality_metrics import DIMENSIONS
+from driftline.core.quality.figures import DIMENSIONS
 from driftline.producers.faults import EXPECTED_RULES, FAULTS, InjectedFault
 
 __all__ = ["DimensionScore", "FaultScore", "Finding", "score_faults"]

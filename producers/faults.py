@@ -13,7 +13,7 @@ Each event id gets at most one fault; whether and which depends only on the seed
 id (a hash), so the first flights of ``--limit 1000`` get the faults they get in the year.
 
 >>> from datetime import UTC, datetime, timedelta
->>> from driftline.core.events import Observation, Outcome
+>>> from driftline.core.events.model import Observation, Outcome
 >>> from driftline.producers.replay import ReplayPlan
 >>> from driftline.producers.sources import LabelledEvent
 >>> t0 = datetime(2013, 1, 1, tzinfo=UTC)
@@ -58,10 +58,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from driftline.adapters.contract_files import builtin_contract
-from driftline.core.contract import Contract
+from driftline.core.contract.check import Contract
+from driftline.core.contract.units import canonical_unit, convert, unit_kind, units_of
 from driftline.core.errors import ConfigError
-from driftline.core.events import FeatureValue, Label, Outcome
-from driftline.core.units import canonical_unit, convert, unit_kind, units_of
+from driftline.core.events.model import FeatureValue, Label, Outcome
 from driftline.producers.replay import TimedEvent
 
 __all__ = [
@@ -121,7 +121,7 @@ MAX_WAITING_OUTCOMES = 100_000
 #: Labels remembered to draw "another label" from (classes beyond bool).
 MAX_LABELS = 256
 _NEAR = "~near"
-_MAX_ID = 256  # an event id's longest length (driftline.core.events)
+_MAX_ID = 256  # an event id's longest length (driftline.core.events.model)
 
 
 # -- where faults can go -------------------------------------------------------------------------

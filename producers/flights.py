@@ -2,13 +2,14 @@
 
 Each flight becomes one :class:`~driftline.producers.sources.LabelledEvent`:
 
-* an :class:`~driftline.core.events.Observation` at the **scheduled departure** (the local date
+* an :class:`~driftline.core.events.model.Observation` at the **scheduled departure** (the local
+date
   and ``sched_dep_time`` at the origin, read in the origin airport's time zone), carrying
   only what is known before departure: the schedule, the route (``"EWR-IAH"``), the
   plane, the weather at the origin as reported in the hour before the scheduled departure's
   hour, the plane's inbound leg (:func:`inbound_leg`) and the departures boards of the origin and
   of the carrier there (:func:`departures_board`), as they stood at that moment;
-* an :class:`~driftline.core.events.Outcome` at the **actual arrival** (scheduled arrival plus
+* an :class:`~driftline.core.events.model.Outcome` at the **actual arrival** (scheduled arrival plus
   ``arr_delay`` minutes) whose label says whether the flight arrived more than
   :data:`LATE_MINUTES` late.
 
@@ -67,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from driftline.core.errors import ConfigError
-from driftline.core.events import FeatureValue, Observation, Outcome
+from driftline.core.events.model import FeatureValue, Observation, Outcome
 from driftline.core.times import EPOCH, localize
 from driftline.producers.sources import LabelledEvent
 

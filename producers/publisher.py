@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypedDict
 
 from kafka.errors import KafkaError
 
-from driftline.core.codec import KIND_HEADER, EventCodec
 from driftline.core.errors import PublishError
-from driftline.core.events import Event
+from driftline.core.events.codec import KIND_HEADER, EventCodec
+from driftline.core.events.model import Event
 from driftline.core.times import to_millis
 
 __all__ = [
@@ -210,7 +210,8 @@ def _reason(error: BaseException) -> str:
 
 
 class EventPublisher:
-    """Publish :class:`~driftline.core.events.Observation` and ``Outcome`` events to one topic.
+    """Publish :class:`~driftline.core.events.model.Observation` and ``Outcome`` events to one
+    topic.
 
     Deliveries are checked as they settle: the first record Kafka refuses (or leaves
     unanswered past the producer's delivery timeout) makes the next :meth:`publish` wait

@@ -6,7 +6,7 @@ order and lateness is real. Events are released in arrival order through a bound
 reorder buffer (a heap), so a source of any length streams in constant memory.
 
 >>> from datetime import UTC, datetime, timedelta
->>> from driftline.core.events import Observation, Outcome
+>>> from driftline.core.events.model import Observation, Outcome
 >>> t0 = datetime(2024, 1, 1, tzinfo=UTC)
 >>> def pair(i):
 ...     obs = Observation(event_id=str(i), key="k", event_time=t0 + timedelta(seconds=i),
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from driftline.core.errors import ConfigError
-from driftline.core.events import Event
+from driftline.core.events.model import Event
 from driftline.producers.sources import LabelledEvent
 
 __all__ = ["ArrivalDelay", "Pacer", "ReplayPlan", "TimedEvent"]

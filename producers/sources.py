@@ -4,7 +4,7 @@ A source is any iterable of :class:`LabelledEvent`; it says *what* happened and 
 (event times). *When it reaches Kafka* (arrival delay, order, pace) is the replay's job
 (:mod:`driftline.producers.replay`), so every source gets the same timeliness treatment.
 
->>> from driftline.core.events import Observation
+>>> from driftline.core.events.model import Observation
 >>> obs = Observation(event_id="1", key="k", event_time="2024-01-01T00:00:00Z", features={})
 >>> LabelledEvent(obs, None).outcome is None
 True
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftline.core.events import Observation, Outcome
+from driftline.core.events.model import Observation, Outcome
 
 __all__ = ["LabelledEvent"]
 

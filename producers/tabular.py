@@ -1,7 +1,7 @@
 """Replay of any table, a CSV or JSON-lines file, as labelled events in file order.
 
-Each row is one :class:`~driftline.core.events.Observation` (features from the chosen columns)
-and, when its ``label`` cell is not empty, one :class:`~driftline.core.events.Outcome` whose
+Each row is one :class:`~driftline.core.events.model.Observation` (features from the chosen columns)
+and, when its ``label`` cell is not empty, one :class:`~driftline.core.events.model.Outcome` whose
 time is read from the ``outcome_time`` column or is ``outcome_delay`` after the
 observation. Rows are yielded in file order; the replay step sorts by arrival later.
 
@@ -61,7 +61,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from driftline.core.errors import ConfigError, EventValidationError
-from driftline.core.events import FeatureValue, Label, Observation, Outcome
+from driftline.core.events.model import FeatureValue, Label, Observation, Outcome
 from driftline.core.times import EpochUnit, from_epoch, localize, to_utc
 from driftline.producers.sources import LabelledEvent
 

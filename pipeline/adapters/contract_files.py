@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from driftline.core.contract import Contract
+from driftline.core.contract.check import Contract
 from driftline.core.errors import ConfigError
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The stored prediction record: what the Redis sink writes and readers read, defined once.
 
-A :class:`~driftline.core.records.Prediction` is stored twice: as the fields of the entity's
+A :class:`~driftline.core.events.records.Prediction` is stored twice: as the fields of the entity's
 hash (the latest prediction, read back as a :class:`StoredPrediction`) and as an entry of the
 predictions stream (read back as a :class:`StreamEntry`). Field names are the ones the README
 documents under "Redis key schema". Every value is text, as Redis keeps it:
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 
 __all__ = [
     "HASH_FIELDS",

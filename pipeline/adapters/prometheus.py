@@ -1,7 +1,7 @@
 """Task metrics snapshots as Prometheus metric families (prometheus-client).
 
 One function, :func:`task_families`, turns the snapshots a worker writes to Redis (the
-``<ns>:metrics`` hash, :meth:`driftline.core.task.PartitionTask.snapshot`) into metric
+``<ns>:metrics`` hash, :meth:`driftline.core.task.partition.PartitionTask.snapshot`) into metric
 families, labelled by partition (and model, and dead-letter reason). The worker's own
 exposition (``driftline consume --metrics-port``) and ``driftline serve``'s ``/metrics``
 both use it, so a scrape of either names the same series the same way. Names follow
@@ -37,8 +37,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from driftline.core.metrics import LatenessHistogram
-from driftline.core.quality_metrics import merge_quality
+from driftline.core.durations import DurationHistogram
+from driftline.core.quality.figures import merge_quality
 
 __all__ = ["LATENESS_TOP_S", "SnapshotCollector", "histogram_buckets", "task_families"]
 
@@ -89,7 +89,7 @@ def histogram_buckets(counts: list[int], top: float = LATENESS_TOP_S) -> list[tu
     """
     return [
         ("+Inf" if math.isinf(bound) else repr(bound), seen)
-        for bound, seen in LatenessHistogram(counts).cumulative(top)
+        for bound, seen in DurationHistogram(counts).cumulative(top)
     ]
 
 

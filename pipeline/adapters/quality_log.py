@@ -4,7 +4,7 @@ The worker writes them (:meth:`driftline.consumers.redis_sink.RedisSink.record`)
 read them back (``driftline quality log``, ``GET /quality/log``, the fault-injection
 report), so the fields are written and parsed here only.
 
->>> from driftline.core.quality_metrics import QualityFinding
+>>> from driftline.core.quality.figures import QualityFinding
 >>> entry = quality_entry(QualityFinding(2, 41, "f1", "observation", "consistency",
 ...                                      "unit-converted", "distance", "accepted"))
 >>> entry["rule"], entry["feature"]
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from driftline.core.quality_metrics import QualityFinding
+from driftline.core.quality.figures import QualityFinding
 
 __all__ = ["QUALITY_FIELDS", "quality_entry", "read_quality_entry"]
 

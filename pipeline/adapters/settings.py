@@ -41,16 +41,16 @@ from pydantic_settings import (
 )
 
 from driftline.adapters.contract_files import find_contract
-from driftline.core.contenders import PromotionRule
-from driftline.core.contract import Contract
-from driftline.core.costs import CostMatrix
+from driftline.core.contract.check import Contract
 from driftline.core.errors import ConfigError
-from driftline.core.features import FeatureConfig
-from driftline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
-from driftline.core.models import DEFAULT_MODEL
-from driftline.core.quality import QualityRules
-from driftline.core.quality_metrics import MAX_FEATURE_NAMES
-from driftline.core.task import DriftConfig, TaskConfig
+from driftline.core.learning.contenders import PromotionRule
+from driftline.core.learning.costs import CostMatrix
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
+from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.quality.figures import MAX_FEATURE_NAMES
+from driftline.core.quality.rules import QualityRules
+from driftline.core.task.partition import DriftConfig, TaskConfig
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from driftline.core.validation import Comparison
+from driftline.core.quality.validation import Comparison
 
 __all__ = ["render_report"]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from driftline.consumers.worker import Worker
-from driftline.core.metrics import COUNTERS, merge_snapshots
+from driftline.core.learning.metrics import COUNTERS, merge_snapshots
 
 __all__ = [
     "LiveView",

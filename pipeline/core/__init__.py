@@ -1,7 +1,7 @@
 """The pure core: events, codec, features, quality rules, state, metrics, models, the task.
 
 Nothing here reaches a service: no Kafka, Redis, sockets, subprocesses or terminal. The
-whole prequential loop (:class:`~driftline.core.task.PartitionTask`) runs in a unit test.
+whole prequential loop (:class:`~driftline.core.task.partition.PartitionTask`) runs in a unit test.
 Import what you need from its modules; this package exports the version only, so that
 importing one module does not load them all.
 """

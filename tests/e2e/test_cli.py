@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis
 from driftline.consumers.tasks import TaskStore
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.task import TaskConfig
+from driftline.core.task.partition import TaskConfig
+from driftline.core.task.seal import CheckpointCodec
 from driftline.stack.processes import start_ticks
 from tests.conftest import TEST_CHECKPOINT_KEY
 

@@ -305,7 +305,7 @@ def _record_starved_alert(env: dict[str, str]) -> None:
 
     from driftline.adapters.redis_clients import make_redis
     from driftline.consumers.redis_sink import RedisSink
-    from driftline.core.records import Alert
+    from driftline.core.events.records import Alert
 
     alert = Alert(
         alert_id="1-99-timeliness-late-inputs-starved",

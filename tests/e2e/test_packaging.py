@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 USER_APP = """\
 import consumers, pipeline, producers
 from driftline.consumers.reader import PredictionsClient
-from driftline.core.events import Observation
+from driftline.core.events.model import Observation
 import driftline
 
 assert pipeline.MINE and consumers.MINE and producers.MINE, "the user's modules"
@@ -72,10 +72,11 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"driftline"}
     # the folders of the design card are inside it, under their package names
-    for module in ("core/task.py", "consumers/worker.py", "producers/replay.py", "__main__.py"):
+    for module in ("core/task/partition.py", "consumers/worker.py", "producers/replay.py"):
         assert f"driftline/{module}" in names
     # and its data: schemas, the built-in contracts, the dashboard, the stack's templates
-    assert any(n.startswith("driftline/core/schemas/") and n.endswith(".avsc") for n in names)
+    schemas = [n for n in names if n.startswith("driftline/core/events/schemas/")]
+    assert any(n.endswith(".avsc") for n in schemas), schemas
     assert "driftline/contracts/flights.toml" in names
 
 
@@ -98,7 +99,7 @@ def test_a_users_own_pipeline_consumers_and_producers_do_not_collide(
     done = _run(python, "app.py", cwd=tmp_path)
     first, second = done.stdout.splitlines()
     assert first.startswith(str(venv)), first  # the installed package, not this checkout
-    assert second == "driftline.core.events"
+    assert second == "driftline.core.events.model"
 
     # the command and `python -m driftline` work from the same folder
     assert "Usage" in _run(venv / "bin" / "driftline", "--help", cwd=tmp_path).stdout

@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from driftline.core.codec import EventCodec
 from driftline.core.errors import DecodeError
-from driftline.core.events import Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.models import DEFAULT_MODEL
-from driftline.core.quality import QualityRules
-from driftline.core.records import InputRecord, Prediction
-from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.records import InputRecord, Prediction
+from driftline.core.events.ticks import WatermarkTick
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.quality.rules import QualityRules
+from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
 from tests.fuzz.payloads import ByteSource, RecordFactory
 
 __all__ = ["CONFIGS", "KNOWN_FINDINGS", "CampaignStats", "Failure", "FuzzHarness"]

@@ -34,11 +34,11 @@ from typing import Any, TypeVar
 
 import fastavro
 
-from driftline.core.codec import TICK_SCHEMA_ID, EventCodec
-from driftline.core.events import Observation, Outcome, avro_schema
-from driftline.core.models import ModelKind
-from driftline.core.records import InputRecord
-from driftline.core.ticks import WatermarkTick, tick_schema
+from driftline.core.events.codec import TICK_SCHEMA_ID, EventCodec
+from driftline.core.events.model import Observation, Outcome, avro_schema
+from driftline.core.events.records import InputRecord
+from driftline.core.events.ticks import WatermarkTick, tick_schema
+from driftline.core.learning.models import ModelKind
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, epoch_micros, to_millis
 
 __all__ = ["ByteSource", "RecordFactory"]

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.events.ticks import WatermarkTick
+from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 
 pytestmark = pytest.mark.fuzz

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from driftline.core.codec import TICK_SCHEMA_ID, EventCodec
 from driftline.core.errors import DecodeError
-from driftline.core.events import Observation, Outcome
-from driftline.core.quality import QualityRules
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import TICK_SCHEMA_ID, EventCodec
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.ticks import WatermarkTick
+from driftline.core.quality.rules import QualityRules
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 from tests.fuzz.harness import FuzzHarness
 from tests.fuzz.payloads import ByteSource, _mutate

@@ -11,7 +11,7 @@ from driftline.adapters.settings import Settings
 from driftline.adapters.topics import prepare_topics
 from driftline.consumers.runner import run_worker, worker_config
 from driftline.consumers.worker import Worker
-from driftline.core.events import Observation, Outcome
+from driftline.core.events.model import Observation, Outcome
 from driftline.producers.publisher import EventPublisher
 
 

@@ -19,7 +19,7 @@ from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.consumers.alerts import alert_json
 from driftline.consumers.redis_sink import RedisSink
-from driftline.core.records import Alert
+from driftline.core.events.records import Alert
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -34,8 +34,8 @@ from driftline.adapters.settings import KafkaSettings, Settings, StackSettings
 from driftline.adapters.topics import prepare_topics
 from driftline.consumers.tail import read_events
 from driftline.core.errors import DriftlineError, PublishError
-from driftline.core.events import Event
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.model import Event
+from driftline.core.events.ticks import WatermarkTick
 from driftline.producers.flights import flight_events
 from driftline.producers.publisher import Delivery, DeliveryBounds, EventPublisher
 from driftline.producers.replay import ArrivalDelay, ReplayPlan

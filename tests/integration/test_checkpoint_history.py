@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis, slot_of
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.consumers.tasks import TaskStore
-from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.task import TaskConfig
-from driftline.core.task_checkpoint import describe, restore_task
+from driftline.core.task.checkpoint import describe, restore_task
+from driftline.core.task.partition import TaskConfig
+from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 from driftline.stack.processes import free_port
 from tests.conftest import TEST_CHECKPOINT_KEY
 

@@ -16,9 +16,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from driftline.adapters.confluent_clients import make_client_producer
 from driftline.adapters.settings import Settings
-from driftline.core.codec import EventCodec
 from driftline.core.errors import PublishError
-from driftline.core.events import Observation, Outcome
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
 from driftline.producers.publisher import DeliveryBounds, EventPublisher
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, publish

@@ -18,7 +18,7 @@ from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_
 from driftline.consumers.feed import PredictionsFeed
 from driftline.consumers.redis_sink import RedisSink
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import stop_after
 

@@ -15,7 +15,7 @@ import pytest
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_keys import RedisKeys
-from driftline.core.checkpoint import CheckpointCodec
+from driftline.core.task.seal import CheckpointCodec
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, publish
 

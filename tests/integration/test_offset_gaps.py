@@ -17,9 +17,9 @@ from driftline.adapters.settings import Settings
 from driftline.app.namespace import prepare_namespace
 from driftline.consumers.rerun import rerun
 from driftline.consumers.worker import Worker
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation
-from driftline.core.records import Prediction
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation
+from driftline.core.events.records import Prediction
 from tests.integration.helpers import create_topics, drain, endpoints_of, publish
 
 pytestmark = pytest.mark.integration

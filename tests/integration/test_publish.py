@@ -12,9 +12,9 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from driftline.adapters.kafka_clients import admin_client, make_producer
 from driftline.adapters.settings import Settings
 from driftline.adapters.topics import partition_counts
-from driftline.core.codec import EventCodec
 from driftline.core.errors import ConfigError, PublishError
-from driftline.core.events import Observation, Outcome
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
 from driftline.producers.publisher import EventPublisher
 from tests.integration.helpers import create_topics
 

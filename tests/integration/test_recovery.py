@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 
-from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.consumers.clients import make_record_source
@@ -28,7 +28,7 @@ from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.runner import checkpoint_codec, worker_config
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
-from driftline.core.task_checkpoint import describe
+from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY

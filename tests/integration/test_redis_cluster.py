@@ -18,7 +18,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import encode_hash, encode_stream
 from driftline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
@@ -27,8 +27,8 @@ from driftline.adapters.settings import StackSettings
 from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.reset import forget_state
 from driftline.core.errors import ConfigError, ServiceUnavailable
-from driftline.core.metrics import TaskMetrics
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
+from driftline.core.learning.metrics import TaskMetrics
 from driftline.stack import LocalStack
 from driftline.stack.processes import free_port
 from driftline.stack.redis_cluster import CLUSTER_SLOTS, cluster_state

@@ -23,7 +23,7 @@ from driftline.adapters.settings import Settings
 from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.redis_sink import RedisSink
 from driftline.core.errors import WriteRefused
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import create_topics, publish
 from tests.integration.test_recovery import (

@@ -10,8 +10,8 @@ from river import datasets, evaluate, metrics
 
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.core.events import Observation, Outcome
-from driftline.core.models import build_model
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.learning.models import build_model
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from driftline.producers.sources import LabelledEvent
 from tests.integration.helpers import create_topics, drain, publish

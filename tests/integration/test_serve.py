@@ -24,7 +24,7 @@ from driftline.app.serving import ApiServer, create_app, serving_app
 from driftline.consumers.feed import PredictionsFeed
 from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.redis_sink import RedisSink
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.integration.helpers import create_topics, drain, publish

@@ -14,7 +14,7 @@ from driftline.adapters.redis_clients import make_redis
 from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.redis_sink import RedisSink
 from driftline.core.errors import WriteRefused
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 
 pytestmark = pytest.mark.integration
 

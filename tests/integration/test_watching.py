@@ -17,7 +17,7 @@ from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
-from driftline.core.task_checkpoint import describe
+from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
@@ -148,7 +148,7 @@ def test_alerts_and_points_are_written_once_whatever_the_replays(settings: Setti
     from datetime import UTC, datetime
 
     from driftline.consumers.redis_sink import RedisSink
-    from driftline.core.records import Alert
+    from driftline.core.events.records import Alert
 
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     sink = RedisSink(client, settings.namespace, series_windows_kept=2)

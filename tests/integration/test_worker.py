@@ -11,7 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.consumers.reader import PredictionsClient
-from driftline.core.events import Observation, Outcome
+from driftline.core.events.model import Observation, Outcome
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration
@@ -97,7 +97,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
 
 def test_stale_prediction_never_overwrites_a_fresher_one(settings: Settings):
     from driftline.consumers.redis_sink import RedisSink
-    from driftline.core.records import Prediction
+    from driftline.core.events.records import Prediction
 
     redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     sink = RedisSink(redis_client, settings.namespace, prediction_ttl_s=60)

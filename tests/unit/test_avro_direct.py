@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftline.core.avro_direct import read_observation, read_outcome
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation, Outcome, avro_schema
+from driftline.core.events.avro_direct import read_observation, read_outcome
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome, avro_schema
 
 PARSED = {kind: fastavro.parse_schema(avro_schema(kind)) for kind in ("observation", "outcome")}
 READERS = {"observation": read_observation, "outcome": read_outcome}

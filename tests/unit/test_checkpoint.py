@@ -22,19 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import compose, linear_model, preprocessing
 
-from driftline.adapters.checkpoint_stores import DirectoryCheckpointStore, RedisCheckpointStore
-from driftline.core.checkpoint import (
-    CheckpointCodec,
-    CheckpointError,
-)
-from driftline.core.codec import EventCodec
-from driftline.core.digest import state_digest
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.models import DEFAULT_MODEL, build_model
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
-from driftline.core.task_checkpoint import (
+from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.models import DEFAULT_MODEL, build_model
+from driftline.core.task.checkpoint import (
     FORMAT,
     config_fingerprint,
     describe,
@@ -42,6 +36,12 @@ from driftline.core.task_checkpoint import (
     model_digest,
     restore_task,
     seal_task,
+)
+from driftline.core.task.digest import state_digest
+from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task.seal import (
+    CheckpointCodec,
+    CheckpointError,
 )
 from driftline.core.times import from_millis, to_millis
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.adapters.checkpoint_keys import checkpoint_key
+from driftline.adapters.checkpoints.keys import checkpoint_key
 from driftline.adapters.settings import CheckpointSettings
 from driftline.core.errors import ConfigError
 

@@ -24,7 +24,7 @@ from driftline.adapters.confluent_producer import ConfluentProducer, DeliveryFut
 from driftline.adapters.settings import KafkaSettings, Settings
 from driftline.consumers import clients
 from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
-from driftline.core.events import Observation
+from driftline.core.events.model import Observation
 from driftline.producers.publisher import DeliveryBounds, EventPublisher
 
 SASL_PASSWORD = "Sp4ss-c0nfluent-71"

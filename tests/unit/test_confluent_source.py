@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPar
 
 from driftline.consumers.confluent_source import ConfluentRecordSource
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.records import InputRecord
+from driftline.core.events.records import InputRecord
 
 TOPIC = "demo.events"
 

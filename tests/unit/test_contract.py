@@ -22,7 +22,7 @@ from driftline.adapters.contract_files import (
     load_contract,
     parse_contract,
 )
-from driftline.core.contract import (
+from driftline.core.contract.check import (
     MAX_COUNTED_VALUES,
     Checked,
     Contract,
@@ -31,9 +31,9 @@ from driftline.core.contract import (
     FeatureSpec,
     Finding,
 )
+from driftline.core.contract.expressions import compile_comparison, parse_comparison
 from driftline.core.errors import ConfigError
-from driftline.core.events import FeatureValue
-from driftline.core.expressions import compile_comparison, parse_comparison
+from driftline.core.events.model import FeatureValue
 
 FLIGHTS = builtin_contract("flights")
 

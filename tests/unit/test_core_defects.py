@@ -17,18 +17,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import metrics
 
-from driftline.core import events, times
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.codec import EventCodec
-from driftline.core.dedupe import DedupeWindow
+from driftline.core import times
 from driftline.core.errors import EventValidationError
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.metrics import TaskMetrics, merge_snapshots
-from driftline.core.quality import QualityRules
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
-from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.events import model as events
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.metrics import TaskMetrics, merge_snapshots
+from driftline.core.quality.dedupe import DedupeWindow
+from driftline.core.quality.rules import QualityRules
+from driftline.core.task.checkpoint import restore_task, seal_task
+from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task.seal import CheckpointCodec
 from driftline.core.times import from_millis, to_millis
 
 CODEC = EventCodec()

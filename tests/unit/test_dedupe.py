@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftline.core.dedupe import DedupeWindow, LabelMemory
+from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
 
 
 class Reference:

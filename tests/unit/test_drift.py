@@ -22,8 +22,8 @@ from river import drift as river_drift
 from river import linear_model, preprocessing
 from river.datasets import synth
 
-from driftline.core.detectors import PARAMETERS, evidence
-from driftline.core.drift import (
+from driftline.core.drift.detectors import PARAMETERS, evidence
+from driftline.core.drift.monitors import (
     DETECTORS,
     WARNING_SPAN,
     Alarm,
@@ -34,9 +34,9 @@ from driftline.core.drift import (
     detection_report,
     make_detector,
 )
-from driftline.core.drift_response import DriftResponse
+from driftline.core.drift.psi import OTHER, ShareWindows, population_stability_index
+from driftline.core.drift.response import DriftResponse
 from driftline.core.errors import ConfigError
-from driftline.core.psi import OTHER, ShareWindows, population_stability_index
 
 SEGMENT = 2500
 DRIFTS = [2500, 5000, 7500, 10000]

@@ -13,7 +13,7 @@ import fastavro
 import pytest
 from pydantic import ValidationError
 
-from driftline.core.events import Label, Observation, Outcome, avro_schema
+from driftline.core.events.model import Label, Observation, Outcome, avro_schema
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, from_millis
 
 MODELS: dict[str, type[Observation] | type[Outcome]] = {

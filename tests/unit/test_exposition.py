@@ -15,10 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from driftline.adapters.prometheus import SnapshotCollector, task_families
 from driftline.consumers.exposition import serve_worker_metrics, worker_registry
 from driftline.consumers.worker import WorkerConfig
-from driftline.core.contract import Contract
-from driftline.core.costs import CostMatrix
-from driftline.core.quality_metrics import merge_quality
-from driftline.core.task import TaskConfig
+from driftline.core.contract.check import Contract
+from driftline.core.learning.costs import CostMatrix
+from driftline.core.quality.figures import merge_quality
+from driftline.core.task.partition import TaskConfig
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 

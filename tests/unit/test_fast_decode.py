@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from driftline.core.codec import _FAST, _MODELS
 from driftline.core.errors import EventValidationError
+from driftline.core.events.codec import _FAST, _MODELS
 
 TEXT = st.one_of(st.text(max_size=3), st.text(min_size=120, max_size=300))
 TIMES = st.one_of(

@@ -14,10 +14,10 @@ from functools import cache
 import pytest
 
 from driftline.adapters.contract_files import builtin_contract
-from driftline.core.codec import EventCodec
-from driftline.core.features import FeatureConfig
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 from driftline.producers.fault_score import FaultScore, score_faults
 from driftline.producers.faults import FAULTS, FaultInjector, FaultPlan, flights_targets

@@ -17,10 +17,10 @@ from kafka.future import Future
 from typer.testing import CliRunner
 
 from driftline.adapters.contract_files import builtin_contract
-from driftline.core.contract import ContractCheck
+from driftline.core.contract.check import ContractCheck
 from driftline.core.errors import ConfigError
-from driftline.core.events import Label, Observation, Outcome
-from driftline.core.quality_metrics import DIMENSIONS
+from driftline.core.events.model import Label, Observation, Outcome
+from driftline.core.quality.figures import DIMENSIONS
 from driftline.producers.fault_score import score_faults
 from driftline.producers.faults import (
     DIMENSION_OF,

@@ -11,13 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from river import base, linear_model, preprocessing, tree
 
-from driftline.core.dedupe import DedupeWindow
 from driftline.core.errors import ConfigError
-from driftline.core.events import Observation
-from driftline.core.features import FeatureBuilder, FeatureConfig, calendar_features
-from driftline.core.history import LabelHistory
-from driftline.core.models import DEFAULT_MODEL, build_model, model_kind
-from driftline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.events.model import Observation
+from driftline.core.learning.features import FeatureBuilder, FeatureConfig, calendar_features
+from driftline.core.learning.history import LabelHistory
+from driftline.core.learning.models import DEFAULT_MODEL, build_model, model_kind
+from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.quality.dedupe import DedupeWindow
 
 T0 = datetime(2024, 3, 4, 18, 30, tzinfo=UTC)  # a Monday
 

@@ -8,13 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from driftline.consumers.rerun import PredictionDigest
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation
-from driftline.core.fingerprint import config_fingerprint
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation
+from driftline.core.events.records import InputRecord
+from driftline.core.task.checkpoint import restore_task, seal_task
+from driftline.core.task.fingerprint import config_fingerprint
+from driftline.core.task.partition import PartitionTask, TaskConfig
+from driftline.core.task.seal import CheckpointCodec
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.history import LabelHistory
-from driftline.core.records import InputRecord
-from driftline.core.task import FeatureConfig, PartitionTask, TaskConfig
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.history import LabelHistory
+from driftline.core.task.partition import FeatureConfig, PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 from driftline.producers.flights import (
     BOARDS,

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.events.ticks import WatermarkTick
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 
 CODEC = EventCodec()

@@ -12,10 +12,10 @@ from rich.console import Console
 
 from driftline.app.summary import warnings
 from driftline.app.views import demo_summary
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.events import Observation
-from driftline.core.task import PartitionTask
-from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.events.model import Observation
+from driftline.core.task.checkpoint import restore_task, seal_task
+from driftline.core.task.partition import PartitionTask
+from driftline.core.task.seal import CheckpointCodec
 from tests.unit.test_task_quality import NOW, at, contract, obs, outcome, records, task
 
 

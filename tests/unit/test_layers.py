@@ -54,17 +54,17 @@ def test_the_real_tree_keeps_every_contract() -> None:
     ("module", "bad_import", "contract", "chain"),
     [
         pytest.param(
-            "driftline/core/dedupe.py",
+            "driftline/core/quality/dedupe.py",
             "import redis",
             PURE_CORE,
-            "driftline.core.dedupe -> redis",
+            "driftline.core.quality.dedupe -> redis",
             id="core-imports-a-service-client",
         ),
         pytest.param(
-            "driftline/core/events.py",
+            "driftline/core/events/model.py",
             "from driftline.app import cli",
             LAYERS,
-            "driftline.core.events -> driftline.app",
+            "driftline.core.events.model -> driftline.app",
             id="core-imports-the-app",
         ),
         pytest.param(
@@ -89,10 +89,10 @@ def test_the_real_tree_keeps_every_contract() -> None:
             id="core-imports-subprocess-in-a-function",
         ),
         pytest.param(
-            "driftline/core/metrics.py",
+            "driftline/core/learning/metrics.py",
             "from socket import socket",
             PURE_CORE,
-            "driftline.core.metrics -> socket",
+            "driftline.core.learning.metrics -> socket",
             id="core-imports-socket",
         ),
         pytest.param(

@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import dummy, metrics, utils
 
-from driftline.core.metrics import (
-    _BOUNDS,
+from driftline.core.durations import _BOUNDS, DurationHistogram
+from driftline.core.learning.metrics import (
     BinnedROCAUC,
-    LatenessHistogram,
     RollingAccuracy,
     TaskMetrics,
     merge_models,
@@ -337,7 +336,7 @@ def bucket_of(value: float) -> int:
 def test_quantiles_bracket_the_true_quantile_within_one_bucket(
     values: list[float], q: float
 ) -> None:
-    hist = LatenessHistogram()
+    hist = DurationHistogram()
     for v in values:
         hist.add(v)
     got = hist.quantile(q)
@@ -354,7 +353,7 @@ def test_quantiles_bracket_the_true_quantile_within_one_bucket(
 
 @given(a=lateness_values, b=lateness_values)
 def test_histogram_merge_is_adding(a: list[float], b: list[float]) -> None:
-    ha, hb, hab = LatenessHistogram(), LatenessHistogram(), LatenessHistogram()
+    ha, hb, hab = DurationHistogram(), DurationHistogram(), DurationHistogram()
     for v in a:
         ha.add(v)
         hab.add(v)
@@ -366,14 +365,14 @@ def test_histogram_merge_is_adding(a: list[float], b: list[float]) -> None:
 
 
 def test_histogram_edges() -> None:
-    hist = LatenessHistogram()
+    hist = DurationHistogram()
     assert hist.quantile(0.5) is None
     hist.add(-5.0)  # event time ahead of ingest
     hist.add(0.0)
     assert hist.counts[0] == 2 and hist.quantile(1.0) == 0.0
     hist.add(1e12)  # beyond the last bound
     assert hist.quantile(1.0) == math.inf
-    assert LatenessHistogram(hist.counts).counts == hist.counts
+    assert DurationHistogram(hist.counts).counts == hist.counts
 
 
 # -- JSON ------------------------------------------------------------------------------------------

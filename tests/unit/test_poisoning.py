@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import base
 
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.models import DEFAULT_MODEL
-from driftline.core.quality import QualityRules
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.task_checkpoint import model_digest
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.quality.rules import QualityRules
+from driftline.core.task.checkpoint import model_digest
+from driftline.core.task.partition import PartitionTask, TaskConfig
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -179,7 +179,7 @@ def test_a_feature_that_is_always_large_is_guarded_once_a_jump_again(monkeypatch
     """The guard's copy costs more than a learning step: a feature that is always large
     (the lateness of a historical replay, ~4e8 s) is tried on a copy the first time only;
     a value far beyond what was learned (GUARD_GROWTH times) is tried again."""
-    import driftline.core.task as task_module
+    import driftline.core.task.partition as task_module
 
     copies = 0
     real_dumps = task_module.pickle.dumps

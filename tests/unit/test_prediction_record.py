@@ -24,7 +24,7 @@ from driftline.adapters.prediction_record import (
     epoch_micros,
     json_label,
 )
-from driftline.core.records import Prediction
+from driftline.core.events.records import Prediction
 
 T0 = datetime(2024, 6, 1, 8, 0, 0, 123_456, tzinfo=UTC)
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 from kafka.future import Future
 
-from driftline.core.codec import EventCodec
 from driftline.core.errors import PublishError
-from driftline.core.events import Event, Observation, Outcome
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
 from driftline.producers.publisher import KIND_HEADER, Delivery, DeliveryBounds, EventPublisher
 
 TOPIC = "demo.events"

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import RedisClusterException
 
-from driftline.adapters.checkpoint_stores import RedisCheckpointStore
+from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.redis_clients import (
     REDIS_ERRORS,
     is_cluster,

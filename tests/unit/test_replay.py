@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftline.core.errors import ConfigError
-from driftline.core.events import Event, Observation, Outcome
+from driftline.core.events.model import Event, Observation, Outcome
 from driftline.producers.publisher import PublishReport
 from driftline.producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
 from driftline.producers.run import run_replay

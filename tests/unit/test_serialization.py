@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from driftline.core.codec import MAGIC_BYTE, EventCodec
 from driftline.core.errors import DecodeError, EventValidationError, SchemaViolation
-from driftline.core.events import Event, EventKind, Observation, Outcome, avro_schema
+from driftline.core.events.codec import MAGIC_BYTE, EventCodec
+from driftline.core.events.model import Event, EventKind, Observation, Outcome, avro_schema
 
 CODEC = EventCodec()
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1

@@ -17,7 +17,7 @@ from driftline.adapters.settings import KafkaSettings
 from driftline.consumers.exposition import worker_registry
 from driftline.consumers.worker import WorkerConfig
 from driftline.core.errors import ServiceUnavailable
-from driftline.core.records import InputRecord
+from driftline.core.events.records import InputRecord
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
 

@@ -25,25 +25,25 @@ from typing import Any
 import pytest
 
 from driftline.consumers.worker import WorkerConfig
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.codec import EventCodec
-from driftline.core.contract import MAX_COUNTED_VALUES, Contract, ContractState
-from driftline.core.data_drift import FeatureMonitor, LabelMonitor
-from driftline.core.dedupe import DedupeWindow, LabelMemory
-from driftline.core.digest import state_digest
-from driftline.core.events import Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
-from driftline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
-from driftline.core.quality_metrics import (
+from driftline.core.contract.check import MAX_COUNTED_VALUES, Contract, ContractState
+from driftline.core.drift.data import FeatureMonitor, LabelMonitor
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
+from driftline.core.quality.figures import (
     MAX_FEATURE_NAMES,
     MAX_SOURCES,
     OTHER_FEATURE,
     QualityMetrics,
 )
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig
-from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.task.checkpoint import restore_task, seal_task
+from driftline.core.task.digest import state_digest
+from driftline.core.task.partition import PartitionTask, TaskConfig
+from driftline.core.task.seal import CheckpointCodec
 from driftline.core.times import to_millis
 from tests.unit.test_worker import Rig, publish_flights
 from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic

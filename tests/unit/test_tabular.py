@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from driftline.core.errors import ConfigError, EventValidationError
-from driftline.core.events import FeatureValue
+from driftline.core.events.model import FeatureValue
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 from driftline.producers.sources import LabelledEvent
 from driftline.producers.tabular import parse_csv_value, parse_time, table_events

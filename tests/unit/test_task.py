@@ -23,14 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import datasets, evaluate, linear_model, metrics, preprocessing
 
-from driftline.core.codec import EventCodec
-from driftline.core.events import Event, Observation, Outcome, avro_schema
-from driftline.core.features import FeatureConfig
-from driftline.core.fingerprint import config_fingerprint
-from driftline.core.models import DEFAULT_MODEL
-from driftline.core.quality import QualityRules
-from driftline.core.records import DeadLetter, InputRecord, Prediction
-from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome, avro_schema
+from driftline.core.events.records import DeadLetter, InputRecord, Prediction
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.quality.rules import QualityRules
+from driftline.core.task.fingerprint import config_fingerprint
+from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
 from driftline.core.times import to_millis
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from driftline.producers.sources import LabelledEvent

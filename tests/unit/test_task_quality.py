@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.codec import EventCodec
-from driftline.core.contract import Contract
-from driftline.core.events import Event, Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.metrics import merge_snapshots
-from driftline.core.quality_metrics import DIMENSION_OF, DIMENSIONS
-from driftline.core.records import InputRecord
-from driftline.core.task import PartitionTask, TaskConfig, TaskOutput
-from driftline.core.task_checkpoint import restore_task, seal_task
+from driftline.core.contract.check import Contract
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.metrics import merge_snapshots
+from driftline.core.quality.figures import DIMENSION_OF, DIMENSIONS
+from driftline.core.task.checkpoint import restore_task, seal_task
+from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
+from driftline.core.task.seal import CheckpointCodec
 from driftline.core.times import to_millis
 
 CODEC = EventCodec()

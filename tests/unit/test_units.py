@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from driftline.core.contract.units import UNITS, canonical_unit, convert, unit_kind, units_of
 from driftline.core.errors import ConfigError
-from driftline.core.units import UNITS, canonical_unit, convert, unit_kind, units_of
 
 KINDS = {
     "length": {"m", "km", "mi", "ft", "nmi"},

@@ -13,7 +13,7 @@ from driftline.app.cli.validate import parse_window
 from driftline.app.validation_report import render_report
 from driftline.core import jsonsafe
 from driftline.core.errors import ConfigError
-from driftline.core.validation import Profile, compare
+from driftline.core.quality.validation import Profile, compare
 
 N = 3000
 

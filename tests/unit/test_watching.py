@@ -13,16 +13,22 @@ import pytest
 from river import base
 from river import metrics as river_metrics
 
-from driftline.core.checkpoint import CheckpointCodec
-from driftline.core.codec import EventCodec
-from driftline.core.contenders import PromotionRule
-from driftline.core.control import ControlCommand
-from driftline.core.costs import CostMatrix, ThresholdTuner, decide
-from driftline.core.events import Observation, Outcome
-from driftline.core.metrics import TaskMetrics, merge_models, merge_snapshots
-from driftline.core.task import DriftConfig, FeatureConfig, InputRecord, PartitionTask, TaskConfig
-from driftline.core.task_checkpoint import models_of, restore_task, seal_task
-from driftline.core.windows import EventWindows, WindowScore, merge_points, window_scores
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.control import ControlCommand
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.learning.contenders import PromotionRule
+from driftline.core.learning.costs import CostMatrix, ThresholdTuner, decide
+from driftline.core.learning.metrics import TaskMetrics, merge_models, merge_snapshots
+from driftline.core.learning.windows import EventWindows, WindowScore, merge_points, window_scores
+from driftline.core.task.checkpoint import models_of, restore_task, seal_task
+from driftline.core.task.partition import (
+    DriftConfig,
+    FeatureConfig,
+    InputRecord,
+    PartitionTask,
+    TaskConfig,
+)
+from driftline.core.task.seal import CheckpointCodec
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -482,7 +488,7 @@ def test_metrics_score_returns_the_loss_promotions_compare() -> None:
 
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_label_shares_by_psi_flag_a_moved_label_only(kind: str) -> None:
-    from driftline.core.data_drift import LabelMonitor
+    from driftline.core.drift.data import LabelMonitor
 
     rng = random.Random(8)
     monitor = LabelMonitor(kind, detector="PSI", category_window=500)  # type: ignore[arg-type]

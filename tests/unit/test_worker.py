@@ -11,12 +11,12 @@ import pytest
 
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker, WorkerConfig
-from driftline.core.checkpoint import CheckpointCodec
 from driftline.core.errors import ServiceUnavailable, WriteRefused
-from driftline.core.events import Observation, Outcome
-from driftline.core.features import FeatureConfig
-from driftline.core.task import TaskConfig
-from driftline.core.task_checkpoint import model_digest
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.task.checkpoint import model_digest
+from driftline.core.task.partition import TaskConfig
+from driftline.core.task.seal import CheckpointCodec
 from tests.unit.worker_fakes import (
     MemoryCheckpoints,
     MemoryDeadLetters,

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from driftline.consumers.worker import Worker, WorkerConfig
-from driftline.core.events import Observation
-from driftline.core.records import InputRecord
+from driftline.core.events.model import Observation
+from driftline.core.events.records import InputRecord
 from tests.unit.test_worker import Rig, publish_flights, task_config
 from tests.unit.worker_fakes import MemoryCheckpoints, MemorySource, MemoryTopic
 

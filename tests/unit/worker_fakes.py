@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.consumers.ports import RebalanceListener
-from driftline.core.codec import EventCodec
-from driftline.core.events import Observation, Outcome
-from driftline.core.quality_metrics import QualityFinding
-from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
-from driftline.core.ticks import WatermarkTick
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.events.ticks import WatermarkTick
+from driftline.core.quality.figures import QualityFinding
 
 
 @dataclass

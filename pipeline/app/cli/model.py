@@ -24,10 +24,10 @@ from driftline.app.logs import stderr
 from driftline.consumers.clients import make_worker_producer
 from driftline.consumers.control import send_control
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
-from driftline.core.checkpoint import CheckpointCodec, CheckpointStore
-from driftline.core.control import ControlCommand
 from driftline.core.errors import ConfigError
-from driftline.core.task_checkpoint import describe, export_model
+from driftline.core.events.control import ControlCommand
+from driftline.core.task.checkpoint import describe, export_model
+from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = ["model_app"]
 

@@ -16,7 +16,7 @@ from driftline.app.validation_report import render_report
 from driftline.consumers.window_profiles import window_profiles
 from driftline.core import jsonsafe
 from driftline.core.errors import ConfigError
-from driftline.core.validation import compare
+from driftline.core.quality.validation import compare
 
 __all__ = ["parse_window", "validate"]
 

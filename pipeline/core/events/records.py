@@ -40,7 +40,7 @@ class Prediction:
     decision: Any = None
     #: The decision threshold on the positive probability (``None``: no cost matrix).
     threshold: float | None = None
-    #: The fingerprint of the task's configuration (:mod:`driftline.core.fingerprint`).
+    #: The fingerprint of the task's configuration (:mod:`driftline.core.task.fingerprint`).
     config: str = ""
 
 

@@ -1,6 +1,6 @@
 """Checkpoint a task and restore it: the state an uninterrupted run would have.
 
->>> from driftline.core.task import PartitionTask, TaskConfig
+>>> from driftline.core.task.partition import PartitionTask, TaskConfig
 >>> codec = CheckpointCodec(b"x" * 32)
 >>> task = PartitionTask(2, TaskConfig())
 >>> task.next_offset = 42
@@ -19,10 +19,10 @@ from typing import Any
 import river
 
 from driftline.core import __version__
-from driftline.core.checkpoint import CheckpointCodec, CheckpointError
-from driftline.core.digest import state_digest
-from driftline.core.fingerprint import config_fingerprint
-from driftline.core.task import PartitionTask, TaskConfig
+from driftline.core.task.digest import state_digest
+from driftline.core.task.fingerprint import config_fingerprint
+from driftline.core.task.partition import PartitionTask, TaskConfig
+from driftline.core.task.seal import CheckpointCodec, CheckpointError
 
 __all__ = [
     "config_fingerprint",

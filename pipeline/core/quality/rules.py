@@ -5,7 +5,7 @@ need context: the ingest time (an event time far in the future of its own arriva
 clock or unit mistake), configured value ranges, and the task's kind of model.
 
 >>> from datetime import UTC, datetime, timedelta
->>> from driftline.core.events import Observation
+>>> from driftline.core.events.model import Observation
 >>> rules = QualityRules(max_future_s=60, feature_bounds={"distance": (0, 5000)})
 >>> t = datetime(2024, 1, 1, tzinfo=UTC)
 >>> obs = Observation(event_id="1", key="k", event_time=t, features={"distance": 9000})
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from driftline.core.events import Observation
-from driftline.core.models import ModelKind
+from driftline.core.events.model import Observation
+from driftline.core.learning.models import ModelKind
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 
 __all__ = ["QualityRules", "Verdict"]

@@ -1,6 +1,6 @@
 """The compiled steps of a data contract: one :class:`FeatureStep` per declared feature.
 
-:class:`~driftline.core.contract.ContractCheck` runs a step only when a value fails its
+:class:`~driftline.core.contract.check.ContractCheck` runs a step only when a value fails its
 feature's fast test (a clean value costs a type test and a comparison, or a set
 membership, and no call). :meth:`FeatureStep.run` then does, in order: read the unit
 field, handle a missing value, convert the type (a number sent as text, a time into epoch
@@ -8,7 +8,8 @@ seconds), convert a tagged unit or normalise a category's text, detect an untagg
 and apply the range. It appends a :class:`Finding` for every correction and raises
 :class:`Refusal` to refuse the event.
 
->>> from driftline.core.contract import ContractState, FeatureSpec
+>>> from driftline.core.contract.spec import FeatureSpec
+>>> from driftline.core.contract.state import ContractState
 >>> step = FeatureStep("temp", FeatureSpec(unit="F", unit_field="temp_unit", range=(-60, 130)))
 >>> cleaned, findings = {}, []
 >>> step.run(" 20 ", {"temp_unit": "celsius"}, cleaned, findings, [], ContractState())
@@ -25,11 +26,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from driftline.core.contract.units import canonical_unit, convert, unit_kind, units_of
+from driftline.core.contract.values import EPOCH, alias_key, normal_text, show, typed_fill
 from driftline.core.errors import ConfigError
-from driftline.core.units import canonical_unit, convert, unit_kind, units_of
 
 if TYPE_CHECKING:
-    from driftline.core.contract import ContractState, FeatureSpec
+    from driftline.core.contract.spec import FeatureSpec
+    from driftline.core.contract.state import ContractState
 
 __all__ = [
     "REFUSAL_DIMENSIONS",
@@ -42,7 +45,6 @@ __all__ = [
     "typed_fill",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER_TEXT = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 #: Spellings remembered per feature (a pure cache: it never changes an answer).
@@ -351,7 +353,7 @@ class FeatureStep:
                 )
             when = when.replace(tzinfo=self.zone)
         try:
-            seconds = (when - _EPOCH).total_seconds()
+            seconds = (when - EPOCH).total_seconds()
             if when.utcoffset():
                 utc = when.astimezone(UTC).isoformat()
                 findings.append(
@@ -370,59 +372,3 @@ _COUNTED: Mapping[str, tuple[type, ...]] = {
     "category": (str,),
     "time": (float,),
 }
-
-
-def normal_text(text: str, case: str) -> str:
-    """Text as a category is written: no edge spaces, inner ones single, ``case`` applied.
-
-    >>> normal_text("  united   airlines ", "upper")
-    'UNITED AIRLINES'
-    """
-    text = " ".join(text.split())
-    return text.upper() if case == "upper" else text.lower() if case == "lower" else text
-
-
-def alias_key(text: str, case: str) -> str:
-    """What an alias is compared on: normal text, case ignored unless ``case="keep"``."""
-    text = " ".join(text.split())
-    return text if case == "keep" else text.casefold()
-
-
-def show(value: Any) -> str:
-    """A value in a detail: integral floats without ``.0``, text quoted.
-
-    >>> show(9000.0), show(0.5), show("UA")
-    ('9000', '0.5', "'UA'")
-    """
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def typed_fill(kind: str, value: Any, zone: str | None) -> Any:
-    """``value`` as a clean value of type ``kind`` (a time as epoch seconds), or ``None``.
-
-    >>> typed_fill("integer", 3, None), typed_fill("integer", 3.5, None)
-    (3, None)
-    >>> typed_fill("time", "2013-01-01T05:00:00", "America/New_York")
-    1357034400.0
-    """
-    if kind == "number":
-        return value if type(value) in (int, float) else None
-    if kind == "integer":
-        return value if type(value) is int else None
-    if kind == "boolean":
-        return value if type(value) is bool else None
-    if kind == "category":
-        return value if type(value) is str else None
-    if type(value) is not str:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        if zone is None:
-            return None
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return (when - _EPOCH).total_seconds()

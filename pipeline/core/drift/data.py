@@ -1,6 +1,6 @@
 """Data drift: of the features (:class:`FeatureMonitor`) and of the labels
 (:class:`LabelMonitor`). Numbers go through a River detector, categories through tumbling
-windows of shares compared by PSI (:mod:`driftline.core.psi`). Pure, seeded, picklable.
+windows of shares compared by PSI (:mod:`driftline.core.drift.psi`). Pure, seeded, picklable.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import math
 from collections import Counter
 from typing import Any, Literal
 
-from driftline.core.alarms import Alarm, detector_alarm, psi_alarm
-from driftline.core.detectors import OWN_WARNING, DetectorName, make_detector
+from driftline.core.drift.alarms import Alarm, detector_alarm, psi_alarm
+from driftline.core.drift.detectors import OWN_WARNING, DetectorName, make_detector
+from driftline.core.drift.psi import Reference, ShareWindows
 from driftline.core.errors import ConfigError
-from driftline.core.models import ModelKind
-from driftline.core.psi import Reference, ShareWindows
+from driftline.core.learning.models import ModelKind
 
 __all__ = ["FeatureMonitor", "LabelMonitor"]
 

@@ -5,7 +5,7 @@ body, so a schema registry can be added later without touching stored data. Unti
 :class:`LocalSchemaRegistry` gives each schema a fixed id. Schemas are parsed once.
 
 >>> codec = EventCodec()
->>> from driftline.core.events import Outcome
+>>> from driftline.core.events.model import Outcome
 >>> raw = codec.encode(Outcome(event_id="f1", key="EWR",
 ...                            event_time="2013-01-01T14:30:00Z", label=True))
 >>> raw[:5].hex()
@@ -30,11 +30,11 @@ from typing import Any, Protocol
 import fastavro
 from pydantic import ValidationError
 
-from driftline.core.avro_direct import read_observation, read_outcome
-from driftline.core.control import CONTROL_SCHEMA_ID, ControlCommand, control_schema
 from driftline.core.errors import DecodeError, EventValidationError, SchemaViolation
-from driftline.core.events import Event, EventKind, Observation, Outcome, avro_schema
-from driftline.core.ticks import WatermarkTick, tick_schema
+from driftline.core.events.avro_direct import read_observation, read_outcome
+from driftline.core.events.control import CONTROL_SCHEMA_ID, ControlCommand, control_schema
+from driftline.core.events.model import Event, EventKind, Observation, Outcome, avro_schema
+from driftline.core.events.ticks import WatermarkTick, tick_schema
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 
 __all__ = [
@@ -126,7 +126,7 @@ def _built(model: Any, fields: dict[str, Any]) -> Any:
     return event
 
 
-#: The direct readers of the shipped bodies (:mod:`driftline.core.avro_direct`).
+#: The direct readers of the shipped bodies (:mod:`driftline.core.events.avro_direct`).
 _DIRECT: dict[EventKind, Callable[[bytes, int], dict[str, Any] | None]] = {
     "observation": read_observation,
     "outcome": read_outcome,
@@ -146,7 +146,7 @@ class SchemaRegistry(Protocol):
     def kind_for(self, schema_id: int) -> EventKind | None: ...
 
 
-#: The schema id of watermark ticks (:mod:`driftline.core.ticks`), written by workers only.
+#: The schema id of watermark ticks (:mod:`driftline.core.events.ticks`), written by workers only.
 TICK_SCHEMA_ID = 3
 
 
@@ -197,7 +197,7 @@ class EventCodec:
         return buffer.getvalue()
 
     def encode_control(self, command: ControlCommand) -> bytes:
-        """The wire bytes of a control command (:mod:`driftline.core.control`)."""
+        """The wire bytes of a control command (:mod:`driftline.core.events.control`)."""
         buffer = io.BytesIO()
         buffer.write(_HEADER.pack(MAGIC_BYTE, CONTROL_SCHEMA_ID))
         fastavro.schemaless_writer(buffer, self._control, command.model_dump())

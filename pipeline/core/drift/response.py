@@ -1,4 +1,4 @@
-"""What a task does about a concept drift (:data:`~driftline.core.drift.DriftAction`).
+"""What a task does about a concept drift (:data:`~driftline.core.drift.monitors.DriftAction`).
 
 - ``"none"``: nothing; the model keeps learning as before.
 - ``"reset"``: at a drift, a fresh clone of the model (same parameters, nothing learned)
@@ -6,14 +6,14 @@
 - ``"swap"``: at the warning a fresh background model starts learning alongside; at the
   drift it replaces the model (a fresh one when no warning came first), as River's
   adaptive random forest does with its background trees. A warning that ends with no
-  drift (:class:`~driftline.core.drift.ErrorMonitor` ends it after ``warning_span``
+  drift (:class:`~driftline.core.drift.monitors.ErrorMonitor` ends it after ``warning_span``
   labels) drops its background model: it learned the old concept since.
 
 Only concept alarms count; feature and label alarms are information. Cloning is River's
 ``clone()``: deterministic, so a replay swaps the same models at the same points.
 
 >>> from river import dummy
->>> from driftline.core.drift import Alarm
+>>> from driftline.core.drift.monitors import Alarm
 >>> warning = Alarm("concept", "model", "ADWIN", "warning")
 >>> drift = Alarm("concept", "model", "ADWIN", "drift")
 >>> r = DriftResponse(dummy.NoChangeClassifier(), "swap")
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftline.core.drift import Alarm, DriftAction
+from driftline.core.drift.monitors import Alarm, DriftAction
 
 __all__ = ["DriftResponse"]
 

@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from driftline.core.metrics import LatenessHistogram
+from driftline.core.durations import DurationHistogram
 
 __all__ = [
     "DIMENSIONS",
@@ -161,7 +161,7 @@ class QualityMetrics:
         self.declared = 0
         self.missing = 0
         #: Lateness per source (a feature named by the contract), as histogram counts.
-        self.sources: dict[str, LatenessHistogram] = {}
+        self.sources: dict[str, DurationHistogram] = {}
 
     def note(self, findings: Iterable[tuple[str, str, str | None]]) -> None:
         """The (dimension, rule, feature) findings of one record."""
@@ -202,7 +202,7 @@ class QualityMetrics:
             state["max_feature_names"] = max(MAX_FEATURE_NAMES, len(names))
         self.__dict__.update(state)
 
-    def source_histogram(self, source: str) -> LatenessHistogram:
+    def source_histogram(self, source: str) -> DurationHistogram:
         """The lateness histogram of ``source``; past :data:`MAX_SOURCES`, a shared one."""
         histogram = self.sources.get(source)
         if histogram is None:
@@ -210,7 +210,7 @@ class QualityMetrics:
                 source = OTHER_SOURCE
                 histogram = self.sources.get(source)
             if histogram is None:
-                histogram = self.sources[source] = LatenessHistogram()
+                histogram = self.sources[source] = DurationHistogram()
         return histogram
 
     def snapshot(self) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Checkpoint stores: where sealed checkpoint blobs live, the latest and a bounded history
 of each partition.
 
-Both implement :class:`~driftline.core.checkpoint.CheckpointStore`; the blobs' format and
-seal are the core's (:mod:`driftline.core.checkpoint`). The directory store lives in
-:mod:`driftline.adapters.checkpoint_files`.
+Both implement :class:`~driftline.core.task.seal.CheckpointStore`; the blobs' format and
+seal are the core's (:mod:`driftline.core.task.seal`). The directory store lives in
+:mod:`driftline.adapters.checkpoints.files`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from driftline.adapters.checkpoint_files import DirectoryCheckpointStore
+from driftline.adapters.checkpoints.files import DirectoryCheckpointStore
 from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from driftline.adapters.redis_keys import RedisKeys, unlink_all
 from driftline.core.errors import ServiceUnavailable

@@ -3,15 +3,15 @@
 - :class:`ErrorMonitor`: concept drift, on one model's error stream (0/1 errors of a
   classifier, absolute errors of a regressor), with a warning before the drift.
 - :class:`FeatureMonitor`: feature drift: a detector per numeric feature, category shares
-  compared by PSI (:mod:`driftline.core.psi`) for string features
-  (:mod:`driftline.core.data_drift`).
+  compared by PSI (:mod:`driftline.core.drift.psi`) for string features
+  (:mod:`driftline.core.drift.data`).
 - :class:`LabelMonitor`: drift of the labels' distribution (same module).
 
-The detectors and their parameters are in :mod:`driftline.core.detectors`; this module
+The detectors and their parameters are in :mod:`driftline.core.drift.detectors`; this module
 gathers the public surface.
 
 Each returns :class:`Alarm` values, JSON-ready by :meth:`Alarm.to_dict`; what to do about
-one (:data:`DriftAction`) is the task's business (:class:`driftline.core.drift_response.
+one (:data:`DriftAction`) is the task's business (:class:`driftline.core.drift.response.
 DriftResponse` applies it to a model). Nothing here does I/O; everything is seeded, so a
 replay of the same stream ends in the same state, and pickles (a task checkpoint).
 :func:`detection_report` scores detections against known drift points.
@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftline.core.alarms import Alarm, AlarmKind, DriftAction, Signal, detector_alarm
-from driftline.core.data_drift import FeatureMonitor, LabelMonitor
-from driftline.core.detectors import (
+from driftline.core.drift.alarms import Alarm, AlarmKind, DriftAction, Signal, detector_alarm
+from driftline.core.drift.data import FeatureMonitor, LabelMonitor
+from driftline.core.drift.detectors import (
     DETECTORS,
     OWN_WARNING,
     DetectorName,
@@ -45,9 +45,9 @@ from driftline.core.detectors import (
     make_detector,
     rising,
 )
-from driftline.core.drift_report import detection_report
+from driftline.core.drift.report import detection_report
 from driftline.core.errors import ConfigError
-from driftline.core.models import ModelKind
+from driftline.core.learning.models import ModelKind
 
 __all__ = [
     "DETECTORS",
@@ -83,7 +83,7 @@ class ErrorMonitor:
     (``in_warning`` turns false, and a warning twin starts afresh), so a later rise
     raises a warning of its own, as River's adaptive random forest starts a new background
     learner at each warning. DDM and EDDM have a warning of their own, KSWIN's is its
-    p-value under the twin's alpha (:func:`~driftline.core.detectors.kswin_warning`), ADWIN
+    p-value under the twin's alpha (:func:`~driftline.core.drift.detectors.kswin_warning`), ADWIN
     and PageHinkley get a more sensitive twin (:func:`make_detector` with
     ``warning=True``). Only a rise of the error counts: a detector seeing the error fall
     (a model recovering) is not an alarm. DDM and EDDM take 0/1 errors only, so they refuse

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftline.core import schemas
+from driftline.core.events import schemas
 
 __all__ = ["CONTROL_SCHEMA_ID", "ControlCommand", "control_schema"]
 

@@ -5,7 +5,7 @@ vector it predicted with and learns from exactly that vector when the outcome ar
 so there is no training-serving skew by construction.
 
 >>> from datetime import UTC, datetime
->>> from driftline.core.events import FeatureValue, Observation
+>>> from driftline.core.events.model import FeatureValue, Observation
 >>> obs = Observation(event_id="1", key="EWR", event_time="2024-03-04T18:30:00Z",
 ...                   features={"distance": 1400, "carrier": "UA", "temp": None, "red": True})
 >>> ingest = datetime(2024, 3, 4, 18, 30, 45, tzinfo=UTC)
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from driftline.core.events import FeatureValue, Observation
-from driftline.core.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
+from driftline.core.events.model import FeatureValue, Observation
+from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 
 __all__ = ["FeatureBuilder", "FeatureConfig"]
 
@@ -46,7 +46,7 @@ class FeatureConfig:
     calendar of the event time (UTC; hour, day of week and month, each also as a point
     on a circle so 23 h sits next to 0 h), the lateness in seconds, and the recent
     label rate of the entity and of each segment in ``history_groups``
-    (:mod:`driftline.core.history`), from at most ``history_max_slots`` (group, value)
+    (:mod:`driftline.core.learning.history`), from at most ``history_max_slots`` (group, value)
     slots holding at most ``history_max_labels`` labels, the least recently used evicted.
     """
 

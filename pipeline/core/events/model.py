@@ -1,6 +1,6 @@
 """The two events driftline carries, as pydantic models beside their Avro schemas.
 
-The Avro schemas in ``pipeline/schemas/*.avsc`` are the wire contract (what a schema
+The Avro schemas in ``pipeline/core/events/schemas/*.avsc`` are the wire contract (what a schema
 registry would hold); the models add the rules Avro cannot say (aware UTC times, finite
 numbers, sane bounds). ``tests/unit/test_events.py`` keeps the two in step.
 
@@ -29,7 +29,7 @@ from pydantic import (
     field_validator,
 )
 
-from driftline.core import schemas
+from driftline.core.events import schemas
 from driftline.core.times import to_utc
 
 __all__ = [

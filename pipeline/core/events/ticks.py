@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftline.core import schemas
+from driftline.core.events import schemas
 
 __all__ = ["IdleClock", "WatermarkTick", "tick_schema"]
 

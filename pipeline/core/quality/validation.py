@@ -8,7 +8,7 @@ and says, per feature, what changed and whether that is worth a look:
   or more (absent and ``None`` are both missing);
 - **distribution**: the population stability index (PSI) of the shares is
   ``psi_threshold`` or more. Numbers are binned at the reference's deciles, text values
-  by category (:func:`driftline.core.psi.population_stability_index`);
+  by category (:func:`driftline.core.drift.psi.population_stability_index`);
 - **test**: a two-sample test rejects sameness at ``alpha`` *and* the effect is not
   trivial: Kolmogorov-Smirnov for numbers (its statistic D at least ``min_effect``),
   chi-square for categories (Cramer's V at least ``min_effect``). With windows of
@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from driftline.core.psi import population_stability_index
+from driftline.core.drift.psi import population_stability_index
 
 __all__ = ["Comparison", "FeatureColumn", "Profile", "compare"]
 

@@ -35,13 +35,14 @@ from typing import Any
 from river import metrics, utils
 from scipy import integrate
 
-from driftline.core.costs import CostMatrix
-from driftline.core.models import ModelKind
-from driftline.core.windows import EventWindows, WindowScore
+from driftline.core.durations import DurationHistogram
+from driftline.core.learning.costs import CostMatrix
+from driftline.core.learning.models import ModelKind
+from driftline.core.learning.windows import EventWindows, WindowScore
+from driftline.core.quality.figures import merge_quality
 
 __all__ = [
     "BinnedROCAUC",
-    "LatenessHistogram",
     "RollingAccuracy",
     "TaskMetrics",
     "merge_models",
@@ -72,73 +73,6 @@ COUNTERS = (
     "dead_letters_outcome",
 )
 
-#: Upper bounds of the lateness buckets, seconds: a 1-2-5 series from 1 ms to ~30 years.
-_BOUNDS: list[float] = [0.0] + [m * 10.0**e for e in range(-3, 10) for m in (1, 2, 5)]
-
-
-class LatenessHistogram:
-    """Counts of lateness values per bucket; percentiles to bucket resolution.
-
-    >>> h = LatenessHistogram()
-    >>> for s in [0.5, 1.5, 3, 40, 40, 40, 40, 40, 40, 900]:
-    ...     h.add(s)
-    >>> h.quantile(0.5), h.quantile(0.99), h.count
-    (50.0, 1000.0, 10)
-    """
-
-    #: The sum of the values counted, negatives as 0 (as their bucket has them): with the
-    #: counts, a Prometheus histogram. A class default: checkpoints made before it lack it.
-    total: float = 0.0
-
-    def __init__(self, counts: list[int] | None = None, total: float = 0.0) -> None:
-        self.counts = list(counts) if counts else [0] * (len(_BOUNDS) + 1)
-        self.total = total
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
-    def add(self, seconds: float) -> None:
-        """Count one value; negative lateness (event time ahead of ingest) goes in bucket 0."""
-        self.counts[bisect.bisect_left(_BOUNDS, seconds)] += 1
-        if seconds > 0:
-            self.total += seconds
-
-    def merge(self, other: LatenessHistogram) -> LatenessHistogram:
-        return LatenessHistogram(
-            [a + b for a, b in zip(self.counts, other.counts, strict=True)],
-            self.total + other.total,
-        )
-
-    def cumulative(self, top: float = math.inf) -> list[tuple[float, int]]:
-        """``(upper bound, values at or below it)`` for each bound up to ``top``, then
-        ``(inf, count)``: the ``le`` buckets of a Prometheus histogram.
-
-        >>> h = LatenessHistogram()
-        >>> h.add(0.0015); h.add(3.0); h.add(7e6)
-        >>> h.cumulative(top=0.005), h.total
-        ([(0.0, 0), (0.001, 0), (0.002, 1), (0.005, 1), (inf, 3)], 7000003.0015)
-        """
-        out, seen = [], 0
-        for bound, n in zip(_BOUNDS, self.counts, strict=False):
-            seen += n
-            if bound > top:
-                break
-            out.append((bound, seen))
-        return [*out, (math.inf, self.count)]
-
-    def quantile(self, q: float) -> float | None:
-        """The upper bound of the bucket holding the ``q`` quantile (``None`` if empty)."""
-        total = self.count
-        if total == 0:
-            return None
-        rank = q * total
-        seen = 0
-        for index, n in enumerate(self.counts):
-            seen += n
-            if seen >= rank and n:
-                return _BOUNDS[index] if index < len(_BOUNDS) else math.inf
-        return math.inf
 
 
 class BinnedROCAUC:
@@ -244,7 +178,7 @@ class TaskMetrics:
         self.closed: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
         self.dead_letters: Counter[str] = Counter()
-        self.lateness = LatenessHistogram()
+        self.lateness = DurationHistogram()
         self.scored = 0
         if kind == "classification":
             self.confusion: Counter[tuple[Any, Any]] = Counter()
@@ -408,17 +342,17 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         "counts": Counter(dict.fromkeys(COUNTERS, 0)),
         "dead_letters": Counter(),
     }
-    hist = LatenessHistogram()
-    latency: LatenessHistogram | None = None
+    hist = DurationHistogram()
+    latency: DurationHistogram | None = None
     for snap in snapshots:
         total["counts"].update(snap["counts"])
         total["dead_letters"].update(snap["dead_letters"])
         hist = hist.merge(
-            LatenessHistogram(snap["lateness_buckets"], snap.get("lateness_sum_s", 0.0))
+            DurationHistogram(snap["lateness_buckets"], snap.get("lateness_sum_s", 0.0))
         )
         if snap.get("latency_buckets") is not None:
-            latency = (latency or LatenessHistogram()).merge(
-                LatenessHistogram(snap["latency_buckets"], snap.get("latency_sum_s", 0.0))
+            latency = (latency or DurationHistogram()).merge(
+                DurationHistogram(snap["latency_buckets"], snap.get("latency_sum_s", 0.0))
             )
     if latency is not None:
         total["latency_buckets"] = latency.counts
@@ -464,8 +398,6 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         total["y_mean"], total["y_m2"] = mean, m2
     qualities = [snap["quality"] for snap in snapshots if "quality" in snap]
     if qualities:
-        from driftline.core.quality_metrics import merge_quality  # it builds on this module
-
         counts = total["counts"]
         labels = {
             k: counts.get(k, 0)
@@ -500,12 +432,12 @@ def merge_models(snapshots: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _derived(snap: dict[str, Any]) -> dict[str, Any]:
     n = snap["scored"]
-    hist = LatenessHistogram(snap["lateness_buckets"])
+    hist = DurationHistogram(snap["lateness_buckets"])
     out: dict[str, Any] = {
         "lateness_seconds": {"p50": hist.quantile(0.5), "p99": hist.quantile(0.99)}
     }
     if snap.get("latency_buckets") is not None:  # written by the worker, not the task
-        latency = LatenessHistogram(snap["latency_buckets"])
+        latency = DurationHistogram(snap["latency_buckets"])
         out["latency_seconds"] = {"p50": latency.quantile(0.5), "p99": latency.quantile(0.99)}
     if not n:
         return out

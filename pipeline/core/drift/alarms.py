@@ -1,7 +1,7 @@
 """What a drift monitor reports: an :class:`Alarm`, with the evidence of its detector.
 
 An alarm is JSON-ready (:meth:`Alarm.to_dict`); what to do about a concept drift is a
-:data:`DriftAction`, applied by the task (:mod:`driftline.core.drift_response`).
+:data:`DriftAction`, applied by the task (:mod:`driftline.core.drift.response`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from driftline.core.detectors import evidence
-from driftline.core.psi import ShareWindows
+from driftline.core.drift.detectors import evidence
+from driftline.core.drift.psi import ShareWindows
 
 __all__ = ["Alarm", "AlarmKind", "DriftAction", "Signal", "detector_alarm", "psi_alarm"]
 

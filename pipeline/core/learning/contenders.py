@@ -13,7 +13,7 @@ abstention must not pass for a small loss. A new champion is not challenged agai
 a whole window of labels has passed (the task counts them), so two close models do not
 swap places on every label.
 
->>> from driftline.core.metrics import TaskMetrics
+>>> from driftline.core.learning.metrics import TaskMetrics
 >>> rule = PromotionRule(window=3, margin=0.1)
 >>> b = ModelSlot("b", "dummy.NoChangeClassifier()", 42, TaskMetrics("classification"))
 >>> for loss_a, loss_b in [(1.0, 0.5), (1.0, 0.5), (1.0, 0.5)]:
@@ -32,9 +32,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from driftline.core.costs import ThresholdTuner, decide
-from driftline.core.metrics import TaskMetrics
-from driftline.core.models import build_model
+from driftline.core.learning.costs import ThresholdTuner, decide
+from driftline.core.learning.metrics import TaskMetrics
+from driftline.core.learning.models import build_model
 
 __all__ = ["ModelSlot", "PairedLosses", "PromotionRule"]
 

@@ -6,8 +6,8 @@ writes out what it returns. :meth:`PartitionTask.process` touches no service, so
 whole prequential loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
->>> from driftline.core.events import Observation, Outcome
->>> from driftline.core.codec import EventCodec
+>>> from driftline.core.events.model import Observation, Outcome
+>>> from driftline.core.events.codec import EventCodec
 >>> codec = EventCodec()
 >>> def rec(offset, event):
 ...     return InputRecord(0, offset, event.key.encode(), codec.encode(event), 1_700_000_000_000)
@@ -36,32 +36,38 @@ from typing import Any
 
 from river import base, compose
 
-from driftline.core.checkpoint import CheckpointError
-from driftline.core.codec import EventCodec
-from driftline.core.contenders import ModelSlot, PromotionRule
-from driftline.core.contract import Contract, ContractCheck
-from driftline.core.control import ControlCommand
-from driftline.core.costs import CostMatrix, ThresholdTuner, positive_class
-from driftline.core.dedupe import DedupeWindow, LabelMemory
-from driftline.core.drift import Alarm, DriftAction, ErrorMonitor, FeatureMonitor, LabelMonitor
+from driftline.core.contract.check import Contract, ContractCheck
+from driftline.core.drift.monitors import (
+    Alarm,
+    DriftAction,
+    ErrorMonitor,
+    FeatureMonitor,
+    LabelMonitor,
+)
 from driftline.core.errors import ConfigError, DecodeError
-from driftline.core.events import Observation, Outcome
-from driftline.core.features import FeatureBuilder, FeatureConfig
-from driftline.core.fingerprint import config_fingerprint
-from driftline.core.history import LabelHistory
-from driftline.core.late_watch import LateWatch
-from driftline.core.metrics import TaskMetrics
-from driftline.core.models import DEFAULT_MODEL, build_model, model_kind
-from driftline.core.pending import EarlyOutcomes, PendingEntry, PendingStore
-from driftline.core.quality import QualityRules, Verdict
-from driftline.core.quality_metrics import (
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.control import ControlCommand
+from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.events.ticks import IdleClock, WatermarkTick
+from driftline.core.learning.contenders import ModelSlot, PromotionRule
+from driftline.core.learning.costs import CostMatrix, ThresholdTuner, positive_class
+from driftline.core.learning.features import FeatureBuilder, FeatureConfig
+from driftline.core.learning.history import LabelHistory
+from driftline.core.learning.metrics import TaskMetrics
+from driftline.core.learning.models import DEFAULT_MODEL, build_model, model_kind
+from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
+from driftline.core.quality.figures import (
     DIMENSION_OF,
     MAX_FEATURE_NAMES,
     QualityFinding,
     QualityMetrics,
 )
-from driftline.core.records import Alert, DeadLetter, InputRecord, Prediction
-from driftline.core.ticks import IdleClock, WatermarkTick
+from driftline.core.quality.late_watch import LateWatch
+from driftline.core.quality.rules import QualityRules, Verdict
+from driftline.core.task.fingerprint import config_fingerprint
+from driftline.core.task.seal import CheckpointError
 from driftline.core.times import from_millis
 
 __all__ = [
@@ -151,7 +157,7 @@ class TaskOutput:
     #: Watermark ticks and control commands read (records, but not events).
     ticks: int = 0
     controls: int = 0
-    #: Drift alarms, promotions, rollbacks (see :class:`~driftline.core.records.Alert`).
+    #: Drift alarms, promotions, rollbacks (see :class:`~driftline.core.events.records.Alert`).
     alerts: list[Alert] = field(default_factory=list)
     #: Closed event-time windows, one point per window, model and this partition.
     points: list[dict[str, Any]] = field(default_factory=list)
@@ -348,7 +354,7 @@ class PartitionTask:
 
         Only events that pass every rule move the watermark: one record with a skewed
         clock must not expire everything that is pending. Watermark ticks
-        (:mod:`driftline.core.ticks`) move it when the partition has been idle.
+        (:mod:`driftline.core.events.ticks`) move it when the partition has been idle.
         """
         out = TaskOutput()
         counts = self.metrics.counts
@@ -726,7 +732,7 @@ class PartitionTask:
         scored in its own too, on the same label (the champion's scores are the served ones
         only until a promotion). Then the decision thresholds and each challenger's losses
         paired with the champion's (``None`` for a model that gave no answer: see
-        :class:`~driftline.core.contenders.PairedLosses`) take the label; each model learns
+        :class:`~driftline.core.learning.contenders.PairedLosses`) take the label; each model learns
         it (see :meth:`_learn_slot` for the guard) and its drift detector sees its error.
         Returns ``None`` once the champion learned, else the dead letter's reason.
         """
@@ -947,7 +953,7 @@ class PartitionTask:
         )
 
     def _obey(self, command: ControlCommand, record: InputRecord, out: TaskOutput) -> None:
-        """A control command, at its offset (see :mod:`driftline.core.control`)."""
+        """A control command, at its offset (see :mod:`driftline.core.events.control`)."""
         at = self.max_event_time
         if command.command == "promote":
             slot = self.slots.get(command.argument)

@@ -1,0 +1,1 @@
+"""Checkpoint storage: files, keys and the Redis and file stores."""

@@ -1,0 +1,1 @@
+"""Data contracts: the declared stream and features, their check, units and expressions."""

@@ -1,0 +1,1 @@
+"""Drift: detectors, monitors of errors, features and labels, alarms and reports."""

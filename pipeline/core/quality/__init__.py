@@ -1,0 +1,2 @@
+"""Data quality: the record rules, dedupe windows, lateness watch, figures per dimension, window
+comparison."""

@@ -1,0 +1,1 @@
+"""The partition task: the prequential loop, its state and checkpoint format."""
