@@ -12,20 +12,22 @@ gap in its stream. How long a record may stay unanswered is bounded by
 from __future__ import annotations
 
 import logging
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
 
-from kafka.errors import KafkaError
-
+from driftline.adapters.kafka_publish import ProducerError, abort_and_close
 from driftline.core.errors import PublishError
 from driftline.core.events.codec import KIND_HEADER, EventCodec
 from driftline.core.events.model import Event
 from driftline.core.times import to_millis
+from driftline.producers.delivery import Delivery, DeliveryBounds, PublisherTimeouts
+from driftline.producers.publish_report import NO_ANSWER, PublishReport
 
+# The delivery's and the report's types live in modules of their own; they are named here
+# too, with the publisher that makes them.
 __all__ = [
     "KIND_HEADER",
     "Delivery",
@@ -37,11 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Reason of a record that had no answer when the flush stopped waiting.
-NO_ANSWER = "no answer"
-#: Longest example error message kept per failure reason.
-_EXAMPLE_CHARS = 200
-
 
 class _Producer(Protocol):
     def send(self, topic: str, **kwargs: Any) -> Any: ...
@@ -49,159 +46,6 @@ class _Producer(Protocol):
     def flush(self, timeout: float | None = None) -> None: ...
 
     def close(self, timeout: float | None = None) -> None: ...
-
-
-class PublisherTimeouts(TypedDict):
-    """The :class:`EventPublisher` waits that go with a producer's delivery timeout."""
-
-    flush_timeout_s: float
-    failure_wait_s: float
-
-
-@dataclass(frozen=True)
-class DeliveryBounds:
-    """How long a record may go unanswered, derived from the Kafka request timeout.
-
-    A record gets two request timeouts to be acknowledged (time for one retry after a
-    leader moves), :meth:`send <EventPublisher.publish>` blocks at most one request
-    timeout for metadata or buffer space, a flush waits for the delivery timeout plus one
-    request timeout (kafka-python has settled every record by then, unless its sender is
-    stuck without a producer id), and once a record has failed the rest in flight get one
-    request timeout to answer. With the cluster gone, publishing fails within about three
-    request timeouts of the last send, never hangs.
-
-    >>> bounds = DeliveryBounds(request_timeout_ms=5_000)
-    >>> bounds.producer_options()
-    {'delivery_timeout_ms': 10000, 'max_block_ms': 5000}
-    >>> bounds.flush_timeout_s, bounds.failure_wait_s
-    (15.0, 5.0)
-    """
-
-    request_timeout_ms: int
-    linger_ms: int = 5
-
-    @property
-    def delivery_timeout_ms(self) -> int:
-        # kafka-python requires delivery_timeout_ms >= linger_ms + request_timeout_ms
-        return max(2 * self.request_timeout_ms, self.request_timeout_ms + self.linger_ms)
-
-    @property
-    def flush_timeout_s(self) -> float:
-        return (self.delivery_timeout_ms + self.request_timeout_ms) / 1000
-
-    @property
-    def failure_wait_s(self) -> float:
-        return self.request_timeout_ms / 1000
-
-    def publisher_options(self) -> PublisherTimeouts:
-        """:class:`EventPublisher` settings to go with :meth:`producer_options`."""
-        return {"flush_timeout_s": self.flush_timeout_s, "failure_wait_s": self.failure_wait_s}
-
-    def producer_options(self) -> dict[str, int]:
-        """kafka-python producer settings, for ``make_producer(config, **options)``."""
-        return {
-            "delivery_timeout_ms": self.delivery_timeout_ms,
-            "max_block_ms": self.request_timeout_ms,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One record's fate, given to an ``on_delivery`` hook: where it landed, or why not."""
-
-    event_id: str
-    kind: str
-    partition: int | None = None
-    offset: int | None = None
-    error: BaseException | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.error is None
-
-
-@dataclass
-class PublishReport:
-    """What was acknowledged (by kind, by partition, last offsets) and what failed (by reason).
-
-    >>> report = PublishReport("demo.events")
-    >>> report.describe()
-    'no record acknowledged, none failed'
-    >>> report.acknowledge("observation", partition=0, offset=41)
-    >>> report.acknowledge("outcome", partition=2, offset=7)
-    >>> report.fail("KafkaTimeoutError", TimeoutError("KafkaTimeoutError: batch expired"))
-    >>> acked, failed = report.describe().split("), ")
-    >>> acked
-    '2 record(s) acknowledged (partition 0: 1, partition 2: 1'
-    >>> failed
-    '1 failed (1 KafkaTimeoutError: batch expired)'
-    """
-
-    topic: str
-    by_kind: Counter[str] = field(default_factory=Counter)
-    by_partition: Counter[int] = field(default_factory=Counter)
-    last_offsets: dict[int, int] = field(default_factory=dict)
-    failed_by_reason: Counter[str] = field(default_factory=Counter)
-    failure_examples: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        """Records acknowledged."""
-        return sum(self.by_kind.values())
-
-    @property
-    def acknowledged(self) -> int:
-        return self.total
-
-    @property
-    def failed(self) -> int:
-        return sum(self.failed_by_reason.values())
-
-    def acknowledge(self, kind: str, partition: int, offset: int) -> None:
-        self.by_kind[kind] += 1
-        self.by_partition[partition] += 1
-        self.last_offsets[partition] = max(self.last_offsets.get(partition, -1), offset)
-
-    def fail(self, reason: str, error: BaseException) -> None:
-        self.failed_by_reason[reason] += 1
-        if reason not in self.failure_examples:
-            text = " ".join(str(error).split()) or reason
-            if len(text) > _EXAMPLE_CHARS:
-                text = text[: _EXAMPLE_CHARS - 3] + "..."
-            self.failure_examples[reason] = text
-
-    def describe(self) -> str:
-        """One line: how many were acknowledged (by partition) and how many failed, and why."""
-        if self.by_partition:
-            where = ", ".join(f"partition {p}: {n}" for p, n in sorted(self.by_partition.items()))
-            acked = f"{self.total} record(s) acknowledged ({where})"
-        else:
-            acked = "no record acknowledged"
-        if not self.failed:
-            return f"{acked}, none failed"
-        why = "; ".join(
-            f"{n} {self._explained(reason)}" for reason, n in self.failed_by_reason.most_common()
-        )
-        return f"{acked}, {self.failed} failed ({why})"
-
-    def _explained(self, reason: str) -> str:
-        example = self.failure_examples.get(reason, reason)
-        if reason == NO_ANSWER or reason in example:
-            return example
-        return f"{reason}: {example}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "published": self.total,
-            "acknowledged": self.total,
-            "observations": self.by_kind["observation"],
-            "outcomes": self.by_kind["outcome"],
-            "partitions": {str(p): n for p, n in sorted(self.by_partition.items())},
-            "last_offsets": {str(p): o for p, o in sorted(self.last_offsets.items())},
-            "failed": self.failed,
-            "failed_by_reason": dict(self.failed_by_reason.most_common()),
-        }
 
 
 def _reason(error: BaseException) -> str:
@@ -267,7 +111,7 @@ class EventPublisher:
                 headers=[(KIND_HEADER, kind.encode())],
                 timestamp_ms=to_millis(event.event_time if arrival is None else arrival),
             )
-        except KafkaError as exc:
+        except ProducerError as exc:
             self._failed(event.event_id, kind, exc)
             self._settle_all(self._failure_wait_s)  # count the records in flight too
             raise self._failure(f"Kafka refused {kind} {event.event_id}; ") from exc
@@ -322,7 +166,7 @@ class EventPublisher:
         if self._unsettled:
             try:
                 self._producer.flush(timeout=timeout_s)
-            except KafkaError as exc:  # stopped waiting: what settled is counted below
+            except ProducerError as exc:  # stopped waiting: what settled is counted below
                 log.debug("flush stopped waiting after %s s: %s", timeout_s, exc)
         silence = TimeoutError(f"not acknowledged within {timeout_s:g} s")
         while self._unsettled:
@@ -377,27 +221,7 @@ class EventPublisher:
         timeout = 0.0 if failing else self._close_timeout_s
         try:
             self._producer.close(timeout=timeout)
-        except KafkaError as exc:
+        except ProducerError as exc:
             level = logging.DEBUG if failing else logging.WARNING
             log.log(level, "the Kafka producer closed with records in flight: %s", exc)
-            _abort_and_close(self._producer)
-
-
-def _abort_and_close(producer: Any) -> None:
-    """Abort kafka-python's pending batches, then close the producer for good.
-
-    Its ``close`` gives up when its own flush times out, leaving the I/O thread running and
-    ``__del__`` to try again at interpreter exit, with a traceback on standard error. A
-    record can stay pending for ever: an idempotent producer whose producer id request
-    cannot be answered (no controller quorum) never expires its batches. Force-closing the
-    sender fails those batches, after which ``close`` completes.
-    """
-    sender = getattr(producer, "_sender", None)  # kafka-python's I/O thread
-    if sender is None:
-        return
-    sender.force_close()
-    sender.join(timeout=5)
-    try:
-        producer.close(timeout=0)
-    except KafkaError as exc:
-        log.debug("the Kafka producer could not be closed: %s", exc)
+            abort_and_close(self._producer)

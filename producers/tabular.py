@@ -45,26 +45,22 @@ is reached: a replay tool must not silently drop rows. Events before it were yie
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import math
-import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
-
 from driftline.core.errors import ConfigError, EventValidationError
-from driftline.core.events.model import FeatureValue, Label, Observation, Outcome
-from driftline.core.times import EpochUnit, from_epoch, localize, to_utc
 from driftline.producers.sources import LabelledEvent
+from driftline.producers.table_files import TableFormat, csv_records, jsonl_rows, read_header
+from driftline.producers.table_rows import CellError, TablePlan, row_event
+from driftline.producers.table_values import MISSING_MARKERS, TimeUnit, parse_csv_value, parse_time
 
+# The cells' values and times, the file's records and a row's event live in the modules
+# table_values, table_files and table_rows; the names of the replay are all here.
 __all__ = [
     "MISSING_MARKERS",
     "TableFormat",
@@ -76,74 +72,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TableFormat = Literal["csv", "jsonl"]
-TimeUnit = EpochUnit
-
-#: CSV cells (compared case-insensitively, surrounding spaces ignored) that mean missing.
-MISSING_MARKERS = frozenset({"", "na", "n/a", "null", "none", "nan"})
-
 _SUFFIXES: Mapping[str, TableFormat] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_INT = re.compile(r"[+-]?[0-9]+")
-_LEADING_ZERO = re.compile(r"[+-]?0[0-9]+")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-_INT64 = range(-(2**63), 2**63)
 _MAX_NAME = 128
-
-
-def parse_csv_value(text: str) -> FeatureValue:
-    """The typed value of a CSV cell (see the module docstring for the rules).
-
-    >>> [parse_csv_value(cell) for cell in ["12", "1.5", "TRUE", "NA", "007", " x "]]
-    [12, 1.5, True, None, '007', ' x ']
-    """
-    stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in MISSING_MARKERS:
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if _INT.fullmatch(stripped):
-        return text if _LEADING_ZERO.fullmatch(stripped) else int(stripped)
-    if _FLOAT.fullmatch(stripped):
-        number = float(stripped)
-        if not math.isfinite(number):
-            raise EventValidationError(f"number {stripped!r} is too large for a float")
-        return number
-    if lowered in _INFINITE:
-        raise EventValidationError(f"{stripped!r} is not a finite number; use an empty cell")
-    return text
-
-
-def parse_time(value: Any, *, time_zone: str = "UTC", time_unit: TimeUnit = "s") -> datetime:
-    """An event time (aware UTC) from an ISO 8601 string or an epoch number.
-
-    >>> parse_time("2024-03-31 02:30", time_zone="Europe/Paris").isoformat()
-    '2024-03-31T01:30:00+00:00'
-    >>> parse_time(1700000000000, time_unit="ms").isoformat()
-    '2023-11-14T22:13:20+00:00'
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise EventValidationError("empty time")
-        if _FLOAT.fullmatch(text):
-            return from_epoch(int(text) if _INT.fullmatch(text) else float(text), time_unit)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise EventValidationError(
-                f"time {value!r} is neither ISO 8601 (e.g. '2024-01-01T09:00:00Z') "
-                "nor an epoch number"
-            ) from exc
-        if parsed.tzinfo is None:
-            return localize(parsed, time_zone)
-        return to_utc(parsed)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return from_epoch(value, time_unit)
-    if value is None:
-        raise EventValidationError("missing time")
-    raise EventValidationError(f"time {value!r} is neither a string nor a number")
 
 
 def table_events(
@@ -197,7 +127,7 @@ def table_events(
     if not path.is_file():
         raise ConfigError(f"no such file: {path}")
 
-    columns = _header(path, fmt)
+    columns = read_header(path, fmt)
     special = [event_id, key, event_time, label, outcome_time]
     named = [c for c in [*special, *(features or [])] if c is not None]
     unknown = sorted({c for c in named if c not in columns})
@@ -222,7 +152,7 @@ def table_events(
     bad_names = [c for c in chosen if not 0 < len(c) <= _MAX_NAME]
     if bad_names:
         raise ConfigError(f"feature names must have 1 to {_MAX_NAME} characters: {bad_names!r}")
-    plan = _Plan(
+    plan = TablePlan(
         path=path,
         fmt=fmt,
         columns=columns,
@@ -257,96 +187,11 @@ def _check_outcome_options(
         raise ConfigError(f"outcome_delay={outcome_delay} is negative")
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    path: Path
-    fmt: TableFormat
-    columns: tuple[str, ...]
-    key: str
-    event_time: str
-    label: str | None
-    features: tuple[str, ...]
-    event_id: str | None
-    outcome_time: str | None
-    outcome_delay: timedelta | None
-    time_zone: str
-    time_unit: TimeUnit
-    limit: int | None
-    warn_extra: bool
-
-
-class _CellError(Exception):
-    """A problem with one cell; the row loop adds the file and line."""
-
-    def __init__(self, column: str | None, problem: str) -> None:
-        super().__init__(problem)
-        self.column = column
-        self.problem = problem
-
-
-def _header(path: Path, fmt: TableFormat) -> tuple[str, ...]:
-    records = _csv_rows(path) if fmt == "csv" else _jsonl_rows(path)
-    try:
-        first = next(records, None)
-    finally:
-        records.close()
-    if first is None:
-        raise ConfigError(f"{path} is empty: it has no header (CSV) or first record (JSONL)")
-    line, row = first
-    columns = tuple(row) if isinstance(row, list) else tuple(row.keys())
-    if not all(columns) or len(set(columns)) != len(columns):
-        raise ConfigError(
-            f"{path}, line {line}: column names must be distinct and not empty: {list(columns)}"
-        )
-    return columns
-
-
-def _csv_rows(path: Path) -> Generator[tuple[int, list[str]]]:
-    """Non-blank CSV records with the line each starts on (the header first)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        line = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise EventValidationError(f"{path}, line {line}: unreadable CSV: {exc}") from exc
-            if row:
-                yield line, row
-            line = reader.line_num + 1
-
-
-def _jsonl_rows(path: Path) -> Generator[tuple[int, dict[str, Any]]]:
-    """Non-blank JSON-lines records (objects) with their line numbers."""
-    with path.open(encoding="utf-8-sig") as handle:
-        line = 0
-        try:
-            for line, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise EventValidationError(
-                        f"{path}, line {line}: not valid JSON: {exc.msg} (column {exc.colno})"
-                    ) from exc
-                if not isinstance(record, dict):
-                    raise EventValidationError(
-                        f"{path}, line {line}: a JSON-lines record must be an object, "
-                        f"not {type(record).__name__}"
-                    )
-                yield line, record
-        except UnicodeDecodeError as exc:
-            raise EventValidationError(f"{path}, line {line + 1}: not UTF-8 text: {exc}") from exc
-
-
-def _events(plan: _Plan) -> Iterator[LabelledEvent]:
+def _events(plan: TablePlan) -> Iterator[LabelledEvent]:
     if plan.limit == 0:
         return
     if plan.fmt == "csv":
-        cells: Generator[tuple[int, Mapping[str, Any]]] = _csv_records(plan)
+        cells: Generator[tuple[int, Mapping[str, Any]]] = csv_records(plan.path, plan.columns)
     else:
         cells = _jsonl_records(plan)
     seen: dict[str, int] = {}
@@ -354,8 +199,8 @@ def _events(plan: _Plan) -> Iterator[LabelledEvent]:
     with closing(cells):
         for number, (line, record) in enumerate(cells, start=1):
             try:
-                event = _event(plan, record, number, seen, line)
-            except _CellError as exc:
+                event = row_event(plan, record, number, seen, line)
+            except CellError as exc:
                 where = f", column {exc.column!r}" if exc.column is not None else ""
                 raise EventValidationError(
                     f"{plan.path}, line {line}{where}: {exc.problem}"
@@ -368,22 +213,10 @@ def _events(plan: _Plan) -> Iterator[LabelledEvent]:
     logger.info("%s: %d events read (%d unlabelled)", plan.path, yielded, unlabelled)
 
 
-def _csv_records(plan: _Plan) -> Generator[tuple[int, Mapping[str, Any]]]:
-    rows = _csv_rows(plan.path)
-    next(rows, None)  # the header, checked by table_events()
-    width = len(plan.columns)
-    for line, row in rows:
-        if len(row) != width:
-            raise EventValidationError(
-                f"{plan.path}, line {line}: {len(row)} fields, but the header has {width}"
-            )
-        yield line, dict(zip(plan.columns, row, strict=True))
-
-
-def _jsonl_records(plan: _Plan) -> Generator[tuple[int, Mapping[str, Any]]]:
+def _jsonl_records(plan: TablePlan) -> Generator[tuple[int, Mapping[str, Any]]]:
     known = set(plan.columns)
     extra: set[str] = set()
-    for line, record in _jsonl_rows(plan.path):
+    for line, record in jsonl_rows(plan.path):
         if plan.warn_extra:
             extra.update(k for k in record if k not in known)
         yield line, record
@@ -393,103 +226,3 @@ def _jsonl_records(plan: _Plan) -> Generator[tuple[int, Mapping[str, Any]]]:
             plan.path,
             ", ".join(sorted(extra)),
         )
-
-
-def _event(
-    plan: _Plan, record: Mapping[str, Any], number: int, seen: dict[str, int], line: int
-) -> LabelledEvent:
-    csv_cells = plan.fmt == "csv"
-    key = _identifier(record, plan.key)
-    if plan.event_id is None:
-        event_id = f"{plan.path.stem}-{number}"
-    else:
-        event_id = _identifier(record, plan.event_id)
-        if event_id in seen:
-            raise _CellError(plan.event_id, f"event id {event_id!r} repeats line {seen[event_id]}")
-        seen[event_id] = line
-    observed = _time(plan, record, plan.event_time)
-    features = {name: _value(record.get(name), name, csv_cells) for name in plan.features}
-
-    outcome: Outcome | None = None
-    label = None if plan.label is None else _label(record.get(plan.label), plan.label, csv_cells)
-    if label is not None:
-        if plan.outcome_time is not None:
-            resolved = _time(plan, record, plan.outcome_time)
-            if resolved < observed:
-                raise _CellError(
-                    plan.outcome_time,
-                    f"outcome time {resolved.isoformat()} is before the event time "
-                    f"{observed.isoformat()}",
-                )
-        else:
-            assert plan.outcome_delay is not None  # checked by table_events()
-            resolved = observed + plan.outcome_delay
-        outcome = _model(Outcome, event_id=event_id, key=key, event_time=resolved, label=label)
-    observation = _model(
-        Observation, event_id=event_id, key=key, event_time=observed, features=features
-    )
-    return LabelledEvent(observation, outcome)
-
-
-def _model(model: type[Any], **fields: Any) -> Any:
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
-        )
-        raise _CellError(None, f"invalid {model.__name__.lower()}: {problems}") from exc
-    except EventValidationError as exc:
-        raise _CellError(None, str(exc)) from exc
-
-
-def _identifier(record: Mapping[str, Any], column: str) -> str:
-    if column not in record:
-        raise _CellError(column, "missing")
-    value = record[column]
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if value is None or value == "" or (isinstance(value, str) and not value.strip()):
-        raise _CellError(column, "empty; every row needs one")
-    raise _CellError(column, f"must be a string or an integer, not {value!r}")
-
-
-def _time(plan: _Plan, record: Mapping[str, Any], column: str) -> datetime:
-    if column not in record:
-        raise _CellError(column, "missing")
-    try:
-        return parse_time(record[column], time_zone=plan.time_zone, time_unit=plan.time_unit)
-    except EventValidationError as exc:
-        raise _CellError(column, str(exc)) from exc
-
-
-def _value(raw: Any, column: str, csv_cell: bool) -> FeatureValue:
-    if csv_cell:
-        try:
-            value = parse_csv_value(raw)
-        except EventValidationError as exc:
-            raise _CellError(column, str(exc)) from exc
-    else:
-        value = raw
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        if value not in _INT64:
-            raise _CellError(column, f"integer {value} is outside the 64-bit range")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _CellError(column, f"{value} is not a finite number; use null")
-        return value
-    raise _CellError(
-        column, f"a {type(value).__name__} is not a feature value; flatten it to columns"
-    )
-
-
-def _label(raw: Any, column: str, csv_cell: bool) -> Label | None:
-    value = _value(raw, column, csv_cell)
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value

@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable
 
 import redis
-from kafka.errors import KafkaError
 
-from driftline.adapters.kafka_clients import admin_client
+from driftline.adapters.kafka_probe import registered_brokers
 from driftline.adapters.settings import KafkaSettings, mask_url
 from driftline.core.errors import ServiceUnavailable
 
@@ -79,12 +78,12 @@ def _poll_kafka(
     while time.monotonic() < deadline:
         check()
         try:
-            with admin_client(config) as admin:
-                seen = len(admin.describe_cluster()["brokers"])
-                if seen >= brokers:
-                    return
-                last = f"{seen} of {brokers} brokers registered"
-        except (ServiceUnavailable, KafkaError, OSError) as exc:
+            seen = registered_brokers(config)
+        except (ServiceUnavailable, OSError) as exc:
             last = exc
+        else:
+            if seen >= brokers:
+                return
+            last = f"{seen} of {brokers} brokers registered"
         time.sleep(0.25)
     raise ServiceUnavailable(f"Kafka at {config.bootstrap} was not ready in time: {last}")

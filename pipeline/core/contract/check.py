@@ -149,56 +149,68 @@ class ContractCheck:
     def new_state(self) -> ContractState:
         return ContractState()
 
+    def _check_features(
+        self,
+        features: Mapping[str, FeatureValue],
+        cleaned: dict[str, Any],
+        findings: list[Finding],
+        missing: list[str],
+        state: ContractState,
+    ) -> None:
+        """Each declared feature, kind by kind: a clean value passes its fast test, the
+        rest runs its step (which cleans ``cleaned``, or raises :class:`Refusal`)."""
+        get = features.get
+        for name, low, high, lazy, run in self._numbers:
+            value = get(name)
+            kind = type(value)
+            if (kind is float or kind is int) and low <= value <= high:  # type: ignore[operator]
+                continue
+            if value is None and lazy:
+                missing.append(name)
+                continue
+            run(value, features, cleaned, findings, missing, state)
+        for name, low, high, lazy, run in self._integers:
+            value = get(name)
+            if type(value) is int and low <= value <= high:  # type: ignore[operator]
+                continue
+            if value is None and lazy:
+                missing.append(name)
+                continue
+            run(value, features, cleaned, findings, missing, state)
+        for name, types, low, high, tag, run in self._tagged:
+            value = get(name)
+            if (
+                type(value) in types
+                and low <= value <= high  # type: ignore[operator]
+                and tag not in features
+            ):
+                continue
+            run(value, features, cleaned, findings, missing, state)
+        for name, members, lazy, run in self._categories:
+            value = get(name)
+            if value in members:
+                continue
+            if value is None and lazy:
+                missing.append(name)
+                continue
+            run(value, features, cleaned, findings, missing, state)
+        for name, types, lazy, run in self._others:
+            value = get(name)
+            if type(value) in types:
+                continue
+            if value is None and lazy:
+                missing.append(name)
+                continue
+            run(value, features, cleaned, findings, missing, state)
+
     def check(self, features: Mapping[str, FeatureValue], state: ContractState) -> Checked:
         """Check and clean ``features``; ``state`` is read, never changed."""
         # the indicators say "present" until a value is missing (one allocation, not two)
         cleaned: dict[str, Any] = {**features, **self._present}
         findings: list[Finding] = []
         missing: list[str] = []
-        get = features.get
         try:
-            for name, low, high, lazy, run in self._numbers:
-                value = get(name)
-                kind = type(value)
-                if (kind is float or kind is int) and low <= value <= high:  # type: ignore[operator]
-                    continue
-                if value is None and lazy:
-                    missing.append(name)
-                    continue
-                run(value, features, cleaned, findings, missing, state)
-            for name, low, high, lazy, run in self._integers:
-                value = get(name)
-                if type(value) is int and low <= value <= high:  # type: ignore[operator]
-                    continue
-                if value is None and lazy:
-                    missing.append(name)
-                    continue
-                run(value, features, cleaned, findings, missing, state)
-            for name, types, low, high, tag, run in self._tagged:
-                value = get(name)
-                if (
-                    type(value) in types
-                    and low <= value <= high  # type: ignore[operator]
-                    and tag not in features
-                ):
-                    continue
-                run(value, features, cleaned, findings, missing, state)
-            for name, members, lazy, run in self._categories:
-                value = get(name)
-                if value in members:
-                    continue
-                if value is None and lazy:
-                    missing.append(name)
-                    continue
-                run(value, features, cleaned, findings, missing, state)
-            for name, types, lazy, run in self._others:
-                value = get(name)
-                if type(value) in types:
-                    continue
-                if value is None and lazy:
-                    missing.append(name)
-                    continue
-                run(value, features, cleaned, findings, missing, state)
+            self._check_features(features, cleaned, findings, missing, state)
             for field in self._unit_fields:
                 if field in cleaned:
                     del cleaned[field]
