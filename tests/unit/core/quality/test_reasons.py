@@ -124,3 +124,39 @@ def test_a_finding_and_a_refusal_carry_the_rules_dimension() -> None:
     refusal = Refusal(Rule.MISSING_VALUE, "distance is missing", "distance")
     assert refusal.finding == ("completeness", "missing-value", "distance", "distance is missing")
 
+
+#: Fault injection's literal maps (``producers/faults.py``), fault -> dimension and rules.
+OLD_FAULT_DIMENSION_OF = {
+    "duplicate": "accuracy",
+    "near-duplicate": "accuracy",
+    "unit-mix": "consistency",
+    "misspelling": "consistency",
+    "missing": "completeness",
+    "conflicting-label": "accuracy",
+    "out-of-range": "accuracy",
+    "late": "timeliness",
+}
+OLD_EXPECTED_RULES = {
+    "duplicate": ("duplicate",),
+    "near-duplicate": ("near-duplicate",),
+    "unit-mix": ("unit-converted", "unit-detected"),
+    "misspelling": ("spelling",),
+    "missing": ("missing-imputed", "missing-value"),
+    "conflicting-label": ("conflicting-outcome",),
+    "out-of-range": ("out-of-range",),
+    "late": ("late",),
+}
+
+
+def test_fault_injections_maps_derive_from_the_rules() -> None:
+    from driftline.producers import faults
+    from driftline.producers.fault_kinds import FAULTS, Fault
+
+    assert FAULTS == tuple(OLD_EXPECTED_RULES)  # the order rates are drawn in
+    assert faults.FAULTS is FAULTS and faults.Fault is Fault
+    assert faults.DIMENSION_OF == OLD_FAULT_DIMENSION_OF
+    assert faults.EXPECTED_RULES == OLD_EXPECTED_RULES
+    assert plain(faults.EXPECTED_RULES) == {f: list(r) for f, r in OLD_EXPECTED_RULES.items()}
+    for fault in Fault:
+        assert all(isinstance(rule, Rule) for rule in fault.rules), fault
+        assert {rule.dimension for rule in fault.rules} == {fault.dimension}
