@@ -33,7 +33,7 @@ id (a hash), so the first flights of ``--limit 1000`` get the faults they get in
 >>> timed = list(injector.inject(ReplayPlan(seed=7).schedule(flight(i) for i in range(500))))
 >>> all(a.arrival <= b.arrival for a, b in zip(timed, timed[1:]))
 True
->>> {fault.value: n for fault, n in injector.counts.items() if n}
+>>> {fault: n for fault, n in injector.counts.items() if n}
 {'duplicate': 51, 'misspelling': 41, 'conflicting-label': 45}
 >>> len(timed) == 1000 + injector.counts["duplicate"] + injector.counts["conflicting-label"]
 True
@@ -139,8 +139,8 @@ class FaultInjector:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Faults handed on, by fault (every fault named, zeros too)."""
-        return dict(self._counts)
+        """Faults handed on, by fault name (every fault named, zeros too)."""
+        return {str(fault): n for fault, n in self._counts.items()}
 
     def write_truth(self, path: str | Path) -> None:
         write_truth(self.truth, path)
