@@ -38,7 +38,8 @@ under its name), so past ``max_feature_names`` names besides those the contract 
 findings count under :data:`OTHER_FEATURE`: memory and every snapshot stay bounded.
 
 >>> q = QualityMetrics(max_feature_names=2, feature_names=("distance",))
->>> q.note([("consistency", Rule.UNKNOWN_FEATURE, f"x{i}") for i in range(5)])
+>>> unknown = Rule.UNKNOWN_FEATURE
+>>> q.note([(unknown.dimension, unknown, f"x{i}") for i in range(5)])
 >>> q.checked(declared=1, missing=["distance"])
 >>> features = q.snapshot()["features"]
 >>> list(features), features["(other)"]
