@@ -502,8 +502,8 @@ def _pooled_roc_auc(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
     >>> _pooled_roc_auc([one, two])["roc_auc"]
     0.75
 
-    Snapshots without the histograms (from a worker not yet upgraded) give only the
-    weighted mean of the tasks' figures.
+    Snapshots written before the histograms were (a worker not yet upgraded) leave only the
+    weighted mean of the tasks' figures, as before.
     """
     applies = [s for s in snapshots if s.get("roc_auc") is not None and s["scored"]]
     if not applies:
