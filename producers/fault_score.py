@@ -75,10 +75,11 @@ class FaultScore:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The score as plain JSON values (a dict, for ``json.dumps``)."""
+        """The score as plain JSON values (a dict, for ``json.dumps``; names as plain
+        strings)."""
         return {
             "dimensions": {
-                name: {
+                str(name): {
                     "injected": d.injected,
                     "caught": d.caught,
                     "caught_share": d.caught_share,
@@ -88,7 +89,9 @@ class FaultScore:
                 }
                 for name, d in self.dimensions.items()
             },
-            "faults": {name: {"injected": i, "caught": c} for name, (i, c) in self.faults.items()},
+            "faults": {
+                str(name): {"injected": i, "caught": c} for name, (i, c) in self.faults.items()
+            },
         }
 
 

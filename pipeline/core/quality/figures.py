@@ -184,7 +184,7 @@ class QualityMetrics:
             features.setdefault(feature, {})[rule] = n
         return {
             "rules": rules,
-            "events": dict(self.events),
+            "events": {str(dimension): n for dimension, n in self.events.items()},
             "features": features,
             "declared": self.declared,
             "missing": self.missing,
@@ -207,7 +207,7 @@ def merge_quality(
     ``learned``, ``pending``, ``expired``, ``late_not_learned``, ``late_labels``), for the
     label coverage.
     """
-    rules: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    rules: dict[str, Counter[str]] = {d.value: Counter() for d in DIMENSIONS}
     events: Counter[str] = Counter()
     features: dict[str, Counter[str]] = {}
     sources: dict[str, dict[str, Any]] = {}
@@ -237,7 +237,7 @@ def merge_quality(
         score = 1.0 - flagged / records if records else None
         if dimension == Dimension.COMPLETENESS and declared:
             score = 1.0 - missing / declared
-        dimensions[dimension] = {
+        dimensions[dimension.value] = {
             "events": flagged,
             "findings": sum(rules[dimension].values()),
             "score": None if score is None else round(max(score, 0.0), 6),

@@ -9,6 +9,8 @@ import json
 from driftline.core.quality.reasons import Rule
 from driftline.producers import faults
 from driftline.producers.fault_kinds import FAULTS, Fault
+from driftline.producers.fault_score import score_faults
+from driftline.producers.fault_truth import InjectedFault
 from driftline.producers.faults import FaultInjector, FaultPlan, flights_targets
 
 #: Fault injection's literal maps (``producers/faults.py``), fault -> dimension and rules.
@@ -59,3 +61,12 @@ def test_a_fault_is_its_name() -> None:
         assert fault == fault.value and str(fault) == fault.value
         assert json.dumps(fault) == json.dumps(fault.value)
         assert Fault(fault.value) is fault
+
+
+def test_the_scores_json_names_are_plain() -> None:
+    late = Fault.LATE
+    truth = [InjectedFault("f1", "observation", late, late.dimension)]
+    score = score_faults(truth, [("f1", "observation", late.dimension, Rule.LATE)], 10)
+    doc = score.to_json()
+    assert {type(name) for name in [*doc["dimensions"], *doc["faults"]]} == {str}
+    assert doc["faults"]["late"] == {"injected": 1, "caught": 1}

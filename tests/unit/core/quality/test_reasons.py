@@ -123,3 +123,15 @@ def test_a_finding_and_a_refusal_carry_the_rules_dimension() -> None:
     assert finding == ("consistency", "spelling", "carrier", "'ua' read as 'UA'")
     refusal = Refusal(Rule.MISSING_VALUE, "distance is missing", "distance")
     assert refusal.finding == ("completeness", "missing-value", "distance", "distance is missing")
+
+
+def test_the_quality_figures_are_keyed_by_plain_names() -> None:
+    metrics = figures.QualityMetrics()
+    late, spelling = Rule.LATE, Rule.SPELLING
+    metrics.note([(late.dimension, late, None), (spelling.dimension, spelling, "carrier")])
+    snapshot = metrics.snapshot()
+    merged = figures.merge_quality([snapshot], records=4)
+    names = [*snapshot["events"], *snapshot["rules"], *merged["dimensions"]]
+    names += [rule for d in merged["dimensions"].values() for rule in d["rules"]]
+    assert {type(name) for name in names} == {str}
+    assert str(merged["dimensions"]).startswith("{'accuracy': {'events': 0,")
