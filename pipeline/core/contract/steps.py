@@ -54,7 +54,9 @@ _MEMO_SIZE = 4096
 
 
 class Finding(NamedTuple):
-    """One correction or flag: its dimension, rule, feature (``None``: the event) and why."""
+    """One correction or flag: its dimension, rule, feature (``None``: the event) and why.
+    :meth:`of` makes one from a :class:`~driftline.core.quality.reasons.Rule`, which gives
+    the dimension."""
 
     dimension: str
     rule: str
