@@ -3,7 +3,7 @@ streams read.
 
 :meth:`PredictionsClient.follow <driftline.consumers.reader.PredictionsClient.follow>` blocks its
 thread in ``XREAD BLOCK``; a server that gave each open event stream a thread would run out
-of them with idle streams (issue 19). :class:`PredictionsFeed` awaits the same ``XREAD`` on
+of them with idle streams. :class:`PredictionsFeed` awaits the same ``XREAD`` on
 an asyncio client (:func:`~driftline.adapters.redis_clients.make_async_redis`), so an open
 stream costs one Redis connection and no thread. Entries are decoded by the codec the sink
 writes with, as the blocking reader does, with the same guarantees: the starting point is

@@ -6,8 +6,8 @@ dicts, predictions) and keeps long-lived state that holds no reference cycles (m
 windows, pending entries). CPython's default thresholds run a young collection every 700
 net allocations and a full one whenever the long-lived heap grows by a quarter; a full
 collection walks every tracked object, including whatever the host process holds (a
-benchmark's events, a test's fixtures). Profiled on workload (b) of ``make bench``, the
-full collections alone took about 8% of the worker's time (``docs/performance.md``).
+benchmark's events, a test's fixtures): a large share of a worker's time
+(``docs/performance.md``, change 9).
 
 So, while a worker runs, what exists when it starts is frozen out of the collector
 (``gc.freeze``: those objects are never traversed again), and the young generation is
@@ -18,11 +18,11 @@ frozen stays frozen).
 **The allocator** (glibc's malloc, on Linux; elsewhere nothing is changed). By default
 glibc keeps up to eight arenas per core for a process's threads (the Kafka client runs
 its own) and raises its mmap threshold after each large block is freed, so the
-megabyte buffers of fetches and checkpoints end up in arenas that never shrink. A worker
-draining 1M events of ``make bench``'s workload (b) peaked at 325 MB that way, 280 MB with
-two arenas and a fixed 1 MiB threshold (blocks from 1 MiB up are mapped and unmapped
-whole). :func:`limit_allocator` sets those two, once, for ``driftline consume``, unless
-glibc's own variables for them are set.
+megabyte buffers of fetches and checkpoints end up in arenas that never shrink. Two arenas
+and a fixed 1 MiB threshold (blocks from 1 MiB up are mapped and unmapped whole) keep a
+worker's peak memory lower (``docs/performance.md``, change 11). :func:`limit_allocator`
+sets those two, once, for ``driftline consume``, unless glibc's own variables for them
+are set.
 """
 
 from __future__ import annotations

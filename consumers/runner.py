@@ -47,8 +47,8 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
     """The loop's configuration from settings, plus run bounds (max_events, until_idle_s)."""
     # No watermark ticks on a topic of the replay's clock (DRIFTLINE_KAFKA_TIMESTAMPS=replay,
     # the demo's): a tick is stamped with the wall clock, the events with their schedule,
-    # so a tick moved a partition's event time by how far the producer had fallen behind.
-    # On a busy machine that expired 96,020 of the demo's predictions before their labels.
+    # so a tick would move a partition's event time by how far the producer had fallen
+    # behind, expiring predictions before their labels (docs/decisions.md, "A replay's clock").
     ticks = settings.model.idle_watermark_s if settings.kafka.timestamps == "broker" else None
     values: dict[str, Any] = {
         "max_poll_records": settings.worker.max_poll_records,

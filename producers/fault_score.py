@@ -1,20 +1,23 @@
 """The score of a worker's data-quality findings against the faults injected into its
 stream (:mod:`driftline.producers.faults`), per quality dimension: what share of the
-faults a rule of :data:`~driftline.producers.faults.EXPECTED_RULES` caught, and how many
-clean events were flagged.
+faults one of their rules (:attr:`Fault.rules <driftline.producers.fault_kinds.Fault.rules>`)
+caught, and how many clean events were flagged.
 
 A worker that finds every duplicate, nothing else, and flags one clean flight:
 
->>> from driftline.producers.faults import InjectedFault
->>> truth = [InjectedFault(f"f{i}", "observation", "duplicate", "accuracy") for i in range(3)]
->>> truth.append(InjectedFault("f9", "outcome", "conflicting-label", "accuracy"))
->>> findings = [(f"f{i}", "observation", "accuracy", "duplicate") for i in range(3)]
->>> findings.append(("f5", "observation", "accuracy", "duplicate"))
+>>> from driftline.core.quality.reasons import Dimension, Rule
+>>> from driftline.producers.fault_kinds import Fault
+>>> duplicate, conflicting = Fault.DUPLICATE, Fault.CONFLICTING_LABEL
+>>> truth = [InjectedFault(f"f{i}", "observation", duplicate, duplicate.dimension)
+...          for i in range(3)]
+>>> truth.append(InjectedFault("f9", "outcome", conflicting, conflicting.dimension))
+>>> found = (Rule.DUPLICATE.dimension, Rule.DUPLICATE)
+>>> findings = [(f"f{i}", "observation", *found) for i in (0, 1, 2, 5)]
 >>> score = score_faults(truth, findings, clean_events=400)
->>> accuracy = score.dimensions["accuracy"]
+>>> accuracy = score.dimensions[Dimension.ACCURACY]
 >>> accuracy.injected, accuracy.caught, accuracy.false_alarms, accuracy.false_share
 (4, 3, 1, 0.0025)
->>> score.faults["duplicate"], score.faults["conflicting-label"], score.passed()
+>>> score.faults[duplicate], score.faults[conflicting], score.passed()
 ((3, 3), (1, 0), False)
 """
 
@@ -25,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftline.core.errors import ConfigError
-from driftline.core.quality.figures import DIMENSIONS
-from driftline.producers.faults import EXPECTED_RULES, FAULTS, InjectedFault
+from driftline.core.quality.reasons import DIMENSIONS
+from driftline.producers.fault_kinds import EXPECTED_RULES, FAULTS
+from driftline.producers.fault_truth import InjectedFault
 
 __all__ = ["DimensionScore", "FaultScore", "Finding", "score_faults"]
 
@@ -71,10 +75,11 @@ class FaultScore:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The score as plain JSON values (a dict, for ``json.dumps``)."""
+        """The score as plain JSON values (a dict, for ``json.dumps``; names as plain
+        strings)."""
         return {
             "dimensions": {
-                name: {
+                str(name): {
                     "injected": d.injected,
                     "caught": d.caught,
                     "caught_share": d.caught_share,
@@ -84,7 +89,9 @@ class FaultScore:
                 }
                 for name, d in self.dimensions.items()
             },
-            "faults": {name: {"injected": i, "caught": c} for name, (i, c) in self.faults.items()},
+            "faults": {
+                str(name): {"injected": i, "caught": c} for name, (i, c) in self.faults.items()
+            },
         }
 
 
@@ -94,8 +101,9 @@ def score_faults(
     """Score ``findings`` (repeats ignored) against the ground truth.
 
     A truth row is caught when a finding on its event id has its dimension and a rule of
-    :data:`EXPECTED_RULES` for its fault. A false alarm is an event id outside the truth
-    with a finding of the dimension (each id counted once), shared over ``clean_events``.
+    :data:`~driftline.producers.fault_kinds.EXPECTED_RULES` for its fault. A false alarm is
+    an event id outside the truth with a finding of the dimension (each id counted once),
+    shared over ``clean_events``.
     """
     rows = list(truth)
     found = {tuple(f) for f in findings}
@@ -107,13 +115,13 @@ def score_faults(
         flagged.setdefault(event_id, set()).add((dimension, rule))
         rules[dimension][rule] = rules[dimension].get(rule, 0) + 1
     faulted = {row.event_id for row in rows}
-    false = {d: 0 for d in DIMENSIONS}
+    false: dict[str, int] = {d: 0 for d in DIMENSIONS}
     for event_id, marks in flagged.items():
         if event_id not in faulted:
             for dimension in {d for d, _ in marks}:
                 false[dimension] += 1
-    injected = {d: 0 for d in DIMENSIONS}
-    caught = {d: 0 for d in DIMENSIONS}
+    injected: dict[str, int] = {d: 0 for d in DIMENSIONS}
+    caught: dict[str, int] = {d: 0 for d in DIMENSIONS}
     by_fault: dict[str, list[int]] = {f: [0, 0] for f in FAULTS}
     for row in rows:
         marks = flagged.get(row.event_id, set())
@@ -122,7 +130,7 @@ def score_faults(
         caught[row.dimension] += hit
         by_fault[row.fault][0] += 1
         by_fault[row.fault][1] += hit
-    dimensions = {
+    dimensions: dict[str, DimensionScore] = {
         d: DimensionScore(
             injected[d], caught[d], false[d], clean_events, dict(sorted(rules[d].items()))
         )

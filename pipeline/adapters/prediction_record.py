@@ -196,7 +196,8 @@ def _dumps(value: Any) -> str:
 
 def _probabilities_json(probabilities: Mapping[Any, float] | None) -> str:
     """``json.dumps({str(label): float(p)}, allow_nan=False)``, written out: a float's JSON
-    is its ``repr``, and each label's JSON string is made once (issue 9's profile)."""
+    is its ``repr``, and each label's JSON string is made once (``docs/performance.md``,
+    change 6)."""
     if probabilities is None:
         return "null"
     # two labels with one text (False and "False") are one JSON name, as in json.dumps:
@@ -324,7 +325,7 @@ def decode_hash(key: str, fields: Fields) -> StoredPrediction:
         predicted_time=datetime.fromisoformat(text["predicted_time"]),
         partition=int(text["partition"]),
         offset=int(text["offset"]),
-        # records written before driftline 0.1's issue 10 have none of these three
+        # records of a worker older than champion and challengers have none of these three
         model=text.get("model", ""),
         decision=json.loads(text.get("decision", text["prediction"])),
         threshold=json.loads(text.get("threshold", "null")),

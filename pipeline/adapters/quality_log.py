@@ -5,10 +5,12 @@ read them back (``driftline quality log``, ``GET /quality/log``, the fault-injec
 report), so the fields are written and parsed here only.
 
 >>> from driftline.core.quality.figures import QualityFinding
->>> entry = quality_entry(QualityFinding(2, 41, "f1", "observation", "consistency",
-...                                      "unit-converted", "distance", "accepted"))
->>> entry["rule"], entry["feature"]
-('unit-converted', 'distance')
+>>> from driftline.core.quality.reasons import Rule
+>>> converted = Rule.UNIT_CONVERTED
+>>> entry = quality_entry(QualityFinding(2, 41, "f1", "observation", converted.dimension,
+...                                      converted, "distance", "accepted"))
+>>> entry["dimension"], entry["rule"], entry["feature"], type(entry["rule"])
+('consistency', 'unit-converted', 'distance', <class 'str'>)
 >>> read_quality_entry({k.encode(): v.encode() for k, v in entry.items()})["offset"]
 41
 """

@@ -55,7 +55,7 @@ def topic_specs(
     clock cannot be forged by a producer; with ``timestamps="replay"`` it keeps the
     producer's stamp instead, which a rebased replay sets to each event's scheduled
     arrival: lateness is then the replayed stream's, not the machine's (a producer that
-    falls behind on a busy machine no longer makes events late). The dead-letter topic
+    falls behind on a busy machine does not make events late). The dead-letter topic
     keeps the producer's time (the original record's timestamp travels in headers).
     """
     if partitions < 1:

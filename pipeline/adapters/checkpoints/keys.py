@@ -16,10 +16,9 @@ driftline.core.errors.ConfigError: no checkpoint key: set DRIFTLINE_CHECKPOINT_K
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Callable
 
-from driftline.adapters.settings import CheckpointSettings
+from driftline.adapters.settings import CheckpointSettings, read_private_file
 from driftline.core.errors import ConfigError
 
 __all__ = ["HOW_TO", "checkpoint_key"]
@@ -38,19 +37,7 @@ def checkpoint_key(
     if checkpoints.key is not None:
         return checkpoints.key.get_secret_value().encode()
     if checkpoints.key_file is not None:
-        path = checkpoints.key_file
-        try:
-            mode = path.stat().st_mode
-            text = path.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"DRIFTLINE_CHECKPOINT_KEY_FILE {path}: {exc.strerror}") from exc
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"DRIFTLINE_CHECKPOINT_KEY_FILE {path} may be read by others: chmod 600 it"
-            )
-        if not text:
-            raise ConfigError(f"DRIFTLINE_CHECKPOINT_KEY_FILE {path} is empty")
-        return text.encode()
+        return read_private_file(checkpoints.key_file, "DRIFTLINE_CHECKPOINT_KEY_FILE").encode()
     found = local() if local is not None else None
     if found:
         return found

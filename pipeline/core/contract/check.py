@@ -22,13 +22,13 @@ refuses the event with a dead-letter reason. ``docs/contracts.md`` describes the
 ...                       state)
 >>> checked.features  # doctest: +ELLIPSIS
 {'distance': 1399.949..., 'carrier': 'UA', 'distance_missing': 0.0}
->>> [(f.rule, f.feature) for f in checked.findings]
+>>> [(f.rule.value, f.feature) for f in checked.findings]
 [('number-text', 'distance'), ('unit-converted', 'distance'), ('spelling', 'carrier')]
 >>> check.learn(checked.features, state)
 >>> check.check({"carrier": "DL"}, state).features["distance"]  # the mean learned
 1399.949...
 >>> check.check({"distance": 9000, "carrier": "UA"}, state).refused
-('out-of-range', 'feature distance=9000 is outside [10, 6000]')
+(<Rule.OUT_OF_RANGE: 'out-of-range'>, 'feature distance=9000 is outside [10, 6000]')
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from driftline.core.contract.steps import (
     show,
 )
 from driftline.core.events.model import FeatureValue
+from driftline.core.quality.reasons import Rule
 
 __all__ = [
     "MAX_COUNTED_VALUES",
@@ -226,7 +227,7 @@ class ContractCheck:
                 if holds(cleaned) is False:
                     values = ", ".join(f"{n}={show(cleaned[n])}" for n in names)
                     raise Refusal(
-                        "impossible-combination",
+                        Rule.IMPOSSIBLE_COMBINATION,
                         f"rule {rule.name}: {rule.check} is false ({values})",
                     )
         except Refusal as refusal:
@@ -242,14 +243,14 @@ class ContractCheck:
             return
         if self._unknown == "dead-letter":
             raise Refusal(
-                "unknown-feature",
+                Rule.UNKNOWN_FEATURE,
                 f"not in the contract: {', '.join(unknown)}",
                 unknown[0] if len(unknown) == 1 else None,
             )
         for name in unknown:
             del cleaned[name]
             detail = f"{name} is not in the contract: dropped"
-            findings.append(Finding("consistency", "unknown-feature", name, detail))
+            findings.append(Finding.of(Rule.UNKNOWN_FEATURE, name, detail))
 
     def learn(self, features: Mapping[str, FeatureValue], state: ContractState) -> None:
         """Add accepted, cleaned ``features`` to the statistics of the imputed features

@@ -13,7 +13,7 @@ and apply the range. It appends a :class:`Finding` for every correction and rais
 >>> step = FeatureStep("temp", FeatureSpec(unit="F", unit_field="temp_unit", range=(-60, 130)))
 >>> cleaned, findings = {}, []
 >>> step.run(" 20 ", {"temp_unit": "celsius"}, cleaned, findings, [], ContractState())
->>> cleaned, [f.rule for f in findings]
+>>> cleaned, [f.rule.value for f in findings]
 ({'temp': 68.0}, ['number-text', 'unit-converted'])
 """
 
@@ -29,12 +29,14 @@ from zoneinfo import ZoneInfo
 from driftline.core.contract.units import canonical_unit, convert, unit_kind, units_of
 from driftline.core.contract.values import EPOCH, alias_key, normal_text, show, typed_fill
 from driftline.core.errors import ConfigError
+from driftline.core.quality.reasons import Dimension, Rule
 
 if TYPE_CHECKING:
     from driftline.core.contract.spec import FeatureSpec
     from driftline.core.contract.state import ContractState
 
 __all__ = [
+    "REFUSALS",
     "REFUSAL_DIMENSIONS",
     "FeatureStep",
     "Finding",
@@ -52,31 +54,44 @@ _MEMO_SIZE = 4096
 
 
 class Finding(NamedTuple):
-    """One correction or flag: its dimension, rule, feature (``None``: the event) and why."""
+    """One correction or flag: its dimension, rule, feature (``None``: the event) and why.
+    :meth:`of` makes one from a :class:`~driftline.core.quality.reasons.Rule`, which gives
+    the dimension."""
 
     dimension: str
     rule: str
     feature: str | None
     detail: str
 
+    @classmethod
+    def of(cls, rule: Rule, feature: str | None, detail: str) -> Finding:
+        """A finding of ``rule``, in the rule's dimension.
 
+        >>> Finding.of(Rule.SPELLING, "carrier", "'ua' read as 'UA'").dimension
+        <Dimension.CONSISTENCY: 'consistency'>
+        """
+        return cls(rule.dimension, rule, feature, detail)
+
+
+#: The rules a contract refuses an event for (its dead-letter reasons).
+REFUSALS: tuple[Rule, ...] = (
+    Rule.OUT_OF_RANGE,
+    Rule.IMPOSSIBLE_COMBINATION,
+    Rule.WRONG_TYPE,
+    Rule.MISSING_VALUE,
+    Rule.UNSEEN_CATEGORY,
+    Rule.UNKNOWN_UNIT,
+    Rule.UNKNOWN_FEATURE,
+)
 #: The dimension of each reason a contract refuses an event for.
-REFUSAL_DIMENSIONS: Mapping[str, str] = {
-    "out-of-range": "accuracy",
-    "impossible-combination": "accuracy",
-    "wrong-type": "accuracy",
-    "missing-value": "completeness",
-    "unseen-category": "completeness",
-    "unknown-unit": "consistency",
-    "unknown-feature": "consistency",
-}
+REFUSAL_DIMENSIONS: Mapping[Rule, Dimension] = {rule: rule.dimension for rule in REFUSALS}
 
 
 class Refusal(Exception):
-    """Raised inside a check to refuse the event: a dead-letter reason (a key of
-    :data:`REFUSAL_DIMENSIONS`), its detail, and the feature at fault if there is one."""
+    """Raised inside a check to refuse the event: a dead-letter reason (one of
+    :data:`REFUSALS`), its detail, and the feature at fault if there is one."""
 
-    def __init__(self, reason: str, detail: str, feature: str | None = None) -> None:
+    def __init__(self, reason: Rule, detail: str, feature: str | None = None) -> None:
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
@@ -158,12 +173,12 @@ class FeatureStep:
         if tagged is None:
             known = ", ".join(units_of(kind))
             raise Refusal(
-                "unknown-unit",
+                Rule.UNKNOWN_UNIT,
                 f"{field}={show(tag)} is not a unit of {self.name} ({kind}: {known})",
             )
         if unit_kind(tagged) != kind:
             raise Refusal(
-                "unknown-unit",
+                Rule.UNKNOWN_UNIT,
                 f"{field}={show(tag)} is a {unit_kind(tagged)} unit; {self.name} is a {kind} "
                 f"in {unit}",
             )
@@ -176,7 +191,7 @@ class FeatureStep:
         if spec.missing == "allow":
             return
         if spec.missing == "dead-letter":
-            raise Refusal("missing-value", f"{name} is missing")
+            raise Refusal(Rule.MISSING_VALUE, f"{name} is missing")
         how = spec.imputation
         filled: Any = None
         if how == "constant":
@@ -195,7 +210,7 @@ class FeatureStep:
         else:
             cleaned[name] = filled
             detail = f"{name} is missing; filled with {show(filled)} ({source})"
-        findings.append(Finding("completeness", "missing-imputed", name, detail))
+        findings.append(Finding.of(Rule.MISSING_IMPUTED, name, detail))
 
     def _number(self, value: Any, unit: str | None, findings: list[Finding]) -> Any:
         name, low, high = self.name, self.low, self.high
@@ -203,21 +218,20 @@ class FeatureStep:
         if kind is str:
             number = self._read_number(value)
             detail = f"{name}={value!r} read as {show(number)}"
-            findings.append(Finding("consistency", "number-text", name, detail))
+            findings.append(Finding.of(Rule.NUMBER_TEXT, name, detail))
             value = number
         elif kind is not int and kind is not float:
-            raise Refusal("wrong-type", f"{name}={show(value)} is not a number")
+            raise Refusal(Rule.WRONG_TYPE, f"{name}={show(value)} is not a number")
         if self.integer and type(value) is float:
             if not value.is_integer():
-                raise Refusal("wrong-type", f"{name}={show(value)} is not an integer")
+                raise Refusal(Rule.WRONG_TYPE, f"{name}={show(value)} is not an integer")
             value = int(value)
         try:
             if unit is not None and unit != self.unit:
                 converted = convert(value, unit, self.unit)  # type: ignore[arg-type]
                 findings.append(
-                    Finding(
-                        "consistency",
-                        "unit-converted",
+                    Finding.of(
+                        Rule.UNIT_CONVERTED,
                         name,
                         f"{name}={show(value)} {unit} converted to {show(converted)} {self.unit}",
                     )
@@ -226,16 +240,17 @@ class FeatureStep:
             elif unit is None and self.spec.detect_units and not low <= value <= high:
                 value = self._detect(value, findings)
         except OverflowError:
-            raise Refusal("out-of-range", f"feature {name}={show(value)} is too large") from None
+            raise Refusal(Rule.OUT_OF_RANGE, f"feature {name}={show(value)} is too large") from None
         if not low <= value <= high:
             bounds = f"[{show(low)}, {show(high)}]"
             if self.spec.out_of_range == "dead-letter" or value != value:
-                raise Refusal("out-of-range", f"feature {name}={show(value)} is outside {bounds}")
+                raise Refusal(
+                    Rule.OUT_OF_RANGE, f"feature {name}={show(value)} is outside {bounds}"
+                )
             clipped = min(max(value, low), high)
             findings.append(
-                Finding(
-                    "accuracy",
-                    "out-of-range",
+                Finding.of(
+                    Rule.OUT_OF_RANGE,
                     name,
                     f"feature {name}={show(value)} is outside {bounds}: clipped to {show(clipped)}",
                 )
@@ -243,7 +258,7 @@ class FeatureStep:
             value = clipped
         if self.integer and type(value) is float:
             if not math.isfinite(value):
-                raise Refusal("out-of-range", f"feature {name}={show(value)} is not finite")
+                raise Refusal(Rule.OUT_OF_RANGE, f"feature {name}={show(value)} is not finite")
             value = round(value)
         return value
 
@@ -251,10 +266,10 @@ class FeatureStep:
         name = self.name
         number = float(text) if _NUMBER_TEXT.fullmatch(text) else math.nan
         if not math.isfinite(number):
-            raise Refusal("wrong-type", f"{name}={text!r} is not a number")
+            raise Refusal(Rule.WRONG_TYPE, f"{name}={text!r} is not a number")
         if self.integer:
             if not number.is_integer():
-                raise Refusal("wrong-type", f"{name}={text!r} is not an integer")
+                raise Refusal(Rule.WRONG_TYPE, f"{name}={text!r} is not an integer")
             stripped = text.strip()
             return int(stripped) if stripped.lstrip("+-").isdigit() else int(number)
         return number
@@ -271,9 +286,8 @@ class FeatureStep:
             return value
         other, converted = fits[0]
         findings.append(
-            Finding(
-                "consistency",
-                "unit-detected",
+            Finding.of(
+                Rule.UNIT_DETECTED,
                 self.name,
                 f"{self.name}={show(value)} is outside [{show(low)}, {show(high)}] {unit}; "
                 f"read as {other}: {show(converted)} {unit}",
@@ -292,9 +306,11 @@ class FeatureStep:
             if text in _TRUE or text in _FALSE:
                 read = text in _TRUE
                 detail = f"{self.name}={value!r} read as {read}"
-                findings.append(Finding("consistency", "number-text", self.name, detail))
+                findings.append(Finding.of(Rule.NUMBER_TEXT, self.name, detail))
                 return read
-        raise Refusal("wrong-type", f"{self.name}={show(value)} is not a boolean (true/false, 1/0)")
+        raise Refusal(
+            Rule.WRONG_TYPE, f"{self.name}={show(value)} is not a boolean (true/false, 1/0)"
+        )
 
     def _category(self, value: Any, unit: str | None, findings: list[Finding]) -> str:
         name, kind = self.name, type(value)
@@ -305,12 +321,12 @@ class FeatureStep:
                 raw = str(value)
             except ValueError:  # an integer with more digits than str() writes
                 detail = f"{name} is an integer too long for a category"
-                raise Refusal("wrong-type", detail) from None
+                raise Refusal(Rule.WRONG_TYPE, detail) from None
             if kind is not int:
                 detail = f"{name}={value!r} read as the text {raw!r}"
-                findings.append(Finding("consistency", "number-text", name, detail))
+                findings.append(Finding.of(Rule.NUMBER_TEXT, name, detail))
         else:
-            raise Refusal("wrong-type", f"{name}={show(value)} is not a category")
+            raise Refusal(Rule.WRONG_TYPE, f"{name}={show(value)} is not a category")
         result = self.memo.get(raw)
         if result is None:
             spec = self.spec
@@ -320,7 +336,7 @@ class FeatureStep:
                 self.memo[raw] = result
         if result != raw:
             detail = f"{name} {raw!r} read as {result!r}"
-            findings.append(Finding("consistency", "spelling", name, detail))
+            findings.append(Finding.of(Rule.SPELLING, name, detail))
         known = self.categories
         if known is None:
             members = self.members
@@ -329,26 +345,26 @@ class FeatureStep:
         elif result not in known:
             detail = f"{name}={result!r} is not one of the {len(known)} declared categories"
             if self.spec.unseen == "dead-letter":
-                raise Refusal("unseen-category", detail)
-            findings.append(Finding("completeness", "unseen-category", name, detail))
+                raise Refusal(Rule.UNSEEN_CATEGORY, detail)
+            findings.append(Finding.of(Rule.UNSEEN_CATEGORY, name, detail))
         return result
 
     def _time(self, value: Any, unit: str | None, findings: list[Finding]) -> float:
         name = self.name
         if type(value) is not str:
             raise Refusal(
-                "wrong-type",
+                Rule.WRONG_TYPE,
                 f"{name}={show(value)} is not a time: send ISO 8601 text (an epoch number "
                 "is ambiguous: seconds? milliseconds?)",
             )
         try:
             when = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise Refusal("wrong-type", f"{name}={value!r} is not an ISO 8601 time") from None
+            raise Refusal(Rule.WRONG_TYPE, f"{name}={value!r} is not an ISO 8601 time") from None
         if when.tzinfo is None:
             if self.zone is None:
                 raise Refusal(
-                    "wrong-type",
+                    Rule.WRONG_TYPE,
                     f"{name}={value!r} has no time zone, and the contract gives none (timezone)",
                 )
             when = when.replace(tzinfo=self.zone)
@@ -356,12 +372,10 @@ class FeatureStep:
             seconds = (when - EPOCH).total_seconds()
             if when.utcoffset():
                 utc = when.astimezone(UTC).isoformat()
-                findings.append(
-                    Finding("consistency", "timezone", name, f"{name}={value!r} read as {utc}")
-                )
+                findings.append(Finding.of(Rule.TIMEZONE, name, f"{name}={value!r} read as {utc}"))
         except OverflowError:
             detail = f"{name}={value!r} is outside the times UTC can hold"
-            raise Refusal("wrong-type", detail) from None
+            raise Refusal(Rule.WRONG_TYPE, detail) from None
         return seconds
 
 

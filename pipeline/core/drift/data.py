@@ -30,9 +30,8 @@ class FeatureMonitor:
     is an alarm. DDM and EDDM watch 0/1 errors, not features: refused. PageHinkley's
     threshold (25) is in the feature's units: fit for features scaled near 1 only.
 
-    Cost per observation of 15 numeric features, measured with timeit
-    (``python -m benchmarks.drift``): ~4 us with ADWIN (~5 us with 3 string features
-    more), ~9 us with PageHinkley; KSWIN costs ~500 us per number, so it is no default.
+    KSWIN runs a KS test per number, hundreds of times ADWIN's or PageHinkley's cost, so
+    it is no default (``docs/performance.md``, "What the drift detectors cost").
 
     >>> m = FeatureMonitor(category_window=100)
     >>> xs = [{"x": float(i >= 200), "c": "ab"[i >= 300]} for i in range(400)]

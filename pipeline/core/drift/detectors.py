@@ -5,7 +5,7 @@ warning signal of a detector without one of its own (River's adaptive random for
 this with ADWIN, delta 0.01 for the warning against 0.001 for the drift). ADWIN's twin
 also looks every 4 values instead of every 32: looking when the detector looks, it
 could only see a rise before the detector did by a whole 32 values, so an abrupt drift
-came with no warning (issue 19). DDM and EDDM have their own warning
+would come with no warning. DDM and EDDM have their own warning
 (``warning_detected``) and watch 0/1 values only.
 :func:`evidence` reads what a detector honestly exposes about its decision.
 
@@ -55,7 +55,7 @@ OWN_WARNING: Final = frozenset({"DDM", "EDDM"})
 
 #: Per detector: the parameters of the drift detector and of its warning twin.
 PARAMETERS: Final[dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {
-    # the twin looks every 4 values (River's clock is 32): ~0.1 us more per value
+    # the twin looks every 4 values (River's clock is 32), so it can warn first
     "ADWIN": ({"delta": 0.002}, {"delta": 0.01, "clock": 4}),
     "DDM": ({"warm_start": 30, "warning_threshold": 2.0, "drift_threshold": 3.0}, None),
     # 100 errors before EDDM judges (River's default is 30): with a good model's few errors
@@ -154,7 +154,7 @@ def level(detector: Any) -> float:
 
 def kswin_warning(detector: Any) -> bool:
     """KSWIN's own warning: its last test's p-value under its twin's alpha, the recent
-    values above the window's mean (one KS test per value instead of two: ~450 us each)."""
+    values above the window's mean (one KS test per value instead of two: each is costly)."""
     alpha = PARAMETERS["KSWIN"][1]["alpha"]  # type: ignore[index]
     window = detector.window
     if len(window) < detector.window_size or detector.p_value > alpha:

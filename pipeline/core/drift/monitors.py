@@ -66,10 +66,10 @@ __all__ = [
 
 
 #: Labels a warning lasts when no drift confirms it: then it ends, a later rise can warn
-#: again, and the background model that learned since it is dropped. Past the slowest
-#: confirmation of a warning measured on the SEA streams of ``benchmarks/drift.py`` (466
-#: labels, PageHinkley); DDM's warnings 2,100-2,700 labels before "their" drift came soon
-#: after the drift before it, not ahead of the one that followed.
+#: again, and the background model that learned since it is dropped. About twice the
+#: slowest confirmation of a warning on the SEA streams of ``benchmarks/drift.py``; a
+#: warning older than that came after the drift before it, not ahead of the next one
+#: (``docs/decisions.md``, "A warning ends when no drift confirms it").
 WARNING_SPAN = 1000
 
 
@@ -89,8 +89,8 @@ class ErrorMonitor:
     (a model recovering) is not an alarm. DDM and EDDM take 0/1 errors only, so they refuse
     a regressor.
 
-    Cost per error: ADWIN ~1 us, PageHinkley ~2 us, DDM and EDDM ~1 us, KSWIN ~450 us
-    (a KS test; measured with timeit, ``benchmarks/drift.py``).
+    KSWIN runs a KS test per error, hundreds of times the others' cost
+    (``docs/performance.md``, "What the drift detectors cost").
 
     A bump of the error rate that passes raises a warning that ends; the drift later
     raises one of its own (it would have been suppressed, had the first one lasted):

@@ -1,11 +1,11 @@
 """A direct reader of the two event bodies this version ships, for the common case.
 
 fastavro decodes a schemaless body by walking the parsed schema value by value, reading
-the body through a file object a byte at a time: about 10 us for an observation of nine
-numeric features, the largest share of a worker's decode (issue 9's profile,
-``docs/performance.md``). The wire format of ``observation.avsc`` and ``outcome.avsc`` is
-fixed and small, so this module reads it straight from the bytes: zig-zag varints,
-length-prefixed UTF-8, little-endian doubles, map blocks, union branch indexes.
+the body through a file object a byte at a time: the largest share of a worker's decode
+(``docs/performance.md``, change 10). The wire format of ``observation.avsc`` and
+``outcome.avsc`` is fixed and small, so this module reads it straight from the bytes:
+zig-zag varints, length-prefixed UTF-8, little-endian doubles, map blocks, union branch
+indexes.
 
 It is only a fast path. It answers ``None`` for anything it does not read exactly as
 fastavro would (a truncated or malformed body, trailing bytes, a varint beyond 64 bits,

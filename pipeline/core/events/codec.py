@@ -59,8 +59,9 @@ _MODELS: dict[EventKind, type[Observation] | type[Outcome]] = {
 # Avro has already checked the shape (strings, a UTC timestamp, a map of null, boolean,
 # long, double or string; a boolean, long, double or string label). What it cannot say is
 # checked here, cheaply: id and name lengths, finite doubles, the event time's bounds. An
-# event that passes is built without a second validation (half the cost of a decode,
-# issue 9's profile); any other goes through pydantic, whose error names the rule broken.
+# event that passes is built without a second validation, a large share of a decode's cost
+# (docs/performance.md, change 4); any other goes through pydantic, whose error names the
+# rule broken.
 _ID_MAX = 256
 _NAME_MAX = 128
 

@@ -64,8 +64,8 @@ class DedupeWindow:
 
     def __getstate__(self) -> dict[str, object]:
         """Checkpointed as one string, the ids oldest first joined by NUL (or, if an id
-        holds a NUL, as a list): an ordered dict pickled id by id was most of a
-        checkpoint's time (issue 9's profile)."""
+        holds a NUL, as a list): pickling a string is one copy, where a dict of ids is
+        pickled id by id (``docs/performance.md``, change 3)."""
         joined = self._rejoined()
         if joined is None:
             self._joined = None
@@ -184,8 +184,8 @@ class LabelMemory:
         return len(self._labels)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Checkpointed as two strings joined by NUL (ids, labels), five times faster to
-        pickle than the ordered dict; as the dict when an id or a label holds a NUL."""
+        """Checkpointed as two strings joined by NUL (ids, labels), which pickle in one
+        copy each instead of pair by pair; as the dict when an id or a label holds a NUL."""
         ids, labels = _SEP.join(self._labels), _SEP.join(self._labels.values())
         n = len(self._labels)
         if ids.count(_SEP) == labels.count(_SEP) == max(0, n - 1):

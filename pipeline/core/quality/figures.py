@@ -1,7 +1,8 @@
 """Data quality as figures: findings per dimension and rule, per feature, per source.
 
 *Machine Learning Design Patterns* (ch. 1) names four dimensions of data quality, and
-every rule a task applies belongs to one of them (:data:`DIMENSION_OF`):
+every rule a task applies belongs to one of them (:class:`~driftline.core.quality.reasons.Rule`
+carries its :class:`~driftline.core.quality.reasons.Dimension`; :data:`DIMENSION_OF`):
 
 - **accuracy**: duplicates, near duplicates, values out of range, impossible combinations,
   conflicting outcomes, wrong types;
@@ -16,9 +17,12 @@ A :class:`QualityMetrics` counts what a task found, as sums that add up across t
 records with no finding of that dimension (completeness, when a contract declares the
 features: the share of declared values present).
 
+>>> from driftline.core.quality.reasons import Rule
 >>> q = QualityMetrics()
->>> q.note([("consistency", "unit-converted", "distance"), ("consistency", "spelling", "carrier")])
->>> q.note([("completeness", "missing-imputed", "distance")])
+>>> converted, spelling, imputed = Rule.UNIT_CONVERTED, Rule.SPELLING, Rule.MISSING_IMPUTED
+>>> q.note([(converted.dimension, converted, "distance"),
+...         (spelling.dimension, spelling, "carrier")])
+>>> q.note([(imputed.dimension, imputed, "distance")])
 >>> q.checked(declared=10, missing=["distance"])
 >>> snap = q.snapshot()
 >>> snap["rules"]["consistency"]
@@ -34,7 +38,8 @@ under its name), so past ``max_feature_names`` names besides those the contract 
 findings count under :data:`OTHER_FEATURE`: memory and every snapshot stay bounded.
 
 >>> q = QualityMetrics(max_feature_names=2, feature_names=("distance",))
->>> q.note([("consistency", "unknown-feature", f"x{i}") for i in range(5)])
+>>> unknown = Rule.UNKNOWN_FEATURE
+>>> q.note([(unknown.dimension, unknown, f"x{i}") for i in range(5)])
 >>> q.checked(declared=1, missing=["distance"])
 >>> features = q.snapshot()["features"]
 >>> list(features), features["(other)"]
@@ -48,6 +53,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from driftline.core.durations import DurationHistogram
+from driftline.core.quality.reasons import DIMENSION_OF, DIMENSIONS, Dimension
 
 __all__ = [
     "DIMENSIONS",
@@ -59,52 +65,6 @@ __all__ = [
     "QualityMetrics",
     "merge_quality",
 ]
-
-DIMENSIONS = ("accuracy", "completeness", "consistency", "timeliness")
-
-#: The dimension of each finding and dead-letter reason. Reasons missing here (a model
-#: that fails, a control command) are about the system, not the data.
-DIMENSION_OF: dict[str, str] = {
-    # accuracy: is the value right?
-    "duplicate": "accuracy",
-    "near-duplicate": "accuracy",
-    "out-of-range": "accuracy",
-    "value-too-large": "accuracy",
-    "impossible-combination": "accuracy",
-    "conflicting-outcome": "accuracy",
-    "wrong-type": "accuracy",
-    "label-type": "accuracy",
-    "key-mismatch": "accuracy",
-    # completeness: is it all there?
-    "missing-imputed": "completeness",
-    "missing-value": "completeness",
-    "unseen-category": "completeness",
-    "unknown-observation": "completeness",
-    "expired-observation": "completeness",
-    # consistency: one unit, one spelling, one format
-    "unit-converted": "consistency",
-    "unit-detected": "consistency",
-    "unknown-unit": "consistency",
-    "spelling": "consistency",
-    "number-text": "consistency",
-    "timezone": "consistency",
-    "unknown-feature": "consistency",
-    "schema-violation": "consistency",
-    "avro-decode": "consistency",
-    "unknown-schema": "consistency",
-    "bad-magic-byte": "consistency",
-    "trailing-bytes": "consistency",
-    "empty-value": "consistency",
-    "record-too-large": "consistency",
-    "too-many-features": "consistency",
-    "string-too-long": "consistency",
-    # timeliness: did it arrive in time?
-    "late": "timeliness",
-    "late-observation": "timeliness",
-    "event-time-in-future": "timeliness",
-    "event-time-too-old": "timeliness",
-    "ingest-time-out-of-range": "timeliness",
-}
 
 #: Sources with a lateness histogram of their own; later ones share ``"(other)"``.
 MAX_SOURCES = 64
@@ -224,7 +184,7 @@ class QualityMetrics:
             features.setdefault(feature, {})[rule] = n
         return {
             "rules": rules,
-            "events": dict(self.events),
+            "events": {str(dimension): n for dimension, n in self.events.items()},
             "features": features,
             "declared": self.declared,
             "missing": self.missing,
@@ -247,7 +207,7 @@ def merge_quality(
     ``learned``, ``pending``, ``expired``, ``late_not_learned``, ``late_labels``), for the
     label coverage.
     """
-    rules: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    rules: dict[str, Counter[str]] = {d.value: Counter() for d in DIMENSIONS}
     events: Counter[str] = Counter()
     features: dict[str, Counter[str]] = {}
     sources: dict[str, dict[str, Any]] = {}
@@ -275,9 +235,9 @@ def merge_quality(
     for dimension in DIMENSIONS:
         flagged = events.get(dimension, 0)
         score = 1.0 - flagged / records if records else None
-        if dimension == "completeness" and declared:
+        if dimension == Dimension.COMPLETENESS and declared:
             score = 1.0 - missing / declared
-        dimensions[dimension] = {
+        dimensions[dimension.value] = {
             "events": flagged,
             "findings": sum(rules[dimension].values()),
             "score": None if score is None else round(max(score, 0.0), 6),

@@ -2,9 +2,9 @@
 
 A late policy (``predict-only``, ``dead-letter``) protects the model from what arrives
 after the allowed lateness; when most of a stream arrives late (a producer that fell far
-behind, a lateness set for another clock) the same policy quietly stops the learning. A
-quality counter alone did not make that visible: the seeded demo once learned 11,721 of
-327,346 labels on a busy machine. :class:`LateWatch` follows the share of late
+behind, a lateness set for another clock) the same policy quietly stops the learning, and
+a quality counter alone does not make that visible (``docs/decisions.md``, "A replay's
+clock"). :class:`LateWatch` follows the share of late
 observations among the last ``window`` the contract checked, and says ``"starved"``
 when it reaches ``alarm_share`` and ``"recovered"`` once it is back under
 ``clear_share``: the task turns each into an alert (kind ``timeliness``). It counts in

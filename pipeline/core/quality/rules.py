@@ -10,17 +10,18 @@ clock or unit mistake), configured value ranges, and the task's kind of model.
 >>> t = datetime(2024, 1, 1, tzinfo=UTC)
 >>> obs = Observation(event_id="1", key="k", event_time=t, features={"distance": 9000})
 >>> rules.check_observation(obs, ingest_time=t)
-('out-of-range', 'feature distance=9000 is outside [0, 5000]')
+(<Rule.OUT_OF_RANGE: 'out-of-range'>, 'feature distance=9000 is outside [0, 5000]')
 >>> rules.check_time(t + timedelta(hours=1), ingest_time=t)[0]
-'event-time-in-future'
->>> rules.check_label(0.5, "classification")[0]
-'label-type'
+<Rule.EVENT_TIME_IN_FUTURE: 'event-time-in-future'>
+>>> rules.check_label(0.5, "classification")[0] == "label-type"  # a rule is its name
+True
 
 Default limits keep a single absurd but finite value away from the model:
 
->>> QualityRules().check_observation(Observation(event_id="2", key="k", event_time=t,
-...     features={"x": 1e308}), ingest_time=t)
-('value-too-large', 'feature x=1e+308 is beyond ±1e+15 (DRIFTLINE_MAX_FEATURE_ABS)')
+>>> rule, detail = QualityRules().check_observation(Observation(event_id="2", key="k",
+...     event_time=t, features={"x": 1e308}), ingest_time=t)
+>>> print(rule, detail)
+value-too-large feature x=1e+308 is beyond ±1e+15 (DRIFTLINE_MAX_FEATURE_ABS)
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ from typing import Any
 
 from driftline.core.events.model import Observation
 from driftline.core.learning.models import ModelKind
+from driftline.core.quality.reasons import Rule
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, to_millis
 
-__all__ = ["QualityRules", "Verdict"]
+__all__ = ["QualityRules", "RuleVerdict", "Verdict"]
 
 _MIN_MS, _MAX_MS = to_millis(MIN_EVENT_TIME), to_millis(MAX_EVENT_TIME)
 
-#: ``None`` when the event passes, else ``(reason, detail)``.
+#: ``None`` when the event passes, else ``(reason, detail)``: a dead-letter reason.
 Verdict = tuple[str, str] | None
+#: A :class:`QualityRules` verdict: the reason is the :class:`Rule` broken.
+RuleVerdict = tuple[Rule, str] | None
 
 
 @dataclass(frozen=True)
@@ -55,46 +59,46 @@ class QualityRules:
     max_string_length: int = 1024
     max_record_bytes: int = 1 << 20
 
-    def check_record(self, value: bytes | None, timestamp_ms: int) -> Verdict:
+    def check_record(self, value: bytes | None, timestamp_ms: int) -> RuleVerdict:
         """The raw record, before it is decoded: its size and its ingest time (a broker
         clock outside the sane range of event times cannot measure lateness)."""
         if not _MIN_MS <= timestamp_ms < _MAX_MS:
             return (
-                "ingest-time-out-of-range",
+                Rule.INGEST_TIME_OUT_OF_RANGE,
                 f"the record's timestamp {timestamp_ms} ms is outside "
                 f"[{MIN_EVENT_TIME.date()}, {MAX_EVENT_TIME.date()})",
             )
         if value is not None and len(value) > self.max_record_bytes:
             return (
-                "record-too-large",
+                Rule.RECORD_TOO_LARGE,
                 f"{len(value):,} bytes, more than {self.max_record_bytes:,} "
                 "(DRIFTLINE_MAX_RECORD_BYTES)",
             )
         return None
 
-    def check_time(self, event_time: datetime, ingest_time: datetime) -> Verdict:
+    def check_time(self, event_time: datetime, ingest_time: datetime) -> RuleVerdict:
         ahead = (event_time - ingest_time).total_seconds()
         if ahead > self.max_future_s:
             return (
-                "event-time-in-future",
+                Rule.EVENT_TIME_IN_FUTURE,
                 f"event time {event_time.isoformat()} is {ahead:.0f} s after it reached Kafka",
             )
         if self.max_age_s is not None and -ahead > self.max_age_s:
             return (
-                "event-time-too-old",
+                Rule.EVENT_TIME_TOO_OLD,
                 f"event time {event_time.isoformat()} is {-ahead:.0f} s before it reached "
                 f"Kafka (limit {self.max_age_s:.0f} s)",
             )
         return None
 
-    def check_observation(self, obs: Observation, ingest_time: datetime) -> Verdict:
+    def check_observation(self, obs: Observation, ingest_time: datetime) -> RuleVerdict:
         verdict = self.check_time(obs.event_time, ingest_time)
         if verdict is not None:
             return verdict
         features = obs.features
         if len(features) > self.max_features:
             return (
-                "too-many-features",
+                Rule.TOO_MANY_FEATURES,
                 f"{len(features)} features, more than {self.max_features} (DRIFTLINE_MAX_FEATURES)",
             )
         limit = self.max_abs_value
@@ -106,38 +110,38 @@ class QualityRules:
             elif kind is str or isinstance(value, str):
                 if len(value) > self.max_string_length:  # type: ignore[arg-type]
                     return (
-                        "string-too-long",
+                        Rule.STRING_TOO_LONG,
                         f"feature {name} has {len(value)} characters, more than "  # type: ignore[arg-type]
                         f"{self.max_string_length} (DRIFTLINE_MAX_STRING_LENGTH)",
                     )
                 continue
             if _is_number(value) and abs(value) > limit:  # type: ignore[arg-type]
                 return (
-                    "value-too-large",
+                    Rule.VALUE_TOO_LARGE,
                     f"feature {name}={value} is beyond ±{self.max_abs_value:g} "
                     "(DRIFTLINE_MAX_FEATURE_ABS)",
                 )
         for name, (low, high) in self.feature_bounds.items():
             value = features.get(name)
             if _is_number(value) and not low <= value <= high:  # type: ignore[operator]
-                return "out-of-range", f"feature {name}={value} is outside [{low}, {high}]"
+                return Rule.OUT_OF_RANGE, f"feature {name}={value} is outside [{low}, {high}]"
         return None
 
-    def check_label(self, label: Any, kind: ModelKind, multiclass: bool = True) -> Verdict:
+    def check_label(self, label: Any, kind: ModelKind, multiclass: bool = True) -> RuleVerdict:
         if kind == "classification" and isinstance(label, float):
-            return "label-type", f"a classifier needs a class label, got the number {label}"
+            return Rule.LABEL_TYPE, f"a classifier needs a class label, got the number {label}"
         if kind == "classification" and not multiclass and not _is_binary(label):
             return (
-                "label-type",
+                Rule.LABEL_TYPE,
                 f"the model is a binary classifier: labels are true/false (or 1/0), got {label!r}",
             )
         if kind == "regression" and (isinstance(label, bool | str)):
-            return "label-type", f"a regressor needs a numeric label, got {label!r}"
+            return Rule.LABEL_TYPE, f"a regressor needs a numeric label, got {label!r}"
         if isinstance(label, str) and len(label) > self.max_string_length:
-            return "string-too-long", f"the label has {len(label)} characters"
+            return Rule.STRING_TOO_LONG, f"the label has {len(label)} characters"
         if _is_number(label) and abs(label) > self.max_abs_value:
             return (
-                "value-too-large",
+                Rule.VALUE_TOO_LARGE,
                 f"label {label} is beyond ±{self.max_abs_value:g} (DRIFTLINE_MAX_FEATURE_ABS)",
             )
         return None
