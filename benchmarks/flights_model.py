@@ -134,7 +134,8 @@ def _cached(
     """``make()``, kept in ``folder`` under a digest of ``inputs`` and the flights source."""
     if folder is None:
         return make()
-    source = Path(flights_module.__file__).read_bytes()
+    package = Path(flights_module.__file__).parent
+    source = b"".join(path.read_bytes() for path in sorted(package.glob("*.py")))
     digest = hashlib.sha256(repr(inputs).encode() + source).hexdigest()[:16]
     path = folder / f"flights-{digest}.pickle"
     if path.exists():
