@@ -24,6 +24,7 @@ id (a hash), so the first flights of ``--limit 1000`` get the faults they get in
 ...     out = Outcome(event_id=f"f{i}", key="EWR", event_time=at + timedelta(hours=3),
 ...                   label=i % 3 == 0)
 ...     return LabelledEvent(obs, out)
+>>> from driftline.producers.flights import flights_targets
 >>> rates = FaultPlan.parse_rates("duplicate=0.1,misspelling=0.1,conflicting-label=0.1")
 >>> plan = FaultPlan(rates, seed=7, targets=flights_targets())
 >>> injector = FaultInjector(plan)
@@ -57,7 +58,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from driftline.adapters.contract_files import builtin_contract
 from driftline.core.contract.check import Contract
 from driftline.core.contract.units import canonical_unit, convert, unit_kind, units_of
 from driftline.core.errors import ConfigError
@@ -74,7 +74,6 @@ __all__ = [
     "FaultTargets",
     "InjectedFault",
     "UnitMix",
-    "flights_targets",
     "targets_from_contract",
     "read_truth",
     "write_truth",
@@ -261,11 +260,6 @@ def targets_from_contract(contract: Contract) -> FaultTargets:
 def _mix(feature: str, unit: str, other: str, unit_field: str | None) -> UnitMix:
     offset = convert(0.0, unit, other)
     return UnitMix(feature, other, convert(1.0, unit, other) - offset, offset, unit_field)
-
-
-def flights_targets() -> FaultTargets:
-    """The faults the flights contract (``pipeline/contracts/flights.toml``) catches."""
-    return targets_from_contract(builtin_contract("flights"))
 
 
 # -- how often -----------------------------------------------------------------------------------

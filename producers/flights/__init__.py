@@ -17,7 +17,9 @@ One module per concern:
 * :mod:`~driftline.producers.flights.features`: what an observation carries, the plane's
   inbound leg among it;
 * :mod:`~driftline.producers.flights.outcomes`: the label (late by more than
-  :data:`LATE_MINUTES`) and the flights that never arrive.
+  :data:`LATE_MINUTES`) and the flights that never arrive;
+* :mod:`~driftline.producers.flights.targets`: where injected faults can go (the
+  contract ``pipeline/contracts/flights.toml``).
 
 >>> first = next(flight_events(limit=1))
 >>> first.observation.event_id, first.observation.event_time.isoformat()
@@ -36,6 +38,7 @@ from driftline.producers.flights.clock import (
 from driftline.producers.flights.events import KeyBy, flight_events
 from driftline.producers.flights.features import inbound_leg
 from driftline.producers.flights.outcomes import LATE_MINUTES, CancelledTreatment
+from driftline.producers.flights.targets import flights_targets
 from driftline.producers.flights.weather import (
     WEATHER,
     WEATHER_ROW_SPAN,
@@ -57,6 +60,7 @@ __all__ = [
     "airport_zone",
     "departures_board",
     "flight_events",
+    "flights_targets",
     "inbound_leg",
     "localize_series",
     "origin_weather",

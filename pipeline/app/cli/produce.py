@@ -33,14 +33,8 @@ from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
 from driftline.core.times import EPOCH, epoch_micros
-from driftline.producers.faults import (
-    FAULTS,
-    FaultInjector,
-    FaultPlan,
-    FaultTargets,
-    flights_targets,
-)
-from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events
+from driftline.producers.faults import FAULTS, FaultInjector, FaultPlan, FaultTargets
+from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events, flights_targets
 from driftline.producers.publisher import DeliveryBounds, EventPublisher
 from driftline.producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
 from driftline.producers.run import ReplaySummary, run_replay
