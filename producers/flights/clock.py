@@ -1,4 +1,5 @@
-"""The flights' clock: local schedules read in their airports' time zones.
+"""The flights' clock: local schedules read in their airports' time zones, and the demo's
+warped clock read back in flight time.
 
 A flight's times are wall-clock times at its airports. The scheduled departure is the
 local date and ``sched_dep_time`` at the origin, read in the origin's zone. The scheduled
@@ -12,12 +13,17 @@ transition days and are checked against :func:`~driftline.core.times.localize` b
 Airport zones come from ``airports.tzone``; the four destinations missing from that
 table (Puerto Rico and the U.S. Virgin Islands) use :data:`ZONE_FALLBACKS`; any other
 airport without a zone is a :class:`~driftline.core.errors.ConfigError`.
+
+The demo replays the flights on a warped clock (``produce --rebase``): :class:`FlightClock`
+maps its event times back to the flights' own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,6 +34,7 @@ from driftline.core.times import localize
 
 __all__ = [
     "ZONE_FALLBACKS",
+    "FlightClock",
     "airport_zone",
     "airport_zones",
     "localize_series",
@@ -150,3 +157,45 @@ def scheduled_arrivals(dep_utc: pd.Series, sched_arr: pd.Series, zones: pd.Serie
         arr_utc[early] = localize_series(wall[early], zones[early])
         early = arr_utc <= dep_utc
     return arr_utc
+
+
+@dataclass(frozen=True)
+class FlightClock:
+    """Maps the demo's warped event times back to the flights' own (2013) time.
+
+    >>> from datetime import UTC
+    >>> year = datetime(2013, 1, 1, tzinfo=UTC)
+    >>> clock = FlightClock(year, datetime(2030, 1, 1, tzinfo=UTC), 3600)
+    >>> clock.flight_time(datetime(2030, 1, 1, 0, 0, 2, tzinfo=UTC)).isoformat()
+    '2013-01-01T02:00:00+00:00'
+    >>> clock.flight_date("2030-01-01T00:00:30+00:00")
+    '2013-01-02'
+    """
+
+    origin: datetime
+    rebase_to: datetime
+    speed: float
+
+    @classmethod
+    def of_replay(cls, published: Mapping[str, Any], origin: datetime) -> FlightClock:
+        """The clock of a rebased replay, from its summary (``rebase_to``, ``time_scale``)
+        and the flight time its first event had (``origin``).
+
+        >>> from datetime import UTC
+        >>> summary = {"rebase_to": "2030-01-01T00:00:00+00:00", "time_scale": 60.0}
+        >>> FlightClock.of_replay(summary, datetime(2013, 1, 1, tzinfo=UTC)).speed
+        60.0
+        """
+        return cls(
+            origin=origin,
+            rebase_to=datetime.fromisoformat(published["rebase_to"]),
+            speed=float(published["time_scale"]),
+        )
+
+    def flight_time(self, warped: datetime) -> datetime:
+        return self.origin + (warped - self.rebase_to) * self.speed
+
+    def flight_date(self, warped: str | None) -> str | None:
+        if warped is None:
+            return None
+        return self.flight_time(datetime.fromisoformat(warped)).date().isoformat()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 import pandas as pd
@@ -34,7 +34,7 @@ from driftline.producers.flights.features import observation_features, strings
 from driftline.producers.flights.outcomes import CancelledTreatment, flight_outcome
 from driftline.producers.sources import LabelledEvent
 
-__all__ = ["KeyBy", "flight_events"]
+__all__ = ["KeyBy", "first_departure", "flight_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ def flight_events(
     if limit is not None and limit < 0:
         raise ConfigError(f"limit={limit}; give a number >= 0 or None for every flight")
     return _events(limit, cancelled, key_by)
+
+
+def first_departure() -> datetime:
+    """The scheduled departure of the first flight: where a replay of the flights starts.
+
+    >>> first_departure().isoformat()
+    '2013-01-01T10:15:00+00:00'
+    """
+    return next(flight_events(limit=1)).observation.event_time
 
 
 def _events(
