@@ -5,8 +5,9 @@ clock at the demo's speed, each delayed as the demo's producer delays it, with i
 are put in three partitions by Kafka's murmur2 partitioner, as the producer does, and
 each partition's records are handed in arrival order, in polls of the worker's size, to a
 :class:`~driftline.core.task.partition.PartitionTask` with the demo's
-:class:`~driftline.core.task.partition.TaskConfig` (:func:`driftline.app.demo.demo_settings`). What
-the demo's worker would learn and score, in a fraction of its time, on one core:
+:class:`~driftline.core.task.partition.TaskConfig`
+(:func:`driftline.producers.flights.demo_settings`). What the demo's worker would learn and
+score, in a fraction of its time, on one core:
 
     python -m benchmarks.flights_model --limit 20000
     python -m benchmarks.flights_model --order event   # no disorder: event-time order
@@ -35,14 +36,14 @@ from typing import Any, Literal
 from kafka.partitioner.default import murmur2
 
 from driftline.adapters.settings import Settings
-from driftline.app.demo import DemoOptions, _producer_command, demo_settings
+from driftline.app.demo import _producer_command
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.metrics import merge_snapshots
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 from driftline.producers import flights as flights_module
-from driftline.producers.flights import KeyBy, flight_events
+from driftline.producers.flights import DemoOptions, KeyBy, demo_settings, flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 
 __all__ = ["partition_of", "partitioned_records", "run", "score"]
@@ -134,7 +135,8 @@ def _cached(
     """``make()``, kept in ``folder`` under a digest of ``inputs`` and the flights source."""
     if folder is None:
         return make()
-    source = Path(flights_module.__file__).read_bytes()
+    package = Path(flights_module.__file__).parent
+    source = b"".join(path.read_bytes() for path in sorted(package.glob("*.py")))
     digest = hashlib.sha256(repr(inputs).encode() + source).hexdigest()[:16]
     path = folder / f"flights-{digest}.pickle"
     if path.exists():

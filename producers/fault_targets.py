@@ -1,7 +1,7 @@
 """Where a source's faults can go: its unit mixes, spellings, ranges, required features and
 allowed lateness (:class:`FaultTargets`), read from a data contract
 (:func:`targets_from_contract`) so that each fault put in is one the contract catches.
-:func:`flights_targets` gives the flights' own.
+:func:`driftline.producers.flights.flights_targets` gives the flights' own.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from driftline.adapters.contract_files import builtin_contract
 from driftline.core.contract.check import Contract
 from driftline.core.contract.units import canonical_unit, convert, unit_kind, units_of
 from driftline.core.errors import ConfigError
 from driftline.producers.fault_kinds import Fault
 
-__all__ = ["FaultTargets", "UnitMix", "flights_targets", "targets_from_contract"]
+__all__ = ["FaultTargets", "UnitMix", "targets_from_contract"]
 
 
 @dataclass(frozen=True)
@@ -155,8 +154,3 @@ def targets_from_contract(contract: Contract) -> FaultTargets:
 def _mix(feature: str, unit: str, other: str, unit_field: str | None) -> UnitMix:
     offset = convert(0.0, unit, other)
     return UnitMix(feature, other, convert(1.0, unit, other) - offset, offset, unit_field)
-
-
-def flights_targets() -> FaultTargets:
-    """The faults the flights contract (``pipeline/contracts/flights.toml``) catches."""
-    return targets_from_contract(builtin_contract("flights"))

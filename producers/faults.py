@@ -5,7 +5,8 @@ A :class:`FaultPlan` (:mod:`~driftline.producers.fault_plan`) says how often eac
 :class:`Fault` of :data:`FAULTS` happens (seeded; :mod:`~driftline.producers.fault_kinds`
 says which rules catch each), and where it can go: the :class:`FaultTargets` of a source
 (its unit mixes, spellings, ranges, required features, allowed lateness;
-:func:`flights_targets` for the flights; :mod:`~driftline.producers.fault_targets`). A
+:func:`~driftline.producers.flights.flights_targets` for the flights;
+:mod:`~driftline.producers.fault_targets`). A
 :class:`FaultInjector` wraps the replay's arrival-ordered stream
 (:meth:`ReplayPlan.schedule <driftline.producers.replay.ReplayPlan.schedule>`), changes or
 adds events as drawn, keeps arrival order, and records each fault it put in as an
@@ -27,6 +28,7 @@ id (a hash), so the first flights of ``--limit 1000`` get the faults they get in
 ...     out = Outcome(event_id=f"f{i}", key="EWR", event_time=at + timedelta(hours=3),
 ...                   label=i % 3 == 0)
 ...     return LabelledEvent(obs, out)
+>>> from driftline.producers.flights import flights_targets
 >>> rates = FaultPlan.parse_rates("duplicate=0.1,misspelling=0.1,conflicting-label=0.1")
 >>> plan = FaultPlan(rates, seed=7, targets=flights_targets())
 >>> injector = FaultInjector(plan)
@@ -67,7 +69,6 @@ from driftline.producers.fault_plan import FaultPlan
 from driftline.producers.fault_targets import (
     FaultTargets,
     UnitMix,
-    flights_targets,
     targets_from_contract,
 )
 from driftline.producers.fault_truth import InjectedFault, read_truth, write_truth
@@ -83,7 +84,6 @@ __all__ = [
     "FaultTargets",
     "InjectedFault",
     "UnitMix",
-    "flights_targets",
     "targets_from_contract",
     "read_truth",
     "write_truth",

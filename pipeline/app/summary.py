@@ -4,40 +4,15 @@ costs of three ways to decide, the champion and its promotions, and the drift al
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from driftline.consumers.worker import Worker
+from driftline.producers.flights.clock import FlightClock
 
 __all__ = ["FlightClock", "summarize", "warnings"]
 
 #: Drift alarms listed one by one in the summary (the rest are counted).
 LISTED_ALARMS = 12
-
-
-@dataclass(frozen=True)
-class FlightClock:
-    """Maps the demo's warped event times back to the flights' own (2013) time.
-
-    >>> from datetime import UTC
-    >>> year = datetime(2013, 1, 1, tzinfo=UTC)
-    >>> clock = FlightClock(year, datetime(2030, 1, 1, tzinfo=UTC), 3600)
-    >>> clock.flight_time(datetime(2030, 1, 1, 0, 0, 2, tzinfo=UTC)).isoformat()
-    '2013-01-01T02:00:00+00:00'
-    """
-
-    origin: datetime
-    rebase_to: datetime
-    speed: float
-
-    def flight_time(self, warped: datetime) -> datetime:
-        return self.origin + (warped - self.rebase_to) * self.speed
-
-    def flight_date(self, warped: str | None) -> str | None:
-        if warped is None:
-            return None
-        return self.flight_time(datetime.fromisoformat(warped)).date().isoformat()
 
 
 def summarize(

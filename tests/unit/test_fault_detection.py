@@ -20,8 +20,8 @@ from driftline.core.learning.features import FeatureConfig
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 from driftline.producers.fault_score import FaultScore, score_faults
-from driftline.producers.faults import FAULTS, FaultInjector, FaultPlan, flights_targets
-from driftline.producers.flights import flight_events
+from driftline.producers.faults import FAULTS, FaultInjector, FaultPlan
+from driftline.producers.flights import flight_events, flights_targets
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 
 FLIGHTS = 12_000

@@ -31,12 +31,11 @@ from driftline.producers.faults import (
     FaultTargets,
     InjectedFault,
     UnitMix,
-    flights_targets,
     read_truth,
     targets_from_contract,
     write_truth,
 )
-from driftline.producers.flights import flight_events
+from driftline.producers.flights import flight_events, flights_targets
 from driftline.producers.replay import ArrivalDelay, ReplayPlan, TimedEvent
 from driftline.producers.sources import LabelledEvent
 

@@ -507,13 +507,13 @@ def test_windows_of_an_aligned_warped_clock_hold_the_same_events_every_run() -> 
     """The demo's producer starts the warped clock on a window's edge (--rebase-align):
     two runs started at different wall times then close the same windows on the same
     labels (without alignment, the edges fall among other events)."""
-    from driftline.app.cli.produce import _rebase_to
+    from driftline.producers.assembly import rebase_to
 
     speed, week = 262_800.0, 2.301369
     flights = [T0 + timedelta(minutes=37 * i) for i in range(3000)]
 
     def points(now: datetime, align: float | None) -> list[tuple[int, int]]:
-        start = _rebase_to(now, align)
+        start = rebase_to(now, align)
         windows = EventWindows((week,))
         closed = []
         for t in flights:

