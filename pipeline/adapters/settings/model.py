@@ -1,33 +1,42 @@
 """What a task computes: the model, its features, the quality rules, state bounds
-(``DRIFTLINE_MODEL``, ``DRIFTLINE_DRIFT_*``, ...), and the core's configuration it makes."""
+(``DRIFTLINE_MODEL``, ``DRIFTLINE_DRIFT_*``, ...), and the core's configuration it makes.
+
+A setting that sets a field of the core's :class:`TaskConfig` is declared by that field's
+path (:func:`core_field`): its default, bounds and description are the core's, and
+:meth:`ModelSettings.task_config` puts each value at its path.
+
+>>> m = ModelSettings(drift_concept="off", challengers={"nb": "naive_bayes.GaussianNB()"})
+>>> config = m.task_config(seed=7)
+>>> config.drift.concept, config.challengers, config.features.lateness
+(None, (('nb', 'naive_bayes.GaussianNB()'),), False)
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from driftline.adapters.contract_files import find_contract
+from driftline.adapters.settings.core_fields import core_field, core_values
 from driftline.adapters.settings.group import SettingsGroup
 from driftline.core.contract.check import Contract
+from driftline.core.drift.monitors import DriftAction
 from driftline.core.errors import ConfigError
-from driftline.core.learning.contenders import PromotionRule
 from driftline.core.learning.costs import CostMatrix
-from driftline.core.learning.features import FeatureConfig
-from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
 from driftline.core.learning.models import DEFAULT_MODEL
-from driftline.core.quality.figures import MAX_FEATURE_NAMES
-from driftline.core.quality.rules import QualityRules
-from driftline.core.task.config import DriftConfig, TaskConfig
+from driftline.core.task.config import MODEL_NAME, TaskConfig
 
 __all__ = ["DEFAULT_MODEL", "ModelSettings"]
 
-#: A model's name: it appears in Redis records, metrics and commands.
-_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+#: The core's detectors (:data:`driftline.core.drift.detectors.DetectorName`), or none.
 _Detector = Literal["ADWIN", "DDM", "EDDM", "PageHinkley", "KSWIN", "off"]
-_Action = Literal["none", "reset", "swap"]
+
+
+def _pairs(challengers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(challengers.items())
 
 
 class ModelSettings(SettingsGroup):
@@ -35,96 +44,68 @@ class ModelSettings(SettingsGroup):
 
     env: ClassVar[Mapping[str, str]] = {"spec": "model"}
 
-    spec: str = Field(
-        DEFAULT_MODEL,
-        description="River expression (River's modules in scope, and seed) or module:factory",
-    )
-    model_name: str = Field("main", pattern=_MODEL_NAME, description="the first model's name")
-    challengers: dict[str, str] = Field(
+    spec: str = core_field("model")
+    model_name: str = core_field("model_name")
+    challengers: dict[str, str] = core_field(
+        "challengers",
         default_factory=dict,
         description='JSON: more models to learn the same stream, {"name": "River expression"}',
+        to_core=_pairs,
     )
-    promote_auto: bool = Field(True, description="promote a challenger that beats the champion")
-    promote_window: int = Field(2000, ge=1, description="labels a promotion compares")
-    promote_margin: float = Field(
-        0.02, ge=0, lt=1, description="relative loss a challenger must be below the champion's"
+    promote_auto: bool = core_field("promotion.auto")
+    promote_window: int = core_field("promotion.window")
+    promote_margin: float = core_field("promotion.margin")
+    # unset: no cost matrix (see cost_matrix)
+    cost_false_negative: float | None = core_field(
+        "costs.false_negative",
+        default=None,
+        description="cost of a missed positive (binary classifiers; unset: argmax)",
     )
-    cost_false_negative: float | None = Field(
-        None, ge=0, description="cost of a missed positive (binary classifiers; unset: argmax)"
+    cost_false_positive: float | None = core_field(
+        "costs.false_positive",
+        default=None,
+        description="cost of a false alarm (1 when only the other cost is set)",
     )
-    cost_false_positive: float | None = Field(
-        None, ge=0, description="cost of a false alarm (1 when only the other cost is set)"
+    tune_threshold: bool = core_field("tune_threshold")
+    threshold_window: int = core_field("threshold_window")
+    threshold_min_labels: int = core_field("threshold_min_labels")
+    metric_windows_s: tuple[float, ...] = core_field("windows")
+    drift_concept: _Detector = core_field("drift.concept", off="off")
+    drift_concept_action: DriftAction = core_field("drift.concept_action")
+    drift_features: _Detector | Literal["PSI"] = core_field("drift.features", off="off")
+    drift_features_action: DriftAction = core_field("drift.features_action")
+    drift_labels: _Detector | Literal["PSI"] = core_field("drift.labels", off="off")
+    drift_labels_action: DriftAction = core_field("drift.labels_action")
+    drift_category_window: int = core_field("drift.category_window")
+    drift_psi_threshold: float = core_field("drift.psi_threshold")
+    raw_features: bool = core_field("features.raw_only")
+    calendar_features: bool = core_field("features.calendar")
+    #: Off here, though the core's feature steps default to it: the lateness is the
+    #: broker's ingest time (the wall clock) minus the event time, so a model fed it
+    #: depends on when the events were published. Two publishes of the same events would
+    #: learn different models, and a model learned on a replay would meet other delays live
+    #: (training-serving skew). It stays a metric.
+    lateness_feature: bool = core_field("features.lateness", default=False)
+    history_groups: tuple[str, ...] = core_field("features.history_groups")
+    history_alpha: float = core_field("features.history_alpha")
+    history_max_slots: int = core_field("features.history_max_slots")
+    history_max_labels: int = core_field("features.history_max_labels")
+    pending_ttl_s: float = core_field("pending_ttl_s")
+    allowed_lateness_s: float = core_field("allowed_lateness_s")
+    idle_watermark_s: float | None = core_field("idle_watermark_s")
+    max_future_s: float = core_field("quality.max_future_s")
+    max_age_s: float | None = core_field("quality.max_age_s")
+    feature_bounds: dict[str, tuple[float, float]] = core_field(
+        "quality.feature_bounds", description='JSON, e.g. {"distance": [0, 6000]}', to_core=dict
     )
-    tune_threshold: bool = Field(
-        True, description="tune the decision threshold on recent scores (else: Bayes')"
-    )
-    threshold_window: int = Field(5000, ge=10, description="labels the threshold is tuned on")
-    threshold_min_labels: int = Field(500, ge=1, description="labels before tuning starts")
-    metric_windows_s: tuple[float, ...] = Field(
-        (3600, 86400), description="event-time windows of the metrics time series, seconds"
-    )
-    drift_concept: _Detector = Field("ADWIN", description="detector of each model's errors")
-    drift_concept_action: _Action = Field("none", description="on a concept drift")
-    drift_features: _Detector | Literal["PSI"] = Field(
-        "PSI", description="drift of each numeric feature: PSI of its deciles, or a detector"
-    )
-    drift_features_action: _Action = Field("none", description="on a feature's drift")
-    drift_labels: _Detector | Literal["PSI"] = Field(
-        "ADWIN", description="label-share drift: a detector, or PSI of shares per window"
-    )
-    drift_labels_action: _Action = Field("none", description="on a label-share drift")
-    drift_category_window: int = Field(
-        1000, ge=10, description="observations per window of category and label shares (PSI)"
-    )
-    drift_psi_threshold: float = Field(0.25, gt=0, description="PSI that is a drift")
-    raw_features: bool = Field(False, description="pass raw features through untouched")
-    calendar_features: bool = True
-    #: Off by default: the lateness is the broker's ingest time (the wall clock) minus the
-    #: event time, so a model fed it depends on when the events were published. Two
-    #: publishes of the same events would learn different models, and a model learned on a
-    #: replay would meet other delays live (training-serving skew). It stays a metric.
-    lateness_feature: bool = False
-    history_groups: tuple[str, ...] = Field(
-        ("key",), description="segments whose recent label rate is a feature ('key': entity)"
-    )
-    history_alpha: float = Field(0.2, gt=0, le=1)
-    history_max_slots: int = Field(
-        DEFAULT_MAX_SLOTS,
-        ge=1,
-        description="(segment, value) label rates kept per task; the least recently used go",
-    )
-    history_max_labels: int = Field(
-        DEFAULT_MAX_LABELS,
-        ge=1,
-        description="labels the label rates keep per task; the least recently used rates go",
-    )
-    pending_ttl_s: float = Field(7 * 24 * 3600.0, gt=0, description="event-time TTL of pending")
-    allowed_lateness_s: float = Field(0.0, ge=0)
-    idle_watermark_s: float | None = Field(
-        60.0, gt=0, description="idle seconds after which a partition's watermark moves on"
-    )
-    max_future_s: float = Field(300.0, ge=0, description="event time ahead of ingest allowed")
-    max_age_s: float | None = Field(None, gt=0, description="event time behind ingest allowed")
-    feature_bounds: dict[str, tuple[float, float]] = Field(
-        default_factory=dict, description='JSON, e.g. {"distance": [0, 6000]}'
-    )
-    max_features: int = Field(1000, ge=1, description="features an observation may carry")
-    max_feature_abs: float = Field(
-        1e15, gt=0, description="largest magnitude of a numeric feature or label"
-    )
-    max_string_length: int = Field(1024, ge=1, description="longest text feature or label")
-    max_record_bytes: int = Field(1 << 20, ge=64, description="largest record value")
-    dedupe_size: int = Field(200_000, ge=1)
-    conflict_window: int = Field(
-        20_000, ge=1, description="outcomes whose label is kept to tell a conflict from a duplicate"
-    )
-    rolling_window: int = Field(1000, ge=1)
-    quality_max_feature_names: int = Field(
-        MAX_FEATURE_NAMES,
-        ge=0,
-        description="feature names outside the contract with quality counters of their own; "
-        "later ones count as '(other)'",
-    )
+    max_features: int = core_field("quality.max_features")
+    max_feature_abs: float = core_field("quality.max_abs_value")
+    max_string_length: int = core_field("quality.max_string_length")
+    max_record_bytes: int = core_field("quality.max_record_bytes")
+    dedupe_size: int = core_field("dedupe_size")
+    conflict_window: int = core_field("conflict_window")
+    rolling_window: int = core_field("rolling_window")
+    quality_max_feature_names: int = core_field("quality_max_feature_names")
     contract: str | None = Field(
         None,
         description="the stream's data contract: a TOML or YAML file, or a built-in name "
@@ -140,7 +121,7 @@ class ModelSettings(SettingsGroup):
     @classmethod
     def _check_challengers(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
-            if not re.fullmatch(_MODEL_NAME, name):
+            if not re.fullmatch(MODEL_NAME, name):
                 raise ValueError(f"model name {name!r}: use letters, digits, '_' or '-'")
         return value
 
@@ -153,68 +134,30 @@ class ModelSettings(SettingsGroup):
 
     @property
     def cost_matrix(self) -> CostMatrix | None:
-        """What wrong decisions cost (``None``: neither cost set, decide by the argmax)."""
-        if self.cost_false_negative is None and self.cost_false_positive is None:
+        """What wrong decisions cost (``None``: neither cost set, decide by the argmax); a
+        cost not set is the core's default."""
+        given = {
+            "false_negative": self.cost_false_negative,
+            "false_positive": self.cost_false_positive,
+        }
+        costs = {name: cost for name, cost in given.items() if cost is not None}
+        if not costs:
             return None
-        fn = 1.0 if self.cost_false_negative is None else self.cost_false_negative
-        fp = 1.0 if self.cost_false_positive is None else self.cost_false_positive
         try:
-            return CostMatrix(false_negative=fn, false_positive=fp)
+            return CostMatrix(**costs)
         except ValueError as exc:
             raise ConfigError(f"DRIFTLINE_COST_FALSE_NEGATIVE/_POSITIVE: {exc}") from exc
 
     def task_config(self, seed: int) -> TaskConfig:
-        """The core's configuration of a task."""
-        return TaskConfig(
-            model=self.spec,
-            seed=seed,
-            model_name=self.model_name,
-            challengers=tuple(self.challengers.items()),
-            promotion=PromotionRule(
-                auto=self.promote_auto, window=self.promote_window, margin=self.promote_margin
-            ),
-            costs=self.cost_matrix,
-            tune_threshold=self.tune_threshold,
-            threshold_window=self.threshold_window,
-            threshold_min_labels=self.threshold_min_labels,
-            windows=tuple(self.metric_windows_s),
-            drift=DriftConfig(
-                concept=None if self.drift_concept == "off" else self.drift_concept,
-                concept_action=self.drift_concept_action,
-                features=None if self.drift_features == "off" else self.drift_features,
-                features_action=self.drift_features_action,
-                labels=None if self.drift_labels == "off" else self.drift_labels,
-                labels_action=self.drift_labels_action,
-                category_window=self.drift_category_window,
-                psi_threshold=self.drift_psi_threshold,
-            ),
-            features=FeatureConfig(
-                raw_only=self.raw_features,
-                calendar=self.calendar_features,
-                lateness=self.lateness_feature,
-                history_groups=tuple(self.history_groups),
-                history_alpha=self.history_alpha,
-                history_max_slots=self.history_max_slots,
-                history_max_labels=self.history_max_labels,
-            ),
-            quality=QualityRules(
-                max_future_s=self.max_future_s,
-                max_age_s=self.max_age_s,
-                feature_bounds=dict(self.feature_bounds),
-                max_features=self.max_features,
-                max_abs_value=self.max_feature_abs,
-                max_string_length=self.max_string_length,
-                max_record_bytes=self.max_record_bytes,
-            ),
-            pending_ttl_s=self.pending_ttl_s,
-            allowed_lateness_s=self.allowed_lateness_s,
-            idle_watermark_s=self.idle_watermark_s,
-            dedupe_size=self.dedupe_size,
-            conflict_window=self.conflict_window,
-            quality_max_feature_names=self.quality_max_feature_names,
-            rolling_window=self.rolling_window,
-            contract=self.data_contract(),
-        )
+        """The core's configuration of a task: each setting at the core field it sets, the
+        costs as one matrix (or none), the seed and the data contract."""
+        values: dict[str, Any] = {
+            path: value
+            for path, value in core_values(self).items()
+            if not path.startswith("costs.")
+        }
+        values |= {"seed": seed, "costs": self.cost_matrix, "contract": self.data_contract()}
+        return TaskConfig.from_paths(values)
 
     def data_contract(self) -> Contract | None:
         """The contract ``contract`` names, read and validated (``None``: no contract)."""

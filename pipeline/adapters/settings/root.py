@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from driftline.adapters.settings.checkpoint import CheckpointSettings
+from driftline.adapters.settings.core_fields import core_field
 from driftline.adapters.settings.flat import (
     FLAT,
     GROUPS,
@@ -77,7 +78,9 @@ class Settings(BaseSettings):
     )
 
     namespace: str = Field("driftline", description="prefix of topics, groups and Redis keys")
-    seed: int = Field(42, description="seed of every random choice (replay delays, models)")
+    seed: int = core_field(
+        "seed", description="seed of every random choice (replay delays, models)"
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
