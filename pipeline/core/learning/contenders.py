@@ -30,7 +30,9 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from driftline.core.learning.costs import ThresholdTuner, decide
 from driftline.core.learning.metrics import TaskMetrics
@@ -41,11 +43,18 @@ __all__ = ["ModelSlot", "PairedLosses", "PromotionRule"]
 
 @dataclass(frozen=True)
 class PromotionRule:
-    """When a challenger takes over: ``auto``, over ``window`` labels, by ``margin``."""
+    """When a challenger takes over: ``auto``, over ``window`` labels, by ``margin``.
 
-    auto: bool = True
-    window: int = 2000
-    margin: float = 0.02
+    Bounds and descriptions (``Field``) are what the settings accept
+    (:meth:`driftline.core.task.config.TaskConfig.field_info`); they are not checked here.
+    """
+
+    auto: Annotated[bool, Field(description="promote a challenger that beats the champion")] = True
+    window: Annotated[int, Field(ge=1, description="labels a promotion compares")] = 2000
+    margin: Annotated[
+        float,
+        Field(ge=0, lt=1, description="relative loss a challenger must be below the champion's"),
+    ] = 0.02
 
     def challenger_to_promote(self, challengers: list[ModelSlot]) -> ModelSlot | None:
         """The challenger that beats the champion by the margin on the labels both

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 __all__ = ["CostMatrix", "ThresholdTuner", "decide", "positive_class"]
 
@@ -36,10 +38,12 @@ class CostMatrix:
     """What a wrong binary decision costs; a right one costs nothing.
 
     The positive class is ``True`` (or ``1``): the event to catch (a delay, a fraud).
+    Bounds and descriptions (``Field``) are what the settings accept
+    (:meth:`driftline.core.task.config.TaskConfig.field_info`); the costs check theirs too.
     """
 
-    false_negative: float = 1.0
-    false_positive: float = 1.0
+    false_negative: Annotated[float, Field(ge=0, description="cost of a missed positive")] = 1.0
+    false_positive: Annotated[float, Field(ge=0, description="cost of a false alarm")] = 1.0
 
     def __post_init__(self) -> None:
         if self.false_negative < 0 or self.false_positive < 0:

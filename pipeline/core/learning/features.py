@@ -24,7 +24,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from driftline.core.events.model import FeatureValue, Observation
 from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS
@@ -48,15 +50,33 @@ class FeatureConfig:
     label rate of the entity and of each segment in ``history_groups``
     (:mod:`driftline.core.learning.history`), from at most ``history_max_slots`` (group, value)
     slots holding at most ``history_max_labels`` labels, the least recently used evicted.
+
+    Bounds and descriptions (``Field``) are what the settings accept
+    (:meth:`driftline.core.task.config.TaskConfig.field_info`); they are not checked here.
     """
 
-    raw_only: bool = False
+    raw_only: Annotated[bool, Field(description="pass raw features through untouched")] = False
     calendar: bool = True
     lateness: bool = True
-    history_groups: tuple[str, ...] = ("key",)
-    history_alpha: float = 0.2
-    history_max_slots: int = DEFAULT_MAX_SLOTS
-    history_max_labels: int = DEFAULT_MAX_LABELS
+    history_groups: Annotated[
+        tuple[str, ...],
+        Field(description="segments whose recent label rate is a feature ('key': entity)"),
+    ] = ("key",)
+    history_alpha: Annotated[float, Field(gt=0, le=1)] = 0.2
+    history_max_slots: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="(segment, value) label rates kept per task; the least recently used go",
+        ),
+    ] = DEFAULT_MAX_SLOTS
+    history_max_labels: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="labels the label rates keep per task; the least recently used rates go",
+        ),
+    ] = DEFAULT_MAX_LABELS
 
 
 class FeatureBuilder:

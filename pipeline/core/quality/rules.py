@@ -29,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from driftline.core.events.model import Observation
 from driftline.core.learning.models import ModelKind
@@ -49,15 +51,30 @@ RuleVerdict = tuple[Rule, str] | None
 @dataclass(frozen=True)
 class QualityRules:
     """Context rules: future skew, maximum age, numeric ranges per feature, and limits
-    on any observation (feature count, magnitude of numbers, length of text)."""
+    on any observation (feature count, magnitude of numbers, length of text).
 
-    max_future_s: float = 300.0
-    max_age_s: float | None = None
+    Bounds and descriptions (``Field``) are what the settings accept
+    (:meth:`driftline.core.task.config.TaskConfig.field_info`); they are not checked here.
+    """
+
+    max_future_s: Annotated[
+        float, Field(ge=0, description="event time ahead of ingest allowed")
+    ] = 300.0
+    max_age_s: Annotated[
+        float | None, Field(gt=0, description="event time behind ingest allowed")
+    ] = None
+    #: (low, high) of each numeric feature named.
     feature_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    max_features: int = 1000
-    max_abs_value: float = 1e15
-    max_string_length: int = 1024
-    max_record_bytes: int = 1 << 20
+    max_features: Annotated[int, Field(ge=1, description="features an observation may carry")] = (
+        1000
+    )
+    max_abs_value: Annotated[
+        float, Field(gt=0, description="largest magnitude of a numeric feature or label")
+    ] = 1e15
+    max_string_length: Annotated[int, Field(ge=1, description="longest text feature or label")] = (
+        1024
+    )
+    max_record_bytes: Annotated[int, Field(ge=64, description="largest record value")] = 1 << 20
 
     def check_record(self, value: bytes | None, timestamp_ms: int) -> RuleVerdict:
         """The raw record, before it is decoded: its size and its ingest time (a broker

@@ -1,0 +1,37 @@
+"""The base of every group of settings: frozen, strict about names, and the flat
+``DRIFTLINE_*`` variable of each of its fields.
+
+>>> class Example(SettingsGroup):
+...     prefix: ClassVar[str] = "example_"
+...     env: ClassVar[Mapping[str, str]] = {"size": "example_window"}
+...     size: int = 3
+...     name: str = "x"
+>>> Example.variables()
+{'size': 'example_window', 'name': 'example_name'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["PREFIX", "SettingsGroup"]
+
+#: What every variable's name starts with.
+PREFIX = "DRIFTLINE_"
+
+
+class SettingsGroup(BaseModel):
+    """A frozen group of settings. ``env`` maps a field to its variable (prefix + name
+    by default); ``prefix`` is the group's usual variable prefix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    prefix: ClassVar[str] = ""
+    env: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Field name -> flat variable name without ``DRIFTLINE_`` (lower case)."""
+        return {name: cls.env.get(name, f"{cls.prefix}{name}").lower() for name in cls.model_fields}

@@ -1,0 +1,210 @@
+"""The one settings object: every group, the namespace and the seed, read once from the
+``DRIFTLINE_*`` variables and an optional ``.env`` file (see :mod:`.flat`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from driftline.adapters.settings.checkpoint import CheckpointSettings
+from driftline.adapters.settings.core_fields import core_field
+from driftline.adapters.settings.flat import (
+    FLAT,
+    GROUPS,
+    FlatVariables,
+    is_flat,
+    nest,
+    sources_off,
+    without_sources,
+)
+from driftline.adapters.settings.group import PREFIX
+from driftline.adapters.settings.kafka import KafkaSettings
+from driftline.adapters.settings.model import ModelSettings
+from driftline.adapters.settings.redis import RedisSettings
+from driftline.adapters.settings.secret_text import mask_url
+from driftline.adapters.settings.stack import StackSettings
+from driftline.adapters.settings.worker import WorkerSettings
+from driftline.core.errors import ConfigError
+from driftline.core.task.config import TaskConfig
+
+__all__ = ["Settings", "TopicNames"]
+
+_NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Names derived from a namespace: topics, consumer group and Redis key prefix."""
+
+    namespace: str
+
+    @property
+    def events(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.namespace}.dead-letter"
+
+    @property
+    def alerts(self) -> str:
+        """Drift alarms, promotions and rollbacks, as JSON keyed by alert id."""
+        return f"{self.namespace}.alerts"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.namespace}.workers"
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"{self.namespace}:"
+
+
+class Settings(BaseSettings):
+    """Every driftline setting, grouped. Environment: ``DRIFTLINE_<NAME>``, case-insensitive.
+
+    Keyword arguments take the groups (``kafka={"bootstrap": ...}``) or the flat names of
+    the variables (``kafka_bootstrap=...``, ``checkpoint_every=...``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    namespace: str = Field("driftline", description="prefix of topics, groups and Redis keys")
+    seed: int = core_field(
+        "seed", description="seed of every random choice (replay delays, models)"
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
+
+    def __init__(self, **values: Any) -> None:
+        flat = {k: values.pop(k) for k in list(values) if is_flat(k, values[k])}
+        for group, fields in nest(flat, decode=False).items():
+            given = values.get(group)
+            if isinstance(given, BaseModel):
+                given = given.model_dump()
+            values[group] = (given or {}) | fields
+        super().__init__(**values)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if sources_off():
+            return (init_settings,)
+        return (
+            init_settings,
+            FlatVariables(settings_cls, env_settings),
+            FlatVariables(settings_cls, dotenv_settings),
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secured_stack_clients(cls, data: Any) -> Any:
+        """With ``DRIFTLINE_STACK_SECURE`` and no bootstrap servers of its own, Kafka is
+        the secured local stack: its clients get the stack's TLS files and SCRAM user
+        (unless the Kafka settings name a security protocol themselves)."""
+        if not isinstance(data, dict) or "stack" not in data:
+            return data
+        stack = data["stack"]
+        try:
+            stack = stack if isinstance(stack, StackSettings) else StackSettings(**stack)
+        except (TypeError, ValueError):
+            return data  # the stack group's own validation reports it
+        kafka = data.get("kafka") or {}
+        if isinstance(kafka, BaseModel):
+            kafka = kafka.model_dump()
+        if not stack.secure or not isinstance(kafka, dict) or kafka.get("bootstrap"):
+            return data
+        if kafka.get("security_protocol", "PLAINTEXT") != "PLAINTEXT":
+            return data
+        try:
+            secured = stack.secured_kafka(KafkaSettings(**kafka))
+        except (TypeError, ValueError):
+            return data  # the Kafka group's own validation reports it
+        return data | {"kafka": secured.model_dump()}
+
+    @field_validator("namespace")
+    @classmethod
+    def _check_namespace(cls, value: str) -> str:
+        if not _NAMESPACE.match(value):
+            raise ValueError(
+                "namespace must be 1-64 characters of letters, digits, '_' or '-', "
+                f"starting with a letter or digit; got {value!r}"
+            )
+        return value
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.namespace)
+
+    def task_config(self) -> TaskConfig:
+        """What each task computes: the model group with the seed."""
+        return self.model.task_config(self.seed)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with overrides by flat name (``None`` values are ignored), validated.
+
+        Root fields and whole groups are accepted too (a group's mapping updates it, a
+        group's model replaces it). Neither the environment nor a ``.env`` file is read
+        again; an unknown name is a :class:`ConfigError`, whatever its value.
+        """
+        fields = type(self).model_fields
+        unknown = [k for k in changes if k not in fields and k.lower() not in FLAT]
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        update = {k: v for k, v in changes.items() if v is not None}
+        if not update:
+            return self
+        current = self.model_dump()
+        flat = {k: update.pop(k) for k in list(update) if is_flat(k, update[k])}
+        for name, value in update.items():  # root fields and whole groups
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            elif name in GROUPS and isinstance(value, Mapping):
+                value = current[name] | dict(value)
+            current[name] = value
+        for group, values in nest(flat, decode=False).items():
+            current[group] = current[group] | values
+        # a custom __init__ makes model_validate run the settings sources: turn them off
+        with without_sources():
+            return type(self).model_validate(current)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, grouped, every secret masked: fit to print or log."""
+        shown: dict[str, Any] = {"namespace": self.namespace, "seed": self.seed}
+        for group in GROUPS:
+            values = getattr(self, group)
+            shown[group] = {
+                name: _shown(name, getattr(values, name)) for name in type(values).model_fields
+            }
+        return shown
+
+
+def _shown(name: str, value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if name == "url":
+            return mask_url(secret) if secret else None
+        return "***" if secret else None
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
