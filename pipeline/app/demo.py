@@ -31,12 +31,12 @@ from driftline.adapters.settings import Settings
 from driftline.app.namespace import prepare_namespace
 from driftline.app.summary import FlightClock, summarize
 from driftline.app.views import LiveView
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.runner import run_worker, worker_config
 from driftline.core.errors import DriftlineError
 from driftline.producers.fault_score import score_faults
 from driftline.producers.faults import read_truth
 from driftline.producers.flights import flight_events
+from driftline.read.reader import PredictionsClient
 from driftline.stack import LocalStack
 
 __all__ = [

@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 USER_APP = """\
 import consumers, pipeline, producers
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 from driftline.core.events.model import Observation
 import driftline
 
 assert pipeline.MINE and consumers.MINE and producers.MINE, "the user's modules"
-assert PredictionsClient.__module__ == "driftline.consumers.reader"
+assert PredictionsClient.__module__ == "driftline.read.reader"
 print(driftline.__file__)
 print(Observation.__module__)
 """

@@ -24,7 +24,7 @@ from driftline.adapters.prediction_record import encode_hash, encode_stream
 from driftline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.adapters.settings import StackSettings
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 from driftline.consumers.reset import forget_state
 from driftline.core.errors import ConfigError, ServiceUnavailable
 from driftline.core.events.records import Prediction

@@ -11,7 +11,7 @@ import pytest
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.app.namespace import prepare_namespace
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 from driftline.consumers.rerun import rerun
 from driftline.core.errors import ConfigError
 from driftline.producers.flights import flight_events

@@ -15,7 +15,7 @@ import pytest
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
 from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events

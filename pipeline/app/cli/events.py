@@ -9,7 +9,7 @@ import typer
 
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
-from driftline.consumers.tail import read_events
+from driftline.read.tail import read_events
 
 __all__ = ["events_app"]
 

@@ -19,7 +19,7 @@ from driftline.app.views import (
     quality_table,
     series_table,
 )
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 
 __all__ = ["predictions_app", "show_alerts", "show_metrics"]
 

@@ -13,10 +13,10 @@ from driftline.adapters.kafka_clients import make_consumer
 from driftline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
 from driftline.app.logs import stderr
 from driftline.app.validation_report import render_report
-from driftline.consumers.window_profiles import window_profiles
 from driftline.core import jsonsafe
 from driftline.core.errors import ConfigError
 from driftline.core.quality.validation import compare
+from driftline.read.profiles import window_profiles
 
 __all__ = ["parse_window", "validate"]
 

@@ -1,8 +1,8 @@
 """The HTTP API of ``driftline serve``: predictions, metrics, health, a live stream.
 
 An ASGI app (FastAPI) that only translates: every read goes through
-:class:`~driftline.consumers.reader.PredictionsClient` (Redis) or
-:class:`~driftline.consumers.group_lag.GroupLag` (Kafka), and the app turns answers into
+:class:`~driftline.read.reader.PredictionsClient` (Redis) or
+:class:`~driftline.read.lag.GroupLag` (Kafka), and the app turns answers into
 JSON and failures into JSON errors with the right status: an unknown key is 404, a
 malformed query 422, too many keys 413, a service that does not answer 503, anything
 else 500 (logged here, never sent). Each error has the same shape, ``{"error": <code>,
@@ -17,7 +17,7 @@ Routes (``create_app``):
 - ``GET /health``: Redis and Kafka reachable, the group's lag, the last prediction's age;
 - ``GET /stream/predictions``: server-sent events of new predictions, resumed after the
   ``Last-Event-ID`` a client sends back (or ``?after=``); read with ``await`` from
-  :class:`~driftline.consumers.feed.PredictionsFeed`, so an idle stream holds no worker thread, and
+  :class:`~driftline.read.feed.PredictionsFeed`, so an idle stream holds no worker thread, and
   at most ``max_streams`` at once (beyond: 503 ``too_many_streams``);
 - ``GET /metrics``: the Prometheus exposition of every task;
 - ``GET /``: the dashboard (:mod:`driftline.app.serving.static`).
@@ -45,10 +45,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from driftline.adapters.prediction_record import StreamEntry
 from driftline.adapters.prometheus import SnapshotCollector
-from driftline.consumers.feed import PredictionsFeed
-from driftline.consumers.reader import PredictionsClient
 from driftline.core import jsonsafe
 from driftline.core.errors import ServiceUnavailable
+from driftline.read.feed import PredictionsFeed
+from driftline.read.reader import PredictionsClient
 
 __all__ = ["MAX_KEYS", "MAX_STREAMS", "ApiError", "create_app"]
 

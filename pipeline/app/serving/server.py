@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
 from driftline.adapters.settings import Settings
 from driftline.app.serving.api import create_app
-from driftline.consumers.feed import PredictionsFeed
-from driftline.consumers.group_lag import GroupLag
-from driftline.consumers.reader import PredictionsClient
 from driftline.core.errors import ServiceUnavailable
+from driftline.read.feed import PredictionsFeed
+from driftline.read.lag import GroupLag
+from driftline.read.reader import PredictionsClient
 
 __all__ = ["ApiServer", "serving_app"]
 
