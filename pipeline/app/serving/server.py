@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
 from driftline.adapters.settings import Settings
-from driftline.app.serving.api import create_app
+from driftline.app.serving.app import create_app
 from driftline.core.errors import ServiceUnavailable
 from driftline.read.feed import PredictionsFeed
 from driftline.read.lag import GroupLag
@@ -54,7 +54,7 @@ class _Server(uvicorn.Server):
 class ApiServer:
     """uvicorn serving ``app`` on ``host:port`` (port 0: any free one, see :attr:`url`).
 
-    ``app.state.stop`` (set by :func:`~driftline.app.serving.api.create_app`) is set when
+    ``app.state.stop`` (set by :func:`~driftline.app.serving.app.create_app`) is set when
     the server stops, which ends the open event streams."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
