@@ -28,7 +28,8 @@ from rich.table import Table
 from driftline.adapters.confluent_clients import make_client_producer as make_producer
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.core.errors import ConfigError, PublishError, ServiceUnavailable
@@ -196,13 +197,12 @@ def produce(
     the pacer and the publisher, and its ground truth is written to ``--ground-truth``
     (also when publishing stops on a failure: the faults handed to the publisher).
     """
-    settings = settings_of(ctx, options.namespace).with_overrides(
-        partitions=options.partitions, seed=options.seed
-    )
+    services = services_of(ctx, options.namespace, partitions=options.partitions, seed=options.seed)
+    settings = services.settings
     if options.rebase and options.speed is None:
         raise ConfigError("--rebase needs --speed: a rebased replay runs on the wall clock")
     faults = _fault_plan(options, settings, targets)
-    endpoints = endpoints_of(settings)
+    endpoints = services.endpoints
     log.info("publishing to %s", endpoints.describe())
     with _kafka_errors_behind_verbose():
         _replay(settings, endpoints, source, options, faults)
