@@ -2,7 +2,8 @@
 
 - :mod:`driftline.core`: pure logic (events, codec, features, state, metrics, the task);
 - :mod:`driftline.adapters`: settings, Kafka and Redis clients, key schema, checkpoint stores;
-- ``producers`` and ``consumers``: the two edges (publishing; the worker and reading back);
+- ``producers``, ``consumers`` and :mod:`driftline.read`: the edges (publishing; the
+  worker; reading predictions, metrics and events back);
 - :mod:`driftline.app`: the ``driftline`` command and the demo; :mod:`driftline.stack`: the
   local Kafka and Redis.
 

@@ -28,7 +28,6 @@ from driftline.adapters.settings import Settings
 from driftline.app.namespace import prepare_namespace
 from driftline.app.summary import summarize
 from driftline.app.views import LiveView
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.runner import run_worker, worker_config
 from driftline.core.errors import DriftlineError
 from driftline.producers.faults import read_truth
@@ -42,6 +41,7 @@ from driftline.producers.flights import (
     fault_report,
     first_departure,
 )
+from driftline.read.reader import PredictionsClient
 from driftline.stack import LocalStack
 
 __all__ = ["DEFAULT_SPEED", "INJECT_SPEED", "DemoOptions", "run_demo"]

@@ -10,6 +10,7 @@ user's generic names and driftline's must not collide.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -24,20 +25,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 USER_APP = """\
 import consumers, pipeline, producers
-from driftline.consumers.reader import PredictionsClient
+from driftline.read.reader import PredictionsClient
 from driftline.core.events.model import Observation
 import driftline
 
 assert pipeline.MINE and consumers.MINE and producers.MINE, "the user's modules"
-assert PredictionsClient.__module__ == "driftline.consumers.reader"
+assert PredictionsClient.__module__ == "driftline.read.reader"
 print(driftline.__file__)
 print(Observation.__module__)
 """
 
 
 def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # without PYTHONPATH: a checkout on it would be imported instead of the installed wheel
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
     return done
@@ -60,8 +63,11 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     _run(sys.executable, "-m", "venv", "--without-pip", env)
     python = env / "bin" / "python"
     _run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", wheel)
-    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                .stdout.strip())
+    site = Path(
+        _run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).stdout.strip()
+    )
     (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return env
 
@@ -82,8 +88,11 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
 
 def test_installed_it_adds_only_driftline_to_site_packages(venv: Path) -> None:
     python = venv / "bin" / "python"
-    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-                .stdout.strip())
+    site = Path(
+        _run(
+            python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).stdout.strip()
+    )
     added = {p.name for p in site.iterdir() if not p.name.endswith((".dist-info", ".pth"))}
     assert added == {"driftline"}
 

@@ -14,9 +14,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.reader import PredictionsClient
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation, Outcome, avro_schema
+from driftline.read.reader import PredictionsClient
 from tests.integration.helpers import create_topics, drain
 
 pytestmark = pytest.mark.integration

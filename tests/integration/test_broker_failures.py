@@ -32,13 +32,13 @@ from driftline.adapters.kafka_clients import admin_client, make_consumer, make_p
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import KafkaSettings, Settings, StackSettings
 from driftline.adapters.topics import prepare_topics
-from driftline.consumers.tail import read_events
 from driftline.core.errors import DriftlineError, PublishError
 from driftline.core.events.model import Event
 from driftline.core.events.ticks import WatermarkTick
 from driftline.producers.flights import flight_events
 from driftline.producers.publisher import Delivery, DeliveryBounds, EventPublisher
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.read.tail import read_events
 from driftline.stack import LocalStack
 from driftline.stack.processes import start_ticks
 

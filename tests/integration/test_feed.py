@@ -15,10 +15,10 @@ import pytest
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import StreamEntry
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
-from driftline.consumers.feed import PredictionsFeed
 from driftline.consumers.redis_sink import RedisSink
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.records import Prediction
+from driftline.read.feed import PredictionsFeed
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 from tests.integration.helpers import stop_after
 
@@ -96,7 +96,7 @@ def test_a_redis_that_does_not_answer_is_unavailable_at_the_call(namespace: str)
 def test_entries_decode_as_the_blocking_reader_decodes_them(
     services: Endpoints, namespace: str
 ) -> None:
-    from driftline.consumers.reader import PredictionsClient
+    from driftline.read.reader import PredictionsClient
 
     client = make_redis(services.redis_url)
     sink = RedisSink(client, namespace)

@@ -9,7 +9,7 @@ from kafka.structs import OffsetAndMetadata
 
 from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
 from driftline.adapters.settings import Settings
-from driftline.consumers.group_lag import GroupLag
+from driftline.read.lag import GroupLag
 from tests.integration.helpers import create_topics
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,6 @@ from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.consumers.clients import make_record_source
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.runner import checkpoint_codec, worker_config
 from driftline.consumers.tasks import TaskStore
@@ -31,6 +30,7 @@ from driftline.consumers.worker import Worker
 from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.read.reader import PredictionsClient
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
 from tests.unit.worker_fakes import MemoryDeadLetters

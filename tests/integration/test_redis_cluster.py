@@ -24,11 +24,11 @@ from driftline.adapters.prediction_record import encode_hash, encode_stream
 from driftline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.adapters.settings import StackSettings
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.reset import forget_state
 from driftline.core.errors import ConfigError, ServiceUnavailable
 from driftline.core.events.records import Prediction
 from driftline.core.learning.metrics import TaskMetrics
+from driftline.read.reader import PredictionsClient
 from driftline.stack import LocalStack
 from driftline.stack.processes import free_port
 from driftline.stack.redis_cluster import CLUSTER_SLOTS, cluster_state

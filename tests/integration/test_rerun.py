@@ -11,11 +11,11 @@ import pytest
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.app.namespace import prepare_namespace
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.rerun import rerun
 from driftline.core.errors import ConfigError
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.read.reader import PredictionsClient
 from tests.integration.helpers import create_topics, endpoints_of, publish
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,11 @@ import pytest
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.reader import PredictionsClient
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
 from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
+from driftline.read.reader import PredictionsClient
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
 

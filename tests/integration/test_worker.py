@@ -10,8 +10,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.reader import PredictionsClient
 from driftline.core.events.model import Observation, Outcome
+from driftline.read.reader import PredictionsClient
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration

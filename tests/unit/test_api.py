@@ -109,7 +109,7 @@ class MemoryReader:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
 
-    # the feed's surface (driftline.consumers.feed.PredictionsFeed): awaited, as the server does
+    # the feed's surface (driftline.read.feed.PredictionsFeed): awaited, as the server does
 
     async def _after(
         self, last: str, stop: Callable[[], bool] | None

@@ -10,10 +10,10 @@ import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaTimeoutError
 
+from driftline.adapters import kafka_reads
 from driftline.adapters.settings import Settings
-from driftline.consumers import group_lag
-from driftline.consumers.group_lag import GroupLag
 from driftline.core.errors import ServiceUnavailable
+from driftline.read.lag import GroupLag
 
 
 class FakeConsumer:
@@ -48,7 +48,7 @@ def lag_over(fake: FakeConsumer, monkeypatch: pytest.MonkeyPatch) -> GroupLag:
     def make_consumer(*args: Any, **options: Any) -> FakeConsumer:
         return fake
 
-    monkeypatch.setattr(group_lag, "make_consumer", make_consumer)
+    monkeypatch.setattr(kafka_reads, "make_consumer", make_consumer)
     return GroupLag(Settings(_env_file=None).kafka, "t.events", "t-workers", cache_s=0)
 
 

@@ -99,8 +99,9 @@ def test_the_product_has_no_import_circle() -> None:
 def test_a_circle_put_into_a_copy_is_found(
     tmp_path: Path, module: str, back_import: str, cycle: list[str]
 ) -> None:
-    shutil.copytree(ROOT / "driftline", tmp_path / "driftline",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "driftline", tmp_path / "driftline", ignore=shutil.ignore_patterns("__pycache__")
+    )
     target = tmp_path / "driftline" / module
     target.write_text(f"{target.read_text()}\n{back_import}\n")
 

@@ -1,7 +1,7 @@
 """The layers hold: import-linter keeps the contracts in pyproject.toml on the real tree,
 and a wrong import, put into a copy of the tree on purpose, fails the run and is named.
 
-The contracts (``[tool.importlinter]``): app > producers | consumers | stack > adapters >
+The contracts (``[tool.importlinter]``): app > producers | consumers | read | stack > adapters >
 core, and a core that imports no service client, process, socket or terminal library.
 """
 
@@ -24,7 +24,7 @@ PACKAGES = tuple(
     tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"]
 )
 
-LAYERS = "Layers: app > producers | consumers | stack > adapters > core"
+LAYERS = "Layers: app > producers | consumers | read | stack > adapters > core"
 PURE_CORE = "The core reaches no service, process, socket or terminal"
 
 
@@ -68,18 +68,25 @@ def test_the_real_tree_keeps_every_contract() -> None:
             id="core-imports-the-app",
         ),
         pytest.param(
-            "driftline/consumers/tail.py",
+            "driftline/consumers/__init__.py",
             "import driftline.producers.publisher",
             LAYERS,
-            "driftline.consumers.tail -> driftline.producers.publisher",
+            "driftline.consumers -> driftline.producers.publisher",
             id="consumers-import-producers",
         ),
         pytest.param(
             "driftline/producers/run.py",
-            "from driftline.consumers.reader import PredictionsClient",
+            "import driftline.consumers",
             LAYERS,
-            "driftline.producers.run -> driftline.consumers.reader",
+            "driftline.producers.run -> driftline.consumers",
             id="producers-import-consumers",
+        ),
+        pytest.param(
+            "driftline/read/tail.py",
+            "import driftline.consumers",
+            LAYERS,
+            "driftline.read.tail -> driftline.consumers",
+            id="the-read-side-imports-consumers",
         ),
         pytest.param(
             "driftline/core/times.py",

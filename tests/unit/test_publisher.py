@@ -593,6 +593,7 @@ def run_produce(
     from driftline.adapters.endpoints import Endpoints
     from driftline.app import cli
     from driftline.app.cli import produce
+    from driftline.app.cli.services import Services
 
     rows = [{"id": f"r{i}", "k": "ABC"[i % 3], "t": 1_700_000_000 + i, "x": i} for i in range(6)]
     table = tmp_path / "rows.jsonl"
@@ -609,9 +610,7 @@ def run_produce(
 
     monkeypatch.setattr(produce, "make_producer", make_producer)
     monkeypatch.setattr(produce, "prepare_namespace", lambda *a, **k: {})
-    monkeypatch.setattr(
-        produce, "endpoints_of", lambda s: Endpoints("k:9092", "redis://r:6379/0", "settings")
-    )
+    monkeypatch.setattr(Services, "endpoints", Endpoints("k:9092", "redis://r:6379/0", "settings"))
     argv = ["driftline", "produce", "jsonl", str(table), "--key", "k", "--time", "t"]
     monkeypatch.setattr(sys, "argv", [*argv, "--event-id", "id", *options])
     with pytest.raises(SystemExit) as exited:

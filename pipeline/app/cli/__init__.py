@@ -1,7 +1,8 @@
 """The ``driftline`` command: one module per command group, wired here.
 
 The root callback reads the settings once (``DRIFTLINE_*``, ``.env``, ``--namespace``);
-each command takes the groups it needs and calls into the edges. A
+each command takes its services (:mod:`driftline.app.cli.services`: the settings, Kafka,
+Redis, the local stack, each built on first use) and calls into the edges. A
 :class:`~driftline.core.errors.DriftlineError` or invalid setting becomes one line on
 standard error and exit status 2.
 """

@@ -8,14 +8,8 @@ from typing import Annotated
 
 import typer
 
-from driftline.app.cli.common import (
-    Json,
-    Namespace,
-    emit_json,
-    endpoints_of,
-    local_key,
-    settings_of,
-)
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.signals import stop_on_signals
 from driftline.consumers.process_tuning import limit_allocator
@@ -73,15 +67,16 @@ def consume(
 ) -> None:
     """Join the consumer group: predict on every observation, learn on every outcome."""
     limit_allocator()  # before any client starts a thread: see driftline.consumers.process_tuning
-    settings = settings_of(ctx, namespace).with_overrides(
+    services = services_of(
+        ctx,
+        namespace,
         model=model,
         seed=seed,
         raw_features=raw_features,
         pending_ttl_s=pending_ttl,
         contract=contract,
     )
-    endpoints = endpoints_of(settings)
-    key = local_key(settings, endpoints)
+    settings, endpoints, key = services.settings, services.endpoints, services.local_key
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
     settings.task_config()  # nor a model or data contract that cannot be read
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)

@@ -11,7 +11,8 @@ import typer
 
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json, settings_of
+from driftline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
 from driftline.app.logs import stderr
 from driftline.app.serving import ApiServer, serving_app
@@ -25,7 +26,7 @@ __all__ = ["demo", "show_config"]
 
 def show_config(ctx: typer.Context, namespace: Namespace = None) -> None:
     """Print the effective settings (secrets masked) as JSON, grouped by concern."""
-    emit_json(settings_of(ctx, namespace).masked())
+    emit_json(services_of(ctx, namespace).settings.masked())
 
 
 def demo(
@@ -78,7 +79,7 @@ def demo(
     namespace: Namespace = None,
 ) -> None:
     """Stack, fresh topics and state, flights replayed live, the worker, a live view, a summary."""
-    settings = settings_of(ctx, namespace).with_overrides(partitions=partitions, seed=seed)
+    settings = services_of(ctx, namespace, partitions=partitions, seed=seed).settings
     if inject is not None and ground_truth is None:
         ground_truth = Path(tempfile.mkdtemp(prefix="driftline-faults-")) / "ground-truth.jsonl"
     elif inject is None and (ground_truth is not None or inject_seed is not None):

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from driftline.adapters.kafka_clients import make_consumer
-from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
-from driftline.consumers.tail import read_events
+from driftline.adapters.kafka_reads import reading_consumer
+from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.services import services_of
+from driftline.read.tail import ReadRecord, read_events
 
 __all__ = ["events_app"]
 
@@ -26,32 +27,33 @@ def events_tail(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Print events as stored: partition, offset, ingest time, event time, lateness."""
-    settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    consumer = make_consumer(settings.kafka.at(endpoints.bootstrap), enable_auto_commit=False)
+    services = services_of(ctx, namespace)
+    topic = services.settings.topics.events
     try:
-        for record in read_events(
-            consumer, settings.topics.events, last=None if from_beginning else last, follow=follow
-        ):
-            row = record.to_dict()
-            if as_json:
-                emit_json(row)
-            elif row.get("kind") == "tick":
-                sys.stdout.write(
-                    f"p{row['partition']}@{row['offset']} tick        "
-                    f"ingest={row['ingest_time']} (watermark tick from {row['source']})\n"
-                )
-            elif record.event is not None:
-                sys.stdout.write(
-                    f"p{row['partition']}@{row['offset']} {row['kind']:<11} "
-                    f"{row['event_id']} key={row['key']} event={row['event_time']} "
-                    f"ingest={row['ingest_time']} lateness={row['lateness_s']:.1f}s\n"
-                )
-            else:
-                sys.stdout.write(
-                    f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n"
-                )
+        with reading_consumer(services.kafka) as consumer:
+            for record in read_events(
+                consumer, topic, last=None if from_beginning else last, follow=follow
+            ):
+                _print(record, as_json)
     except KeyboardInterrupt:
         pass
-    finally:
-        consumer.close()
+
+
+def _print(record: ReadRecord, as_json: bool) -> None:
+    """One record: a JSON line, or partition@offset, what it is and both clocks."""
+    row = record.to_dict()
+    if as_json:
+        emit_json(row)
+    elif row.get("kind") == "tick":
+        sys.stdout.write(
+            f"p{row['partition']}@{row['offset']} tick        "
+            f"ingest={row['ingest_time']} (watermark tick from {row['source']})\n"
+        )
+    elif record.event is not None:
+        sys.stdout.write(
+            f"p{row['partition']}@{row['offset']} {row['kind']:<11} "
+            f"{row['event_id']} key={row['key']} event={row['event_time']} "
+            f"ingest={row['ingest_time']} lateness={row['lateness_s']:.1f}s\n"
+        )
+    else:
+        sys.stdout.write(f"p{row['partition']}@{row['offset']} UNDECODABLE {row['error']}\n")

@@ -9,17 +9,9 @@ import typer
 from rich.table import Table
 
 from driftline.adapters.kafka_clients import admin_client
-from driftline.adapters.redis_clients import make_redis
-from driftline.adapters.settings import Settings
 from driftline.adapters.topics import partition_counts
-from driftline.app.cli.common import (
-    Json,
-    Namespace,
-    emit_json,
-    endpoints_of,
-    local_key,
-    settings_of,
-)
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import Services, services_of
 from driftline.app.logs import stderr
 from driftline.consumers.clients import make_worker_producer
 from driftline.consumers.control import send_control
@@ -47,8 +39,7 @@ _COLUMNS = (
 @model_app.command("show")
 def model_show(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
     """Each task's checkpoint: partition, model version, learned, next offset, age, digest."""
-    settings = settings_of(ctx, namespace)
-    store, codec = _checkpoints(settings)
+    store, codec = _checkpoints(services_of(ctx, namespace))
     rows = [describe(blob, codec) for _, blob in sorted(store.all().items())]
     if as_json:
         emit_json({"tasks": rows})
@@ -86,8 +77,7 @@ def model_history(
 ) -> None:
     """Each task's kept checkpoints, newest first: id (partition@offset), model version,
     learned, next offset, created at, age, digest. Each one is verified (HMAC)."""
-    settings = settings_of(ctx, namespace)
-    store, codec = _checkpoints(settings)
+    store, codec = _checkpoints(services_of(ctx, namespace))
     partitions = store.partitions() if partition is None else [partition]
     rows = [row for p in partitions for row in _history_rows(store, codec, p)]
     if as_json:
@@ -131,8 +121,9 @@ def model_export(
     namespace: Namespace = None,
 ) -> None:
     """Write a verified copy of a task's model (pickle) for offline use."""
-    settings = settings_of(ctx, namespace)
-    store, codec = _checkpoints(settings)
+    services = services_of(ctx, namespace)
+    settings = services.settings
+    store, codec = _checkpoints(services)
     blob = store.load(partition)
     if blob is None:
         raise ConfigError(f"partition {partition} has no checkpoint in {settings.namespace}")
@@ -146,20 +137,17 @@ def model_export(
     )
 
 
-def _checkpoints(settings: Settings) -> tuple[CheckpointStore, CheckpointCodec]:
+def _checkpoints(services: Services) -> tuple[CheckpointStore, CheckpointCodec]:
     """The namespace's checkpoint store and the codec that verifies its blobs."""
-    endpoints = endpoints_of(settings)
-    store = checkpoint_store(
-        settings.checkpoints, settings.namespace, make_redis(endpoints.redis_url)
-    )
-    return store, checkpoint_codec(settings.checkpoints, local_key(settings, endpoints))
+    settings = services.settings
+    store = checkpoint_store(settings.checkpoints, settings.namespace, services.redis)
+    return store, checkpoint_codec(settings.checkpoints, services.local_key)
 
 
-def _send(settings: Settings, command: ControlCommand, partitions: list[int] | None) -> None:
+def _send(services: Services, command: ControlCommand, partitions: list[int] | None) -> None:
     """Append ``command`` to ``partitions`` (default: all) of the events topic; print where."""
-    endpoints = endpoints_of(settings)
-    kafka = settings.kafka.at(endpoints.bootstrap)
-    topic = settings.topics.events
+    kafka = services.kafka
+    topic = services.settings.topics.events
     if partitions is None:
         with admin_client(kafka) as admin:
             count = partition_counts(admin, [topic]).get(topic)
@@ -195,12 +183,13 @@ def model_promote(
 
     A control command is appended to the events topic and obeyed at its offset, so a
     replay after a crash promotes at the same point."""
-    settings = settings_of(ctx, namespace)
+    services = services_of(ctx, namespace)
+    settings = services.settings
     known = [settings.model.model_name, *settings.model.challengers]
     if name not in known:
         raise ConfigError(f"no model {name!r} in this configuration (models: {', '.join(known)})")
     command = ControlCommand(command="promote", argument=name, issued_by="driftline model promote")
-    _send(settings, command, None if partition is None else [partition])
+    _send(services, command, None if partition is None else [partition])
 
 
 @model_app.command("rollback")
@@ -218,8 +207,8 @@ def model_rollback(
     it, replaces its models (and champion) with those of that checkpoint, keeping its
     offsets, pending labels and metrics, so the offset rule stays exact. Use one ``--to``
     per partition to roll back."""
-    settings = settings_of(ctx, namespace)
-    store, codec = _checkpoints(settings)
+    services = services_of(ctx, namespace)
+    store, codec = _checkpoints(services)
     targets: dict[int, int] = {}
     for ident in to:
         text_partition, at, text_offset = ident.partition("@")
@@ -240,4 +229,4 @@ def model_rollback(
         command = ControlCommand(
             command="rollback", argument=str(offset), issued_by="driftline model rollback"
         )
-        _send(settings, command, [partition])
+        _send(services, command, [partition])

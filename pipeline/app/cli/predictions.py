@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Json, Namespace, emit_json, redis_of, settings_of
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.views import (
     alerts_table,
@@ -19,15 +19,10 @@ from driftline.app.views import (
     quality_table,
     series_table,
 )
-from driftline.consumers.reader import PredictionsClient
 
 __all__ = ["predictions_app", "show_alerts", "show_metrics"]
 
 predictions_app = typer.Typer(help="Read predictions from Redis.")
-
-
-def _client(settings: Settings) -> PredictionsClient:
-    return PredictionsClient(redis_of(settings), settings.namespace)
 
 
 @predictions_app.command("get")
@@ -38,7 +33,7 @@ def predictions_get(
     namespace: Namespace = None,
 ) -> None:
     """The latest prediction for KEY (exit 1 when there is none)."""
-    found = _client(settings_of(ctx, namespace)).get(key)
+    found = services_of(ctx, namespace).predictions.get(key)
     if found is None:
         stderr.print(f"no prediction for {key!r}")
         raise typer.Exit(1)
@@ -60,7 +55,7 @@ def predictions_watch(
     namespace: Namespace = None,
 ) -> None:
     """Follow the predictions stream as the worker writes it (Ctrl-C to stop)."""
-    client = _client(settings_of(ctx, namespace))
+    client = services_of(ctx, namespace).predictions
     seen = 0
     try:
         for entry in client.follow(from_start=from_start):
@@ -95,7 +90,7 @@ def show_metrics(
 ) -> None:
     """The models' prequential metrics: totals, per model and per task (--history: over
     event time, one point per closed window)."""
-    client = _client(settings_of(ctx, namespace))
+    client = services_of(ctx, namespace).predictions
     if history:
         series = client.series(window, model)
         if as_json:
@@ -128,7 +123,7 @@ def show_alerts(
     namespace: Namespace = None,
 ) -> None:
     """Drift alarms, promotions and rollbacks, with their evidence (newest first)."""
-    alerts = _client(settings_of(ctx, namespace)).alerts(count, kind)
+    alerts = services_of(ctx, namespace).predictions.alerts(count, kind)
     if as_json:
         emit_json({"alerts": alerts})
         return
@@ -145,7 +140,7 @@ def show_quality(
 ) -> None:
     """Data quality in four dimensions: scores, findings by rule, missing values, label
     coverage, lateness per source, and the newest findings (the quality log)."""
-    client = _client(settings_of(ctx, namespace))
+    client = services_of(ctx, namespace).predictions
     total = client.metrics()["total"]
     findings = client.quality_log(log) if log else []
     if as_json:

@@ -26,7 +26,8 @@ from rich.table import Table
 from driftline.adapters.confluent_clients import make_client_producer as make_producer
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Namespace, emit_json, endpoints_of, settings_of
+from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.core.errors import PublishError, ServiceUnavailable
@@ -167,12 +168,11 @@ def produce(
     publishing stops on a failure: the faults handed to the publisher); see
     :mod:`driftline.producers.assembly`.
     """
-    settings = settings_of(ctx, options.namespace).with_overrides(
-        partitions=options.partitions, seed=options.seed
-    )
+    services = services_of(ctx, options.namespace, partitions=options.partitions, seed=options.seed)
+    settings = services.settings
     options.check()
     faults = fault_plan(options, settings, targets)
-    endpoints = endpoints_of(settings)
+    endpoints = services.endpoints
     log.info("publishing to %s", endpoints.describe())
     with _kafka_errors_behind_verbose():
         _prepare(settings, endpoints, fresh=options.fresh)

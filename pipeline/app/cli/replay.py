@@ -6,14 +6,8 @@ from typing import Annotated
 
 import typer
 
-from driftline.app.cli.common import (
-    Json,
-    Namespace,
-    emit_json,
-    endpoints_of,
-    local_key,
-    settings_of,
-)
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.consumers.rerun import rerun
@@ -42,11 +36,12 @@ def replay(
     """Re-run offsets [FROM, TO) of the events topic through a fresh worker with this
     configuration and seed, writing into its own namespace (emptied first), and print a
     digest of its predictions: the same range, configuration and seed give the same one."""
-    source = settings_of(ctx, namespace)
+    services = services_of(ctx, namespace)
+    source = services.settings
     target = source.with_overrides(
         namespace=into or f"{source.namespace}-replay", model=model, seed=seed
     )
-    endpoints = endpoints_of(source)
+    endpoints = services.endpoints
     prepare_namespace(target, endpoints, fresh=True)
     with stderr.status(f"replaying {source.topics.events} into {target.namespace}..."):
         result = rerun(
@@ -56,7 +51,7 @@ def replay(
             partitions=partition,
             start=from_offset,
             end=to_offset,
-            local_key=local_key(target, endpoints),
+            local_key=services.local_key,  # the stack's: the target's is the same
         )
     summary = result.to_dict()
     if as_json:

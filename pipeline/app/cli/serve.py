@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from driftline.app.cli.common import Namespace, endpoints_of, settings_of
+from driftline.app.cli.common import Namespace
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.serving import ApiServer, serving_app
 
@@ -31,8 +32,8 @@ def serve(
     namespace: Namespace = None,
 ) -> None:
     """Serve predictions and metrics over HTTP (the API, /metrics, a live dashboard at /)."""
-    settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
+    services = services_of(ctx, namespace)
+    settings, endpoints = services.settings, services.endpoints
     stop = threading.Event()
     app, lag = serving_app(settings, endpoints.redis_url, endpoints.bootstrap, stop=stop)
     server = ApiServer(app, host, port)

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from driftline.app.cli.common import Json, Namespace, emit_json, settings_of
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
-from driftline.stack import LocalStack, StackStatus, ensure_kafka_jars
+from driftline.stack import StackStatus, ensure_kafka_jars
 
 __all__ = ["stack_app"]
 
@@ -46,18 +47,16 @@ def stack_up(
     commands, need DRIFTLINE_STACK_SECURE=1 too; a Redis Cluster's clients need nothing:
     they find it from its URL.
     """
-    settings = settings_of(ctx, namespace).with_overrides(
-        brokers=brokers, stack_secure=True if secure else None
-    )
+    services = services_of(ctx, namespace, brokers=brokers, stack_secure=True if secure else None)
     with stderr.status("starting Kafka and Redis..."):
-        status = LocalStack(settings.stack).up(brokers, redis_cluster=redis_cluster)
+        status = services.stack.up(brokers, redis_cluster=redis_cluster)
     _print_status(status, as_json)
 
 
 @stack_app.command("fetch")
 def stack_fetch(ctx: typer.Context, namespace: Namespace = None) -> None:
     """Fetch the pinned Kafka jars with Maven into the cache (done by 'up' when needed)."""
-    config = settings_of(ctx, namespace).stack
+    config = services_of(ctx, namespace).settings.stack
     with stderr.status(f"fetching Kafka {config.kafka_version} with Maven..."):
         libs = ensure_kafka_jars(config.cache_dir, config.kafka_version)
     stderr.print(f"Kafka {config.kafka_version} jars: {libs}")
@@ -72,7 +71,7 @@ def stack_down(
     ] = False,
 ) -> None:
     """Stop exactly the processes 'stack up' started."""
-    stopped = LocalStack(settings_of(ctx, namespace).stack).down(purge=purge)
+    stopped = services_of(ctx, namespace).stack.down(purge=purge)
     stderr.print(f"stopped {len(stopped)} process(es)" + (" and purged data" if purge else ""))
 
 
@@ -84,7 +83,7 @@ def stack_status(ctx: typer.Context, namespace: Namespace = None, as_json: Json 
     down: 'driftline stack up' restarts them); 1 when it is not running (Redis or a
     majority of the brokers down, or nothing started).
     """
-    status = LocalStack(settings_of(ctx, namespace).stack).status()
+    status = services_of(ctx, namespace).stack.status()
     _print_status(status, as_json)
     if not status.running:
         raise typer.Exit(1)

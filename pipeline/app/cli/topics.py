@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from driftline.app.cli.common import Namespace, Partitions, endpoints_of, settings_of
+from driftline.app.cli.common import Namespace, Partitions
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 
@@ -28,6 +29,7 @@ def topics_create(
     fresh: Fresh = False,
 ) -> None:
     """Create the events and dead-letter topics of the namespace (LogAppendTime)."""
-    settings = settings_of(ctx, namespace).with_overrides(partitions=partitions)
-    for name, what in prepare_namespace(settings, endpoints_of(settings), fresh=fresh).items():
+    services = services_of(ctx, namespace, partitions=partitions)
+    prepared = prepare_namespace(services.settings, services.endpoints, fresh=fresh)
+    for name, what in prepared.items():
         stderr.print(f"{name}: {what}")

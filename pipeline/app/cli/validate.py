@@ -9,14 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from driftline.adapters.kafka_clients import make_consumer
-from driftline.app.cli.common import Json, Namespace, emit_json, endpoints_of, settings_of
+from driftline.adapters.kafka_reads import reading_consumer
+from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.validation_report import render_report
-from driftline.consumers.window_profiles import window_profiles
 from driftline.core import jsonsafe
 from driftline.core.errors import ConfigError
 from driftline.core.quality.validation import compare
+from driftline.read.profiles import window_profiles
 
 __all__ = ["parse_window", "validate"]
 
@@ -66,14 +67,13 @@ def validate(
     """Compare two event-time windows of the events topic feature by feature: missing
     rates, ranges, category shares, PSI and a two-sample test (training-serving skew)."""
     windows = [parse_window(reference), parse_window(current)]
-    settings = settings_of(ctx, namespace)
-    endpoints = endpoints_of(settings)
-    consumer = make_consumer(settings.kafka.at(endpoints.bootstrap), enable_auto_commit=False)
-    try:
-        with stderr.status(f"reading {settings.topics.events}..."):
-            ref, cur = window_profiles(consumer, settings.topics.events, windows)
-    finally:
-        consumer.close()
+    services = services_of(ctx, namespace)
+    settings = services.settings
+    with (
+        reading_consumer(services.kafka) as consumer,
+        stderr.status(f"reading {settings.topics.events}..."),
+    ):
+        ref, cur = window_profiles(consumer, settings.topics.events, windows)
     if not ref.observations or not cur.observations:
         empty = "reference" if not ref.observations else "current"
         raise ConfigError(f"the {empty} window holds no observation in {settings.topics.events}")

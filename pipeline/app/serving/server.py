@@ -11,11 +11,11 @@ from fastapi import FastAPI
 
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
 from driftline.adapters.settings import Settings
-from driftline.app.serving.api import create_app
-from driftline.consumers.feed import PredictionsFeed
-from driftline.consumers.group_lag import GroupLag
-from driftline.consumers.reader import PredictionsClient
+from driftline.app.serving.app import create_app
 from driftline.core.errors import ServiceUnavailable
+from driftline.read.feed import PredictionsFeed
+from driftline.read.lag import GroupLag
+from driftline.read.reader import PredictionsClient
 
 __all__ = ["ApiServer", "serving_app"]
 
@@ -54,7 +54,7 @@ class _Server(uvicorn.Server):
 class ApiServer:
     """uvicorn serving ``app`` on ``host:port`` (port 0: any free one, see :attr:`url`).
 
-    ``app.state.stop`` (set by :func:`~driftline.app.serving.api.create_app`) is set when
+    ``app.state.stop`` (set by :func:`~driftline.app.serving.app.create_app`) is set when
     the server stops, which ends the open event streams."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -1,7 +1,7 @@
 """Follow the predictions stream without holding a thread: what ``driftline serve``'s event
 streams read.
 
-:meth:`PredictionsClient.follow <driftline.consumers.reader.PredictionsClient.follow>` blocks its
+:meth:`PredictionsClient.follow <driftline.read.reader.PredictionsClient.follow>` blocks its
 thread in ``XREAD BLOCK``; a server that gave each open event stream a thread would run out
 of them with idle streams. :class:`PredictionsFeed` awaits the same ``XREAD`` on
 an asyncio client (:func:`~driftline.adapters.redis_clients.make_async_redis`), so an open
@@ -27,8 +27,8 @@ from typing import Any
 from driftline.adapters.prediction_record import StreamEntry, decode_stream_entry
 from driftline.adapters.redis_clients import AsyncRedisClient
 from driftline.adapters.redis_keys import RedisKeys
-from driftline.consumers.reader import UNREACHABLE
 from driftline.core.errors import ServiceUnavailable
+from driftline.read.reader import UNREACHABLE
 
 __all__ = ["PredictionsFeed"]
 

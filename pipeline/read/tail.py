@@ -2,19 +2,18 @@
 
 This is the data engineer's ``kafka-console-consumer``: no consumer group, nothing
 committed, the last records of each partition (or from the beginning), optionally
-following new ones.
+following new ones. The consumer comes from
+:func:`~driftline.adapters.kafka_reads.reading_consumer`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
+from driftline.adapters.kafka_reads import KafkaConsumer, StoredRecord, topic_records
 from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
@@ -73,35 +72,18 @@ def read_events(
 ) -> Iterator[ReadRecord]:
     """Yield records of ``topic``: the ``last`` N of each partition (``None``: all).
 
-    Without ``follow`` it stops once every partition has been read to its end.
+    Without ``follow`` it stops once every partition has been read to its end. The
+    reading is :func:`~driftline.adapters.kafka_reads.topic_records`'s; this decodes.
     """
     codec = codec or EventCodec()
-    partitions = [
-        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-    ]
-    if not partitions:
-        return
-    consumer.assign(partitions)
-    ends = consumer.end_offsets(partitions)
-    starts = consumer.beginning_offsets(partitions)
-    for tp in partitions:
-        begin = starts[tp] if last is None else max(starts[tp], ends[tp] - last)
-        consumer.seek(tp, begin)
-    remaining = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
-    quiet_since = time.monotonic()
-    while (follow or remaining) and not stop():
-        batch = consumer.poll(timeout_ms=int(idle_timeout_s * 1000), max_records=500)
-        for records in batch.values():
-            for record in records:
-                yield _decode(codec, record)
-        remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp]}
-        if batch:
-            quiet_since = time.monotonic()
-        elif not follow and time.monotonic() - quiet_since > 5 * idle_timeout_s:
-            return  # records below the end offsets vanished (retention): nothing more to read
+    records = topic_records(
+        consumer, topic, last=last, follow=follow, idle_timeout_s=idle_timeout_s, stop=stop
+    )
+    for record in records:
+        yield _decode(codec, record)
 
 
-def _decode(codec: EventCodec, record: Any) -> ReadRecord:
+def _decode(codec: EventCodec, record: StoredRecord) -> ReadRecord:
     key = record.key.decode(errors="replace") if record.key is not None else None
     try:
         event: Event | WatermarkTick | ControlCommand | None = codec.decode(record.value)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from kafka import KafkaConsumer
-
-from driftline.consumers.tail import read_events
+from driftline.adapters.kafka_reads import KafkaConsumer
 from driftline.core.events.model import Observation
 from driftline.core.quality.validation import Profile
+from driftline.read.tail import read_events
 
 __all__ = ["window_profiles"]
 

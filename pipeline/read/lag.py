@@ -4,24 +4,19 @@ Per partition of the events topic: its end offset minus the offset the group com
 (which is a checkpoint's offset: see :mod:`driftline.consumers.worker`). A partition the group has
 never committed lags by everything it still holds, from its log start (records deleted by
 retention are no lag: the group starts at the earliest kept offset), and so does a commit
-older than the log start. One long-lived consumer that never joins
-the group asks for all three; calls are serialised (a Kafka consumer serves one thread) and
-answered from a short cache, so a dashboard polling every second costs Kafka little.
+older than the log start. One long-lived consumer that never joins the group asks for all
+three (:class:`~driftline.adapters.kafka_reads.GroupOffsets`); calls are serialised (a Kafka
+consumer serves one thread) and answered from a short cache, so a dashboard polling every
+second costs Kafka little.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
-
-from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.kafka_reads import GroupOffsets
 from driftline.adapters.settings import KafkaSettings
-from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["GroupLag", "lag_of"]
 
@@ -57,51 +52,25 @@ class GroupLag:
         self.group = group
         self.cache_s = cache_s
         self.timeout_ms = timeout_ms
-        self._consumer: KafkaConsumer | None = None
+        self._offsets = GroupOffsets(kafka, group, timeout_ms=timeout_ms)
         self._lock = threading.Lock()
         self._answer: tuple[float, dict[int, int]] | None = None
 
     def read(self) -> dict[int, int]:
         """Records the group has yet to commit past, per partition (``{}``: no topic).
 
-        Raises :class:`ServiceUnavailable` when Kafka does not answer.
+        Raises :class:`~driftline.core.errors.ServiceUnavailable` when Kafka does not
+        answer.
         """
         with self._lock:
             now = time.monotonic()
             if self._answer is not None and now - self._answer[0] < self.cache_s:
                 return dict(self._answer[1])
-            try:
-                lags = self._ask()
-            except KafkaError as exc:
-                self._drop()
-                raise ServiceUnavailable(f"Kafka did not answer: {type(exc).__name__}") from exc
+            offsets = self._offsets.read(self.topic)
+            lags = {p: lag_of(o.start, o.end, o.committed) for p, o in offsets.items()}
             self._answer = (now, lags)
             return dict(lags)
 
-    def _ask(self) -> dict[int, int]:
-        if self._consumer is None:
-            self._consumer = make_consumer(
-                self.kafka,
-                group_id=self.group,
-                enable_auto_commit=False,
-                request_timeout_ms=self.timeout_ms + 2000,
-            )
-        consumer = self._consumer
-        partitions = consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        if not tps:
-            return {}
-        ends: dict[Any, int] = consumer.end_offsets(tps)
-        starts: dict[Any, int] = consumer.beginning_offsets(tps)
-        return {tp.partition: lag_of(starts[tp], ends[tp], consumer.committed(tp)) for tp in tps}
-
-    def _drop(self) -> None:
-        if self._consumer is not None:
-            # closing a client whose broker is gone: nothing to keep from it
-            with contextlib.suppress(Exception):
-                self._consumer.close(autocommit=False)
-            self._consumer = None
-
     def close(self) -> None:
         with self._lock:
-            self._drop()
+            self._offsets.close()
