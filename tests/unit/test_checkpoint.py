@@ -505,7 +505,7 @@ def test_digest_is_equal_for_a_pickled_copy() -> None:
     task = trained_task(200)
     assert state_digest(pickle.loads(pickle.dumps(task.model))) == model_digest(task)
     for name in ("pending", "early", "seen_observations", "metrics", "history"):
-        value = getattr(task, name)
+        value = getattr(task.state, name)
         assert state_digest(pickle.loads(pickle.dumps(value))) == state_digest(value), name
 
 

@@ -40,34 +40,30 @@ from driftline.core.contract.check import ContractCheck
 from driftline.core.drift.monitors import (
     Alarm,
     DriftAction,
-    ErrorMonitor,
-    FeatureMonitor,
-    LabelMonitor,
 )
-from driftline.core.errors import ConfigError, DecodeError
+from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
 from driftline.core.events.model import Observation, Outcome
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
-from driftline.core.events.ticks import IdleClock, WatermarkTick
+from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
-from driftline.core.learning.costs import CostMatrix, ThresholdTuner, positive_class
+from driftline.core.learning.costs import positive_class
 from driftline.core.learning.features import FeatureBuilder, FeatureConfig
 from driftline.core.learning.history import LabelHistory
 from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.models import build_model, model_kind
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
-from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
 from driftline.core.quality.figures import (
     DIMENSION_OF,
     QualityFinding,
     QualityMetrics,
 )
-from driftline.core.quality.late_watch import LateWatch
 from driftline.core.quality.rules import Verdict
 from driftline.core.task.config import DriftConfig, TaskConfig
 from driftline.core.task.fingerprint import config_fingerprint
 from driftline.core.task.seal import CheckpointError
+from driftline.core.task.state import TaskState
 from driftline.core.times import from_millis
 
 __all__ = [
@@ -106,79 +102,27 @@ class TaskOutput:
 class PartitionTask:
     """The state and the prequential step of one partition."""
 
-    def __init__(self, partition: int, config: TaskConfig, codec: EventCodec | None = None):
+    def __init__(
+        self,
+        partition: int,
+        config: TaskConfig,
+        state: TaskState | None = None,
+        *,
+        rollback: RollbackSource | None = None,
+        codec: EventCodec | None = None,
+        restored_from: dict[str, Any] | None = None,
+    ) -> None:
         self.partition = partition
         self.config = config
+        #: Everything the task learned from its records (see :mod:`driftline.core.task.state`).
+        self.state = state if state is not None else TaskState.fresh(config)
         #: What every prediction carries: which configuration made it.
         self.fingerprint = config_fingerprint(config)
         self.codec = codec or EventCodec()
-        specs = [(config.model_name, config.model), *config.challengers]
-        names = [name for name, _ in specs]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"model names must differ: {names}")
-        first = build_model(config.model, config.seed)
+        first = self.state.slots[config.model_name].model if state is None else None
+        first = first if first is not None else build_model(config.model, config.seed)
         self.kind = model_kind(first)
         self._multiclass = _is_multiclass(first)
-        costs = config.costs if self.kind == "classification" else None
-        single = len(specs) == 1
-        self.metrics = TaskMetrics(
-            self.kind, config.rolling_window, costs, config.windows if single else ()
-        )
-        #: The task's models by name; the champion's predictions are served.
-        self.slots: dict[str, ModelSlot] = {}
-        for name, spec in specs:
-            metrics = (
-                self.metrics
-                if single
-                else TaskMetrics(self.kind, config.rolling_window, costs, config.windows)
-            )
-            slot = ModelSlot(
-                name,
-                spec,
-                config.seed,
-                metrics,
-                self._tuner(costs),
-                model=first if name == config.model_name else None,
-            )
-            if model_kind(slot.model) != self.kind:
-                raise ConfigError(
-                    f"model {name!r} is a {model_kind(slot.model)} model, "
-                    f"{config.model_name!r} a {self.kind} one: they cannot compete"
-                )
-            slot.argmax = _predict_is_argmax(slot.model)
-            if config.drift.concept is not None:
-                slot.monitor = ErrorMonitor(
-                    config.drift.concept,  # type: ignore[arg-type]
-                    kind=self.kind,
-                    subject=name,
-                    seed=config.seed,
-                )
-            self.slots[name] = slot
-        self.champion = config.model_name
-        #: Labels since the last promotion: a new champion holds for a whole window.
-        self.since_promotion = 0
-        drift = config.drift
-        self.feature_monitor = (
-            FeatureMonitor(
-                drift.features,  # type: ignore[arg-type]
-                category_window=drift.category_window,
-                psi_threshold=drift.psi_threshold,
-                seed=config.seed,
-            )
-            if drift.features is not None
-            else None
-        )
-        self.label_monitor = (
-            LabelMonitor(
-                self.kind,
-                detector=drift.labels,  # type: ignore[arg-type]
-                category_window=drift.category_window,
-                psi_threshold=drift.psi_threshold,
-                seed=config.seed,
-            )
-            if drift.labels is not None
-            else None
-        )
         contract = config.contract
         stream = contract.stream if contract is not None else None
         #: The stream's allowed lateness: the watermark waits this long, and (with a
@@ -190,71 +134,72 @@ class PartitionTask:
         )
         self._lateness = timedelta(seconds=self.allowed_lateness_s)
         self.contract = ContractCheck(contract) if contract is not None else None
-        #: The contract's running statistics (what a missing value is filled with).
-        self.contract_state = self.contract.new_state() if self.contract is not None else None
         self._declared = len(contract.features) if contract is not None else 0
         self._late_policy = stream.late_policy if stream is not None else None
         self._near_duplicates = stream is not None and stream.near_duplicates
         self._source = stream.source if stream is not None else None
-        #: Findings per dimension, rule, feature and source.
-        self.quality = QualityMetrics(
-            config.quality_max_feature_names, contract.features if contract is not None else ()
-        )
-        #: Whether lateness keeps this task from learning (an alert when it does).
-        self.late_watch = LateWatch()
         self.features = FeatureBuilder(config.features)
-        self.history = (
-            LabelHistory(
-                config.features.history_alpha,
-                config.features.history_groups,
-                max_slots=config.features.history_max_slots,
-                max_labels=config.features.history_max_labels,
-            )
-            if config.features.history_groups and not config.features.raw_only
-            else None
-        )
-        self.pending = PendingStore(
-            timedelta(seconds=config.pending_ttl_s), max_entries=config.max_pending
-        )
-        self.early = EarlyOutcomes(timedelta(seconds=config.pending_ttl_s))
-        #: Ids of events that passed validation: a second copy is a duplicate.
-        self.seen_observations = DedupeWindow(config.dedupe_size)
-        self.seen_outcomes = DedupeWindow(config.dedupe_size)
-        #: Ids of observations dead-lettered (and not since accepted): their outcomes are
-        #: dead letters at once, yet a corrected copy with the same id is still predicted.
-        self.rejected_observations = DedupeWindow(config.dedupe_size)
-        #: The labels of the last outcomes recorded as seen: another label for one of
-        #: them is a conflicting outcome, the same one a duplicate.
-        self.outcome_labels = LabelMemory(config.conflict_window)
-        #: Digests of (key, event time, features) of accepted observations (with a
-        #: contract): the same content under another id is a near duplicate.
-        self.seen_contents = DedupeWindow(config.dedupe_size)
-        self.max_event_time: datetime | None = None
-        #: Where event time stands on the broker's clock, moved on by watermark ticks.
-        self.idle_clock = IdleClock()
-        self.next_offset: int | None = None
-        #: Where a rollback command finds a kept checkpoint's models (set by the store).
-        self.rollback_source: RollbackSource | None = None
+        #: Where a rollback command finds a kept checkpoint's models.
+        self.rollback_source = rollback
         self._offset = -1  # the record in hand, for alert ids
         self._event: tuple[str | None, str | None] = _NO_EVENT  # its event id and kind
-        #: The model version of the checkpoint this task was restored from (None: fresh).
-        self.parent_version: int | None = None
-        self.restored_from: dict[str, Any] | None = None
-
-    def _tuner(self, costs: CostMatrix | None) -> ThresholdTuner | None:
-        if costs is None:
-            return None
-        config = self.config
-        return ThresholdTuner(
-            costs,
-            window=config.threshold_window,
-            min_labels=config.threshold_min_labels if config.tune_threshold else 2**62,
+        #: The header of the checkpoint this task was restored from (None: fresh), and
+        #: its model version.
+        self.restored_from = restored_from
+        self.parent_version: int | None = (
+            restored_from["model_version"] if restored_from is not None else None
         )
+
+    # -- the state's parts, as the task's -------------------------------------------------
+    @property
+    def slots(self) -> dict[str, ModelSlot]:
+        """The task's models by name; the champion's predictions are served."""
+        return self.state.slots
+
+    @property
+    def champion(self) -> str:
+        return self.state.champion
+
+    @property
+    def metrics(self) -> TaskMetrics:
+        return self.state.metrics
+
+    @property
+    def pending(self) -> PendingStore:
+        return self.state.pending
+
+    @property
+    def early(self) -> EarlyOutcomes:
+        return self.state.early
+
+    @property
+    def history(self) -> LabelHistory | None:
+        return self.state.history
+
+    @property
+    def quality(self) -> QualityMetrics:
+        return self.state.quality
+
+    @property
+    def contract_state(self) -> Any:
+        return self.state.contract_state
+
+    @property
+    def max_event_time(self) -> datetime | None:
+        return self.state.max_event_time
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.state.next_offset
+
+    @next_offset.setter
+    def next_offset(self, offset: int | None) -> None:
+        self.state.next_offset = offset
 
     # -- the champion, as the task's model -----------------------------------------------
     @property
     def champion_slot(self) -> ModelSlot:
-        return self.slots[self.champion]
+        return self.state.slots[self.state.champion]
 
     @property
     def model(self) -> Any:
@@ -283,9 +228,9 @@ class PartitionTask:
     @property
     def watermark(self) -> datetime | None:
         """Highest event time seen minus the allowed lateness."""
-        if self.max_event_time is None:
+        if self.state.max_event_time is None:
             return None
-        return self.max_event_time - self._lateness
+        return self.state.max_event_time - self._lateness
 
     def process(self, records: Sequence[InputRecord], processed_at: datetime) -> TaskOutput:
         """Handle ``records`` (this partition's, in offset order); never raises for bad data.
@@ -295,9 +240,9 @@ class PartitionTask:
         (:mod:`driftline.core.events.ticks`) move it when the partition has been idle.
         """
         out = TaskOutput()
-        counts = self.metrics.counts
+        counts = self.state.metrics.counts
         for record in records:
-            self.next_offset = record.offset + 1
+            self.state.next_offset = record.offset + 1
             self._offset = record.offset
             self._event = _NO_EVENT
             refused = self.config.quality.check_record(record.value, record.timestamp_ms)
@@ -329,10 +274,10 @@ class PartitionTask:
             else:
                 accepted = self._resolve(event, record, ingest_time, out)
             if accepted:
-                self.idle_clock.saw(event.event_time, ingest_time)
+                self.state.idle_clock.saw(event.event_time, ingest_time)
                 self._advance(event.event_time, out)
-        counts["pending"] = len(self.pending)
-        for slot in self.slots.values():
+        counts["pending"] = len(self.state.pending)
+        for slot in self.state.slots.values():
             if slot.metrics.closed:
                 out.points += [
                     point | {"model": slot.name, "partition": self.partition}
@@ -348,7 +293,7 @@ class PartitionTask:
         """
         out = TaskOutput()
         self._advance(to + self._lateness, out)
-        self.metrics.counts["pending"] = len(self.pending)
+        self.state.metrics.counts["pending"] = len(self.state.pending)
         return out
 
     def _tick(self, ingest_time: datetime, out: TaskOutput) -> None:
@@ -358,7 +303,7 @@ class PartitionTask:
         the highest event time, and the watermark stays the allowed lateness behind it:
         an idle partition expires no sooner than a busy one at the same event time.
         """
-        frontier = self.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
+        frontier = self.state.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
         if frontier is not None:
             self._advance(frontier, out)
 
@@ -378,8 +323,8 @@ class PartitionTask:
         processed_at: datetime,
         out: TaskOutput,
     ) -> bool:
-        counts = self.metrics.counts
-        if self.seen_observations.contains(obs.event_id):
+        counts = self.state.metrics.counts
+        if self.state.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
             self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
             return False
@@ -398,23 +343,23 @@ class PartitionTask:
             if checked is None:
                 return False
             features, learn, content = checked
-        self.seen_observations.add(obs.event_id)
-        self.rejected_observations.discard(obs.event_id)
+        self.state.seen_observations.add(obs.event_id)
+        self.state.rejected_observations.discard(obs.event_id)
         if content is not None:
-            self.seen_contents.add(content)
-        self.metrics.lateness.add(lateness_s)
-        if self.feature_monitor is not None:
-            alarms = self.feature_monitor.update(features)
+            self.state.seen_contents.add(content)
+        self.state.metrics.lateness.add(lateness_s)
+        if self.state.feature_monitor is not None:
+            alarms = self.state.feature_monitor.update(features)
             if alarms:
                 self._on_alarms(alarms, obs.event_time, self.config.drift.features_action, out)
         x = self.features.build(obs, ingest_time, features)
         groups = None
-        if self.history is not None:
-            groups = self.history.groups_of(obs.key, features)
+        if self.state.history is not None:
+            groups = self.state.history.groups_of(obs.key, features)
             # as of the observation's event time: an outcome learned earlier whose event
             # is later (out of order) is not known yet at this point in time
-            x.update(self.history.features(groups, as_of=obs.event_time))
-        champion = self.slots[self.champion]
+            x.update(self.state.history.features(groups, as_of=obs.event_time))
+        champion = self.state.slots[self.state.champion]
         try:
             prediction, probabilities = self._predict(x, champion)
         except Exception as exc:  # a River model refusing this input must not stop the task
@@ -427,9 +372,9 @@ class PartitionTask:
             return True
         decision = champion.decide(prediction, probabilities)
         by_model = None
-        if len(self.slots) > 1:
+        if len(self.state.slots) > 1:
             by_model = {champion.name: (prediction, probabilities, decision)}
-            for slot in self.slots.values():
+            for slot in self.state.slots.values():
                 if slot is not champion:
                     by_model[slot.name] = self._challenger_predicts(slot, x)
         entry = PendingEntry(
@@ -446,7 +391,7 @@ class PartitionTask:
             by_model,
             learn,
         )
-        self.pending.add(entry)
+        self.state.pending.add(entry)
         counts["predictions"] += 1
         out.predictions.append(
             Prediction(
@@ -466,12 +411,11 @@ class PartitionTask:
                 config=self.fingerprint,
             )
         )
-        waiting = self.early.take(obs.event_id)
+        waiting = self.state.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first: predicted above, now learn
             early_outcome, outcome_record = waiting
-            refused = self._learn(
-                self.pending.pop(obs.event_id), early_outcome.label, early_outcome.event_time, out
-            )
+            held = self.state.pending.pop(obs.event_id)
+            refused = self._learn(held, early_outcome.label, early_outcome.event_time, out)
             if refused is not None:
                 self._dead_letter(
                     out, outcome_record, *refused, "outcome", event=(obs.event_id, "outcome")
@@ -488,13 +432,13 @@ class PartitionTask:
     ) -> None:
         """A dead-lettered observation, and the outcome that came before it, if any."""
         # Not recorded as seen: a corrected copy with the same id is still predicted.
-        self.rejected_observations.add(obs.event_id)
+        self.state.rejected_observations.add(obs.event_id)
         self._dead_letter(out, record, *verdict, "observation", findings)
-        waiting = self.early.take(obs.event_id)
+        waiting = self.state.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first and now has nothing to resolve
             _, outcome_record = waiting
             # ... so it may be sent again with the corrected observation
-            self.seen_outcomes.discard(obs.event_id)
+            self.state.seen_outcomes.discard(obs.event_id)
             detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
             self._dead_letter(
                 out,
@@ -510,16 +454,16 @@ class PartitionTask:
     ) -> tuple[dict[str, Any], bool, str | None] | None:
         """The contract's verdict on an observation: its canonical features, whether it
         may be learned, and its content digest; ``None`` when it was dead-lettered."""
-        contract, state = self.contract, self.contract_state
+        contract, state = self.contract, self.state.contract_state
         assert contract is not None and state is not None
         checked = contract.check(obs.features, state)
-        quality = self.quality
+        quality = self.state.quality
         quality.checked(self._declared, checked.missing)
         findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
         refused = checked.refused
         late = lateness_s > self.allowed_lateness_s
         if self._late_policy in ("predict-only", "dead-letter"):  # late is not learned
-            signal = self.late_watch.observe(late)
+            signal = self.state.late_watch.observe(late)
             if signal is not None:
                 out.alerts.append(self._late_alert(signal, obs.event_time))
         if late:
@@ -533,7 +477,7 @@ class PartitionTask:
         content = None
         if refused is None and self._near_duplicates:
             content = _content_digest(obs.key, obs.event_time, checked.features)
-            if self.seen_contents.contains(content):
+            if self.state.seen_contents.contains(content):
                 findings.append(("accuracy", "near-duplicate", None))
                 refused = (
                     "near-duplicate",
@@ -562,7 +506,7 @@ class PartitionTask:
         event: tuple[str | None, str | None] | None = None,
     ) -> None:
         """Count a record's findings and add them to the quality log."""
-        self.quality.note(findings)
+        self.state.quality.note(findings)
         event_id, kind = self._event if event is None else event
         out.findings += [
             QualityFinding(
@@ -580,8 +524,8 @@ class PartitionTask:
         reason: str = "model-error",
     ) -> None:
         """An accepted observation the model cannot predict: a dead letter, not pending."""
-        self.seen_observations.discard(obs.event_id)
-        self.rejected_observations.add(obs.event_id)
+        self.state.seen_observations.discard(obs.event_id)
+        self.state.rejected_observations.add(obs.event_id)
         self._dead_letter(out, record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
 
     def _challenger_predicts(
@@ -613,9 +557,10 @@ class PartitionTask:
     def _resolve(
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
-        counts = self.metrics.counts
-        if self.seen_outcomes.contains(outcome.event_id) or outcome.event_id in self.early:
-            if self.outcome_labels.same(outcome.event_id, outcome.label) is not False:
+        counts = self.state.metrics.counts
+        state = self.state
+        if state.seen_outcomes.contains(outcome.event_id) or outcome.event_id in state.early:
+            if self.state.outcome_labels.same(outcome.event_id, outcome.label) is not False:
                 # the same label, or one too old to know: a duplicate
                 counts["duplicates"] += 1
                 self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
@@ -638,26 +583,26 @@ class PartitionTask:
             # Not recorded as seen: a corrected copy with the same id is still learned.
             self._dead_letter(out, record, *verdict, "outcome")
             return False
-        if self.rejected_observations.contains(outcome.event_id):
+        if self.state.rejected_observations.contains(outcome.event_id):
             # Not recorded either: it may come again after a corrected observation.
             detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
             self._dead_letter(out, record, "unknown-observation", detail, "outcome")
             return True
-        self.seen_outcomes.add(outcome.event_id)
-        self.outcome_labels.put(outcome.event_id, outcome.label)
-        entry = self.pending.pop(outcome.event_id)
+        self.state.seen_outcomes.add(outcome.event_id)
+        self.state.outcome_labels.put(outcome.event_id, outcome.label)
+        entry = self.state.pending.pop(outcome.event_id)
         if entry is not None:
             refused = self._learn(entry, outcome.label, outcome.event_time, out)
             if refused is not None:
                 self._dead_letter(out, record, *refused, "outcome")
-        elif self.pending.was_expired(outcome.event_id):
+        elif self.state.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
             self._dead_letter(out, record, "expired-observation", detail, "outcome")
-        elif self.seen_observations.contains(outcome.event_id):
+        elif self.state.seen_observations.contains(outcome.event_id):
             detail = f"{outcome.event_id}: its observation is no longer pending"
             self._dead_letter(out, record, "unknown-observation", detail, "outcome")
         else:
-            self.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
+            self.state.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
             counts["early_outcomes"] += 1
         return True
 
@@ -676,18 +621,18 @@ class PartitionTask:
         """
         if entry is None:
             return None
-        served = self.metrics.score(
+        served = self.state.metrics.score(
             label, entry.prediction, entry.probabilities, entry.decision, at
         )
         if not entry.learn:  # late, predict-only: the served prediction is scored, no more
-            self.metrics.counts["late_not_learned"] += 1
+            self.state.metrics.counts["late_not_learned"] += 1
             return None
         big = self._large(entry.x, label)
         verdict: Verdict = None
-        champion = self.champion
+        champion = self.state.champion
         predictions: list[tuple[ModelSlot, Any]] = []
         losses: dict[str, float | None] = {}
-        for slot in self.slots.values():
+        for slot in self.state.slots.values():
             if entry.by_model is None:  # one model: the served scores are its own
                 prediction, probabilities, loss = entry.prediction, entry.probabilities, served
             else:
@@ -698,9 +643,9 @@ class PartitionTask:
             self._after_score(slot, label, probabilities, loss)
             predictions.append((slot, prediction))
             losses[slot.name] = loss
-        if len(self.slots) > 1:  # each challenger's loss beside the champion's, or none
+        if len(self.state.slots) > 1:  # each challenger's loss beside the champion's, or none
             window = self.config.promotion.window
-            for slot in self.slots.values():
+            for slot in self.state.slots.values():
                 if slot.name != champion:
                     slot.contest.add(losses[champion], losses[slot.name], window)
         for slot, prediction in predictions:
@@ -709,16 +654,16 @@ class PartitionTask:
                 verdict = refused
             if slot.monitor is not None and prediction is not None:
                 self._watch_errors(slot, label, prediction, at, out)
-        if self.label_monitor is not None:
-            alarms = self.label_monitor.update(label)
+        if self.state.label_monitor is not None:
+            alarms = self.state.label_monitor.update(label)
             if alarms:
                 self._on_alarms(alarms, at, self.config.drift.labels_action, out)
         if verdict is not None:
             return verdict
-        if self.history is not None and entry.groups:
-            self.history.update(entry.groups, label, event_time=at)
-        self.metrics.counts["learned"] += 1
-        if len(self.slots) > 1:
+        if self.state.history is not None and entry.groups:
+            self.state.history.update(entry.groups, label, event_time=at)
+        self.state.metrics.counts["learned"] += 1
+        if len(self.state.slots) > 1:
             self._maybe_promote(at, out)
         return None
 
@@ -731,7 +676,7 @@ class PartitionTask:
             labels = positive_class(probabilities)
             if labels is not None:
                 slot.tuner.update(probabilities.get(labels[0], 0.0), label == True)  # noqa: E712
-        if loss is not None and len(self.slots) > 1:
+        if loss is not None and len(self.state.slots) > 1:
             slot.add_loss(loss, self.config.promotion.window)
 
     def _learn_slot(
@@ -750,7 +695,7 @@ class PartitionTask:
         model stays as it was. A step the model raises on is refused too (a River model may
         have changed part of its state by then: deterministically, so replays agree).
         """
-        counts = self.metrics.counts if champion else slot.metrics.counts
+        counts = self.state.metrics.counts if champion else slot.metrics.counts
         try:
             if big and _risky(big, slot.guard_scale):
                 # A copy through pickle: the state a deep copy gives, in half the time.
@@ -804,12 +749,12 @@ class PartitionTask:
         self, alarms: list[Alarm], at: datetime, action: DriftAction, out: TaskOutput
     ) -> None:
         """Feature and label alarms: an alert each; a drift's action applies to every model."""
-        champion = self.slots[self.champion]
+        champion = self.state.slots[self.state.champion]
         for alarm in alarms:
             acted = action if alarm.signal == "drift" else "none"
             out.alerts.append(self._drift_alert(alarm, at, champion, acted))
             if acted != "none":
-                for slot in self.slots.values():
+                for slot in self.state.slots.values():
                     self._replace(slot, acted)
 
     def _replace(self, slot: ModelSlot, action: str) -> None:
@@ -818,14 +763,14 @@ class PartitionTask:
         background = slot.background if action == "swap" else None
         slot.replace_model(background if background is not None else slot.fresh_model())
         slot.argmax = _predict_is_argmax(slot.model)
-        self.metrics.counts["models_replaced"] += 1
-        if slot.name == self.champion:
+        self.state.metrics.counts["models_replaced"] += 1
+        if slot.name == self.state.champion:
             self._new_contest()
 
     def _new_contest(self) -> None:
         """Another champion, or a new model in its place: the pairs of losses so far
         compared the challengers with what served before."""
-        for slot in self.slots.values():
+        for slot in self.state.slots.values():
             slot.contest.clear()
 
     def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> Alert:
@@ -846,11 +791,11 @@ class PartitionTask:
         """Promote a challenger that beat the champion over the last window of labels; a
         new champion is not challenged before a whole window of its own (no flip-flop)."""
         rule = self.config.promotion
-        self.since_promotion += 1
-        if self.since_promotion < rule.window:
+        self.state.since_promotion += 1
+        if self.state.since_promotion < rule.window:
             return
         winner = rule.challenger_to_promote(
-            [slot for name, slot in self.slots.items() if name != self.champion]
+            [slot for name, slot in self.state.slots.items() if name != self.state.champion]
         )
         if winner is not None:
             champion_loss, challenger_loss = winner.contest.means()
@@ -871,11 +816,11 @@ class PartitionTask:
         at: datetime | None,
         out: TaskOutput,
     ) -> None:
-        former = self.champion
-        self.champion = winner.name
-        self.since_promotion = 0
+        former = self.state.champion
+        self.state.champion = winner.name
+        self.state.since_promotion = 0
         self._new_contest()
-        self.metrics.counts["promotions"] += 1
+        self.state.metrics.counts["promotions"] += 1
         out.alerts.append(
             self._alert(
                 "promotion",
@@ -892,14 +837,14 @@ class PartitionTask:
 
     def _obey(self, command: ControlCommand, record: InputRecord, out: TaskOutput) -> None:
         """A control command, at its offset (see :mod:`driftline.core.events.control`)."""
-        at = self.max_event_time
+        at = self.state.max_event_time
         if command.command == "promote":
-            slot = self.slots.get(command.argument)
+            slot = self.state.slots.get(command.argument)
             if slot is None:
-                known = ", ".join(self.slots)
+                known = ", ".join(self.state.slots)
                 detail = f"promote {command.argument!r}: no such model (models: {known})"
                 self._dead_letter(out, record, "unknown-model", detail, None)
-            elif slot.name != self.champion:
+            elif slot.name != self.state.champion:
                 self._promote(slot, "command", {"issued_by": command.issued_by}, 0, at, out)
             return
         try:
@@ -923,15 +868,15 @@ class PartitionTask:
             return
         champion, models = found
         for name, model in models.items():
-            slot = self.slots.get(name)
+            slot = self.state.slots.get(name)
             if slot is not None:
                 slot.replace_model(model)
                 slot.argmax = _predict_is_argmax(model)
-        if champion in self.slots:
-            self.champion = champion
+        if champion in self.state.slots:
+            self.state.champion = champion
         self._new_contest()
-        self.metrics.counts["rollbacks"] += 1
-        slot = self.slots[self.champion]
+        self.state.metrics.counts["rollbacks"] += 1
+        slot = self.state.slots[self.state.champion]
         statistic = {"checkpoint_offset": offset, "issued_by": command.issued_by}
         out.alerts.append(
             self._alert(
@@ -941,7 +886,7 @@ class PartitionTask:
 
     def _late_alert(self, signal: str, at: datetime) -> Alert:
         """The late share crossed its bound: learning stopped (``starved``) or resumed."""
-        watch, slot = self.late_watch, self.champion_slot
+        watch, slot = self.state.late_watch, self.champion_slot
         statistic = {
             "late_share": round(watch.share, 4),
             "alarm_share": watch.alarm_share,
@@ -972,7 +917,7 @@ class PartitionTask:
         slot: ModelSlot,
         action: str,
     ) -> Alert:
-        self.metrics.counts["alerts"] += 1
+        self.state.metrics.counts["alerts"] += 1
         return Alert(
             alert_id=f"{self.partition}-{self._offset}-{kind}-{subject}-{signal}",
             partition=self.partition,
@@ -1002,16 +947,16 @@ class PartitionTask:
         return big
 
     def _advance(self, event_time: datetime, out: TaskOutput) -> None:
-        if self.max_event_time is None or event_time > self.max_event_time:
-            self.max_event_time = event_time
+        if self.state.max_event_time is None or event_time > self.state.max_event_time:
+            self.state.max_event_time = event_time
         watermark = self.watermark
         if watermark is None:
             return
-        expired = self.pending.expire(watermark)
+        expired = self.state.pending.expire(watermark)
         if expired:
-            self.metrics.counts["expired"] += len(expired)
+            self.state.metrics.counts["expired"] += len(expired)
             out.expired += len(expired)
-        for outcome, record in self.early.expire(watermark):
+        for outcome, record in self.state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
             self._dead_letter(
                 out,
@@ -1040,10 +985,10 @@ class PartitionTask:
             found.append((dimension, reason, None))
         if found:
             self._found(out, record, found, "dead-letter", event)
-        self.metrics.dead_letters[reason] += 1
-        self.metrics.counts["dead_letters"] += 1
+        self.state.metrics.dead_letters[reason] += 1
+        self.state.metrics.counts["dead_letters"] += 1
         if kind is not None:
-            self.metrics.counts[f"dead_letters_{kind}"] += 1
+            self.state.metrics.counts[f"dead_letters_{kind}"] += 1
         out.dead_letters.append(
             DeadLetter(
                 reason,
@@ -1059,23 +1004,23 @@ class PartitionTask:
 
     def snapshot(self) -> dict[str, Any]:
         """Metrics snapshot with the task's identity, JSON-ready."""
-        snap = self.metrics.snapshot()
-        snap["counts"]["pending"] = len(self.pending)
-        snap["counts"]["early_outcomes_waiting"] = len(self.early)
-        several = len(self.slots) > 1
+        snap = self.state.metrics.snapshot()
+        snap["counts"]["pending"] = len(self.state.pending)
+        snap["counts"]["early_outcomes_waiting"] = len(self.state.early)
+        several = len(self.state.slots) > 1
         models = {}
-        for name, slot in self.slots.items():
-            about = slot.describe(name == self.champion)
+        for name, slot in self.state.slots.items():
+            about = slot.describe(name == self.state.champion)
             if several:  # one model: its scores are the task's
                 about["scores"] = slot.metrics.snapshot()
             models[name] = about
-        snap["quality"] = self.quality.snapshot()
+        snap["quality"] = self.state.quality.snapshot()
         return snap | {
             "partition": self.partition,
-            "champion": self.champion,
+            "champion": self.state.champion,
             "models": models,
             "model_version": self.model_version,
-            "next_offset": self.next_offset,
+            "next_offset": self.state.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
 
