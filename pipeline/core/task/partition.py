@@ -30,7 +30,6 @@ import io
 import math
 import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +44,7 @@ from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
 from driftline.core.events.model import Observation, Outcome
-from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
+from driftline.core.events.records import InputRecord, Prediction
 from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
 from driftline.core.learning.costs import positive_class
@@ -55,13 +54,12 @@ from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.models import build_model, model_kind
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
 from driftline.core.quality.figures import (
-    DIMENSION_OF,
-    QualityFinding,
     QualityMetrics,
 )
 from driftline.core.quality.rules import Verdict
 from driftline.core.task.config import DriftConfig, TaskConfig
 from driftline.core.task.fingerprint import config_fingerprint
+from driftline.core.task.outbox import Outbox, TaskOutput
 from driftline.core.task.seal import CheckpointError
 from driftline.core.task.state import TaskState
 from driftline.core.times import from_millis
@@ -79,24 +77,6 @@ __all__ = [
 #: Finds the models of a kept checkpoint (partition, next offset): the champion's name and
 #: each model by name, or ``None`` when that checkpoint is no longer kept.
 RollbackSource = Callable[[int, int], "tuple[str, dict[str, Any]] | None"]
-
-
-@dataclass
-class TaskOutput:
-    """What one call to :meth:`PartitionTask.process` produced."""
-
-    predictions: list[Prediction] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    expired: int = 0
-    #: Watermark ticks and control commands read (records, but not events).
-    ticks: int = 0
-    controls: int = 0
-    #: Drift alarms, promotions, rollbacks (see :class:`~driftline.core.events.records.Alert`).
-    alerts: list[Alert] = field(default_factory=list)
-    #: Closed event-time windows, one point per window, model and this partition.
-    points: list[dict[str, Any]] = field(default_factory=list)
-    #: What the quality rules found, record by record (the quality log).
-    findings: list[QualityFinding] = field(default_factory=list)
 
 
 class PartitionTask:
@@ -141,8 +121,8 @@ class PartitionTask:
         self.features = FeatureBuilder(config.features)
         #: Where a rollback command finds a kept checkpoint's models.
         self.rollback_source = rollback
-        self._offset = -1  # the record in hand, for alert ids
-        self._event: tuple[str | None, str | None] = _NO_EVENT  # its event id and kind
+        #: Where dead letters, quality findings and alerts go.
+        self.outbox = Outbox(partition, self.state.metrics, self.state.quality)
         #: The header of the checkpoint this task was restored from (None: fresh), and
         #: its model version.
         self.restored_from = restored_from
@@ -239,23 +219,22 @@ class PartitionTask:
         clock must not expire everything that is pending. Watermark ticks
         (:mod:`driftline.core.events.ticks`) move it when the partition has been idle.
         """
-        out = TaskOutput()
+        out = self.outbox.open()
         counts = self.state.metrics.counts
         for record in records:
             self.state.next_offset = record.offset + 1
-            self._offset = record.offset
-            self._event = _NO_EVENT
+            self.outbox.at(record)
             refused = self.config.quality.check_record(record.value, record.timestamp_ms)
             if refused is not None:
                 counts["records"] += 1
-                self._dead_letter(out, record, *refused, None)
+                self.outbox.dead_letter(record, *refused, None)
                 continue
             ingest_time = from_millis(record.timestamp_ms)
             try:
                 event = self.codec.decode(record.value)
             except DecodeError as exc:
                 counts["records"] += 1
-                self._dead_letter(out, record, exc.reason, exc.detail, None)
+                self.outbox.dead_letter(record, exc.reason, exc.detail, None)
                 continue
             if isinstance(event, WatermarkTick):
                 counts["watermark_ticks"] += 1
@@ -268,7 +247,7 @@ class PartitionTask:
                 self._obey(event, record, out)
                 continue
             counts["records"] += 1
-            self._event = (event.event_id, event.kind)
+            self.outbox.event = (event.event_id, event.kind)
             if isinstance(event, Observation):
                 accepted = self._observe(event, record, ingest_time, processed_at, out)
             else:
@@ -277,13 +256,7 @@ class PartitionTask:
                 self.state.idle_clock.saw(event.event_time, ingest_time)
                 self._advance(event.event_time, out)
         counts["pending"] = len(self.state.pending)
-        for slot in self.state.slots.values():
-            if slot.metrics.closed:
-                out.points += [
-                    point | {"model": slot.name, "partition": self.partition}
-                    for point in slot.metrics.closed
-                ]
-                slot.metrics.closed = []
+        self.outbox.points(self.state.slots.values())
         return out
 
     def advance_watermark(self, to: datetime) -> TaskOutput:
@@ -291,7 +264,7 @@ class PartitionTask:
 
         The output holds the dead letters of early outcomes that expired on the way.
         """
-        out = TaskOutput()
+        out = self.outbox.open()
         self._advance(to + self._lateness, out)
         self.state.metrics.counts["pending"] = len(self.state.pending)
         return out
@@ -326,7 +299,7 @@ class PartitionTask:
         counts = self.state.metrics.counts
         if self.state.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
-            self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
+            self.outbox.found(record, [("accuracy", "duplicate", None)], "dropped")
             return False
         counts["observations"] += 1
         verdict = self._key_mismatch(obs, record)
@@ -417,8 +390,8 @@ class PartitionTask:
             held = self.state.pending.pop(obs.event_id)
             refused = self._learn(held, early_outcome.label, early_outcome.event_time, out)
             if refused is not None:
-                self._dead_letter(
-                    out, outcome_record, *refused, "outcome", event=(obs.event_id, "outcome")
+                self.outbox.dead_letter(
+                    outcome_record, *refused, "outcome", event=(obs.event_id, "outcome")
                 )
         return True
 
@@ -433,15 +406,14 @@ class PartitionTask:
         """A dead-lettered observation, and the outcome that came before it, if any."""
         # Not recorded as seen: a corrected copy with the same id is still predicted.
         self.state.rejected_observations.add(obs.event_id)
-        self._dead_letter(out, record, *verdict, "observation", findings)
+        self.outbox.dead_letter(record, *verdict, "observation", findings)
         waiting = self.state.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first and now has nothing to resolve
             _, outcome_record = waiting
             # ... so it may be sent again with the corrected observation
             self.state.seen_outcomes.discard(obs.event_id)
             detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
-            self._dead_letter(
-                out,
+            self.outbox.dead_letter(
                 outcome_record,
                 "unknown-observation",
                 detail,
@@ -465,7 +437,7 @@ class PartitionTask:
         if self._late_policy in ("predict-only", "dead-letter"):  # late is not learned
             signal = self.state.late_watch.observe(late)
             if signal is not None:
-                out.alerts.append(self._late_alert(signal, obs.event_time))
+                self._late_alert(signal, obs.event_time)
         if late:
             findings.append(("timeliness", "late", None))
             if refused is None and self._late_policy == "dead-letter":
@@ -493,27 +465,9 @@ class PartitionTask:
                 quality.source_histogram(source).add(lateness_s)
         learn = not (late and self._late_policy == "predict-only")
         if findings:
-            self._found(out, record, findings, "accepted" if learn else "predicted-only")
+            self.outbox.found(record, findings, "accepted" if learn else "predicted-only")
         contract.learn(checked.features, state)
         return checked.features, learn, content
-
-    def _found(
-        self,
-        out: TaskOutput,
-        record: InputRecord,
-        findings: list[tuple[str, str, str | None]],
-        action: str,
-        event: tuple[str | None, str | None] | None = None,
-    ) -> None:
-        """Count a record's findings and add them to the quality log."""
-        self.state.quality.note(findings)
-        event_id, kind = self._event if event is None else event
-        out.findings += [
-            QualityFinding(
-                record.partition, record.offset, event_id, kind, dimension, rule, feature, action
-            )
-            for dimension, rule, feature in findings
-        ]
 
     def _unpredictable(
         self,
@@ -526,7 +480,7 @@ class PartitionTask:
         """An accepted observation the model cannot predict: a dead letter, not pending."""
         self.state.seen_observations.discard(obs.event_id)
         self.state.rejected_observations.add(obs.event_id)
-        self._dead_letter(out, record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
+        self.outbox.dead_letter(record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
 
     def _challenger_predicts(
         self, slot: ModelSlot, x: dict[str, Any]
@@ -563,7 +517,7 @@ class PartitionTask:
             if self.state.outcome_labels.same(outcome.event_id, outcome.label) is not False:
                 # the same label, or one too old to know: a duplicate
                 counts["duplicates"] += 1
-                self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
+                self.outbox.found(record, [("accuracy", "duplicate", None)], "dropped")
                 return False
             # Another label for an observation already resolved: the first one stands.
             counts["outcomes"] += 1
@@ -571,7 +525,7 @@ class PartitionTask:
                 f"{outcome.event_id}: label {outcome.label!r} conflicts with the outcome "
                 "already received for it (the first is the one learned)"
             )
-            self._dead_letter(out, record, "conflicting-outcome", detail, "outcome")
+            self.outbox.dead_letter(record, "conflicting-outcome", detail, "outcome")
             return False
         counts["outcomes"] += 1
         verdict = self._key_mismatch(outcome, record)
@@ -581,12 +535,12 @@ class PartitionTask:
         )
         if verdict is not None:
             # Not recorded as seen: a corrected copy with the same id is still learned.
-            self._dead_letter(out, record, *verdict, "outcome")
+            self.outbox.dead_letter(record, *verdict, "outcome")
             return False
         if self.state.rejected_observations.contains(outcome.event_id):
             # Not recorded either: it may come again after a corrected observation.
             detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
-            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
             return True
         self.state.seen_outcomes.add(outcome.event_id)
         self.state.outcome_labels.put(outcome.event_id, outcome.label)
@@ -594,13 +548,13 @@ class PartitionTask:
         if entry is not None:
             refused = self._learn(entry, outcome.label, outcome.event_time, out)
             if refused is not None:
-                self._dead_letter(out, record, *refused, "outcome")
+                self.outbox.dead_letter(record, *refused, "outcome")
         elif self.state.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
-            self._dead_letter(out, record, "expired-observation", detail, "outcome")
+            self.outbox.dead_letter(record, "expired-observation", detail, "outcome")
         elif self.state.seen_observations.contains(outcome.event_id):
             detail = f"{outcome.event_id}: its observation is no longer pending"
-            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
+            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
         else:
             self.state.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
             counts["early_outcomes"] += 1
@@ -740,9 +694,9 @@ class PartitionTask:
         if alarm.signal == "warning":
             if action == "swap":  # a background model learns from now on
                 slot.background = slot.fresh_model()
-            out.alerts.append(self._drift_alert(alarm, at, slot, "none"))
+            self._drift_alert(alarm, at, slot, "none")
             return
-        out.alerts.append(self._drift_alert(alarm, at, slot, action))
+        self._drift_alert(alarm, at, slot, action)
         self._replace(slot, action)
 
     def _on_alarms(
@@ -752,7 +706,7 @@ class PartitionTask:
         champion = self.state.slots[self.state.champion]
         for alarm in alarms:
             acted = action if alarm.signal == "drift" else "none"
-            out.alerts.append(self._drift_alert(alarm, at, champion, acted))
+            self._drift_alert(alarm, at, champion, acted)
             if acted != "none":
                 for slot in self.state.slots.values():
                     self._replace(slot, acted)
@@ -773,8 +727,8 @@ class PartitionTask:
         for slot in self.state.slots.values():
             slot.contest.clear()
 
-    def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> Alert:
-        return self._alert(
+    def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> None:
+        self.outbox.alert(
             alarm.kind,
             alarm.subject,
             alarm.signal,
@@ -821,18 +775,16 @@ class PartitionTask:
         self.state.since_promotion = 0
         self._new_contest()
         self.state.metrics.counts["promotions"] += 1
-        out.alerts.append(
-            self._alert(
-                "promotion",
-                winner.name,
-                "promoted",
-                how,
-                evidence | {"former_champion": former},
-                window,
-                at,
-                winner,
-                "promote",
-            )
+        self.outbox.alert(
+            "promotion",
+            winner.name,
+            "promoted",
+            how,
+            evidence | {"former_champion": former},
+            window,
+            at,
+            winner,
+            "promote",
         )
 
     def _obey(self, command: ControlCommand, record: InputRecord, out: TaskOutput) -> None:
@@ -843,7 +795,7 @@ class PartitionTask:
             if slot is None:
                 known = ", ".join(self.state.slots)
                 detail = f"promote {command.argument!r}: no such model (models: {known})"
-                self._dead_letter(out, record, "unknown-model", detail, None)
+                self.outbox.dead_letter(record, "unknown-model", detail, None)
             elif slot.name != self.state.champion:
                 self._promote(slot, "command", {"issued_by": command.issued_by}, 0, at, out)
             return
@@ -851,20 +803,20 @@ class PartitionTask:
             offset = int(command.argument)
         except ValueError:
             detail = f"rollback {command.argument!r}: not a checkpoint's offset"
-            self._dead_letter(out, record, "bad-control", detail, None)
+            self.outbox.dead_letter(record, "bad-control", detail, None)
             return
         try:
             found = self.rollback_source(self.partition, offset) if self.rollback_source else None
         except CheckpointError as exc:  # forged, or another format: the same on every replay
             detail = f"rollback to partition {self.partition}@{offset}: {exc}"
-            self._dead_letter(out, record, "rollback-refused", detail[:1000], None)
+            self.outbox.dead_letter(record, "rollback-refused", detail[:1000], None)
             return
         if found is None:
             detail = (
                 f"rollback to partition {self.partition}'s checkpoint at offset {offset}: "
                 "no such checkpoint is kept (see 'driftline model history')"
             )
-            self._dead_letter(out, record, "rollback-unavailable", detail, None)
+            self.outbox.dead_letter(record, "rollback-unavailable", detail, None)
             return
         champion, models = found
         for name, model in models.items():
@@ -878,13 +830,11 @@ class PartitionTask:
         self.state.metrics.counts["rollbacks"] += 1
         slot = self.state.slots[self.state.champion]
         statistic = {"checkpoint_offset": offset, "issued_by": command.issued_by}
-        out.alerts.append(
-            self._alert(
-                "rollback", slot.name, "rolled-back", "command", statistic, 0, at, slot, "rollback"
-            )
+        self.outbox.alert(
+            "rollback", slot.name, "rolled-back", "command", statistic, 0, at, slot, "rollback"
         )
 
-    def _late_alert(self, signal: str, at: datetime) -> Alert:
+    def _late_alert(self, signal: str, at: datetime) -> None:
         """The late share crossed its bound: learning stopped (``starved``) or resumed."""
         watch, slot = self.state.late_watch, self.champion_slot
         statistic = {
@@ -893,7 +843,7 @@ class PartitionTask:
             "allowed_lateness_s": self.allowed_lateness_s,
             "late_policy": self._late_policy,
         }
-        return self._alert(
+        self.outbox.alert(
             "timeliness",
             "late-inputs",
             signal,
@@ -903,35 +853,6 @@ class PartitionTask:
             at,
             slot,
             "none",
-        )
-
-    def _alert(
-        self,
-        kind: str,
-        subject: str,
-        signal: str,
-        detector: str,
-        statistic: dict[str, Any],
-        window: int,
-        at: datetime | None,
-        slot: ModelSlot,
-        action: str,
-    ) -> Alert:
-        self.state.metrics.counts["alerts"] += 1
-        return Alert(
-            alert_id=f"{self.partition}-{self._offset}-{kind}-{subject}-{signal}",
-            partition=self.partition,
-            offset=self._offset,
-            kind=kind,
-            subject=subject,
-            signal=signal,
-            detector=detector,
-            statistic=statistic,
-            window=window,
-            event_time=at,
-            model=slot.name,
-            model_version=slot.version,
-            action=action,
         )
 
     def _large(self, x: dict[str, Any], label: Any) -> list[tuple[str, float]]:
@@ -958,49 +879,13 @@ class PartitionTask:
             out.expired += len(expired)
         for outcome, record in self.state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
-            self._dead_letter(
-                out,
+            self.outbox.dead_letter(
                 record,
                 "unknown-observation",
                 detail,
                 "outcome",
                 event=(outcome.event_id, "outcome"),
             )
-
-    def _dead_letter(
-        self,
-        out: TaskOutput,
-        record: InputRecord,
-        reason: str,
-        detail: str,
-        kind: str | None,
-        findings: list[tuple[str, str, str | None]] | None = None,
-        event: tuple[str | None, str | None] | None = None,
-    ) -> None:
-        """Route a record to the dead letters; its findings (and its reason's, when the
-        reason is a data-quality rule) go to the quality figures and log."""
-        found = list(findings or ())
-        dimension = DIMENSION_OF.get(reason)
-        if dimension is not None and all(rule != reason for _, rule, _ in found):
-            found.append((dimension, reason, None))
-        if found:
-            self._found(out, record, found, "dead-letter", event)
-        self.state.metrics.dead_letters[reason] += 1
-        self.state.metrics.counts["dead_letters"] += 1
-        if kind is not None:
-            self.state.metrics.counts[f"dead_letters_{kind}"] += 1
-        out.dead_letters.append(
-            DeadLetter(
-                reason,
-                detail,
-                record.partition,
-                record.offset,
-                record.key,
-                record.value,
-                record.timestamp_ms,
-                kind,
-            )
-        )
 
     def snapshot(self) -> dict[str, Any]:
         """Metrics snapshot with the task's identity, JSON-ready."""
@@ -1025,7 +910,6 @@ class PartitionTask:
         }
 
 
-_NO_EVENT: tuple[str | None, str | None] = (None, None)
 
 
 def _content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:
