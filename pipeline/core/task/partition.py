@@ -25,8 +25,6 @@ whole prequential loop runs in a unit test.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 import pickle
 from collections.abc import Callable, Sequence
@@ -35,7 +33,6 @@ from typing import Any
 
 from river import base, compose
 
-from driftline.core.contract.check import ContractCheck
 from driftline.core.drift.monitors import (
     Alarm,
     DriftAction,
@@ -53,6 +50,7 @@ from driftline.core.learning.history import LabelHistory
 from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.models import build_model, model_kind
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.quality.admission import Admission, Refusal
 from driftline.core.quality.figures import (
     QualityMetrics,
 )
@@ -103,21 +101,17 @@ class PartitionTask:
         first = first if first is not None else build_model(config.model, config.seed)
         self.kind = model_kind(first)
         self._multiclass = _is_multiclass(first)
-        contract = config.contract
-        stream = contract.stream if contract is not None else None
-        #: The stream's allowed lateness: the watermark waits this long, and (with a
-        #: contract) an observation later than this is handled by its late policy.
-        self.allowed_lateness_s = (
-            stream.allowed_lateness_s
-            if stream is not None and stream.allowed_lateness_s is not None
-            else config.allowed_lateness_s
+        #: Whether an event may be used, and what of it.
+        self.admission = Admission(
+            config,
+            self.kind,
+            self._multiclass,
+            self.state.admission,
+            self.state.metrics,
+            self.state.quality,
         )
-        self._lateness = timedelta(seconds=self.allowed_lateness_s)
-        self.contract = ContractCheck(contract) if contract is not None else None
-        self._declared = len(contract.features) if contract is not None else 0
-        self._late_policy = stream.late_policy if stream is not None else None
-        self._near_duplicates = stream is not None and stream.near_duplicates
-        self._source = stream.source if stream is not None else None
+        #: The watermark waits the stream's allowed lateness.
+        self._lateness = timedelta(seconds=self.admission.allowed_lateness_s)
         self.features = FeatureBuilder(config.features)
         #: Where a rollback command finds a kept checkpoint's models.
         self.rollback_source = rollback
@@ -162,7 +156,7 @@ class PartitionTask:
 
     @property
     def contract_state(self) -> Any:
-        return self.state.contract_state
+        return self.state.admission.contract_state
 
     @property
     def max_event_time(self) -> datetime | None:
@@ -281,13 +275,6 @@ class PartitionTask:
             self._advance(frontier, out)
 
     # -- steps -----------------------------------------------------------------------------
-    @staticmethod
-    def _key_mismatch(event: Observation | Outcome, record: InputRecord) -> tuple[str, str] | None:
-        if record.key is not None and record.key.decode(errors="replace") == event.key:
-            return None
-        detail = f"record key {record.key!r} differs from the event's key {event.key!r}"
-        return "key-mismatch", detail
-
     def _observe(
         self,
         obs: Observation,
@@ -297,30 +284,20 @@ class PartitionTask:
         out: TaskOutput,
     ) -> bool:
         counts = self.state.metrics.counts
-        if self.state.seen_observations.contains(obs.event_id):
-            counts["duplicates"] += 1
-            self.outbox.found(record, [("accuracy", "duplicate", None)], "dropped")
+        admitted = self.admission.observation(obs, record.key, ingest_time)
+        if admitted.late is not None:
+            self._late_alert(admitted.late, obs.event_time)
+        if isinstance(admitted, Refusal):
+            if admitted.dropped:
+                self.outbox.found(record, admitted.findings or [], "dropped")
+            else:
+                self._refuse(obs, record, admitted)
             return False
-        counts["observations"] += 1
-        verdict = self._key_mismatch(obs, record)
-        verdict = verdict or self.config.quality.check_observation(obs, ingest_time)
-        if verdict is not None:
-            self._refuse(obs, record, verdict, out)
-            return False
-        lateness_s = (ingest_time - obs.event_time).total_seconds()
-        features = obs.features
-        learn = True
-        content = None
-        if self.contract is not None:
-            checked = self._check_contract(obs, record, lateness_s, out)
-            if checked is None:
-                return False
-            features, learn, content = checked
-        self.state.seen_observations.add(obs.event_id)
-        self.state.rejected_observations.discard(obs.event_id)
-        if content is not None:
-            self.state.seen_contents.add(content)
-        self.state.metrics.lateness.add(lateness_s)
+        learn = admitted.learn
+        if admitted.findings:
+            self.outbox.found(record, admitted.findings, "accepted" if learn else "predicted-only")
+        features = admitted.features
+        self.state.metrics.lateness.add(admitted.lateness_s)
         if self.state.feature_monitor is not None:
             alarms = self.state.feature_monitor.update(features)
             if alarms:
@@ -395,24 +372,16 @@ class PartitionTask:
                 )
         return True
 
-    def _refuse(
-        self,
-        obs: Observation,
-        record: InputRecord,
-        verdict: tuple[str, str],
-        out: TaskOutput,
-        findings: list[tuple[str, str, str | None]] | None = None,
-    ) -> None:
+    def _refuse(self, obs: Observation, record: InputRecord, refusal: Refusal) -> None:
         """A dead-lettered observation, and the outcome that came before it, if any."""
-        # Not recorded as seen: a corrected copy with the same id is still predicted.
-        self.state.rejected_observations.add(obs.event_id)
-        self.outbox.dead_letter(record, *verdict, "observation", findings)
+        reason = refusal.reason
+        self.outbox.dead_letter(record, reason, refusal.detail, "observation", refusal.findings)
         waiting = self.state.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first and now has nothing to resolve
             _, outcome_record = waiting
             # ... so it may be sent again with the corrected observation
-            self.state.seen_outcomes.discard(obs.event_id)
-            detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
+            self.admission.reopen(obs.event_id)
+            detail = f"{obs.event_id}: its observation was dead-lettered ({reason})"
             self.outbox.dead_letter(
                 outcome_record,
                 "unknown-observation",
@@ -420,54 +389,6 @@ class PartitionTask:
                 "outcome",
                 event=(obs.event_id, "outcome"),
             )
-
-    def _check_contract(
-        self, obs: Observation, record: InputRecord, lateness_s: float, out: TaskOutput
-    ) -> tuple[dict[str, Any], bool, str | None] | None:
-        """The contract's verdict on an observation: its canonical features, whether it
-        may be learned, and its content digest; ``None`` when it was dead-lettered."""
-        contract, state = self.contract, self.state.contract_state
-        assert contract is not None and state is not None
-        checked = contract.check(obs.features, state)
-        quality = self.state.quality
-        quality.checked(self._declared, checked.missing)
-        findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
-        refused = checked.refused
-        late = lateness_s > self.allowed_lateness_s
-        if self._late_policy in ("predict-only", "dead-letter"):  # late is not learned
-            signal = self.state.late_watch.observe(late)
-            if signal is not None:
-                self._late_alert(signal, obs.event_time)
-        if late:
-            findings.append(("timeliness", "late", None))
-            if refused is None and self._late_policy == "dead-letter":
-                refused = (
-                    "late-observation",
-                    f"{obs.event_id}: {lateness_s:.3f} s late, more than the "
-                    f"{self.allowed_lateness_s:g} s the contract allows",
-                )
-        content = None
-        if refused is None and self._near_duplicates:
-            content = _content_digest(obs.key, obs.event_time, checked.features)
-            if self.state.seen_contents.contains(content):
-                findings.append(("accuracy", "near-duplicate", None))
-                refused = (
-                    "near-duplicate",
-                    f"{obs.event_id}: the same key, event time and features as an "
-                    "observation already accepted under another id",
-                )
-        if refused is not None:
-            self._refuse(obs, record, refused, out, findings)
-            return None
-        if self._source is not None:
-            source = checked.features.get(self._source)
-            if isinstance(source, str):
-                quality.source_histogram(source).add(lateness_s)
-        learn = not (late and self._late_policy == "predict-only")
-        if findings:
-            self.outbox.found(record, findings, "accepted" if learn else "predicted-only")
-        contract.learn(checked.features, state)
-        return checked.features, learn, content
 
     def _unpredictable(
         self,
@@ -478,8 +399,7 @@ class PartitionTask:
         reason: str = "model-error",
     ) -> None:
         """An accepted observation the model cannot predict: a dead letter, not pending."""
-        self.state.seen_observations.discard(obs.event_id)
-        self.state.rejected_observations.add(obs.event_id)
+        self.admission.retract(obs.event_id)
         self.outbox.dead_letter(record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
 
     def _challenger_predicts(
@@ -511,39 +431,15 @@ class PartitionTask:
     def _resolve(
         self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
     ) -> bool:
+        held = outcome.event_id in self.state.early
+        refusal = self.admission.outcome(outcome, record.key, ingest_time, held)
+        if refusal is not None:
+            if refusal.dropped:
+                self.outbox.found(record, refusal.findings or [], "dropped")
+            else:
+                self.outbox.dead_letter(record, refusal.reason, refusal.detail, "outcome")
+            return refusal.valid
         counts = self.state.metrics.counts
-        state = self.state
-        if state.seen_outcomes.contains(outcome.event_id) or outcome.event_id in state.early:
-            if self.state.outcome_labels.same(outcome.event_id, outcome.label) is not False:
-                # the same label, or one too old to know: a duplicate
-                counts["duplicates"] += 1
-                self.outbox.found(record, [("accuracy", "duplicate", None)], "dropped")
-                return False
-            # Another label for an observation already resolved: the first one stands.
-            counts["outcomes"] += 1
-            detail = (
-                f"{outcome.event_id}: label {outcome.label!r} conflicts with the outcome "
-                "already received for it (the first is the one learned)"
-            )
-            self.outbox.dead_letter(record, "conflicting-outcome", detail, "outcome")
-            return False
-        counts["outcomes"] += 1
-        verdict = self._key_mismatch(outcome, record)
-        verdict = verdict or self.config.quality.check_time(outcome.event_time, ingest_time)
-        verdict = verdict or self.config.quality.check_label(
-            outcome.label, self.kind, self._multiclass
-        )
-        if verdict is not None:
-            # Not recorded as seen: a corrected copy with the same id is still learned.
-            self.outbox.dead_letter(record, *verdict, "outcome")
-            return False
-        if self.state.rejected_observations.contains(outcome.event_id):
-            # Not recorded either: it may come again after a corrected observation.
-            detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
-            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
-            return True
-        self.state.seen_outcomes.add(outcome.event_id)
-        self.state.outcome_labels.put(outcome.event_id, outcome.label)
         entry = self.state.pending.pop(outcome.event_id)
         if entry is not None:
             refused = self._learn(entry, outcome.label, outcome.event_time, out)
@@ -552,7 +448,7 @@ class PartitionTask:
         elif self.state.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
             self.outbox.dead_letter(record, "expired-observation", detail, "outcome")
-        elif self.state.seen_observations.contains(outcome.event_id):
+        elif self.admission.admitted(outcome.event_id):
             detail = f"{outcome.event_id}: its observation is no longer pending"
             self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
         else:
@@ -836,22 +732,17 @@ class PartitionTask:
 
     def _late_alert(self, signal: str, at: datetime) -> None:
         """The late share crossed its bound: learning stopped (``starved``) or resumed."""
-        watch, slot = self.state.late_watch, self.champion_slot
-        statistic = {
-            "late_share": round(watch.share, 4),
-            "alarm_share": watch.alarm_share,
-            "allowed_lateness_s": self.allowed_lateness_s,
-            "late_policy": self._late_policy,
-        }
+        statistic = self.admission.late_statistic()
+        window = self.state.admission.late_watch.window
         self.outbox.alert(
             "timeliness",
             "late-inputs",
             signal,
             "late share",
             statistic,
-            watch.window,
+            window,
             at,
-            slot,
+            self.champion_slot,
             "none",
         )
 
@@ -908,29 +799,6 @@ class PartitionTask:
             "next_offset": self.state.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
-
-
-
-
-def _content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:
-    """A digest of what an observation says, whatever its id: its key, event time and
-    features (in name order).
-
-    Pickled in fast mode, which keeps no memo: equal values give equal bytes whether or
-    not they are the same objects (a memo writes a repeated object as a reference). Twice
-    as fast as their ``repr`` (8 against 19 µs for a flight; the digest was 5.7% of the
-    task's time in the demo's profile).
-
-    >>> a, b = "UA", "".join(["U", "A"])
-    >>> t = datetime(2024, 1, 1)
-    >>> _content_digest("k", t, {"x": a, "y": a}) == _content_digest("k", t, {"y": b, "x": a})
-    True
-    """
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True
-    pickler.dump((key, event_time.timestamp(), sorted(features.items())))
-    return hashlib.blake2b(buffer.getvalue(), digest_size=12).hexdigest()
 
 
 def _risky(big: list[tuple[str, float]], scale: dict[str, float]) -> bool:

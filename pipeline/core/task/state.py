@@ -18,7 +18,6 @@ from typing import Any
 
 from river import base, compose
 
-from driftline.core.contract.check import ContractCheck
 from driftline.core.drift.monitors import ErrorMonitor, FeatureMonitor, LabelMonitor
 from driftline.core.errors import ConfigError
 from driftline.core.events.ticks import IdleClock
@@ -28,9 +27,8 @@ from driftline.core.learning.history import LabelHistory
 from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.models import build_model, model_kind
 from driftline.core.learning.pending import EarlyOutcomes, PendingStore
-from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
+from driftline.core.quality.admission import AdmissionState
 from driftline.core.quality.figures import QualityMetrics
-from driftline.core.quality.late_watch import LateWatch
 from driftline.core.task.config import TaskConfig
 
 __all__ = ["TaskState"]
@@ -47,24 +45,10 @@ class TaskState:
     metrics: TaskMetrics
     pending: PendingStore
     early: EarlyOutcomes
-    #: Ids of events that passed validation: a second copy is a duplicate.
-    seen_observations: DedupeWindow
-    seen_outcomes: DedupeWindow
-    #: Ids of observations dead-lettered (and not since accepted): their outcomes are
-    #: dead letters at once, yet a corrected copy with the same id is still predicted.
-    rejected_observations: DedupeWindow
-    #: The labels of the last outcomes recorded as seen: another label for one of
-    #: them is a conflicting outcome, the same one a duplicate.
-    outcome_labels: LabelMemory
-    #: Digests of (key, event time, features) of accepted observations (with a
-    #: contract): the same content under another id is a near duplicate.
-    seen_contents: DedupeWindow
+    #: The ids and contents seen, the late share, the contract's figures.
+    admission: AdmissionState
     #: Findings per dimension, rule, feature and source.
     quality: QualityMetrics
-    #: Whether lateness keeps this task from learning (an alert when it does).
-    late_watch: LateWatch
-    #: The contract's running statistics (what a missing value is filled with).
-    contract_state: Any = None
     history: LabelHistory | None = None
     feature_monitor: FeatureMonitor | None = None
     label_monitor: LabelMonitor | None = None
@@ -124,17 +108,11 @@ class TaskState:
             metrics=metrics,
             pending=PendingStore(ttl, max_entries=config.max_pending),
             early=EarlyOutcomes(ttl),
-            seen_observations=DedupeWindow(config.dedupe_size),
-            seen_outcomes=DedupeWindow(config.dedupe_size),
-            rejected_observations=DedupeWindow(config.dedupe_size),
-            outcome_labels=LabelMemory(config.conflict_window),
-            seen_contents=DedupeWindow(config.dedupe_size),
+            admission=AdmissionState.fresh(config),
             quality=QualityMetrics(
                 config.quality_max_feature_names,
                 contract.features if contract is not None else (),
             ),
-            late_watch=LateWatch(),
-            contract_state=(ContractCheck(contract).new_state() if contract is not None else None),
             history=(
                 LabelHistory(
                     features.history_alpha,
