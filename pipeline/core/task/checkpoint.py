@@ -117,7 +117,8 @@ def models_of(blob: bytes, codec: CheckpointCodec, partition: int) -> tuple[str,
     state = pickle.loads(payload)  # noqa: S301 - HMAC verified above
     if not isinstance(state, TaskState):
         raise CheckpointError(f"checkpoint of partition {partition} holds no task's state")
-    return state.champion, {name: slot.model for name, slot in state.slots.items()}
+    models = state.models
+    return models.champion, {name: slot.model for name, slot in models.slots.items()}
 
 
 def describe(blob: bytes, codec: CheckpointCodec, now: datetime | None = None) -> dict[str, Any]:
