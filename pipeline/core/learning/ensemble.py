@@ -2,35 +2,19 @@
 
 As River's ``model_selection.GreedyRegressor`` wraps several models and serves the best
 one, :class:`Ensemble` wraps a task's :class:`~driftline.core.learning.contenders.ModelSlot`
-models: :meth:`~Ensemble.predict_one` answers with the champion (and keeps every
+models: :meth:`~Ensemble.predict_one` answers with the champion (keeping each
 challenger's answer to score it later); :meth:`~Ensemble.learn_one` scores each stored
-answer against the label, moves the decision thresholds and the paired losses, and lets
-each model learn, guarded (a step that would make a model's output not finite is
-refused); a challenger that beat the champion is promoted
-(:class:`~driftline.core.learning.contenders.PromotionRule`). A control command promotes
-a model or rolls the models back to a kept checkpoint's. Promotions and rollbacks are
-alerts (to an :class:`AlertSink`).
+answer, moves the decision thresholds and paired losses, and lets each model learn,
+guarded (:mod:`~driftline.core.learning.guard`); a challenger that beat the champion is
+promoted. A control command promotes a model or rolls the models back to a kept
+checkpoint's. Its state (:class:`EnsembleState`) is a part of the task's.
 
-Its state (:class:`EnsembleState`) is a part of the task's.
-
->>> from datetime import UTC, datetime
->>> from driftline.core.learning.pending import PendingEntry
->>> from driftline.core.quality.figures import QualityMetrics
 >>> from driftline.core.task.config import TaskConfig
->>> from driftline.core.task.outbox import Outbox
->>> config = TaskConfig(model="dummy.NoChangeClassifier()",
-...                     challengers=(("prior", "dummy.PriorClassifier()"),))
+>>> config = TaskConfig(challengers=(("prior", "dummy.PriorClassifier()"),))
 >>> state, metrics = EnsembleState.fresh(config)
->>> ensemble = Ensemble(config, state, metrics, Outbox(0, metrics, QualityMetrics()), 0)
->>> served = ensemble.predict_one({"x": 1.0})
->>> served.prediction, sorted(served.by_model)
-(None, ['main', 'prior'])
->>> entry = PendingEntry("a", "k", datetime(2024, 1, 1, tzinfo=UTC), {"x": 1.0},
-...                      served.prediction, served.probabilities, 0, by_model=served.by_model)
->>> ensemble.learn_one(entry, True, entry.event_time) is None  # learned
-True
->>> ensemble.predict_one({"x": 1.0}).prediction, state.slots["prior"].version
-(True, 1)
+>>> served = Ensemble(config, state, metrics, alerts=None, partition=0).predict_one({"x": 1.0})
+>>> served.slot.name, sorted(served.by_model), served.by_model["prior"]  # nothing learned
+('main', ['main', 'prior'], (None, {}, None))
 """
 
 from __future__ import annotations
@@ -40,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from driftline.core.drift.monitors import ErrorMonitor
+from driftline.core.drift.monitors import Alarm, DriftAction, ErrorMonitor
 from driftline.core.errors import ConfigError
 from driftline.core.events.control import ControlCommand
 from driftline.core.learning.contenders import ModelSlot
-from driftline.core.learning.costs import CostMatrix, ThresholdTuner, positive_class
+from driftline.core.learning.costs import ThresholdTuner, positive_class
 from driftline.core.learning.guard import (
     answer,
     finite,
@@ -124,7 +108,12 @@ class EnsembleState:
         for name, spec in specs:
             own = metrics if single else TaskMetrics(kind, window, costs, config.windows)
             model = first if name == config.model_name else None
-            slot = ModelSlot(name, spec, config.seed, own, _tuner(config, costs), model=model)
+            tuner = None
+            if costs is not None:
+                labels = config.threshold_min_labels if config.tune_threshold else 2**62
+                tuner = ThresholdTuner(costs, window=config.threshold_window, min_labels=labels)
+            action = config.drift.concept_action
+            slot = ModelSlot(name, spec, config.seed, own, tuner, model=model, action=action)
             if model_kind(slot.model) != kind:
                 raise ConfigError(
                     f"model {name!r} is a {model_kind(slot.model)} model, "
@@ -179,7 +168,7 @@ class Ensemble:
     def champion(self) -> ModelSlot:
         return self.state.slots[self.state.champion]
 
-    def predict_one(self, x: dict[str, Any]) -> Served | Verdict:
+    def predict_one(self, x: dict[str, Any]) -> Served | tuple[str, str]:
         """The champion's answer to ``x`` (each challenger's too), or why there is none."""
         champion = self.champion
         try:
@@ -274,13 +263,21 @@ class Ensemble:
             slot.add_loss(loss, self.config.promotion.window)
 
     # -- new models, new champions ---------------------------------------------------------
-    def replace(self, slot: ModelSlot, action: str) -> None:
-        """A drift's action on one model: a fresh one (``reset``), or the background
-        model that learned since the warning (``swap``; a fresh one if none)."""
-        if action == "none":
-            return
-        background = slot.background if action == "swap" else None
-        slot.replace_model(background if background is not None else slot.fresh_model())
+    def respond(self, slot: ModelSlot, alarm: Alarm | None, in_warning: bool) -> None:
+        """One model's concept-drift verdict (an alarm, or none) to its drift response
+        (:class:`~driftline.core.drift.response.DriftResponse`), which may replace it."""
+        if slot.drift.respond(alarm, in_warning):
+            self._renewed(slot)
+
+    def replace(self, slot: ModelSlot, action: DriftAction) -> None:
+        """A feature or label drift's action on one model: a fresh one (``reset``), or the
+        background model that learned since a warning (``swap``; a fresh one if none)."""
+        if action != "none":
+            slot.drift.replace(action)
+            self._renewed(slot)
+
+    def _renewed(self, slot: ModelSlot) -> None:
+        slot.renew()
         slot.argmax = predict_is_argmax(slot.model)
         self.metrics.counts["models_replaced"] += 1
         if slot.name == self.state.champion:
@@ -389,13 +386,3 @@ class Ensemble:
                 about["scores"] = slot.metrics.snapshot()
             models[name] = about
         return models
-
-
-def _tuner(config: TaskConfig, costs: CostMatrix | None) -> ThresholdTuner | None:
-    if costs is None:
-        return None
-    return ThresholdTuner(
-        costs,
-        window=config.threshold_window,
-        min_labels=config.threshold_min_labels if config.tune_threshold else 2**62,
-    )

@@ -6,8 +6,9 @@ rules (:class:`~driftline.core.quality.rules.QualityRules`), its id new (the ded
 windows), and, with a data contract, its features clean (the contract's canonical
 features, the late policy, near duplicates). An observation gets back its cleaned
 features (:class:`Admitted`) or a :class:`Refusal` (the reason and detail of its dead
-letter, with the quality findings); an outcome, ``None`` or a refusal. A ``duplicate``
-refusal is dropped, not dead-lettered.
+letter, with the quality findings), either with the late share's alarm if it completed
+one (:class:`LateAlarm`); an outcome, ``None`` or a refusal. A ``duplicate`` refusal is
+dropped, not dead-lettered.
 
 The windows that remember what was seen are its state (:class:`AdmissionState`, a part
 of the task's). An event refused is not recorded as seen: a corrected copy with the same
@@ -44,7 +45,7 @@ import io
 import pickle
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from driftline.core.contract.check import ContractCheck, ContractState
 from driftline.core.events.model import Observation, Outcome
@@ -55,7 +56,15 @@ from driftline.core.quality.figures import QualityMetrics
 from driftline.core.quality.late_watch import LateSignal, LateWatch
 from driftline.core.task.config import TaskConfig
 
-__all__ = ["Admission", "AdmissionState", "Admitted", "Finding", "Refusal", "allowed_lateness"]
+__all__ = [
+    "Admission",
+    "AdmissionState",
+    "Admitted",
+    "Finding",
+    "LateAlarm",
+    "Refusal",
+    "allowed_lateness",
+]
 
 #: One quality finding about a record: (dimension, rule, feature or ``None``).
 Finding = tuple[str, str, str | None]
@@ -96,29 +105,38 @@ class AdmissionState:
         )
 
 
+class LateAlarm(NamedTuple):
+    """The late share crossed a bound (``starved``: learning stopped; ``recovered``), with
+    the evidence: the share, the bounds, and how many observations the share is of."""
+
+    signal: LateSignal
+    statistic: dict[str, Any]
+    window: int
+
+
 @dataclass(slots=True)
 class Admitted:
     """An observation to predict: its features (with a contract, its canonical ones), how
     late it came, whether it may be learned, what the contract found, and the late
-    share's signal it completed (an alert), if any."""
+    share's alarm it completed (an alert), if any."""
 
     features: dict[str, Any]
     lateness_s: float
     learn: bool = True
     findings: list[Finding] = field(default_factory=list)
-    late: LateSignal | None = None
+    late: LateAlarm | None = None
 
 
 @dataclass(slots=True)
 class Refusal:
     """An event not to use: its dead letter's ``reason`` and ``detail``, the findings to
-    log with it, and the late share's signal it completed, if any. ``valid``: the event
+    log with it, and the late share's alarm it completed, if any. ``valid``: the event
     itself passed every rule (an outcome of a refused observation), so its time counts."""
 
     reason: str
     detail: str
     findings: list[Finding] | None = None
-    late: LateSignal | None = None
+    late: LateAlarm | None = None
     valid: bool = False
 
     @property
@@ -219,7 +237,7 @@ class Admission:
         late = lateness_s > self.allowed_lateness_s
         signal = None
         if self.late_policy in ("predict-only", "dead-letter"):  # late is not learned
-            signal = self.state.late_watch.observe(late)
+            signal = self._late(self.state.late_watch.observe(late))
         if late:
             findings.append(("timeliness", "late", None))
             if refused is None and self.late_policy == "dead-letter":
@@ -248,15 +266,18 @@ class Admission:
         contract.learn(checked.features, state)
         return Admitted(checked.features, lateness_s, learn, findings, signal), content
 
-    def late_statistic(self) -> dict[str, Any]:
-        """The evidence of a late share's alert: the share and the bounds."""
+    def _late(self, signal: LateSignal | None) -> LateAlarm | None:
+        """The late share's ``signal`` with its evidence: the share and the bounds."""
+        if signal is None:
+            return None
         watch = self.state.late_watch
-        return {
+        statistic = {
             "late_share": round(watch.share, 4),
             "alarm_share": watch.alarm_share,
             "allowed_lateness_s": self.allowed_lateness_s,
             "late_policy": self.late_policy,
         }
+        return LateAlarm(signal, statistic, watch.window)
 
     def admitted(self, event_id: str) -> bool:
         """Whether an observation with this id was admitted (within the window)."""

@@ -1,10 +1,10 @@
-"""Where a task's outputs go: dead letters, quality findings and alerts, counted on the way.
+"""Where a task's outputs go: predictions, dead letters, findings, alerts, counted on the way.
 
-A task hands every record it cannot use, every quality finding and every alert to its
-:class:`Outbox`, which adds it to the :class:`TaskOutput` of the call in progress and
-moves the counters and quality figures that go with it. The record in hand (its offset,
-event id and kind) names the alerts and findings, so a replay repeats them under the
-same ids.
+A task hands every prediction it serves, every record it cannot use, every quality
+finding and every alert to its :class:`Outbox`, which adds it to the :class:`TaskOutput`
+of the call in progress and moves the counters and quality figures that go with it. The
+record in hand (its offset, event id and kind) names the alerts and findings, so a
+replay repeats them under the same ids.
 
 >>> from driftline.core.learning.contenders import ModelSlot
 >>> from driftline.core.learning.metrics import TaskMetrics
@@ -32,9 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from driftline.core.events.model import Observation
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
 from driftline.core.learning.contenders import ModelSlot
+from driftline.core.learning.ensemble import Served
 from driftline.core.learning.metrics import TaskMetrics
+from driftline.core.quality.admission import LateAlarm
 from driftline.core.quality.figures import DIMENSION_OF, QualityFinding, QualityMetrics
 
 __all__ = ["NO_EVENT", "Finding", "Outbox", "TaskOutput"]
@@ -83,6 +86,52 @@ class Outbox:
         """A new output: what follows goes there."""
         self.out = TaskOutput()
         return self.out
+
+    def late(self, alarm: LateAlarm, at: datetime, slot: ModelSlot) -> None:
+        """The late share crossed a bound: learning stopped (``starved``) or resumed."""
+        statistic, window = alarm.statistic, alarm.window
+        self.alert(
+            "timeliness",
+            "late-inputs",
+            alarm.signal,
+            "late share",
+            statistic,
+            window,
+            at,
+            slot,
+            "none",
+        )
+
+    def prediction(
+        self,
+        record: InputRecord,
+        obs: Observation,
+        ingest_time: datetime,
+        predicted_time: datetime,
+        served: Served,
+        config: str,
+    ) -> None:
+        """The prediction served for ``obs`` (``config``: the fingerprint of the task's)."""
+        self.metrics.counts["predictions"] += 1
+        slot = served.slot
+        self.out.predictions.append(
+            Prediction(
+                key=obs.key,
+                event_id=obs.event_id,
+                partition=record.partition,
+                offset=record.offset,
+                event_time=obs.event_time,
+                ingest_time=ingest_time,
+                predicted_time=predicted_time,
+                prediction=served.prediction,
+                probabilities=served.probabilities,
+                model_version=slot.version,
+                model=slot.name,
+                decision=served.decision,
+                threshold=slot.threshold,
+                config=config,
+            )
+        )
 
     def points(self, slots: Iterable[ModelSlot]) -> None:
         """The points of the event-time windows each model closed since last asked."""

@@ -1,9 +1,13 @@
-"""One partition's task: decode, validate, dedupe, predict, learn, score. Pure logic.
+"""One partition's task: the prequential skeleton, admit -> predict -> pending -> resolve ->
+learn. Pure logic.
 
-A task owns its model, pending store, dedupe windows, metrics and watermark, as a Kafka
-Streams task does; the worker hands it the records of its partition in offset order and
-writes out what it returns. :meth:`PartitionTask.process` touches no service, so the
-whole prequential loop runs in a unit test.
+A task owns its state (:class:`~driftline.core.task.state.TaskState`: its models, pending
+store, dedupe windows, metrics and watermark), as a Kafka Streams task does; the worker
+hands it the records of its partition in offset order and writes out what it returns.
+Each step is a collaborator's: admission (:mod:`driftline.core.quality.admission`), the
+model ensemble (:mod:`driftline.core.learning.ensemble`), the drift watch
+(:mod:`driftline.core.drift.watch`) and the outbox (:mod:`driftline.core.task.outbox`).
+:meth:`PartitionTask.process` touches no service, so the whole loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
 >>> from driftline.core.events.model import Observation, Outcome
@@ -29,12 +33,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from driftline.core.drift.monitors import Alarm, DriftAction
+from driftline.core.drift.watch import DriftWatch
 from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
 from driftline.core.events.model import Observation, Outcome
-from driftline.core.events.records import InputRecord, Prediction
+from driftline.core.events.records import InputRecord
 from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
 from driftline.core.learning.ensemble import Ensemble, RollbackSource, Served
@@ -48,7 +52,7 @@ from driftline.core.quality.rules import Verdict
 from driftline.core.task.config import DriftConfig, TaskConfig
 from driftline.core.task.fingerprint import config_fingerprint
 from driftline.core.task.outbox import Outbox, TaskOutput
-from driftline.core.task.state import TaskState
+from driftline.core.task.state import StateView, TaskState
 from driftline.core.times import from_millis
 
 __all__ = [
@@ -64,8 +68,7 @@ __all__ = [
 
 class PartitionTask:
     """The prequential step of one partition over its state, with its collaborators:
-    admission (may this event be used?), the model ensemble (predict, learn), the drift
-    watch and the outbox (dead letters, findings, alerts)."""
+    admission, the model ensemble, the drift watch and the outbox."""
 
     def __init__(
         self,
@@ -77,31 +80,25 @@ class PartitionTask:
         codec: EventCodec | None = None,
         restored_from: dict[str, Any] | None = None,
     ) -> None:
-        self.partition = partition
-        self.config = config
+        self.partition, self.config = partition, config
         #: Everything the task learned from its records (see :mod:`driftline.core.task.state`).
-        self.state = state if state is not None else TaskState.fresh(config)
+        self.state = state = state if state is not None else TaskState.fresh(config)
         #: What every prediction carries: which configuration made it.
         self.fingerprint = config_fingerprint(config)
         self.codec = codec or EventCodec()
         self.features = FeatureBuilder(config.features)
-        state = self.state
-        self.kind = state.models.kind
-        #: Where dead letters, quality findings and alerts go.
-        self.outbox = Outbox(partition, state.metrics, state.quality)
+        models, metrics = state.models, state.metrics
+        self.kind = models.kind
+        #: Where predictions, dead letters, quality findings and alerts go.
+        self.outbox = Outbox(partition, metrics, state.quality)
         #: Whether an event may be used, and what of it.
         self.admission = Admission(
-            config,
-            self.kind,
-            state.models.multiclass,
-            state.admission,
-            state.metrics,
-            state.quality,
+            config, models.kind, models.multiclass, state.admission, metrics, state.quality
         )
         #: The champion and its challengers.
-        self.ensemble = Ensemble(
-            config, state.models, state.metrics, self.outbox, partition, rollback
-        )
+        self.ensemble = Ensemble(config, models, metrics, self.outbox, partition, rollback)
+        #: The drift monitors, and what their alarms do to the models.
+        self.watch = DriftWatch(config.drift, state.monitors, self.ensemble, self.outbox)
         #: The watermark waits the stream's allowed lateness.
         self._lateness = timedelta(seconds=self.admission.allowed_lateness_s)
         #: The header of the checkpoint this task was restored from (None: fresh), and
@@ -111,51 +108,17 @@ class PartitionTask:
             restored_from["model_version"] if restored_from is not None else None
         )
 
-    # -- the state's parts, as the task's -------------------------------------------------
-    @property
-    def slots(self) -> dict[str, ModelSlot]:
-        """The task's models by name; the champion's predictions are served."""
-        return self.state.models.slots
-
-    @property
-    def champion(self) -> str:
-        return self.state.models.champion
-
-    @property
-    def metrics(self) -> TaskMetrics:
-        return self.state.metrics
-
-    @property
-    def pending(self) -> PendingStore:
-        return self.state.pending
-
-    @property
-    def early(self) -> EarlyOutcomes:
-        return self.state.early
-
-    @property
-    def history(self) -> LabelHistory | None:
-        return self.state.history
-
-    @property
-    def quality(self) -> QualityMetrics:
-        return self.state.quality
-
-    @property
-    def contract_state(self) -> Any:
-        return self.state.admission.contract_state
-
-    @property
-    def max_event_time(self) -> datetime | None:
-        return self.state.max_event_time
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.state.next_offset
-
-    @next_offset.setter
-    def next_offset(self, offset: int | None) -> None:
-        self.state.next_offset = offset
+    # -- the state's parts, as the task's own -------------------------------------------
+    slots = StateView[dict[str, ModelSlot]]("models", "slots")
+    champion = StateView[str]("models", "champion")
+    metrics = StateView[TaskMetrics]("metrics")
+    pending = StateView[PendingStore]("pending")
+    early = StateView[EarlyOutcomes]("early")
+    history = StateView[LabelHistory | None]("history")
+    quality = StateView[QualityMetrics]("quality")
+    contract_state = StateView[Any]("admission", "contract_state")
+    max_event_time = StateView[datetime | None]("max_event_time")
+    next_offset = StateView[int | None]("next_offset", writable=True)
 
     @property
     def rollback_source(self) -> RollbackSource | None:
@@ -230,7 +193,7 @@ class PartitionTask:
             counts["records"] += 1
             outbox.event = (event.event_id, event.kind)
             if isinstance(event, Observation):
-                accepted = self._observe(event, record, ingest_time, processed_at, out)
+                accepted = self._observe(event, record, ingest_time, processed_at)
             else:
                 accepted = self._resolve(event, record, ingest_time)
             if accepted:
@@ -266,39 +229,17 @@ class PartitionTask:
             out.expired += len(expired)
         for outcome, record in state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
-            self.outbox.dead_letter(
-                record,
-                "unknown-observation",
-                detail,
-                "outcome",
-                event=(outcome.event_id, "outcome"),
-            )
+            event = (outcome.event_id, "outcome")
+            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome", event=event)
 
     # -- admit, predict, pend; resolve, learn -------------------------------------------------
     def _observe(
-        self,
-        obs: Observation,
-        record: InputRecord,
-        ingest_time: datetime,
-        processed_at: datetime,
-        out: TaskOutput,
+        self, obs: Observation, record: InputRecord, ingest_time: datetime, processed_at: datetime
     ) -> bool:
         """Admit an observation, predict it and keep it pending; whether it was valid."""
         admitted = self.admission.observation(obs, record.key, ingest_time)
         if admitted.late is not None:  # the late share crossed a bound: an alert
-            statistic = self.admission.late_statistic()
-            window = self.state.admission.late_watch.window
-            self.outbox.alert(
-                "timeliness",
-                "late-inputs",
-                admitted.late,
-                "late share",
-                statistic,
-                window,
-                obs.event_time,
-                self.ensemble.champion,
-                "none",
-            )
+            self.outbox.late(admitted.late, obs.event_time, self.ensemble.champion)
         if isinstance(admitted, Refusal):
             self._refuse(obs, record, admitted)
             return False
@@ -307,10 +248,7 @@ class PartitionTask:
             self.outbox.found(record, admitted.findings, action)
         features, history = admitted.features, self.state.history
         self.state.metrics.lateness.add(admitted.lateness_s)
-        if self.state.feature_monitor is not None:
-            alarms = self.state.feature_monitor.update(features)
-            if alarms:
-                self._on_alarms(alarms, obs.event_time, self.config.drift.features_action)
+        self.watch.features(features, obs.event_time)
         x = self.features.build(obs, ingest_time, features)
         groups = None
         if history is not None:
@@ -341,25 +279,7 @@ class PartitionTask:
                 admitted.learn,
             )
         )
-        self.state.metrics.counts["predictions"] += 1
-        out.predictions.append(
-            Prediction(
-                key=obs.key,
-                event_id=obs.event_id,
-                partition=record.partition,
-                offset=record.offset,
-                event_time=obs.event_time,
-                ingest_time=ingest_time,
-                predicted_time=processed_at,
-                prediction=served.prediction,
-                probabilities=served.probabilities,
-                model_version=slot.version,
-                model=slot.name,
-                decision=served.decision,
-                threshold=slot.threshold,
-                config=self.fingerprint,
-            )
-        )
+        self.outbox.prediction(record, obs, ingest_time, processed_at, served, self.fingerprint)
         waiting = self.state.early.take(obs.event_id)
         if waiting is not None:  # its outcome came first: predicted above, now learn
             early, outcome_record = waiting
@@ -382,10 +302,8 @@ class PartitionTask:
         if waiting is not None:
             self.admission.reopen(obs.event_id)
             detail = f"{obs.event_id}: its observation was dead-lettered ({reason})"
-            event = (obs.event_id, "outcome")
-            self.outbox.dead_letter(
-                waiting[1], "unknown-observation", detail, "outcome", event=event
-            )
+            letter = (waiting[1], "unknown-observation", detail, "outcome")
+            self.outbox.dead_letter(*letter, event=(obs.event_id, "outcome"))
 
     def _resolve(self, outcome: Outcome, record: InputRecord, ingest_time: datetime) -> bool:
         """Admit an outcome and learn its pending observation (or hold it for one to come);
@@ -415,19 +333,15 @@ class PartitionTask:
         return True
 
     def _learn(self, entry: PendingEntry | None, label: Any, at: datetime) -> Verdict:
-        """Every model scores its stored answer and learns the label (see
-        :meth:`~driftline.core.learning.ensemble.Ensemble.learn_one`), the drift watch sees
-        the label, and the history too once the champion learned it. Returns ``None``
-        once the champion learned, else the dead letter's reason."""
+        """Each model scores its stored answer and learns the label (the ensemble), the
+        drift watch sees it, and the history once the champion learned it (``None``; else
+        the dead letter's reason)."""
         if entry is None:
             return None
-        verdict = self.ensemble.learn_one(entry, label, at, self._watch_errors)
+        verdict = self.ensemble.learn_one(entry, label, at, self.watch.errors)
         if not entry.learn:  # late, predict-only: scored, not learned
             return None
-        if self.state.label_monitor is not None:
-            alarms = self.state.label_monitor.update(label)
-            if alarms:
-                self._on_alarms(alarms, at, self.config.drift.labels_action)
+        self.watch.labels(label, at)
         if verdict is not None:
             return verdict
         if self.state.history is not None and entry.groups:
@@ -435,53 +349,6 @@ class PartitionTask:
         self.state.metrics.counts["learned"] += 1
         self.ensemble.promote_if_better(at)
         return None
-
-    # -- drift -------------------------------------------------------------------------------
-    def _watch_errors(self, slot: ModelSlot, label: Any, prediction: Any, at: datetime) -> None:
-        """Feed a model's error to its concept-drift detector, and act on an alarm."""
-        if slot.monitor is None:
-            return
-        if self.kind == "classification":
-            error: float = 0.0 if prediction == label else 1.0
-        else:
-            error = abs(float(label) - float(prediction))
-        alarm = slot.monitor.update(error)
-        if alarm is None:
-            if slot.background is not None and not slot.monitor.in_warning:
-                # the warning ended with no drift: its background learned the old concept
-                slot.background = None
-            return
-        action = self.config.drift.concept_action
-        if alarm.signal == "warning":
-            if action == "swap":  # a background model learns from now on
-                slot.background = slot.fresh_model()
-            self._drift_alert(alarm, at, slot, "none")
-            return
-        self._drift_alert(alarm, at, slot, action)
-        self.ensemble.replace(slot, action)
-
-    def _on_alarms(self, alarms: list[Alarm], at: datetime, action: DriftAction) -> None:
-        """Feature and label alarms: an alert each; a drift's action applies to every model."""
-        champion = self.ensemble.champion
-        for alarm in alarms:
-            acted = action if alarm.signal == "drift" else "none"
-            self._drift_alert(alarm, at, champion, acted)
-            if acted != "none":
-                for slot in self.slots.values():
-                    self.ensemble.replace(slot, acted)
-
-    def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> None:
-        self.outbox.alert(
-            alarm.kind,
-            alarm.subject,
-            alarm.signal,
-            alarm.detector,
-            dict(alarm.statistic),
-            alarm.window,
-            at,
-            slot,
-            action,
-        )
 
     def snapshot(self) -> dict[str, Any]:
         """Metrics snapshot with the task's identity, JSON-ready."""

@@ -3,9 +3,10 @@
 Everything a task learns from its records is here, and nothing else: what its config
 says is rebuilt from the config (a checkpoint is refused by a task of another config).
 Each collaborator of the task keeps its part as a small dataclass of its own (the
-ensemble's models, admission's windows); the parts all collaborators share (the
-metrics, the quality figures, the pending store, the clocks) are fields of their own. A
-field added anywhere in it is checkpointed with the rest: there is no list to keep.
+ensemble's models, admission's windows, the drift watch's monitors); the parts they
+share (the metrics, the quality figures, the pending store, the clocks) are fields of
+their own. A field added anywhere in it is checkpointed with the rest: there is no list
+of names to keep up to date.
 
 >>> from driftline.core.task.config import TaskConfig
 >>> state = TaskState.fresh(TaskConfig())
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
 
-from driftline.core.drift.monitors import FeatureMonitor, LabelMonitor
+from driftline.core.drift.watch import Monitors
 from driftline.core.events.ticks import IdleClock
 from driftline.core.learning.ensemble import EnsembleState
 from driftline.core.learning.history import LabelHistory
@@ -28,7 +30,9 @@ from driftline.core.quality.admission import AdmissionState
 from driftline.core.quality.figures import QualityMetrics
 from driftline.core.task.config import TaskConfig
 
-__all__ = ["TaskState"]
+__all__ = ["StateView", "TaskState"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,9 +52,9 @@ class TaskState:
     #: Findings per dimension, rule, feature and source.
     quality: QualityMetrics
     #: The recent label rate per entity and segment (a feature), if configured.
+    #: The task-wide drift monitors (:class:`~driftline.core.drift.watch.DriftWatch`).
+    monitors: Monitors = field(default_factory=Monitors)
     history: LabelHistory | None = None
-    feature_monitor: FeatureMonitor | None = None
-    label_monitor: LabelMonitor | None = None
     max_event_time: datetime | None = None
     #: Where event time stands on the broker's clock, moved on by watermark ticks.
     idle_clock: IdleClock = field(default_factory=IdleClock)
@@ -61,7 +65,7 @@ class TaskState:
     def fresh(cls, config: TaskConfig) -> TaskState:
         """The state of a task of ``config`` that has read nothing."""
         models, metrics = EnsembleState.fresh(config)
-        drift, contract, features = config.drift, config.contract, config.features
+        contract, features = config.contract, config.features
         ttl = timedelta(seconds=config.pending_ttl_s)
         return cls(
             models=models,
@@ -83,25 +87,53 @@ class TaskState:
                 if features.history_groups and not features.raw_only
                 else None
             ),
-            feature_monitor=(
-                FeatureMonitor(
-                    drift.features,  # type: ignore[arg-type]
-                    category_window=drift.category_window,
-                    psi_threshold=drift.psi_threshold,
-                    seed=config.seed,
-                )
-                if drift.features is not None
-                else None
-            ),
-            label_monitor=(
-                LabelMonitor(
-                    models.kind,
-                    detector=drift.labels,  # type: ignore[arg-type]
-                    category_window=drift.category_window,
-                    psi_threshold=drift.psi_threshold,
-                    seed=config.seed,
-                )
-                if drift.labels is not None
-                else None
-            ),
+            monitors=Monitors.fresh(config.drift, models.kind, config.seed),
         )
+
+
+class StateView(Generic[T]):
+    """An attribute of a task that is a part of its state, found by ``path``:
+    ``metrics = StateView[TaskMetrics]("metrics")`` in a class whose instances have a
+    ``state`` makes ``task.metrics`` be ``task.state.metrics``, wherever the state keeps
+    it; only a ``writable`` view can be set (the other parts are shared by reference).
+
+    >>> from driftline.core.task.config import TaskConfig
+    >>> class Holder:
+    ...     champion = StateView[str]("models", "champion")
+    ...     next_offset = StateView["int | None"]("next_offset", writable=True)
+    ...     def __init__(self, state):
+    ...         self.state = state
+    >>> holder = Holder(TaskState.fresh(TaskConfig()))
+    >>> holder.next_offset = 7
+    >>> holder.champion, holder.state.next_offset
+    ('main', 7)
+    >>> holder.champion = "other"
+    Traceback (most recent call last):
+    AttributeError: champion is a part of the task's state: set task.state.models.champion
+    """
+
+    def __init__(self, *path: str, writable: bool = False) -> None:
+        self.path = path
+        self.writable = writable
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, task: Any, owner: type | None = None) -> T:
+        if task is None:
+            return self  # type: ignore[return-value]  # the class's attribute: the view
+        part = task.state
+        for step in self.path:
+            part = getattr(part, step)
+        return part  # type: ignore[no-any-return]
+
+    def __set__(self, task: Any, value: T) -> None:
+        if not self.writable:
+            where = ".".join(self.path)
+            raise AttributeError(
+                f"{self.name} is a part of the task's state: set task.state.{where}"
+            )
+        part = task.state
+        for step in self.path[:-1]:
+            part = getattr(part, step)
+        setattr(part, self.path[-1], value)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from driftline.core.events.model import Observation
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.contenders import ModelSlot
+from driftline.core.learning.ensemble import Served
 from driftline.core.learning.metrics import TaskMetrics
+from driftline.core.quality.admission import LateAlarm
 from driftline.core.quality.figures import QualityMetrics
 from driftline.core.task.outbox import NO_EVENT, Outbox, TaskOutput
 
@@ -114,3 +117,41 @@ def test_closed_windows_become_points_of_this_partition_once() -> None:
     outbox.points([slot])
     assert out.points == [{"window_s": 3600, "n": 3, "model": "main", "partition": 1}]
     assert metrics.closed == []
+
+
+def test_a_prediction_carries_the_serving_model_and_counts() -> None:
+    outbox, metrics, _ = rig()
+    slot = ModelSlot("main", "dummy.NoChangeClassifier()", 42, metrics)
+    slot.version = 4
+    obs = Observation(event_id="e1", key="k", event_time=AT, features={"x": 1.0})
+    served = Served(slot, True, {True: 0.75, False: 0.25}, True, None)
+    out = outbox.open()
+    outbox.prediction(record(6), obs, AT, AT, served, "cfg")
+    [p] = out.predictions
+    assert (p.key, p.event_id, p.offset, p.model, p.model_version, p.config) == (
+        "k",
+        "e1",
+        6,
+        "main",
+        4,
+        "cfg",
+    )
+    assert p.probabilities == {True: 0.75, False: 0.25} and p.threshold is None
+    assert metrics.counts["predictions"] == 1
+
+
+def test_a_late_share_alarm_is_a_timeliness_alert() -> None:
+    outbox, metrics, _ = rig()
+    slot = ModelSlot("main", "dummy.NoChangeClassifier()", 42, metrics)
+    out = outbox.open()
+    outbox.at(record(8))
+    outbox.late(LateAlarm("starved", {"late_share": 0.5}, 1000), AT, slot)
+    [alert] = out.alerts
+    assert (alert.kind, alert.subject, alert.signal, alert.detector, alert.window) == (
+        "timeliness",
+        "late-inputs",
+        "starved",
+        "late share",
+        1000,
+    )
+    assert alert.alert_id == "2-8-timeliness-late-inputs-starved" and alert.action == "none"

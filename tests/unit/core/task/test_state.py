@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from driftline.core.drift.watch import Monitors
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation, Outcome
 from driftline.core.events.records import InputRecord
@@ -36,6 +37,14 @@ class NotedState(TaskState):
     """A state with one more field, as a later change would add one."""
 
     notes: list[str] = field(default_factory=list)
+
+
+#: A part of the state (the drift watch's) with one more field, made as a later change
+#: might make it.
+NotedMonitors = dataclasses.make_dataclass(
+    "NotedMonitors", [("alarms_seen", int, field(default=0))], bases=(Monitors,)
+)
+NotedMonitors.__module__ = __name__  # so that pickle finds it
 
 
 def records(n: int) -> list[InputRecord]:
@@ -85,6 +94,19 @@ def test_a_field_added_to_the_state_survives_a_checkpoint() -> None:
     assert again.state.notes == ["kept"]
     assert again.next_offset == task.next_offset
     assert model_digest(again) == model_digest(task)
+
+
+def test_a_field_added_to_a_part_of_the_state_survives_a_checkpoint() -> None:
+    state = TaskState.fresh(CONFIG)
+    state.monitors = NotedMonitors(state.monitors.features, state.monitors.labels, 3)
+    task = PartitionTask(0, CONFIG, state)
+    task.process(records(20), T0)
+
+    again = restore_task(seal_task(task, SEALER, "state"), SEALER, CONFIG, 0)
+
+    assert isinstance(again.state.monitors, NotedMonitors)
+    assert again.state.monitors.alarms_seen == 3
+    assert state_digest(again.state.monitors.labels) == state_digest(state.monitors.labels)
 
 
 def test_every_field_of_the_state_survives_a_checkpoint() -> None:
