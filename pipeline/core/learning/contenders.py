@@ -226,9 +226,6 @@ class ModelSlot:
         self._loss_sum = 0.0
         self.contest.clear()
 
-    def fresh_model(self) -> Any:
-        return build_model(self.spec, self.seed)
-
     def describe(self, champion: bool) -> dict[str, Any]:
         """What a snapshot says of this model."""
         return {

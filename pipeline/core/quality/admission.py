@@ -6,9 +6,9 @@ rules (:class:`~driftline.core.quality.rules.QualityRules`), its id new (the ded
 windows), and, with a data contract, its features clean (the contract's canonical
 features, the late policy, near duplicates). An observation gets back its cleaned
 features (:class:`Admitted`) or a :class:`Refusal` (the reason and detail of its dead
-letter, with the quality findings), either with the late share's alarm if it completed
-one (:class:`LateAlarm`); an outcome, ``None`` or a refusal. A ``duplicate`` refusal is
-dropped, not dead-lettered.
+letter, with the quality findings), and either carries the late share's alarm when the
+observation completed one (:class:`LateAlarm`); an outcome gets ``None`` or a refusal.
+A ``duplicate`` refusal is dropped, not dead-lettered.
 
 The windows that remember what was seen are its state (:class:`AdmissionState`, a part
 of the task's). An event refused is not recorded as seen: a corrected copy with the same
@@ -145,7 +145,7 @@ class Refusal:
         return self.reason == "duplicate"
 
 
-_DUPLICATE: list[Finding] = [("accuracy", "duplicate", None)]
+_DUPLICATE: Finding = ("accuracy", "duplicate", None)
 
 
 def allowed_lateness(config: TaskConfig) -> float:
@@ -197,7 +197,7 @@ class Admission:
         state, counts = self.state, self.metrics.counts
         if state.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
-            return Refusal("duplicate", f"{obs.event_id}: seen before", _DUPLICATE)
+            return Refusal("duplicate", f"{obs.event_id}: seen before", [_DUPLICATE])
         counts["observations"] += 1
         verdict = _key_mismatch(obs.key, key) or self.rules.check_observation(obs, ingest_time)
         if verdict is not None:
@@ -298,7 +298,7 @@ class Admission:
             if state.outcome_labels.same(event_id, outcome.label) is not False:
                 # the same label, or one too old to know: a duplicate
                 counts["duplicates"] += 1
-                return Refusal("duplicate", f"{event_id}: seen before", _DUPLICATE)
+                return Refusal("duplicate", f"{event_id}: seen before", [_DUPLICATE])
             # Another label for an observation already resolved: the first one stands.
             counts["outcomes"] += 1
             detail = (
