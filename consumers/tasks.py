@@ -34,14 +34,10 @@ class TaskStore:
         blob = self.store.load(partition)
         if blob is None:
             return None
-        task = restore_task(blob, self.sealer, self.config, partition)
-        task.rollback_source = self.kept_models
-        return task
+        return restore_task(blob, self.sealer, self.config, partition, self.kept_models)
 
     def fresh(self, partition: int) -> PartitionTask:
-        task = PartitionTask(partition, self.config, self.codec)
-        task.rollback_source = self.kept_models
-        return task
+        return PartitionTask(partition, self.config, rollback=self.kept_models, codec=self.codec)
 
     def kept_models(self, partition: int, offset: int) -> tuple[str, dict[str, Any]] | None:
         """The champion's name and the models of ``partition``'s kept checkpoint at

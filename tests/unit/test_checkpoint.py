@@ -504,8 +504,14 @@ def test_restore_rebuilds_what_is_not_checkpointed() -> None:
 def test_digest_is_equal_for_a_pickled_copy() -> None:
     task = trained_task(200)
     assert state_digest(pickle.loads(pickle.dumps(task.model))) == model_digest(task)
-    for name in ("pending", "early", "seen_observations", "metrics", "history"):
-        value = getattr(task, name)
+    state = task.state
+    for name, value in {
+        "pending": state.pending,
+        "early": state.early,
+        "seen_observations": state.admission.seen_observations,
+        "metrics": state.metrics,
+        "history": state.history,
+    }.items():
         assert state_digest(pickle.loads(pickle.dumps(value))) == state_digest(value), name
 
 

@@ -179,19 +179,19 @@ def test_a_feature_that_is_always_large_is_guarded_once_a_jump_again(monkeypatch
     """The guard's copy costs more than a learning step: a feature that is always large
     (the lateness of a historical replay, ~4e8 s) is tried on a copy the first time only;
     a value far beyond what was learned (GUARD_GROWTH times) is tried again."""
-    import driftline.core.task.partition as task_module
+    import driftline.core.learning.guard as guard_module
 
     copies = 0
-    real_dumps = task_module.pickle.dumps
+    real_dumps = guard_module.pickle.dumps
 
     def counting_dumps(*args: Any, **kwargs: Any) -> bytes:
         nonlocal copies
         copies += 1
         return real_dumps(*args, **kwargs)
 
-    monkeypatch.setattr(task_module.pickle, "dumps", counting_dumps)
+    monkeypatch.setattr(guard_module.pickle, "dumps", counting_dumps)
     task = PartitionTask(0, TaskConfig(features=FEATURES))
-    jump = 4e8 * task_module.GUARD_GROWTH * 2
+    jump = 4e8 * guard_module.GUARD_GROWTH * 2
     rows = [({"lateness": 4e8 + i, "y": 1.0}, i % 2 == 0) for i in range(20)]
     rows += [({"lateness": jump, "y": 1.0}, True)] + rows[:5]
     all_finite(task, stream(rows))

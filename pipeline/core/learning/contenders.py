@@ -30,10 +30,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from driftline.core.drift.alarms import DriftAction
+from driftline.core.drift.response import DriftResponse
 from driftline.core.learning.costs import ThresholdTuner, decide
 from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.models import build_model
@@ -132,9 +135,11 @@ class ModelSlot:
 
     ``version`` counts the changes of this slot's model (each learned label, a reset, a
     swap, a rollback), so a (name, version) pair names one model state and is never
-    reused. ``guard_scale`` is the largest magnitude learned per feature (see the task's
-    guard). ``background`` is a model learning since a drift warning, ready to be swapped
-    in when the drift is confirmed.
+    reused. ``guard_scale`` is the largest magnitude learned per feature (see
+    :mod:`~driftline.core.learning.guard`). The model is held by its drift response
+    (``drift``, a :class:`~driftline.core.drift.response.DriftResponse` following the
+    concept drift ``action``), with ``background``, a model learning since a drift
+    warning, ready to be swapped in when the drift is confirmed.
     """
 
     def __init__(
@@ -145,19 +150,24 @@ class ModelSlot:
         metrics: TaskMetrics,
         tuner: ThresholdTuner | None = None,
         model: Any = None,
+        action: DriftAction = "none",
     ) -> None:
         self.name = name
         self.spec = spec
         self.seed = seed
-        self.model: Any = build_model(spec, seed) if model is None else model
+        #: The model, with what it does at a drift (a fresh one is built from the spec).
+        self.drift = DriftResponse(
+            build_model(spec, seed) if model is None else model,
+            action,
+            fresh=partial(build_model, spec, seed),
+        )
         #: Whether the model's ``predict_one`` is the argmax of its probabilities.
         self.argmax = False
         self.version = 0
         self.metrics = metrics
         self.tuner = tuner
         self.guard_scale: dict[str, float] = {}
-        self.background: Any = None
-        self.monitor: Any = None  # set by the task when concept drift is watched
+        self.monitor: Any = None  # set by the ensemble when concept drift is watched
         self._losses: deque[float] = deque()
         self._loss_sum = 0.0
         #: This model's losses paired with the champion's (unused for the champion).
@@ -167,6 +177,24 @@ class ModelSlot:
         if "contest" not in state:  # a checkpoint made before pairs were kept
             state = state | {"contest": PairedLosses()}
         self.__dict__.update(state)
+
+    @property
+    def model(self) -> Any:
+        """The River model of this slot."""
+        return self.drift.model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self.drift.model = model
+
+    @property
+    def background(self) -> Any:
+        """The model learning since a drift warning (``None``: no warning in force)."""
+        return self.drift.background
+
+    @background.setter
+    def background(self, model: Any) -> None:
+        self.drift.background = model
 
     @property
     def threshold(self) -> float | None:
@@ -193,17 +221,19 @@ class ModelSlot:
         return self._loss_sum / len(self._losses)
 
     def replace_model(self, model: Any) -> None:
-        """A new model in this slot (reset, swap, rollback): a new version, fresh windows."""
-        self.model = model
+        """A new model in this slot (a rollback): a new version, fresh windows."""
+        self.drift.model = model
+        self.drift.background = None
+        self.renew()
+
+    def renew(self) -> None:
+        """The slot's model was replaced (a rollback, a drift's action): a new version,
+        fresh windows."""
         self.version += 1
         self.guard_scale = {}
-        self.background = None
         self._losses.clear()
         self._loss_sum = 0.0
         self.contest.clear()
-
-    def fresh_model(self) -> Any:
-        return build_model(self.spec, self.seed)
 
     def describe(self, champion: bool) -> dict[str, Any]:
         """What a snapshot says of this model."""

@@ -21,8 +21,9 @@ import river
 from driftline.core import __version__
 from driftline.core.task.digest import state_digest
 from driftline.core.task.fingerprint import config_fingerprint
-from driftline.core.task.partition import PartitionTask, TaskConfig
+from driftline.core.task.partition import PartitionTask, RollbackSource, TaskConfig
 from driftline.core.task.seal import CheckpointCodec, CheckpointError
+from driftline.core.task.state import TaskState
 
 __all__ = [
     "config_fingerprint",
@@ -35,29 +36,6 @@ __all__ = [
 ]
 
 FORMAT = 7
-#: The attributes that are a task's state; everything else is rebuilt from its config.
-_STATE = (
-    "slots",
-    "champion",
-    "since_promotion",
-    "pending",
-    "early",
-    "seen_observations",
-    "seen_outcomes",
-    "rejected_observations",
-    "outcome_labels",
-    "seen_contents",
-    "contract_state",
-    "quality",
-    "late_watch",
-    "metrics",
-    "history",
-    "feature_monitor",
-    "label_monitor",
-    "max_event_time",
-    "idle_clock",
-    "next_offset",
-)
 
 
 def model_digest(task: PartitionTask) -> str:
@@ -67,7 +45,7 @@ def model_digest(task: PartitionTask) -> str:
 
 def seal_task(task: PartitionTask, codec: CheckpointCodec, namespace: str) -> bytes:
     """The task's whole state and next offset as one sealed blob."""
-    payload = pickle.dumps({name: getattr(task, name) for name in _STATE}, protocol=5)
+    payload = pickle.dumps(task.state, protocol=5)
     header = {
         "format": FORMAT,
         "namespace": namespace,
@@ -93,9 +71,14 @@ def seal_task(task: PartitionTask, codec: CheckpointCodec, namespace: str) -> by
 
 
 def restore_task(
-    blob: bytes, codec: CheckpointCodec, config: TaskConfig, partition: int
+    blob: bytes,
+    codec: CheckpointCodec,
+    config: TaskConfig,
+    partition: int,
+    rollback: RollbackSource | None = None,
 ) -> PartitionTask:
-    """Verify ``blob`` (before unpickling anything) and rebuild the task it holds."""
+    """Verify ``blob`` (before unpickling anything) and build the task of the state it
+    holds (``rollback``: where that task finds a kept checkpoint's models)."""
     header, payload = codec.open(blob)
     if header.get("format") != FORMAT:
         raise CheckpointError(
@@ -113,13 +96,13 @@ def restore_task(
             f"(fingerprint {header.get('config_fingerprint')}, now {expected}; model "
             f"{header.get('model')!r}): delete it to start that model afresh"
         )
-    state: dict[str, Any] = pickle.loads(payload)  # noqa: S301 - HMAC verified above
-    task = PartitionTask(partition, config)
-    for name in _STATE:
-        setattr(task, name, state[name])
-    task.parent_version = header["model_version"]
-    task.restored_from = header
-    return task
+    state = pickle.loads(payload)  # noqa: S301 - HMAC verified above
+    if not isinstance(state, TaskState):
+        raise CheckpointError(
+            f"partition {partition}'s checkpoint holds a {type(state).__name__}, not a task's "
+            "state: delete it to rebuild the state by replaying the partition"
+        )
+    return PartitionTask(partition, config, state, rollback=rollback, restored_from=header)
 
 
 def models_of(blob: bytes, codec: CheckpointCodec, partition: int) -> tuple[str, dict[str, Any]]:
@@ -131,8 +114,11 @@ def models_of(blob: bytes, codec: CheckpointCodec, partition: int) -> tuple[str,
             f"checkpoint of partition {header.get('partition')}, format {header.get('format')}"
             f": not a format {FORMAT} checkpoint of partition {partition}"
         )
-    state: dict[str, Any] = pickle.loads(payload)  # noqa: S301 - HMAC verified above
-    return state["champion"], {name: slot.model for name, slot in state["slots"].items()}
+    state = pickle.loads(payload)  # noqa: S301 - HMAC verified above
+    if not isinstance(state, TaskState):
+        raise CheckpointError(f"checkpoint of partition {partition} holds no task's state")
+    models = state.models
+    return models.champion, {name: slot.model for name, slot in models.slots.items()}
 
 
 def describe(blob: bytes, codec: CheckpointCodec, now: datetime | None = None) -> dict[str, Any]:

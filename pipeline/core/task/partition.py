@@ -1,9 +1,13 @@
-"""One partition's task: decode, validate, dedupe, predict, learn, score. Pure logic.
+"""One partition's task: the prequential skeleton, admit -> predict -> pending -> resolve ->
+learn. Pure logic.
 
-A task owns its model, pending store, dedupe windows, metrics and watermark, as a Kafka
-Streams task does; the worker hands it the records of its partition in offset order and
-writes out what it returns. :meth:`PartitionTask.process` touches no service, so the
-whole prequential loop runs in a unit test.
+A task owns its state (:class:`~driftline.core.task.state.TaskState`: its models, pending
+store, dedupe windows, metrics and watermark), as a Kafka Streams task does; the worker
+hands it the records of its partition in offset order and writes out what it returns.
+Each step is a collaborator's: admission (:mod:`driftline.core.quality.admission`), the
+model ensemble (:mod:`driftline.core.learning.ensemble`), the drift watch
+(:mod:`driftline.core.drift.watch`) and the outbox (:mod:`driftline.core.task.outbox`).
+:meth:`PartitionTask.process` touches no service, so the whole loop runs in a unit test.
 
 >>> from datetime import UTC, datetime
 >>> from driftline.core.events.model import Observation, Outcome
@@ -25,49 +29,30 @@ whole prequential loop runs in a unit test.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
-import pickle
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from river import base, compose
-
-from driftline.core.contract.check import ContractCheck
-from driftline.core.drift.monitors import (
-    Alarm,
-    DriftAction,
-    ErrorMonitor,
-    FeatureMonitor,
-    LabelMonitor,
-)
-from driftline.core.errors import ConfigError, DecodeError
+from driftline.core.drift.watch import DriftWatch
+from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
 from driftline.core.events.model import Observation, Outcome
-from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
-from driftline.core.events.ticks import IdleClock, WatermarkTick
+from driftline.core.events.records import InputRecord
+from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
-from driftline.core.learning.costs import CostMatrix, ThresholdTuner, positive_class
+from driftline.core.learning.ensemble import Ensemble, RollbackSource, Served
 from driftline.core.learning.features import FeatureBuilder, FeatureConfig
 from driftline.core.learning.history import LabelHistory
 from driftline.core.learning.metrics import TaskMetrics
-from driftline.core.learning.models import build_model, model_kind
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
-from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
-from driftline.core.quality.figures import (
-    DIMENSION_OF,
-    QualityFinding,
-    QualityMetrics,
-)
-from driftline.core.quality.late_watch import LateWatch
+from driftline.core.quality.admission import Admission, Refusal
+from driftline.core.quality.figures import QualityMetrics
 from driftline.core.quality.rules import Verdict
 from driftline.core.task.config import DriftConfig, TaskConfig
 from driftline.core.task.fingerprint import config_fingerprint
-from driftline.core.task.seal import CheckpointError
+from driftline.core.task.outbox import Outbox, TaskOutput
+from driftline.core.task.state import StateView, TaskState
 from driftline.core.times import from_millis
 
 __all__ = [
@@ -80,212 +65,92 @@ __all__ = [
     "TaskOutput",
 ]
 
-#: Finds the models of a kept checkpoint (partition, next offset): the champion's name and
-#: each model by name, or ``None`` when that checkpoint is no longer kept.
-RollbackSource = Callable[[int, int], "tuple[str, dict[str, Any]] | None"]
-
-
-@dataclass
-class TaskOutput:
-    """What one call to :meth:`PartitionTask.process` produced."""
-
-    predictions: list[Prediction] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    expired: int = 0
-    #: Watermark ticks and control commands read (records, but not events).
-    ticks: int = 0
-    controls: int = 0
-    #: Drift alarms, promotions, rollbacks (see :class:`~driftline.core.events.records.Alert`).
-    alerts: list[Alert] = field(default_factory=list)
-    #: Closed event-time windows, one point per window, model and this partition.
-    points: list[dict[str, Any]] = field(default_factory=list)
-    #: What the quality rules found, record by record (the quality log).
-    findings: list[QualityFinding] = field(default_factory=list)
-
 
 class PartitionTask:
-    """The state and the prequential step of one partition."""
+    """The prequential step of one partition over its state, with its collaborators:
+    admission, the model ensemble, the drift watch and the outbox."""
 
-    def __init__(self, partition: int, config: TaskConfig, codec: EventCodec | None = None):
-        self.partition = partition
-        self.config = config
+    def __init__(
+        self,
+        partition: int,
+        config: TaskConfig,
+        state: TaskState | None = None,
+        *,
+        rollback: RollbackSource | None = None,
+        codec: EventCodec | None = None,
+        restored_from: dict[str, Any] | None = None,
+    ) -> None:
+        self.partition, self.config = partition, config
+        #: Everything the task learned from its records (see :mod:`driftline.core.task.state`).
+        self.state = state = state if state is not None else TaskState.fresh(config)
         #: What every prediction carries: which configuration made it.
         self.fingerprint = config_fingerprint(config)
         self.codec = codec or EventCodec()
-        specs = [(config.model_name, config.model), *config.challengers]
-        names = [name for name, _ in specs]
-        if len(set(names)) != len(names):
-            raise ConfigError(f"model names must differ: {names}")
-        first = build_model(config.model, config.seed)
-        self.kind = model_kind(first)
-        self._multiclass = _is_multiclass(first)
-        costs = config.costs if self.kind == "classification" else None
-        single = len(specs) == 1
-        self.metrics = TaskMetrics(
-            self.kind, config.rolling_window, costs, config.windows if single else ()
-        )
-        #: The task's models by name; the champion's predictions are served.
-        self.slots: dict[str, ModelSlot] = {}
-        for name, spec in specs:
-            metrics = (
-                self.metrics
-                if single
-                else TaskMetrics(self.kind, config.rolling_window, costs, config.windows)
-            )
-            slot = ModelSlot(
-                name,
-                spec,
-                config.seed,
-                metrics,
-                self._tuner(costs),
-                model=first if name == config.model_name else None,
-            )
-            if model_kind(slot.model) != self.kind:
-                raise ConfigError(
-                    f"model {name!r} is a {model_kind(slot.model)} model, "
-                    f"{config.model_name!r} a {self.kind} one: they cannot compete"
-                )
-            slot.argmax = _predict_is_argmax(slot.model)
-            if config.drift.concept is not None:
-                slot.monitor = ErrorMonitor(
-                    config.drift.concept,  # type: ignore[arg-type]
-                    kind=self.kind,
-                    subject=name,
-                    seed=config.seed,
-                )
-            self.slots[name] = slot
-        self.champion = config.model_name
-        #: Labels since the last promotion: a new champion holds for a whole window.
-        self.since_promotion = 0
-        drift = config.drift
-        self.feature_monitor = (
-            FeatureMonitor(
-                drift.features,  # type: ignore[arg-type]
-                category_window=drift.category_window,
-                psi_threshold=drift.psi_threshold,
-                seed=config.seed,
-            )
-            if drift.features is not None
-            else None
-        )
-        self.label_monitor = (
-            LabelMonitor(
-                self.kind,
-                detector=drift.labels,  # type: ignore[arg-type]
-                category_window=drift.category_window,
-                psi_threshold=drift.psi_threshold,
-                seed=config.seed,
-            )
-            if drift.labels is not None
-            else None
-        )
-        contract = config.contract
-        stream = contract.stream if contract is not None else None
-        #: The stream's allowed lateness: the watermark waits this long, and (with a
-        #: contract) an observation later than this is handled by its late policy.
-        self.allowed_lateness_s = (
-            stream.allowed_lateness_s
-            if stream is not None and stream.allowed_lateness_s is not None
-            else config.allowed_lateness_s
-        )
-        self._lateness = timedelta(seconds=self.allowed_lateness_s)
-        self.contract = ContractCheck(contract) if contract is not None else None
-        #: The contract's running statistics (what a missing value is filled with).
-        self.contract_state = self.contract.new_state() if self.contract is not None else None
-        self._declared = len(contract.features) if contract is not None else 0
-        self._late_policy = stream.late_policy if stream is not None else None
-        self._near_duplicates = stream is not None and stream.near_duplicates
-        self._source = stream.source if stream is not None else None
-        #: Findings per dimension, rule, feature and source.
-        self.quality = QualityMetrics(
-            config.quality_max_feature_names, contract.features if contract is not None else ()
-        )
-        #: Whether lateness keeps this task from learning (an alert when it does).
-        self.late_watch = LateWatch()
         self.features = FeatureBuilder(config.features)
-        self.history = (
-            LabelHistory(
-                config.features.history_alpha,
-                config.features.history_groups,
-                max_slots=config.features.history_max_slots,
-                max_labels=config.features.history_max_labels,
-            )
-            if config.features.history_groups and not config.features.raw_only
-            else None
+        models, metrics = state.models, state.metrics
+        self.kind = models.kind
+        #: Where predictions, dead letters, quality findings and alerts go.
+        self.outbox = Outbox(partition, metrics, state.quality)
+        #: Whether an event may be used, and what of it.
+        self.admission = Admission(
+            config, models.kind, models.multiclass, state.admission, metrics, state.quality
         )
-        self.pending = PendingStore(
-            timedelta(seconds=config.pending_ttl_s), max_entries=config.max_pending
-        )
-        self.early = EarlyOutcomes(timedelta(seconds=config.pending_ttl_s))
-        #: Ids of events that passed validation: a second copy is a duplicate.
-        self.seen_observations = DedupeWindow(config.dedupe_size)
-        self.seen_outcomes = DedupeWindow(config.dedupe_size)
-        #: Ids of observations dead-lettered (and not since accepted): their outcomes are
-        #: dead letters at once, yet a corrected copy with the same id is still predicted.
-        self.rejected_observations = DedupeWindow(config.dedupe_size)
-        #: The labels of the last outcomes recorded as seen: another label for one of
-        #: them is a conflicting outcome, the same one a duplicate.
-        self.outcome_labels = LabelMemory(config.conflict_window)
-        #: Digests of (key, event time, features) of accepted observations (with a
-        #: contract): the same content under another id is a near duplicate.
-        self.seen_contents = DedupeWindow(config.dedupe_size)
-        self.max_event_time: datetime | None = None
-        #: Where event time stands on the broker's clock, moved on by watermark ticks.
-        self.idle_clock = IdleClock()
-        self.next_offset: int | None = None
-        #: Where a rollback command finds a kept checkpoint's models (set by the store).
-        self.rollback_source: RollbackSource | None = None
-        self._offset = -1  # the record in hand, for alert ids
-        self._event: tuple[str | None, str | None] = _NO_EVENT  # its event id and kind
-        #: The model version of the checkpoint this task was restored from (None: fresh).
-        self.parent_version: int | None = None
-        self.restored_from: dict[str, Any] | None = None
-
-    def _tuner(self, costs: CostMatrix | None) -> ThresholdTuner | None:
-        if costs is None:
-            return None
-        config = self.config
-        return ThresholdTuner(
-            costs,
-            window=config.threshold_window,
-            min_labels=config.threshold_min_labels if config.tune_threshold else 2**62,
+        #: The champion and its challengers.
+        self.ensemble = Ensemble(config, models, metrics, self.outbox, partition, rollback)
+        #: The drift monitors, and what their alarms do to the models.
+        self.watch = DriftWatch(config.drift, state.monitors, self.ensemble, self.outbox)
+        #: The watermark waits the stream's allowed lateness.
+        self._lateness = timedelta(seconds=self.admission.allowed_lateness_s)
+        #: The header of the checkpoint this task was restored from (None: fresh), and
+        #: its model version.
+        self.restored_from = restored_from
+        self.parent_version: int | None = (
+            restored_from["model_version"] if restored_from is not None else None
         )
 
-    # -- the champion, as the task's model -----------------------------------------------
+    # -- the state's parts, as the task's own -------------------------------------------
+    slots = StateView[dict[str, ModelSlot]]("models", "slots")
+    champion = StateView[str]("models", "champion")
+    metrics = StateView[TaskMetrics]("metrics")
+    pending = StateView[PendingStore]("pending")
+    early = StateView[EarlyOutcomes]("early")
+    history = StateView[LabelHistory | None]("history")
+    quality = StateView[QualityMetrics]("quality")
+    contract_state = StateView[Any]("admission", "contract_state")
+    max_event_time = StateView[datetime | None]("max_event_time")
+    next_offset = StateView[int | None]("next_offset", writable=True)
+
     @property
-    def champion_slot(self) -> ModelSlot:
-        return self.slots[self.champion]
+    def rollback_source(self) -> RollbackSource | None:
+        """Where a rollback command finds a kept checkpoint's models."""
+        return self.ensemble.rollback
+
+    @rollback_source.setter
+    def rollback_source(self, source: RollbackSource | None) -> None:
+        self.ensemble.rollback = source
 
     @property
     def model(self) -> Any:
         """The champion's River model."""
-        return self.champion_slot.model
-
-    @model.setter
-    def model(self, model: Any) -> None:
-        self.champion_slot.model = model
+        return self.ensemble.champion.model
 
     @property
     def model_version(self) -> int:
         """The champion's version (changes with each label it learns)."""
-        return self.champion_slot.version
-
-    @model_version.setter
-    def model_version(self, version: int) -> None:
-        self.champion_slot.version = version
+        return self.ensemble.champion.version
 
     @property
     def guard_scale(self) -> dict[str, float]:
         """The champion's largest magnitude learned per feature beyond ``guard_above``
         (the label's name is ``"\\x00label"``)."""
-        return self.champion_slot.guard_scale
+        return self.ensemble.champion.guard_scale
 
     @property
     def watermark(self) -> datetime | None:
         """Highest event time seen minus the allowed lateness."""
-        if self.max_event_time is None:
+        if self.state.max_event_time is None:
             return None
-        return self.max_event_time - self._lateness
+        return self.state.max_event_time - self._lateness
 
     def process(self, records: Sequence[InputRecord], processed_at: datetime) -> TaskOutput:
         """Handle ``records`` (this partition's, in offset order); never raises for bad data.
@@ -294,51 +159,48 @@ class PartitionTask:
         clock must not expire everything that is pending. Watermark ticks
         (:mod:`driftline.core.events.ticks`) move it when the partition has been idle.
         """
-        out = TaskOutput()
-        counts = self.metrics.counts
+        out, outbox, state = self.outbox.open(), self.outbox, self.state
+        counts = state.metrics.counts
         for record in records:
-            self.next_offset = record.offset + 1
-            self._offset = record.offset
-            self._event = _NO_EVENT
+            state.next_offset = record.offset + 1
+            outbox.at(record)
             refused = self.config.quality.check_record(record.value, record.timestamp_ms)
             if refused is not None:
                 counts["records"] += 1
-                self._dead_letter(out, record, *refused, None)
+                outbox.dead_letter(record, *refused, None)
                 continue
             ingest_time = from_millis(record.timestamp_ms)
             try:
                 event = self.codec.decode(record.value)
             except DecodeError as exc:
                 counts["records"] += 1
-                self._dead_letter(out, record, exc.reason, exc.detail, None)
+                outbox.dead_letter(record, exc.reason, exc.detail, None)
                 continue
             if isinstance(event, WatermarkTick):
                 counts["watermark_ticks"] += 1
                 out.ticks += 1
-                self._tick(ingest_time, out)
+                frontier = state.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
+                if frontier is not None:  # idle long enough: event time moves on
+                    self._advance(frontier, out)
                 continue
             if isinstance(event, ControlCommand):
                 counts["controls"] += 1
                 out.controls += 1
-                self._obey(event, record, out)
+                disobeyed = self.ensemble.obey(event, state.max_event_time)
+                if disobeyed is not None:
+                    outbox.dead_letter(record, *disobeyed, None)
                 continue
             counts["records"] += 1
-            self._event = (event.event_id, event.kind)
+            outbox.event = (event.event_id, event.kind)
             if isinstance(event, Observation):
-                accepted = self._observe(event, record, ingest_time, processed_at, out)
+                accepted = self._observe(event, record, ingest_time, processed_at)
             else:
-                accepted = self._resolve(event, record, ingest_time, out)
+                accepted = self._resolve(event, record, ingest_time)
             if accepted:
-                self.idle_clock.saw(event.event_time, ingest_time)
+                state.idle_clock.saw(event.event_time, ingest_time)
                 self._advance(event.event_time, out)
-        counts["pending"] = len(self.pending)
-        for slot in self.slots.values():
-            if slot.metrics.closed:
-                out.points += [
-                    point | {"model": slot.name, "partition": self.partition}
-                    for point in slot.metrics.closed
-                ]
-                slot.metrics.closed = []
+        counts["pending"] = len(state.pending)
+        outbox.points(self.slots.values())
         return out
 
     def advance_watermark(self, to: datetime) -> TaskOutput:
@@ -346,794 +208,160 @@ class PartitionTask:
 
         The output holds the dead letters of early outcomes that expired on the way.
         """
-        out = TaskOutput()
+        out = self.outbox.open()
         self._advance(to + self._lateness, out)
-        self.metrics.counts["pending"] = len(self.pending)
+        self.state.metrics.counts["pending"] = len(self.state.pending)
         return out
 
-    def _tick(self, ingest_time: datetime, out: TaskOutput) -> None:
-        """A watermark tick: if the partition was idle long enough, event time moves on.
-
-        The frontier is an event time (the last one seen plus the idle time), so it moves
-        the highest event time, and the watermark stays the allowed lateness behind it:
-        an idle partition expires no sooner than a busy one at the same event time.
-        """
-        frontier = self.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
-        if frontier is not None:
-            self._advance(frontier, out)
-
-    # -- steps -----------------------------------------------------------------------------
-    @staticmethod
-    def _key_mismatch(event: Observation | Outcome, record: InputRecord) -> tuple[str, str] | None:
-        if record.key is not None and record.key.decode(errors="replace") == event.key:
-            return None
-        detail = f"record key {record.key!r} differs from the event's key {event.key!r}"
-        return "key-mismatch", detail
-
-    def _observe(
-        self,
-        obs: Observation,
-        record: InputRecord,
-        ingest_time: datetime,
-        processed_at: datetime,
-        out: TaskOutput,
-    ) -> bool:
-        counts = self.metrics.counts
-        if self.seen_observations.contains(obs.event_id):
-            counts["duplicates"] += 1
-            self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
-            return False
-        counts["observations"] += 1
-        verdict = self._key_mismatch(obs, record)
-        verdict = verdict or self.config.quality.check_observation(obs, ingest_time)
-        if verdict is not None:
-            self._refuse(obs, record, verdict, out)
-            return False
-        lateness_s = (ingest_time - obs.event_time).total_seconds()
-        features = obs.features
-        learn = True
-        content = None
-        if self.contract is not None:
-            checked = self._check_contract(obs, record, lateness_s, out)
-            if checked is None:
-                return False
-            features, learn, content = checked
-        self.seen_observations.add(obs.event_id)
-        self.rejected_observations.discard(obs.event_id)
-        if content is not None:
-            self.seen_contents.add(content)
-        self.metrics.lateness.add(lateness_s)
-        if self.feature_monitor is not None:
-            alarms = self.feature_monitor.update(features)
-            if alarms:
-                self._on_alarms(alarms, obs.event_time, self.config.drift.features_action, out)
-        x = self.features.build(obs, ingest_time, features)
-        groups = None
-        if self.history is not None:
-            groups = self.history.groups_of(obs.key, features)
-            # as of the observation's event time: an outcome learned earlier whose event
-            # is later (out of order) is not known yet at this point in time
-            x.update(self.history.features(groups, as_of=obs.event_time))
-        champion = self.slots[self.champion]
-        try:
-            prediction, probabilities = self._predict(x, champion)
-        except Exception as exc:  # a River model refusing this input must not stop the task
-            self._unpredictable(out, obs, record, f"the model failed on it: {exc!r}")
-            return True
-        if not _finite(prediction, probabilities):
-            # The model cannot answer this input with numbers: say so, write no NaN.
-            detail = f"the model's output is not finite ({prediction!r})"
-            self._unpredictable(out, obs, record, detail, "non-finite-prediction")
-            return True
-        decision = champion.decide(prediction, probabilities)
-        by_model = None
-        if len(self.slots) > 1:
-            by_model = {champion.name: (prediction, probabilities, decision)}
-            for slot in self.slots.values():
-                if slot is not champion:
-                    by_model[slot.name] = self._challenger_predicts(slot, x)
-        entry = PendingEntry(
-            obs.event_id,
-            obs.key,
-            obs.event_time,
-            x,
-            prediction,
-            probabilities,
-            champion.version,
-            groups,
-            decision,
-            champion.name,
-            by_model,
-            learn,
-        )
-        self.pending.add(entry)
-        counts["predictions"] += 1
-        out.predictions.append(
-            Prediction(
-                key=obs.key,
-                event_id=obs.event_id,
-                partition=record.partition,
-                offset=record.offset,
-                event_time=obs.event_time,
-                ingest_time=ingest_time,
-                predicted_time=processed_at,
-                prediction=prediction,
-                probabilities=probabilities,
-                model_version=champion.version,
-                model=champion.name,
-                decision=decision,
-                threshold=champion.threshold,
-                config=self.fingerprint,
-            )
-        )
-        waiting = self.early.take(obs.event_id)
-        if waiting is not None:  # its outcome came first: predicted above, now learn
-            early_outcome, outcome_record = waiting
-            refused = self._learn(
-                self.pending.pop(obs.event_id), early_outcome.label, early_outcome.event_time, out
-            )
-            if refused is not None:
-                self._dead_letter(
-                    out, outcome_record, *refused, "outcome", event=(obs.event_id, "outcome")
-                )
-        return True
-
-    def _refuse(
-        self,
-        obs: Observation,
-        record: InputRecord,
-        verdict: tuple[str, str],
-        out: TaskOutput,
-        findings: list[tuple[str, str, str | None]] | None = None,
-    ) -> None:
-        """A dead-lettered observation, and the outcome that came before it, if any."""
-        # Not recorded as seen: a corrected copy with the same id is still predicted.
-        self.rejected_observations.add(obs.event_id)
-        self._dead_letter(out, record, *verdict, "observation", findings)
-        waiting = self.early.take(obs.event_id)
-        if waiting is not None:  # its outcome came first and now has nothing to resolve
-            _, outcome_record = waiting
-            # ... so it may be sent again with the corrected observation
-            self.seen_outcomes.discard(obs.event_id)
-            detail = f"{obs.event_id}: its observation was dead-lettered ({verdict[0]})"
-            self._dead_letter(
-                out,
-                outcome_record,
-                "unknown-observation",
-                detail,
-                "outcome",
-                event=(obs.event_id, "outcome"),
-            )
-
-    def _check_contract(
-        self, obs: Observation, record: InputRecord, lateness_s: float, out: TaskOutput
-    ) -> tuple[dict[str, Any], bool, str | None] | None:
-        """The contract's verdict on an observation: its canonical features, whether it
-        may be learned, and its content digest; ``None`` when it was dead-lettered."""
-        contract, state = self.contract, self.contract_state
-        assert contract is not None and state is not None
-        checked = contract.check(obs.features, state)
-        quality = self.quality
-        quality.checked(self._declared, checked.missing)
-        findings = [(f.dimension, f.rule, f.feature) for f in checked.findings]
-        refused = checked.refused
-        late = lateness_s > self.allowed_lateness_s
-        if self._late_policy in ("predict-only", "dead-letter"):  # late is not learned
-            signal = self.late_watch.observe(late)
-            if signal is not None:
-                out.alerts.append(self._late_alert(signal, obs.event_time))
-        if late:
-            findings.append(("timeliness", "late", None))
-            if refused is None and self._late_policy == "dead-letter":
-                refused = (
-                    "late-observation",
-                    f"{obs.event_id}: {lateness_s:.3f} s late, more than the "
-                    f"{self.allowed_lateness_s:g} s the contract allows",
-                )
-        content = None
-        if refused is None and self._near_duplicates:
-            content = _content_digest(obs.key, obs.event_time, checked.features)
-            if self.seen_contents.contains(content):
-                findings.append(("accuracy", "near-duplicate", None))
-                refused = (
-                    "near-duplicate",
-                    f"{obs.event_id}: the same key, event time and features as an "
-                    "observation already accepted under another id",
-                )
-        if refused is not None:
-            self._refuse(obs, record, refused, out, findings)
-            return None
-        if self._source is not None:
-            source = checked.features.get(self._source)
-            if isinstance(source, str):
-                quality.source_histogram(source).add(lateness_s)
-        learn = not (late and self._late_policy == "predict-only")
-        if findings:
-            self._found(out, record, findings, "accepted" if learn else "predicted-only")
-        contract.learn(checked.features, state)
-        return checked.features, learn, content
-
-    def _found(
-        self,
-        out: TaskOutput,
-        record: InputRecord,
-        findings: list[tuple[str, str, str | None]],
-        action: str,
-        event: tuple[str | None, str | None] | None = None,
-    ) -> None:
-        """Count a record's findings and add them to the quality log."""
-        self.quality.note(findings)
-        event_id, kind = self._event if event is None else event
-        out.findings += [
-            QualityFinding(
-                record.partition, record.offset, event_id, kind, dimension, rule, feature, action
-            )
-            for dimension, rule, feature in findings
-        ]
-
-    def _unpredictable(
-        self,
-        out: TaskOutput,
-        obs: Observation,
-        record: InputRecord,
-        detail: str,
-        reason: str = "model-error",
-    ) -> None:
-        """An accepted observation the model cannot predict: a dead letter, not pending."""
-        self.seen_observations.discard(obs.event_id)
-        self.rejected_observations.add(obs.event_id)
-        self._dead_letter(out, record, reason, f"{obs.event_id}: {detail}"[:1000], "observation")
-
-    def _challenger_predicts(
-        self, slot: ModelSlot, x: dict[str, Any]
-    ) -> tuple[Any, dict[Any, float] | None, Any]:
-        """A challenger's (prediction, probabilities, decision); nothing if it fails."""
-        try:
-            prediction, probabilities = self._predict(x, slot)
-        except Exception:  # a challenger's failure is its own: it is not scored
-            return None, None, None
-        if not _finite(prediction, probabilities):
-            return None, None, None
-        return prediction, probabilities, slot.decide(prediction, probabilities)
-
-    def _predict(
-        self, x: dict[str, Any], slot: ModelSlot, model: Any = None
-    ) -> tuple[Any, dict[Any, float] | None]:
-        model = slot.model if model is None else model
-        if self.kind != "classification":
-            return model.predict_one(x), None
-        probabilities = model.predict_proba_one(x)
-        if slot.argmax:
-            # River's own Classifier.predict_one is exactly this argmax: skip a second pass.
-            prediction = max(probabilities, key=probabilities.get) if probabilities else None
-        else:
-            prediction = model.predict_one(x)
-        return prediction, probabilities
-
-    def _resolve(
-        self, outcome: Outcome, record: InputRecord, ingest_time: datetime, out: TaskOutput
-    ) -> bool:
-        counts = self.metrics.counts
-        if self.seen_outcomes.contains(outcome.event_id) or outcome.event_id in self.early:
-            if self.outcome_labels.same(outcome.event_id, outcome.label) is not False:
-                # the same label, or one too old to know: a duplicate
-                counts["duplicates"] += 1
-                self._found(out, record, [("accuracy", "duplicate", None)], "dropped")
-                return False
-            # Another label for an observation already resolved: the first one stands.
-            counts["outcomes"] += 1
-            detail = (
-                f"{outcome.event_id}: label {outcome.label!r} conflicts with the outcome "
-                "already received for it (the first is the one learned)"
-            )
-            self._dead_letter(out, record, "conflicting-outcome", detail, "outcome")
-            return False
-        counts["outcomes"] += 1
-        verdict = self._key_mismatch(outcome, record)
-        verdict = verdict or self.config.quality.check_time(outcome.event_time, ingest_time)
-        verdict = verdict or self.config.quality.check_label(
-            outcome.label, self.kind, self._multiclass
-        )
-        if verdict is not None:
-            # Not recorded as seen: a corrected copy with the same id is still learned.
-            self._dead_letter(out, record, *verdict, "outcome")
-            return False
-        if self.rejected_observations.contains(outcome.event_id):
-            # Not recorded either: it may come again after a corrected observation.
-            detail = f"{outcome.event_id}: its observation was not predicted (dead letter)"
-            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
-            return True
-        self.seen_outcomes.add(outcome.event_id)
-        self.outcome_labels.put(outcome.event_id, outcome.label)
-        entry = self.pending.pop(outcome.event_id)
-        if entry is not None:
-            refused = self._learn(entry, outcome.label, outcome.event_time, out)
-            if refused is not None:
-                self._dead_letter(out, record, *refused, "outcome")
-        elif self.pending.was_expired(outcome.event_id):
-            detail = f"{outcome.event_id}: its observation expired unlabelled"
-            self._dead_letter(out, record, "expired-observation", detail, "outcome")
-        elif self.seen_observations.contains(outcome.event_id):
-            detail = f"{outcome.event_id}: its observation is no longer pending"
-            self._dead_letter(out, record, "unknown-observation", detail, "outcome")
-        else:
-            self.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
-            counts["early_outcomes"] += 1
-        return True
-
-    def _learn(
-        self, entry: PendingEntry | None, label: Any, at: datetime, out: TaskOutput
-    ) -> Verdict:
-        """Score every model's stored prediction, then let each learn from the stored vector.
-
-        The served prediction is scored in the task's metrics; with several models each is
-        scored in its own too, on the same label (the champion's scores are the served ones
-        only until a promotion). Then the decision thresholds and each challenger's losses
-        paired with the champion's (``None`` for a model that gave no answer: see
-        :class:`~driftline.core.learning.contenders.PairedLosses`) take the label; each model learns
-        it (see :meth:`_learn_slot` for the guard) and its drift detector sees its error.
-        Returns ``None`` once the champion learned, else the dead letter's reason.
-        """
-        if entry is None:
-            return None
-        served = self.metrics.score(
-            label, entry.prediction, entry.probabilities, entry.decision, at
-        )
-        if not entry.learn:  # late, predict-only: the served prediction is scored, no more
-            self.metrics.counts["late_not_learned"] += 1
-            return None
-        big = self._large(entry.x, label)
-        verdict: Verdict = None
-        champion = self.champion
-        predictions: list[tuple[ModelSlot, Any]] = []
-        losses: dict[str, float | None] = {}
-        for slot in self.slots.values():
-            if entry.by_model is None:  # one model: the served scores are its own
-                prediction, probabilities, loss = entry.prediction, entry.probabilities, served
-            else:
-                prediction, probabilities, decision = entry.by_model.get(
-                    slot.name, (None, None, None)
-                )
-                loss = slot.metrics.score(label, prediction, probabilities, decision, at)
-            self._after_score(slot, label, probabilities, loss)
-            predictions.append((slot, prediction))
-            losses[slot.name] = loss
-        if len(self.slots) > 1:  # each challenger's loss beside the champion's, or none
-            window = self.config.promotion.window
-            for slot in self.slots.values():
-                if slot.name != champion:
-                    slot.contest.add(losses[champion], losses[slot.name], window)
-        for slot, prediction in predictions:
-            refused = self._learn_slot(slot, entry.x, label, big, slot.name == champion)
-            if slot.name == champion:
-                verdict = refused
-            if slot.monitor is not None and prediction is not None:
-                self._watch_errors(slot, label, prediction, at, out)
-        if self.label_monitor is not None:
-            alarms = self.label_monitor.update(label)
-            if alarms:
-                self._on_alarms(alarms, at, self.config.drift.labels_action, out)
-        if verdict is not None:
-            return verdict
-        if self.history is not None and entry.groups:
-            self.history.update(entry.groups, label, event_time=at)
-        self.metrics.counts["learned"] += 1
-        if len(self.slots) > 1:
-            self._maybe_promote(at, out)
-        return None
-
-    def _after_score(
-        self, slot: ModelSlot, label: Any, probabilities: dict[Any, float] | None, loss: Any
-    ) -> None:
-        """What a scored label teaches a model's bookkeeping: its decision threshold and,
-        with challengers about, its loss window."""
-        if slot.tuner is not None and probabilities:
-            labels = positive_class(probabilities)
-            if labels is not None:
-                slot.tuner.update(probabilities.get(labels[0], 0.0), label == True)  # noqa: E712
-        if loss is not None and len(self.slots) > 1:
-            slot.add_loss(loss, self.config.promotion.window)
-
-    def _learn_slot(
-        self,
-        slot: ModelSlot,
-        x: dict[str, Any],
-        label: Any,
-        big: list[tuple[str, float]],
-        champion: bool,
-    ) -> Verdict:
-        """One model learns one step, guarded.
-
-        A step with a large number in it (beyond ``config.guard_above``, and more than
-        ``GUARD_GROWTH`` times any learned for its feature) is learned on a copy first: if
-        the model's answer for that input is no longer finite, the copy is dropped and the
-        model stays as it was. A step the model raises on is refused too (a River model may
-        have changed part of its state by then: deterministically, so replays agree).
-        """
-        counts = self.metrics.counts if champion else slot.metrics.counts
-        try:
-            if big and _risky(big, slot.guard_scale):
-                # A copy through pickle: the state a deep copy gives, in half the time.
-                trial = pickle.loads(pickle.dumps(slot.model, protocol=5))  # noqa: S301 - ours
-                trial.learn_one(x, label)
-                if not _finite(*self._predict(x, slot, trial)):
-                    counts["refused"] += 1
-                    return "non-finite-learning", _NON_FINITE
-                slot.model = trial
-            else:
-                slot.model.learn_one(x, label)
-        except Exception as exc:  # a River model refusing the step: count it, go on
-            counts["refused"] += 1
-            return "model-error", f"the model failed to learn it: {exc!r}"[:1000]
-        for name, size in big:  # learned: these magnitudes are known now
-            if size > slot.guard_scale.get(name, 0.0):
-                slot.guard_scale[name] = size
-        slot.version += 1
-        if slot.background is not None:
-            try:
-                slot.background.learn_one(x, label)
-            except Exception:  # a background model that cannot learn this is dropped
-                slot.background = None
-        return None
-
-    # -- drift -------------------------------------------------------------------------------
-    def _watch_errors(
-        self, slot: ModelSlot, label: Any, prediction: Any, at: datetime, out: TaskOutput
-    ) -> None:
-        """Feed a model's error to its concept-drift detector, and act on an alarm."""
-        if self.kind == "classification":
-            error: float = 0.0 if prediction == label else 1.0
-        else:
-            error = abs(float(label) - float(prediction))
-        alarm = slot.monitor.update(error)
-        if alarm is None:
-            if slot.background is not None and not slot.monitor.in_warning:
-                # the warning ended with no drift: its background learned the old concept
-                slot.background = None
-            return
-        action = self.config.drift.concept_action
-        if alarm.signal == "warning":
-            if action == "swap":  # a background model learns from now on
-                slot.background = slot.fresh_model()
-            out.alerts.append(self._drift_alert(alarm, at, slot, "none"))
-            return
-        out.alerts.append(self._drift_alert(alarm, at, slot, action))
-        self._replace(slot, action)
-
-    def _on_alarms(
-        self, alarms: list[Alarm], at: datetime, action: DriftAction, out: TaskOutput
-    ) -> None:
-        """Feature and label alarms: an alert each; a drift's action applies to every model."""
-        champion = self.slots[self.champion]
-        for alarm in alarms:
-            acted = action if alarm.signal == "drift" else "none"
-            out.alerts.append(self._drift_alert(alarm, at, champion, acted))
-            if acted != "none":
-                for slot in self.slots.values():
-                    self._replace(slot, acted)
-
-    def _replace(self, slot: ModelSlot, action: str) -> None:
-        if action == "none":
-            return
-        background = slot.background if action == "swap" else None
-        slot.replace_model(background if background is not None else slot.fresh_model())
-        slot.argmax = _predict_is_argmax(slot.model)
-        self.metrics.counts["models_replaced"] += 1
-        if slot.name == self.champion:
-            self._new_contest()
-
-    def _new_contest(self) -> None:
-        """Another champion, or a new model in its place: the pairs of losses so far
-        compared the challengers with what served before."""
-        for slot in self.slots.values():
-            slot.contest.clear()
-
-    def _drift_alert(self, alarm: Alarm, at: datetime, slot: ModelSlot, action: str) -> Alert:
-        return self._alert(
-            alarm.kind,
-            alarm.subject,
-            alarm.signal,
-            alarm.detector,
-            dict(alarm.statistic),
-            alarm.window,
-            at,
-            slot,
-            action,
-        )
-
-    # -- champion and challengers ----------------------------------------------------------
-    def _maybe_promote(self, at: datetime | None, out: TaskOutput) -> None:
-        """Promote a challenger that beat the champion over the last window of labels; a
-        new champion is not challenged before a whole window of its own (no flip-flop)."""
-        rule = self.config.promotion
-        self.since_promotion += 1
-        if self.since_promotion < rule.window:
-            return
-        winner = rule.challenger_to_promote(
-            [slot for name, slot in self.slots.items() if name != self.champion]
-        )
-        if winner is not None:
-            champion_loss, challenger_loss = winner.contest.means()
-            evidence = {
-                "champion_loss": champion_loss,
-                "challenger_loss": challenger_loss,
-                "labels_compared": winner.contest.both,
-                "margin": rule.margin,
-            }
-            self._promote(winner, "window-loss", evidence, rule.window, at, out)
-
-    def _promote(
-        self,
-        winner: ModelSlot,
-        how: str,
-        evidence: dict[str, Any],
-        window: int,
-        at: datetime | None,
-        out: TaskOutput,
-    ) -> None:
-        former = self.champion
-        self.champion = winner.name
-        self.since_promotion = 0
-        self._new_contest()
-        self.metrics.counts["promotions"] += 1
-        out.alerts.append(
-            self._alert(
-                "promotion",
-                winner.name,
-                "promoted",
-                how,
-                evidence | {"former_champion": former},
-                window,
-                at,
-                winner,
-                "promote",
-            )
-        )
-
-    def _obey(self, command: ControlCommand, record: InputRecord, out: TaskOutput) -> None:
-        """A control command, at its offset (see :mod:`driftline.core.events.control`)."""
-        at = self.max_event_time
-        if command.command == "promote":
-            slot = self.slots.get(command.argument)
-            if slot is None:
-                known = ", ".join(self.slots)
-                detail = f"promote {command.argument!r}: no such model (models: {known})"
-                self._dead_letter(out, record, "unknown-model", detail, None)
-            elif slot.name != self.champion:
-                self._promote(slot, "command", {"issued_by": command.issued_by}, 0, at, out)
-            return
-        try:
-            offset = int(command.argument)
-        except ValueError:
-            detail = f"rollback {command.argument!r}: not a checkpoint's offset"
-            self._dead_letter(out, record, "bad-control", detail, None)
-            return
-        try:
-            found = self.rollback_source(self.partition, offset) if self.rollback_source else None
-        except CheckpointError as exc:  # forged, or another format: the same on every replay
-            detail = f"rollback to partition {self.partition}@{offset}: {exc}"
-            self._dead_letter(out, record, "rollback-refused", detail[:1000], None)
-            return
-        if found is None:
-            detail = (
-                f"rollback to partition {self.partition}'s checkpoint at offset {offset}: "
-                "no such checkpoint is kept (see 'driftline model history')"
-            )
-            self._dead_letter(out, record, "rollback-unavailable", detail, None)
-            return
-        champion, models = found
-        for name, model in models.items():
-            slot = self.slots.get(name)
-            if slot is not None:
-                slot.replace_model(model)
-                slot.argmax = _predict_is_argmax(model)
-        if champion in self.slots:
-            self.champion = champion
-        self._new_contest()
-        self.metrics.counts["rollbacks"] += 1
-        slot = self.slots[self.champion]
-        statistic = {"checkpoint_offset": offset, "issued_by": command.issued_by}
-        out.alerts.append(
-            self._alert(
-                "rollback", slot.name, "rolled-back", "command", statistic, 0, at, slot, "rollback"
-            )
-        )
-
-    def _late_alert(self, signal: str, at: datetime) -> Alert:
-        """The late share crossed its bound: learning stopped (``starved``) or resumed."""
-        watch, slot = self.late_watch, self.champion_slot
-        statistic = {
-            "late_share": round(watch.share, 4),
-            "alarm_share": watch.alarm_share,
-            "allowed_lateness_s": self.allowed_lateness_s,
-            "late_policy": self._late_policy,
-        }
-        return self._alert(
-            "timeliness",
-            "late-inputs",
-            signal,
-            "late share",
-            statistic,
-            watch.window,
-            at,
-            slot,
-            "none",
-        )
-
-    def _alert(
-        self,
-        kind: str,
-        subject: str,
-        signal: str,
-        detector: str,
-        statistic: dict[str, Any],
-        window: int,
-        at: datetime | None,
-        slot: ModelSlot,
-        action: str,
-    ) -> Alert:
-        self.metrics.counts["alerts"] += 1
-        return Alert(
-            alert_id=f"{self.partition}-{self._offset}-{kind}-{subject}-{signal}",
-            partition=self.partition,
-            offset=self._offset,
-            kind=kind,
-            subject=subject,
-            signal=signal,
-            detector=detector,
-            statistic=statistic,
-            window=window,
-            event_time=at,
-            model=slot.name,
-            model_version=slot.version,
-            action=action,
-        )
-
-    def _large(self, x: dict[str, Any], label: Any) -> list[tuple[str, float]]:
-        """The numbers of a step beyond ``config.guard_above`` (the label as ``"\\x00label"``)."""
-        limit = self.config.guard_above
-        big = [
-            (name, abs(v))
-            for name, v in x.items()
-            if (type(v) is float or _is_number(v)) and abs(v) > limit
-        ]
-        if _is_number(label) and abs(label) > limit:
-            big.append(("\x00label", abs(label)))
-        return big
-
     def _advance(self, event_time: datetime, out: TaskOutput) -> None:
-        if self.max_event_time is None or event_time > self.max_event_time:
-            self.max_event_time = event_time
+        """Event time reached ``event_time`` (a frontier moved by an idle tick stays an
+        event time, so the watermark stays the allowed lateness behind it): expire what
+        the watermark passed."""
+        state = self.state
+        if state.max_event_time is None or event_time > state.max_event_time:
+            state.max_event_time = event_time
         watermark = self.watermark
         if watermark is None:
             return
-        expired = self.pending.expire(watermark)
+        expired = state.pending.expire(watermark)
         if expired:
-            self.metrics.counts["expired"] += len(expired)
+            state.metrics.counts["expired"] += len(expired)
             out.expired += len(expired)
-        for outcome, record in self.early.expire(watermark):
+        for outcome, record in state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
-            self._dead_letter(
-                out,
-                record,
-                "unknown-observation",
-                detail,
-                "outcome",
-                event=(outcome.event_id, "outcome"),
-            )
+            event = (outcome.event_id, "outcome")
+            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome", event=event)
 
-    def _dead_letter(
-        self,
-        out: TaskOutput,
-        record: InputRecord,
-        reason: str,
-        detail: str,
-        kind: str | None,
-        findings: list[tuple[str, str, str | None]] | None = None,
-        event: tuple[str | None, str | None] | None = None,
-    ) -> None:
-        """Route a record to the dead letters; its findings (and its reason's, when the
-        reason is a data-quality rule) go to the quality figures and log."""
-        found = list(findings or ())
-        dimension = DIMENSION_OF.get(reason)
-        if dimension is not None and all(rule != reason for _, rule, _ in found):
-            found.append((dimension, reason, None))
-        if found:
-            self._found(out, record, found, "dead-letter", event)
-        self.metrics.dead_letters[reason] += 1
-        self.metrics.counts["dead_letters"] += 1
-        if kind is not None:
-            self.metrics.counts[f"dead_letters_{kind}"] += 1
-        out.dead_letters.append(
-            DeadLetter(
-                reason,
-                detail,
-                record.partition,
-                record.offset,
-                record.key,
-                record.value,
-                record.timestamp_ms,
-                kind,
+    # -- admit, predict, pend; resolve, learn -------------------------------------------------
+    def _observe(
+        self, obs: Observation, record: InputRecord, ingest_time: datetime, processed_at: datetime
+    ) -> bool:
+        """Admit an observation, predict it and keep it pending; whether it was valid."""
+        admitted = self.admission.observation(obs, record.key, ingest_time)
+        if admitted.late is not None:  # the late share crossed a bound: an alert
+            self.outbox.late(admitted.late, obs.event_time, self.ensemble.champion)
+        if isinstance(admitted, Refusal):
+            self._refuse(obs, record, admitted)
+            return False
+        if admitted.findings:
+            action = "accepted" if admitted.learn else "predicted-only"
+            self.outbox.found(record, admitted.findings, action)
+        features, history = admitted.features, self.state.history
+        self.state.metrics.lateness.add(admitted.lateness_s)
+        self.watch.features(features, obs.event_time)
+        x = self.features.build(obs, ingest_time, features)
+        groups = None
+        if history is not None:
+            groups = history.groups_of(obs.key, features)
+            # as of the observation's event time: an outcome learned earlier whose event
+            # is later (out of order) is not known yet at this point in time
+            x.update(history.features(groups, as_of=obs.event_time))
+        served = self.ensemble.predict_one(x)
+        if not isinstance(served, Served):  # the model cannot answer it: a dead letter
+            self.admission.retract(obs.event_id)
+            detail = f"{obs.event_id}: {served[1]}"[:1000]
+            self.outbox.dead_letter(record, served[0], detail, "observation")
+            return True
+        slot = served.slot
+        self.state.pending.add(
+            PendingEntry(
+                obs.event_id,
+                obs.key,
+                obs.event_time,
+                x,
+                served.prediction,
+                served.probabilities,
+                slot.version,
+                groups,
+                served.decision,
+                slot.name,
+                served.by_model,
+                admitted.learn,
             )
         )
+        self.outbox.prediction(record, obs, ingest_time, processed_at, served, self.fingerprint)
+        waiting = self.state.early.take(obs.event_id)
+        if waiting is not None:  # its outcome came first: predicted above, now learn
+            early, outcome_record = waiting
+            entry = self.state.pending.pop(obs.event_id)
+            refused = self._learn(entry, early.label, early.event_time)
+            if refused is not None:
+                event = (obs.event_id, "outcome")
+                self.outbox.dead_letter(outcome_record, *refused, "outcome", event=event)
+        return True
+
+    def _refuse(self, obs: Observation, record: InputRecord, refusal: Refusal) -> None:
+        """A refused observation: dropped (a duplicate) or dead-lettered, and then so is
+        the outcome that came before it, if any (it may come again, once corrected)."""
+        if refusal.dropped:
+            self.outbox.found(record, refusal.findings or [], "dropped")
+            return
+        reason = refusal.reason
+        self.outbox.dead_letter(record, reason, refusal.detail, "observation", refusal.findings)
+        waiting = self.state.early.take(obs.event_id)
+        if waiting is not None:
+            self.admission.reopen(obs.event_id)
+            detail = f"{obs.event_id}: its observation was dead-lettered ({reason})"
+            letter = (waiting[1], "unknown-observation", detail, "outcome")
+            self.outbox.dead_letter(*letter, event=(obs.event_id, "outcome"))
+
+    def _resolve(self, outcome: Outcome, record: InputRecord, ingest_time: datetime) -> bool:
+        """Admit an outcome and learn its pending observation (or hold it for one to come);
+        whether it was valid."""
+        held = outcome.event_id in self.state.early
+        refusal = self.admission.outcome(outcome, record.key, ingest_time, held)
+        if refusal is not None:
+            if refusal.dropped:
+                self.outbox.found(record, refusal.findings or [], "dropped")
+            else:
+                self.outbox.dead_letter(record, refusal.reason, refusal.detail, "outcome")
+            return refusal.valid
+        entry = self.state.pending.pop(outcome.event_id)
+        if entry is not None:
+            refused = self._learn(entry, outcome.label, outcome.event_time)
+            if refused is not None:
+                self.outbox.dead_letter(record, *refused, "outcome")
+        elif self.state.pending.was_expired(outcome.event_id):
+            detail = f"{outcome.event_id}: its observation expired unlabelled"
+            self.outbox.dead_letter(record, "expired-observation", detail, "outcome")
+        elif self.admission.admitted(outcome.event_id):
+            detail = f"{outcome.event_id}: its observation is no longer pending"
+            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
+        else:
+            self.state.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
+            self.state.metrics.counts["early_outcomes"] += 1
+        return True
+
+    def _learn(self, entry: PendingEntry | None, label: Any, at: datetime) -> Verdict:
+        """Each model scores its stored answer and learns the label (the ensemble), the
+        drift watch sees it, and the history once the champion learned it (``None``; else
+        the dead letter's reason)."""
+        if entry is None:
+            return None
+        verdict = self.ensemble.learn_one(entry, label, at, self.watch.errors)
+        if not entry.learn:  # late, predict-only: scored, not learned
+            return None
+        self.watch.labels(label, at)
+        if verdict is not None:
+            return verdict
+        if self.state.history is not None and entry.groups:
+            self.state.history.update(entry.groups, label, event_time=at)
+        self.state.metrics.counts["learned"] += 1
+        self.ensemble.promote_if_better(at)
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         """Metrics snapshot with the task's identity, JSON-ready."""
-        snap = self.metrics.snapshot()
-        snap["counts"]["pending"] = len(self.pending)
-        snap["counts"]["early_outcomes_waiting"] = len(self.early)
-        several = len(self.slots) > 1
-        models = {}
-        for name, slot in self.slots.items():
-            about = slot.describe(name == self.champion)
-            if several:  # one model: its scores are the task's
-                about["scores"] = slot.metrics.snapshot()
-            models[name] = about
-        snap["quality"] = self.quality.snapshot()
+        snap = self.state.metrics.snapshot()
+        snap["counts"]["pending"] = len(self.state.pending)
+        snap["counts"]["early_outcomes_waiting"] = len(self.state.early)
+        models = self.ensemble.describe()
+        snap["quality"] = self.state.quality.snapshot()
         return snap | {
             "partition": self.partition,
             "champion": self.champion,
             "models": models,
             "model_version": self.model_version,
-            "next_offset": self.next_offset,
+            "next_offset": self.state.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
-
-
-_NO_EVENT: tuple[str | None, str | None] = (None, None)
-
-
-def _content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:
-    """A digest of what an observation says, whatever its id: its key, event time and
-    features (in name order).
-
-    Pickled in fast mode, which keeps no memo: equal values give equal bytes whether or
-    not they are the same objects (a memo writes a repeated object as a reference). Twice
-    as fast as their ``repr`` (8 against 19 µs for a flight; the digest was 5.7% of the
-    task's time in the demo's profile).
-
-    >>> a, b = "UA", "".join(["U", "A"])
-    >>> t = datetime(2024, 1, 1)
-    >>> _content_digest("k", t, {"x": a, "y": a}) == _content_digest("k", t, {"y": b, "x": a})
-    True
-    """
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True
-    pickler.dump((key, event_time.timestamp(), sorted(features.items())))
-    return hashlib.blake2b(buffer.getvalue(), digest_size=12).hexdigest()
-
-
-def _risky(big: list[tuple[str, float]], scale: dict[str, float]) -> bool:
-    """Whether a large number is new in kind: over ``GUARD_GROWTH`` times the largest one
-    learned for that feature (a feature that is always large, such as the lateness of a
-    historical replay, is guarded once, not on every step)."""
-    return any(size > GUARD_GROWTH * scale.get(name, 0.0) for name, size in big)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _finite(prediction: Any, probabilities: dict[Any, float] | None) -> bool:
-    """Whether a prediction and its probabilities are finite numbers (or not numbers)."""
-    if isinstance(prediction, float) and not math.isfinite(prediction):
-        return False
-    return probabilities is None or all(math.isfinite(p) for p in probabilities.values())
-
-
-#: A number this many times larger than any learned before for its feature is guarded.
-GUARD_GROWTH = 100.0
-_NON_FINITE = "learning it would make the model's output not finite; the model is unchanged"
-
-
-def _is_multiclass(model: Any) -> bool:
-    """Whether the classifier takes more than two classes (River's ``_multiclass``)."""
-    last = list(model.steps.values())[-1] if isinstance(model, compose.Pipeline) else model
-    return bool(getattr(last, "_multiclass", True))
-
-
-def _predict_is_argmax(model: Any) -> bool:
-    """Whether the model's ``predict_one`` is River's default argmax of the probabilities."""
-    last = list(model.steps.values())[-1] if isinstance(model, compose.Pipeline) else model
-    return type(last).predict_one is base.Classifier.predict_one
