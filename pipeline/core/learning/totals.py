@@ -21,6 +21,7 @@ from driftline.core.durations import DurationHistogram
 from driftline.core.learning.roc_auc import BinnedROCAUC
 from driftline.core.learning.snapshot_scores import COUNTERS, derived_scores, round4
 from driftline.core.quality.figures import merge_quality
+from driftline.core.quality.reasons import Rule
 
 __all__ = ["merge_models", "merge_snapshots"]
 
@@ -96,7 +97,7 @@ def merge_snapshots(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
             k: counts.get(k, 0)
             for k in ("predictions", "learned", "pending", "expired", "late_not_learned")
         }
-        labels["late_labels"] = total["dead_letters"].get("expired-observation", 0)
+        labels["late_labels"] = total["dead_letters"].get(Rule.EXPIRED_OBSERVATION, 0)
         total["quality"] = merge_quality(qualities, counts.get("records", 0), labels)
     lags = [
         snap["watermark_lag_s"] for snap in snapshots if snap.get("watermark_lag_s") is not None

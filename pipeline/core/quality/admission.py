@@ -27,13 +27,13 @@ id is still used.
 >>> admission.observation(obs, b"k", at)
 Admitted(features={'x': 1.0}, lateness_s=0.0, learn=True, findings=[], late=None)
 >>> admission.observation(obs, b"k", at).reason
-'duplicate'
+<Rule.DUPLICATE: 'duplicate'>
 >>> admission.observation(obs.model_copy(update={"event_id": "b"}), b"j", at).reason
-'key-mismatch'
+<Rule.KEY_MISMATCH: 'key-mismatch'>
 >>> outcome = Outcome(event_id="b", key="k", event_time=at, label=True)
 >>> refusal = admission.outcome(outcome, b"k", at, held=False)  # its observation was refused
 >>> refusal.reason, refusal.valid
-('unknown-observation', True)
+(<Rule.UNKNOWN_OBSERVATION: 'unknown-observation'>, True)
 >>> dict(metrics.counts)
 {'observations': 2, 'duplicates': 1, 'outcomes': 1}
 """
@@ -54,6 +54,7 @@ from driftline.core.learning.models import ModelKind
 from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
 from driftline.core.quality.figures import QualityMetrics
 from driftline.core.quality.late_watch import LateSignal, LateWatch
+from driftline.core.quality.reasons import Dimension, Rule
 from driftline.core.task.config import TaskConfig
 
 __all__ = [
@@ -142,10 +143,10 @@ class Refusal:
     @property
     def dropped(self) -> bool:
         """A duplicate: dropped (counted and logged), not dead-lettered."""
-        return self.reason == "duplicate"
+        return self.reason == Rule.DUPLICATE
 
 
-_DUPLICATE: Finding = ("accuracy", "duplicate", None)
+_DUPLICATE: Finding = (Dimension.ACCURACY, Rule.DUPLICATE, None)
 
 
 def allowed_lateness(config: TaskConfig) -> float:
@@ -197,7 +198,7 @@ class Admission:
         state, counts = self.state, self.metrics.counts
         if state.seen_observations.contains(obs.event_id):
             counts["duplicates"] += 1
-            return Refusal("duplicate", f"{obs.event_id}: seen before", [_DUPLICATE])
+            return Refusal(Rule.DUPLICATE, f"{obs.event_id}: seen before", [_DUPLICATE])
         counts["observations"] += 1
         verdict = _key_mismatch(obs.key, key) or self.rules.check_observation(obs, ingest_time)
         if verdict is not None:
@@ -239,10 +240,10 @@ class Admission:
         if self.late_policy in ("predict-only", "dead-letter"):  # late is not learned
             signal = self._late(self.state.late_watch.observe(late))
         if late:
-            findings.append(("timeliness", "late", None))
+            findings.append((Dimension.TIMELINESS, Rule.LATE, None))
             if refused is None and self.late_policy == "dead-letter":
                 refused = (
-                    "late-observation",
+                    Rule.LATE_OBSERVATION,
                     f"{obs.event_id}: {lateness_s:.3f} s late, more than the "
                     f"{self.allowed_lateness_s:g} s the contract allows",
                 )
@@ -250,9 +251,9 @@ class Admission:
         if refused is None and self._near_duplicates:
             content = content_digest(obs.key, obs.event_time, checked.features)
             if self.state.seen_contents.contains(content):
-                findings.append(("accuracy", "near-duplicate", None))
+                findings.append((Dimension.ACCURACY, Rule.NEAR_DUPLICATE, None))
                 refused = (
-                    "near-duplicate",
+                    Rule.NEAR_DUPLICATE,
                     f"{obs.event_id}: the same key, event time and features as an "
                     "observation already accepted under another id",
                 )
@@ -298,14 +299,14 @@ class Admission:
             if state.outcome_labels.same(event_id, outcome.label) is not False:
                 # the same label, or one too old to know: a duplicate
                 counts["duplicates"] += 1
-                return Refusal("duplicate", f"{event_id}: seen before", [_DUPLICATE])
+                return Refusal(Rule.DUPLICATE, f"{event_id}: seen before", [_DUPLICATE])
             # Another label for an observation already resolved: the first one stands.
             counts["outcomes"] += 1
             detail = (
                 f"{event_id}: label {outcome.label!r} conflicts with the outcome "
                 "already received for it (the first is the one learned)"
             )
-            return Refusal("conflicting-outcome", detail)
+            return Refusal(Rule.CONFLICTING_OUTCOME, detail)
         counts["outcomes"] += 1
         rules = self.rules
         verdict = _key_mismatch(outcome.key, key)
@@ -317,7 +318,7 @@ class Admission:
         if state.rejected_observations.contains(event_id):
             # Not recorded either: it may come again after a corrected observation.
             detail = f"{event_id}: its observation was not predicted (dead letter)"
-            return Refusal("unknown-observation", detail, valid=True)
+            return Refusal(Rule.UNKNOWN_OBSERVATION, detail, valid=True)
         state.seen_outcomes.add(event_id)
         state.outcome_labels.put(event_id, outcome.label)
         return None
@@ -331,7 +332,7 @@ class Admission:
 def _key_mismatch(event_key: str, key: bytes | None) -> tuple[str, str] | None:
     if key is not None and key.decode(errors="replace") == event_key:
         return None
-    return "key-mismatch", f"record key {key!r} differs from the event's key {event_key!r}"
+    return Rule.KEY_MISMATCH, f"record key {key!r} differs from the event's key {event_key!r}"
 
 
 def content_digest(key: str, event_time: datetime, features: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ replay repeats them under the same ids.
 >>> [(d.reason, d.offset, d.kind) for d in out.dead_letters]
 [('conflicting-outcome', 17, 'outcome')]
 >>> [(f.event_id, f.dimension, f.rule, f.action) for f in out.findings]
-[('e1', 'accuracy', 'conflicting-outcome', 'dead-letter')]
+[('e1', <Dimension.ACCURACY: 'accuracy'>, 'conflicting-outcome', 'dead-letter')]
 >>> slot = ModelSlot("main", "dummy.NoChangeClassifier()", 42, metrics)
 >>> outbox.alert("promotion", "main", "promoted", "command", {}, 0, None, slot, "promote")
 >>> out.alerts[0].alert_id, metrics.counts["dead_letters_outcome"], metrics.counts["alerts"]

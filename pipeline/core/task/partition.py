@@ -48,6 +48,7 @@ from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
 from driftline.core.quality.admission import Admission, Refusal
 from driftline.core.quality.figures import QualityMetrics
+from driftline.core.quality.reasons import Rule
 from driftline.core.quality.rules import Verdict
 from driftline.core.task.config import DriftConfig, TaskConfig
 from driftline.core.task.fingerprint import config_fingerprint
@@ -230,7 +231,9 @@ class PartitionTask:
         for outcome, record in state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
             event = (outcome.event_id, "outcome")
-            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome", event=event)
+            self.outbox.dead_letter(
+                record, Rule.UNKNOWN_OBSERVATION, detail, "outcome", event=event
+            )
 
     # -- admit, predict, pend; resolve, learn -------------------------------------------------
     def _observe(
@@ -302,7 +305,7 @@ class PartitionTask:
         if waiting is not None:
             self.admission.reopen(obs.event_id)
             detail = f"{obs.event_id}: its observation was dead-lettered ({reason})"
-            letter = (waiting[1], "unknown-observation", detail, "outcome")
+            letter = (waiting[1], Rule.UNKNOWN_OBSERVATION, detail, "outcome")
             self.outbox.dead_letter(*letter, event=(obs.event_id, "outcome"))
 
     def _resolve(self, outcome: Outcome, record: InputRecord, ingest_time: datetime) -> bool:
@@ -323,10 +326,10 @@ class PartitionTask:
                 self.outbox.dead_letter(record, *refused, "outcome")
         elif self.state.pending.was_expired(outcome.event_id):
             detail = f"{outcome.event_id}: its observation expired unlabelled"
-            self.outbox.dead_letter(record, "expired-observation", detail, "outcome")
+            self.outbox.dead_letter(record, Rule.EXPIRED_OBSERVATION, detail, "outcome")
         elif self.admission.admitted(outcome.event_id):
             detail = f"{outcome.event_id}: its observation is no longer pending"
-            self.outbox.dead_letter(record, "unknown-observation", detail, "outcome")
+            self.outbox.dead_letter(record, Rule.UNKNOWN_OBSERVATION, detail, "outcome")
         else:
             self.state.early.hold(outcome.event_id, outcome.event_time, (outcome, record))
             self.state.metrics.counts["early_outcomes"] += 1
