@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 
+from driftline.adapters.alert_record import alert_json
 from driftline.adapters.prediction_record import (
     HASH_FIELDS,
     encoded_values,
@@ -38,7 +39,6 @@ from driftline.adapters.prediction_record import (
 from driftline.adapters.quality_log import quality_entry
 from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from driftline.adapters.redis_keys import RedisKeys
-from driftline.consumers.alerts import alert_json
 from driftline.core import jsonsafe
 from driftline.core.errors import ServiceUnavailable, WriteRefused
 from driftline.core.events.records import Alert, Prediction

@@ -15,17 +15,17 @@ from typing import Any
 from driftline.adapters.checkpoints.keys import checkpoint_key
 from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka.alerts import AlertPublisher
+from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import CheckpointSettings, Settings
 from driftline.adapters.topics import ensure_alerts_topic
-from driftline.consumers.alerts import AlertPublisher
 from driftline.consumers.clients import make_record_source, make_worker_producer
-from driftline.consumers.dead_letters import DeadLetterPublisher
 from driftline.consumers.exposition import serve_worker_metrics
 from driftline.consumers.process_tuning import steady_collector
 from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.tasks import TaskStore
-from driftline.consumers.ticks import TickPublisher
 from driftline.consumers.worker import Worker, WorkerConfig
 from driftline.core.events.records import Prediction
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore

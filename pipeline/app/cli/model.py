@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from driftline.adapters.kafka.control import send_control
 from driftline.adapters.kafka_clients import admin_client
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
@@ -22,7 +23,6 @@ from driftline.app.cli.common import (
 )
 from driftline.app.logs import stderr
 from driftline.consumers.clients import make_worker_producer
-from driftline.consumers.control import send_control
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
 from driftline.core.errors import ConfigError
 from driftline.core.events.control import ControlCommand
