@@ -1,10 +1,9 @@
 """The small Protocols the worker loop depends on.
 
 The application wires the real ones (from :mod:`driftline.adapters.kafka`: a record source,
-the dead-letter, alert and tick publishers; :mod:`~driftline.consumers.redis_sink`, a
-checkpoint store from
-:mod:`~driftline.adapters.checkpoints.stores`); the unit tests wire in-memory ones. Partitions
-are plain ints: the worker reads one topic.
+the dead-letter, alert and tick publishers; :mod:`driftline.adapters.redis_sink`; a
+checkpoint store from :mod:`driftline.adapters.checkpoints.stores`); the unit tests wire
+in-memory ones. Partitions are plain ints: the worker reads one topic.
 """
 
 from __future__ import annotations

@@ -19,12 +19,12 @@ from driftline.adapters.kafka.alerts import AlertPublisher
 from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import CheckpointSettings, Settings
 from driftline.adapters.topics import ensure_alerts_topic
 from driftline.consumers.clients import make_record_source, make_worker_producer
 from driftline.consumers.exposition import serve_worker_metrics
 from driftline.consumers.process_tuning import steady_collector
-from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker, WorkerConfig
 from driftline.core.events.records import Prediction

@@ -11,8 +11,8 @@ import redis
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import epoch_micros
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_sink import RedisSink
 from driftline.consumers.reader import PredictionsClient
-from driftline.consumers.redis_sink import RedisSink
 from driftline.core.events.records import Alert, Prediction
 from driftline.core.quality.figures import QualityFinding
 from tests.integration.helpers import stop_after
