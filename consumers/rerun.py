@@ -21,16 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.kafka.alerts import AlertPublisher
-from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.range_source import open_range_source
 from driftline.adapters.prediction_record import encoded_values
-from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.clients import make_worker_producer
-from driftline.consumers.runner import checkpoint_codec, checkpoint_store, redis_sink, worker_config
-from driftline.consumers.tasks import TaskStore
-from driftline.consumers.worker import Worker
+from driftline.consumers.runner import WorkerBuilder, worker_config
 from driftline.core.errors import ConfigError
 from driftline.core.events.records import Prediction
 from driftline.core.task.fingerprint import config_fingerprint
@@ -98,41 +92,23 @@ def rerun(
     the caller). Returns the counts and the digest of the predictions."""
     if settings.namespace == source_settings.namespace:
         raise ConfigError("a replay writes into its own namespace, not the one it reads")
-    kafka = settings.kafka.at(endpoints.bootstrap)
+    builder = WorkerBuilder(settings, endpoints, local_key=local_key)
     topic = source_settings.topics.events
-    sealer = checkpoint_codec(settings.checkpoints, local_key)
-    source = open_range_source(kafka, topic, partitions, start, end)
-    redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
-    producer = make_worker_producer(kafka)
+    source = open_range_source(builder.kafka, topic, partitions, start, end)
     digest = PredictionDigest()
-    task_config = settings.task_config()
-    config = worker_config(settings, idle_watermark_s=None)
-    worker = Worker(
-        source=source,
-        tasks=TaskStore(
-            checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
-            sealer,
-            task_config,
-            settings.namespace,
-        ),
-        sink=redis_sink(settings, redis_client),
-        dead_letters=DeadLetterPublisher(producer, settings.topics.dead_letter, topic),
-        ticks=None,
-        alerts=AlertPublisher(producer, settings.topics.alerts),
-        config=config,
+    with builder.worker(
+        lambda: source,
+        worker_config(settings, idle_watermark_s=None),
+        source_topic=topic,
         on_batch=lambda _worker, predictions: digest.add(predictions),
-    )
-    try:
+    ) as worker:
         worker.run(threading.Event(), finished=lambda: source.lag() == 0)
-    finally:
-        producer.close(timeout=10)
-        redis_client.close()
     return RerunResult(
         namespace=settings.namespace,
         ranges=source.ranges,
         records=worker.stats.records,
         predictions=worker.stats.predictions,
         dead_letters=worker.stats.dead_letters,
-        config=config_fingerprint(task_config),
+        config=config_fingerprint(worker.store.config),
         digest=digest.hexdigest(),
     )

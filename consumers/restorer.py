@@ -8,6 +8,7 @@ meanwhile: then its new owner restores it) and has none yet.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -57,7 +58,7 @@ class TaskRestorer:
             held = self.partitions.get(partition)
             if held is not None and held.task is not None:
                 continue
-            task = self.retry("checkpoint store", lambda p=partition: self.store.restore(p))
+            task = self.retry("checkpoint store", functools.partial(self.store.restore, partition))
             if task is not None:
                 self.stats.restored += 1
                 log.info(
