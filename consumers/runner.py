@@ -27,11 +27,12 @@ from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import CheckpointSettings, Settings
 from driftline.adapters.topics import ensure_alerts_topic
 from driftline.consumers.clients import make_record_source, make_worker_producer
+from driftline.consumers.config import WorkerConfig
 from driftline.consumers.exposition import serve_worker_metrics
 from driftline.consumers.ports import RecordSource
 from driftline.consumers.process_tuning import steady_collector
 from driftline.consumers.tasks import TaskStore
-from driftline.consumers.worker import Worker, WorkerConfig
+from driftline.consumers.worker import Worker
 from driftline.core.events.records import Prediction
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 

@@ -16,15 +16,19 @@ An idle partition's watermark moves through ticks written into the partition its
 
 :class:`Worker` is the loop; each concern of it has an object of its own:
 
+- :mod:`~driftline.consumers.config`: how the loop runs, checkpoints and stops;
 - :mod:`~driftline.consumers.partitions`: one object per partition held, with its task and
   its bookkeeping (assigned in one call, revoked in one call);
+- :mod:`~driftline.consumers.restorer`: a partition's task from its checkpoint, or fresh;
 - :mod:`~driftline.consumers.offsets`: which records a task has not seen;
 - :mod:`~driftline.consumers.outputs`: a batch's outputs written out, outages waited out
   (:mod:`~driftline.consumers.retry`);
 - :mod:`~driftline.consumers.checkpointer`: when to checkpoint, and offsets committed only
   once a checkpoint holds them;
+- :mod:`~driftline.consumers.stopping`: when a bounded run is over;
 - :mod:`~driftline.consumers.assignment` and :mod:`~driftline.consumers.watchdog`: nothing
-  hangs silently.
+  hangs silently;
+- :mod:`~driftline.consumers.stats`: the running totals the views and the exposition show.
 
 The loop depends only on the Protocols of :mod:`driftline.consumers.ports`: it runs in a
 unit test.
@@ -36,12 +40,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from driftline.consumers.assignment import AssignmentWatch
 from driftline.consumers.checkpointer import Checkpointer
+from driftline.consumers.config import WorkerConfig
 from driftline.consumers.offsets import Plan, unseen
 from driftline.consumers.outputs import BatchOutputs, Outputs
 from driftline.consumers.partitions import AssignedPartition, Partitions
@@ -65,35 +69,6 @@ from driftline.core.task.partition import PartitionTask
 __all__ = ["Worker", "WorkerConfig", "WorkerStats"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """How the loop runs, when it checkpoints, and when it stops.
-
-    ``until_idle_s`` counts only while partitions are assigned and the worker has caught
-    up (no lag); ``idle_watermark_s`` is how long a partition stays quiet before this
-    worker writes it a watermark tick (``None``: never). A service that does not answer
-    is retried after ``retry_first_s``, doubling up to ``retry_max_s``, with jitter.
-    """
-
-    max_events: int | None = None
-    until_idle_s: float | None = None
-    poll_timeout_ms: int = 500
-    max_poll_records: int = 2000
-    idle_watermark_s: float | None = 60.0
-    checkpoint_every: int = 5000
-    checkpoint_interval_s: float = 10.0
-    retry_first_s: float = 0.1
-    retry_max_s: float = 10.0
-    #: How often the consumer lag per partition is asked of Kafka (for the exposition).
-    lag_interval_s: float = 5.0
-    #: A call to the source that has not returned after this long is reported (logs,
-    #: ``waiting_for``, the ``on_stall`` hook): see :mod:`driftline.consumers.watchdog`.
-    stall_s: float = 120.0
-    #: Subscribed with no partition for this long: said loudly, and the source rejoins
-    #: its group (once per period); a bounded run (``finished`` given) fails after two.
-    assignment_stall_s: float = 120.0
 
 
 class Worker:
