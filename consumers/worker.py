@@ -104,8 +104,8 @@ class Worker:
         #: a test's clock stands still while a call hangs).
         self.watch = CallWatch(config.stall_s, on_stall)
         self._watched: WatchedSource | None = None
-        #: The partitions the group gave this worker and has not taken back (the rebalance
-        #: callbacks keep them): only these get a task, ticks or commits.
+        #: The partitions the group gave this worker and has not taken back, each with its
+        #: task and bookkeeping: only these get a task, ticks or commits.
         self.partitions = Partitions()
         self._lock = self.partitions.lock  # held while tasks change; never around source calls
         self.retry = Retry(
@@ -116,17 +116,7 @@ class Worker:
             monotonic=monotonic,
             sleep=lambda seconds: self.sleep(seconds),
         )
-        self.outputs = Outputs(
-            sink,
-            dead_letters,
-            alerts,
-            self.retry,
-            stats,
-            # a batch's predictions are in Redis: their event-to-Redis latency, now
-            on_predictions=lambda predictions: self.partitions.observe_latency(
-                predictions, self.clock()
-            ),
-        )
+        self.outputs = Outputs(sink, dead_letters, alerts, self.retry, stats, self._written)
         self.checkpointer = Checkpointer(
             self.partitions,
             tasks,
@@ -282,6 +272,10 @@ class Worker:
         self.partitions.assign(partitions, self.monotonic())
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
+
+    def _written(self, predictions: Sequence[Prediction]) -> None:
+        """A batch's predictions are in Redis: their event-to-Redis latency, now."""
+        self.partitions.observe_latency(predictions, self.clock())
 
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
