@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from driftline.adapters.confluent_clients import make_client_producer, make_confluent_consumer
+from driftline.adapters.kafka.source import KafkaRecordSource
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.settings import KafkaSettings, Settings
-from driftline.consumers.kafka_source import KafkaRecordSource
 from driftline.consumers.ports import RecordSource
 
 __all__ = ["make_record_source", "make_worker_producer"]
@@ -42,7 +42,7 @@ def make_record_source(
     session_timeout_ms = settings.worker.session_timeout_ms
     heartbeat_ms = max(1000, session_timeout_ms // 5)
     if kafka.client == "confluent":
-        from driftline.consumers.confluent_source import ConfluentRecordSource
+        from driftline.adapters.kafka.confluent_source import ConfluentRecordSource
 
         consumer = make_confluent_consumer(
             kafka,

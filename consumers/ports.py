@@ -1,10 +1,9 @@
 """The small Protocols the worker loop depends on.
 
-The application wires the real ones (:mod:`~driftline.consumers.kafka_source`,
-:mod:`~driftline.consumers.redis_sink`, :mod:`~driftline.consumers.dead_letters`,
-:mod:`~driftline.consumers.ticks`, a checkpoint store from
-:mod:`~driftline.adapters.checkpoints.stores`); the unit tests wire in-memory ones. Partitions
-are plain ints: the worker reads one topic.
+The application wires the real ones (from :mod:`driftline.adapters.kafka`: a record source,
+the dead-letter, alert and tick publishers; :mod:`driftline.adapters.redis_sink`; a
+checkpoint store from :mod:`driftline.adapters.checkpoints.stores`); the unit tests wire
+in-memory ones. Partitions are plain ints: the worker reads one topic.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from driftline.adapters.kafka.rebalance import RebalanceListener
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
 from driftline.core.quality.figures import QualityFinding
 from driftline.core.task.seal import CheckpointStore
@@ -25,14 +25,6 @@ __all__ = [
     "RecordSource",
     "TickSink",
 ]
-
-
-class RebalanceListener(Protocol):
-    """Told when partitions leave and arrive (possibly on another thread)."""
-
-    def on_revoked(self, partitions: set[int]) -> None: ...
-
-    def on_assigned(self, partitions: set[int]) -> None: ...
 
 
 class RecordSource(Protocol):

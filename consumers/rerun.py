@@ -16,91 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.kafka.range_source import open_range_source
 from driftline.adapters.prediction_record import encoded_values
-from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
-from driftline.consumers.alerts import AlertPublisher
-from driftline.consumers.clients import make_worker_producer
-from driftline.consumers.dead_letters import DeadLetterPublisher
-from driftline.consumers.ports import RebalanceListener
-from driftline.consumers.runner import checkpoint_codec, checkpoint_store, redis_sink, worker_config
-from driftline.consumers.tasks import TaskStore
-from driftline.consumers.worker import Worker
+from driftline.consumers.runner import WorkerBuilder, worker_config
 from driftline.core.errors import ConfigError
-from driftline.core.events.records import InputRecord, Prediction
+from driftline.core.events.records import Prediction
 from driftline.core.task.fingerprint import config_fingerprint
 
-__all__ = ["PredictionDigest", "RangeSource", "RerunResult", "rerun"]
-
-
-class RangeSource:
-    """The records ``[start, end)`` of each partition, in offset order, without a group."""
-
-    def __init__(self, consumer: KafkaConsumer, topic: str, ranges: Mapping[int, tuple[int, int]]):
-        self.consumer = consumer
-        self.topic = topic
-        self.ranges = dict(ranges)
-
-    def _tp(self, partition: int) -> TopicPartition:
-        return TopicPartition(self.topic, partition)
-
-    def subscribe(self, listener: RebalanceListener) -> None:
-        self.consumer.assign([self._tp(p) for p in sorted(self.ranges)])
-        for partition, (start, _) in self.ranges.items():
-            self.consumer.seek(self._tp(partition), start)
-        listener.on_assigned(set(self.ranges))
-
-    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
-        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        out: dict[int, list[InputRecord]] = {}
-        for tp, records in batch.items():
-            end = self.ranges[tp.partition][1]
-            kept = [
-                InputRecord(r.partition, r.offset, r.key, r.value, r.timestamp)
-                for r in records
-                if r.offset < end
-            ]
-            if kept:
-                out[tp.partition] = kept
-            if records and records[-1].offset >= end - 1:
-                self.consumer.pause(tp)  # read to its end: nothing more is wanted
-        return out
-
-    def assignment(self) -> set[int]:
-        return set(self.ranges)
-
-    def beginning_offset(self, partition: int) -> int:
-        """Where the replay begins: a fresh task starts there, not at the log's start."""
-        return self.ranges[partition][0]
-
-    def lags(self) -> dict[int, int]:
-        return {
-            p: max(0, end - self.consumer.position(self._tp(p)))
-            for p, (_, end) in self.ranges.items()
-        }
-
-    def lag(self) -> int:
-        return sum(self.lags().values())
-
-    def seek(self, partition: int, offset: int) -> None:
-        self.consumer.seek(self._tp(partition), offset)
-
-    def commit(self, offsets: Mapping[int, int]) -> bool:
-        return True  # no group: a replay takes nothing from the live workers
-
-    def keepalive(self) -> None:
-        pass  # no group membership to keep
-
-    def close(self) -> None:
-        self.consumer.close(autocommit=False)
+__all__ = ["PredictionDigest", "RerunResult", "rerun"]
 
 
 @dataclass
@@ -148,35 +77,6 @@ class RerunResult:
         }
 
 
-def resolve_ranges(
-    consumer: KafkaConsumer,
-    topic: str,
-    partitions: Sequence[int] | None,
-    start: int,
-    end: int | None,
-) -> dict[int, tuple[int, int]]:
-    """``[max(start, oldest kept), min(end, the end now))`` of each partition asked for
-    (default: every partition of the topic)."""
-    known = sorted(consumer.partitions_for_topic(topic) or [])
-    if not known:
-        raise ConfigError(f"topic {topic} does not exist (or has no partition)")
-    chosen = sorted(set(partitions)) if partitions else known
-    unknown = [p for p in chosen if p not in known]
-    if unknown:
-        raise ConfigError(f"topic {topic} has no partition {unknown[0]} (it has {known})")
-    tps = [TopicPartition(topic, p) for p in chosen]
-    firsts, ends = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
-    ranges = {}
-    for tp in tps:
-        low = max(start, int(firsts[tp]))
-        high = int(ends[tp]) if end is None else min(end, int(ends[tp]))
-        if high > low:
-            ranges[tp.partition] = (low, high)
-    if not ranges:
-        raise ConfigError(f"no record of {topic} lies in offsets [{start}, {end or 'end'})")
-    return ranges
-
-
 def rerun(
     source_settings: Settings,
     settings: Settings,
@@ -192,52 +92,23 @@ def rerun(
     the caller). Returns the counts and the digest of the predictions."""
     if settings.namespace == source_settings.namespace:
         raise ConfigError("a replay writes into its own namespace, not the one it reads")
-    kafka = settings.kafka.at(endpoints.bootstrap)
+    builder = WorkerBuilder(settings, endpoints, local_key=local_key)
     topic = source_settings.topics.events
-    sealer = checkpoint_codec(settings.checkpoints, local_key)
-    consumer = make_consumer(
-        kafka,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",  # as the workers read
-    )
-    try:
-        ranges = resolve_ranges(consumer, topic, partitions, start, end)
-    except BaseException:  # nothing to replay: the worker that would close it never runs
-        consumer.close(autocommit=False)
-        raise
-    source = RangeSource(consumer, topic, ranges)
-    redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
-    producer = make_worker_producer(kafka)
+    source = open_range_source(builder.kafka, topic, partitions, start, end)
     digest = PredictionDigest()
-    task_config = settings.task_config()
-    config = worker_config(settings, idle_watermark_s=None)
-    worker = Worker(
-        source=source,
-        tasks=TaskStore(
-            checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
-            sealer,
-            task_config,
-            settings.namespace,
-        ),
-        sink=redis_sink(settings, redis_client),
-        dead_letters=DeadLetterPublisher(producer, settings.topics.dead_letter, topic),
-        ticks=None,
-        alerts=AlertPublisher(producer, settings.topics.alerts),
-        config=config,
+    with builder.worker(
+        lambda: source,
+        worker_config(settings, idle_watermark_s=None),
+        source_topic=topic,
         on_batch=lambda _worker, predictions: digest.add(predictions),
-    )
-    try:
+    ) as worker:
         worker.run(threading.Event(), finished=lambda: source.lag() == 0)
-    finally:
-        producer.close(timeout=10)
-        redis_client.close()
     return RerunResult(
         namespace=settings.namespace,
-        ranges=ranges,
+        ranges=source.ranges,
         records=worker.stats.records,
         predictions=worker.stats.predictions,
         dead_letters=worker.stats.dead_letters,
-        config=config_fingerprint(task_config),
+        config=config_fingerprint(worker.store.config),
         digest=digest.hexdigest(),
     )

@@ -1,5 +1,8 @@
 """Wire a worker to real Kafka and Redis clients, run it, close everything.
 
+:class:`WorkerBuilder` is the one wiring of a worker, for ``driftline consume``
+(:func:`run_worker`: a member of the namespace's consumer group) and ``driftline replay``
+(:mod:`driftline.consumers.rerun`: an offset range, into a namespace of its own).
 Composition only: each piece it builds is tested on its own.
 """
 
@@ -9,29 +12,33 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from driftline.adapters.checkpoints.keys import checkpoint_key
 from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
 from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka.alerts import AlertPublisher
+from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import CheckpointSettings, Settings
 from driftline.adapters.topics import ensure_alerts_topic
-from driftline.consumers.alerts import AlertPublisher
 from driftline.consumers.clients import make_record_source, make_worker_producer
-from driftline.consumers.dead_letters import DeadLetterPublisher
+from driftline.consumers.config import WorkerConfig
 from driftline.consumers.exposition import serve_worker_metrics
+from driftline.consumers.ports import RecordSource
 from driftline.consumers.process_tuning import steady_collector
-from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.tasks import TaskStore
-from driftline.consumers.ticks import TickPublisher
-from driftline.consumers.worker import Worker, WorkerConfig
+from driftline.consumers.worker import Worker
 from driftline.core.events.records import Prediction
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = [
     "EXIT_STALLED",
+    "WorkerBuilder",
     "checkpoint_codec",
     "checkpoint_store",
     "exit_stalled",
@@ -108,6 +115,76 @@ def redis_sink(settings: Settings, redis_client: Any) -> RedisSink:
     )
 
 
+class WorkerBuilder:
+    """Builds workers of ``settings``' namespace on the services at ``endpoints``.
+
+    Made before any client: a checkpoint key that cannot be found (``local_key`` gives the
+    local stack's when the settings name none) is refused before anything connects.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        endpoints: Endpoints,
+        *,
+        local_key: Callable[[], bytes | None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoints = endpoints
+        self.sealer = checkpoint_codec(settings.checkpoints, local_key)
+        #: The Kafka settings pointed at the endpoints' brokers.
+        self.kafka = settings.kafka.at(endpoints.bootstrap)
+
+    @contextmanager
+    def worker(
+        self,
+        source: Callable[[], RecordSource],
+        config: WorkerConfig,
+        *,
+        source_topic: str | None = None,
+        ticks_member: str | None = None,
+        on_batch: Callable[[Worker, list[Prediction]], None] | None = None,
+        on_stall: Callable[[str, float], None] | None = None,
+    ) -> Iterator[Worker]:
+        """A worker on its own Redis client and producer, both closed when the block ends
+        (the source is closed by the worker's run).
+
+        ``source()`` is called once Redis and the producer are made; ``source_topic`` is
+        the topic it reads, named in dead letters (default: the namespace's events);
+        ``ticks_member`` names the watermark ticks this worker writes into the events
+        topic (``None``: it writes none).
+        """
+        settings, topics = self.settings, self.settings.topics
+        redis_client = make_redis(self.endpoints.redis_url, timeout_s=settings.redis.timeout_s)
+        try:
+            producer = make_worker_producer(self.kafka)
+            try:
+                yield Worker(
+                    source=source(),
+                    tasks=TaskStore(
+                        checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
+                        self.sealer,
+                        settings.task_config(),
+                        settings.namespace,
+                    ),
+                    sink=redis_sink(settings, redis_client),
+                    dead_letters=DeadLetterPublisher(
+                        producer, topics.dead_letter, source_topic or topics.events
+                    ),
+                    ticks=None
+                    if ticks_member is None
+                    else TickPublisher(producer, topics.events, ticks_member),
+                    alerts=AlertPublisher(producer, topics.alerts),
+                    config=config,
+                    on_batch=on_batch,
+                    on_stall=on_stall,
+                )
+            finally:
+                producer.close(timeout=10)
+        finally:
+            redis_client.close()
+
+
 def run_worker(
     settings: Settings,
     endpoints: Endpoints,
@@ -129,40 +206,27 @@ def run_worker(
     ``DRIFTLINE_STALL_S``: a blocked thread cannot be taken back, and a supervisor's
     restart resumes from the checkpoints exactly (``driftline consume`` sets it).
     """
-    sealer = checkpoint_codec(settings.checkpoints, local_key)  # refuse before connecting
-    kafka = settings.kafka.at(endpoints.bootstrap)
+    builder = WorkerBuilder(settings, endpoints, local_key=local_key)
+    kafka = builder.kafka
     ensure_alerts_topic(kafka, settings.namespace)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
-    redis_client = make_redis(endpoints.redis_url, timeout_s=settings.redis.timeout_s)
-    producer = make_worker_producer(kafka)
-    source = make_record_source(settings, member, kafka=kafka)
-    topics = settings.topics
-    worker = Worker(
-        source=source,
-        tasks=TaskStore(
-            checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
-            sealer,
-            settings.task_config(),
-            settings.namespace,
-        ),
-        sink=redis_sink(settings, redis_client),
-        dead_letters=DeadLetterPublisher(producer, topics.dead_letter, topics.events),
-        ticks=TickPublisher(producer, topics.events, member),
-        alerts=AlertPublisher(producer, topics.alerts),
-        config=config,
+    with builder.worker(
+        lambda: make_record_source(settings, member, kafka=kafka),
+        config,
+        ticks_member=member,
         on_batch=on_batch,
         on_stall=exit_stalled if exit_on_stall else None,
-    )
-    exposition = (
-        None if metrics_port is None else serve_worker_metrics(worker, metrics_port, metrics_host)
-    )
-    try:
-        with steady_collector():
-            worker.run(stop, finished)
-    finally:
-        if exposition is not None:
-            exposition.shutdown()
-            exposition.server_close()
-        producer.close(timeout=10)
-        redis_client.close()
+    ) as worker:
+        exposition = (
+            None
+            if metrics_port is None
+            else serve_worker_metrics(worker, metrics_port, metrics_host)
+        )
+        try:
+            with steady_collector():
+                worker.run(stop, finished)
+        finally:
+            if exposition is not None:
+                exposition.shutdown()
+                exposition.server_close()
     return worker

@@ -1,6 +1,6 @@
 """The quality log's entries: one Redis stream entry per data-quality finding.
 
-The worker writes them (:meth:`driftline.consumers.redis_sink.RedisSink.record`) and the readers
+The worker writes them (:meth:`driftline.adapters.redis_sink.RedisSink.record`) and the readers
 read them back (``driftline quality log``, ``GET /quality/log``, the fault-injection
 report), so the fields are written and parsed here only.
 

@@ -304,7 +304,7 @@ def _record_starved_alert(env: dict[str, str]) -> None:
     from datetime import UTC, datetime
 
     from driftline.adapters.redis_clients import make_redis
-    from driftline.consumers.redis_sink import RedisSink
+    from driftline.adapters.redis_sink import RedisSink
     from driftline.core.events.records import Alert
 
     alert = Alert(

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import redis
 
+from driftline.adapters.alert_record import alert_json
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_keys import RedisKeys
-from driftline.consumers.alerts import alert_json
-from driftline.consumers.redis_sink import RedisSink
+from driftline.adapters.redis_sink import RedisSink
 from driftline.core.events.records import Alert
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
 

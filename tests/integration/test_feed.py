@@ -15,7 +15,7 @@ import pytest
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import StreamEntry
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
-from driftline.consumers.redis_sink import RedisSink
+from driftline.adapters.redis_sink import RedisSink
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.records import Prediction
 from driftline.read.feed import PredictionsFeed

@@ -11,7 +11,7 @@ import redis
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import epoch_micros
 from driftline.adapters.redis_clients import make_redis
-from driftline.consumers.redis_sink import RedisSink
+from driftline.adapters.redis_sink import RedisSink
 from driftline.core.events.records import Alert, Prediction
 from driftline.core.quality.figures import QualityFinding
 from driftline.read.reader import PredictionsClient

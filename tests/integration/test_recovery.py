@@ -21,9 +21,9 @@ import redis
 
 from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import Settings
 from driftline.consumers.clients import make_record_source
-from driftline.consumers.redis_sink import RedisSink
 from driftline.consumers.runner import checkpoint_codec, worker_config
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker

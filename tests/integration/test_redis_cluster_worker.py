@@ -19,8 +19,8 @@ import pytest
 
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_keys import RedisKeys
+from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import Settings
-from driftline.consumers.redis_sink import RedisSink
 from driftline.core.errors import WriteRefused
 from driftline.core.events.records import Prediction
 from driftline.read.reader import PredictionsClient

@@ -19,9 +19,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftline.adapters.redis_clients import make_async_redis, make_redis
+from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import Settings
 from driftline.app.serving import ApiServer, create_app, serving_app
-from driftline.consumers.redis_sink import RedisSink
 from driftline.core.events.records import Prediction
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan

@@ -11,7 +11,7 @@ import redis
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import decode_stream_entry
 from driftline.adapters.redis_clients import make_redis
-from driftline.consumers.redis_sink import RedisSink
+from driftline.adapters.redis_sink import RedisSink
 from driftline.core.errors import WriteRefused
 from driftline.core.events.records import Prediction
 from driftline.read.reader import PredictionsClient

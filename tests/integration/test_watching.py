@@ -147,7 +147,7 @@ def test_alerts_and_points_are_written_once_whatever_the_replays(settings: Setti
     """The sink's record() is idempotent: the same points and alerts twice change nothing."""
     from datetime import UTC, datetime
 
-    from driftline.consumers.redis_sink import RedisSink
+    from driftline.adapters.redis_sink import RedisSink
     from driftline.core.events.records import Alert
 
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]

@@ -96,7 +96,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
 
 
 def test_stale_prediction_never_overwrites_a_fresher_one(settings: Settings):
-    from driftline.consumers.redis_sink import RedisSink
+    from driftline.adapters.redis_sink import RedisSink
     from driftline.core.events.records import Prediction
 
     redis_client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]

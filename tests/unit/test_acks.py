@@ -1,4 +1,4 @@
-"""driftline.consumers.acks: every record acknowledged, or a PublishError saying how many
+"""driftline.adapters.kafka.acks: every record acknowledged, or a PublishError saying how many
 were not."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from driftline.consumers.acks import send_acknowledged
+from driftline.adapters.kafka.acks import send_acknowledged
 from driftline.core.errors import PublishError
 
 

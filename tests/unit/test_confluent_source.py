@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
 
-from driftline.consumers.confluent_source import ConfluentRecordSource
+from driftline.adapters.kafka.confluent_source import ConfluentRecordSource
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.records import InputRecord
 

@@ -485,11 +485,9 @@ def test_a_worker_keeps_per_partition_figures_only_for_the_partitions_it_holds()
     held = {0}
     per_partition = {
         "tasks": worker.tasks,
-        "quiet_since": worker._quiet_since,
-        "unsaved": worker._unsaved,
-        "saved_at": worker._saved_at,
-        "latency": worker._latency,
-        "rates": worker._rates,
+        # one object per partition holds its bookkeeping (quiet since, unsaved, saved at,
+        # latency, quality rates): a revoke drops it whole
+        "partitions": [held.partition for held in worker.partitions],
         "lags": worker.stats.lags,
         "checkpoint_sizes": worker.stats.checkpoint_sizes,
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.consumers.ports import RebalanceListener
+from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation, Outcome
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
@@ -248,3 +249,54 @@ class MemoryTicks:
             self.written.append(p)
             count += 1
         return count
+
+
+class StubTask:
+    """A stand-in for a partition's task with what the loop's collaborators read of it:
+    its partition and next offset, event time seen, watermark, snapshot and quality counts."""
+
+    def __init__(self, partition: int, next_offset: int | None = None) -> None:
+        self.partition = partition
+        self.next_offset = next_offset
+        self.model_version = 1
+        self.max_event_time: Any = None
+        self.watermark: Any = None
+        self.quality = _StubQuality()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"partition": self.partition, "quality": {}, "next_offset": self.next_offset}
+
+
+@dataclass
+class _StubQuality:
+    rules: dict[str, int] = field(default_factory=dict)
+
+
+class StubTaskStore:
+    """Tasks by partition as their checkpoints hold them: ``saved`` has each save's
+    (partition, next offset), in order; ``down`` refusals come first (an outage)."""
+
+    def __init__(self, checkpoints: dict[int, int] | None = None, down: int = 0) -> None:
+        self.checkpoints = dict(checkpoints or {})
+        self.saved: list[tuple[int, int | None]] = []
+        self.down = down
+
+    def _outage(self) -> None:
+        if self.down:
+            self.down -= 1
+            raise ServiceUnavailable("the checkpoint store did not answer")
+
+    def restore(self, partition: int) -> StubTask | None:
+        self._outage()
+        offset = self.checkpoints.get(partition)
+        return None if offset is None else StubTask(partition, offset)
+
+    def fresh(self, partition: int) -> StubTask:
+        return StubTask(partition)
+
+    def save(self, task: StubTask) -> int:
+        self._outage()
+        self.saved.append((task.partition, task.next_offset))
+        if task.next_offset is not None:
+            self.checkpoints[task.partition] = task.next_offset
+        return 100 + task.partition

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from driftline.adapters.kafka.control import send_control
 from driftline.adapters.kafka_clients import admin_client
 from driftline.adapters.topics import partition_counts
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import Services, services_of
 from driftline.app.logs import stderr
 from driftline.consumers.clients import make_worker_producer
-from driftline.consumers.control import send_control
 from driftline.consumers.runner import checkpoint_codec, checkpoint_store
 from driftline.core.errors import ConfigError
 from driftline.core.events.control import ControlCommand

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from driftline.consumers.acks import send_acknowledged
+from driftline.adapters.kafka.acks import send_acknowledged
 from driftline.core.events.codec import KIND_HEADER
 from driftline.core.events.records import DeadLetter
 

@@ -10,7 +10,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from driftline.consumers.ports import RebalanceListener
+from driftline.adapters.kafka.rebalance import RebalanceListener
 from driftline.core.events.records import InputRecord
 
 __all__ = ["KafkaRecordSource"]

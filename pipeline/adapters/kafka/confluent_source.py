@@ -1,6 +1,6 @@
 """The worker's record source on a confluent-kafka consumer (``driftline[fast]``).
 
-Same semantics as :class:`~driftline.consumers.kafka_source.KafkaRecordSource`: one topic in a
+Same semantics as :class:`~driftline.adapters.kafka.source.KafkaRecordSource`: one topic in a
 consumer group, no auto-commit (offsets are committed only after checkpoints, as the
 worker decides), rebalances told to the worker. confluent-kafka runs the rebalance
 callbacks inside ``consume``/``poll``, on the calling thread. A seek may come right after
@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, TopicPartition
 
-from driftline.consumers.ports import RebalanceListener
+from driftline.adapters.kafka.rebalance import RebalanceListener
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.records import InputRecord
 

@@ -1,20 +1,16 @@
-"""Alerts on Kafka: each alert as JSON on the namespace's alerts topic, keyed by its id."""
+"""Alerts on Kafka: each alert as JSON (:mod:`driftline.adapters.alert_record`) on the
+namespace's alerts topic, keyed by its id."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from driftline.consumers.acks import send_acknowledged
+from driftline.adapters.alert_record import alert_json
+from driftline.adapters.kafka.acks import send_acknowledged
 from driftline.core.events.records import Alert
 
-__all__ = ["AlertPublisher", "alert_json"]
-
-
-def alert_json(alert: Alert) -> str:
-    """The alert as compact JSON, keys sorted: a replayed alert is byte for byte the same."""
-    return json.dumps(alert.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+__all__ = ["AlertPublisher"]
 
 
 class AlertPublisher:

@@ -1,0 +1,107 @@
+"""driftline.consumers.runner.WorkerBuilder: the one wiring of a worker (``consume`` and
+``replay``), on stand-ins for the Redis client and the producer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import driftline.consumers.runner as runner
+from driftline.adapters.endpoints import Endpoints
+from driftline.adapters.kafka.ticks import TickPublisher
+from driftline.adapters.settings import Settings
+from driftline.consumers.runner import WorkerBuilder, worker_config
+from driftline.core.errors import ConfigError
+from tests.unit.worker_fakes import MemorySource, MemoryTopic
+
+ENDPOINTS = Endpoints("127.0.0.1:1", "redis://127.0.0.1:1/0", "settings")
+
+
+class Made:
+    """The clients the builder made, in order, and which were closed."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def redis(self, url: str, **options: Any) -> Any:
+        self.log.append("redis")
+        made = self
+
+        class Client:
+            def register_script(self, body: str) -> Any:
+                return lambda keys=(), args=(): None
+
+            def close(self) -> None:
+                made.log.append("redis closed")
+
+        return Client()
+
+    def producer(self, kafka: Any) -> Any:
+        self.log.append(f"producer for {kafka.bootstrap}")
+        made = self
+
+        class Producer:
+            def close(self, timeout: float | None = None) -> None:
+                made.log.append("producer closed")
+
+        return Producer()
+
+    def source(self) -> MemorySource:
+        self.log.append("source")
+        return MemorySource(MemoryTopic(1))
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> Iterator[Made]:
+    made = Made()
+    monkeypatch.setattr(runner, "make_redis", made.redis)
+    monkeypatch.setattr(runner, "make_worker_producer", made.producer)
+    monkeypatch.setenv("DRIFTLINE_CHECKPOINT_KEY", "k" * 32)
+    yield made
+
+
+def settings() -> Settings:
+    return Settings(_env_file=None)
+
+
+def test_a_missing_checkpoint_key_is_refused_before_anything_connects(
+    made: Made, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DRIFTLINE_CHECKPOINT_KEY")
+    with pytest.raises(ConfigError, match="no checkpoint key"):
+        WorkerBuilder(settings(), ENDPOINTS)
+    assert made.log == []
+    found = WorkerBuilder(settings(), ENDPOINTS, local_key=lambda: b"l" * 32)
+    assert found.kafka.bootstrap == "127.0.0.1:1"
+
+
+def test_a_consume_worker_writes_ticks_and_closes_its_clients(made: Made) -> None:
+    config = settings()
+    builder = WorkerBuilder(config, ENDPOINTS)
+    with builder.worker(made.source, worker_config(config), ticks_member="member-1") as worker:
+        assert made.log == ["redis", "producer for 127.0.0.1:1", "source"]
+        assert isinstance(worker.ticks, TickPublisher) and worker.ticks.topic == "driftline.events"
+        assert worker.outputs.dead_letters.source_topic == "driftline.events"  # type: ignore[attr-defined]
+        assert worker.store.namespace == config.namespace
+    assert made.log[-2:] == ["producer closed", "redis closed"]
+
+
+def test_a_replay_worker_writes_no_tick_and_names_the_topic_it_reads(made: Made) -> None:
+    config = settings().with_overrides(namespace="replayed")
+    builder = WorkerBuilder(config, ENDPOINTS)
+    with builder.worker(made.source, worker_config(config), source_topic="live.events") as worker:
+        assert worker.ticks is None
+        assert worker.outputs.dead_letters.topic == "replayed.dead-letter"  # type: ignore[attr-defined]
+        assert worker.outputs.dead_letters.source_topic == "live.events"  # type: ignore[attr-defined]
+
+
+def test_the_clients_are_closed_when_the_run_fails(made: Made) -> None:
+    config = settings()
+    with (
+        pytest.raises(RuntimeError),
+        WorkerBuilder(config, ENDPOINTS).worker(made.source, worker_config(config)),
+    ):
+        raise RuntimeError("the run failed")
+    assert made.log[-2:] == ["producer closed", "redis closed"]
