@@ -230,10 +230,8 @@ class PartitionTask:
             out.expired += len(expired)
         for outcome, record in state.early.expire(watermark):
             detail = f"{outcome.event_id}: no observation arrived within the pending TTL"
-            event = (outcome.event_id, "outcome")
-            self.outbox.dead_letter(
-                record, Rule.UNKNOWN_OBSERVATION, detail, "outcome", event=event
-            )
+            letter = (record, Rule.UNKNOWN_OBSERVATION, detail, "outcome")
+            self.outbox.dead_letter(*letter, event=(outcome.event_id, "outcome"))
 
     # -- admit, predict, pend; resolve, learn -------------------------------------------------
     def _observe(
