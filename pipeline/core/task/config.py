@@ -136,7 +136,7 @@ class TaskConfig:
         float | None,
         Field(gt=0, description="idle seconds after which a partition's watermark moves on"),
     ] = 60.0
-    #: Steps with a number beyond this are learned on a copy first (see ``_learn``).
+    #: Steps with a number beyond this are learned on a copy first (core.learning.guard).
     guard_above: float = 1e6
     dedupe_size: Annotated[int, Field(ge=1)] = 200_000
     #: Outcomes whose label is remembered: another label for one of them is a conflict,
