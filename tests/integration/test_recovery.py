@@ -33,7 +33,7 @@ from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from driftline.read.reader import PredictionsClient
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.helpers import create_topics, drain, publish
-from tests.unit.worker_fakes import MemoryDeadLetters
+from tests.unit.consumers.worker_fakes import MemoryDeadLetters
 
 pytestmark = pytest.mark.integration
 

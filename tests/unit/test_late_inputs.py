@@ -16,7 +16,15 @@ from driftline.core.events.model import Observation
 from driftline.core.task.checkpoint import restore_task, seal_task
 from driftline.core.task.partition import PartitionTask
 from driftline.core.task.seal import CheckpointCodec
-from tests.unit.test_task_quality import NOW, at, contract, obs, outcome, records, task
+from tests.unit.core.task.test_partition_quality import (
+    NOW,
+    at,
+    contract,
+    obs,
+    outcome,
+    records,
+    task,
+)
 
 
 def stream(n_on_time: int, n_late: int, n_again: int) -> list[tuple[Observation, float]]:

@@ -14,7 +14,7 @@ from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.settings import Settings
 from driftline.consumers.runner import WorkerBuilder, worker_config
 from driftline.core.errors import ConfigError
-from tests.unit.worker_fakes import MemorySource, MemoryTopic
+from tests.unit.consumers.worker_fakes import MemorySource, MemoryTopic
 
 ENDPOINTS = Endpoints("127.0.0.1:1", "redis://127.0.0.1:1/0", "settings")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-BAD_CONTRACT = Path(__file__).parent / "data" / "bad_contract.toml"
+BAD_CONTRACT = Path(__file__).parents[2] / "data" / "bad_contract.toml"
 
 CASES = [
     (["-n", "r1*", "stack", "status"], {}, "DRIFTLINE_NAMESPACE"),

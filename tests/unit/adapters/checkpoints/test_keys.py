@@ -51,7 +51,7 @@ def test_no_key_at_all_is_refused_with_how_to_set_one(local: object) -> None:
 
 
 def test_no_key_is_written_in_the_source() -> None:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     for folder in ("pipeline", "consumers", "producers"):
         for path in (root / folder).rglob("*.py"):
             assert "development-checkpoint-key" not in path.read_text(), path

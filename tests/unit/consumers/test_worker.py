@@ -17,7 +17,7 @@ from driftline.core.learning.features import FeatureConfig
 from driftline.core.task.checkpoint import model_digest
 from driftline.core.task.partition import TaskConfig
 from driftline.core.task.seal import CheckpointCodec
-from tests.unit.worker_fakes import (
+from tests.unit.consumers.worker_fakes import (
     MemoryCheckpoints,
     MemoryDeadLetters,
     MemorySink,

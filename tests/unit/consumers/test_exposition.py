@@ -19,8 +19,8 @@ from driftline.core.contract.check import Contract
 from driftline.core.learning.costs import CostMatrix
 from driftline.core.quality.figures import merge_quality
 from driftline.core.task.partition import TaskConfig
-from tests.unit.test_worker import Rig, publish_flights, task_config
-from tests.unit.worker_fakes import MemoryCheckpoints, MemoryTopic
+from tests.unit.consumers.test_worker import Rig, publish_flights, task_config
+from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
 
 
 def families(text: str) -> dict[str, Any]:

@@ -233,7 +233,7 @@ def test_a_challenger_that_abstains_on_the_hard_half_is_not_promoted(abstainer: 
     challenger gave no answer to the hard half, where the champion's losses are; scored on
     the easy half only, its mean loss looked better than the champion's, it was promoted,
     and then served no answer to half the traffic."""
-    here = "tests.unit.test_watching"
+    here = "tests.unit.core.task.test_partition_models"
     task = PartitionTask(
         0,
         config(
@@ -256,7 +256,7 @@ def test_a_challenger_that_abstains_on_the_hard_half_is_not_promoted(abstainer: 
 
 
 def test_a_challenger_better_on_the_same_labels_is_still_promoted() -> None:
-    here = "tests.unit.test_watching"
+    here = "tests.unit.core.task.test_partition_models"
     task = PartitionTask(
         0,
         config(
