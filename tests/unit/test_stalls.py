@@ -18,8 +18,8 @@ from driftline.consumers.exposition import worker_registry
 from driftline.consumers.worker import WorkerConfig
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.records import InputRecord
-from tests.unit.consumers.test_worker import Rig, publish_flights, task_config
 from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
+from tests.unit.consumers.worker_rig import Rig, publish_flights, task_config
 
 
 def test_a_poll_that_hangs_is_reported_with_what_the_worker_waits_for() -> None:

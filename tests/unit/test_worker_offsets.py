@@ -19,8 +19,8 @@ from typing import Any
 from driftline.consumers.worker import Worker, WorkerConfig
 from driftline.core.events.model import Observation
 from driftline.core.events.records import InputRecord
-from tests.unit.consumers.test_worker import Rig, publish_flights, task_config
 from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemorySource, MemoryTopic
+from tests.unit.consumers.worker_rig import Rig, publish_flights, task_config
 
 
 def observe(topic: MemoryTopic, partition: int, event_id: str) -> None:

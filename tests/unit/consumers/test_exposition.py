@@ -19,8 +19,8 @@ from driftline.core.contract.check import Contract
 from driftline.core.learning.costs import CostMatrix
 from driftline.core.quality.figures import merge_quality
 from driftline.core.task.partition import TaskConfig
-from tests.unit.consumers.test_worker import Rig, publish_flights, task_config
 from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
+from tests.unit.consumers.worker_rig import Rig, publish_flights, task_config
 
 
 def families(text: str) -> dict[str, Any]:

@@ -45,8 +45,8 @@ from driftline.core.task.digest import state_digest
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.task.seal import CheckpointCodec
 from driftline.core.times import to_millis
-from tests.unit.consumers.test_worker import Rig, publish_flights
 from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
+from tests.unit.consumers.worker_rig import Rig, publish_flights
 
 MILLION = 1_000_000
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
