@@ -1,4 +1,4 @@
-"""Every integration test's namespace is its own (issue 19, defect 6).
+"""Every integration test's namespace is its own.
 
 Topics, consumer groups and Redis keys are named by the namespace; two tests (or two modules
 sharing a fixture) in one namespace read each other's records. A namespace made of the

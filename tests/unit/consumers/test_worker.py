@@ -4,17 +4,28 @@ restore, watermark ticks for idle partitions, and every way it stops."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
+from driftline.consumers.exposition import worker_registry
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker, WorkerConfig
 from driftline.core.errors import ServiceUnavailable, WriteRefused
+from driftline.core.events.model import Observation
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
 from driftline.core.task.checkpoint import model_digest
 from driftline.core.task.partition import TaskConfig
-from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemorySink, MemoryTopic
+from tests.unit.consumers.worker_fakes import (
+    MemoryCheckpoints,
+    MemorySink,
+    MemorySource,
+    MemoryTopic,
+)
 from tests.unit.consumers.worker_rig import CODEC, Rig, publish_flights, task_config
 
 
@@ -460,3 +471,228 @@ def test_predictions_redis_refuses_become_dead_letters_and_the_worker_goes_on() 
     assert len(rig.sink.predictions) == len(reference.sink.predictions) - len(refused)
     assert state(worker.tasks) == state(reference.worker.tasks)  # learning is untouched
     assert checkpoints.saves and rig.source.committed
+
+
+# -- the worker: per-partition figures only for partitions held ----------------------------------
+def test_a_worker_keeps_per_partition_figures_only_for_the_partitions_it_holds() -> None:
+    topic = MemoryTopic(24)
+    publish_flights(topic, 5, partitions=tuple(range(24)))
+    rig = Rig(
+        topic,
+        MemoryCheckpoints(),
+        WorkerConfig(max_poll_records=500),
+        TaskConfig(features=FeatureConfig(raw_only=True)),
+    )
+    worker = rig.run(finished=lambda: True)
+    assert len(worker.stats.checkpoint_sizes) == 24  # every partition was checkpointed
+    rig.source.revoke(set(range(1, 24)))
+    held = {0}
+    per_partition = {
+        "tasks": worker.tasks,
+        # one object per partition holds its bookkeeping (quiet since, unsaved, saved at,
+        # latency, quality rates): a revoke drops it whole
+        "partitions": [held.partition for held in worker.partitions],
+        "lags": worker.stats.lags,
+        "checkpoint_sizes": worker.stats.checkpoint_sizes,
+    }
+    assert {name: set(d) - held for name, d in per_partition.items()} == dict.fromkeys(
+        per_partition, set()
+    )
+
+
+def test_a_poll_that_hangs_is_reported_with_what_the_worker_waits_for() -> None:
+    topic = MemoryTopic(1)
+    publish_flights(topic, 5)
+    stalls: list[tuple[str, float]] = []
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(stall_s=0.2), task_config())
+    rig.worker.watch.on_stall = lambda call, waited: stalls.append((call, waited))
+    release, seen = threading.Event(), threading.Event()
+    poll = rig.source.poll
+
+    def hanging(timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        if not rig.source.polls and not release.is_set():  # the first poll hangs
+            assert rig.worker.watch.stalled.wait(timeout=30)  # the watchdog saw it
+            waiting = rig.worker.waiting()
+            assert waiting is not None and waiting[0] == "the Kafka consumer (poll)"
+            exposed = generate_latest(worker_registry(rig.worker)).decode()
+            assert 'driftline_worker_waiting_seconds{waiting_for="the Kafka consumer (poll)"}' in (
+                exposed
+            )
+            seen.set()
+            release.set()
+        return poll(timeout_ms, max_records)
+
+    rig.source.poll = hanging  # type: ignore[method-assign]
+    worker = rig.run(finished=lambda: True)
+    assert seen.is_set() and [call for call, _ in stalls] == ["poll"]
+    assert stalls[0][1] >= 0.2
+    assert worker.waiting() is None  # answered: nothing is awaited any more
+    assert worker.stats.records == topic.end(0)
+
+
+class NeverAssigned:
+    """Wraps a source whose group never assigns it anything until it rejoins (or never)."""
+
+    def __init__(self, rig: Rig, assign_on_rejoin: bool) -> None:
+        self.rig, self.assign_on_rejoin = rig, assign_on_rejoin
+        self.rejoins = 0
+        rig.source.initial = set()
+
+    def rejoin(self, listener: Any) -> None:
+        self.rejoins += 1
+        if self.assign_on_rejoin:
+            self.rig.source.assign({0})
+
+
+def unassigned_rig(assign_on_rejoin: bool) -> tuple[MemoryTopic, Rig, NeverAssigned]:
+    """A worker on five flights whose group assigns it nothing until it rejoins (or never)."""
+    topic = MemoryTopic(1)
+    publish_flights(topic, 5)
+    config = WorkerConfig(assignment_stall_s=5.0, poll_timeout_ms=500)
+    rig = Rig(topic, MemoryCheckpoints(), config, task_config())
+    group = NeverAssigned(rig, assign_on_rejoin=assign_on_rejoin)
+    rig.source.rejoin = group.rejoin  # type: ignore[attr-defined]
+    return topic, rig, group
+
+
+def test_a_bounded_run_that_is_never_assigned_fails_instead_of_polling_for_ever(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    topic, rig, group = unassigned_rig(assign_on_rejoin=False)
+    with pytest.raises(ServiceUnavailable, match="no partition of the topic was assigned"):
+        rig.run(finished=lambda: True)
+    assert group.rejoins == 1
+    assert "no partition assigned for" in caplog.text
+    assert len(rig.source.polls) < 40  # 10 s of the loop's clock, not for ever
+    assert rig.source.closed
+
+
+def test_a_worker_that_rejoins_gets_its_partitions_and_goes_on() -> None:
+    topic, rig, group = unassigned_rig(assign_on_rejoin=True)
+    worker = rig.run(finished=lambda: True)
+    assert group.rejoins == 1
+    assert worker.stats.records == topic.end(0)
+    assert worker.stats.waiting_for is None
+
+
+def observe(topic: MemoryTopic, partition: int, event_id: str) -> None:
+    when = datetime.fromtimestamp(topic.broker_ms / 1000, tz=UTC) + timedelta(seconds=1)
+    topic.publish(
+        Observation(event_id=event_id, key=f"k{partition}", event_time=when, features={"x": 1.0}),
+        partition,
+    )
+
+
+def bounded_run(rig: Rig, polls: int = 60) -> Worker:
+    """Run until read to the end, or stop after ``polls`` polls (a stalled partition)."""
+    stop = threading.Event()
+    poll = rig.source.poll
+
+    def counted(timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        if len(rig.source.polls) >= polls:
+            stop.set()
+        return poll(timeout_ms, max_records)
+
+    rig.source.poll = counted  # type: ignore[method-assign]
+    return rig.run(finished=lambda: True, stop=stop)
+
+
+# -- offsets that hold no record ---------------------------------------------------------
+def test_a_commit_marker_between_records_does_not_stall_the_partition() -> None:
+    topic = MemoryTopic(1)
+    observe(topic, 0, "a")
+    observe(topic, 0, "b")
+    topic.gap(0)  # offset 2: a transaction's commit marker
+    observe(topic, 0, "c")
+    observe(topic, 0, "d")
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(max_poll_records=2), task_config())
+    worker = bounded_run(rig)
+    assert [p.offset for p in rig.sink.predictions] == [0, 1, 3, 4]
+    assert worker.tasks[0].next_offset == 5
+    assert worker.stats.offset_gaps == 1
+    assert len(rig.source.polls) < 60  # it stopped because it was read to the end
+
+
+def test_a_checkpoint_at_a_missing_offset_resumes_past_it() -> None:
+    topic = MemoryTopic(1)
+    checkpoints = MemoryCheckpoints()
+    observe(topic, 0, "a")
+    observe(topic, 0, "b")
+    first = Rig(topic, checkpoints, WorkerConfig(), task_config())
+    bounded_run(first)
+    topic.gap(0, 3)  # a checkpoint at offset 2, which will never hold a record
+    observe(topic, 0, "c")
+    second = Rig(topic, checkpoints, WorkerConfig(), task_config())
+    worker = bounded_run(second)
+    assert worker.stats.restored == 1
+    assert [p.offset for p in second.sink.predictions] == [5]
+    assert worker.tasks[0].next_offset == 6
+
+
+def test_records_ahead_of_a_lost_checkpoint_are_still_sent_back() -> None:
+    """A source positioned by the group (committed past a checkpoint that was lost) is
+    sent back once to the task's offset: the gap rule applies only to a source that reads
+    from the task's offset."""
+    topic = MemoryTopic(1)
+    publish_flights(topic, 30)
+    topic.committed["workers"] = {0: 20}  # committed, but no checkpoint holds it
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(max_poll_records=500), task_config())
+    worker = bounded_run(rig)
+    assert worker.stats.offset_gaps == 0
+    assert worker.stats.records == topic.end(0)  # all of it, from offset 0
+
+
+# -- a partition revoked inside a poll ---------------------------------------------------
+class RevokingSource(MemorySource):
+    """Revokes ``partition`` inside the poll numbered ``at``, after fetching its records
+    (the listener runs while the poll is under way, as kafka-python 3 does)."""
+
+    def __init__(self, topic: MemoryTopic, partition: int, at: int) -> None:
+        super().__init__(topic)
+        self.partition, self.at = partition, at
+        self.revoked_after: int | None = None  # the index of the revoking poll
+
+    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        batch = super().poll(timeout_ms, max_records)
+        if len(self.polls) == self.at:
+            self.revoke({self.partition})
+            self.revoked_after = len(self.polls)
+        return batch
+
+
+def test_a_partition_revoked_inside_a_poll_is_not_taken_back() -> None:
+    topic = MemoryTopic(2)
+    publish_flights(topic, 10, partitions=(0, 1))
+    checkpoints = MemoryCheckpoints()
+    config = WorkerConfig(max_poll_records=4, checkpoint_every=1)
+    rig = Rig(topic, checkpoints, config, task_config(idle_s=1.0))
+    source = RevokingSource(topic, partition=1, at=2)
+    rig.source = source
+    rig.worker.source = source
+    ticked: list[tuple[int, int]] = []  # (poll count, partition)
+    tick = rig.ticks.tick  # type: ignore[union-attr]
+
+    def tick_logged(partitions: Any) -> int:
+        partitions = list(partitions)
+        ticked.extend((len(source.polls), p) for p in partitions)
+        return tick(partitions)
+
+    rig.ticks.tick = tick_logged  # type: ignore[union-attr,method-assign]
+    saves: list[tuple[int, int]] = []
+    save = checkpoints.save
+
+    def save_logged(partition: int, blob: bytes, offset: int | None = None) -> None:
+        saves.append((len(source.polls), partition))
+        save(partition, blob, offset)
+
+    checkpoints.save = save_logged  # type: ignore[method-assign]
+    worker = bounded_run(rig, polls=40)
+    assert source.revoked_after == 2
+    assert sorted(worker.tasks) == [0]
+    assert source.assignment() == {0}
+    after = source.revoked_after
+    late_predictions = [p for p in rig.sink.predictions if p.partition == 1]
+    assert all(p.offset < 4 for p in late_predictions)  # only the first poll's records
+    assert [t for t in ticked if t[1] == 1 and t[0] >= after] == []
+    assert [s for s in saves if s[1] == 1 and s[0] > after] == []
+    assert all(1 not in c for c in source.commits[1:])

@@ -2,128 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
-from kafka.future import Future
 
 from driftline.core.errors import PublishError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Event, Observation, Outcome
-from driftline.producers.publisher import KIND_HEADER, Delivery, DeliveryBounds, EventPublisher
+from driftline.producers.publisher import KIND_HEADER, Delivery, EventPublisher
+from tests.unit.producers.fake_producer import TOPIC, FakeProducer
 
-TOPIC = "demo.events"
 T0 = datetime(2013, 1, 1, 10, 15, tzinfo=UTC)
 CODEC = EventCodec()
-
-
-class Metadata(NamedTuple):
-    """The fields of kafka-python's RecordMetadata that the publisher reads."""
-
-    topic: str
-    partition: int
-    offset: int
-
-
-class Sent(NamedTuple):
-    topic: str
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]]
-    timestamp_ms: int | None
-    future: Future
-
-
-#: What the fake broker does with a record: a partition to ack it in, an exception, or None
-#: (no answer at all).
-Verdict = Callable[[Sent], int | BaseException | None]
-
-
-def ack_by_key(record: Sent) -> int:
-    return sum(record.key) % 3
-
-
-class FakeProducer:
-    """kafka-python's KafkaProducer as the publisher uses it; futures settle at flush()
-    (``eager``: at send, as a fast broker's do; ``lagging``: one send later).
-
-    Like kafka-python's, ``close(timeout)`` flushes first, and raises a timeout when a
-    record is still unanswered (``close_error``).
-    """
-
-    def __init__(
-        self,
-        verdict: Verdict = ack_by_key,
-        refuse: BaseException | None = None,
-        eager: bool = False,
-        lagging: bool = False,
-    ):
-        self.verdict = verdict
-        self.refuse = refuse
-        self.eager = eager
-        self.lagging = lagging
-        self.sent: list[Sent] = []
-        self.offsets: dict[int, int] = {}
-        self.flushes = 0
-        self.flush_timeouts: list[float | None] = []
-        self.closed = 0
-        self.close_timeouts: list[float | None] = []
-        self.flush_error: BaseException | None = None
-        self.close_error: BaseException | None = None
-
-    def send(
-        self,
-        topic: str,
-        *,
-        key: bytes,
-        value: bytes,
-        headers: list[tuple[str, bytes]],
-        timestamp_ms: int | None = None,
-    ) -> Future:
-        if self.refuse is not None:
-            raise self.refuse
-        record = Sent(topic, key, value, headers, timestamp_ms, Future())
-        if self.lagging:
-            for earlier in self.sent:
-                self._settle(earlier)
-        self.sent.append(record)
-        if self.eager:
-            self._settle(record)
-        return record.future
-
-    def _settle(self, record: Sent) -> None:
-        if record.future.is_done:
-            return
-        verdict = self.verdict(record)
-        if isinstance(verdict, BaseException):
-            record.future.failure(verdict)
-        elif verdict is not None:
-            offset = self.offsets.get(verdict, -1) + 1
-            self.offsets[verdict] = offset
-            record.future.success(Metadata(record.topic, verdict, offset))
-
-    def flush(self, timeout: float | None = None) -> None:
-        self.flushes += 1
-        self.flush_timeouts.append(timeout)
-        if self.flush_error is not None:
-            raise self.flush_error
-        for record in self.sent:
-            self._settle(record)
-
-    def close(self, timeout: float | None = None) -> None:
-        self.closed += 1
-        self.close_timeouts.append(timeout)
-        if self.close_error is not None:
-            raise self.close_error
 
 
 def obs(i: int, key: str = "EWR", **features: Any) -> Observation:
@@ -459,24 +353,6 @@ def test_every_delivery_is_heard_by_the_hook() -> None:
     assert [d.acknowledged for d in heard] == [True, True, False]
 
 
-# -- delivery bounds ------------------------------------------------------------------------------
-@pytest.mark.parametrize("request_timeout_ms", [1_000, 5_000, 30_000])
-def test_delivery_bounds_are_valid_kafka_python_settings(request_timeout_ms: int) -> None:
-    from kafka import KafkaProducer
-
-    bounds = DeliveryBounds(request_timeout_ms)
-    options = bounds.producer_options()
-    assert set(options) <= set(KafkaProducer.DEFAULT_CONFIG)
-    # kafka-python refuses a delivery timeout below linger + request timeout
-    assert options["delivery_timeout_ms"] >= request_timeout_ms + bounds.linger_ms
-    assert options["max_block_ms"] == request_timeout_ms
-    # a flush outlasts the delivery timeout: by then every record has settled
-    assert bounds.flush_timeout_s * 1000 > options["delivery_timeout_ms"]
-    # and the publisher takes its share of the bounds
-    publisher = EventPublisher(FakeProducer(), TOPIC, **bounds.publisher_options())  # type: ignore[arg-type]
-    assert publisher.flush().total == 0
-
-
 def test_too_many_unsettled_records_flush_on_their_own() -> None:
     producer = FakeProducer()
     publisher = EventPublisher(producer, TOPIC, max_unsettled=3)  # type: ignore[arg-type]
@@ -583,107 +459,6 @@ def test_another_error_settles_what_was_sent_and_logs_no_traceback(
     [record] = [r for r in caplog.records if r.name == "driftline.producers.publisher"]
     assert record.exc_info is None
     assert "while stopping on KeyboardInterrupt" in record.getMessage()
-
-
-# -- the command: one line, exit 2, the counts ----------------------------------------------------
-def run_produce(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, producer: FakeProducer, *options: str
-) -> int:
-    """``driftline produce jsonl`` (6 events of 3 keys) on ``producer``, in-process."""
-    from driftline.adapters.endpoints import Endpoints
-    from driftline.app import cli
-    from driftline.app.cli import produce
-    from driftline.app.cli.services import Services
-
-    rows = [{"id": f"r{i}", "k": "ABC"[i % 3], "t": 1_700_000_000 + i, "x": i} for i in range(6)]
-    table = tmp_path / "rows.jsonl"
-    table.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    for name in [n for n in os.environ if n.startswith("DRIFTLINE_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # no .env is read
-    monkeypatch.setenv("DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS", "4000")
-    made: dict[str, Any] = {}
-
-    def make_producer(config: Any, **options: Any) -> FakeProducer:
-        made.update(options, request_timeout_ms=config.request_timeout_ms)
-        return producer
-
-    monkeypatch.setattr(produce, "make_producer", make_producer)
-    monkeypatch.setattr(produce, "prepare_namespace", lambda *a, **k: {})
-    monkeypatch.setattr(Services, "endpoints", Endpoints("k:9092", "redis://r:6379/0", "settings"))
-    argv = ["driftline", "produce", "jsonl", str(table), "--key", "k", "--time", "t"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--event-id", "id", *options])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    assert made == {"delivery_timeout_ms": 8000, "max_block_ms": 4000, "request_timeout_ms": 4000}
-    return int(exited.value.code or 0)
-
-
-def error_text(stderr: str) -> str:
-    """The one line main() printed for the error: the last line of standard error."""
-    lines = stderr.strip().splitlines()
-    assert [line for line in lines if "error:" in line] == lines[-1:], stderr
-    return lines[-1]
-
-
-def test_produce_fails_with_one_line_the_counts_and_exit_2(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    expired = KafkaTimeoutError("Expiring 2 record(s) for TopicPartition(...): 8004 ms has passed")
-    producer = FakeProducer(verdict=lambda r: expired if r.key == b"B" else 0)
-    producer.close_error = KafkaTimeoutError("Timeout waiting for future")  # as kafka-python's
-    assert run_produce(monkeypatch, tmp_path, producer) == 2
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    assert error_text(captured.err) == (
-        "error: publishing to driftline.events failed: 4 record(s) acknowledged "
-        "(partition 0: 4), 2 failed (2 KafkaTimeoutError: Expiring 2 record(s) for "
-        "TopicPartition(...): 8004 ms has passed)"
-    )
-    assert captured.out == ""
-    assert producer.flush_timeouts[0] == 12.0  # delivery timeout + request timeout
-    assert producer.close_timeouts == [0.0]
-
-
-def test_produce_json_prints_the_counts_before_failing(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    producer = FakeProducer(verdict=lambda r: None if r.key == b"C" else 1)
-    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 2
-    captured = capsys.readouterr()
-    summary = json.loads(captured.out.strip().splitlines()[-1])
-    assert summary["acknowledged"] == summary["published"] == 4
-    assert summary["partitions"] == {"1": 4}
-    assert summary["failed"] == 2
-    assert summary["failed_by_reason"] == {"no answer": 2}
-    assert summary["error"] in error_text(captured.err)
-    assert "Traceback" not in captured.err
-
-
-def test_produce_stops_at_the_first_failure_within_the_bounds(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    refused = NotLeaderForPartitionError("no leader")
-    producer = FakeProducer(verdict=lambda r: refused if r.key == b"B" else 0, lagging=True)
-    assert run_produce(monkeypatch, tmp_path, producer) == 2
-    # A acknowledged; B refused, seen when C was sent: C was waited for, then it stopped
-    assert [r.key for r in producer.sent] == [b"A", b"B", b"C"]
-    assert producer.flush_timeouts == [4.0]  # one request timeout for the rest in flight
-    line = error_text(capsys.readouterr().err)
-    assert line.endswith(
-        "2 record(s) acknowledged (partition 0: 2), 1 failed (1 [Error 6] "
-        "NotLeaderForPartitionError: no leader)"
-    )
-
-
-def test_produce_that_succeeds_reports_no_failure(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    producer = FakeProducer(eager=True)
-    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert (summary["acknowledged"], summary["failed"]) == (6, 0)
-    assert producer.close_timeouts == [10.0]
 
 
 class FakeSender:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,9 +16,18 @@ from hypothesis import strategies as st
 
 from driftline.core.errors import ConfigError, EventValidationError
 from driftline.core.events.model import FeatureValue
-from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 from driftline.producers.sources import LabelledEvent
-from driftline.producers.tabular import parse_csv_value, parse_time, table_events
+from driftline.producers.tabular import table_events
+from tests.unit.producers.table_cells import (
+    FEATURES,
+    MAX_S,
+    MIN_S,
+    T_S,
+    TEXT_CHARS,
+    at_s,
+    cell_of,
+    utc,
+)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
@@ -33,22 +41,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) 
 def write_jsonl(path: Path, records: Sequence[Any]) -> Path:
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     return path
-
-
-#: Epoch seconds of 2023-11-14 22:13:20 UTC: a sane event time for tables of numbers.
-T_S = 1_700_000_000
-#: Epoch seconds of MIN_EVENT_TIME (1990-01-01 UTC) and of MAX_EVENT_TIME (2100-01-01 UTC).
-MIN_S = int(MIN_EVENT_TIME.timestamp())
-MAX_S = int(MAX_EVENT_TIME.timestamp())
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-def at_s(seconds: float) -> datetime:
-    """The UTC time of an epoch in seconds."""
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 @pytest.fixture
@@ -442,85 +434,6 @@ def test_jsonl_first_record_is_the_header(tmp_path: Path, caplog: pytest.LogCapt
         table_events(path, key="k", event_time="t", label=None, features=["extra"])
 
 
-# -- parsing rules and properties ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("cell", "value"),
-    [
-        ("", None),
-        ("NA", None),
-        ("n/a", None),
-        ("null", None),
-        ("NaN", None),
-        (" ", None),
-        ("true", True),
-        ("False", False),
-        ("0", 0),
-        ("-12", -12),
-        ("+5", 5),
-        ("007", "007"),
-        ("1.5", 1.5),
-        ("-.5", -0.5),
-        ("2e-3", 0.002),
-        ("1E+2", 100.0),
-        ("1.", 1.0),
-        ("abc", "abc"),
-        (" padded ", " padded "),
-        ("1_000", "1_000"),
-        ("0x10", "0x10"),
-        ("\u0663", "\u0663"),  # an Arabic-Indic digit is text
-    ],
-)
-def test_parse_csv_value(cell: str, value: FeatureValue) -> None:
-    parsed = parse_csv_value(cell)
-    assert parsed == value and type(parsed) is type(value)
-
-
-@pytest.mark.parametrize("cell", ["inf", "-Infinity", "1e400"])
-def test_parse_csv_value_refuses_non_finite(cell: str) -> None:
-    with pytest.raises(EventValidationError):
-        parse_csv_value(cell)
-
-
-def test_parse_time_rules() -> None:
-    assert parse_time("2024-01-01T00:00:00Z") == utc(2024, 1, 1)
-    assert parse_time(T_S + 0.5) == datetime(2023, 11, 14, 22, 13, 20, 500000, UTC)
-    assert parse_time(str(T_S)) == parse_time(T_S) == at_s(T_S)
-    assert parse_time(T_S * 1000 + 5, time_unit="ms") == at_s(T_S) + timedelta(milliseconds=5)
-    assert parse_time(f"{T_S * 1000}", time_unit="ms") == at_s(T_S)
-    for bad in [True, None, [1], float("nan"), float("inf"), 1e30, "2024-13-01", 0, -1]:
-        with pytest.raises(EventValidationError):
-            parse_time(bad)
-
-
-@pytest.mark.parametrize("unit", ["s", "ms"])
-def test_parse_time_bounds(unit: str) -> None:
-    per_s = 1000 if unit == "ms" else 1
-    assert parse_time(MIN_S * per_s, time_unit=unit) == MIN_EVENT_TIME  # type: ignore[arg-type]
-    assert parse_time(str(MIN_S * per_s), time_unit=unit) == MIN_EVENT_TIME  # type: ignore[arg-type]
-    last = MAX_S * per_s - 1
-    assert parse_time(last, time_unit=unit) < MAX_EVENT_TIME  # type: ignore[arg-type]
-    for outside in [MIN_S * per_s - 1, MAX_S * per_s, 0]:
-        with pytest.raises(EventValidationError, match="outside"):
-            parse_time(outside, time_unit=unit)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("seconds", [T_S, MIN_S, MAX_S - 1], ids=str)
-def test_epoch_seconds_read_as_milliseconds_are_refused(seconds: int) -> None:
-    # seconds given with time_unit="ms" land early in 1970, before the 1990 bound
-    with pytest.raises(EventValidationError, match=r"1970-0[12].*outside"):
-        parse_time(seconds, time_unit="ms")
-    with pytest.raises(EventValidationError, match=r"1970-0[12].*outside"):
-        parse_time(str(seconds), time_unit="ms")
-
-
-@pytest.mark.parametrize("millis", [T_S * 1000, MIN_S * 1000], ids=str)
-def test_epoch_milliseconds_read_as_seconds_are_refused(millis: int) -> None:
-    with pytest.raises(EventValidationError, match="epoch time"):
-        parse_time(millis)
-
-
 def test_table_in_milliseconds_read_as_seconds_names_the_cell(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "ms.csv", ["k", "t"], [["a", f"{T_S * 1000}"]])
     with pytest.raises(EventValidationError, match=r"ms\.csv, line 2, column 't'"):
@@ -531,54 +444,6 @@ def test_table_in_seconds_read_as_milliseconds_names_the_cell(tmp_path: Path) ->
     path = write_jsonl(tmp_path / "s.jsonl", [{"k": "a", "t": T_S}])
     with pytest.raises(EventValidationError, match=r"s\.jsonl, line 1, column 't'.*outside"):
         list(table_events(path, key="k", event_time="t", label=None, time_unit="ms"))
-
-
-def cell_of(value: FeatureValue) -> str:
-    """How a writer would put a typed value in a CSV cell."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-TEXT_CHARS = st.characters(codec="utf-8", exclude_characters="\x00")
-TEXT = st.text(TEXT_CHARS)
-
-
-def is_plain_text(text: str) -> bool:
-    try:
-        return isinstance(parse_csv_value(text), str)
-    except EventValidationError:
-        return False
-
-
-PLAIN_TEXT = TEXT.filter(is_plain_text)
-FEATURES = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**63), 2**63 - 1),
-    st.floats(allow_nan=False, allow_infinity=False),
-    PLAIN_TEXT,
-)
-
-
-@given(FEATURES)
-def test_typed_cells_round_trip(value: FeatureValue) -> None:
-    parsed = parse_csv_value(cell_of(value))
-    assert parsed == value and type(parsed) is type(value)
-
-
-@given(TEXT)
-def test_text_cells_are_typed_or_kept_verbatim(text: str) -> None:
-    try:
-        parsed = parse_csv_value(text)
-    except EventValidationError:
-        return  # an infinite number
-    if isinstance(parsed, str):
-        assert parsed == text
-    elif isinstance(parsed, float):
-        assert math.isfinite(parsed)
 
 
 def _replay(path: Path, **options: Any) -> list[LabelledEvent]:

@@ -1,9 +1,7 @@
-"""The local Redis Cluster's pure parts: slot split, node config, plan, health, mode."""
+"""The local Redis Cluster's pure parts: slot split, node config, plan."""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -12,9 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftline.adapters.settings import StackSettings
 from driftline.core.errors import StackError
-from driftline.stack import LocalStack, processes
+from driftline.stack import processes
 from driftline.stack.redis_cluster import (
     CLUSTER_SLOTS,
     MASTERS,
@@ -23,7 +20,7 @@ from driftline.stack.redis_cluster import (
     render_cluster_conf,
     split_slots,
 )
-from driftline.stack.status import judge
+from tests.unit.stack.recorded_state import dead_entry
 
 
 @given(st.integers(min_value=1, max_value=64))
@@ -74,67 +71,6 @@ def test_a_recorded_cluster_keeps_its_ports_and_folders(tmp_path: Path) -> None:
     ]
     with pytest.raises(StackError, match="2 node"):
         plan_cluster(tmp_path, recorded[:2])
-
-
-def test_a_cluster_with_a_master_down_is_not_running() -> None:
-    brokers = [{"node_id": 1, "alive": True}]
-    nodes = [{"name": f"redis-{i}", "alive": True} for i in (1, 2, 3)]
-    assert judge(brokers, None, nodes).describe() == "running"
-    nodes[2]["alive"] = False
-    health = judge(brokers, None, nodes)
-    assert (health.running, health.down) == (False, ["redis-3"])
-    assert judge(brokers, None, []).running is False  # no Redis at all
-
-
-# -- the mode, as the stack's state records it ----------------------------------------------------
-def dead_entry(name: str, index: int, port: int, home: Path) -> dict[str, Any]:
-    """A process entry whose pid is ours but whose start time is not: recorded, not alive."""
-    return {
-        "name": name,
-        "index": index,
-        "pid": os.getpid(),
-        "started": -1,
-        "port": port,
-        "bus_port": port + 1,
-        "home": str(home / name),
-        "log": str(home / name / "redis.log"),
-    }
-
-
-def stack_with(tmp_path: Path, state: dict[str, Any], **settings: Any) -> LocalStack:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "stack.json").write_text(json.dumps(state))
-    return LocalStack(StackSettings(home=tmp_path, **settings))
-
-
-def test_status_shows_each_cluster_node(tmp_path: Path) -> None:
-    nodes = [dead_entry(f"redis-{i}", i, 7000 + 2 * i, tmp_path) for i in (1, 2, 3)]
-    stack = stack_with(
-        tmp_path,
-        {"brokers": [], "redis_cluster": True, "redis_nodes": nodes, "redis_url": "redis://x/0"},
-    )
-    status = stack.status()
-    assert status.redis_cluster is True and status.redis is None
-    assert [n["name"] for n in status.redis_nodes] == ["redis-1", "redis-2", "redis-3"]
-    assert [n["alive"] for n in status.redis_nodes] == [False, False, False]
-    assert status.running is False and status.redis_url is None
-    assert set(status.down) == {"redis-1", "redis-2", "redis-3"}
-    assert status.to_dict()["redis_nodes"][0]["bus_port"] == 7003
-    assert stack.endpoints() is None
-
-
-def test_a_home_with_one_redis_is_not_turned_into_a_cluster(tmp_path: Path) -> None:
-    single = {"brokers": [], "redis": dead_entry("redis", 0, 7000, tmp_path), "secure": False}
-    stack = stack_with(tmp_path, single)
-    with pytest.raises(StackError, match="runs one Redis"):
-        stack.up(redis_cluster=True)
-    assert not (tmp_path / "redis-1").exists()  # refused before anything started
-
-
-def test_a_secured_stack_has_no_cluster_mode(tmp_path: Path) -> None:
-    stack = stack_with(tmp_path, {}, secure=True)
-    with pytest.raises(StackError, match="do not go together"):
-        stack.up(redis_cluster=True)
 
 
 def test_a_restarted_node_needs_its_own_ports(tmp_path: Path, monkeypatch: Any) -> None:

@@ -2,8 +2,7 @@
 
 Every flat ``DRIFTLINE_*`` variable of the flat settings still works under its name and
 lands in one field of one group; keyword arguments and ``with_overrides`` take the same
-flat names.
-"""
+flat names."""
 
 from __future__ import annotations
 
@@ -15,253 +14,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from driftline.adapters.settings import (
-    KafkaSettings,
-    Settings,
-    StackSettings,
-    TopicNames,
-    mask_url,
-    variable_names,
-)
+from driftline.adapters.settings import KafkaSettings, Settings, StackSettings, TopicNames
 from driftline.core.errors import ConfigError
+from tests.unit.adapters.settings.variables import CASES, VARIABLES
 
 REDIS_PASSWORD = "Rp4ss-9f3c1e"
 SASL_PASSWORD = "Sp4ss-77ab02"
 CHECKPOINT_KEY = "Ck3y-0123456789abcdef"
-KEY_PASSWORD = "Kp4ss-5d2e90"
-
-#: Every variable of the flat settings: none may disappear.
-VARIABLES = [
-    "DRIFTLINE_NAMESPACE",
-    "DRIFTLINE_KAFKA_BOOTSTRAP",
-    "DRIFTLINE_REDIS_URL",
-    "DRIFTLINE_KAFKA_CLIENT_ID",
-    "DRIFTLINE_KAFKA_SECURITY_PROTOCOL",
-    "DRIFTLINE_KAFKA_SASL_MECHANISM",
-    "DRIFTLINE_KAFKA_SASL_USERNAME",
-    "DRIFTLINE_KAFKA_SASL_PASSWORD",
-    "DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS",
-    "DRIFTLINE_PARTITIONS",
-    "DRIFTLINE_REPLICATION_FACTOR",
-    "DRIFTLINE_TOPIC_RETENTION_MS",
-    "DRIFTLINE_STACK_HOME",
-    "DRIFTLINE_CACHE_DIR",
-    "DRIFTLINE_KAFKA_VERSION",
-    "DRIFTLINE_KAFKA_HEAP",
-    "DRIFTLINE_BROKERS",
-    "DRIFTLINE_STACK_START_TIMEOUT_S",
-    "DRIFTLINE_SEED",
-    "DRIFTLINE_MODEL",
-    "DRIFTLINE_RAW_FEATURES",
-    "DRIFTLINE_CALENDAR_FEATURES",
-    "DRIFTLINE_LATENESS_FEATURE",
-    "DRIFTLINE_HISTORY_GROUPS",
-    "DRIFTLINE_HISTORY_ALPHA",
-    "DRIFTLINE_PENDING_TTL_S",
-    "DRIFTLINE_ALLOWED_LATENESS_S",
-    "DRIFTLINE_MAX_FUTURE_S",
-    "DRIFTLINE_MAX_AGE_S",
-    "DRIFTLINE_FEATURE_BOUNDS",
-    "DRIFTLINE_DEDUPE_SIZE",
-    "DRIFTLINE_ROLLING_WINDOW",
-    "DRIFTLINE_CONTRACT",
-    "DRIFTLINE_CONFLICT_WINDOW",
-    "DRIFTLINE_HISTORY_MAX_SLOTS",
-    "DRIFTLINE_HISTORY_MAX_LABELS",
-    "DRIFTLINE_QUALITY_MAX_FEATURE_NAMES",
-    "DRIFTLINE_CONTRACT_TIME_SCALE",
-    "DRIFTLINE_PREDICTION_TTL_S",
-    "DRIFTLINE_STREAM_MAXLEN",
-    "DRIFTLINE_MAX_POLL_RECORDS",
-    "DRIFTLINE_IDLE_WATERMARK_S",
-    "DRIFTLINE_SESSION_TIMEOUT_MS",
-    "DRIFTLINE_STALL_S",
-    "DRIFTLINE_CHECKPOINT_EVERY",
-    "DRIFTLINE_CHECKPOINT_INTERVAL_S",
-    "DRIFTLINE_CHECKPOINT_STORE",
-    "DRIFTLINE_CHECKPOINT_DIR",
-    "DRIFTLINE_CHECKPOINT_KEY",
-    "DRIFTLINE_MAX_FEATURES",
-    "DRIFTLINE_MAX_FEATURE_ABS",
-    "DRIFTLINE_MAX_STRING_LENGTH",
-    "DRIFTLINE_MAX_RECORD_BYTES",
-    "DRIFTLINE_REDIS_TIMEOUT_S",
-    "DRIFTLINE_CHECKPOINT_KEY_FILE",
-    "DRIFTLINE_KAFKA_SASL_PASSWORD_FILE",
-    "DRIFTLINE_KAFKA_SSL_CAFILE",
-    "DRIFTLINE_KAFKA_SSL_CERTFILE",
-    "DRIFTLINE_KAFKA_SSL_KEYFILE",
-    "DRIFTLINE_KAFKA_SSL_PASSWORD",
-    "DRIFTLINE_REDIS_PASSWORD_FILE",
-    "DRIFTLINE_REDIS_SSL_CA_FILE",
-    "DRIFTLINE_REDIS_SSL_CERTFILE",
-    "DRIFTLINE_REDIS_SSL_KEYFILE",
-    "DRIFTLINE_STACK_SECURE",
-    "DRIFTLINE_KAFKA_CLIENT",
-    "DRIFTLINE_KAFKA_TIMESTAMPS",
-    "DRIFTLINE_SERIES_WINDOWS_KEPT",
-    "DRIFTLINE_ALERTS_MAXLEN",
-    "DRIFTLINE_QUALITY_LOG_MAXLEN",
-    "DRIFTLINE_MODEL_NAME",
-    "DRIFTLINE_CHALLENGERS",
-    "DRIFTLINE_PROMOTE_AUTO",
-    "DRIFTLINE_PROMOTE_WINDOW",
-    "DRIFTLINE_PROMOTE_MARGIN",
-    "DRIFTLINE_COST_FALSE_NEGATIVE",
-    "DRIFTLINE_COST_FALSE_POSITIVE",
-    "DRIFTLINE_TUNE_THRESHOLD",
-    "DRIFTLINE_THRESHOLD_WINDOW",
-    "DRIFTLINE_THRESHOLD_MIN_LABELS",
-    "DRIFTLINE_METRIC_WINDOWS_S",
-    "DRIFTLINE_CHECKPOINT_HISTORY",
-    "DRIFTLINE_DRIFT_CONCEPT",
-    "DRIFTLINE_DRIFT_CONCEPT_ACTION",
-    "DRIFTLINE_DRIFT_FEATURES",
-    "DRIFTLINE_DRIFT_FEATURES_ACTION",
-    "DRIFTLINE_DRIFT_LABELS",
-    "DRIFTLINE_DRIFT_LABELS_ACTION",
-    "DRIFTLINE_DRIFT_CATEGORY_WINDOW",
-    "DRIFTLINE_DRIFT_PSI_THRESHOLD",
-]
-ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
-
-#: variable -> (its text, the field it lands in, the value it gives); never the default
-CASES: dict[str, tuple[str, str, Any]] = {
-    "DRIFTLINE_NAMESPACE": ("fromenv", "namespace", "fromenv"),
-    "DRIFTLINE_SEED": ("7", "seed", 7),
-    "DRIFTLINE_KAFKA_BOOTSTRAP": ("k1:9092,k2:9092", "kafka.bootstrap", "k1:9092,k2:9092"),
-    "DRIFTLINE_REDIS_URL": (
-        f"redis://:{REDIS_PASSWORD}@cache:6379/2",
-        "redis.url",
-        SecretStr(f"redis://:{REDIS_PASSWORD}@cache:6379/2"),
-    ),
-    "DRIFTLINE_KAFKA_CLIENT_ID": ("me", "kafka.client_id", "me"),
-    "DRIFTLINE_KAFKA_SECURITY_PROTOCOL": ("SASL_SSL", "kafka.security_protocol", "SASL_SSL"),
-    "DRIFTLINE_KAFKA_SASL_MECHANISM": (
-        "SCRAM-SHA-512",
-        "kafka.sasl_mechanism",
-        "SCRAM-SHA-512",
-    ),
-    "DRIFTLINE_KAFKA_SASL_USERNAME": ("svc", "kafka.sasl_username", "svc"),
-    "DRIFTLINE_KAFKA_SASL_PASSWORD": (
-        SASL_PASSWORD,
-        "kafka.sasl_password",
-        SecretStr(SASL_PASSWORD),
-    ),
-    "DRIFTLINE_KAFKA_REQUEST_TIMEOUT_MS": ("5000", "kafka.request_timeout_ms", 5_000),
-    "DRIFTLINE_PARTITIONS": ("12", "kafka.partitions", 12),
-    "DRIFTLINE_REPLICATION_FACTOR": ("2", "kafka.replication_factor", 2),
-    "DRIFTLINE_TOPIC_RETENTION_MS": ("3600000", "kafka.retention_ms", 3_600_000),
-    "DRIFTLINE_STACK_HOME": (
-        "~/driftline-test-home",
-        "stack.home",
-        (Path.home() / "driftline-test-home").resolve(),
-    ),
-    "DRIFTLINE_CACHE_DIR": (
-        "~/driftline-test-cache",
-        "stack.cache_dir",
-        (Path.home() / "driftline-test-cache").resolve(),
-    ),
-    "DRIFTLINE_KAFKA_VERSION": ("4.0.1", "stack.kafka_version", "4.0.1"),
-    "DRIFTLINE_KAFKA_HEAP": ("2g", "stack.kafka_heap", "2g"),
-    "DRIFTLINE_BROKERS": ("3", "stack.brokers", 3),
-    "DRIFTLINE_STACK_START_TIMEOUT_S": ("45.5", "stack.start_timeout_s", 45.5),
-    "DRIFTLINE_MODEL": (
-        "linear_model.LogisticRegression()",
-        "model.spec",
-        "linear_model.LogisticRegression()",
-    ),
-    "DRIFTLINE_RAW_FEATURES": ("true", "model.raw_features", True),
-    "DRIFTLINE_CALENDAR_FEATURES": ("false", "model.calendar_features", False),
-    "DRIFTLINE_LATENESS_FEATURE": ("1", "model.lateness_feature", True),
-    "DRIFTLINE_HISTORY_GROUPS": (
-        '["key", "carrier"]',
-        "model.history_groups",
-        ("key", "carrier"),
-    ),
-    "DRIFTLINE_HISTORY_ALPHA": ("0.5", "model.history_alpha", 0.5),
-    "DRIFTLINE_HISTORY_MAX_SLOTS": ("1000", "model.history_max_slots", 1000),
-    "DRIFTLINE_HISTORY_MAX_LABELS": ("20000", "model.history_max_labels", 20_000),
-    "DRIFTLINE_QUALITY_MAX_FEATURE_NAMES": ("16", "model.quality_max_feature_names", 16),
-    "DRIFTLINE_PENDING_TTL_S": ("1800", "model.pending_ttl_s", 1800.0),
-    "DRIFTLINE_ALLOWED_LATENESS_S": ("30", "model.allowed_lateness_s", 30.0),
-    "DRIFTLINE_MAX_FUTURE_S": ("60", "model.max_future_s", 60.0),
-    "DRIFTLINE_MAX_AGE_S": ("86400", "model.max_age_s", 86_400.0),
-    "DRIFTLINE_FEATURE_BOUNDS": (
-        '{"distance": [0, 6000]}',
-        "model.feature_bounds",
-        {"distance": (0.0, 6000.0)},
-    ),
-    "DRIFTLINE_DEDUPE_SIZE": ("500", "model.dedupe_size", 500),
-    "DRIFTLINE_ROLLING_WINDOW": ("50", "model.rolling_window", 50),
-    "DRIFTLINE_CONTRACT": ("flights", "model.contract", "flights"),
-    "DRIFTLINE_CONFLICT_WINDOW": ("500", "model.conflict_window", 500),
-    "DRIFTLINE_CONTRACT_TIME_SCALE": ("60", "model.contract_time_scale", 60.0),
-    "DRIFTLINE_PREDICTION_TTL_S": ("0", "redis.prediction_ttl_s", 0.0),
-    "DRIFTLINE_STREAM_MAXLEN": ("1000", "redis.stream_maxlen", 1_000),
-    "DRIFTLINE_MAX_POLL_RECORDS": ("100", "worker.max_poll_records", 100),
-    "DRIFTLINE_IDLE_WATERMARK_S": ("5", "model.idle_watermark_s", 5.0),
-    "DRIFTLINE_SESSION_TIMEOUT_MS": ("45000", "worker.session_timeout_ms", 45_000),
-    "DRIFTLINE_STALL_S": ("30", "worker.stall_s", 30.0),
-    "DRIFTLINE_CHECKPOINT_EVERY": ("10", "checkpoints.every", 10),
-    "DRIFTLINE_CHECKPOINT_INTERVAL_S": ("2.5", "checkpoints.interval_s", 2.5),
-    "DRIFTLINE_CHECKPOINT_STORE": ("directory", "checkpoints.store", "directory"),
-    "DRIFTLINE_CHECKPOINT_DIR": ("state/checkpoints", "checkpoints.dir", Path("state/checkpoints")),
-    "DRIFTLINE_CHECKPOINT_KEY": (CHECKPOINT_KEY, "checkpoints.key", SecretStr(CHECKPOINT_KEY)),
-    "DRIFTLINE_MAX_FEATURES": ("50", "model.max_features", 50),
-    "DRIFTLINE_MAX_FEATURE_ABS": ("1e9", "model.max_feature_abs", 1e9),
-    "DRIFTLINE_MAX_STRING_LENGTH": ("64", "model.max_string_length", 64),
-    "DRIFTLINE_MAX_RECORD_BYTES": ("4096", "model.max_record_bytes", 4096),
-    "DRIFTLINE_REDIS_TIMEOUT_S": ("2.5", "redis.timeout_s", 2.5),
-    "DRIFTLINE_CHECKPOINT_KEY_FILE": ("ckpt.key", "checkpoints.key_file", Path("ckpt.key")),
-    "DRIFTLINE_KAFKA_SASL_PASSWORD_FILE": (
-        "kafka.pw",
-        "kafka.sasl_password_file",
-        Path("kafka.pw"),
-    ),
-    "DRIFTLINE_KAFKA_SSL_CAFILE": ("tls/ca.crt", "kafka.ssl_cafile", Path("tls/ca.crt")),
-    "DRIFTLINE_KAFKA_SSL_CERTFILE": ("tls/c.crt", "kafka.ssl_certfile", Path("tls/c.crt")),
-    "DRIFTLINE_KAFKA_SSL_KEYFILE": ("tls/c.key", "kafka.ssl_keyfile", Path("tls/c.key")),
-    "DRIFTLINE_KAFKA_SSL_PASSWORD": (
-        KEY_PASSWORD,
-        "kafka.ssl_password",
-        SecretStr(KEY_PASSWORD),
-    ),
-    "DRIFTLINE_REDIS_PASSWORD_FILE": ("redis.pw", "redis.password_file", Path("redis.pw")),
-    "DRIFTLINE_REDIS_SSL_CA_FILE": ("tls/ca.crt", "redis.ssl_ca_file", Path("tls/ca.crt")),
-    "DRIFTLINE_REDIS_SSL_CERTFILE": ("tls/c.crt", "redis.ssl_certfile", Path("tls/c.crt")),
-    "DRIFTLINE_REDIS_SSL_KEYFILE": ("tls/c.key", "redis.ssl_keyfile", Path("tls/c.key")),
-    "DRIFTLINE_STACK_SECURE": ("1", "stack.secure", True),
-    "DRIFTLINE_KAFKA_CLIENT": ("confluent", "kafka.client", "confluent"),
-    "DRIFTLINE_KAFKA_TIMESTAMPS": ("replay", "kafka.timestamps", "replay"),
-    "DRIFTLINE_SERIES_WINDOWS_KEPT": ("30", "redis.series_windows_kept", 30),
-    "DRIFTLINE_ALERTS_MAXLEN": ("50", "redis.alerts_maxlen", 50),
-    "DRIFTLINE_QUALITY_LOG_MAXLEN": ("500", "redis.quality_log_maxlen", 500),
-    "DRIFTLINE_MODEL_NAME": ("lr", "model.model_name", "lr"),
-    "DRIFTLINE_CHALLENGERS": (
-        '{"nb": "naive_bayes.GaussianNB()"}',
-        "model.challengers",
-        {"nb": "naive_bayes.GaussianNB()"},
-    ),
-    "DRIFTLINE_PROMOTE_AUTO": ("0", "model.promote_auto", False),
-    "DRIFTLINE_PROMOTE_WINDOW": ("300", "model.promote_window", 300),
-    "DRIFTLINE_PROMOTE_MARGIN": ("0.1", "model.promote_margin", 0.1),
-    "DRIFTLINE_COST_FALSE_NEGATIVE": ("5", "model.cost_false_negative", 5.0),
-    "DRIFTLINE_COST_FALSE_POSITIVE": ("2", "model.cost_false_positive", 2.0),
-    "DRIFTLINE_TUNE_THRESHOLD": ("0", "model.tune_threshold", False),
-    "DRIFTLINE_THRESHOLD_WINDOW": ("700", "model.threshold_window", 700),
-    "DRIFTLINE_THRESHOLD_MIN_LABELS": ("70", "model.threshold_min_labels", 70),
-    "DRIFTLINE_METRIC_WINDOWS_S": ("[60, 600]", "model.metric_windows_s", (60, 600)),
-    "DRIFTLINE_CHECKPOINT_HISTORY": ("3", "checkpoints.history", 3),
-    "DRIFTLINE_DRIFT_CONCEPT": ("DDM", "model.drift_concept", "DDM"),
-    "DRIFTLINE_DRIFT_CONCEPT_ACTION": ("swap", "model.drift_concept_action", "swap"),
-    "DRIFTLINE_DRIFT_FEATURES": ("off", "model.drift_features", "off"),
-    "DRIFTLINE_DRIFT_FEATURES_ACTION": ("reset", "model.drift_features_action", "reset"),
-    "DRIFTLINE_DRIFT_LABELS": ("PageHinkley", "model.drift_labels", "PageHinkley"),
-    "DRIFTLINE_DRIFT_LABELS_ACTION": ("reset", "model.drift_labels_action", "reset"),
-    "DRIFTLINE_DRIFT_CATEGORY_WINDOW": ("500", "model.drift_category_window", 500),
-    "DRIFTLINE_DRIFT_PSI_THRESHOLD": ("0.1", "model.drift_psi_threshold", 0.1),
-}
 #: What setting a field changes besides it: a secured local stack (no bootstrap servers of
 #: the settings' own) makes the Kafka clients use its TLS files and SCRAM user.
 CONSEQUENCES: dict[str, set[str]] = {
@@ -335,22 +94,6 @@ def test_the_cases_cover_every_variable() -> None:
     # counters' feature names (issue 19)
     assert sorted(CASES) == sorted(VARIABLES)
     assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 5
-
-
-def test_variable_names_cover_exactly_the_flat_variables() -> None:
-    names = variable_names()
-    assert len(set(names.values())) == len(names)  # no two fields share a variable
-    assert set(names.values()) | set(ROOT_VARIABLES) == set(VARIABLES)
-    assert not set(names.values()) & set(ROOT_VARIABLES)
-    for variable, (_, path, _) in CASES.items():
-        if variable not in ROOT_VARIABLES:
-            assert names[path] == variable
-
-
-def test_variable_names_name_existing_fields() -> None:
-    s = Settings(_env_file=None)
-    for path in variable_names():
-        field_of(s, path)  # raises AttributeError for a field that does not exist
 
 
 def test_every_variable_has_a_non_default_case() -> None:
@@ -678,39 +421,6 @@ def test_masked_hides_a_redis_password_in_the_query(url: str) -> None:
     assert "cache:6379/0?" in s.masked()["redis"]["url"]  # the rest of the URL stays readable
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (
-            "redis://cache:6379/0?db=1&password=hunter2&ssl=true",
-            "redis://cache:6379/0?db=1&password=***&ssl=true",
-        ),
-        ("redis://cache/0?Token=abc#frag", "redis://cache/0?Token=***#frag"),
-        # parameters that merely contain a secret word are left alone
-        ("redis://cache/0?passwords=1&xpassword=2", "redis://cache/0?passwords=1&xpassword=2"),
-        ("redis://cache:6379/0", "redis://cache:6379/0"),
-        ("redis://user@cache:6379/0", "redis://user@cache:6379/0"),  # no password to hide
-    ],
-)
-def test_mask_url_masks_only_secret_query_values(url: str, expected: str) -> None:
-    assert mask_url(url) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        # a port that is not a number is not mask_url's business: no ValueError
-        ("redis://:hunter2@cache:notaport/0", "redis://:***@cache:notaport/0"),
-        ("redis://:hunter2@cache:99999/0", "redis://:***@cache:99999/0"),
-        # IPv6 hosts are kept exactly as written
-        ("redis://:hunter2@[::1]:6379/0", "redis://:***@[::1]:6379/0"),
-        ("rediss://u:hunter2@[2001:DB8::1]/2", "rediss://u:***@[2001:DB8::1]/2"),
-    ],
-)
-def test_mask_url_keeps_odd_ports_and_ipv6_hosts(url: str, expected: str) -> None:
-    assert mask_url(url) == expected
-
-
 def test_masked_keeps_an_ipv6_redis_host() -> None:
     s = Settings(_env_file=None, redis_url=f"redis://:{REDIS_PASSWORD}@[::1]:6379/0")
     assert s.masked()["redis"]["url"] == "redis://:***@[::1]:6379/0"
@@ -800,11 +510,6 @@ def test_settings_are_frozen() -> None:
     assert (s.namespace, s.kafka.partitions, s.checkpoints.every) == ("fixed", 3, 5000)
 
 
-def test_groups_reject_unknown_fields() -> None:
-    with pytest.raises(ValidationError):
-        KafkaSettings(partitons=3)  # type: ignore[call-arg]
-
-
 def test_topic_names() -> None:
     names = TopicNames("demo")
     assert names.events == "demo.events"
@@ -875,3 +580,20 @@ def test_task_config_takes_the_model_group_and_the_seed() -> None:
     assert config.features.history_groups == ("key", "carrier")
     assert config.quality.feature_bounds == {"distance": (0.0, 6000.0)}
     assert config.quality.max_age_s == 60.0
+
+
+def test_a_secured_stack_gives_kafka_clients_its_files(tmp_path: Path) -> None:
+    s = Settings(_env_file=None, stack_home=tmp_path, stack_secure=True)
+    files = s.stack.client_files
+    assert (s.kafka.security_protocol, s.kafka.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert (s.kafka.sasl_username, s.kafka.sasl_password_file) == (
+        "driftline",
+        files.kafka_password,
+    )
+    assert (s.kafka.ssl_cafile, s.kafka.ssl_certfile) == (files.ca_cert, files.client_cert)
+    assert s.with_overrides(partitions=6).kafka == s.kafka.model_copy(update={"partitions": 6})
+    assert Settings(_env_file=None).with_overrides(stack_secure=True).kafka.ssl_cafile
+    existing = Settings(_env_file=None, stack_secure=True, kafka_bootstrap="k:9092")
+    assert existing.kafka.security_protocol == "PLAINTEXT"  # an existing cluster: its own
+    shown = json.dumps(s.masked())
+    assert str(files.kafka_password) in shown and '"sasl_password": null' in shown

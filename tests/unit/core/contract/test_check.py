@@ -1,27 +1,19 @@
-"""Data contracts: every validator's message, every step and policy of the check, the
-state's round trip, the rule expressions, contract files, and the flights contract on
-the whole year of flights (no finding, no refusal)."""
+"""ContractCheck: every step and policy of the check (units, missing values and
+imputation, types, spellings and categories, ranges, unknown features, rules), the
+findings it returns, and the state it learns from, through a pickle round trip."""
 
 from __future__ import annotations
 
 import copy
 import math
 import pickle
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from driftline.adapters.contract_files import (
-    builtin_contract,
-    find_contract,
-    load_contract,
-    parse_contract,
-)
+from driftline.adapters.contract_files import builtin_contract
 from driftline.core.contract.check import (
     MAX_COUNTED_VALUES,
     Checked,
@@ -31,8 +23,6 @@ from driftline.core.contract.check import (
     FeatureSpec,
     Finding,
 )
-from driftline.core.contract.expressions import compile_comparison, parse_comparison
-from driftline.core.errors import ConfigError
 from driftline.core.events.model import FeatureValue
 
 FLIGHTS = builtin_contract("flights")
@@ -54,157 +44,6 @@ def run(
 
 def rules_of(checked: Checked) -> list[tuple[str, str, str | None]]:
     return [(f.dimension, f.rule, f.feature) for f in checked.findings]
-
-
-# --------------------------------------------------------------------------------------
-# Validators: a mistake in a contract is refused with a message that says what is wrong
-# --------------------------------------------------------------------------------------
-
-INVALID = [
-    ({"x": {"unit": "furlong"}}, {}, "unknown unit 'furlong'; known units: length: m"),
-    (
-        {"x": {"unit": "mi", "range": [0, 10], "detect_units": ["kg"]}},
-        {},
-        "detect_units: kg is a mass unit, but unit mi is a length unit",
-    ),
-    ({"x": {"range": [6000, 10]}}, {}, r"range \[6000, 10\]: low is above high"),
-    ({"x": {"range": [0, "nan"]}}, {}, "range bounds must be numbers, not nan"),
-    (
-        {"x": {"type": "category", "categories": ["UA"], "aliases": {"Delta": "DL"}}},
-        {},
-        "alias 'Delta' -> 'DL': 'DL' is not one of the declared categories",
-    ),
-    (
-        {"x": {"type": "category", "case": "upper", "aliases": {"delta": "dl"}}},
-        {},
-        "the target is not as the check writes it",
-    ),
-    (
-        {"x": {"type": "category", "case": "upper", "aliases": {"Delta": "DL", "DELTA": "UA"}}},
-        {},
-        "disagree",
-    ),
-    (
-        {"x": {"type": "category", "case": "upper", "categories": ["ua"]}},
-        {},
-        "category 'ua' is not as the check writes it",
-    ),
-    ({"x": {"type": "category", "categories": ["A", "A"]}}, {}, "categories lists 'A' twice"),
-    (
-        {"x": {"type": "category", "missing": "impute", "impute": "mean"}},
-        {},
-        'impute = "mean" does not fit a category feature',
-    ),
-    (
-        {"x": {"type": "boolean", "missing": "impute", "impute": "mean"}},
-        {},
-        'impute = "mean" does not fit a boolean feature',
-    ),
-    ({"x": {"missing": "impute", "impute": "constant"}}, {}, 'impute = "constant" needs fill'),
-    (
-        {"x": {"type": "integer", "missing": "impute", "impute": "constant", "fill": 1.5}},
-        {},
-        "fill 1.5 is not an integer",
-    ),
-    (
-        {"x": {"range": [0, 10], "missing": "impute", "impute": "constant", "fill": 11}},
-        {},
-        r"fill 11 is outside range \[0, 10\]",
-    ),
-    (
-        {
-            "x": {
-                "type": "category",
-                "categories": ["A"],
-                "missing": "impute",
-                "impute": "constant",
-                "fill": "B",
-            }
-        },
-        {},
-        "fill 'B' is not one of the declared categories",
-    ),
-    ({"x": {"missing": "impute", "fill": 1}}, {}, 'fill is the value of impute = "constant"'),
-    ({"x": {"impute": "mean"}}, {}, 'impute and fill apply with missing = "impute"'),
-    ({"x": {"fill": [1]}}, {}, "fill is a boolean, a number or text"),
-    (
-        {"x": {"type": "category", "unit": "mi"}},
-        {},
-        "unit applies to number and integer features, not to a category",
-    ),
-    ({"x": {"aliases": {"a": "b"}}}, {}, "aliases applies to category features, not to a number"),
-    ({"x": {"timezone": "UTC"}}, {}, "timezone applies to time features, not to a number"),
-    ({"x": {"type": "time", "timezone": "Mars/Olympus"}}, {}, "unknown time zone 'Mars/Olympus'"),
-    ({"x": {"unit_field": "x_unit"}}, {}, "unit_field and detect_units need unit"),
-    ({"x": {"unit": "hPa", "detect_units": ["inHg"]}}, {}, "detect_units needs range"),
-    (
-        {"x": {"unit": "mi", "unit_field": "y"}, "y": {"type": "category"}},
-        {},
-        "feature x: unit_field 'y' is a declared feature",
-    ),
-    (
-        {"x": {"missing": "impute"}, "x_missing": {}},
-        {},
-        "feature x_missing is also the missing-value indicator of x",
-    ),
-    ({"x": {}}, {"rules": [{"name": "r", "check": "x <"}]}, "'x <' does not parse"),
-    ({"x": {}}, {"rules": [{"name": "r", "check": "x < 1 < 2"}]}, "one comparison per rule"),
-    ({"x": {}}, {"rules": [{"name": "r", "check": "x % 2 == 0"}]}, "unexpected '%'"),
-    (
-        {"x": {}},
-        {"rules": [{"name": "r", "check": "x / y < 1"}]},
-        "rule r: 'x / y < 1' names 'y', which is not a declared feature",
-    ),
-    (
-        {"x": {"type": "category"}},
-        {"rules": [{"name": "r", "check": "x == 1"}]},
-        "rule r: x is a category feature; rules compute with numbers",
-    ),
-    (
-        {"x": {}},
-        {"rules": [{"name": "r", "check": "x > 0"}, {"name": "r", "check": "x < 9"}]},
-        "two rules are named 'r'",
-    ),
-    ({"x": {"colour": "red"}}, {}, "Extra inputs are not permitted"),
-    ({"x": {}}, {"version": 2}, "contract version 2: this driftline reads version 1"),
-    ({"x": {}}, {"stream": {"allowed_lateness_s": -1}}, "greater than or equal to 0"),
-    ({"x": {}}, {"stream": {"unknown_features": "keep"}}, "'allow', 'drop' or 'dead-letter'"),
-]
-
-
-@pytest.mark.parametrize(("features", "keys", "message"), INVALID)
-def test_a_wrong_contract_is_refused_with_a_clear_message(
-    features: dict[str, Any], keys: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(ValidationError, match=message):
-        contract(features, **keys)
-
-
-def test_units_are_stored_by_their_canonical_name() -> None:
-    spec = FeatureSpec(unit="miles", detect_units=["kilometres"], range=(0, 10))
-    assert spec.unit == "mi" and spec.detect_units == ["km"]
-
-
-def test_specs_are_frozen() -> None:
-    with pytest.raises(ValidationError):
-        FLIGHTS.features["distance"].range = (0, 1)  # type: ignore[misc]
-
-
-def test_imputation_defaults_to_the_mean_for_numbers_and_the_mode_otherwise() -> None:
-    assert FeatureSpec(missing="impute").imputation == "mean"
-    assert FeatureSpec(type="time", missing="impute").imputation == "mean"
-    assert FeatureSpec(type="category", missing="impute").imputation == "mode"
-    assert FeatureSpec(type="boolean", missing="impute").imputation == "mode"
-
-
-def test_scaled_divides_the_durations() -> None:
-    fast = FLIGHTS.scaled(60)
-    assert fast.stream.allowed_lateness_s == 120.0
-    assert fast.features == FLIGHTS.features and FLIGHTS.stream.allowed_lateness_s == 7200
-    assert FLIGHTS.scaled(1) is FLIGHTS
-    assert contract({}).scaled(10).stream.allowed_lateness_s is None
-    with pytest.raises(ConfigError, match="time scale 0"):
-        FLIGHTS.scaled(0)
 
 
 # --------------------------------------------------------------------------------------
@@ -695,30 +534,6 @@ def test_rules_read_the_cleaned_values() -> None:
     assert run(check, {"a": 1.0, "a_unit": "km", "b": 0.7}).refused is None  # 0.62 mi
 
 
-@pytest.mark.parametrize(
-    ("text", "values", "holds"),
-    [
-        ("a < 1", {"a": 0.5}, True),
-        ("a <= 1", {"a": 1}, True),
-        ("a > -1", {"a": -0.5}, True),
-        ("a >= b", {"a": 1, "b": 2}, False),
-        ("a == 2", {"a": 2.0}, True),
-        ("a != b", {"a": 2, "b": 2}, False),
-        ("a + b > 3", {"a": 2, "b": 2}, True),
-        ("a - 1 == b", {"a": 3, "b": 2}, True),
-        ("a-1 == b", {"a": 3, "b": 2}, True),
-        ("a * 2 < b * 3", {"a": 3, "b": 2}, False),
-        ("2 * a < 7", {"a": 3}, True),
-        ("1.5e1 > a", {"a": 3}, True),
-        ("a / b < 1", {"a": 1, "b": 0}, None),
-        ("a < b", {"a": 1}, None),
-        ("flag == 1", {"flag": True}, True),
-    ],
-)
-def test_rule_expressions(text: str, values: dict[str, Any], holds: bool | None) -> None:
-    assert compile_comparison(parse_comparison(text))(values) is holds
-
-
 # --------------------------------------------------------------------------------------
 # A refused event, and the input
 # --------------------------------------------------------------------------------------
@@ -857,170 +672,3 @@ def test_the_cleaned_features_of_a_clean_event_equal_the_input(features: dict[st
     }
     assert checked.refused is None and checked.findings == []
     assert checked.features == {**features, **indicators}
-
-
-# --------------------------------------------------------------------------------------
-# Contract files
-# --------------------------------------------------------------------------------------
-
-TOML = """
-[stream]
-allowed_lateness_s = 60
-[features.distance]
-unit = "miles"
-range = [10, 6000]
-"""
-
-YAML = """
-stream: {allowed_lateness_s: 60}
-features:
-  distance: {unit: miles, range: [10, 6000]}
-"""
-
-
-@pytest.mark.parametrize(("suffix", "text"), [(".toml", TOML), (".yaml", YAML), (".yml", YAML)])
-def test_contract_files_in_toml_and_yaml(tmp_path: Path, suffix: str, text: str) -> None:
-    path = tmp_path / f"contract{suffix}"
-    path.write_text(text)
-    loaded = load_contract(path)
-    assert loaded.stream.allowed_lateness_s == 60 and loaded.features["distance"].unit == "mi"
-
-
-@pytest.mark.parametrize(
-    ("name", "text", "message"),
-    [
-        (
-            "c.toml",
-            "[features.x]\nunit = 'furlong'\n",
-            r"c.toml: features.x.unit: unknown unit 'furlong'",
-        ),
-        ("c.toml", "[features.x\n", r"c.toml: not valid TOML"),
-        ("c.yaml", "features: [\n", r"c.yaml: not valid YAML: line 2, column 1"),
-        ("c.yaml", "- 1\n", r"c.yaml: a contract is a table of keys"),
-        ("c.yaml", "features: {x: {typ: number}}", r"features.x.typ: not a key of a contract here"),
-        ("c.json", "{}", r"c.json: a contract is a .toml, .yaml or .yml file"),
-    ],
-)
-def test_a_bad_file_is_a_config_error_naming_the_file_and_place(
-    tmp_path: Path, name: str, text: str, message: str
-) -> None:
-    path = tmp_path / name
-    path.write_text(text)
-    with pytest.raises(ConfigError, match=message) as caught:
-        load_contract(path)
-    assert str(path) in str(caught.value)
-    assert caught.value.__cause__ is None or not isinstance(caught.value.__cause__, ValidationError)
-
-
-def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the contract"):
-        load_contract(tmp_path / "absent.toml")
-
-
-def test_find_contract_by_built_in_name_or_path(tmp_path: Path) -> None:
-    assert find_contract("flights") == FLIGHTS
-    path = tmp_path / "mine.yaml"
-    path.write_text(YAML)
-    assert find_contract(str(path)).features["distance"].unit == "mi"
-    with pytest.raises(ConfigError, match="cannot read the contract"):
-        find_contract(str(tmp_path / "absent.toml"))
-    with pytest.raises(ConfigError, match="a contract is a .toml, .yaml or .yml file"):
-        find_contract(str(tmp_path / "dir"))
-
-
-def test_builtin_contracts() -> None:
-    with pytest.raises(ConfigError, match="no built-in contract 'trains'; built-in: flights"):
-        builtin_contract("trains")
-    assert parse_contract(TOML, "toml") == parse_contract(YAML, "yaml")
-
-
-# --------------------------------------------------------------------------------------
-# The flights contract
-# --------------------------------------------------------------------------------------
-
-
-def test_the_flights_contract_declares_what_the_spec_says() -> None:
-    features = FLIGHTS.features
-    assert len(features["carrier"].categories or []) == 16
-    assert len(features["dest"].categories or []) == 105
-    assert features["origin"].categories == ["EWR", "JFK", "LGA"]
-    assert features["route"].categories is None and features["route"].case == "upper"
-    assert (features["distance"].unit, features["distance"].unit_field) == ("mi", "distance_unit")
-    assert features["pressure"].detect_units == ["inHg"]
-    assert FLIGHTS.stream.allowed_lateness_s == 7200
-    assert FLIGHTS.stream.late_policy == "predict-only" and FLIGHTS.stream.source == "origin"
-    imputed = {name for name, spec in features.items() if spec.missing == "impute"}
-    assert imputed == {
-        "carrier", "origin", "dest", "distance", "sched_dep_hour", "sched_dep_minute",
-        "sched_arr_hour", "scheduled_block_minutes", "day_of_week", "month",
-    }  # fmt: skip
-    assert [rule.check for rule in FLIGHTS.rules] == [
-        "scheduled_block_minutes > 0",
-        "distance / scheduled_block_minutes < 15",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("feature", "raw", "clean"),
-    [
-        ("carrier", "United", "UA"),
-        ("carrier", "united airlines", "UA"),
-        ("carrier", "Delta Air Lines Inc.", "DL"),
-        ("carrier", "jetblue", "B6"),
-        ("carrier", " aa ", "AA"),
-        ("origin", "Newark", "EWR"),
-        ("origin", "kennedy", "JFK"),
-        ("origin", "LaGuardia", "LGA"),
-        ("dest", "George Bush Intercontinental", "IAH"),
-        ("dest", "la guardia", "LGA"),
-        ("dest", "Martha's Vineyard", "MVY"),
-        ("sched_dep_slot", "05H", "05h"),
-    ],
-)
-def test_the_flights_contract_reads_names(feature: str, raw: str, clean: str) -> None:
-    checked = run(ContractCheck(FLIGHTS), {feature: raw})
-    assert checked.features[feature] == clean and checked.refused is None
-    assert ("consistency", "spelling", feature) in rules_of(checked)
-
-
-def test_the_flights_contract_converts_units() -> None:
-    check = ContractCheck(FLIGHTS)
-    sent = {
-        "temp": 21.5,
-        "temp_unit": "C",
-        "distance": 2253,
-        "distance_unit": "km",
-        "pressure": 29.92,
-    }
-    checked = run(check, sent)
-    assert checked.features["temp"] == pytest.approx(70.7)
-    assert checked.features["distance"] == pytest.approx(1399.95, abs=0.01)
-    assert checked.features["pressure"] == pytest.approx(1013.21, abs=0.01)
-    assert "temp_unit" not in checked.features and "distance_unit" not in checked.features
-    rules = Counter(f.rule for f in checked.findings if f.dimension == "consistency")
-    assert rules == {"unit-converted": 2, "unit-detected": 1}
-
-
-def test_every_flight_of_the_year_passes_the_flights_contract_untouched() -> None:
-    """About 15 s, most of it making the year's events: not marked slow."""
-    from driftline.producers.flights import flight_events
-
-    check = ContractCheck(FLIGHTS)
-    state = check.new_state()
-    allowed = {name for name, spec in FLIGHTS.features.items() if spec.missing == "allow"}
-    indicators = {f"{n}_missing": 0.0 for n, s in FLIGHTS.features.items() if s.missing == "impute"}
-    seen = findings = refused = 0
-    missing: Counter[str] = Counter()
-    for event in flight_events():
-        features = event.observation.features
-        checked = check.check(features, state)
-        seen += 1
-        findings += len(checked.findings)
-        refused += checked.refused is not None
-        missing.update(checked.missing)
-        assert checked.features == {**features, **indicators}
-        check.learn(checked.features, state)
-    assert seen == 336_776
-    assert (findings, refused) == (0, 0)
-    assert set(missing) <= allowed
-    assert missing["wind_gust"] == 256_908  # reported in one hour of four (the hour before)

@@ -11,8 +11,11 @@ from zoneinfo import ZoneInfo
 
 import fastavro
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from driftline.core.events import model as events
 from driftline.core.events.model import Label, Observation, Outcome, avro_schema
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME, from_millis
 
@@ -304,3 +307,57 @@ def test_events_are_frozen(kind: str) -> None:
     with pytest.raises(ValidationError):
         event.key = "JFK"  # type: ignore[misc]
     assert event.key == "EWR"
+
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+BEYOND_LONG = st.one_of(
+    st.integers(min_value=LONG_MAX + 1),
+    st.integers(max_value=LONG_MIN - 1),
+)
+
+
+@given(BEYOND_LONG)
+@example(LONG_MAX + 1)
+@example(LONG_MIN - 1)
+def test_feature_int_beyond_avro_long_is_refused(value: int) -> None:
+    # fastavro would write it as a double: 2**63 would come back as 9.223372036854776e18
+    with pytest.raises(ValueError, match="64-bit"):
+        Observation(event_id="f1", key="k", event_time=T0, features={"x": value})
+
+
+@given(BEYOND_LONG)
+@example(LONG_MAX + 1)
+@example(LONG_MIN - 1)
+def test_label_int_beyond_avro_long_is_refused(value: int) -> None:
+    with pytest.raises(ValueError, match="64-bit"):
+        Outcome(event_id="f1", key="k", event_time=T0, label=value)
+
+
+NEW_YEAR_2024 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+# -- one base model for the fields both events share --------------------------------------------
+def test_events_share_one_base_model() -> None:
+    EventBase = events.EventBase  # noqa: N806
+    assert issubclass(Observation, EventBase) and issubclass(Outcome, EventBase)
+    shared = ["event_id", "key", "event_time"]
+    assert list(EventBase.model_fields) == shared
+    for model in (Observation, Outcome):
+        assert list(model.model_fields)[:3] == shared
+        assert not set(shared) & set(model.__dict__.get("__annotations__", {})), model
+        assert model.model_config["frozen"] and model.model_config["extra"] == "forbid"
+    assert list(Observation.model_fields) == [*shared, "features"]
+    assert list(Outcome.model_fields) == [*shared, "label"]
+
+
+def test_shared_validators_apply_to_both_events() -> None:
+    for model, extra in ((Observation, {"features": {}}), (Outcome, {"label": True})):
+        with pytest.raises(ValueError, match="epoch number"):
+            model(event_id="a", key="k", event_time=1_700_000_000, **extra)
+        with pytest.raises(ValueError, match="no time zone"):
+            model(event_id="a", key="k", event_time="2024-01-01T00:00:00", **extra)
+        event = model(event_id="a", key="k", event_time="2024-01-01T01:00:00+01:00", **extra)
+        assert event.event_time == NEW_YEAR_2024 and event.event_time.tzinfo is UTC
+        assert list(event.model_dump())[:3] == ["event_id", "key", "event_time"]

@@ -6,6 +6,7 @@ import pickle
 from collections import OrderedDict
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +95,50 @@ def test_a_label_memory_survives_a_checkpoint_as_it_was(
     assert again.size == size
     for event_id, label in outcomes:
         assert again.same(event_id, label) == memory.same(event_id, label)
+
+
+def test_dedupe_window_contains_add_and_discard() -> None:
+    window = DedupeWindow(2)
+    assert not window.contains("a")
+    window.add("a")
+    window.add("b")
+    window.add("a")  # refreshes "a"
+    window.add("c")  # evicts "b", the least recently added
+    assert window.contains("a") and not window.contains("b") and window.contains("c")
+    window.discard("a")
+    window.discard("zz")  # absent: nothing to do
+    assert not window.contains("a") and len(window) == 1
+
+
+# -- DedupeWindow ----------------------------------------------------------------------------------
+def test_dedupe_window_needs_room() -> None:
+    with pytest.raises(ValueError):
+        DedupeWindow(0)
+
+
+def test_dedupe_contains_does_not_record() -> None:
+    window = DedupeWindow(2)
+    assert not window.contains("a")
+    assert not window.seen("a")
+    assert window.contains("a") and len(window) == 1
+
+
+def test_dedupe_forgets_the_least_recently_seen() -> None:
+    window = DedupeWindow(2)
+    assert [window.seen(i) for i in "abac"] == [False, False, True, False]
+    # "a" was seen again after "b", so "b" went first
+    assert window.contains("a") and not window.contains("b") and window.contains("c")
+
+
+@given(ids=st.lists(st.sampled_from("abcdefgh"), max_size=60), size=st.integers(1, 5))
+def test_dedupe_window_is_bounded_and_exact_within_its_size(ids: list[str], size: int) -> None:
+    window = DedupeWindow(size)
+    recent: list[str] = []  # a reference LRU
+    for event_id in ids:
+        assert window.seen(event_id) == (event_id in recent)
+        if event_id in recent:
+            recent.remove(event_id)
+        recent.append(event_id)
+        recent = recent[-size:]
+        assert len(window) == len(recent) <= size
+    assert all(window.contains(i) for i in recent)

@@ -1,40 +1,15 @@
 """Two windows compared feature by feature (``driftline validate``): what is flagged and
-what is not, on seeded samples with known differences, and the HTML report."""
+what is not, on seeded samples with known differences."""
 
 from __future__ import annotations
 
 import json
-import random
-import re
 
 import pytest
 
-from driftline.app.cli.validate import parse_window
-from driftline.app.validation_report import render_report
 from driftline.core import jsonsafe
-from driftline.core.errors import ConfigError
 from driftline.core.quality.validation import Profile, compare
-
-N = 3000
-
-
-def sample(seed: int, **changes: object) -> Profile:
-    """``N`` observations: ``temp`` ~ N(10, 5), ``carrier`` over four, ``wind`` sometimes
-    missing; ``changes`` shift them."""
-    rng = random.Random(seed)
-    shift = float(changes.get("shift", 0.0))  # type: ignore[arg-type]
-    carriers = changes.get("carriers", "AAUUDDBB")
-    missing = float(changes.get("missing", 0.02))  # type: ignore[arg-type]
-    rows = []
-    for _ in range(N):
-        row: dict[str, object] = {
-            "temp": rng.gauss(10 + shift, 5),
-            "carrier": rng.choice(carriers),  # type: ignore[arg-type]
-        }
-        if rng.random() >= missing:
-            row["wind"] = rng.uniform(0, 30)
-        rows.append(row)
-    return Profile.of(rows)
+from tests.unit.core.quality.samples import sample
 
 
 def flags(reference: Profile, current: Profile) -> dict[str, list[str]]:
@@ -100,37 +75,3 @@ def test_the_comparison_is_strict_json_and_the_same_every_time() -> None:
     again = [c.to_dict() for c in compare(sample(1), sample(2, shift=4.0))]
     assert first == again
     assert json.loads(jsonsafe.dumps(first)) == first
-
-
-def test_the_report_plots_each_flagged_feature_and_escapes_names() -> None:
-    reference = sample(1)
-    current = sample(2, shift=4.0, carriers="AAAAAAUD")
-    reference.add({"<script>": 1.0})
-    current.add({"<script>": 1.0})
-    comparisons = compare(reference, current)
-    about = {
-        "topic": "t.events",
-        "reference": "2013-01-01/2013-02-01",
-        "current": "2013-02-01/2013-03-01",
-        "reference_observations": reference.observations,
-        "current_observations": current.observations,
-        "psi_threshold": 0.25,
-        "alpha": 0.001,
-        "min_effect": 0.1,
-        "missing_delta": 0.05,
-        "outside_share": 0.01,
-    }
-    page = render_report(comparisons, about)
-    plotted = re.findall(r'<svg class="plot" data-feature="([^"]+)"', page)
-    assert sorted(plotted) == sorted(c.feature for c in comparisons if c.flagged)
-    assert {"temp", "carrier"} <= set(plotted)
-    assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "http" not in page  # the file opens on its own
-
-
-@pytest.mark.parametrize(
-    "text", ["2013-01-01", "2013-02-01/2013-01-01", "yesterday/today", "2013-01-01/"]
-)
-def test_bad_windows_are_clear_errors(text: str) -> None:
-    with pytest.raises(ConfigError, match="window"):
-        parse_window(text)

@@ -1,33 +1,28 @@
-"""Checkpoints: the sealed blob, the task it holds, the digest, and the two stores.
+"""A task's checkpoint: sealed and restored at any point it equals the task that never
+stopped; refused (before anything is unpickled) when tampered with, sealed with
+another key, of another partition, configuration or format; described and exported
+without unpickling.
 
-Pure unit tests: no Kafka, no Redis server, no clock, no sleep. The Redis store runs
-against :class:`FakeRedis`, a dict standing in for a server (a fake, not a Redis).
-"""
+Pure unit tests: no Kafka, no Redis server, no clock, no sleep."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import pickle
-import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 import river
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from river import compose, linear_model, preprocessing
+from river import compose, linear_model
 
-from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, RedisCheckpointStore
-from driftline.core.events.codec import EventCodec
-from driftline.core.events.model import Event, Observation, Outcome
+from driftline.core.events.model import Observation, Outcome
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.features import FeatureConfig
-from driftline.core.learning.models import DEFAULT_MODEL, build_model
+from driftline.core.learning.models import DEFAULT_MODEL
 from driftline.core.task.checkpoint import (
     FORMAT,
     config_fingerprint,
@@ -39,30 +34,23 @@ from driftline.core.task.checkpoint import (
 )
 from driftline.core.task.digest import state_digest
 from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
-from driftline.core.task.seal import (
-    CheckpointCodec,
-    CheckpointError,
-)
+from driftline.core.task.seal import CheckpointCodec, CheckpointError
 from driftline.core.times import from_millis, to_millis
+from tests.unit.core.task.checkpoint_stream import (
+    CONFIG,
+    EVENTS,
+    fresh_task,
+    run,
+    stream,
+    trained_task,
+)
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
 CODEC = CheckpointCodec(KEY)
-EVENTS = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-PROCESSED_AT = datetime(2024, 6, 1, tzinfo=UTC)
 PARTITION = 3
 NAMESPACE = "ckpt"
-#: The default model and engineered features (calendar, lateness, label history), a TTL
-#: short enough that some pending entries and early outcomes expire, and a dedupe window
-#: smaller than the stream so ids are evicted from it.
-CONFIG = TaskConfig(
-    model=DEFAULT_MODEL,
-    features=FeatureConfig(history_groups=("key", "carrier"), history_alpha=0.3),
-    pending_ttl_s=1800.0,
-    dedupe_size=150,
-    rolling_window=50,
-)
 
 
 # -- a payload that proves whether it was unpickled -----------------------------------------------
@@ -98,71 +86,6 @@ def at(seconds: float) -> datetime:
 
 
 @cache
-def stream() -> tuple[InputRecord, ...]:
-    """~300 records of one partition: observations and outcomes in arrival order.
-
-    Some outcomes arrive before their observation (a few of those never get one), some
-    observations stay unlabelled (they expire), some labels arrive after the TTL, some
-    records are sent twice, and one record is not an event at all. Offsets have gaps, as
-    transaction markers leave them.
-    """
-    rng = random.Random(20240101)
-    arrivals: list[tuple[float, int, bytes | None, bytes]] = []
-
-    def send(arrival: float, event: Event) -> None:
-        arrivals.append((arrival, len(arrivals), event.key.encode(), EVENTS.encode(event)))
-
-    for i in range(155):
-        key = rng.choice(["EWR", "JFK", "LGA"])
-        carrier = rng.choice(["UA", "DL", "B6", "AA"])
-        distance = rng.uniform(100, 2500)
-        features: dict[str, Any] = {
-            "distance": distance,
-            "carrier": carrier,
-            "temp": None if rng.random() < 0.2 else rng.uniform(-10, 35),
-            "red": rng.random() < 0.5,
-        }
-        label = (distance > 1200) != (rng.random() < 0.15)
-        t = 60.0 * i
-        observation = Observation(event_id=f"f{i}", key=key, event_time=at(t), features=features)
-        seen = t + rng.uniform(0, 20)
-        fate = rng.random()
-        if i % 25 == 7:  # an outcome whose observation never comes: it expires
-            send(seen, Outcome(event_id=f"ghost{i}", key=key, event_time=at(t), label=True))
-        if fate < 0.15:  # the outcome overtakes its observation
-            early = Outcome(event_id=f"f{i}", key=key, event_time=at(t + 5), label=label)
-            send(seen - 2, early)
-            send(seen, observation)
-        elif fate < 0.25:  # never labelled: expires after the TTL
-            send(seen, observation)
-        elif fate < 0.30:  # labelled after the TTL: the observation has expired
-            send(seen, observation)
-            late_t = t + 2400
-            send(late_t + 1, Outcome(event_id=f"f{i}", key=key, event_time=at(late_t), label=label))
-        else:
-            send(seen, observation)
-            out_t = t + rng.uniform(30, 900)
-            outcome = Outcome(event_id=f"f{i}", key=key, event_time=at(out_t), label=label)
-            send(out_t + rng.uniform(0, 30), outcome)
-            if rng.random() < 0.08:  # the outcome is sent twice
-                send(out_t + rng.uniform(45, 1500), outcome)
-        if rng.random() < 0.08:  # the observation is sent twice
-            send(seen + rng.uniform(3, 1500), observation)
-    arrivals.append((3000.5, len(arrivals), b"EWR", b"\x00\x00\x00\x00\x09garbage"))
-
-    records = []
-    offset = 1000
-    for arrival, _, key_bytes, value in sorted(arrivals):
-        records.append(InputRecord(PARTITION, offset, key_bytes, value, to_millis(at(arrival))))
-        offset += 2 if offset % 7 == 0 else 1
-    return tuple(records)
-
-
-def run(task: PartitionTask, records: Sequence[InputRecord]) -> TaskOutput:
-    return task.process(records, PROCESSED_AT)
-
-
-@cache
 def uninterrupted() -> tuple[PartitionTask, tuple[TaskOutput, ...]]:
     """The reference: one task that sees the whole stream and never stops.
 
@@ -181,16 +104,6 @@ def outputs_from(start: int) -> TaskOutput:
         merged.dead_letters += out.dead_letters
         merged.expired += out.expired
     return merged
-
-
-def fresh_task() -> PartitionTask:
-    return PartitionTask(PARTITION, CONFIG)
-
-
-def trained_task(n: int = 120) -> PartitionTask:
-    task = fresh_task()
-    run(task, stream()[:n])
-    return task
 
 
 def bomb_blob(codec: CheckpointCodec = CODEC, **changes: Any) -> bytes:
@@ -221,15 +134,6 @@ def test_the_stream_has_what_the_property_needs() -> None:
     assert model_digest(batched) == model_digest(task)
     offsets = [r.offset for r in stream()]
     assert any(b - a > 1 for a, b in zip(offsets, offsets[1:], strict=False))  # gaps
-
-
-# -- the codec -------------------------------------------------------------------------------------
-def test_seal_then_open_round_trips() -> None:
-    header = {"partition": 3, "next_offset": 10, "nested": {"b": [1, 2.5, None]}, "text": "é"}
-    payload = bytes(range(256)) * 3
-    assert CODEC.open(CODEC.seal(header, payload)) == (header, payload)
-    assert CODEC.header(CODEC.seal(header, payload)) == header
-    assert CODEC.open(CODEC.seal({}, b"")) == ({}, b"")
 
 
 def test_a_properly_sealed_bomb_does_run_when_restored() -> None:
@@ -323,25 +227,6 @@ def test_non_checkpoint_bytes_are_refused(blob: bytes) -> None:
     assert DETONATIONS == []
 
 
-@given(blob=st.binary(max_size=200))
-def test_arbitrary_bytes_are_refused(blob: bytes) -> None:
-    with pytest.raises(CheckpointError):
-        CODEC.open(blob)
-    with pytest.raises(CheckpointError):
-        CODEC.open(b"DLCK" + blob)
-
-
-@given(key=st.binary(max_size=15))
-def test_a_key_shorter_than_16_bytes_is_refused(key: bytes) -> None:
-    with pytest.raises(CheckpointError, match="at least 16 bytes"):
-        CheckpointCodec(key)
-
-
-def test_a_16_byte_key_is_enough() -> None:
-    codec = CheckpointCodec(b"s" * 16)
-    assert codec.open(codec.seal({"a": 1}, b"x")) == ({"a": 1}, b"x")
-
-
 # -- restore_task refuses what it must -------------------------------------------------------------
 def test_restore_refuses_another_partition() -> None:
     blob = seal_task(trained_task(), CODEC, NAMESPACE)
@@ -394,18 +279,6 @@ def test_restore_refuses_another_format(fmt: Any) -> None:
     with pytest.raises(CheckpointError, match="format"):
         restore_task(bomb_blob(format=fmt), CODEC, CONFIG, PARTITION)
     assert DETONATIONS == []
-
-
-def test_config_fingerprint_is_stable_for_equal_configs() -> None:
-    same = TaskConfig(
-        model=DEFAULT_MODEL,
-        features=FeatureConfig(history_groups=("key", "carrier"), history_alpha=0.3),
-        pending_ttl_s=1800.0,
-        dedupe_size=150,
-        rolling_window=50,
-    )
-    assert same == CONFIG
-    assert config_fingerprint(same) == config_fingerprint(CONFIG)
 
 
 # -- the core property: a restored task continues as if it never stopped ---------------------------
@@ -500,69 +373,6 @@ def test_restore_rebuilds_what_is_not_checkpointed() -> None:
     assert again.model is not task.model
 
 
-# -- state_digest ----------------------------------------------------------------------------------
-def test_digest_is_equal_for_a_pickled_copy() -> None:
-    task = trained_task(200)
-    assert state_digest(pickle.loads(pickle.dumps(task.model))) == model_digest(task)
-    state = task.state
-    for name, value in {
-        "pending": state.pending,
-        "early": state.early,
-        "seen_observations": state.admission.seen_observations,
-        "metrics": state.metrics,
-        "history": state.history,
-    }.items():
-        assert state_digest(pickle.loads(pickle.dumps(value))) == state_digest(value), name
-
-
-def test_digest_changes_when_the_model_learns() -> None:
-    model = build_model(DEFAULT_MODEL, 42)
-    digests = {state_digest(model)}
-    for i, x in enumerate([{"d": 1.0, "c": "UA"}, {"d": 2.0, "c": "DL"}, {"d": 1.0, "c": "UA"}]):
-        model.learn_one(x, i % 2 == 0)
-        digests.add(state_digest(model))
-    assert len(digests) == 4
-    task = trained_task(100)
-    before = model_digest(task)
-    run(task, stream()[100:160])
-    assert model_digest(task) != before
-
-
-def test_digest_ignores_identity_sharing() -> None:
-    name = "distance"
-    copy_of_name = "".join(["dist", "ance"])
-    assert copy_of_name == name and copy_of_name is not name
-    shared = {"weights": {name: 1.5}, "counts": {name: 2}}
-    separate = {"weights": {name: 1.5}, "counts": {copy_of_name: 2}}
-    assert pickle.dumps(shared) != pickle.dumps(separate)  # why pickle bytes are no digest
-    assert state_digest(shared) == state_digest(separate)
-
-    row = [1.0, 2.0]
-    assert state_digest({"a": row, "b": row}) == state_digest({"a": [1.0, 2.0], "b": [1.0, 2.0]})
-
-    def trained(first: str, second: str) -> Any:
-        model = preprocessing.StandardScaler() | linear_model.LogisticRegression()
-        model.learn_one({first: 1.0}, True)
-        model.learn_one({second: 3.0}, False)
-        return model
-
-    assert state_digest(trained(name, name)) == state_digest(trained(name, copy_of_name))
-
-
-def test_digest_tells_values_apart() -> None:
-    pairs = [
-        (1, 1.0),
-        (True, 1),
-        ("1", 1),
-        ((1, 2), [1, 2]),
-        ({"a": 1, "b": 2}, {"b": 2, "a": 1}),  # insertion order is state for a dict
-        (0.1 + 0.2, 0.3),
-    ]
-    for left, right in pairs:
-        assert state_digest(left) != state_digest(right), (left, right)
-    assert state_digest({3, 1, 2}) == state_digest({2, 3, 1})
-
-
 def tag_feature(x: dict[str, Any]) -> dict[str, Any]:
     """A module-level (hence picklable) feature function, as River's docs use them."""
     return x | {"tagged": 1.0}
@@ -571,19 +381,6 @@ def tag_feature(x: dict[str, Any]) -> dict[str, Any]:
 def func_model(seed: int = 42) -> Any:
     """A model factory (``module:factory`` spec) whose pipeline holds a Python function."""
     return compose.FuncTransformer(tag_feature) | linear_model.LogisticRegression()
-
-
-def test_a_function_holding_model_pickles_fine() -> None:
-    model = func_model()
-    model.learn_one({"x": 1.0}, True)
-    again = pickle.loads(pickle.dumps(model))
-    assert again.predict_proba_one({"x": 1.0}) == model.predict_proba_one({"x": 1.0})
-
-
-def test_digest_of_a_model_holding_a_function() -> None:
-    model = func_model()
-    model.learn_one({"x": 1.0}, True)
-    assert state_digest(model) == state_digest(pickle.loads(pickle.dumps(model)))
 
 
 def test_seal_a_task_whose_model_holds_a_function() -> None:
@@ -598,169 +395,6 @@ def test_seal_a_task_whose_model_holds_a_function() -> None:
     run(task, records)
     again = restore_task(seal_task(task, CODEC, NAMESPACE), CODEC, config, PARTITION)
     assert again.model_version == 1
-
-
-# -- DirectoryCheckpointStore ----------------------------------------------------------------------
-def test_directory_store_save_load_all(tmp_path: Path) -> None:
-    store = DirectoryCheckpointStore(tmp_path / "nested" / "dir")
-    assert store.load(0) is None
-    assert store.all() == {}
-    store.save(2, b"two")
-    store.save(10, b"ten")
-    store.save(0, b"")
-    assert store.load(2) == b"two" and store.load(10) == b"ten" and store.load(0) == b""
-    assert store.all() == {0: b"", 2: b"two", 10: b"ten"}
-    store.save(2, b"two again")
-    assert store.load(2) == b"two again"
-    assert sorted(p.name for p in store.directory.iterdir()) == [
-        "partition-0.ckpt",
-        "partition-10.ckpt",
-        "partition-2.ckpt",
-    ]
-
-
-def test_directory_store_keeps_a_real_checkpoint(tmp_path: Path) -> None:
-    task = trained_task()
-    store = DirectoryCheckpointStore(tmp_path)
-    store.save(PARTITION, seal_task(task, CODEC, NAMESPACE))
-    again = restore_task(DirectoryCheckpointStore(tmp_path).load(PARTITION), CODEC, CONFIG, 3)
-    assert model_digest(again) == model_digest(task)
-
-
-def test_directory_store_never_shows_a_partial_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = DirectoryCheckpointStore(tmp_path)
-    store.save(1, b"old blob")
-    new = b"new blob " * 1000
-    real_replace = os.replace
-    seen: list[tuple[bytes, bytes]] = []
-
-    def checking_replace(src: Any, dst: Any) -> None:
-        seen.append((Path(dst).read_bytes(), Path(src).read_bytes()))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", checking_replace)
-    store.save(1, new)
-    assert seen == [(b"old blob", new)]  # the target is whole until the rename
-    assert store.load(1) == new
-
-
-@pytest.mark.parametrize("failing", ["replace", "fsync"])
-def test_directory_store_failed_save_keeps_the_previous_blob(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
-) -> None:
-    store = DirectoryCheckpointStore(tmp_path)
-    store.save(1, b"previous")
-    store.save(2, b"other")
-
-    def boom(*args: Any) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, failing, boom)
-    with pytest.raises(OSError, match="No space left"):
-        store.save(1, b"half-written replacement")
-    monkeypatch.undo()
-    assert store.load(1) == b"previous"
-    assert store.all() == {1: b"previous", 2: b"other"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["partition-1.ckpt", "partition-2.ckpt"]
-    assert list(tmp_path.glob("*.tmp")) == [] and list(tmp_path.glob(".*")) == []
-
-
-def test_directory_store_all_ignores_temp_files(tmp_path: Path) -> None:
-    store = DirectoryCheckpointStore(tmp_path)
-    store.save(4, b"four")
-    (tmp_path / ".partition-abc123.tmp").write_bytes(b"half")  # a crash mid-save leaves this
-    (tmp_path / "partition-5.ckpt.tmp").write_bytes(b"half")
-    (tmp_path / "notes.txt").write_bytes(b"x")
-    assert store.all() == {4: b"four"}
-    assert store.load(5) is None
-
-
-# -- RedisCheckpointStore, against a fake ----------------------------------------------------------
-class FakeRedis:
-    """FAKE Redis client: a dict of bytes keys, with only what the store calls.
-
-    Like redis-py without ``decode_responses``: keys come back as bytes, values as bytes,
-    ``scan_iter`` filters with Redis's glob (``fnmatch`` is close enough for ``ns:x:*``).
-    """
-
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-        self.calls: list[str] = []
-
-    @staticmethod
-    def _bytes(value: str | bytes) -> bytes:
-        return value.encode() if isinstance(value, str) else bytes(value)
-
-    def get(self, key: str | bytes) -> bytes | None:
-        self.calls.append("get")
-        return self.data.get(self._bytes(key))
-
-    def set(self, key: str | bytes, value: bytes) -> bool:
-        self.calls.append("set")
-        self.data[self._bytes(key)] = bytes(value)
-        return True
-
-    def scan_iter(self, match: str | None = None, count: int | None = None) -> Iterator[bytes]:
-        self.calls.append("scan_iter")
-        pattern = self._bytes(match) if match is not None else b"*"
-        return iter([k for k in list(self.data) if fnmatch.fnmatchcase(k, pattern)])
-
-    def mget(self, keys: Sequence[str | bytes]) -> list[bytes | None]:
-        self.calls.append("mget")
-        return [self.data.get(self._bytes(k)) for k in keys]
-
-
-def test_redis_store_names_keys_by_namespace_and_partition() -> None:
-    fake = FakeRedis()
-    store = RedisCheckpointStore(fake, "demo")
-    store.save(3, b"blob three")
-    assert fake.data == {b"demo:checkpoint:3": b"blob three"}
-    assert store.load(3) == b"blob three"
-    assert store.load(4) is None
-    store.save(3, b"replaced")
-    assert fake.data == {b"demo:checkpoint:3": b"replaced"}
-    assert fake.calls.count("set") == 2  # one SET per save: atomic
-
-
-def test_redis_store_all_maps_partitions() -> None:
-    fake = FakeRedis()
-    store = RedisCheckpointStore(fake, "demo")
-    assert store.all() == {}
-    assert "mget" not in fake.calls  # no MGET with no keys
-    for partition in (0, 2, 10, 11):
-        store.save(partition, f"p{partition}".encode())
-    fake.data[b"other:checkpoint:1"] = b"another namespace"
-    fake.data[b"demo2:checkpoint:1"] = b"a namespace sharing the prefix"
-    fake.data[b"demo:prediction:EWR"] = b"not a checkpoint"
-    fake.data[b"demo:metrics"] = b"not a checkpoint"
-    assert store.all() == {0: b"p0", 2: b"p2", 10: b"p10", 11: b"p11"}
-    assert RedisCheckpointStore(fake, "other").all() == {1: b"another namespace"}
-
-
-def test_redis_store_all_skips_a_key_deleted_between_scan_and_mget() -> None:
-    class Vanishing(FakeRedis):
-        """FAKE: partition 1 is deleted after SCAN saw it."""
-
-        def mget(self, keys: Sequence[str | bytes]) -> list[bytes | None]:
-            self.data.pop(b"demo:checkpoint:1", None)
-            return super().mget(keys)
-
-    fake = Vanishing()
-    store = RedisCheckpointStore(fake, "demo")
-    store.save(1, b"one")
-    store.save(2, b"two")
-    assert store.all() == {2: b"two"}
-
-
-def test_redis_store_keeps_a_real_checkpoint() -> None:
-    task = trained_task()
-    store = RedisCheckpointStore(FakeRedis(), NAMESPACE)
-    store.save(PARTITION, seal_task(task, CODEC, NAMESPACE))
-    [(partition, blob)] = store.all().items()
-    again = restore_task(blob, CODEC, CONFIG, partition)
-    assert model_digest(again) == model_digest(task)
 
 
 # -- describe and export ---------------------------------------------------------------------------

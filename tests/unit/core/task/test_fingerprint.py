@@ -1,20 +1,21 @@
-"""Every prediction carries its configuration's fingerprint, and a replay's digest
-depends on the predictions only (not on their batches or order of arrival)."""
+"""config_fingerprint: every prediction carries its configuration's, equal
+configurations have the same one, and a restored task keeps it."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from driftline.consumers.rerun import PredictionDigest
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation
 from driftline.core.events.records import InputRecord
+from driftline.core.learning.features import FeatureConfig
+from driftline.core.learning.models import DEFAULT_MODEL
 from driftline.core.task.checkpoint import restore_task, seal_task
 from driftline.core.task.fingerprint import config_fingerprint
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.task.seal import CheckpointCodec
+from tests.unit.core.task.checkpoint_stream import CONFIG
 
 CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -45,22 +46,13 @@ def test_each_prediction_carries_the_fingerprint_of_its_config() -> None:
     assert back.fingerprint == task.fingerprint
 
 
-def test_the_digest_ignores_batches_and_order_but_not_values() -> None:
-    task = PartitionTask(0, TaskConfig())
-    predictions = task.process(records(30), T0).predictions
-    whole = PredictionDigest()
-    whole.add(predictions)
-    shuffled = list(predictions)
-    random.Random(3).shuffle(shuffled)
-    pieces = PredictionDigest()
-    for i in range(0, 30, 7):
-        pieces.add(shuffled[i : i + 7])
-    assert pieces.hexdigest() == whole.hexdigest()
-    changed = PredictionDigest()
-    first = predictions[0]
-    nudged = {k: v + 1e-12 for k, v in (first.probabilities or {}).items()}
-    changed.add([replace(first, probabilities=nudged), *predictions[1:]])
-    assert changed.hexdigest() != whole.hexdigest()  # the stored floats, to the last bit
-    other_config = PredictionDigest()
-    other_config.add([replace(p, config="f" * 16) for p in predictions])
-    assert other_config.hexdigest() != whole.hexdigest()
+def test_config_fingerprint_is_stable_for_equal_configs() -> None:
+    same = TaskConfig(
+        model=DEFAULT_MODEL,
+        features=FeatureConfig(history_groups=("key", "carrier"), history_alpha=0.3),
+        pending_ttl_s=1800.0,
+        dedupe_size=150,
+        rolling_window=50,
+    )
+    assert same == CONFIG
+    assert config_fingerprint(same) == config_fingerprint(CONFIG)

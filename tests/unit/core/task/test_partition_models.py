@@ -1,5 +1,7 @@
-"""Watching the model learn (issue 10): costs, the tuned threshold, champion and
-challengers, control commands, drift actions, event-time windows, in the pure task."""
+"""The task's models end to end: cost-aware decisions and the tuned threshold,
+champion and challengers scored on the same labels, promotion and rollback by
+command, drift alerts and their actions, event-time window points, and all of it
+through a checkpoint."""
 
 from __future__ import annotations
 
@@ -11,15 +13,13 @@ from typing import Any
 
 import pytest
 from river import base
-from river import metrics as river_metrics
 
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
 from driftline.core.events.model import Observation, Outcome
 from driftline.core.learning.contenders import PromotionRule
-from driftline.core.learning.costs import CostMatrix, ThresholdTuner, decide
-from driftline.core.learning.metrics import TaskMetrics, merge_models, merge_snapshots
-from driftline.core.learning.windows import EventWindows, WindowScore, merge_points, window_scores
+from driftline.core.learning.costs import CostMatrix
+from driftline.core.learning.metrics import merge_models, merge_snapshots
 from driftline.core.task.checkpoint import models_of, restore_task, seal_task
 from driftline.core.task.partition import (
     DriftConfig,
@@ -83,37 +83,6 @@ def run(task: PartitionTask, records: list[InputRecord], batch: int = 97) -> lis
     for start in range(0, len(records), batch):
         outs.append(task.process(records[start : start + batch], NOW))
     return outs
-
-
-# -- costs ------------------------------------------------------------------------------
-def test_bayes_threshold_and_costs() -> None:
-    costs = CostMatrix(false_negative=5, false_positive=1)
-    assert costs.bayes_threshold == pytest.approx(1 / 6)
-    assert decide({True: 0.2, False: 0.8}, costs.bayes_threshold) is True
-    assert decide({1: 0.1, 0: 0.9}, costs.bayes_threshold) == 0
-    assert decide({"a": 0.7, "b": 0.3}, 0.9) == "a"  # not binary: the argmax
-    with pytest.raises(ValueError):
-        CostMatrix(-1, 1)
-
-
-def test_the_tuner_finds_the_cheapest_threshold_of_what_it_saw() -> None:
-    """Brute force over every threshold on the same scores agrees with the tuner."""
-    rng = random.Random(3)
-    costs = CostMatrix(5, 1)
-    tuner = ThresholdTuner(costs, window=2000, min_labels=100, every=1, bins=50)
-    seen = []
-    for _ in range(2000):
-        positive = rng.random() < 0.25
-        p = min(max(rng.gauss(0.45 if positive else 0.3, 0.12), 0.0), 0.999)
-        tuner.update(p, positive)
-        seen.append((int(p * 50), positive))
-
-    def cost_at(k: int) -> float:
-        return sum(costs.cost(y, b >= k) for b, y in seen)
-
-    best = min(cost_at(k) for k in range(52))
-    assert cost_at(round(tuner.threshold * 50)) == best
-    assert tuner.threshold != pytest.approx(costs.bayes_threshold)  # it moved: not calibrated
 
 
 def test_cost_aware_decisions_are_cheaper_than_the_argmax() -> None:
@@ -451,22 +420,6 @@ def test_feature_and_label_drift_alerts() -> None:
     assert len({a.alert_id for a in alerts}) == len(alerts)
 
 
-# -- event-time windows ------------------------------------------------------------------------
-def test_window_points_add_up_across_partitions_and_match_river() -> None:
-    rng = random.Random(2)
-    rows = [(rng.random() < 0.4, rng.random()) for _ in range(500)]
-    a, b = EventWindows((3600,)), EventWindows((3600,))
-    auc = river_metrics.ROCAUC()
-    for i, (y, p) in enumerate(rows):
-        windows = a if i % 2 else b
-        windows.add(T0 + timedelta(seconds=i), WindowScore(y == (p > 0.5), 0.1, p, y))
-        auc.update(y, {True: p, False: 1 - p})
-    merged = merge_points([a.open[3600], b.open[3600]])
-    assert merged["n"] == 500
-    assert merged["roc_auc"] == round(float(auc.get()), 4)
-    assert window_scores(merged)["accuracy"] == round(sum(y == (p > 0.5) for y, p in rows) / 500, 4)
-
-
 def test_the_task_emits_one_point_per_closed_window_and_model() -> None:
     task = PartitionTask(0, config(challengers=(("prior", PRIOR),), windows=(3600, 86400)))
     outs = run(task, stream(300))  # 300 events 10 minutes apart: 50 hours
@@ -476,54 +429,3 @@ def test_the_task_emits_one_point_per_closed_window_and_model() -> None:
     assert {p["model"] for p in points} == {"main", "prior"}
     assert len([p for p in points if p["window_s"] == 86400 and p["model"] == "prior"]) == 2
     assert sum(p["n"] for p in hourly) + task.slots["main"].metrics.windows.open[3600]["n"] == 300
-
-
-def test_metrics_score_returns_the_loss_promotions_compare() -> None:
-    m = TaskMetrics("classification", costs=CostMatrix(5, 1))
-    assert m.score(True, False, {True: 0.3, False: 0.7}, decision=True) == 0.0
-    assert m.score(True, False, {True: 0.3, False: 0.7}, decision=False) == 5.0
-    plain = TaskMetrics("classification")
-    assert plain.score(True, True, {True: 0.5, False: 0.5}) == pytest.approx(0.6931, abs=1e-4)
-
-
-@pytest.mark.parametrize("kind", ["classification", "regression"])
-def test_label_shares_by_psi_flag_a_moved_label_only(kind: str) -> None:
-    from driftline.core.drift.data import LabelMonitor
-
-    rng = random.Random(8)
-    monitor = LabelMonitor(kind, detector="PSI", category_window=500)  # type: ignore[arg-type]
-
-    def label(i: int) -> object:
-        moved = i >= 2000
-        if kind == "classification":
-            return rng.random() < (0.6 if moved else 0.2)
-        return rng.gauss(3.0 if moved else 0.0, 1.0)
-
-    alarms = [i for i in range(4000) for _ in monitor.update(label(i))]
-    assert alarms == [2499]  # the first whole window after the move, and no other
-
-
-def test_windows_of_an_aligned_warped_clock_hold_the_same_events_every_run() -> None:
-    """The demo's producer starts the warped clock on a window's edge (--rebase-align):
-    two runs started at different wall times then close the same windows on the same
-    labels (without alignment, the edges fall among other events)."""
-    from driftline.producers.assembly import rebase_to
-
-    speed, week = 262_800.0, 2.301369
-    flights = [T0 + timedelta(minutes=37 * i) for i in range(3000)]
-
-    def points(now: datetime, align: float | None) -> list[tuple[int, int]]:
-        start = rebase_to(now, align)
-        windows = EventWindows((week,))
-        closed = []
-        for t in flights:
-            warped = start + (t - flights[0]) / speed
-            closed += windows.add(warped, WindowScore(True, 0.1))
-        return [(p["n"], p["correct"]) for p in closed]
-
-    one, two = (
-        datetime(2030, 1, 1, 0, 0, 0, 123_456, tzinfo=UTC),
-        datetime(2030, 5, 2, 7, tzinfo=UTC),
-    )
-    assert points(one, week) == points(two, week)
-    assert points(one, None) != points(two, None)

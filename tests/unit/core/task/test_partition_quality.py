@@ -1,9 +1,10 @@
-"""The task's data-quality rules (issue 12): what each finds, what becomes of the record,
-what the figures and the quality log say, and that it all survives a checkpoint.
+"""The task's data-quality rules end to end: what each finds, what becomes of the
+record, what the figures and the quality log say, the late-inputs alert raised when
+most observations come later than the allowed lateness, and that it all survives a
+checkpoint.
 
 Records are built with the real codec and driven through :meth:`PartitionTask.process`:
-no service, no clock, no sleep.
-"""
+no service, no clock, no sleep."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from driftline.core.events.model import Event, Observation, Outcome
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.features import FeatureConfig
 from driftline.core.learning.metrics import merge_snapshots
-from driftline.core.quality.figures import DIMENSION_OF, DIMENSIONS
 from driftline.core.task.checkpoint import restore_task, seal_task
 from driftline.core.task.partition import PartitionTask, TaskConfig, TaskOutput
 from driftline.core.task.seal import CheckpointCodec
@@ -156,10 +156,6 @@ def test_dead_letter_reasons_count_in_their_dimension() -> None:
     assert out.findings[0].dimension == "timeliness"
     assert out.findings[0].event_id == "f"
     assert t.snapshot()["quality"]["events"] == {"timeliness": 1}
-
-
-def test_every_dimension_of_a_rule_is_one_of_the_four() -> None:
-    assert set(DIMENSION_OF.values()) == set(DIMENSIONS)
 
 
 # -- with a contract ------------------------------------------------------------------------------
@@ -313,3 +309,51 @@ def test_quality_state_survives_a_checkpoint_and_a_replay_agrees() -> None:
     assert again.snapshot()["quality"] == whole.snapshot()["quality"]
     assert pickle.dumps(again.contract_state) == pickle.dumps(whole.contract_state)
     assert again.snapshot()["counts"] == whole.snapshot()["counts"]
+
+
+def stream(n_on_time: int, n_late: int, n_again: int) -> list[tuple[Observation, float]]:
+    """Observations a second apart: on time, then two minutes late, then on time again."""
+    lateness = [0.0] * n_on_time + [120.0] * n_late + [0.0] * n_again
+    return [(obs(f"o{i}", i), late) for i, late in enumerate(lateness)]
+
+
+def late_alerts(t: PartitionTask, items: list) -> list[tuple[str, int]]:
+    out = t.process(records(items), NOW)
+    return [(a.signal, a.offset) for a in out.alerts if a.kind == "timeliness"]
+
+
+@pytest.mark.parametrize("policy", ["predict-only", "dead-letter"])
+def test_a_stream_gone_late_raises_starved_then_recovered(policy: str) -> None:
+    t = task(contract=contract(late_policy=policy))
+    signals = late_alerts(t, stream(1000, 400, 1000))
+    # 20% of the last 1,000 late at the 200th late one (offset 1199); back to 5% once only
+    # 50 of the 400 late ones are left in the window (offset 2349)
+    assert signals == [("starved", 1199), ("recovered", 2349)]
+    alert = t.process(records([(obs("x", 3000), 0.0)], start=2400), NOW)
+    assert alert.alerts == []  # nothing more while the share stays low
+
+
+def test_learning_late_is_no_starvation() -> None:
+    t = task(contract=contract(late_policy="learn"))
+    assert late_alerts(t, stream(1000, 1000, 0)) == []
+
+
+def test_the_watch_is_checkpointed_and_a_replay_alerts_at_the_same_offset() -> None:
+    items = stream(1000, 400, 0)
+    config_contract = contract(late_policy="predict-only")
+    whole = task(contract=config_contract)
+    expected = late_alerts(whole, items)
+    first = task(contract=config_contract)
+    first.process(records(items[:1100]), NOW)
+    codec = CheckpointCodec(b"k" * 32)
+    again = restore_task(seal_task(first, codec, "test"), codec, first.config, 0)
+    out = again.process(records(items[1100:], start=1100), NOW)
+    assert [(a.signal, a.offset) for a in out.alerts if a.kind == "timeliness"] == expected
+
+
+def test_the_labels_of_late_observations_count_as_not_learned() -> None:
+    t = task(contract=contract(late_policy="predict-only"))
+    late = obs("late", 10)
+    t.process(records([(late, 600.0), outcome("late", 20)]), NOW)
+    assert t.metrics.counts["late_not_learned"] == 1
+    assert t.metrics.counts["learned"] == 0

@@ -1,4 +1,4 @@
-"""An idle partition's watermark keeps the allowed lateness (issue 19, defect 3).
+"""The task's watermark on an idle partition keeps the allowed lateness.
 
 A watermark tick moves the partition's event time on by the idle time; the watermark
 stays the allowed lateness behind it, as on a busy partition at the same event time. Before

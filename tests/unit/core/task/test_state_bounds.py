@@ -1,14 +1,13 @@
-"""Bounded state (issue 19): every structure of a task whose size comes from the data
-(a key, a name, an id) stays within its bound, in memory and in the checkpoint, however
-many distinct keys or names arrive. docs/state-bounds.md lists them with these tests.
+"""Bounded state: every structure of a task whose size comes from the data (a key, a
+name, an id) stays within its bound, in memory and in the checkpoint, however many
+distinct keys or names arrive. docs/state-bounds.md lists them with their tests.
 
 Each pure structure is fed a million distinct keys or names, as a task would feed it, and
 measured twice: once just past its bound (:func:`footprint`: the objects it holds, and its
 pickled size, which is what a checkpoint adds) and after the million. Memory must not grow
 past the first measure (a quarter of slack for the structures that keep an order queue or
 a heap beside their map). Whole tasks are slower (about 0.2 ms a record), so a task run
-of a few thousand keys shows the checkpoint levels off at the bound.
-"""
+of a few thousand keys shows the checkpoint levels off at the bound."""
 
 from __future__ import annotations
 
@@ -17,21 +16,20 @@ import pickle
 import sys
 import types
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from driftline.consumers.worker import WorkerConfig
 from driftline.core.contract.check import MAX_COUNTED_VALUES, Contract, ContractState
 from driftline.core.drift.data import FeatureMonitor, LabelMonitor
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation, Outcome
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.features import FeatureConfig
-from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOTS, LabelHistory
+from driftline.core.learning.history import DEFAULT_MAX_SLOTS, LabelHistory
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
 from driftline.core.quality.dedupe import DedupeWindow, LabelMemory
 from driftline.core.quality.figures import (
@@ -45,8 +43,6 @@ from driftline.core.task.digest import state_digest
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.task.seal import CheckpointCodec
 from driftline.core.times import to_millis
-from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
-from tests.unit.consumers.worker_rig import Rig, publish_flights
 
 MILLION = 1_000_000
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -260,103 +256,6 @@ def test_a_million_distinct_keys_keep_memory_and_checkpoint_within_the_bound(cas
     assert case.held(again) == case.held(structure)
 
 
-# -- label history: least recently used, deterministic, through checkpoints ------------------
-def test_a_slot_read_for_a_prediction_outlives_one_only_learned_before() -> None:
-    history = LabelHistory(alpha=0.5, groups=("key",), max_slots=3)
-    for plane in ("A", "B", "C"):
-        history.update({"key": plane}, True, event_time=T0)
-    assert history.features({"key": "A"}, as_of=T0)  # A is used: B is now the oldest
-    history.update({"key": "D"}, False, event_time=T0)
-    kept = {p for p in "ABCD" if history.features({"key": p}, as_of=T0)}
-    assert kept == {"A", "C", "D"} and history.evicted == 1
-
-
-def test_the_label_budget_evicts_the_least_recently_used_slots() -> None:
-    history = LabelHistory(alpha=0.5, groups=("key",), max_labels=100)
-    for i in range(1000):
-        history.update({"key": f"k{i // 20}"}, i % 2, event_time=T0 + timedelta(seconds=i))
-    assert history.labels <= 100
-    assert history.labels == sum(len(times) for times, _ in history._slots.values())
-    assert list(history._slots)[-1] == ("key", "k49")  # the last one used
-    assert not history.features({"key": "k0"})  # long evicted
-
-
-def test_default_bounds_leave_the_demo_s_history_whole() -> None:
-    """The flights demo with the whole year in one partition: 4,389 slots (4,043 planes,
-    223 routes, 104 destinations, 16 carriers, 3 origins) holding 885,603 labels."""
-    assert DEFAULT_MAX_SLOTS >= 10 * 4_389 and DEFAULT_MAX_LABELS >= 2 * 885_603
-
-
-def _stream(n: int, keys: int, seed: int = 7) -> Iterator[tuple[str, dict[str, str], int]]:
-    """Reads and updates over a few hundred keys in an order that revisits some."""
-    state = seed
-    for i in range(n):
-        state = (state * 1103515245 + 12345) % 2**31
-        key = f"k{state % keys}"
-        yield ("read" if i % 3 == 0 else "learn"), {"key": key, "carrier": key[-1]}, i
-
-
-def _play(history: LabelHistory, steps: Iterator[tuple[str, dict[str, str], int]]) -> None:
-    for what, groups, i in steps:
-        when = T0 + timedelta(seconds=i)
-        if what == "read":
-            history.features(groups, as_of=when)
-        else:
-            history.update(groups, i % 2, event_time=when)
-
-
-def test_eviction_replays_identically_through_a_checkpoint() -> None:
-    steps = list(_stream(6000, keys=300))
-    straight = LabelHistory(0.2, ("key", "carrier"), max_slots=120, max_labels=2000)
-    _play(straight, iter(steps))
-    resumed = LabelHistory(0.2, ("key", "carrier"), max_slots=120, max_labels=2000)
-    _play(resumed, iter(steps[:2500]))
-    resumed = pickle.loads(pickle.dumps(resumed, protocol=5))
-    _play(resumed, iter(steps[2500:]))
-    assert straight.evicted > 1000 and resumed.evicted == straight.evicted
-    assert list(resumed._slots) == list(straight._slots)  # the same order of use
-    assert state_digest(resumed) == state_digest(straight)
-
-
-def test_a_history_pickled_before_it_was_bounded_restores() -> None:
-    history = LabelHistory(0.5, ("key",))
-    history.update({"key": "a"}, True, event_time=T0)
-    old = dict(vars(history))  # as it was: means beside the timed labels, no bounds
-    slots = old.pop("_slots")
-    for name in ("max_slots", "max_labels", "labels", "evicted"):
-        del old[name]
-    old |= {"_means": {("key", "a"): 1.0}, "_timed": dict(slots)}
-    restored = LabelHistory.__new__(LabelHistory)
-    restored.__setstate__(old)
-    assert restored.features({"key": "a"}, as_of=T0) == {"recent_label[key]": 1.0}
-    assert not hasattr(restored, "_means") and restored.labels == 1
-    assert restored.max_slots == DEFAULT_MAX_SLOTS
-
-
-# -- quality counters and early outcomes: their bounds in detail -----------------------------
-def test_quality_counters_pickled_before_names_were_bounded_restore() -> None:
-    metrics = QualityMetrics()
-    metrics.note([("consistency", "unknown-feature", "a"), ("consistency", "spelling", "b")])
-    old = dict(vars(metrics))  # as it was: no names, no bound
-    for name in ("named", "feature_names", "max_feature_names"):
-        del old[name]
-    restored = QualityMetrics.__new__(QualityMetrics)
-    restored.__setstate__(old)
-    assert restored.snapshot() == metrics.snapshot()
-    assert list(restored.named) == ["a", "b"] and restored.max_feature_names == MAX_FEATURE_NAMES
-
-
-def test_dropping_the_deadlines_of_taken_outcomes_keeps_what_expires_and_when() -> None:
-    early = EarlyOutcomes(timedelta(seconds=60))
-    for i in range(5000):
-        early.hold(f"e{i}", T0 + timedelta(seconds=i % 50), i)
-        if i % 10:
-            early.take(f"e{i}")
-    assert len(early._deadlines) <= 2 * len(early) + 1024
-    expected = sorted(range(0, 5000, 10), key=lambda i: (i % 50, i))  # deadline, then arrival
-    assert early.expire(T0 + timedelta(seconds=200)) == expected
-
-
 # -- whole tasks ---------------------------------------------------------------------------------
 def _unknowns_contract() -> Contract:
     return Contract.model_validate(
@@ -467,30 +366,3 @@ def test_a_task_evicting_history_restores_to_the_uninterrupted_state() -> None:
         p.probabilities for p in served
     ]
     assert state_digest(resumed.history) == state_digest(straight.history)
-
-
-# -- the worker: per-partition figures only for partitions held ----------------------------------
-def test_a_worker_keeps_per_partition_figures_only_for_the_partitions_it_holds() -> None:
-    topic = MemoryTopic(24)
-    publish_flights(topic, 5, partitions=tuple(range(24)))
-    rig = Rig(
-        topic,
-        MemoryCheckpoints(),
-        WorkerConfig(max_poll_records=500),
-        TaskConfig(features=FeatureConfig(raw_only=True)),
-    )
-    worker = rig.run(finished=lambda: True)
-    assert len(worker.stats.checkpoint_sizes) == 24  # every partition was checkpointed
-    rig.source.revoke(set(range(1, 24)))
-    held = {0}
-    per_partition = {
-        "tasks": worker.tasks,
-        # one object per partition holds its bookkeeping (quiet since, unsaved, saved at,
-        # latency, quality rates): a revoke drops it whole
-        "partitions": [held.partition for held in worker.partitions],
-        "lags": worker.stats.lags,
-        "checkpoint_sizes": worker.stats.checkpoint_sizes,
-    }
-    assert {name: set(d) - held for name, d in per_partition.items()} == dict.fromkeys(
-        per_partition, set()
-    )

