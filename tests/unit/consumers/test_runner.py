@@ -1,5 +1,6 @@
-"""driftline.consumers.runner.WorkerBuilder: the one wiring of a worker (``consume`` and
-``replay``), on stand-ins for the Redis client and the producer."""
+"""driftline.consumers.runner: the WorkerBuilder, the one wiring of a worker (``consume``
+and ``replay``), on stand-ins for the Redis client and the producer; and the worker's
+configuration from the settings (no watermark ticks on a topic of the replay's clock)."""
 
 from __future__ import annotations
 

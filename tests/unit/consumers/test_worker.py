@@ -1,5 +1,7 @@
 """The worker loop on in-memory parts: batching, checkpoints before commits, revoke and
-restore, watermark ticks for idle partitions, and every way it stops."""
+restore, watermark ticks for idle partitions, every way it stops, stalls reported
+instead of hanging, offsets that hold no record, a partition revoked inside a poll,
+and figures kept only for the partitions held."""
 
 from __future__ import annotations
 
@@ -500,6 +502,7 @@ def test_a_worker_keeps_per_partition_figures_only_for_the_partitions_it_holds()
     )
 
 
+# -- nothing hangs silently ------------------------------------------------------------------------
 def test_a_poll_that_hangs_is_reported_with_what_the_worker_waits_for() -> None:
     topic = MemoryTopic(1)
     publish_flights(topic, 5)

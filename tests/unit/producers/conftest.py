@@ -12,7 +12,6 @@ from tests.unit.producers.injected_flights import Run, inject
 FLIGHTS = 20_000
 
 
-# -- streams ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def flights() -> list[LabelledEvent]:
     return list(flight_events(limit=FLIGHTS))

@@ -1,6 +1,6 @@
 """The consumer group's lag as ``/health`` reports it, on a fake Kafka consumer: counted
-from the committed offset, or from the log start when the group never committed (the integration
-tests do it on the real broker)."""
+from the committed offset, or from the log start when the group never committed (the
+integration tests count it on the real broker)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from typing import Any
 from driftline.stack import processes
 
 
-# -- the stack's view of its recorded processes ----------------------------------------------------
 def entry(node_id: int, port: int, *, alive: bool, home: Path) -> dict:
     """A recorded process: this test's own process when alive, a recycled pid when not."""
     started = processes.start_ticks(os.getpid())
@@ -25,7 +24,6 @@ def entry(node_id: int, port: int, *, alive: bool, home: Path) -> dict:
     }
 
 
-# -- the mode, as the stack's state records it ----------------------------------------------------
 def dead_entry(name: str, index: int, port: int, home: Path) -> dict[str, Any]:
     """A process entry whose pid is ours but whose start time is not: recorded, not alive."""
     return {

@@ -21,7 +21,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-# -- certificates and secrets -----------------------------------------------------------------
 def test_certificates_are_made_once_private_and_valid(tmp_path: Path) -> None:
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(mode=0o700)

@@ -21,6 +21,14 @@ from driftline.stack.kafka_node import KafkaNode, KafkaServerSecurity, plan_node
 from tests.unit.stack.recorded_state import entry
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.upper().startswith("DRIFTLINE_"):
+            monkeypatch.delenv(name)
+
+
 # -- server.properties ---------------------------------------------------------------------------
 def cluster(size: int, root: Path = Path("/stack")) -> list[KafkaNode]:
     return [
@@ -104,6 +112,7 @@ def test_replication_is_min_of_three_and_cluster_size(size: int) -> None:
         assert len(props["controller.quorum.voters"].split(",")) == size
 
 
+# -- the plan of a restart -------------------------------------------------------------------------
 def listening() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -154,14 +163,6 @@ SECURITY = KafkaServerSecurity(
     client_user="driftline",
     client_password="Cl-pw-3",
 )
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 # -- the secured stack's configs --------------------------------------------------------------

@@ -20,6 +20,14 @@ from driftline.stack.secret_files import ensure_secrets
 from tests.unit.stack.recorded_state import dead_entry, entry
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.upper().startswith("DRIFTLINE_"):
+            monkeypatch.delenv(name)
+
+
 def record_stack(home: Path, brokers: list[dict], redis_alive: bool = True) -> LocalStack:
     home.mkdir(parents=True, exist_ok=True)
     redis_entry = entry(0, 40_000, alive=redis_alive, home=home)
@@ -94,6 +102,7 @@ def test_only_endpoints_carry_the_redis_password(tmp_path: Path) -> None:
         assert password not in done.stdout + done.stderr
 
 
+# -- the mode of a home: one Redis, a Redis Cluster, secured ---------------------------------------
 def stack_with(tmp_path: Path, state: dict[str, Any], **settings: Any) -> LocalStack:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "stack.json").write_text(json.dumps(state))
@@ -130,15 +139,7 @@ def test_a_secured_stack_has_no_cluster_mode(tmp_path: Path) -> None:
         stack.up(redis_cluster=True)
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
-
-
-# -- the mode belongs to the home -------------------------------------------------------------
+# -- secured or not --------------------------------------------------------------------------------
 def test_a_stack_is_not_restarted_in_the_other_mode(tmp_path: Path) -> None:
     state = {
         "kafka_version": "4.1.1",

@@ -12,7 +12,14 @@ from driftline.core.errors import StackError
 from driftline.stack.redis_node import RedisTls, redis_command, render_redis_conf, write_redis_conf
 
 
-# -- secrets ---------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.upper().startswith("DRIFTLINE_"):
+            monkeypatch.delenv(name)
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -24,14 +31,6 @@ def test_redis_conf_requires_the_password_and_only_its_owner_reads_it(tmp_path: 
     write_redis_conf(conf, port=6390, home=tmp_path, password="pw-123")
     assert "requirepass pw-123" in conf.read_text().splitlines()
     assert mode(conf) == 0o600
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def test_secured_redis_conf_and_command() -> None:

@@ -21,6 +21,14 @@ from driftline.stack.secret_files import (
 )
 
 
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.upper().startswith("DRIFTLINE_"):
+            monkeypatch.delenv(name)
+
+
 # -- secrets ---------------------------------------------------------------------------------------
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -91,14 +99,6 @@ def test_an_empty_secret_is_an_error(tmp_path: Path) -> None:
     (folder / CHECKPOINT_KEY).write_text("\n")
     with pytest.raises(StackError, match="empty"):
         ensure_secrets(folder)
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def test_secured_secrets_are_made_once_and_never_shown(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Every bad setting, namespace, URL or argument: one line on standard error, exit 2."""
+"""The ``driftline`` command's entry point: every bad setting, namespace, URL or argument
+is one line on standard error and exit status 2."""
 
 from __future__ import annotations
 

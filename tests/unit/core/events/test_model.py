@@ -1,4 +1,5 @@
-"""The event models: in step with their Avro schemas, and strict about times and numbers."""
+"""The event models: in step with their Avro schemas, strict about times and numbers, and
+one base model for the fields both events share."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""LabelHistory: recent label rates by segment, changed only by a learned label, and
-bounded in slots and labels."""
+"""LabelHistory: recent label rates by segment, changed only by a learned label, bounded
+in slots and labels (least recently used first, the same through a checkpoint), and
+as of an event time unchanged by later outcomes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from driftline.core.learning.history import DEFAULT_MAX_LABELS, DEFAULT_MAX_SLOT
 from driftline.core.task.digest import state_digest
 
 
-# -- recent label rates ---------------------------------------------------------------------------
+# -- recent label rates ----------------------------------------------------------------------------
 def test_history_changes_only_on_update() -> None:
     history = LabelHistory(alpha=0.5, groups=("key", "carrier"))
     ua = history.groups_of("EWR", {"carrier": "UA"})
@@ -152,7 +153,7 @@ def at(minutes: float) -> datetime:
     return JUNE_NOON + timedelta(minutes=minutes)
 
 
-# -- as of an event time: later outcomes change nothing -------------------------------------------
+# -- as of an event time: later outcomes change nothing --------------------------------------------
 
 
 def test_an_outcome_learned_early_is_not_in_an_earlier_observation_s_history() -> None:

@@ -1,4 +1,5 @@
-"""TaskMetrics, one task's scores, against River's own metrics."""
+"""TaskMetrics, one task's scores, against River's own metrics: ROC AUC for binary labels
+only, and the loss each score returns (what promotions compare)."""
 
 from __future__ import annotations
 

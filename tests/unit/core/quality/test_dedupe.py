@@ -1,4 +1,5 @@
-"""The dedupe window equals the obvious ordered-dict window, through any checkpoint."""
+"""DedupeWindow and LabelMemory: the window equals the obvious ordered-dict window,
+forgets the least recently seen id, and survives any checkpoint as it was."""
 
 from __future__ import annotations
 

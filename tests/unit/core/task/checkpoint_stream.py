@@ -33,7 +33,6 @@ CONFIG = TaskConfig(
 )
 
 
-# -- the record stream -----------------------------------------------------------------------------
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 

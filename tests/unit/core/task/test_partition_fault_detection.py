@@ -1,7 +1,7 @@
-"""The task catches injected faults, without services: faults injected into the flights replay, the
-records fed through the tasks with the flights contract, the findings scored against
-the ground truth. Per dimension, at least 99% of the faults are caught and at most 1%
-of the clean flights are flagged.
+"""The task catches injected faults, without services: faults injected into the flights
+replay, the records fed through the tasks with the flights contract, the findings
+scored against the ground truth. Per dimension, at least 99% of the faults are caught
+and at most 1% of the clean flights are flagged.
 
 The same run on the real stack is ``driftline demo --inject`` (``tests/e2e``).
 """

@@ -1,10 +1,9 @@
 """The task's watermark on an idle partition keeps the allowed lateness.
 
 A watermark tick moves the partition's event time on by the idle time; the watermark
-stays the allowed lateness behind it, as on a busy partition at the same event time. Before
-the fix a tick set the watermark to the last event time plus the idle time, so an outcome
-inside the allowed lateness was learned on a busy partition and dead-lettered
-``expired-observation`` on an idle one.
+stays the allowed lateness behind it, as on a busy partition at the same event time, so
+an outcome inside the allowed lateness is learned on an idle partition as on a busy one
+(not dead-lettered ``expired-observation``).
 """
 
 from __future__ import annotations
