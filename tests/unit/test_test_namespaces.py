@@ -40,7 +40,7 @@ def _unique(value: ast.expr) -> bool:
     return bool(names & {"namespace", "ns", "uuid"} or attributes & {"namespace", "uuid4"})
 
 
-@pytest.mark.parametrize("path", sorted(INTEGRATION.glob("test_*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(INTEGRATION.rglob("test_*.py")), ids=lambda p: p.name)
 def test_integration_namespaces_are_unique_to_their_test(path: Path) -> None:
     tree = ast.parse(path.read_text())
     shared = [

@@ -1,6 +1,6 @@
 """The HTTP API on an in-memory reader: routes, JSON errors with the right status, the
-event stream's resumption, and a Redis outage (pure unit tests; tests/integration/
-test_serve.py runs the same API on the real Redis and Kafka)."""
+event stream's resumption, and a Redis outage (pure unit tests;
+tests/integration/app/serving/test_serve.py runs the same API on the real Redis and Kafka)."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def test_a_forged_checkpoint_is_refused_before_it_is_unpickled(
         redis_url=services.redis_url,
     )
     create_topics(settings)
-    from tests.integration.test_recovery import EVENTS
+    from tests.integration.consumers.test_recovery import EVENTS
 
     publish(settings, EVENTS[:20])
     marker = tmp_path / "pwned"

@@ -25,8 +25,7 @@ from driftline.core.errors import WriteRefused
 from driftline.core.events.records import Prediction
 from driftline.read.reader import PredictionsClient
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
-from tests.integration.helpers import create_topics, publish
-from tests.integration.test_recovery import (
+from tests.integration.consumers.test_recovery import (
     EVENTS,
     PARTITIONS,
     _assert_exact,
@@ -37,7 +36,8 @@ from tests.integration.test_recovery import (
     _worker,
     reference,  # noqa: F401
 )
-from tests.integration.test_stack_repair import kill
+from tests.integration.helpers import create_topics, publish
+from tests.integration.stack.test_stack_repair import kill
 
 pytestmark = pytest.mark.integration
 
