@@ -123,7 +123,7 @@ def test_produce_that_succeeds_reports_no_failure(
     assert producer.close_timeouts == [10.0]
 
 
-# -- the command, over a fake Kafka ----------------------------------------------------------------
+# -- fault injection through the command, over a fake Kafka ----------------------------------------
 class Metadata(NamedTuple):
     topic: str
     partition: int
