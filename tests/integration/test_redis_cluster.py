@@ -33,7 +33,7 @@ from driftline.stack import LocalStack
 from driftline.stack.processes import free_port
 from driftline.stack.redis_cluster import CLUSTER_SLOTS, cluster_state
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
-from tests.integration.test_stack_repair import kill, stack_command, status_json
+from tests.integration.stack.test_stack_repair import kill, stack_command, status_json
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Every integration test's namespace is its own (issue 19, defect 6).
+"""Every integration test's namespace is its own.
 
 Topics, consumer groups and Redis keys are named by the namespace; two tests (or two modules
 sharing a fixture) in one namespace read each other's records. A namespace made of the
@@ -40,7 +40,7 @@ def _unique(value: ast.expr) -> bool:
     return bool(names & {"namespace", "ns", "uuid"} or attributes & {"namespace", "uuid4"})
 
 
-@pytest.mark.parametrize("path", sorted(INTEGRATION.glob("test_*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(INTEGRATION.rglob("test_*.py")), ids=lambda p: p.name)
 def test_integration_namespaces_are_unique_to_their_test(path: Path) -> None:
     tree = ast.parse(path.read_text())
     shared = [

@@ -8,7 +8,7 @@ import pytest
 from driftline.consumers.assignment import ASSIGNMENT, AssignmentWatch
 from driftline.consumers.stats import WorkerStats
 from driftline.core.errors import ServiceUnavailable
-from tests.unit.worker_fakes import Clock
+from tests.unit.consumers.worker_fakes import Clock
 
 
 def watch() -> tuple[AssignmentWatch, Clock, list[float]]:

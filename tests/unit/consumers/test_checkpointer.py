@@ -9,7 +9,7 @@ from typing import Any
 from driftline.consumers.checkpointer import Checkpointer
 from driftline.consumers.partitions import AssignedPartition, Partitions
 from driftline.consumers.stats import WorkerStats
-from tests.unit.worker_fakes import Clock, StubTask, StubTaskStore
+from tests.unit.consumers.worker_fakes import Clock, StubTask, StubTaskStore
 
 
 class Rig:

@@ -10,7 +10,7 @@ import pytest
 from driftline.consumers.offsets import Plan, gaps, unseen
 from driftline.consumers.stats import WorkerStats
 from driftline.core.events.records import InputRecord
-from tests.unit.worker_fakes import StubTask
+from tests.unit.consumers.worker_fakes import StubTask
 
 
 def records(*offsets: int) -> list[InputRecord]:

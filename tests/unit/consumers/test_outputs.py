@@ -15,7 +15,7 @@ from driftline.consumers.stats import WorkerStats
 from driftline.core.errors import PublishError, ServiceUnavailable, WriteRefused
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
 from driftline.core.task.partition import TaskOutput
-from tests.unit.worker_fakes import MemoryDeadLetters, MemorySink
+from tests.unit.consumers.worker_fakes import MemoryDeadLetters, MemorySink
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

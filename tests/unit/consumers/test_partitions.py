@@ -8,7 +8,7 @@ from typing import Any
 
 from driftline.consumers.partitions import AssignedPartition, Partitions, QualityRates
 from driftline.core.events.records import Prediction
-from tests.unit.worker_fakes import StubTask
+from tests.unit.consumers.worker_fakes import StubTask
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

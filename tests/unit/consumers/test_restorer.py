@@ -11,7 +11,7 @@ from driftline.consumers.partitions import Partitions
 from driftline.consumers.restorer import TaskRestorer
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
-from tests.unit.worker_fakes import Clock, StubTaskStore
+from tests.unit.consumers.worker_fakes import Clock, StubTaskStore
 
 
 def restorer(store: StubTaskStore, partitions: Partitions) -> tuple[TaskRestorer, list[float]]:

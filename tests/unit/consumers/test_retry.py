@@ -8,7 +8,7 @@ import pytest
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
 from driftline.core.errors import PublishError, ServiceUnavailable
-from tests.unit.worker_fakes import Clock
+from tests.unit.consumers.worker_fakes import Clock
 
 
 class Outage:

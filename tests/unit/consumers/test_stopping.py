@@ -4,7 +4,7 @@ and only once its partitions are held and read to their ends."""
 from __future__ import annotations
 
 from driftline.consumers.stopping import IdleStop
-from tests.unit.worker_fakes import Clock
+from tests.unit.consumers.worker_fakes import Clock
 
 
 def test_idle_counts_only_while_partitions_are_held_and_no_batch_comes() -> None:

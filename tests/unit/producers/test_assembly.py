@@ -16,6 +16,7 @@ from kafka.future import Future
 from driftline.adapters.settings import KafkaSettings, Settings
 from driftline.core.errors import PublishError
 from driftline.core.events.model import Observation, Outcome
+from driftline.core.learning.windows import EventWindows, WindowScore
 from driftline.producers.assembly import AssembledReplay, assemble_replay, rebase_to
 from driftline.producers.faults import FaultPlan
 from driftline.producers.publisher import DeliveryBounds
@@ -214,3 +215,32 @@ def test_rebase_to_is_the_next_edge_of_the_alignment(
     now: datetime, align: float | None, start: datetime
 ) -> None:
     assert rebase_to(now, align) == start
+
+
+NEW_YEAR_2024 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_windows_of_an_aligned_warped_clock_hold_the_same_events_every_run() -> None:
+    """The demo's producer starts the warped clock on a window's edge (--rebase-align):
+    two runs started at different wall times then close the same windows on the same
+    labels (without alignment, the edges fall among other events)."""
+    from driftline.producers.assembly import rebase_to
+
+    speed, week = 262_800.0, 2.301369
+    flights = [NEW_YEAR_2024 + timedelta(minutes=37 * i) for i in range(3000)]
+
+    def points(now: datetime, align: float | None) -> list[tuple[int, int]]:
+        start = rebase_to(now, align)
+        windows = EventWindows((week,))
+        closed = []
+        for t in flights:
+            warped = start + (t - flights[0]) / speed
+            closed += windows.add(warped, WindowScore(True, 0.1))
+        return [(p["n"], p["correct"]) for p in closed]
+
+    one, two = (
+        datetime(2030, 1, 1, 0, 0, 0, 123_456, tzinfo=UTC),
+        datetime(2030, 5, 2, 7, tzinfo=UTC),
+    )
+    assert points(one, week) == points(two, week)
+    assert points(one, None) != points(two, None)

@@ -1,5 +1,5 @@
 """The API as routers, one per resource: the document they add up to, a router on its
-own, and the stream slots they share (tests/unit/test_api.py tests the whole app's
+own, and the stream slots they share (``test_app.py`` beside it tests the whole app's
 answers)."""
 
 from __future__ import annotations

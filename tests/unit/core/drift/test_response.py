@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from river import dummy
+import itertools
 
-from driftline.core.drift.monitors import Alarm
+import pytest
+from river import dummy, linear_model, preprocessing
+from river.datasets import synth
+
+from driftline.core.drift.monitors import Alarm, ErrorMonitor
 from driftline.core.drift.response import DriftResponse
 
 WARNING = Alarm("concept", "m", "ADWIN", "warning")
@@ -62,3 +65,28 @@ def test_a_warning_that_ends_drops_its_background_model() -> None:
     response.respond(WARNING, in_warning=True)
     assert response.respond(None, in_warning=True) is False and response.background is not None
     assert response.respond(None, in_warning=False) is False and response.background is None
+
+
+SEGMENT = 2500
+
+
+def test_reset_and_swap_beat_doing_nothing_on_sea() -> None:
+    """DriftResponse on the same stream: a model replaced at ADWIN's drifts does better."""
+    accuracy = {}
+    for action in ("none", "reset", "swap"):
+        response = DriftResponse(
+            preprocessing.StandardScaler() | linear_model.LogisticRegression(),
+            action,  # type: ignore[arg-type]
+        )
+        monitor, correct, stream = ErrorMonitor("ADWIN"), 0, []
+        for i, variant in enumerate([2, 3, 2, 3, 2]):
+            stream += itertools.islice(synth.SEA(variant=variant, seed=1 + i, noise=0.05), SEGMENT)
+        for x, y in stream:
+            error = int(response.model.predict_one(x) != y)
+            correct += 1 - error
+            response.respond(monitor.update(error), monitor.in_warning)
+            response.learn_one(x, y)
+        accuracy[action] = correct / len(stream)
+        assert response.replaced == (0 if action == "none" else monitor.drifts)
+    assert accuracy["reset"] > accuracy["none"] + 0.005, accuracy
+    assert accuracy["swap"] > accuracy["none"] + 0.005, accuracy

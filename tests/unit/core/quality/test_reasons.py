@@ -135,3 +135,7 @@ def test_the_quality_figures_are_keyed_by_plain_names() -> None:
     names += [rule for d in merged["dimensions"].values() for rule in d["rules"]]
     assert {type(name) for name in names} == {str}
     assert str(merged["dimensions"]).startswith("{'accuracy': {'events': 0,")
+
+
+def test_every_dimension_of_a_rule_is_one_of_the_four() -> None:
+    assert set(DIMENSION_OF.values()) == set(DIMENSIONS)

@@ -1,0 +1,32 @@
+"""A worker run on the in-memory ports, and its Prometheus exposition parsed back into samples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from driftline.consumers.worker import WorkerConfig
+from driftline.core.task.partition import TaskConfig
+from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
+from tests.unit.consumers.worker_rig import Rig, publish_flights, task_config
+
+
+def families(text: str) -> dict[str, Any]:
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def samples(family: Any, name: str | None = None) -> dict[tuple[tuple[str, str], ...], float]:
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for s in family.samples
+        if name is None or s.name == name
+    }
+
+
+def run_worker(tasks: TaskConfig | None = None) -> Rig:
+    topic = MemoryTopic(partitions=2)
+    publish_flights(topic, 60, partitions=(0, 1))
+    rig = Rig(topic, MemoryCheckpoints(), WorkerConfig(max_events=200), tasks or task_config())
+    rig.run()
+    return rig
