@@ -3,7 +3,7 @@ scheduled departure, of the other flights of the last hour or two.
 
 Congestion (weather, traffic, a ground stop) delays the flights that leave next; a board
 holds only departures that happened before the flight's scheduled departure, so nothing
-after it changes the features (``tests/unit/test_flights_leakage``).
+after it changes the features (``tests/unit/producers/flights/test_boards``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def departures_board(frame: pd.DataFrame, minutes: int, by: tuple[str, ...]) -> 
 
     Congestion (weather, traffic, a ground stop) delays the flights that leave next, and a
     board holds only departures that happened before ``t``: nothing after ``t`` changes it
-    (``tests/unit/test_flights_leakage``). Each flight's row is its frame row's.
+    (``tests/unit/producers/flights/test_boards``). Each flight's row is its frame row's.
 
     >>> t = pd.to_datetime(["2013-01-01 08:00", "2013-01-01 08:30", "2013-01-01 09:00",
     ...                     "2013-01-01 09:10"], utc=True)

@@ -27,7 +27,8 @@ def inbound_leg(frame: pd.DataFrame) -> pd.DataFrame:
 
     A late inbound plane with little turnaround is the classic cause of a late departure
     (delay propagation). Only landings at or before the departure count, so the feature
-    holds nothing the world did not know at that moment (``tests/unit/test_flights_leakage``).
+    holds nothing the world did not know at that moment
+    (``tests/unit/producers/flights/test_features``).
 
     >>> t = pd.to_datetime(["2013-01-01 08:00", "2013-01-01 11:00", "2013-01-01 12:00"], utc=True)
     >>> frame = pd.DataFrame({"tailnum": ["N1", "N1", "N1"], "dep_utc": t,

@@ -70,7 +70,7 @@ def origin_weather(weather: pd.DataFrame, zones: Mapping[str, str]) -> pd.DataFr
     hour, whose only earlier row is yesterday's), and the lowest visibility of the rows of
     the twelve hours before ``hour_utc``. Bad weather builds delays up over the day, so
     these say more than one hour alone. An hour whose previous row is missing has no row
-    here (its features are missing). ``tests/unit/test_flights_leakage`` checks that no
+    here (its features are missing). ``tests/unit/producers/flights/test_weather`` checks that no
     value of a row completed at or after a departure reaches it.
 
     >>> rows = pd.DataFrame({"origin": "EWR", "time_hour": pd.to_datetime(

@@ -60,7 +60,7 @@ PARAMETERS: Final[dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {
     "DDM": ({"warm_start": 30, "warning_threshold": 2.0, "drift_threshold": 3.0}, None),
     # 100 errors before EDDM judges (River's default is 30): with a good model's few errors
     # the spread of the distances between them is too noisy at 30 (an alarm every ~500
-    # values of a stationary stream, tests/unit/test_drift.py)
+    # values of a stationary stream, tests/unit/core/drift/test_monitors.py)
     "EDDM": ({"warm_start": 100, "alpha": 0.95, "beta": 0.9}, None),
     "PageHinkley": (
         {"min_instances": 30, "delta": 0.005, "threshold": 25.0},
@@ -102,7 +102,7 @@ def evidence(detector: Any) -> tuple[dict[str, float], int]:
 
     Read right after the update that detected (River resets a detector at its next one).
     Some of it is River's private state (DDM, EDDM, PageHinkley expose nothing else);
-    ``tests/unit/test_drift.py`` pins it for the River version in use.
+    ``tests/unit/core/drift/test_detectors.py`` pins it for the River version in use.
     """
     if isinstance(detector, drift.ADWIN):
         width = detector.width

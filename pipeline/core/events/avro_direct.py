@@ -12,7 +12,7 @@ fastavro would (a truncated or malformed body, trailing bytes, a varint beyond 6
 invalid UTF-8, an unknown union branch) and the caller then asks fastavro, whose answer
 or error is the reference. When it does answer, its fields equal fastavro's: a
 hypothesis test compares the two on generated events and on corrupted bodies
-(``tests/unit/test_avro_direct.py``), and would fail if a shipped schema changed.
+(``tests/unit/core/events/test_avro_direct.py``), and would fail if a shipped schema changed.
 """
 
 from __future__ import annotations

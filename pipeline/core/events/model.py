@@ -2,7 +2,7 @@
 
 The Avro schemas in ``pipeline/core/events/schemas/*.avsc`` are the wire contract (what a schema
 registry would hold); the models add the rules Avro cannot say (aware UTC times, finite
-numbers, sane bounds). ``tests/unit/test_events.py`` keeps the two in step.
+numbers, sane bounds). ``tests/unit/core/events/test_model.py`` keeps the two in step.
 
 >>> obs = Observation(event_id="f1", key="EWR", event_time="2013-01-01T10:15:00Z",
 ...                   features={"distance": 1400, "carrier": "UA", "temp": None})

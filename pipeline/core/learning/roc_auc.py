@@ -17,7 +17,7 @@ class BinnedROCAUC:
     """River's ``metrics.ROCAUC()`` (ten thresholds, positive class ``True`` or 1), kept as
     two histograms: an update is one bisect, not ten confusion-matrix updates. :meth:`get`
     builds the same true and false positive rates and integrates them with the same
-    function, so the value is River's, bit for bit (``tests/unit/test_metrics.py``).
+    function, so the value is River's, bit for bit (``tests/unit/core/learning/test_roc_auc.py``).
 
     >>> m = BinnedROCAUC()
     >>> for y, p in [(0, .1), (0, .4), (1, .35), (1, .8)]:
