@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import signal
@@ -21,9 +22,12 @@ log = logging.getLogger("driftline")
 def stop_on_signals() -> Iterator[threading.Event]:
     """SIGTERM/SIGINT set the stop flag (the batch finishes); a second one exits at once."""
     stop = threading.Event()
+    # ``next`` on a counter is one step a nested handler cannot cut in two: exactly one
+    # signal is the first, even when the second arrives while the first is logged.
+    received = itertools.count()
 
     def handler(signum: int, _frame: Any) -> None:
-        if stop.is_set():
+        if next(received) > 0:
             # At once, and for sure: a SystemExit raised here would surface inside whatever
             # the main thread runs, and kafka-python 3 swallows BaseException while it
             # waits for offsets (the e2e test caught one). Nothing unwritten is saved
@@ -32,8 +36,8 @@ def stop_on_signals() -> Iterator[threading.Event]:
                 with contextlib.suppress(Exception):
                     stream.flush()
             os._exit(128 + signum)
-        log.info("signal %s: finishing the batch, then stopping", signal.Signals(signum).name)
         stop.set()
+        log.info("signal %s: finishing the batch, then stopping", signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -46,3 +46,38 @@ def test_handlers_are_restored_after_the_block() -> None:
     with stop_on_signals():
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_second_signal_during_the_first_ones_log_line_exits_at_once(monkeypatch) -> None:
+    """A signal handled inside the first one's handler (Python runs handlers between
+    bytecodes, so the second can arrive while the first is logged) is the second."""
+    import os
+    import signal
+
+    from driftline.app import signals
+
+    class Exited(Exception):
+        pass
+
+    def exit_at_once(code: int) -> None:
+        raise Exited(code)
+
+    monkeypatch.setattr(os, "_exit", exit_at_once)
+    with signals.stop_on_signals() as stop:
+        handler = signal.getsignal(signal.SIGTERM)
+        nested = []
+
+        def log_then_second_signal(*_args: object) -> None:
+            if not nested:
+                nested.append(True)
+                handler(signal.SIGINT, None)  # type: ignore[operator]
+
+        monkeypatch.setattr(signals.log, "info", log_then_second_signal)
+        try:
+            handler(signal.SIGTERM, None)  # type: ignore[operator]
+        except Exited as exited:
+            code = exited.args[0]
+        else:
+            code = None
+        assert stop.is_set()
+    assert code == 128 + signal.SIGINT
