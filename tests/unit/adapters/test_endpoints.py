@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,6 @@ import pytest
 from driftline.adapters.endpoints import resolve_endpoints
 from driftline.adapters.settings import KafkaSettings, RedisSettings
 from driftline.core.errors import ConfigError
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:

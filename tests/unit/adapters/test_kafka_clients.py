@@ -4,7 +4,6 @@ start leaves no thread."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,6 @@ from driftline.adapters.kafka_clients import (
 )
 from driftline.adapters.settings import KafkaSettings
 from driftline.core.errors import ConfigError, ServiceUnavailable
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def private_file(path: Path, text: str, mode: int = 0o600) -> Path:

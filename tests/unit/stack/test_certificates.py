@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 from pathlib import Path
@@ -11,14 +10,6 @@ import pytest
 
 from driftline.core.errors import StackError
 from driftline.stack.certificates import ensure_tls
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def test_certificates_are_made_once_private_and_valid(tmp_path: Path) -> None:

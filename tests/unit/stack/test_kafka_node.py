@@ -4,7 +4,6 @@ started)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import stat
 import subprocess
@@ -19,14 +18,6 @@ from driftline.core.errors import StackError
 from driftline.stack import kafka_node, processes
 from driftline.stack.kafka_node import KafkaNode, KafkaServerSecurity, plan_nodes, render_properties
 from tests.unit.stack.recorded_state import entry
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 # -- server.properties ---------------------------------------------------------------------------

@@ -20,14 +20,6 @@ from driftline.stack.secret_files import ensure_secrets
 from tests.unit.stack.recorded_state import dead_entry, entry
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
-
-
 def record_stack(home: Path, brokers: list[dict], redis_alive: bool = True) -> LocalStack:
     home.mkdir(parents=True, exist_ok=True)
     redis_entry = entry(0, 40_000, alive=redis_alive, home=home)

@@ -21,14 +21,6 @@ from driftline.stack.secret_files import (
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
-
-
 # -- secrets ---------------------------------------------------------------------------------------
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

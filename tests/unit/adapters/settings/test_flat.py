@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-import pytest
 
 from driftline.adapters.settings import Settings, variable_names
 from tests.unit.adapters.settings.variables import CASES, VARIABLES
 
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def field_of(s: Settings, path: str) -> Any:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from driftline.adapters.settings import KafkaSettings
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def test_groups_reject_unknown_fields() -> None:

@@ -121,13 +121,6 @@ def test_a_bound_from_the_core_is_checked_on_the_variable(monkeypatch: pytest.Mo
 
 
 # -- task_config -------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
-
-
 def task_config(**flat: Any) -> TaskConfig:
     return Settings(_env_file=None, **flat).task_config()
 

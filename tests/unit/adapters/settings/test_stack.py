@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from driftline.adapters.settings import StackSettings
 from driftline.stack.certificates import TlsFiles
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No DRIFTLINE_* variable of the shell running the tests leaks into them."""
-    for name in list(os.environ):
-        if name.upper().startswith("DRIFTLINE_"):
-            monkeypatch.delenv(name)
 
 
 def test_the_stack_and_its_clients_agree_on_the_files(tmp_path: Path) -> None:
