@@ -5,28 +5,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from driftline.consumers.rerun import PredictionDigest
-from driftline.core.events.codec import EventCodec
-from driftline.core.events.model import Observation
-from driftline.core.events.records import InputRecord
 from driftline.core.task.partition import PartitionTask, TaskConfig
+from tests.unit.core.task.checkpoint_stream import numbered_records as records
 
-CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def records(n: int) -> list[InputRecord]:
-    out = []
-    for i in range(n):
-        obs = Observation(
-            event_id=f"e{i}", key=f"k{i % 3}", event_time=T0 + timedelta(seconds=i),
-            features={"x": float(i % 5)},
-        )  # fmt: skip
-        ms = int((T0 + timedelta(seconds=i + 1)).timestamp() * 1000)
-        out.append(InputRecord(0, i, obs.key.encode(), CODEC.encode(obs), ms))
-    return out
 
 
 def test_the_digest_ignores_batches_and_order_but_not_values() -> None:

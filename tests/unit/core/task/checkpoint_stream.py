@@ -110,3 +110,17 @@ def trained_task(n: int = 120) -> PartitionTask:
     task = fresh_task()
     run(task, stream()[:n])
     return task
+
+
+def numbered_records(n: int) -> list[InputRecord]:
+    """``n`` observations of three keys, one a second from 2024-01-01, each arriving a
+    second after its event time, at offsets 0 to ``n - 1`` of partition 0."""
+    out = []
+    for i in range(n):
+        obs = Observation(
+            event_id=f"e{i}", key=f"k{i % 3}", event_time=T0 + timedelta(seconds=i),
+            features={"x": float(i % 5)},
+        )  # fmt: skip
+        ms = int((T0 + timedelta(seconds=i + 1)).timestamp() * 1000)
+        out.append(InputRecord(0, i, obs.key.encode(), EVENTS.encode(obs), ms))
+    return out

@@ -4,11 +4,8 @@ configurations have the same one, and a restored task keeps it."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from driftline.core.events.codec import EventCodec
-from driftline.core.events.model import Observation
-from driftline.core.events.records import InputRecord
 from driftline.core.learning.features import FeatureConfig
 from driftline.core.learning.models import DEFAULT_MODEL
 from driftline.core.task.checkpoint import restore_task, seal_task
@@ -16,21 +13,9 @@ from driftline.core.task.fingerprint import config_fingerprint
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.task.seal import CheckpointCodec
 from tests.unit.core.task.checkpoint_stream import CONFIG
+from tests.unit.core.task.checkpoint_stream import numbered_records as records
 
-CODEC = EventCodec()
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def records(n: int) -> list[InputRecord]:
-    out = []
-    for i in range(n):
-        obs = Observation(
-            event_id=f"e{i}", key=f"k{i % 3}", event_time=T0 + timedelta(seconds=i),
-            features={"x": float(i % 5)},
-        )  # fmt: skip
-        ms = int((T0 + timedelta(seconds=i + 1)).timestamp() * 1000)
-        out.append(InputRecord(0, i, obs.key.encode(), CODEC.encode(obs), ms))
-    return out
 
 
 def test_each_prediction_carries_the_fingerprint_of_its_config() -> None:
