@@ -41,7 +41,7 @@ class DeadLetterPublisher:
         headers = [
             ("driftline.reason", letter.reason.encode()),
             ("driftline.detail", letter.detail[:1000].encode(errors="replace")),
-            ("driftline.source.topic", self.source_topic.encode()),
+            ("driftline.source.topic", (letter.topic or self.source_topic).encode()),
             ("driftline.source.partition", str(letter.partition).encode()),
             ("driftline.source.offset", str(letter.offset).encode()),
             ("driftline.source.timestamp_ms", str(letter.timestamp_ms).encode()),

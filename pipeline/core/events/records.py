@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Alert", "DeadLetter", "InputRecord", "Prediction"]
+__all__ = ["Alert", "DeadLetter", "InputRecord", "Prediction", "SourceRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,19 @@ class InputRecord:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A record of a user's topic as the ingest stage of ``consume --source`` read it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,9 @@ class DeadLetter:
     value: bytes | None
     timestamp_ms: int
     kind: str | None = None  # "observation", "outcome", or None when undecodable
+    #: The topic the record came from: a user's topic (``consume --source``); ``None``
+    #: for the namespace's events topic.
+    topic: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,21 +19,13 @@ from typing import Any
 import pytest
 import redis
 
-from driftline.adapters.checkpoints.stores import RedisCheckpointStore
 from driftline.adapters.redis_clients import make_redis
-from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.settings import Settings
-from driftline.consumers.clients import make_record_source
-from driftline.consumers.runner import checkpoint_codec, worker_config
-from driftline.consumers.tasks import TaskStore
-from driftline.consumers.worker import Worker
-from driftline.core.task.checkpoint import describe
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
-from driftline.read.reader import PredictionsClient
 from tests.conftest import TEST_CHECKPOINT_KEY
+from tests.integration.consumers.final_state import final_state, replayed
 from tests.integration.helpers import create_topics, drain, publish
-from tests.unit.consumers.worker_fakes import MemoryDeadLetters
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +34,7 @@ PARTITIONS = 4
 #: Deterministic across namespaces: no ingest-time feature (each namespace is published at
 #: another wall-clock time), frequent checkpoints, and the idle watermark ON with a short
 #: idle time: its ticks are in the log, so each crashed run is also compared with one
-#: uninterrupted pass over its own final log (:func:`_replayed`).
+#: uninterrupted pass over its own final log (:func:`~tests.integration.consumers.final_state.replayed`).
 IDLE_S = 2.0
 #: A challenger: the default model with a ten times larger learning rate.
 FAST_MODEL = (
@@ -147,58 +139,6 @@ def _wait(condition, deadline_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def _final_state(settings: Settings) -> dict[str, Any]:
-    """Model digests, metrics and Redis predictions: what must match, and nothing else."""
-    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
-    try:
-        codec = checkpoint_codec(settings.checkpoints)
-        checkpoints = RedisCheckpointStore(client, settings.namespace).all()
-        digests = {
-            p: (describe(blob, codec)["model_digest"], describe(blob, codec)["models"])
-            for p, blob in checkpoints.items()
-        }
-        offsets = {p: describe(blob, codec)["next_offset"] for p, blob in checkpoints.items()}
-        metrics = {}
-        for field, value in client.hgetall(f"{settings.namespace}:metrics").items():
-            snap = json.loads(value)
-            for volatile in (  # broker and wall clocks: not part of the replayed state
-                "lateness_buckets",
-                "lateness_sum_s",
-                "lateness_seconds",
-                "latency_buckets",
-                "latency_sum_s",
-                "latency_seconds",
-                "watermark_lag_s",
-            ):
-                snap.pop(volatile)
-            for volatile in ("per_minute", "sources"):  # the same clocks, per dimension
-                snap["quality"].pop(volatile)
-            metrics[field.decode()] = snap
-        predictions = {}
-        for key in client.scan_iter(match=f"{settings.namespace}:prediction:*", count=1000):
-            fields = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
-            for volatile in ("ingest_time", "predicted_time"):
-                fields.pop(volatile)
-            predictions[key.decode().split(":", 2)[2]] = fields
-        predicted_ids = {
-            f[b"event_id"].decode() for _, f in client.xrange(f"{settings.namespace}:predictions")
-        }
-        reader = PredictionsClient(client, settings.namespace)
-        series = reader.series()
-        alerts = sorted(a["alert_id"] for a in reader.alerts(count=100_000))
-    finally:
-        client.close()
-    return {
-        "digests": digests,
-        "offsets": offsets,
-        "metrics": metrics,
-        "predictions": predictions,
-        "predicted_ids": predicted_ids,
-        "series": series,
-        "alerts": alerts,
-    }
-
-
 @pytest.fixture(scope="module")
 def reference(services, tmp_path_factory) -> dict[str, Any]:
     """The uninterrupted run, once for each module that uses it, in a namespace of its
@@ -215,34 +155,7 @@ def reference(services, tmp_path_factory) -> dict[str, Any]:
     create_topics(settings, partitions=PARTITIONS)
     published = publish(settings, EVENTS)
     drain(settings, published)
-    return _final_state(settings) | {"published": published}
-
-
-def _replayed(settings: Settings) -> dict[str, Any]:
-    """One uninterrupted pass over ``settings``' final log (its events and the watermark
-    ticks its workers wrote), by a worker of another group writing to another namespace,
-    on the same Kafka client library."""
-    copy = settings.with_overrides(namespace=f"{settings.namespace}-again")
-    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
-    source = make_record_source(copy, "replay", kafka=settings.kafka, topic=settings.topics.events)
-    worker = Worker(
-        source,
-        TaskStore(
-            RedisCheckpointStore(client, copy.namespace),
-            checkpoint_codec(copy.checkpoints),
-            copy.task_config(),
-            copy.namespace,
-        ),
-        RedisSink(client, copy.namespace),
-        MemoryDeadLetters(),
-        ticks=None,
-        config=worker_config(copy, poll_timeout_ms=200),
-    )
-    try:
-        worker.run(threading.Event(), finished=lambda: True)
-    finally:
-        client.close()
-    return _final_state(copy)
+    return final_state(settings) | {"published": published}
 
 
 def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
@@ -259,10 +172,10 @@ def _assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
 def _assert_exact(settings: Settings, reference: dict[str, Any]) -> None:
     """Equal to one uninterrupted pass over the same log (ticks included); every
     observation predicted, as in the tick-free reference run."""
-    state = _final_state(settings)
+    state = final_state(settings)
     ticks = sum(m["counts"].get("watermark_ticks", 0) for m in state["metrics"].values())
     assert ticks > 0, "no watermark tick was written: the idle advance went untested"
-    _assert_same(state, _replayed(settings))
+    _assert_same(state, replayed(settings))
     assert state["predicted_ids"] == reference["predicted_ids"]
 
 
