@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from driftline.adapters.checkpoints.stores import RedisCheckpointStore
@@ -19,7 +21,7 @@ from driftline.core.task.checkpoint import describe
 from driftline.read.reader import PredictionsClient
 from tests.unit.consumers.worker_fakes import MemoryDeadLetters
 
-__all__ = ["final_state", "replayed"]
+__all__ = ["final_state", "records_done", "replayed", "wait_for"]
 
 
 def final_state(settings: Settings) -> dict[str, Any]:
@@ -99,3 +101,22 @@ def replayed(settings: Settings) -> dict[str, Any]:
     finally:
         client.close()
     return final_state(copy)
+
+
+def records_done(settings: Settings) -> int:
+    """Records the namespace's workers have processed, as their metrics say."""
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        raw = client.hgetall(f"{settings.namespace}:metrics")
+    finally:
+        client.close()
+    return sum(json.loads(v)["counts"]["records"] for v in raw.values())
+
+
+def wait_for(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``deadline_s``."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)

@@ -24,7 +24,7 @@ from driftline.adapters.settings import Settings
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
-from tests.integration.consumers.final_state import final_state, replayed
+from tests.integration.consumers.final_state import final_state, records_done, replayed, wait_for
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ PARTITIONS = 4
 #: Deterministic across namespaces: no ingest-time feature (each namespace is published at
 #: another wall-clock time), frequent checkpoints, and the idle watermark ON with a short
 #: idle time: its ticks are in the log, so each crashed run is also compared with one
-#: uninterrupted pass over its own final log (:func:`~tests.integration.consumers.final_state.replayed`).
+#: uninterrupted pass over its own final log (`final_state.replayed`).
 IDLE_S = 2.0
 #: A challenger: the default model with a ten times larger learning rate.
 FAST_MODEL = (
@@ -122,23 +122,6 @@ def _worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def _records_done(settings: Settings) -> int:
-    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
-    try:
-        raw = client.hgetall(f"{settings.namespace}:metrics")
-    finally:
-        client.close()
-    return sum(json.loads(v)["counts"]["records"] for v in raw.values())
-
-
-def _wait(condition, deadline_s: float, what: str) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def reference(services, tmp_path_factory) -> dict[str, Any]:
     """The uninterrupted run, once for each module that uses it, in a namespace of its
@@ -191,7 +174,7 @@ def test_sigkill_at_random_points_ends_where_an_uninterrupted_run_ends(
     kills = sorted(rng.sample(range(total // 8, total * 7 // 8), 3))
     for point in kills:
         worker = _worker(settings, log)
-        _wait(lambda p=point: _records_done(settings) >= p, 180, f"{point} records")
+        wait_for(lambda p=point: records_done(settings) >= p, 180, f"{point} records")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     last = _worker(settings, log, "--until-idle", "8")
@@ -209,7 +192,7 @@ def test_a_second_worker_takes_over_a_killed_ones_partitions(
     first = _worker(settings, log)
     second = _worker(settings, log, "--until-idle", "15")
     publish(settings, EVENTS)
-    _wait(lambda: _records_done(settings) >= reference["published"] // 2, 180, "half")
+    wait_for(lambda: records_done(settings) >= reference["published"] // 2, 180, "half")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     assert second.wait(timeout=300) == 0, log.read_text()[-3000:]
@@ -231,11 +214,11 @@ def test_scale_out_and_back_while_events_keep_flowing(
     feeding = threading.Thread(target=feed)
     first = _worker(settings, log, "--until-idle", "20")
     feeding.start()
-    _wait(lambda: _records_done(settings) >= 300, 120, "the first records")
+    wait_for(lambda: records_done(settings) >= 300, 120, "the first records")
     second = _worker(settings, log)
-    _wait(lambda: "released partitions" in log.read_text(), 120, "a handover")
-    _wait(lambda: log.read_text().count("restored at offset") >= 1, 120, "a restore")
-    _wait(lambda: _records_done(settings) >= reference["published"] * 2 // 3, 180, "2/3")
+    wait_for(lambda: "released partitions" in log.read_text(), 120, "a handover")
+    wait_for(lambda: log.read_text().count("restored at offset") >= 1, 120, "a restore")
+    wait_for(lambda: records_done(settings) >= reference["published"] * 2 // 3, 180, "2/3")
     second.send_signal(signal.SIGTERM)  # graceful: checkpoints, then leaves the group
     assert second.wait(timeout=60) == 0, log.read_text()[-3000:]
     feeding.join(timeout=120)
@@ -273,10 +256,10 @@ def test_a_long_redis_stall_is_waited_out_and_ends_equal(
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )
-    _wait(lambda: _records_done(settings) >= reference["published"] // 3, 180, "a third")
+    wait_for(lambda: records_done(settings) >= reference["published"] // 3, 180, "a third")
     os.kill(pid, signal.SIGSTOP)
     try:
-        _wait(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
+        wait_for(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
         stalled = time.monotonic()
         while time.monotonic() - stalled < 8:  # the stall itself: 8 s of client timeouts
             assert worker.poll() is None, log.read_text()[-3000:]
@@ -308,13 +291,13 @@ def test_a_redis_restart_mid_stream_is_waited_out_and_ends_equal(
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )
-    _wait(lambda: _records_done(settings) >= reference["published"] // 3, 180, "a third")
+    wait_for(lambda: records_done(settings) >= reference["published"] // 3, 180, "a third")
     client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     with contextlib.suppress(redis.ConnectionError):  # it goes away while answering
         client.shutdown(save=True)
     client.close()
     try:
-        _wait(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
+        wait_for(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
         assert worker.poll() is None, log.read_text()[-3000:]
     finally:
         LocalStack(StackSettings(home=local_stack_home)).up()  # Redis back on its port
