@@ -53,7 +53,7 @@ def check_path(path: str) -> str:
     ValueError: field path 'customer..id' has an empty part (write names between dots: 'a.b')
     """
     if not path or not path.strip():
-        raise ValueError("a field path is not empty")
+        raise ValueError("a field path cannot be empty or blank")
     if any(not part for part in path.split(".")):
         raise ValueError(f"field path {path!r} has an empty part (write names between dots: 'a.b')")
     return path
