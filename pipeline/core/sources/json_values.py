@@ -38,7 +38,7 @@ def decode_json(raw: bytes | None) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        detail = f"not UTF-8 text: byte {exc.start} is {raw[exc.start:exc.start + 1]!r}"
+        detail = f"not UTF-8 text: byte {exc.start} is {raw[exc.start : exc.start + 1]!r}"
         raise MappingRefused(Rule.SOURCE_UNDECODABLE, detail) from None
     if not text.strip():
         raise MappingRefused(Rule.SOURCE_UNDECODABLE, f"no JSON value in {len(raw)} byte(s)")

@@ -68,8 +68,6 @@ __all__ = ["MappingRefused", "RecordMapper"]
 
 _OBSERVATION: Final[EventKind] = "observation"
 _OUTCOME: Final[EventKind] = "outcome"
-#: Feature values taken as they are (the common case, checked first).
-_PLAIN: Final = (str, int, bool, type(None))
 
 
 class _Field:
@@ -88,7 +86,7 @@ class _Field:
         """The field's value; absent or null is refused (``source-field-missing``)."""
         value = get_at(record, self.parts)
         if value is MISSING or value is None:
-            problem = "is null" if value is None else why_missing(record, self.parts)
+            problem = "the field is null" if value is None else why_missing(record, self.parts)
             raise self.refuse(Rule.SOURCE_FIELD_MISSING, topic, problem)
         return value
 
@@ -144,8 +142,9 @@ class RecordMapper:
         obs, out = spec.observation, spec.outcome
         self._obs_key = _Field(_OBSERVATION, "key", obs.key)
         self._obs_id = _Field(_OBSERVATION, "event_id", obs.event_id)
-        self._obs_time = _Times(_Field(_OBSERVATION, "event_time", obs.event_time), obs.time,
-                                obs.timezone)
+        self._obs_time = _Times(
+            _Field(_OBSERVATION, "event_time", obs.event_time), obs.time, obs.timezone
+        )
         self._listed = tuple(_Field(_OBSERVATION, "feature", path) for path in obs.features or ())
         self._all_but = obs.features_except is not None
         used = (obs.key, obs.event_id, obs.event_time, *(obs.features_except or ()))
@@ -153,8 +152,9 @@ class RecordMapper:
         self._excluded = frozenset(path for path in (*used, *kind_field) if "." not in path)
         self._out_key = None if out.key is None else _Field(_OUTCOME, "key", out.key)
         self._out_id = _Field(_OUTCOME, "event_id", out.event_id)
-        self._out_time = _Times(_Field(_OUTCOME, "event_time", out.event_time), out.time,
-                                out.timezone)
+        self._out_time = _Times(
+            _Field(_OUTCOME, "event_time", out.event_time), out.time, out.timezone
+        )
         self._label = _Field(_OUTCOME, "label", out.label)
         self._labels = out.labels
 
@@ -163,7 +163,7 @@ class RecordMapper:
     ) -> Observation | Outcome:
         """The event the decoded record ``value`` of ``topic`` is; ``headers`` are the Kafka
         record's (only read when a header tells the kinds apart)."""
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             detail = f"topic {topic!r}: a record (an object) is expected, not {_what(value)}"
             raise MappingRefused(Rule.SOURCE_NOT_A_RECORD, detail)
         if self.kind_of(topic, value, headers) == _OBSERVATION:
@@ -218,10 +218,12 @@ class RecordMapper:
         features = self._all_features(topic, record) if self._all_but else {}
         for field in self._listed:
             raw = get_at(record, field.parts)
-            features[field.path] = None if raw is MISSING else self._feature(topic, field, raw)
+            value = None if raw is MISSING else _scalar(raw)
+            if value is MISSING or value is _NON_FINITE:
+                raise self._refuse_feature(topic, field, raw)
+            features[field.path] = value
         try:
-            return Observation(event_id=event_id, key=key, event_time=event_time,
-                               features=features)
+            return Observation(event_id=event_id, key=key, event_time=event_time, features=features)
         except ValidationError as exc:
             raise _invalid(topic, _OBSERVATION, exc) from None
 
@@ -241,14 +243,11 @@ class RecordMapper:
         return features
 
     @staticmethod
-    def _feature(topic: str, field: _Field, raw: Any) -> FeatureValue:
-        value = _scalar(raw)
-        if value is MISSING:
-            problem = f"a feature is a single value, not {_what(raw)} (list its fields by path)"
-            raise field.refuse(Rule.SOURCE_FEATURE_NESTED, topic, problem)
-        if value is _NON_FINITE:
-            raise field.refuse(Rule.SOURCE_VALUE_INVALID, topic, f"{raw} is not finite")
-        return value
+    def _refuse_feature(topic: str, field: _Field, raw: Any) -> MappingRefused:
+        if _scalar(raw) is _NON_FINITE:
+            return field.refuse(Rule.SOURCE_VALUE_INVALID, topic, f"{raw} is not finite")
+        problem = f"a feature is a single value, not {_what(raw)} (list its fields by path)"
+        return field.refuse(Rule.SOURCE_FEATURE_NESTED, topic, problem)
 
     def _outcome(self, topic: str, record: Mapping[str, Any]) -> Outcome:
         event_id = self._out_id.read_id(topic, record)
@@ -289,8 +288,13 @@ _NON_FINITE: Final = _NonFinite()
 def _scalar(raw: Any) -> FeatureValue | Missing | _NonFinite:
     """``raw`` as a feature value; :data:`MISSING` when it is none (a record, a list,
     bytes), :data:`_NON_FINITE` for a NaN or an infinity."""
-    if isinstance(raw, _PLAIN):
-        return raw
+    kind = type(raw)
+    if kind is str or kind is int or kind is bool or raw is None:
+        return raw  # the common case first
+    if kind is float:
+        return raw if math.isfinite(raw) else _NON_FINITE
+    if isinstance(raw, str | int):  # a subclass (an enum member...) as its plain value
+        return str(raw) if isinstance(raw, str) else int(raw)
     if isinstance(raw, float | Decimal):
         if isinstance(raw, Decimal) and not raw.is_finite():
             return _NON_FINITE

@@ -77,7 +77,8 @@ def get_at(record: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
     """
     value: Any = record
     for part in parts:
-        if not isinstance(value, Mapping):
+        # a dict is checked first: it is what decoders give, and the ABC check is slow
+        if type(value) is not dict and not isinstance(value, Mapping):
             return MISSING
         value = value.get(part, MISSING)
         if value is MISSING:

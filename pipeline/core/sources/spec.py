@@ -184,7 +184,7 @@ class FormatSpec(_Spec):
         if self.type != "avro":
             for key in ("registry", "reader_schema"):
                 if getattr(self, key) is not None:
-                    raise ValueError(f"{key} applies to type = \"avro\" only")
+                    raise ValueError(f'{key} applies to type = "avro" only')
         return self
 
 
@@ -286,8 +286,7 @@ class OutcomeSpec(_Mapped):
         for raw, label in labels.items():
             if not isinstance(label, bool | int | float | str):
                 raise ValueError(
-                    f"{label_text(raw)!r} maps to {label!r}: a label is a boolean, a number "
-                    "or text"
+                    f"{label_text(raw)!r} maps to {label!r}: a label is a boolean, a number or text"
                 )
             if isinstance(label, float) and not math.isfinite(label):
                 raise ValueError(f"{label_text(raw)!r} maps to {label}: not a finite number")

@@ -141,7 +141,11 @@ def _number(value: Any, unit: TimeUnit) -> int | float:
     if isinstance(value, Decimal):
         try:
             value = float(value)
-        except (InvalidOperation, OverflowError, ValueError):  # pragma: no cover - float() of a Decimal
+        except (
+            InvalidOperation,
+            OverflowError,
+            ValueError,
+        ):  # pragma: no cover - float() of a Decimal
             raise EventValidationError(f"epoch time {value!r} is not a number") from None
     if not math.isfinite(value):
         raise EventValidationError(f"epoch time {value} is not finite")

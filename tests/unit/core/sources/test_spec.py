@@ -150,9 +150,7 @@ def test_observation_mappings_that_cannot_work(observation: dict[str, Any], matc
 
 
 def test_features_except_may_be_empty_and_epoch_times_may_say_utc() -> None:
-    spec = SourceSpec.model_validate(
-        source(observation={"features": None, "features_except": []})
-    )
+    spec = SourceSpec.model_validate(source(observation={"features": None, "features_except": []}))
     assert spec.observation.features_except == () and spec.observation.features is None
     utc = SourceSpec.model_validate(source(outcome={"time": "epoch_ms", "timezone": "UTC"}))
     assert utc.outcome.time == "epoch_ms"
