@@ -53,6 +53,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -278,11 +279,13 @@ class RecordMapper:
         return value
 
 
-class _NonFinite:
-    """What :func:`_scalar` returns for a non-finite number."""
+class _NonFinite(Enum):
+    """The type of what :func:`_scalar` returns for a non-finite number."""
+
+    NON_FINITE = "non-finite"
 
 
-_NON_FINITE: Final = _NonFinite()
+_NON_FINITE: Final = _NonFinite.NON_FINITE
 
 
 def _scalar(raw: Any) -> FeatureValue | Missing | _NonFinite:

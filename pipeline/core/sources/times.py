@@ -15,7 +15,8 @@ or raises :class:`~driftline.core.errors.EventValidationError` saying what it go
 >>> parse_event_time(1_709_285_400, "epoch_ms")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-driftline.core.errors.EventValidationError: event time 1970-01-20T18:48:05.400000+00:00 is outside ...
+driftline.core.errors.EventValidationError: event time 1970-01-20T18:48:05.400000+00:00 \
+is outside ...
 
 A ``datetime`` (what Avro's ``timestamp-millis`` and ``timestamp-micros`` decode to) is
 taken as it is whatever the unit; a naive one is read in the zone, as ISO text is.
@@ -55,7 +56,8 @@ def zone(name: str) -> tzinfo:
     >>> zone("Mars/Olympus")
     Traceback (most recent call last):
     ...
-    driftline.core.errors.EventValidationError: unknown time zone 'Mars/Olympus' (give an IANA name such as 'Europe/Paris')
+    driftline.core.errors.EventValidationError: unknown time zone 'Mars/Olympus' (give an IANA \
+name such as 'Europe/Paris')
     """
     try:
         return ZoneInfo(name)
