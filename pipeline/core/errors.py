@@ -6,6 +6,8 @@ Third-party errors are wrapped (``raise ... from exc``) so callers catch one fam
 True
 >>> issubclass(ServiceUnavailable, TransientError) and issubclass(PublishError, TransientError)
 True
+>>> issubclass(MappingRefused, DecodeError) and issubclass(SourceFileError, ConfigError)
+True
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ __all__ = [
     "DecodeError",
     "DriftlineError",
     "EventValidationError",
+    "MappingRefused",
     "PublishError",
     "SchemaViolation",
     "ServiceUnavailable",
+    "SourceFileError",
     "StackError",
     "TransientError",
     "WriteRefused",
@@ -78,6 +82,20 @@ class DecodeError(DriftlineError):
 
 class SchemaViolation(DecodeError):
     """The bytes decoded as Avro but the event breaks the pydantic model's rules."""
+
+
+class MappingRefused(DecodeError):
+    """A record of a user's topic that cannot become a driftline event: not a record, no
+    field where the source file says, a time or label that cannot be read.
+
+    ``reason`` is one of the ``source-*`` rules of :mod:`driftline.core.quality.reasons`
+    (the dead-letter reason); ``detail`` names the topic and the field path.
+    """
+
+
+class SourceFileError(ConfigError):
+    """A source file (``driftline consume --source FILE``) that cannot be read or is not a
+    valid description of a source: the message names the file and the place in it."""
 
 
 class PublishError(TransientError):

@@ -67,12 +67,15 @@ class Rule(StrEnum):
     WRONG_TYPE = "wrong-type", Dimension.ACCURACY
     LABEL_TYPE = "label-type", Dimension.ACCURACY
     KEY_MISMATCH = "key-mismatch", Dimension.ACCURACY
+    SOURCE_LABEL_UNMAPPED = "source-label-unmapped", Dimension.ACCURACY
+    SOURCE_VALUE_INVALID = "source-value-invalid", Dimension.ACCURACY
     # completeness: is it all there?
     MISSING_IMPUTED = "missing-imputed", Dimension.COMPLETENESS
     MISSING_VALUE = "missing-value", Dimension.COMPLETENESS
     UNSEEN_CATEGORY = "unseen-category", Dimension.COMPLETENESS
     UNKNOWN_OBSERVATION = "unknown-observation", Dimension.COMPLETENESS
     EXPIRED_OBSERVATION = "expired-observation", Dimension.COMPLETENESS
+    SOURCE_FIELD_MISSING = "source-field-missing", Dimension.COMPLETENESS
     # consistency: one unit, one spelling, one format
     UNIT_CONVERTED = "unit-converted", Dimension.CONSISTENCY
     UNIT_DETECTED = "unit-detected", Dimension.CONSISTENCY
@@ -90,6 +93,12 @@ class Rule(StrEnum):
     RECORD_TOO_LARGE = "record-too-large", Dimension.CONSISTENCY
     TOO_MANY_FEATURES = "too-many-features", Dimension.CONSISTENCY
     STRING_TOO_LONG = "string-too-long", Dimension.CONSISTENCY
+    # a user's own topic (``driftline consume --source``): a record that cannot be mapped
+    SOURCE_UNDECODABLE = "source-undecodable", Dimension.CONSISTENCY
+    SOURCE_NOT_A_RECORD = "source-not-a-record", Dimension.CONSISTENCY
+    SOURCE_KIND_UNKNOWN = "source-kind-unknown", Dimension.CONSISTENCY
+    SOURCE_TIME_INVALID = "source-time-invalid", Dimension.CONSISTENCY
+    SOURCE_FEATURE_NESTED = "source-feature-nested", Dimension.CONSISTENCY
     # timeliness: did it arrive in time?
     LATE = "late", Dimension.TIMELINESS
     LATE_OBSERVATION = "late-observation", Dimension.TIMELINESS

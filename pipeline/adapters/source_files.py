@@ -1,0 +1,161 @@
+"""Source files (``driftline consume --source FILE``): TOML or YAML, read into a
+:class:`~driftline.core.sources.spec.SourceSpec` (``docs/sources.md``).
+
+A file that cannot be read or does not describe a valid source is a
+:class:`~driftline.core.errors.SourceFileError` naming the file and the place in it, so a
+mistake is refused before anything connects:
+
+>>> parse_source('[topics]\\nevents = ["e"]', "toml", "loans.toml")
+Traceback (most recent call last):
+...
+driftline.core.errors.SourceFileError: loans.toml: [topics]: events holds both kinds: say how \
+they are told apart with kind = { field = "...", observation = "...", outcome = "..." } \
+(or header = "..."); [observation]: field required; [outcome]: field required
+>>> parse_source("topics: [", "yaml", "loans.yaml")
+Traceback (most recent call last):
+...
+driftline.core.errors.SourceFileError: loans.yaml: not valid YAML: line 1, column 10: \
+expected the node content, but found '<stream end>'
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import yaml
+from pydantic import ValidationError
+
+from driftline.core.errors import SourceFileError
+from driftline.core.sources.spec import SourceSpec
+
+__all__ = ["SOURCE_SUFFIXES", "load_reader_schema", "load_source", "parse_source", "place"]
+
+#: The suffixes of a source file, and the syntax each is read as.
+SOURCE_SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def load_source(path: str | Path) -> SourceSpec:
+    """The source in ``path`` (``.toml``, ``.yaml`` or ``.yml``). A relative
+    ``[format].reader_schema`` is resolved against the file's folder, and the schema is read
+    and checked now (:func:`load_reader_schema`)."""
+    path = Path(path)
+    syntax = SOURCE_SUFFIXES.get(path.suffix.lower())
+    if syntax is None:
+        raise SourceFileError(f"{path}: a source file is a .toml, .yaml or .yml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceFileError(f"{path}: cannot read the source file ({exc})") from exc
+    spec = parse_source(text, syntax, str(path), base=path.parent)
+    load_reader_schema(spec, origin=str(path))
+    return spec
+
+
+def parse_source(
+    text: str, syntax: str, origin: str = "source", base: Path | None = None
+) -> SourceSpec:
+    """The source written in ``text`` (``syntax``: ``"toml"`` or ``"yaml"``); ``origin``
+    names it in errors; a relative reader schema is resolved against ``base``.
+
+    >>> spec = parse_source('''
+    ... topics: {observations: [loans], outcomes: [loan-outcomes]}
+    ... observation: {key: customer, event_id: id, event_time: at, features_except: [ssn]}
+    ... outcome: {event_id: id, event_time: at, label: defaulted, labels: {1: true, 0: false}}
+    ... ''', "yaml")
+    >>> spec.outcome.labels, spec.observation.features_except
+    ({'1': True, '0': False}, ('ssn',))
+    """
+    raw: Any
+    try:
+        raw = tomllib.loads(text) if syntax == "toml" else yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceFileError(f"{origin}: not valid TOML: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SourceFileError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
+    if not isinstance(raw, dict):
+        raise SourceFileError(
+            f"{origin}: a source file is a table of keys ([topics], [format], [observation], "
+            "[outcome])"
+        )
+    try:
+        spec = SourceSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SourceFileError(f"{origin}: {_problems(exc)}") from None
+    schema = spec.format.reader_schema
+    if schema is not None and base is not None and not schema.is_absolute():
+        fmt = spec.format.model_copy(update={"reader_schema": base / schema})
+        spec = spec.model_copy(update={"format": fmt})
+    return spec
+
+
+def load_reader_schema(spec: SourceSpec, origin: str = "source") -> dict[str, Any] | None:
+    """The Avro reader schema ``[format].reader_schema`` names (the ``.avsc`` file's JSON,
+    a record schema fastavro parses), or ``None`` when there is none."""
+    path = spec.format.reader_schema
+    if path is None:
+        return None
+    where = f"{origin}: [format].reader_schema: {path}"
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceFileError(f"{where}: cannot read it ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise SourceFileError(f"{where}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        raise SourceFileError(f"{where}: an Avro record schema is expected")
+    try:
+        fastavro.parse_schema(schema)
+    except Exception as exc:  # fastavro raises several types for a bad schema
+        raise SourceFileError(f"{where}: not a valid Avro schema ({exc})") from None
+    return schema
+
+
+def place(loc: tuple[int | str, ...]) -> str:
+    """Where pydantic's error ``loc`` is in a source file, as its reader writes it.
+
+    >>> place(("observation", "event_time")), place(("observation", "features", 2))
+    ('[observation].event_time', '[observation].features[2]')
+    >>> place(("topics",)), place(())
+    ('[topics]', '')
+    """
+    if not loc:
+        return ""
+    table, *rest = loc
+    text = f"[{table}]"
+    for part in rest:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _problems(exc: ValidationError, most: int = 3) -> str:
+    """Where each problem is and what it is, without pydantic's URLs (the first few)."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = place(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = "not a key of a source file here (a typo?)"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            message = message[:1].lower() + message[1:]
+            if kind not in ("value_error", "missing") and "input" in error:
+                message += f" (got {_one_line(repr(error['input']))[:80]})"
+        problems.append(f"{where}: {message}" if where else message)
+    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
+    return "; ".join(problems[:most]) + more
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return _one_line(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {_one_line(problem)}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
