@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 import sys
 import sysconfig
 import zipfile
@@ -113,3 +114,32 @@ def test_a_users_own_pipeline_consumers_and_producers_do_not_collide(
     # the command and `python -m driftline` work from the same folder
     assert "Usage" in _run(venv / "bin" / "driftline", "--help", cwd=tmp_path).stdout
     assert "Usage" in _run(python, "-m", "driftline", "--help", cwd=tmp_path).stdout
+
+
+def _metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return archive.read(name).decode()
+
+
+def test_the_wheel_declares_its_license_as_pep_639_says(wheel: Path) -> None:
+    headers = _metadata(wheel).split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: Apache-2.0" in headers
+    assert "License-File: LICENSE" in headers
+    assert not any(h.startswith("License: ") for h in headers), "the legacy field is gone"
+    with zipfile.ZipFile(wheel) as archive:
+        (licence,) = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        text = archive.read(licence).decode()
+    assert text == (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a pointer to it
+
+
+def test_version_from_the_command_and_python_m(venv: Path, tmp_path: Path) -> None:
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    python = venv / "bin" / "python"
+    for command in ([venv / "bin" / "driftline"], [python, "-m", "driftline"]):
+        for args in (["--version"], ["-v", "--version"]):
+            done = _run(*command, *args, cwd=tmp_path)
+            assert done.stdout == f"driftline {expected}\n", (command, args, done.stdout)
+            assert done.stderr == ""
