@@ -2,9 +2,13 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
+# .[dev]: the suite, the linters and the demo's data (make setup, make test)
+STAMP  := $(VENV)/.installed-$(SUM)
+# .[demo]: the command and the flights demo's data, no more (make demo; [dev] holds it)
+DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
 
-.PHONY: compose-env setup system-deps kafka-jars demo test test-unit lint bench lock clean
+.PHONY: compose-env setup system-deps browser-deps kafka-jars demo test test-unit lint bench lock clean
 
 setup: $(STAMP) system-deps kafka-jars
 
@@ -14,16 +18,28 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@rm -f $(VENV)/.installed-* && touch $@
 
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if test -f $(STAMP); then :; else \
+	  $(BIN)/python -m pip install -q --upgrade "pip>=24" && \
+	  $(BIN)/python -m pip install -q -c constraints.txt -e ".[demo]"; fi
+	@touch $@
+
 system-deps:
 	@scripts/install-system-deps.sh
+
+# Chromium for the dashboard's browser test: `make test` only (it skips without).
+browser-deps:
+	@scripts/install-browser-deps.sh
 
 kafka-jars: $(STAMP)
 	@$(BIN)/driftline stack fetch
 
-demo: setup
+# The first run fetches Kafka (driftline stack fetch) itself.
+demo: $(DEMO_STAMP) system-deps
 	$(BIN)/driftline demo
 
-test: setup
+test: setup browser-deps
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

@@ -23,7 +23,6 @@ from typing import Any
 from driftline.adapters.contract_files import builtin_contract
 from driftline.core.contract.check import ContractCheck
 from driftline.core.events.model import FeatureValue
-from driftline.producers.flights import flight_events
 
 __all__ = ["main", "per_event_us"]
 
@@ -59,6 +58,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON line only")
     args = parser.parse_args(argv)
+    from driftline.producers.flights.events import flight_events  # pandas: the [demo] extra
+
     rows = [event.observation.features for event in flight_events(limit=args.events)]
     check = ContractCheck(builtin_contract("flights"))
     state = check.new_state()

@@ -43,7 +43,7 @@ from driftline.core.learning.metrics import merge_snapshots
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.times import to_millis
 from driftline.producers import flights as flights_module
-from driftline.producers.flights import DemoOptions, KeyBy, demo_settings, flight_events
+from driftline.producers.flights import DemoOptions, KeyBy, demo_settings
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 
 __all__ = ["partition_of", "partitioned_records", "run", "score"]
@@ -71,6 +71,8 @@ def partitioned_records(
     ``order="event"`` sends every event at its event time (no arrival delay): observations
     and outcomes merged in event-time order.
     """
+    from driftline.producers.flights.events import flight_events  # pandas: the [demo] extra
+
     delay = (
         ArrivalDelay(options.delay_mean_s, options.delay_max_s)
         if order == "arrival"

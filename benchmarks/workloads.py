@@ -28,7 +28,6 @@ from driftline.core.events.model import Event, Observation, Outcome
 from driftline.core.learning.features import FeatureBuilder
 from driftline.core.learning.history import LabelHistory
 from driftline.core.task.partition import TaskConfig
-from driftline.producers.flights import flight_events
 from driftline.producers.replay import ReplayPlan
 
 __all__ = ["SYNTHETIC_MODEL", "Featurizer", "Workload", "flights", "synthetic"]
@@ -67,6 +66,9 @@ class Workload:
 
 
 def flights(limit: int, seed: int = 42) -> Workload:
+    # the flights need the [demo] extra (pandas); the synthetic workload does not
+    from driftline.producers.flights.events import flight_events
+
     plan = ReplayPlan(seed=seed)
     events = [t.event for t in plan.schedule(flight_events(limit=limit))]
     return Workload(

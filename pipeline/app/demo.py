@@ -39,7 +39,7 @@ from driftline.producers.flights import (
     FlightClock,
     demo_settings,
     fault_report,
-    first_departure,
+    require_demo_extra,
 )
 from driftline.read.reader import PredictionsClient
 from driftline.stack import LocalStack
@@ -77,6 +77,7 @@ def run_demo(
     # The replay's clock: each record keeps its scheduled arrival as its timestamp, so
     # what is late (and so what is learned) does not depend on how busy the machine is.
     settings = settings.with_overrides(kafka_timestamps="replay")
+    require_demo_extra("driftline demo")  # before anything starts
     stack = LocalStack(settings.stack)
     if not (settings.kafka.bootstrap and settings.redis.url):
         with console.status("starting the local stack (the first run fetches Kafka)..."):
@@ -123,6 +124,8 @@ def run_demo(
         raise DriftlineError(f"the flights producer failed:\n{err.strip()[-2000:]}")
     published = json.loads(out.strip().splitlines()[-1])
     reader = PredictionsClient(make_redis(endpoints.redis_url), settings.namespace)
+    from driftline.producers.flights.events import first_departure  # pandas: the extra
+
     clock = FlightClock.of_replay(published, origin=first_departure())
     summary = summarize(
         published,

@@ -20,6 +20,7 @@ __all__ = [
     "DriftlineError",
     "EventValidationError",
     "MappingRefused",
+    "MissingExtra",
     "PublishError",
     "SchemaViolation",
     "ServiceUnavailable",
@@ -40,6 +41,11 @@ class ConfigError(DriftlineError):
 
 class StackError(DriftlineError):
     """The local Kafka/Redis stack could not be fetched, started, or stopped."""
+
+
+class MissingExtra(DriftlineError):
+    """A command needs an optional extra (the flights demo's ``[demo]``) that is not
+    installed; the message says how to install it."""
 
 
 class TransientError(DriftlineError):

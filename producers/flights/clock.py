@@ -15,7 +15,8 @@ table (Puerto Rico and the U.S. Virgin Islands) use :data:`ZONE_FALLBACKS`; any 
 airport without a zone is a :class:`~driftline.core.errors.ConfigError`.
 
 The demo replays the flights on a warped clock (``produce --rebase``): :class:`FlightClock`
-maps its event times back to the flights' own.
+maps its event times back to the flights' own. The demo's summary reads it without the data
+set, so pandas (the ``[demo]`` extra) is imported only by the functions over columns.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 
 from driftline.core.errors import ConfigError
 from driftline.core.times import localize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ZONE_FALLBACKS",
@@ -93,6 +96,7 @@ def scheduled_arrival(departure: datetime, sched_arr_time: int, zone: str) -> da
 def airport_zones(codes: pd.Series, known: Mapping[str, str]) -> pd.Series:
     """The :func:`airport_zone` of each airport code in ``codes``.
 
+    >>> import pandas as pd
     >>> airport_zones(pd.Series(["EWR", "SJU"]), {"EWR": "America/New_York"}).tolist()
     ['America/New_York', 'America/Puerto_Rico']
     """
@@ -106,11 +110,14 @@ def localize_series(wall: pd.Series, zones: pd.Series) -> pd.Series:
     is taken, and the (rare) times in a spring-forward gap are read by :func:`localize`
     itself (offset before the change), so both agree exactly.
 
+    >>> import pandas as pd
     >>> wall = pd.Series(pd.to_datetime(["2013-03-10 02:30", "2013-11-03 01:30"]))
     >>> zones = pd.Series(["America/New_York", "America/New_York"])
     >>> [t.isoformat() for t in localize_series(wall, zones)]
     ['2013-03-10T07:30:00+00:00', '2013-11-03T05:30:00+00:00']
     """
+    import pandas as pd
+
     out = pd.Series(pd.NaT, index=wall.index, dtype="datetime64[us, UTC]")
     for zone, index in zones.groupby(zones, sort=True).groups.items():
         part = wall.loc[index].dt.as_unit("us")
@@ -129,10 +136,13 @@ def localize_series(wall: pd.Series, zones: pd.Series) -> pd.Series:
 def wall_clock(utc: pd.Series, zones: pd.Series) -> pd.Series:
     """Aware UTC times as naive wall-clock times, each in its zone.
 
+    >>> import pandas as pd
     >>> utc = pd.Series(pd.to_datetime(["2013-07-01 16:00"], utc=True))
     >>> wall_clock(utc, pd.Series(["America/Chicago"])).dt.hour.tolist()
     [11]
     """
+    import pandas as pd
+
     out = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[us]")
     for zone, index in zones.groupby(zones, sort=True).groups.items():
         out.loc[index] = utc.loc[index].dt.tz_convert(str(zone)).dt.tz_localize(None)
@@ -142,11 +152,14 @@ def wall_clock(utc: pd.Series, zones: pd.Series) -> pd.Series:
 def scheduled_arrivals(dep_utc: pd.Series, sched_arr: pd.Series, zones: pd.Series) -> pd.Series:
     """Vectorised :func:`scheduled_arrival`.
 
+    >>> import pandas as pd
     >>> dep = pd.Series(pd.to_datetime(["2013-01-02 04:59"], utc=True))
     >>> arr = scheduled_arrivals(dep, pd.Series([305]), pd.Series(["America/Chicago"]))
     >>> arr.dt.strftime("%Y-%m-%d %H:%M").tolist()
     ['2013-01-02 09:05']
     """
+    import pandas as pd
+
     sched_arr = sched_arr.astype("int64")
     local_day = wall_clock(dep_utc, zones).dt.floor("D")
     wall = local_day + pd.to_timedelta(sched_arr // 100 * 60 + sched_arr % 100, unit="min")

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import pandas as pd
 
@@ -31,14 +31,13 @@ from driftline.core.events.model import FeatureValue, Observation
 from driftline.core.times import EPOCH
 from driftline.producers.flights.data import flight_table
 from driftline.producers.flights.features import observation_features, strings
+from driftline.producers.flights.keys import KeyBy
 from driftline.producers.flights.outcomes import CancelledTreatment, flight_outcome
 from driftline.producers.sources import LabelledEvent
 
 __all__ = ["KeyBy", "first_departure", "flight_events"]
 
 logger = logging.getLogger(__name__)
-
-KeyBy = Literal["origin", "carrier", "tailnum", "route"]
 
 
 def flight_events(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftline.adapters.settings import Settings
-from driftline.producers.flights.events import KeyBy
+from driftline.producers.flights.keys import KeyBy
 
 __all__ = [
     "DEFAULT_SPEED",

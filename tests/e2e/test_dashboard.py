@@ -3,8 +3,9 @@ chromedriver) against ``driftline serve`` and a running ``driftline consume`` on
 local Kafka and Redis: the displayed values match ``driftline metrics --json``, they move
 while the worker consumes, a key is looked up, and a screenshot is kept.
 
-``make setup`` installs chromium and chromium-driver from Debian's packages
-(scripts/install-system-deps.sh); where they cannot be installed the test skips, saying so.
+``make test`` installs chromium and chromium-driver from Debian's packages
+(scripts/install-browser-deps.sh; ``make demo`` does not); where they cannot be installed
+the test skips, saying so.
 The screenshot is written to ``build/test-artifacts/dashboard.png``.
 """
 
@@ -49,8 +50,9 @@ def _browser_paths() -> tuple[str, str]:
     driver = shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.skip(
-            "no Chromium here (chromium and chromium-driver from Debian's packages; "
-            "`make setup` installs them where apt-get can)"
+            "no chromium and chromedriver on PATH: the dashboard's browser test needs "
+            "Debian's chromium and chromium-driver (`make test` installs them where "
+            "apt-get can: scripts/install-browser-deps.sh)"
         )
     return chromium, driver
 

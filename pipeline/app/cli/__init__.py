@@ -29,6 +29,7 @@ from driftline.app.cli.stack import stack_app
 from driftline.app.cli.topics import topics_app
 from driftline.app.cli.validate import validate
 from driftline.app.logs import configure_logging, stderr
+from driftline.app.version import version_line
 from driftline.core.errors import DriftlineError
 
 __all__ = ["app", "main"]
@@ -56,6 +57,13 @@ app.command("validate")(validate)
 app.command("replay")(replay)
 
 
+def _show_version(shown: bool) -> None:
+    """``--version``: ``driftline <version>`` on standard output, exit 0, settings unread."""
+    if shown:
+        print(version_line())
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -63,6 +71,15 @@ def _root(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="-v: debug, with the config")
     ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="print driftline's version and exit",
+        ),
+    ] = False,
 ) -> None:
     configure_logging(verbose)
     ctx.obj = State(Settings().with_overrides(namespace=namespace))

