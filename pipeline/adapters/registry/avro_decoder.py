@@ -9,10 +9,10 @@ registry that does not answer is a :class:`SchemaRegistryUnavailable` (transient
 not dead-letter).
 
 >>> decoder = RegistryAvroDecoder(RegistryClient("http://127.0.0.1:9"))
->>> decoder.decode(b"\\x01\\x00\\x00\\x00\\x07")
+>>> decoder.decode(b"\\x01\\x00\\x00\\x00\\x07")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-driftline.core.errors.DecodeError: bad-magic-byte: first byte is 1, expected 0 (Confluent wire format)
+driftline.core.errors.DecodeError: bad-magic-byte: first byte is 1, expected 0 (Confluent ...
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ class RegistryAvroDecoder:
                 "avro-decode", f"body of schema {schema_id} does not decode: {exc!r}"
             ) from exc
         if body.tell() != len(raw):
+            extra = len(raw) - body.tell()
             raise DecodeError(
-                "trailing-bytes", f"{len(raw) - body.tell()} bytes after the body of schema {schema_id}"
+                "trailing-bytes", f"{extra} bytes after the body of schema {schema_id}"
             )
         if not isinstance(record, dict):
             raise DecodeError("avro-decode", f"schema {schema_id} is not a record schema")

@@ -74,7 +74,8 @@ class RegistryClient:
             known = self._registered.get(key)
         if known is not None:
             return known
-        answer = self._call("POST", f"/subjects/{quote(subject, safe='')}/versions", {"schema": text})
+        path = f"/subjects/{quote(subject, safe='')}/versions"
+        answer = self._call("POST", path, {"schema": text})
         schema_id = _int_field(answer, "id", self.url)
         with self._lock:
             self._registered[key] = schema_id
@@ -94,7 +95,7 @@ class RegistryClient:
         answer = self._call("GET", f"/schemas/ids/{int(schema_id)}")
         text = answer.get("schema")
         if not isinstance(text, str):
-            raise SchemaRegistryError(f"schema registry {self.url} sent no schema for id {schema_id}")
+            raise SchemaRegistryError(f"registry {self.url} sent no schema for id {schema_id}")
         try:
             parsed: dict[str, Any] = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -128,7 +129,9 @@ class RegistryClient:
             raise _refusal(exc, where) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SchemaRegistryUnavailable(f"schema registry did not answer {where}: {reason}") from exc
+            raise SchemaRegistryUnavailable(
+                f"schema registry did not answer {where}: {reason}"
+            ) from exc
         try:
             return json.loads(payload) if payload else None
         except json.JSONDecodeError as exc:

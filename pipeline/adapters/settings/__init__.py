@@ -4,7 +4,8 @@ Every option comes from a ``DRIFTLINE_*`` environment variable or a ``.env`` fil
 lands in one typed, frozen group: :class:`KafkaSettings`, :class:`RedisSettings`,
 :class:`StackSettings`, :class:`ModelSettings` (model, features, quality rules, state
 bounds), :class:`WorkerSettings`, :class:`CheckpointSettings` and
-:class:`SchemaRegistrySettings`, each in a module of its own. Each consumer of settings takes only its group; nothing deeper reads the environment.
+:class:`SchemaRegistrySettings`, each in a module of its own. Each consumer of settings
+takes only its group; nothing deeper reads the environment.
 The variable names are flat and stable (``DRIFTLINE_PARTITIONS``,
 ``DRIFTLINE_CHECKPOINT_EVERY``...): each group says which of them it owns
 (:func:`variable_names`), and the same flat names are accepted as keyword overrides.
