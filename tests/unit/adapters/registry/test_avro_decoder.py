@@ -22,7 +22,8 @@ V1: dict[str, Any] = {
     "fields": [{"name": "customer", "type": "string"}, {"name": "amount", "type": "double"}],
 }
 #: v1 with a field added, with a default: a compatible evolution either way
-V2: dict[str, Any] = V1 | {"fields": [*V1["fields"], {"name": "term", "type": "int", "default": 36}]}
+TERM = {"name": "term", "type": "int", "default": 36}
+V2: dict[str, Any] = V1 | {"fields": [*V1["fields"], TERM]}
 
 
 def framed(schema_id: int, schema: dict[str, Any], record: dict[str, Any]) -> bytes:
@@ -90,7 +91,9 @@ def test_an_incompatible_writer_is_an_avro_decode_error(registry: FakeRegistry) 
     ],
     ids=["none", "empty", "short-header", "magic", "unknown-id", "no-body", "cut-body"],
 )
-def test_bad_bytes_have_their_reason(registry: FakeRegistry, raw: bytes | None, reason: str) -> None:
+def test_bad_bytes_have_their_reason(
+    registry: FakeRegistry, raw: bytes | None, reason: str
+) -> None:
     registry.add("loans-value", V1)  # id 41
     decoder = RegistryAvroDecoder(RegistryClient(registry.url))
     with pytest.raises(DecodeError) as caught:
