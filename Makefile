@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed-$(SUM)
 # .[demo]: the command and the flights demo's data, no more (make demo; [dev] holds it)
 DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
 
-.PHONY: compose-env setup system-deps browser-deps kafka-jars demo test test-unit lint bench lock clean
+.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars demo test test-unit lint bench lock clean
 
-setup: $(STAMP) system-deps kafka-jars
+setup: $(STAMP) system-deps kafka-jars registry-jars
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ browser-deps:
 
 kafka-jars: $(STAMP)
 	@$(BIN)/driftline stack fetch
+
+# The local schema registry (`driftline stack up --registry`, its tests): Apicurio built with
+# Maven into the same cache, once (~3 min, ~180 MB the first time; nothing after).
+registry-jars: $(STAMP)
+	@$(BIN)/driftline stack fetch --registry
 
 # The first run fetches Kafka (driftline stack fetch) itself.
 demo: $(DEMO_STAMP) system-deps

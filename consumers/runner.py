@@ -24,6 +24,7 @@ from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_sink import RedisSink
+from driftline.adapters.registry import event_codec
 from driftline.adapters.settings import CheckpointSettings, Settings
 from driftline.adapters.topics import ensure_alerts_topic
 from driftline.consumers.clients import make_record_source, make_worker_producer
@@ -132,6 +133,9 @@ class WorkerBuilder:
         self.settings = settings
         self.endpoints = endpoints
         self.sealer = checkpoint_codec(settings.checkpoints, local_key)
+        #: The events' codec: the schema registry's ids, registered once here, when one is
+        #: configured (or the local stack runs one); else the local-only fixed ids.
+        self.codec = event_codec(settings.schema_registry, endpoints.schema_registry_url)
         #: The Kafka settings pointed at the endpoints' brokers.
         self.kafka = settings.kafka.at(endpoints.bootstrap)
 
@@ -166,6 +170,7 @@ class WorkerBuilder:
                         self.sealer,
                         settings.task_config(),
                         settings.namespace,
+                        self.codec,
                     ),
                     sink=redis_sink(settings, redis_client),
                     dead_letters=DeadLetterPublisher(
@@ -173,7 +178,7 @@ class WorkerBuilder:
                     ),
                     ticks=None
                     if ticks_member is None
-                    else TickPublisher(producer, topics.events, ticks_member),
+                    else TickPublisher(producer, topics.events, ticks_member, self.codec),
                     alerts=AlertPublisher(producer, topics.alerts),
                     config=config,
                     on_batch=on_batch,

@@ -34,7 +34,9 @@ class TaskStore:
         blob = self.store.load(partition)
         if blob is None:
             return None
-        return restore_task(blob, self.sealer, self.config, partition, self.kept_models)
+        return restore_task(
+            blob, self.sealer, self.config, partition, self.kept_models, events=self.codec
+        )
 
     def fresh(self, partition: int) -> PartitionTask:
         return PartitionTask(partition, self.config, rollback=self.kept_models, codec=self.codec)

@@ -22,6 +22,7 @@ from typing import Any
 
 from driftline.adapters.confluent_clients import make_client_producer
 from driftline.adapters.settings import Settings
+from driftline.core.events.codec import EventCodec
 from driftline.core.times import EPOCH, epoch_micros
 from driftline.producers.faults import FaultInjector, FaultPlan
 from driftline.producers.publisher import DeliveryBounds, EventPublisher
@@ -130,13 +131,15 @@ def assemble_replay(
     *,
     make_producer: Callable[..., Any] = make_client_producer,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    codec: EventCodec | None = None,
 ) -> AssembledReplay:
     """The replay of ``source`` to the events topic at Kafka ``bootstrap``, as ``options``
     say, with ``faults`` injected (:func:`~driftline.producers.replay_options.fault_plan`).
 
     A rebased replay takes the source's first event before its clock starts (loading and
     joins: seconds for the flights), so events are not late by the preparation time.
-    ``make_producer(kafka_settings, **options)`` makes the Kafka producer.
+    ``make_producer(kafka_settings, **options)`` makes the Kafka producer; ``codec`` gives
+    the schema ids (the registry's when one is configured; default: the local-only ids).
     """
     time_scale = options.time_scale
     injector = FaultInjector(faults, time_scale) if faults is not None else None
@@ -159,5 +162,7 @@ def assemble_replay(
     kafka = settings.kafka.at(bootstrap)
     bounds = DeliveryBounds(kafka.request_timeout_ms)
     producer = make_producer(kafka, **bounds.producer_options())
-    publisher = EventPublisher(producer, settings.topics.events, **bounds.publisher_options())
+    publisher = EventPublisher(
+        producer, settings.topics.events, codec=codec, **bounds.publisher_options()
+    )
     return AssembledReplay(source, plan, pacer, publisher, options.ground_truth)

@@ -19,11 +19,13 @@ __all__ = ["Endpoints", "resolve_endpoints"]
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Bootstrap servers and Redis URL, and where they came from."""
+    """Bootstrap servers and Redis URL, and where they came from; the local stack's schema
+    registry (``stack up --registry``) when it runs one."""
 
     bootstrap: str
     redis_url: str
     source: Literal["settings", "local-stack"]
+    schema_registry_url: str | None = None
 
     def describe(self) -> str:
         return f"Kafka {self.bootstrap}, Redis {mask_url(self.redis_url)} (from {self.source})"
@@ -47,4 +49,9 @@ def resolve_endpoints(
             "no Kafka/Redis: run 'driftline stack up' or set DRIFTLINE_KAFKA_BOOTSTRAP and "
             "DRIFTLINE_REDIS_URL"
         )
-    return Endpoints(kafka.bootstrap or found.bootstrap, url or found.redis_url, found.source)
+    return Endpoints(
+        kafka.bootstrap or found.bootstrap,
+        url or found.redis_url,
+        found.source,
+        found.schema_registry_url,
+    )

@@ -22,6 +22,8 @@ __all__ = [
     "MappingRefused",
     "MissingExtra",
     "PublishError",
+    "SchemaRegistryError",
+    "SchemaRegistryUnavailable",
     "SchemaViolation",
     "ServiceUnavailable",
     "SourceFileError",
@@ -57,6 +59,20 @@ class TransientError(DriftlineError):
 
 class ServiceUnavailable(TransientError):
     """Kafka or Redis did not answer where the settings say it is."""
+
+
+class SchemaRegistryError(DriftlineError):
+    """A schema registry refused a request (``status``, its ``error_code``) or answered
+    something unusable. The message names the registry's URL, never its credentials."""
+
+    def __init__(self, message: str, status: int | None = None, error_code: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+
+class SchemaRegistryUnavailable(ServiceUnavailable):
+    """A schema registry did not answer (refused connection, timeout, 5xx): retry later."""
 
 
 class WriteRefused(DriftlineError):

@@ -102,7 +102,13 @@ def start_redis(
 
 def check_started(state: dict[str, Any]) -> None:
     """Raise with the log's tail if a process recorded in ``state`` has died."""
-    for entry in [*state.get("brokers", []), state.get("redis"), *state.get("redis_nodes", [])]:
+    recorded = [
+        *state.get("brokers", []),
+        state.get("redis"),
+        *state.get("redis_nodes", []),
+        state.get("registry"),
+    ]
+    for entry in recorded:
         if entry and not processes.recorded_alive(entry):
             tail = _tail(Path(entry["log"])) or _tail(Path(entry["home"]) / "stdout.log")
             raise StackError(f"process {entry['pid']} exited; last log lines:\n{tail}")

@@ -6,6 +6,7 @@ Everything lives in one folder (``DRIFTLINE_STACK_HOME``, default ``./.driftline
     kafka-<id>/            server.properties, log4j2.properties, kafka.log, data/
     redis/                 redis.conf (0600: it holds the password), redis.log, append-only files
     redis-<n>/             the same per node of a Redis Cluster (``up --redis-cluster``), nodes.conf
+    registry/              the schema registry's log (``up --registry``)
     secrets/               checkpoint.key, redis.password (see driftline.stack.secret_files)
 
 ``up`` starts only what is down, each process on the ports and with the data it had (a
@@ -32,6 +33,12 @@ With ``up(redis_cluster=True)`` Redis is a three-master Redis Cluster instead
 records it, later ``up`` calls restart the cluster's dead nodes without being told, and the
 Redis URL is the first node's (clients find the others). A home with one Redis is not
 turned into a cluster (``down --purge`` first), and a secured stack has no cluster mode.
+
+With ``up(registry=True)`` a Confluent-compatible schema registry runs too (Apicurio
+Registry, built once with Maven into the cache: :mod:`driftline.stack.registry_jars`), on a
+loopback port, in-memory (:mod:`driftline.stack.registry_node`). ``stack.json`` records it,
+so later ``up`` calls restart it when it died; its death makes the stack degraded, not
+down. :meth:`LocalStack.endpoints` hands out its URL (``.../apis/ccompat/v6``).
 """
 
 from __future__ import annotations
@@ -52,9 +59,11 @@ from driftline.stack.compatibility import (
 from driftline.stack.credentials import StackCredentials
 from driftline.stack.kafka_node import KafkaNode, plan_nodes
 from driftline.stack.launch import check_started, start_brokers, start_redis
-from driftline.stack.readiness import wait_kafka, wait_redis
+from driftline.stack.readiness import wait_kafka, wait_redis, wait_registry
 from driftline.stack.redis_cluster import ensure_cluster
 from driftline.stack.redis_node import require_password
+from driftline.stack.registry_jars import ensure_registry_jar
+from driftline.stack.registry_node import start_registry
 from driftline.stack.secret_files import ensure_secrets
 from driftline.stack.state_file import read_state, write_state
 from driftline.stack.status import StackStatus, judge
@@ -100,7 +109,13 @@ class LocalStack:
         redis_nodes = [
             dict(n, alive=processes.recorded_alive(n)) for n in state.get("redis_nodes", [])
         ]
-        health = judge(brokers, redis_info, redis_nodes)
+        registry_entry = state.get("registry")
+        registry = (
+            dict(registry_entry, alive=processes.recorded_alive(registry_entry))
+            if registry_entry
+            else None
+        )
+        health = judge(brokers, redis_info, redis_nodes, [registry] if registry else [])
         return StackStatus(
             running=health.running,
             home=str(self.home),
@@ -115,6 +130,10 @@ class LocalStack:
             secure=bool(state.get("secure", False)),
             redis_cluster=bool(state.get("redis_cluster", False)),
             redis_nodes=redis_nodes,
+            registry=registry,
+            schema_registry_url=registry["url"]
+            if registry and registry["alive"] and health.running
+            else None,
         )
 
     def endpoints(self) -> Endpoints | None:
@@ -129,7 +148,9 @@ class LocalStack:
         same_mode_for_clients(self.home, status.secure, self.config.secure)
         password = self.credentials.redis_password()
         redis_url = self.credentials.client_redis_url(status.redis_url, password, status.secure)
-        return Endpoints(status.bootstrap_servers, redis_url, "local-stack")
+        return Endpoints(
+            status.bootstrap_servers, redis_url, "local-stack", status.schema_registry_url
+        )
 
     def checkpoint_key(self) -> bytes | None:
         """The key the stack made for sealing checkpoints, ``None`` before the first ``up``.
@@ -140,13 +161,16 @@ class LocalStack:
         return self.credentials.checkpoint_key()
 
     # -- up ----------------------------------------------------------------------------
-    def up(self, brokers: int | None = None, *, redis_cluster: bool = False) -> StackStatus:
+    def up(
+        self, brokers: int | None = None, *, redis_cluster: bool = False, registry: bool = False
+    ) -> StackStatus:
         """Start whatever is down and wait until every broker and Redis answer.
 
         A process that died comes back on its recorded ports with its data: a broker
         rejoins the quorum that expects it there, Redis replays its append-only file. The
         live processes are left alone. ``redis_cluster`` makes Redis a three-master Redis
-        Cluster; a home that has one keeps it without being told again.
+        Cluster; a home that has one keeps it without being told again. ``registry`` adds
+        a schema registry, kept by later calls the same way (restarted empty).
         """
         count = brokers or self.config.brokers
         self.home.mkdir(parents=True, exist_ok=True)
@@ -181,10 +205,24 @@ class LocalStack:
                 require_password(state["redis_url"], password)
         else:
             self._start_redis(state, password, secure)
+        if registry or state.get("registry"):
+            self._start_registry(state)
         url = self.credentials.client_redis_url(state["redis_url"], password, secure)
         client = self.config.secured_kafka(KafkaSettings()) if secure else None
         self._wait_ready(nodes, url, client)
+        if state.get("registry"):
+            deadline = time.monotonic() + self.config.start_timeout_s
+            wait_registry(state["registry"]["url"], deadline, self.check_processes)
         return self.status()
+
+    def _start_registry(self, state: dict[str, Any]) -> None:
+        """Start the schema registry unless it is alive (building it first if needed)."""
+        previous = state.get("registry")
+        if processes.recorded_alive(previous):
+            return
+        jar = ensure_registry_jar(self.config.cache_dir)
+        state["registry"] = start_registry(self.home / "registry", previous, jar)
+        write_state(self.state_path, state)
 
     def _start_redis(self, state: dict[str, Any], password: str, secure: bool) -> None:
         """Start the one Redis (on TLS only when ``secure``) and record it and its URL."""
@@ -217,7 +255,12 @@ class LocalStack:
         The secrets are kept: checkpoints sealed with the key may live outside the stack.
         """
         state = read_state(self.state_path) or {}
-        recorded = [state.get("redis"), *state.get("redis_nodes", []), *state.get("brokers", [])]
+        recorded = [
+            state.get("registry"),
+            state.get("redis"),
+            *state.get("redis_nodes", []),
+            *state.get("brokers", []),
+        ]
         entries = [e for e in recorded if e]
         stopped = processes.stop_processes([(int(e["pid"]), e.get("started", -1)) for e in entries])
         if purge:
@@ -227,6 +270,7 @@ class LocalStack:
                 *self.home.glob("kafka-*"),
                 self.home / "redis",
                 *self.home.glob("redis-*"),
+                self.home / "registry",
                 self.state_path,
             ]:
                 if path.is_dir():

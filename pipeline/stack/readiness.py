@@ -1,4 +1,4 @@
-"""Wait, with a deadline, until the stack's Kafka and Redis answer."""
+"""Wait, with a deadline, until the stack's Kafka, Redis and schema registry answer."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from collections.abc import Callable
 import redis
 
 from driftline.adapters.kafka_probe import registered_brokers
+from driftline.adapters.registry import RegistryClient
 from driftline.adapters.settings import KafkaSettings, mask_url
-from driftline.core.errors import ServiceUnavailable
+from driftline.core.errors import SchemaRegistryError, ServiceUnavailable
 
-__all__ = ["wait_kafka", "wait_redis"]
+__all__ = ["wait_kafka", "wait_redis", "wait_registry"]
 
 
 def _never() -> None:
@@ -87,3 +88,19 @@ def _poll_kafka(
             last = f"{seen} of {brokers} brokers registered"
         time.sleep(0.25)
     raise ServiceUnavailable(f"Kafka at {config.bootstrap} was not ready in time: {last}")
+
+
+def wait_registry(url: str, deadline: float, check: Callable[[], None] = _never) -> None:
+    """Poll until the schema registry at ``url`` lists its subjects (HTTP 200)."""
+    client = RegistryClient(url, timeout_s=2)
+    last: object = None
+    while True:
+        try:
+            client.subjects()
+            return
+        except (ServiceUnavailable, SchemaRegistryError) as exc:
+            last = exc
+        check()
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"the schema registry at {url} did not answer in time: {last}")
+        time.sleep(0.25)

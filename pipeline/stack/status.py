@@ -56,11 +56,17 @@ def judge(
     brokers: list[dict[str, Any]],
     redis: dict[str, Any] | None,
     redis_nodes: Sequence[dict[str, Any]] = (),
+    extras: Sequence[dict[str, Any]] = (),
 ) -> Health:
     """The health of a stack from its processes, each a dict with an ``alive`` flag.
 
     ``redis_nodes`` are the masters of a Redis Cluster (each with its ``name``), given
-    instead of ``redis``.
+    instead of ``redis``. ``extras`` (the schema registry, each with its ``name``) are not
+    needed for the stack to run: one down makes it degraded.
+
+    >>> judge([{"node_id": 1, "alive": True}], {"alive": True},
+    ...       extras=[{"name": "schema-registry", "alive": False}]).describe()
+    'running, degraded (down: schema-registry)'
 
     >>> judge([], None)
     Health(running=False, degraded=False, down=[])
@@ -71,7 +77,7 @@ def judge(
     down = [f"kafka-{b['node_id']}" for b in brokers if not b["alive"]]
     if redis is not None and not redis["alive"]:
         down.append("redis")
-    down += [str(node["name"]) for node in redis_nodes if not node["alive"]]
+    down += [str(node["name"]) for node in [*redis_nodes, *extras] if not node["alive"]]
     alive_brokers = sum(1 for b in brokers if b["alive"])
     redis_alive = (redis is not None and bool(redis["alive"])) or (
         bool(redis_nodes) and all(node["alive"] for node in redis_nodes)
@@ -93,7 +99,9 @@ class StackStatus:
     ``secure`` says the stack speaks TLS with SCRAM (Kafka) and ACL users (Redis).
     ``redis_cluster`` says Redis is a Redis Cluster: ``redis`` is then ``None`` and
     ``redis_nodes`` holds its masters (``redis-<n>``, each with its ``port`` and
-    ``bus_port``), ``redis_url`` is the first one's.
+    ``bus_port``), ``redis_url`` is the first one's. ``registry`` is the schema registry
+    of ``up --registry`` (its ``url``), ``schema_registry_url`` its Confluent-compatible
+    URL while it answers.
     """
 
     running: bool
@@ -109,6 +117,8 @@ class StackStatus:
     secure: bool = False
     redis_cluster: bool = False
     redis_nodes: list[dict[str, Any]] = field(default_factory=list)
+    registry: dict[str, Any] | None = None
+    schema_registry_url: str | None = None
 
     def describe(self) -> str:
         """One line for people, as :meth:`Health.describe`."""

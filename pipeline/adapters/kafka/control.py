@@ -15,14 +15,19 @@ __all__ = ["send_control"]
 
 
 def send_control(
-    producer: Any, topic: str, command: ControlCommand, partitions: Iterable[int]
+    producer: Any,
+    topic: str,
+    command: ControlCommand,
+    partitions: Iterable[int],
+    codec: EventCodec | None = None,
 ) -> dict[int, int]:
     """Append ``command`` to each of ``partitions``; return the offset it got in each.
 
     The tasks obey it when they read it, in offset order with the events: whichever
-    worker holds a partition, and again at the same point on a replay.
+    worker holds a partition, and again at the same point on a replay. ``codec`` gives the
+    schema ids (the registry's, when one is configured).
     """
-    value = EventCodec().encode_control(command)
+    value = (codec or EventCodec()).encode_control(command)
     futures = {}
     try:
         for partition in partitions:

@@ -3,8 +3,9 @@
 Every option comes from a ``DRIFTLINE_*`` environment variable or a ``.env`` file and
 lands in one typed, frozen group: :class:`KafkaSettings`, :class:`RedisSettings`,
 :class:`StackSettings`, :class:`ModelSettings` (model, features, quality rules, state
-bounds), :class:`WorkerSettings` and :class:`CheckpointSettings`, each in a module of its
-own. Each consumer of settings takes only its group; nothing deeper reads the environment.
+bounds), :class:`WorkerSettings`, :class:`CheckpointSettings` and
+:class:`SchemaRegistrySettings`, each in a module of its own. Each consumer of settings
+takes only its group; nothing deeper reads the environment.
 The variable names are flat and stable (``DRIFTLINE_PARTITIONS``,
 ``DRIFTLINE_CHECKPOINT_EVERY``...): each group says which of them it owns
 (:func:`variable_names`), and the same flat names are accepted as keyword overrides.
@@ -28,6 +29,7 @@ from driftline.adapters.settings.kafka import SASL_MECHANISMS, KafkaSettings
 from driftline.adapters.settings.model import DEFAULT_MODEL, ModelSettings
 from driftline.adapters.settings.redis import RedisSettings
 from driftline.adapters.settings.root import Settings, TopicNames
+from driftline.adapters.settings.schema_registry import SchemaRegistrySettings
 from driftline.adapters.settings.secret_text import mask_url, read_private_file
 from driftline.adapters.settings.stack import (
     STACK_SASL_MECHANISM,
@@ -46,6 +48,7 @@ __all__ = [
     "KafkaSettings",
     "ModelSettings",
     "RedisSettings",
+    "SchemaRegistrySettings",
     "Settings",
     "StackClientFiles",
     "StackSettings",

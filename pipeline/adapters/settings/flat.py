@@ -21,6 +21,7 @@ from driftline.adapters.settings.group import PREFIX, SettingsGroup
 from driftline.adapters.settings.kafka import KafkaSettings
 from driftline.adapters.settings.model import ModelSettings
 from driftline.adapters.settings.redis import RedisSettings
+from driftline.adapters.settings.schema_registry import SchemaRegistrySettings
 from driftline.adapters.settings.stack import StackSettings
 from driftline.adapters.settings.worker import WorkerSettings
 from driftline.core.errors import ConfigError
@@ -44,6 +45,7 @@ GROUPS: dict[str, type[SettingsGroup]] = {
     "model": ModelSettings,
     "worker": WorkerSettings,
     "checkpoints": CheckpointSettings,
+    "schema_registry": SchemaRegistrySettings,
 }
 #: Flat name (the variable without ``DRIFTLINE_``, lower case) -> (group, field).
 FLAT: dict[str, tuple[str, str]] = {

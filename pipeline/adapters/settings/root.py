@@ -27,6 +27,7 @@ from driftline.adapters.settings.group import PREFIX
 from driftline.adapters.settings.kafka import KafkaSettings
 from driftline.adapters.settings.model import ModelSettings
 from driftline.adapters.settings.redis import RedisSettings
+from driftline.adapters.settings.schema_registry import SchemaRegistrySettings
 from driftline.adapters.settings.secret_text import mask_url
 from driftline.adapters.settings.stack import StackSettings
 from driftline.adapters.settings.worker import WorkerSettings
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
 
     def __init__(self, **values: Any) -> None:
         flat = {k: values.pop(k) for k in list(values) if is_flat(k, values[k])}

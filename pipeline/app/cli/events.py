@@ -32,7 +32,11 @@ def events_tail(
     try:
         with reading_consumer(services.kafka) as consumer:
             for record in read_events(
-                consumer, topic, last=None if from_beginning else last, follow=follow
+                consumer,
+                topic,
+                last=None if from_beginning else last,
+                follow=follow,
+                codec=services.event_codec,
             ):
                 _print(record, as_json)
     except KeyboardInterrupt:

@@ -156,7 +156,7 @@ def _send(services: Services, command: ControlCommand, partitions: list[int] | N
         partitions = list(range(count))
     producer = make_worker_producer(kafka)
     try:
-        offsets = send_control(producer, topic, command, partitions)
+        offsets = send_control(producer, topic, command, partitions, services.event_codec)
     finally:
         producer.close(timeout=10)
     emit_json(

@@ -182,7 +182,13 @@ def produce(
     with _kafka_errors_behind_verbose():
         _prepare(settings, endpoints, fresh=options.fresh)
         replay = assemble_replay(
-            settings, endpoints.bootstrap, source, options, faults, make_producer=make_producer
+            settings,
+            endpoints.bootstrap,
+            source,
+            options,
+            faults,
+            make_producer=make_producer,
+            codec=services.event_codec,
         )
         try:
             with replay, _progress() as on_progress:

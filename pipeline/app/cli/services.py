@@ -22,8 +22,10 @@ import typer
 
 from driftline.adapters.endpoints import Endpoints, resolve_endpoints
 from driftline.adapters.redis_clients import RedisClient, make_redis
+from driftline.adapters.registry import event_codec
 from driftline.adapters.settings import KafkaSettings, Settings
 from driftline.app.cli.common import State
+from driftline.core.events.codec import EventCodec
 from driftline.read.lag import GroupLag
 from driftline.read.reader import PredictionsClient
 from driftline.stack import LocalStack
@@ -65,6 +67,12 @@ class Services:
     def kafka(self) -> KafkaSettings:
         """The Kafka settings, pointed at the bootstrap servers of :attr:`endpoints`."""
         return self.settings.kafka.at(self.endpoints.bootstrap)
+
+    @cached_property
+    def event_codec(self) -> EventCodec:
+        """The codec of the events topic: the schema registry's ids when one is configured
+        (or the local stack runs one), registered once here; else the local-only fixed ids."""
+        return event_codec(self.settings.schema_registry, self.endpoints.schema_registry_url)
 
     @cached_property
     def redis(self) -> RedisClient:

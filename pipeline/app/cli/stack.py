@@ -10,11 +10,13 @@ from rich.table import Table
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
-from driftline.stack import StackStatus, ensure_kafka_jars
+from driftline.stack import StackStatus, ensure_kafka_jars, ensure_registry_jar
 
 __all__ = ["stack_app"]
 
-stack_app = typer.Typer(help="Start, inspect and stop the local Kafka + Redis stack.")
+stack_app = typer.Typer(
+    help="Start, inspect and stop the local Kafka + Redis stack (and schema registry)."
+)
 
 
 @stack_app.command("up")
@@ -38,6 +40,15 @@ def stack_up(
             "home; 'down --purge' to go back to one Redis)",
         ),
     ] = False,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            "--registry",
+            help="also a Confluent-compatible schema registry (Apicurio, in memory; built "
+            "with Maven on first use, ~3 min), kept by later 'up' calls; its URL: "
+            "'stack status'",
+        ),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Start Kafka and Redis, or only what is down, and wait until they answer.
@@ -48,18 +59,29 @@ def stack_up(
     they find it from its URL.
     """
     services = services_of(ctx, namespace, brokers=brokers, stack_secure=True if secure else None)
-    with stderr.status("starting Kafka and Redis..."):
-        status = services.stack.up(brokers, redis_cluster=redis_cluster)
+    what = "Kafka, Redis and the schema registry" if registry else "Kafka and Redis"
+    with stderr.status(f"starting {what}..."):
+        status = services.stack.up(brokers, redis_cluster=redis_cluster, registry=registry)
     _print_status(status, as_json)
 
 
 @stack_app.command("fetch")
-def stack_fetch(ctx: typer.Context, namespace: Namespace = None) -> None:
+def stack_fetch(
+    ctx: typer.Context,
+    namespace: Namespace = None,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="also build the schema registry (~3 min once)")
+    ] = False,
+) -> None:
     """Fetch the pinned Kafka jars with Maven into the cache (done by 'up' when needed)."""
     config = services_of(ctx, namespace).settings.stack
     with stderr.status(f"fetching Kafka {config.kafka_version} with Maven..."):
         libs = ensure_kafka_jars(config.cache_dir, config.kafka_version)
     stderr.print(f"Kafka {config.kafka_version} jars: {libs}")
+    if registry:
+        with stderr.status("building the schema registry with Maven..."):
+            jar = ensure_registry_jar(config.cache_dir)
+        stderr.print(f"schema registry: {jar}")
 
 
 @stack_app.command("down")
@@ -96,7 +118,12 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
     table = Table(title=f"driftline stack ({status.home})", show_header=True)
     for column in ("process", "pid", "address", "state"):
         table.add_column(column)
-    rows = [*status.brokers, *([status.redis] if status.redis else []), *status.redis_nodes]
+    rows = [
+        *status.brokers,
+        *([status.redis] if status.redis else []),
+        *status.redis_nodes,
+        *([status.registry] if status.registry else []),
+    ]
     for proc in rows:
         state = "up" if proc["alive"] else "[red]down[/red]"
         table.add_row(proc["name"], str(proc["pid"]), f"127.0.0.1:{proc['port']}", state)
@@ -107,6 +134,9 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
         f" (password in {status.secrets_dir})" if status.redis_url and status.secrets_dir else ""
     )
     stderr.print(f"redis url:         {status.redis_url}{where}")
+    if status.registry:
+        where = status.schema_registry_url or "down ('driftline stack up' restarts it, empty)"
+        stderr.print(f"schema registry:   {where}")
     if status.redis_cluster:
         stderr.print(
             f"redis cluster:     {len(status.redis_nodes)} masters, slots split evenly, no "

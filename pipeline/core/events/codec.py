@@ -1,8 +1,20 @@
 """Events on the wire: the Confluent wire format around a schemaless Avro body.
 
 A record value is ``0x00`` (magic byte), a 4-byte big-endian schema id, then the Avro
-body, so a schema registry can be added later without touching stored data. Until then a
-:class:`LocalSchemaRegistry` gives each schema a fixed id. Schemas are parsed once.
+body. Where the ids come from is a :class:`SchemaRegistry`, asked for each of the four
+record kinds (observation, outcome, tick, control); the codec holds no id of its own:
+
+- with a schema registry configured (``DRIFTLINE_SCHEMA_REGISTRY_URL``, or the local
+  stack's ``--registry``), the four schemas are registered once at start under their
+  record-name subjects (``dev.driftline.events.Observation``...) and the registry's global
+  ids are used (:class:`driftline.adapters.registry.RegistrySchemaIds`), so any
+  Confluent-compatible reader decodes the topic;
+- without one, :class:`LocalSchemaRegistry` gives fixed ids (observation 1, outcome 2,
+  tick 3, control 4): a **local-only mode**, for a topic only driftline reads. On a real
+  registry those ids belong to other schemas (docs/decisions.md, "Issue 21").
+
+Ids are resolved before the first record: decoding never asks a registry. Schemas are
+parsed once.
 
 >>> codec = EventCodec()
 >>> from driftline.core.events.model import Outcome
@@ -25,7 +37,7 @@ import math
 import struct
 from collections.abc import Callable, Mapping
 from datetime import UTC
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import fastavro
 from pydantic import ValidationError
@@ -34,15 +46,18 @@ from driftline.core.errors import DecodeError, EventValidationError, SchemaViola
 from driftline.core.events.avro_direct import read_observation, read_outcome
 from driftline.core.events.control import CONTROL_SCHEMA_ID, ControlCommand, control_schema
 from driftline.core.events.model import Event, EventKind, Observation, Outcome, avro_schema
-from driftline.core.events.ticks import WatermarkTick, tick_schema
+from driftline.core.events.ticks import TICK_SCHEMA_ID, WatermarkTick, tick_schema
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 
 __all__ = [
+    "CONTROL_SCHEMA_ID",
     "KIND_HEADER",
     "MAGIC_BYTE",
+    "RECORD_KINDS",
     "TICK_SCHEMA_ID",
     "EventCodec",
     "LocalSchemaRegistry",
+    "RecordKind",
     "SchemaRegistry",
 ]
 
@@ -139,31 +154,43 @@ _FAST: dict[EventKind, Callable[[dict[str, Any]], Observation | Outcome | None]]
 }
 
 
+#: What a record of driftline's events topic is: an event, a watermark tick, a control command.
+RecordKind = Literal["observation", "outcome", "tick", "control"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("observation", "outcome", "tick", "control")
+
+
 class SchemaRegistry(Protocol):
-    """Where schema ids come from: fixed locally, or a Confluent-compatible registry."""
+    """Where schema ids come from: fixed locally, or a Confluent-compatible registry.
 
-    def id_for(self, kind: EventKind) -> int: ...
+    Both answers must be ready when the codec is made (no I/O per record).
+    """
 
-    def kind_for(self, schema_id: int) -> EventKind | None: ...
+    def id_for(self, kind: RecordKind) -> int: ...
 
-
-#: The schema id of watermark ticks (:mod:`driftline.core.events.ticks`), written by workers only.
-TICK_SCHEMA_ID = 3
+    def kind_for(self, schema_id: int) -> RecordKind | None: ...
 
 
 class LocalSchemaRegistry:
-    """Fixed ids for the schemas this version ships: observation 1, outcome 2 (tick 3)."""
+    """Fixed ids, for a topic only driftline reads: observation 1, outcome 2, tick 3,
+    control 4 (see the module's docstring).
 
-    IDS: Mapping[EventKind, int] = {"observation": 1, "outcome": 2}
+    >>> LocalSchemaRegistry().kind_for(4), LocalSchemaRegistry().id_for("tick")
+    ('control', 3)
+    """
 
-    def id_for(self, kind: EventKind) -> int:
+    IDS: Mapping[RecordKind, int] = {
+        "observation": 1,
+        "outcome": 2,
+        "tick": TICK_SCHEMA_ID,
+        "control": CONTROL_SCHEMA_ID,
+    }
+    _KINDS: Mapping[int, RecordKind] = {schema_id: kind for kind, schema_id in IDS.items()}
+
+    def id_for(self, kind: RecordKind) -> int:
         return self.IDS[kind]
 
-    def kind_for(self, schema_id: int) -> EventKind | None:
-        for kind, known in self.IDS.items():
-            if known == schema_id:
-                return kind
-        return None
+    def kind_for(self, schema_id: int) -> RecordKind | None:
+        return self._KINDS.get(schema_id)
 
 
 class EventCodec:
@@ -171,6 +198,7 @@ class EventCodec:
 
     def __init__(self, registry: SchemaRegistry | None = None) -> None:
         self._registry = registry or LocalSchemaRegistry()
+        self._kind_for = self._registry.kind_for
         self._parsed = {
             kind: fastavro.parse_schema(avro_schema(kind)) for kind in ("observation", "outcome")
         }
@@ -193,14 +221,14 @@ class EventCodec:
     def encode_tick(self, tick: WatermarkTick) -> bytes:
         """The wire bytes of a watermark tick."""
         buffer = io.BytesIO()
-        buffer.write(_HEADER.pack(MAGIC_BYTE, TICK_SCHEMA_ID))
+        buffer.write(_HEADER.pack(MAGIC_BYTE, self._registry.id_for("tick")))
         fastavro.schemaless_writer(buffer, self._tick, tick.model_dump())
         return buffer.getvalue()
 
     def encode_control(self, command: ControlCommand) -> bytes:
         """The wire bytes of a control command (:mod:`driftline.core.events.control`)."""
         buffer = io.BytesIO()
-        buffer.write(_HEADER.pack(MAGIC_BYTE, CONTROL_SCHEMA_ID))
+        buffer.write(_HEADER.pack(MAGIC_BYTE, self._registry.id_for("control")))
         fastavro.schemaless_writer(buffer, self._control, command.model_dump())
         return buffer.getvalue()
 
@@ -215,13 +243,13 @@ class EventCodec:
         magic, schema_id = _HEADER.unpack_from(raw)
         if magic != MAGIC_BYTE:
             raise DecodeError("bad-magic-byte", f"first byte is {magic}, expected {MAGIC_BYTE}")
-        if schema_id == TICK_SCHEMA_ID:
-            return self._decode_tick(raw)
-        if schema_id == CONTROL_SCHEMA_ID:
-            return self._decode_control(raw)
-        kind = self._registry.kind_for(schema_id)
+        kind = self._kind_for(schema_id)
         if kind is None:
             raise DecodeError("unknown-schema", f"schema id {schema_id} is not known")
+        if kind == "tick":
+            return self._decode_tick(raw)
+        if kind == "control":
+            return self._decode_control(raw)
         fields = _DIRECT[kind](raw, _HEADER.size)  # the common case, read straight
         if fields is None:  # anything unusual: fastavro's answer, or its error
             fields = self._read(raw, kind)

@@ -1,7 +1,7 @@
 """Control commands: an operator's order to a running group, written into the log.
 
 ``driftline model promote NAME`` and ``driftline model rollback`` do not reach into the
-workers: they append a control record to every partition concerned (schema id 4), and each
+workers: they append a control record to every partition concerned, and each
 task obeys it when it reads it, at its offset. A replay after a crash reads the same record
 at the same offset and does the same thing, so the exact-state rule holds across a command
 as it does across an event; whichever worker holds the partition, now or later, obeys it.
@@ -20,7 +20,8 @@ from driftline.core.events import schemas
 
 __all__ = ["CONTROL_SCHEMA_ID", "ControlCommand", "control_schema"]
 
-#: The schema id of control records (observation 1, outcome 2, tick 3).
+#: The local-only schema id of control records (observation 1, outcome 2, tick 3), used
+#: without a schema registry; with one, the registry's id (:mod:`driftline.core.events.codec`).
 CONTROL_SCHEMA_ID = 4
 
 

@@ -28,7 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.core.events import schemas
 
-__all__ = ["IdleClock", "WatermarkTick", "tick_schema"]
+__all__ = ["TICK_SCHEMA_ID", "IdleClock", "WatermarkTick", "tick_schema"]
+
+#: The local-only schema id of ticks (observation 1, outcome 2, control 4), used without a
+#: schema registry; with one, the registry's id (:mod:`driftline.core.events.codec`).
+TICK_SCHEMA_ID = 3
 
 
 class WatermarkTick(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 import river
 
 from driftline.core import __version__
+from driftline.core.events.codec import EventCodec
 from driftline.core.task.digest import state_digest
 from driftline.core.task.fingerprint import config_fingerprint
 from driftline.core.task.partition import PartitionTask, RollbackSource, TaskConfig
@@ -76,9 +77,12 @@ def restore_task(
     config: TaskConfig,
     partition: int,
     rollback: RollbackSource | None = None,
+    *,
+    events: EventCodec | None = None,
 ) -> PartitionTask:
     """Verify ``blob`` (before unpickling anything) and build the task of the state it
-    holds (``rollback``: where that task finds a kept checkpoint's models)."""
+    holds (``rollback``: where that task finds a kept checkpoint's models; ``events``: the
+    events' codec, default the local-only ids)."""
     header, payload = codec.open(blob)
     if header.get("format") != FORMAT:
         raise CheckpointError(
@@ -102,7 +106,9 @@ def restore_task(
             f"partition {partition}'s checkpoint holds a {type(state).__name__}, not a task's "
             "state: delete it to rebuild the state by replaying the partition"
         )
-    return PartitionTask(partition, config, state, rollback=rollback, restored_from=header)
+    return PartitionTask(
+        partition, config, state, rollback=rollback, restored_from=header, codec=events
+    )
 
 
 def models_of(blob: bytes, codec: CheckpointCodec, partition: int) -> tuple[str, dict[str, Any]]:

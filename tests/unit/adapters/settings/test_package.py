@@ -35,6 +35,7 @@ MODULES = {
     "model": "model",
     "worker": "worker",
     "checkpoints": "checkpoint",
+    "schema_registry": "schema_registry",
 }
 
 
@@ -44,6 +45,7 @@ def test_the_package_exports_what_the_module_did() -> None:
         "SASL_MECHANISMS",
         "STACK_SASL_MECHANISM",
         "STACK_USER",
+        "SchemaRegistrySettings",  # issue 21
     }
     for name in package.__all__:
         assert getattr(package, name) is not None, name

@@ -12,6 +12,7 @@ REDIS_PASSWORD = "Rp4ss-9f3c1e"
 SASL_PASSWORD = "Sp4ss-77ab02"
 CHECKPOINT_KEY = "Ck3y-0123456789abcdef"
 KEY_PASSWORD = "Kp4ss-5d2e90"
+REGISTRY_PASSWORD = "Sr4ss-61c0de"
 
 #: Every variable of the flat settings: none may disappear.
 VARIABLES = [
@@ -105,6 +106,10 @@ VARIABLES = [
     "DRIFTLINE_DRIFT_LABELS_ACTION",
     "DRIFTLINE_DRIFT_CATEGORY_WINDOW",
     "DRIFTLINE_DRIFT_PSI_THRESHOLD",
+    "DRIFTLINE_SCHEMA_REGISTRY_URL",
+    "DRIFTLINE_SCHEMA_REGISTRY_USERNAME",
+    "DRIFTLINE_SCHEMA_REGISTRY_PASSWORD",
+    "DRIFTLINE_SCHEMA_REGISTRY_TIMEOUT_S",
 ]
 
 #: variable -> (its text, the field it lands in, the value it gives); never the default
@@ -243,4 +248,16 @@ CASES: dict[str, tuple[str, str, Any]] = {
     "DRIFTLINE_DRIFT_LABELS_ACTION": ("reset", "model.drift_labels_action", "reset"),
     "DRIFTLINE_DRIFT_CATEGORY_WINDOW": ("500", "model.drift_category_window", 500),
     "DRIFTLINE_DRIFT_PSI_THRESHOLD": ("0.1", "model.drift_psi_threshold", 0.1),
+    "DRIFTLINE_SCHEMA_REGISTRY_URL": (
+        "http://sr:8081/apis/ccompat/v6",
+        "schema_registry.url",
+        "http://sr:8081/apis/ccompat/v6",
+    ),
+    "DRIFTLINE_SCHEMA_REGISTRY_USERNAME": ("svc", "schema_registry.username", "svc"),
+    "DRIFTLINE_SCHEMA_REGISTRY_PASSWORD": (
+        REGISTRY_PASSWORD,
+        "schema_registry.password",
+        SecretStr(REGISTRY_PASSWORD),
+    ),
+    "DRIFTLINE_SCHEMA_REGISTRY_TIMEOUT_S": ("3", "schema_registry.timeout_s", 3.0),
 }
