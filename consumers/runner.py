@@ -34,6 +34,7 @@ from driftline.consumers.process_tuning import steady_collector
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
 from driftline.core.events.records import Prediction
+from driftline.core.task.config import TaskConfig
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = [
@@ -119,7 +120,10 @@ class WorkerBuilder:
     """Builds workers of ``settings``' namespace on the services at ``endpoints``.
 
     Made before any client: a checkpoint key that cannot be found (``local_key`` gives the
-    local stack's when the settings name none) is refused before anything connects.
+    local stack's when the settings name none), or a task configuration that cannot be
+    made (a model or feature function that cannot be imported), is refused before
+    anything connects. ``task_config`` replaces the settings' (a model or feature function
+    given in Python: :func:`driftline.run_worker`).
     """
 
     def __init__(
@@ -128,10 +132,13 @@ class WorkerBuilder:
         endpoints: Endpoints,
         *,
         local_key: Callable[[], bytes | None] | None = None,
+        task_config: TaskConfig | None = None,
     ) -> None:
         self.settings = settings
         self.endpoints = endpoints
         self.sealer = checkpoint_codec(settings.checkpoints, local_key)
+        #: What each task computes.
+        self.task_config = settings.task_config() if task_config is None else task_config
         #: The Kafka settings pointed at the endpoints' brokers.
         self.kafka = settings.kafka.at(endpoints.bootstrap)
 
@@ -164,7 +171,7 @@ class WorkerBuilder:
                     tasks=TaskStore(
                         checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
                         self.sealer,
-                        settings.task_config(),
+                        self.task_config,
                         settings.namespace,
                     ),
                     sink=redis_sink(settings, redis_client),
@@ -197,6 +204,7 @@ def run_worker(
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
     exit_on_stall: bool = False,
+    task_config: TaskConfig | None = None,
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it.
 
@@ -204,9 +212,10 @@ def run_worker(
     ``metrics_port`` serves the worker's Prometheus exposition there while it runs;
     ``exit_on_stall`` ends the process (exit status 75) when a Kafka call has hung past
     ``DRIFTLINE_STALL_S``: a blocked thread cannot be taken back, and a supervisor's
-    restart resumes from the checkpoints exactly (``driftline consume`` sets it).
+    restart resumes from the checkpoints exactly (``driftline consume`` sets it);
+    ``task_config`` replaces the settings' (a model or feature function given in Python).
     """
-    builder = WorkerBuilder(settings, endpoints, local_key=local_key)
+    builder = WorkerBuilder(settings, endpoints, local_key=local_key, task_config=task_config)
     kafka = builder.kafka
     ensure_alerts_topic(kafka, settings.namespace)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"

@@ -15,14 +15,28 @@ from driftline.app.signals import stop_on_signals
 from driftline.consumers.process_tuning import limit_allocator
 from driftline.consumers.runner import checkpoint_codec, run_worker, worker_config
 
-__all__ = ["consume"]
+__all__ = ["FEATURES_HELP", "MODEL_HELP", "consume"]
+
+#: ``--model`` of consume and replay (DRIFTLINE_MODEL).
+MODEL_HELP = (
+    "River expression, or module:attr imported from the working directory: a River "
+    "estimator object (each partition and challenger learns its own clone) or a "
+    "factory returning one, called with no argument or seed= (DRIFTLINE_MODEL)"
+)
+#: ``--features`` of consume and replay (DRIFTLINE_FEATURES).
+FEATURES_HELP = (
+    "module:function imported from the working directory, f(observation) -> dict: its "
+    "output is what is predicted on, kept pending and learned, in place of the built-in "
+    "feature steps (DRIFTLINE_FEATURES)"
+)
 
 log = logging.getLogger("driftline")
 
 
 def consume(
     ctx: typer.Context,
-    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    features: Annotated[str | None, typer.Option(help=FEATURES_HELP)] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the model (DRIFTLINE_SEED)")] = None,
     raw_features: Annotated[
         bool | None, typer.Option("--raw-features", help="no derived features")
@@ -71,6 +85,7 @@ def consume(
         ctx,
         namespace,
         model=model,
+        features=features,
         seed=seed,
         raw_features=raw_features,
         pending_ttl_s=pending_ttl,

@@ -98,7 +98,9 @@ class TaskConfig:
     model: Annotated[
         str,
         Field(
-            description="River expression (River's modules in scope, and seed) or module:factory"
+            description="River expression (River's modules and seed in scope), or module:attr "
+            "from the working directory: a River estimator (each partition and challenger "
+            "learns a clone) or a factory returning one (given seed= if it takes it)"
         ),
     ] = DEFAULT_MODEL
     seed: int = 42
@@ -166,7 +168,8 @@ class TaskConfig:
         FeatureFunction | None,
         Field(
             description="module:function from the working directory, f(observation) -> dict: "
-            "its output is what is predicted on, kept pending and learned"
+            "its output is what is predicted on, kept pending and learned (unset: the "
+            "built-in feature steps)"
         ),
     ] = field(default=None, metadata={"fingerprint": "when set"})
 
