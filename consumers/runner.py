@@ -34,6 +34,7 @@ from driftline.consumers.process_tuning import steady_collector
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
 from driftline.core.events.records import Prediction
+from driftline.core.learning.models import build_model
 from driftline.core.task.config import TaskConfig
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
@@ -42,6 +43,7 @@ __all__ = [
     "WorkerBuilder",
     "checkpoint_codec",
     "checkpoint_store",
+    "checked_task_config",
     "exit_stalled",
     "redis_sink",
     "run_worker",
@@ -67,6 +69,15 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
         "assignment_stall_s": settings.worker.stall_s,
     }
     return WorkerConfig(**(values | bounds))
+
+
+def checked_task_config(settings: Settings, given: TaskConfig | None = None) -> TaskConfig:
+    """What each task computes (``given``, else the settings'), its model built once: a
+    model, feature function or data contract that cannot be made is refused here, before
+    anything connects (the tasks build their models when partitions are assigned)."""
+    config = settings.task_config() if given is None else given
+    build_model(config.model, config.seed)
+    return config
 
 
 #: The exit status of a worker whose Kafka client stopped answering (EX_TEMPFAIL).
@@ -138,7 +149,7 @@ class WorkerBuilder:
         self.endpoints = endpoints
         self.sealer = checkpoint_codec(settings.checkpoints, local_key)
         #: What each task computes.
-        self.task_config = settings.task_config() if task_config is None else task_config
+        self.task_config = checked_task_config(settings, task_config)
         #: The Kafka settings pointed at the endpoints' brokers.
         self.kafka = settings.kafka.at(endpoints.bootstrap)
 

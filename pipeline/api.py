@@ -40,9 +40,9 @@ from river import base
 from driftline.adapters.endpoints import resolve_endpoints
 from driftline.adapters.settings import Settings
 from driftline.app.signals import stop_on_signals
+from driftline.consumers.runner import checked_task_config, worker_config
 from driftline.consumers.runner import run_worker as _run_worker
-from driftline.consumers.runner import worker_config
-from driftline.core.learning.models import ModelSource, build_model
+from driftline.core.learning.models import ModelSource
 from driftline.core.learning.user_features import FeatureFunction
 from driftline.core.task.config import TaskConfig
 from driftline.stack import LocalStack
@@ -70,9 +70,7 @@ def task_config(
         changes["model"] = model if isinstance(model, str) else ModelSource(model)
     if features is not None:
         changes["feature_function"] = features
-    config = dataclasses.replace(config, **changes)
-    build_model(config.model, config.seed)
-    return config
+    return checked_task_config(settings, dataclasses.replace(config, **changes))
 
 
 def run_worker(

@@ -13,7 +13,12 @@ from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.signals import stop_on_signals
 from driftline.consumers.process_tuning import limit_allocator
-from driftline.consumers.runner import checkpoint_codec, run_worker, worker_config
+from driftline.consumers.runner import (
+    checked_task_config,
+    checkpoint_codec,
+    run_worker,
+    worker_config,
+)
 
 __all__ = ["FEATURES_HELP", "MODEL_HELP", "consume"]
 
@@ -93,7 +98,7 @@ def consume(
     )
     settings, endpoints, key = services.settings, services.endpoints, services.local_key
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
-    settings.task_config()  # nor a model or data contract that cannot be read
+    checked_task_config(settings)  # nor a model, features or contract that cannot be made
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))

@@ -12,6 +12,7 @@ from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.consumers.rerun import rerun
+from driftline.consumers.runner import checked_task_config
 
 __all__ = ["replay"]
 
@@ -43,7 +44,7 @@ def replay(
     target = source.with_overrides(
         namespace=into or f"{source.namespace}-replay", model=model, features=features, seed=seed
     )
-    target.task_config()  # a model or feature function that cannot be imported: refused now
+    checked_task_config(target)  # a model or feature function that cannot be made: refused now
     endpoints = services.endpoints
     prepare_namespace(target, endpoints, fresh=True)
     with stderr.status(f"replaying {source.topics.events} into {target.namespace}..."):
