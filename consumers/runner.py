@@ -35,6 +35,8 @@ from driftline.consumers.process_tuning import steady_collector
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
 from driftline.core.events.records import Prediction
+from driftline.core.learning.models import build_model
+from driftline.core.task.config import TaskConfig
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "WorkerBuilder",
     "checkpoint_codec",
     "checkpoint_store",
+    "checked_task_config",
     "exit_stalled",
     "redis_sink",
     "run_worker",
@@ -67,6 +70,15 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
         "assignment_stall_s": settings.worker.stall_s,
     }
     return WorkerConfig(**(values | bounds))
+
+
+def checked_task_config(settings: Settings, given: TaskConfig | None = None) -> TaskConfig:
+    """What each task computes (``given``, else the settings'), its model built once: a
+    model, feature function or data contract that cannot be made is refused here, before
+    anything connects (the tasks build their models when partitions are assigned)."""
+    config = settings.task_config() if given is None else given
+    build_model(config.model, config.seed)
+    return config
 
 
 #: The exit status of a worker whose Kafka client stopped answering (EX_TEMPFAIL).
@@ -120,7 +132,10 @@ class WorkerBuilder:
     """Builds workers of ``settings``' namespace on the services at ``endpoints``.
 
     Made before any client: a checkpoint key that cannot be found (``local_key`` gives the
-    local stack's when the settings name none) is refused before anything connects.
+    local stack's when the settings name none), or a task configuration that cannot be
+    made (a model or feature function that cannot be imported), is refused before
+    anything connects. ``task_config`` replaces the settings' (a model or feature function
+    given in Python: :func:`driftline.run_worker`).
     """
 
     def __init__(
@@ -129,6 +144,7 @@ class WorkerBuilder:
         endpoints: Endpoints,
         *,
         local_key: Callable[[], bytes | None] | None = None,
+        task_config: TaskConfig | None = None,
     ) -> None:
         self.settings = settings
         self.endpoints = endpoints
@@ -136,6 +152,8 @@ class WorkerBuilder:
         #: The events' codec: the schema registry's ids, registered once here, when one is
         #: configured (or the local stack runs one); else the local-only fixed ids.
         self.codec = event_codec(settings.schema_registry, endpoints.schema_registry_url)
+        #: What each task computes.
+        self.task_config = checked_task_config(settings, task_config)
         #: The Kafka settings pointed at the endpoints' brokers.
         self.kafka = settings.kafka.at(endpoints.bootstrap)
 
@@ -168,7 +186,7 @@ class WorkerBuilder:
                     tasks=TaskStore(
                         checkpoint_store(settings.checkpoints, settings.namespace, redis_client),
                         self.sealer,
-                        settings.task_config(),
+                        self.task_config,
                         settings.namespace,
                         self.codec,
                     ),
@@ -202,6 +220,7 @@ def run_worker(
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
     exit_on_stall: bool = False,
+    task_config: TaskConfig | None = None,
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it.
 
@@ -209,9 +228,10 @@ def run_worker(
     ``metrics_port`` serves the worker's Prometheus exposition there while it runs;
     ``exit_on_stall`` ends the process (exit status 75) when a Kafka call has hung past
     ``DRIFTLINE_STALL_S``: a blocked thread cannot be taken back, and a supervisor's
-    restart resumes from the checkpoints exactly (``driftline consume`` sets it).
+    restart resumes from the checkpoints exactly (``driftline consume`` sets it);
+    ``task_config`` replaces the settings' (a model or feature function given in Python).
     """
-    builder = WorkerBuilder(settings, endpoints, local_key=local_key)
+    builder = WorkerBuilder(settings, endpoints, local_key=local_key, task_config=task_config)
     kafka = builder.kafka
     ensure_alerts_topic(kafka, settings.namespace)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"

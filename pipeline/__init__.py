@@ -7,7 +7,9 @@
 - :mod:`driftline.app`: the ``driftline`` command and the demo; :mod:`driftline.stack`: the
   local Kafka and Redis.
 
-The names most users need are re-exported here (loaded on first use).
+The names most users need are re-exported here (loaded on first use): the events
+(:class:`Observation`, :class:`Outcome`), the settings, and :func:`run_worker` with its
+:data:`Model` and :data:`FeatureFunction` types (:mod:`driftline.api`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,34 @@ from driftline.core import __version__
 
 if TYPE_CHECKING:
     from driftline.adapters.settings import Settings
+    from driftline.api import FeatureFunction, Model, run_worker
     from driftline.core.errors import DriftlineError
-    from driftline.core.events.model import Observation, Outcome
+    from driftline.core.events.model import FeatureValue, Observation, Outcome
 
-__all__ = ["DriftlineError", "Observation", "Outcome", "Settings", "__version__"]
-
+#: Each re-exported name, by the module that defines it (add a name here, to ``__all__``
+#: and to the ``TYPE_CHECKING`` imports above).
 _EXPORTS = {
     "DriftlineError": "driftline.core.errors",
+    "FeatureFunction": "driftline.api",
+    "FeatureValue": "driftline.core.events.model",
+    "Model": "driftline.api",
     "Observation": "driftline.core.events.model",
     "Outcome": "driftline.core.events.model",
     "Settings": "driftline.adapters.settings",
+    "run_worker": "driftline.api",
 }
+
+__all__ = [
+    "DriftlineError",
+    "FeatureFunction",
+    "FeatureValue",
+    "Model",
+    "Observation",
+    "Outcome",
+    "Settings",
+    "__version__",
+    "run_worker",
+]
 
 
 def __getattr__(name: str) -> Any:

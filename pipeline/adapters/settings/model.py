@@ -27,12 +27,19 @@ from driftline.core.drift.monitors import DriftAction
 from driftline.core.errors import ConfigError
 from driftline.core.learning.costs import CostMatrix
 from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.learning.user_code import import_attr
+from driftline.core.learning.user_features import FeatureFunction
 from driftline.core.task.config import MODEL_NAME, TaskConfig
 
 __all__ = ["DEFAULT_MODEL", "ModelSettings"]
 
 #: The core's detectors (:data:`driftline.core.drift.detectors.DetectorName`), or none.
 _Detector = Literal["ADWIN", "DDM", "EDDM", "PageHinkley", "KSWIN", "off"]
+
+
+def _feature_function(spec: str | None) -> FeatureFunction | None:
+    """The function ``spec`` (``module:function``) names, imported from the working directory."""
+    return None if spec is None else import_attr(spec, "--features")  # type: ignore[no-any-return]
 
 
 def _pairs(challengers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -42,9 +49,10 @@ def _pairs(challengers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 class ModelSettings(SettingsGroup):
     """What a task computes: the model, its features, the quality rules, state bounds."""
 
-    env: ClassVar[Mapping[str, str]] = {"spec": "model"}
+    env: ClassVar[Mapping[str, str]] = {"spec": "model", "feature_function": "features"}
 
     spec: str = core_field("model")
+    feature_function: str | None = core_field("feature_function", to_core=_feature_function)
     model_name: str = core_field("model_name")
     challengers: dict[str, str] = core_field(
         "challengers",

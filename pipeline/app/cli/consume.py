@@ -13,16 +13,35 @@ from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.signals import stop_on_signals
 from driftline.consumers.process_tuning import limit_allocator
-from driftline.consumers.runner import checkpoint_codec, run_worker, worker_config
+from driftline.consumers.runner import (
+    checked_task_config,
+    checkpoint_codec,
+    run_worker,
+    worker_config,
+)
 
-__all__ = ["consume"]
+__all__ = ["FEATURES_HELP", "MODEL_HELP", "consume"]
+
+#: ``--model`` of consume and replay (DRIFTLINE_MODEL).
+MODEL_HELP = (
+    "River expression, or module:attr imported from the working directory: a River "
+    "estimator object (each partition and challenger learns its own clone) or a "
+    "factory returning one, called with no argument or seed= (DRIFTLINE_MODEL)"
+)
+#: ``--features`` of consume and replay (DRIFTLINE_FEATURES).
+FEATURES_HELP = (
+    "module:function imported from the working directory, f(observation) -> dict: its "
+    "output is what is predicted on, kept pending and learned, in place of the built-in "
+    "feature steps (DRIFTLINE_FEATURES)"
+)
 
 log = logging.getLogger("driftline")
 
 
 def consume(
     ctx: typer.Context,
-    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    features: Annotated[str | None, typer.Option(help=FEATURES_HELP)] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the model (DRIFTLINE_SEED)")] = None,
     raw_features: Annotated[
         bool | None, typer.Option("--raw-features", help="no derived features")
@@ -71,6 +90,7 @@ def consume(
         ctx,
         namespace,
         model=model,
+        features=features,
         seed=seed,
         raw_features=raw_features,
         pending_ttl_s=pending_ttl,
@@ -78,7 +98,7 @@ def consume(
     )
     settings, endpoints, key = services.settings, services.endpoints, services.local_key
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
-    settings.task_config()  # nor a model or data contract that cannot be read
+    checked_task_config(settings)  # nor a model, features or contract that cannot be made
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))

@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 
 from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.consume import FEATURES_HELP, MODEL_HELP
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.namespace import prepare_namespace
 from driftline.consumers.rerun import rerun
+from driftline.consumers.runner import checked_task_config
 
 __all__ = ["replay"]
 
@@ -28,7 +30,8 @@ def replay(
         str | None,
         typer.Option(help="the namespace of the replay's outputs (default: <namespace>-replay)"),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="River expression or module:factory")] = None,
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    features: Annotated[str | None, typer.Option(help=FEATURES_HELP)] = None,
     seed: Annotated[int | None, typer.Option(help="seed of the model (DRIFTLINE_SEED)")] = None,
     as_json: Json = False,
     namespace: Namespace = None,
@@ -39,8 +42,9 @@ def replay(
     services = services_of(ctx, namespace)
     source = services.settings
     target = source.with_overrides(
-        namespace=into or f"{source.namespace}-replay", model=model, seed=seed
+        namespace=into or f"{source.namespace}-replay", model=model, features=features, seed=seed
     )
+    checked_task_config(target)  # a model or feature function that cannot be made: refused now
     endpoints = services.endpoints
     prepare_namespace(target, endpoints, fresh=True)
     with stderr.status(f"replaying {source.topics.events} into {target.namespace}..."):

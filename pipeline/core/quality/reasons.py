@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-__all__ = ["DIMENSIONS", "DIMENSION_OF", "Dimension", "Rule"]
+__all__ = ["DIMENSIONS", "DIMENSION_OF", "Dimension", "Failure", "Rule"]
 
 
 class Dimension(StrEnum):
@@ -105,6 +105,19 @@ class Rule(StrEnum):
     EVENT_TIME_IN_FUTURE = "event-time-in-future", Dimension.TIMELINESS
     EVENT_TIME_TOO_OLD = "event-time-too-old", Dimension.TIMELINESS
     INGEST_TIME_OUT_OF_RANGE = "ingest-time-out-of-range", Dimension.TIMELINESS
+
+
+class Failure(StrEnum):
+    """A dead-letter reason about the system, not the data: no rule, no dimension.
+
+    >>> Failure.FEATURE_FUNCTION_FAILED == "feature-function-failed"
+    True
+    >>> "feature-function-failed" in DIMENSION_OF
+    False
+    """
+
+    #: The user's feature function raised, or gave no dict of finite feature values.
+    FEATURE_FUNCTION_FAILED = "feature-function-failed"
 
 
 #: The four dimensions, in the order every report lists them.

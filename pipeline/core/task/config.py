@@ -34,6 +34,8 @@ from driftline.core.learning.contenders import PromotionRule
 from driftline.core.learning.costs import CostMatrix
 from driftline.core.learning.features import FeatureConfig
 from driftline.core.learning.models import DEFAULT_MODEL
+from driftline.core.learning.user_code import qualified_name
+from driftline.core.learning.user_features import FeatureFunction
 from driftline.core.quality.figures import MAX_FEATURE_NAMES
 from driftline.core.quality.rules import QualityRules
 
@@ -96,7 +98,9 @@ class TaskConfig:
     model: Annotated[
         str,
         Field(
-            description="River expression (River's modules in scope, and seed) or module:factory"
+            description="River expression (River's modules and seed in scope), or module:attr "
+            "from the working directory: a River estimator (each partition and challenger "
+            "learns a clone) or a factory returning one (given seed= if it takes it)"
         ),
     ] = DEFAULT_MODEL
     seed: int = 42
@@ -157,6 +161,21 @@ class TaskConfig:
     ] = MAX_FEATURE_NAMES
     max_pending: int = 1_000_000
     rolling_window: Annotated[int, Field(ge=1)] = 1000
+    #: The user's feature function: its output is the model's input (``None``: the
+    #: feature steps of ``features``). Fingerprinted by its qualified name; unset, it is
+    #: left out of the fingerprint (the fingerprints of earlier configs stay the same).
+    feature_function: Annotated[
+        FeatureFunction | None,
+        Field(
+            description="module:function from the working directory, f(observation) -> dict: "
+            "its output is what is predicted on, kept pending and learned (unset: the "
+            "built-in feature steps)"
+        ),
+    ] = field(default=None, metadata={"fingerprint": "when set"})
+
+    def __post_init__(self) -> None:
+        if self.feature_function is not None:  # a lambda has no name a checkpoint could hold
+            qualified_name(self.feature_function, "--features")
 
     @classmethod
     def field_info(cls, path: str) -> FieldInfo:

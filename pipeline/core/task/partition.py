@@ -42,10 +42,11 @@ from driftline.core.events.records import InputRecord
 from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
 from driftline.core.learning.ensemble import Ensemble, RollbackSource, Served
-from driftline.core.learning.features import FeatureBuilder, FeatureConfig
+from driftline.core.learning.features import FeatureConfig
 from driftline.core.learning.history import LabelHistory
 from driftline.core.learning.metrics import TaskMetrics
 from driftline.core.learning.pending import EarlyOutcomes, PendingEntry, PendingStore
+from driftline.core.learning.user_features import FeatureFunctionFailed, ModelInput
 from driftline.core.quality.admission import Admission, Refusal
 from driftline.core.quality.figures import QualityMetrics
 from driftline.core.quality.reasons import Rule
@@ -87,7 +88,8 @@ class PartitionTask:
         #: What every prediction carries: which configuration made it.
         self.fingerprint = config_fingerprint(config)
         self.codec = codec or EventCodec()
-        self.features = FeatureBuilder(config.features)
+        #: The model's input: the feature function's output, else the feature steps.
+        self.inputs = ModelInput(config.features, config.feature_function)
         models, metrics = state.models, state.metrics
         self.kind = models.kind
         #: Where predictions, dead letters, quality findings and alerts go.
@@ -102,12 +104,10 @@ class PartitionTask:
         self.watch = DriftWatch(config.drift, state.monitors, self.ensemble, self.outbox)
         #: The watermark waits the stream's allowed lateness.
         self._lateness = timedelta(seconds=self.admission.allowed_lateness_s)
-        #: The header of the checkpoint this task was restored from (None: fresh), and
-        #: its model version.
+        #: The header of the checkpoint this task was restored from (None: fresh), and its
+        #: model version.
         self.restored_from = restored_from
-        self.parent_version: int | None = (
-            restored_from["model_version"] if restored_from is not None else None
-        )
+        self.parent_version: int | None = (restored_from or {}).get("model_version")
 
     # -- the state's parts, as the task's own -------------------------------------------
     slots = StateView[dict[str, ModelSlot]]("models", "slots")
@@ -247,22 +247,16 @@ class PartitionTask:
         if admitted.findings:
             action = "accepted" if admitted.learn else "predicted-only"
             self.outbox.found(record, admitted.findings, action)
-        features, history = admitted.features, self.state.history
         self.state.metrics.lateness.add(admitted.lateness_s)
+        try:  # the feature function's output, if any, is what is predicted and pending
+            features = self.inputs.features(obs, admitted.features)
+        except FeatureFunctionFailed as exc:
+            return self._unanswered(obs, record, exc.reason, str(exc))
         self.watch.features(features, obs.event_time)
-        x = self.features.build(obs, ingest_time, features)
-        groups = None
-        if history is not None:
-            groups = history.groups_of(obs.key, features)
-            # as of the observation's event time: an outcome learned earlier whose event
-            # is later (out of order) is not known yet at this point in time
-            x.update(history.features(groups, as_of=obs.event_time))
+        x, groups = self.inputs.build(obs, ingest_time, features, self.state.history)
         served = self.ensemble.predict_one(x)
         if not isinstance(served, Served):  # the model cannot answer it: a dead letter
-            self.admission.retract(obs.event_id)
-            detail = f"{obs.event_id}: {served[1]}"[:1000]
-            self.outbox.dead_letter(record, served[0], detail, "observation")
-            return True
+            return self._unanswered(obs, record, *served)
         slot = served.slot
         self.state.pending.add(
             PendingEntry(
@@ -289,6 +283,13 @@ class PartitionTask:
             if refused is not None:
                 event = (obs.event_id, "outcome")
                 self.outbox.dead_letter(outcome_record, *refused, "outcome", event=event)
+        return True
+
+    def _unanswered(self, obs: Observation, record: InputRecord, reason: str, why: str) -> bool:
+        """No prediction for a valid observation: a dead letter (its id may come again)."""
+        self.admission.retract(obs.event_id)
+        detail = f"{obs.event_id}: {why}"[:1000]
+        self.outbox.dead_letter(record, reason, detail, "observation")
         return True
 
     def _refuse(self, obs: Observation, record: InputRecord, refusal: Refusal) -> None:

@@ -455,7 +455,7 @@ def test_export_model_predicts_like_the_task() -> None:
     model = pickle.loads(export_model(blob, CODEC, CONFIG, PARTITION))
     assert type(model) is type(task.model)
     assert state_digest(model) == model_digest(task)
-    builder = task.features
+    builder = task.inputs.builder
     observations = [
         (event, record)
         for record in stream()[250:]

@@ -66,6 +66,7 @@ PATHS = [
     "quality_max_feature_names",
     "max_pending",
     "rolling_window",
+    "feature_function",
 ]
 
 
