@@ -2,16 +2,28 @@
 
 A :class:`~driftline.core.events.records.Prediction` is stored twice: as the fields of the entity's
 hash (the latest prediction, read back as a :class:`StoredPrediction`) and as an entry of the
-predictions stream (read back as a :class:`StreamEntry`). Field names are the ones the README
-documents under "Redis key schema". Every value is text, as Redis keeps it:
+predictions stream (read back as a :class:`StreamEntry`). Field names are the ones
+``docs/`` documents under "Redis key schema". Every value is text, as Redis keeps it:
 
+- ``format``: the record's version, :data:`RECORD_FORMAT` (``1``);
 - ``prediction``: the label as JSON; a label that JSON cannot carry (neither ``bool``,
   ``int``, ``float``, ``str`` nor ``None``) is stored as its ``str()``.
-- ``probabilities``: a JSON object, class (as ``str()``) to probability, or ``null`` for a
+- ``probabilities``: a JSON object, the label's JSON form (:func:`label_name`: the text of
+  ``prediction``, so ``"true"`` for ``True``) to its probability, or ``null`` for a
   regressor. Probabilities are stored exactly as the model gave them: JSON writes a Python
   float with its shortest ``repr``, which reads back bit for bit.
+- ``positive_probability``: a binary classifier's probability of the positive class
+  (``True``, or ``1`` for 0/1 labels), ``null`` for any other model;
 - times as ISO 8601; ``event_time_us`` as integer microseconds since the epoch (what the
   sink's stale-write check compares).
+
+Records of format 0 (written before ``format`` existed: probabilities named by
+``str(label)``, no positive probability) are still read: their names are turned into the
+JSON forms by the prediction's type (``"True"`` is ``"true"`` beside a ``bool``
+prediction, ``"3"`` stays ``"3"`` beside a number, text becomes a JSON string) and the
+positive probability is worked out from them. A record of a later format than this code
+knows is refused with a :class:`~driftline.core.errors.DecodeError` (``unknown-record-format``)
+rather than misread.
 
 JSON is written with ``allow_nan=False``: a non-finite probability or label is never
 stored as ``NaN``/``Infinity`` (which strict JSON readers refuse); the encoders raise
@@ -20,16 +32,16 @@ stored as ``NaN``/``Infinity`` (which strict JSON readers refuse); the encoders 
 >>> from datetime import UTC, datetime
 >>> at = datetime(2024, 6, 1, 8, 0, 0, 250, tzinfo=UTC)
 >>> probabilities = {True: 0.1234567891234, False: 0.8765432108766}
->>> p = Prediction("EWR", "e1", 0, 7, at, at, at, True, probabilities, 3)
+>>> p = Prediction("EWR", "e1", 0, 7, at, at, at, False, probabilities, 3)
 >>> fields = encode_hash(p)
->>> fields["probabilities"], fields["event_time_us"]
-('{"True": 0.1234567891234, "False": 0.8765432108766}', '1717228800000250')
+>>> fields["probabilities"], fields["positive_probability"], fields["format"]
+('{"true": 0.1234567891234, "false": 0.8765432108766}', '0.1234567891234', '1')
 >>> stored = decode_hash("EWR", {k.encode(): v.encode() for k, v in fields.items()})
->>> stored.prediction, stored.probabilities["True"] == 0.1234567891234, stored.offset
-(True, True, 7)
+>>> stored.prediction, stored.probability_of(stored.prediction), stored.offset
+(False, 0.8765432108766, 7)
 >>> entry = decode_stream_entry(b"1-0", encode_stream(p))
->>> entry.id, entry.key, entry.model_version
-('1-0', 'EWR', 3)
+>>> entry.id, entry.key, entry.model_version, entry.positive_probability
+('1-0', 'EWR', 3, 0.1234567891234)
 """
 
 from __future__ import annotations
@@ -37,15 +49,26 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from driftline.adapters.format_0_records import format_0_positive, format_0_probabilities
+from driftline.adapters.stored_prediction import (
+    RECORD_FORMAT,
+    StoredPrediction,
+    StreamEntry,
+    json_label,
+    label_name,
+    positive_probability,
+)
+from driftline.core.errors import DecodeError
 from driftline.core.events.records import Prediction
 
 __all__ = [
     "HASH_FIELDS",
+    "RECORD_FORMAT",
     "STREAM_FIELDS",
+    "EncodedValues",
     "StoredPrediction",
     "StreamEntry",
     "decode_hash",
@@ -56,6 +79,7 @@ __all__ = [
     "epoch_micros",
     "hash_items",
     "json_label",
+    "label_name",
     "stream_items",
 ]
 
@@ -75,6 +99,8 @@ HASH_FIELDS = (
     "decision",
     "threshold",
     "config",
+    "positive_probability",
+    "format",
 )
 #: A stream entry's fields, in the order they are written.
 STREAM_FIELDS = (
@@ -87,93 +113,18 @@ STREAM_FIELDS = (
     "model",
     "decision",
     "config",
+    "positive_probability",
+    "format",
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_FORMAT = str(RECORD_FORMAT)
 
 Fields = Mapping[bytes, bytes] | Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class StoredPrediction:
-    """The latest prediction for one entity, as the worker stored it."""
-
-    key: str
-    prediction: Any
-    probabilities: dict[str, float] | None
-    model_version: int
-    event_id: str
-    event_time: datetime
-    ingest_time: datetime
-    predicted_time: datetime
-    partition: int
-    offset: int
-    #: The model that made it, the decision served and its threshold (``None``: argmax).
-    model: str = ""
-    decision: Any = None
-    threshold: float | None = None
-    #: The fingerprint of the configuration that made it.
-    config: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: times as ISO 8601."""
-        return {
-            "key": self.key,
-            "prediction": self.prediction,
-            "probabilities": self.probabilities,
-            "model_version": self.model_version,
-            "event_id": self.event_id,
-            "event_time": self.event_time.isoformat(),
-            "ingest_time": self.ingest_time.isoformat(),
-            "predicted_time": self.predicted_time.isoformat(),
-            "partition": self.partition,
-            "offset": self.offset,
-            "model": self.model,
-            "decision": self.decision,
-            "threshold": self.threshold,
-            "config": self.config,
-        }
-
-
-@dataclass(frozen=True)
-class StreamEntry:
-    """One entry of the predictions stream; ``id`` is the stream's entry id (``<ms>-<seq>``)."""
-
-    id: str
-    key: str
-    event_id: str
-    prediction: Any
-    probabilities: dict[str, float] | None
-    event_time: datetime
-    model_version: int
-    model: str = ""
-    decision: Any = None
-    config: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: the event time as ISO 8601."""
-        return {
-            "id": self.id,
-            "key": self.key,
-            "event_id": self.event_id,
-            "prediction": self.prediction,
-            "probabilities": self.probabilities,
-            "event_time": self.event_time.isoformat(),
-            "model_version": self.model_version,
-            "model": self.model,
-            "decision": self.decision,
-            "config": self.config,
-        }
-
-
-def json_label(value: Any) -> Any:
-    """The label as JSON can carry it: JSON scalars as they are, anything else as ``str()``.
-
-    >>> json_label(True), json_label(3), json_label("EWR"), json_label(None), json_label((1, 2))
-    (True, 3, 'EWR', None, '(1, 2)')
-    """
-    return value if isinstance(value, bool | int | float | str) or value is None else str(value)
+#: What a hash and a stream entry share (:func:`encoded_values`): the label, the
+#: probabilities and the decision as JSON, the event time as ISO 8601.
+EncodedValues = tuple[str, str, str, str]
 
 
 def epoch_micros(value: datetime) -> int:
@@ -195,24 +146,43 @@ def _dumps(value: Any) -> str:
 
 
 def _probabilities_json(probabilities: Mapping[Any, float] | None) -> str:
-    """``json.dumps({str(label): float(p)}, allow_nan=False)``, written out: a float's JSON
-    is its ``repr``, and each label's JSON string is made once (``docs/performance.md``,
-    change 6)."""
+    """``json.dumps({label_name(label): float(p)}, allow_nan=False)``, written out: a
+    float's JSON is its ``repr``, and each label's JSON name is made once
+    (``docs/performance.md``, change 6)."""
     if probabilities is None:
         return "null"
-    # two labels with one text (False and "False") are one JSON name, as in json.dumps:
-    # the first one's place, the last one's value
-    named = {str(label): float(p) for label, p in probabilities.items()}
+    # two labels with one JSON form (a tuple and its str()) are one JSON name, as in
+    # json.dumps: the first one's place, the last one's value
+    named = {_json_name(label): float(p) for label, p in probabilities.items()}
     parts = []
     for name, value in named.items():
-        if value != value or value in (_INF, -_INF):
-            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-        parts.append(f"{_json_name(name)}: {value!r}")
+        _finite(value)
+        parts.append(f"{name}: {value!r}")
     return "{" + ", ".join(parts) + "}"
 
 
+def _finite(value: float) -> None:
+    if value != value or value in (_INF, -_INF):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+
+
 _INF = float("inf")
-_json_name = functools.lru_cache(maxsize=1024)(json.dumps)
+
+
+def _json_name(label: Any) -> str:
+    """The JSON string that names ``label`` in the probabilities object."""
+    if type(label) in _CACHED:
+        return _cached_json_name(label)
+    # not cached: 0.0 and -0.0, or (1,) and (True,), are one key of a cache but two names
+    return json.dumps(label_name(label))
+
+
+_CACHED = (bool, int, str)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)  # typed: True and 1 are other labels
+def _cached_json_name(label: Any) -> str:
+    return json.dumps(label_name(label))
 
 
 def _label_json(label: Any) -> str:
@@ -223,7 +193,15 @@ def _label_json(label: Any) -> str:
     return _dumps(json_label(label))
 
 
-def encoded_values(prediction: Prediction) -> tuple[str, str, str, str]:
+def _positive_json(probabilities: dict[Any, float] | None) -> str:
+    positive = positive_probability(probabilities)
+    if positive is None:
+        return "null"
+    _finite(positive)
+    return repr(positive)
+
+
+def encoded_values(prediction: Prediction) -> EncodedValues:
     """The values a hash and a stream entry share: the label, probabilities and decision
     as JSON and the event time as ISO 8601, computed once for both.
 
@@ -239,9 +217,7 @@ def encoded_values(prediction: Prediction) -> tuple[str, str, str, str]:
     )
 
 
-def hash_items(
-    prediction: Prediction, shared: tuple[str, str, str, str] | None = None
-) -> list[str]:
+def hash_items(prediction: Prediction, shared: EncodedValues | None = None) -> list[str]:
     """The hash fields of ``prediction`` as a flat name, value list, in :data:`HASH_FIELDS`
     order (``shared``: its :func:`encoded_values`, if already made)."""
     label, probabilities, event_time, decision = shared or encoded_values(prediction)
@@ -261,12 +237,12 @@ def hash_items(
         "decision", decision,
         "threshold", "null" if threshold is None else repr(float(threshold)),
         "config", prediction.config,
+        "positive_probability", _positive_json(prediction.probabilities),
+        "format", _FORMAT,
     ]  # fmt: skip
 
 
-def stream_items(
-    prediction: Prediction, shared: tuple[str, str, str, str] | None = None
-) -> list[str]:
+def stream_items(prediction: Prediction, shared: EncodedValues | None = None) -> list[str]:
     """The stream-entry fields of ``prediction`` as a flat name, value list."""
     label, probabilities, event_time, decision = shared or encoded_values(prediction)
     return [
@@ -279,6 +255,8 @@ def stream_items(
         "model", prediction.model,
         "decision", decision,
         "config", prediction.config,
+        "positive_probability", _positive_json(prediction.probabilities),
+        "format", _FORMAT,
     ]  # fmt: skip
 
 
@@ -311,13 +289,42 @@ def _texts(fields: Fields) -> dict[str, str]:
     return {_text(name): _text(value) for name, value in fields.items()}
 
 
+class _Scored:
+    """What both records share, read from their fields: the prediction, its probabilities
+    (named by the label's JSON form, whatever the format), the positive probability, the
+    decision and the format."""
+
+    def __init__(self, text: dict[str, str]) -> None:
+        self.format = int(text.get("format", "0"))
+        if self.format > RECORD_FORMAT:
+            raise DecodeError(
+                "unknown-record-format",
+                f"a prediction record of format {self.format}, written by a newer driftline; "
+                f"this one reads formats 0 to {RECORD_FORMAT}",
+            )
+        self.prediction = json.loads(text["prediction"])
+        probabilities: dict[str, float] | None = json.loads(text["probabilities"])
+        # records of a worker older than champion and challengers have no decision
+        self.decision = json.loads(text.get("decision", text["prediction"]))
+        if self.format == 0:
+            self.probabilities = format_0_probabilities(probabilities, self.prediction)
+            self.positive = format_0_positive(self.probabilities)
+        else:
+            self.probabilities = probabilities
+            self.positive = json.loads(text["positive_probability"])
+
+
 def decode_hash(key: str, fields: Fields) -> StoredPrediction:
-    """The :class:`StoredPrediction` of entity ``key`` from its hash fields (bytes or text)."""
+    """The :class:`StoredPrediction` of entity ``key`` from its hash fields (bytes or text).
+
+    Raises :class:`~driftline.core.errors.DecodeError` for a record of a later format.
+    """
     text = _texts(fields)
+    scored = _Scored(text)
     return StoredPrediction(
         key=key,
-        prediction=json.loads(text["prediction"]),
-        probabilities=json.loads(text["probabilities"]),
+        prediction=scored.prediction,
+        probabilities=scored.probabilities,
         model_version=int(text["model_version"]),
         event_id=text["event_id"],
         event_time=datetime.fromisoformat(text["event_time"]),
@@ -325,26 +332,34 @@ def decode_hash(key: str, fields: Fields) -> StoredPrediction:
         predicted_time=datetime.fromisoformat(text["predicted_time"]),
         partition=int(text["partition"]),
         offset=int(text["offset"]),
-        # records of a worker older than champion and challengers have none of these three
+        # records of a worker older than champion and challengers have none of these
         model=text.get("model", ""),
-        decision=json.loads(text.get("decision", text["prediction"])),
+        decision=scored.decision,
         threshold=json.loads(text.get("threshold", "null")),
         config=text.get("config", ""),
+        positive_probability=scored.positive,
+        format=scored.format,
     )
 
 
 def decode_stream_entry(entry_id: bytes | str, fields: Fields) -> StreamEntry:
-    """The :class:`StreamEntry` of one ``XREAD``/``XRANGE`` entry (bytes or text)."""
+    """The :class:`StreamEntry` of one ``XREAD``/``XRANGE`` entry (bytes or text).
+
+    Raises :class:`~driftline.core.errors.DecodeError` for a record of a later format.
+    """
     text = _texts(fields)
+    scored = _Scored(text)
     return StreamEntry(
         id=_text(entry_id),
         key=text["key"],
         event_id=text["event_id"],
-        prediction=json.loads(text["prediction"]),
-        probabilities=json.loads(text["probabilities"]),
+        prediction=scored.prediction,
+        probabilities=scored.probabilities,
         event_time=datetime.fromisoformat(text["event_time"]),
         model_version=int(text["model_version"]),
         model=text.get("model", ""),
-        decision=json.loads(text.get("decision", text["prediction"])),
+        decision=scored.decision,
         config=text.get("config", ""),
+        positive_probability=scored.positive,
+        format=scored.format,
     )

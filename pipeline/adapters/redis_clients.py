@@ -41,6 +41,7 @@ __all__ = [
     "REDIS_ERRORS",
     "AsyncRedisClient",
     "RedisClient",
+    "authentication_failed",
     "is_cluster",
     "make_async_redis",
     "make_redis",
@@ -94,6 +95,13 @@ def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> Redi
                 "only database 0"
             ) from exc
         raise ServiceUnavailable(f"Redis at {mask_url(url)} refused: {exc}") from exc
+    except redis.AuthenticationError as exc:  # it answers, but not to this client
+        if not check:
+            return client
+        client.close()
+        raise ServiceUnavailable(
+            f"Redis at {mask_url(url)} refused the client: {authentication_failed(exc)}"
+        ) from exc
     except redis.RedisError as exc:
         if not check:
             return client
@@ -106,6 +114,23 @@ def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> Redi
         return RedisCluster.from_url(url, **options)
     except (redis.RedisError, RedisClusterException) as exc:
         raise ServiceUnavailable(f"Redis Cluster at {mask_url(url)} did not answer: {exc}") from exc
+
+
+def authentication_failed(exc: redis.AuthenticationError) -> str:
+    """What to say when Redis refuses a client's password, or its lack of one (the words
+    never include the password).
+
+    >>> authentication_failed(redis.AuthenticationError("HELLO must be called..."))[:80]
+    'authentication failed (NOAUTH: Redis requires a password and the URL gives none)'
+    """
+    if "invalid" in str(exc).lower():  # WRONGPASS invalid username-password pair...
+        why = "WRONGPASS: Redis refused the password (or user) of the URL"
+    else:  # NOAUTH, or redis-py's HELLO asked without a password
+        why = "NOAUTH: Redis requires a password and the URL gives none"
+    return (
+        f"authentication failed ({why}); put it in the URL, as redis://:PASSWORD@HOST:PORT/0 "
+        "(the local stack keeps its own in <home>/secrets/redis.password)"
+    )
 
 
 def make_async_redis(

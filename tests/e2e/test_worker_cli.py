@@ -49,7 +49,11 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
     assert got.returncode == 0, got.stderr
     prediction = last_json(got.stdout)
     assert prediction["key"] == "EWR" and prediction["prediction"] in (True, False)
-    assert set(prediction["probabilities"]) == {"True", "False"}
+    assert set(prediction["probabilities"]) == {"true", "false"}
+    # the prediction's own probability is under its JSON form; the positive class's is its own
+    assert json.dumps(prediction["prediction"]) in prediction["probabilities"]
+    assert prediction["positive_probability"] == prediction["probabilities"]["true"]
+    assert prediction["format"] == 1
     assert prediction["event_id"].endswith("-EWR")
 
     missing = run(["predictions", "get", "nowhere"], env)

@@ -95,7 +95,8 @@ def test_promote_rollback_and_the_watch_surfaces(watched: Settings) -> None:
     # every prediction says which model made it, what was decided and at what threshold
     stored = reader.get(next(e.key for e in first if e.kind == "observation"))
     assert stored is not None and stored.model == "main" and stored.threshold is not None
-    assert stored.decision == (stored.probabilities["True"] >= stored.threshold)
+    assert stored.positive_probability is not None
+    assert stored.decision == (stored.positive_probability >= stored.threshold)
     metrics = reader.metrics()
     assert set(metrics["models"]) == {"main", "prior"}
     assert metrics["models"]["main"]["champion_in"] == [0, 1]

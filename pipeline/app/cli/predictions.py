@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -63,9 +64,13 @@ def predictions_watch(
             if as_json:
                 emit_json(row)
             else:
+                positive = entry.positive_probability
+                scores = (
+                    f"p={row['probabilities']}" if positive is None else f"p(positive)={positive}"
+                )
                 sys.stdout.write(
                     f"{row['event_time']} {row['key']:<12} {row['event_id']} "
-                    f"prediction={row['prediction']} p={row['probabilities']} "
+                    f"prediction={json.dumps(row['prediction'])} {scores} "
                     f"v{row['model_version']}\n"
                 )
                 sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.stack import StackStatus, ensure_kafka_jars, ensure_registry_jar
+from driftline.stack.secret_files import REDIS_PASSWORD
 
 __all__ = ["stack_app"]
 
@@ -111,9 +113,15 @@ def stack_status(ctx: typer.Context, namespace: Namespace = None, as_json: Json 
         raise typer.Exit(1)
 
 
+def _password_file(status: StackStatus) -> str | None:
+    """The file of the Redis password: the printed URL has none (use it with the URL, or
+    reach the stack from Python with driftline.app.connect.predictions_from_stack())."""
+    return str(Path(status.secrets_dir) / REDIS_PASSWORD) if status.secrets_dir else None
+
+
 def _print_status(status: StackStatus, as_json: bool) -> None:
     if as_json:
-        emit_json(status.to_dict())
+        emit_json(status.to_dict() | {"redis_password_file": _password_file(status)})
         return
     table = Table(title=f"driftline stack ({status.home})", show_header=True)
     for column in ("process", "pid", "address", "state"):
@@ -130,9 +138,8 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
     stderr.print(table)
     stderr.print(f"stack:             {status.describe()}")
     stderr.print(f"bootstrap servers: {status.bootstrap_servers}")
-    where = (
-        f" (password in {status.secrets_dir})" if status.redis_url and status.secrets_dir else ""
-    )
+    password_file = _password_file(status)
+    where = f" (password in {password_file})" if status.redis_url and password_file else ""
     stderr.print(f"redis url:         {status.redis_url}{where}")
     if status.registry:
         where = status.schema_registry_url or "down ('driftline stack up' restarts it, empty)"

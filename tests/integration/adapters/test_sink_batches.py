@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -51,7 +52,8 @@ def test_one_batch_of_many_keys_reads_back_exactly(client: redis.Redis, namespac
         want = batch[n]
         got = stored[key]
         assert got.event_id == want.event_id and got.offset == want.offset
-        assert got.probabilities == {str(k): v for k, v in want.probabilities.items()}  # type: ignore[union-attr]
+        assert got.probabilities == {json.dumps(k): v for k, v in want.probabilities.items()}  # type: ignore[union-attr]
+        assert got.positive_probability == want.probabilities[True]  # type: ignore[index]
         assert got.event_time == want.event_time and got.model_version == want.model_version
     entries = [decode_stream_entry(i, f) for i, f in client.xrange(f"{namespace}:predictions")]
     assert [e.event_id for e in entries] == [p.event_id for p in batch]

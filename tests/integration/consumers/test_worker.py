@@ -63,7 +63,7 @@ def test_worker_writes_predictions_metrics_and_commits(settings: Settings):
         assert stored.event_id == last.event_id
         assert stored.event_time == last.event_time
         assert stored.ingest_time >= stored.event_time
-        assert set(stored.probabilities or {}) == {"True", "False"}
+        assert set(stored.probabilities or {}) == {"true", "false"}
         assert stored.prediction in (True, False)
     assert client.get("nobody") is None
 

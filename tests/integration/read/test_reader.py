@@ -52,8 +52,8 @@ def test_sink_write_then_get_is_exact(client: redis.Redis, namespace: str) -> No
     stored = PredictionsClient(client, namespace).get("São Paulo ✈")
     assert stored is not None
     assert stored.probabilities is not None
-    assert stored.probabilities["True"].hex() == EXACT.hex()  # bit for bit, not rounded
-    assert stored.probabilities["False"].hex() == (1 - EXACT).hex()
+    assert stored.probabilities["true"].hex() == EXACT.hex()  # bit for bit, not rounded
+    assert stored.probabilities["false"].hex() == (1 - EXACT).hex()
     assert (stored.prediction, stored.event_id, stored.model_version) == (False, "e1", 5)
     assert stored.event_time == prediction.event_time
     assert stored.ingest_time == prediction.ingest_time
@@ -72,7 +72,7 @@ def test_follow_yields_an_entry_written_between_two_reads(
     stop = stop_after(4, {2: lambda: sink.write([_prediction("between")], [])})
     entries = list(PredictionsClient(client, namespace).follow(block_ms=50, stop=stop))
     assert [e.event_id for e in entries] == ["between"]
-    assert entries[0].probabilities == {"True": EXACT, "False": 1 - EXACT}
+    assert entries[0].probabilities == {"true": EXACT, "false": 1 - EXACT}
     assert entries[0].event_time == T0 and entries[0].model_version == 5
     assert entries[0].id == client.xrange(f"{namespace}:predictions")[0][0].decode()
 
@@ -104,7 +104,7 @@ def test_follow_from_start_yields_every_kept_entry(client: redis.Redis, namespac
     assert [e.event_id for e in entries] == ["before1", "before2", "during"]
     ids = [tuple(int(part) for part in e.id.split("-")) for e in entries]
     assert ids == sorted(ids)
-    expected = {"True": EXACT, "False": 1 - EXACT}
+    expected = {"true": EXACT, "false": 1 - EXACT}
     assert all(e.to_dict()["probabilities"] == expected for e in entries)
 
 

@@ -23,7 +23,9 @@ from driftline.adapters.prediction_record import (
     encode_stream,
     epoch_micros,
     json_label,
+    label_name,
 )
+from driftline.adapters.stored_prediction import positive_probability
 from driftline.core.events.records import Prediction
 
 T0 = datetime(2024, 6, 1, 8, 0, 0, 123_456, tzinfo=UTC)
@@ -117,7 +119,7 @@ def _expected_decision(prediction: Prediction) -> object:
 def _expected_probabilities(prediction: Prediction) -> dict[str, float] | None:
     if prediction.probabilities is None:
         return None
-    return {str(k): float(v) for k, v in prediction.probabilities.items()}
+    return {label_name(k): float(v) for k, v in prediction.probabilities.items()}
 
 
 # -- round trips ------------------------------------------------------------------------
@@ -138,6 +140,8 @@ def test_hash_round_trip(prediction: Prediction) -> None:
         model=prediction.model,
         decision=_expected_decision(prediction),
         threshold=prediction.threshold,
+        positive_probability=positive_probability(prediction.probabilities),
+        format=1,
     )
     assert _bits(stored.probabilities) == _bits(_expected_probabilities(prediction))
     assert stored.event_time.utcoffset() == prediction.event_time.utcoffset()
@@ -157,6 +161,8 @@ def test_stream_round_trip(prediction: Prediction) -> None:
         model_version=prediction.model_version,
         model=prediction.model,
         decision=_expected_decision(prediction),
+        positive_probability=positive_probability(prediction.probabilities),
+        format=1,
     )
     assert _bits(entry.probabilities) == _bits(_expected_probabilities(prediction))
     assert json.loads(json.dumps(entry.to_dict())) == entry.to_dict()
@@ -175,7 +181,7 @@ def test_probabilities_are_stored_exactly() -> None:
     """Not rounded: the model's float comes back bit for bit, from the hash and the stream."""
     probabilities = {True: 0.1234567891234, False: 1 - 0.1234567891234}
     prediction = _prediction(False, probabilities)
-    expected = {"True": 0.1234567891234, "False": 1 - 0.1234567891234}
+    expected = {"true": 0.1234567891234, "false": 1 - 0.1234567891234}
     assert _bits(_hash_round_trip(prediction).probabilities) == _bits(expected)
     assert _bits(_stream_round_trip(prediction).probabilities) == _bits(expected)
 
@@ -200,7 +206,8 @@ def test_labels_keep_their_json_type(label: Any, stored: Any) -> None:
         assert decoded.prediction == stored
         assert type(decoded.prediction) is type(stored)  # True stays bool, 1 stays int
         if label is not None:
-            assert decoded.probabilities == {str(label): 1.0}
+            assert decoded.probabilities == {json.dumps(stored): 1.0}
+            assert decoded.probability_of(decoded.prediction) == 1.0
 
 
 def test_regression_has_no_probabilities() -> None:
@@ -217,9 +224,11 @@ def test_non_ascii_keys_and_labels() -> None:
     prediction = _prediction("東京", probabilities, key="São Paulo/Guarulhos ✈")
     stored = _hash_round_trip(prediction)
     assert stored.key == "São Paulo/Guarulhos ✈" and stored.prediction == "東京"
-    assert stored.probabilities == probabilities
+    assert stored.probabilities == {json.dumps(k): v for k, v in probabilities.items()}
+    assert stored.probability_of("東京") == 0.5
     entry = _stream_round_trip(prediction)
-    assert entry.key == "São Paulo/Guarulhos ✈" and entry.probabilities == probabilities
+    assert entry.key == "São Paulo/Guarulhos ✈"
+    assert entry.probabilities == stored.probabilities
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -252,6 +261,8 @@ def test_field_names_are_the_documented_ones() -> None:
         "decision",
         "threshold",
         "config",
+        "positive_probability",
+        "format",
     )
     assert tuple(encode_stream(prediction)) == STREAM_FIELDS
     assert STREAM_FIELDS == (
@@ -264,6 +275,8 @@ def test_field_names_are_the_documented_ones() -> None:
         "model",
         "decision",
         "config",
+        "positive_probability",
+        "format",
     )
 
 
@@ -271,7 +284,7 @@ def test_encoded_values_are_what_redis_keeps() -> None:
     fields = encode_hash(_prediction(True, {True: 0.75, False: 0.25}))
     assert fields == {
         "prediction": "true",
-        "probabilities": '{"True": 0.75, "False": 0.25}',
+        "probabilities": '{"true": 0.75, "false": 0.25}',
         "model_version": "7",
         "event_id": "e-EWR",
         "event_time": "2024-06-01T08:00:00.123456+00:00",
@@ -284,6 +297,8 @@ def test_encoded_values_are_what_redis_keeps() -> None:
         "decision": "true",
         "threshold": "null",
         "config": "",
+        "positive_probability": "0.75",
+        "format": "1",
     }
 
 
@@ -345,9 +360,12 @@ _LABELS = st.one_of(
 
 
 @given(st.dictionaries(_LABELS, st.floats(allow_nan=False, allow_infinity=False), max_size=5))
-@example({False: 0.0, "False": 0.5})  # found by hypothesis: two labels, one JSON name
+@example({False: 0.0, "False": 0.5})  # one JSON name under str(): two now
+@example({(1,): 0.5, "(1,)": 0.25})  # one JSON name: a tuple is stored as its str()
 def test_probabilities_json_is_json_dumps(probabilities):
-    expected = json.dumps({str(k): float(v) for k, v in probabilities.items()}, allow_nan=False)
+    expected = json.dumps(
+        {label_name(k): float(v) for k, v in probabilities.items()}, allow_nan=False
+    )
     assert _record._probabilities_json(probabilities) == expected
 
 
@@ -360,3 +378,10 @@ def test_non_finite_probabilities_are_refused_as_before():
     for bad in (float("nan"), float("inf"), -float("inf")):
         with pytest.raises(ValueError):
             _record._probabilities_json({True: bad})
+
+
+def test_equal_labels_of_other_types_keep_their_own_names():
+    """A cache of names must not hand one label the name of an equal one of another type."""
+    for first, second in (((1,), (True,)), (0.0, -0.0), (1, True), (1, 1.0)):
+        assert _record._probabilities_json({first: 0.5}) == json.dumps({label_name(first): 0.5})
+        assert _record._probabilities_json({second: 0.5}) == json.dumps({label_name(second): 0.5})

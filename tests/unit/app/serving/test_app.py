@@ -23,7 +23,7 @@ def stored(key: str) -> StoredPrediction:
     return StoredPrediction(
         key=key,
         prediction=True,
-        probabilities={"False": 0.3, "True": 0.7},
+        probabilities={"false": 0.3, "true": 0.7},
         model_version=4,
         event_id=f"e-{key}",
         event_time=WHEN,
@@ -43,7 +43,7 @@ def entry(n: int) -> StreamEntry:
         key=f"k{n}",
         event_id=f"e{n}",
         prediction=False,
-        probabilities={"False": 0.9, "True": 0.1},
+        probabilities={"false": 0.9, "true": 0.1},
         event_time=WHEN,
         model_version=1,
         model="main",
