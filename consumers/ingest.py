@@ -1,0 +1,230 @@
+"""The ingest stage of ``driftline consume --source``: a user's topics into driftline's own.
+
+A user's stream lives in topics driftline does not own, in the user's format (JSON, or Avro
+through a schema registry) and keyed the user's way. The ingest stage reads them in a
+consumer group of its own, decodes each record, maps it by the source file's field paths
+to an :class:`~driftline.core.events.model.Observation` or
+:class:`~driftline.core.events.model.Outcome`, and publishes it into the namespace's events
+topic, routed by the entity key (or by the event id, when outcomes name their observation
+only by it). The worker then reads the events topic as it always does.
+
+Why a topic of driftline's own rather than reading the user's topics in the worker
+(``docs/decisions.md``, "Issue 21: sources"): the order in which records of two topics
+interleave is set by fetch timing, not by any log, so a worker reading two topics could not
+replay its input exactly; the events topic writes that order down. Its records keep the
+user's record timestamps, so timeliness is measured against the arrival in the user's
+topic, not the republication.
+
+Delivery: a batch is published and acknowledged before the offsets of its records are
+committed to the ingest group. A crash in between publishes the batch again; the worker's
+dedupe window drops the second copy by event id (at-least-once here, exactly-once learning
+there, as in Kafka Streams' repartition topics). A record that cannot be decoded or mapped
+becomes a dead letter with its reason, its topic, partition and offset: nothing is lost.
+
+The loop depends on Protocols only: it runs in a unit test.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from driftline.consumers.ports import DeadLetterSink
+from driftline.core.errors import DecodeError, TransientError
+from driftline.core.events.model import Event
+from driftline.core.events.records import DeadLetter, SourceRecord
+from driftline.core.quality.reasons import Rule
+from driftline.core.sources.mapping import MappingRefused
+
+__all__ = ["EventWriter", "Ingest", "IngestStats", "RecordMapping", "SourceReader"]
+
+log = logging.getLogger(__name__)
+
+#: A topic partition of a user's topic.
+TopicPartition = tuple[str, int]
+
+
+class SourceReader(Protocol):
+    """The user's topics, read by one member of the ingest group."""
+
+    def subscribe(self) -> None: ...
+
+    def poll(self, timeout_ms: int, max_records: int) -> Sequence[SourceRecord]:
+        """Records in offset order within each partition (empty when none came)."""
+        ...
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> bool:
+        """Commit next offsets; ``False`` when the group moved on (the records come again)."""
+        ...
+
+    def rewind(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Read these partitions again from these offsets (a batch that was not published)."""
+        ...
+
+    def lag(self) -> int:
+        """Records between this member's positions and the ends of its partitions."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventWriter(Protocol):
+    """Where mapped events go: the namespace's events topic."""
+
+    def send(self, event: Event, *, timestamp_ms: int, route: str) -> None:
+        """Queue ``event`` for the partition of ``route``, stamped ``timestamp_ms``."""
+        ...
+
+    def flush(self) -> int:
+        """Send what is queued and wait for every ack; raises a TransientError if any was
+        not acknowledged (the whole batch is then sent again)."""
+        ...
+
+
+class RecordMapping(Protocol):
+    """A decoded record of a user's topic to driftline's event
+    (:class:`~driftline.core.sources.mapping.RecordMapper`)."""
+
+    route_by_event_id: bool
+
+    def map(
+        self, topic: str, value: Any, headers: Mapping[str, bytes] | None = None
+    ) -> Event: ...
+
+
+#: Bytes of a record's value to the decoded record (a dict for JSON objects and Avro
+#: records); raises :class:`~driftline.core.errors.DecodeError` or ``MappingRefused``.
+Decoder = Callable[[bytes | None], Any]
+
+
+@dataclass
+class IngestStats:
+    """What the ingest stage did, for the summary and the views."""
+
+    read: int = 0
+    published: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    #: Records left in the user's topics when last asked (after an empty poll).
+    lag: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "published": self.published,
+            "dead_lettered": self.dead_lettered,
+            "retries": self.retries,
+        }
+
+
+class Ingest:
+    """Reads a user's topics, maps each record, republishes it; see the module's doc."""
+
+    def __init__(
+        self,
+        reader: SourceReader,
+        writer: EventWriter,
+        dead_letters: DeadLetterSink,
+        decode: Decoder,
+        mapping: RecordMapping,
+        *,
+        max_records: int = 1000,
+        poll_timeout_ms: int = 200,
+        retry_first_s: float = 0.5,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.dead_letters = dead_letters
+        self.decode = decode
+        self.mapping = mapping
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.retry_first_s = retry_first_s
+        self.retry_max_s = retry_max_s
+        self.stats = IngestStats()
+        #: Set once the last poll came back empty and nothing was left to read.
+        self.caught_up = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set; a batch that was not acknowledged is read again
+        after a pause that doubles up to ``retry_max_s`` (an outage is waited out)."""
+        self.reader.subscribe()
+        delay = self.retry_first_s
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except TransientError as exc:
+                    self.stats.retries += 1
+                    log.warning("ingest: %s; reading the batch again in %.1f s", exc, delay)
+                    stop.wait(delay)  # a pause between attempts, not a synchronisation
+                    delay = min(delay * 2, self.retry_max_s)
+                else:
+                    delay = self.retry_first_s
+        finally:
+            self.reader.close()
+
+    def backlog(self) -> int:
+        """Records of the user's topics not yet republished, as far as known."""
+        return 0 if self.caught_up.is_set() else max(1, self.stats.lag)
+
+    def step(self) -> int:
+        """One batch: read, map, publish, acknowledge, commit; the records read."""
+        records = self.reader.poll(self.poll_timeout_ms, self.max_records)
+        if not records:
+            self.stats.lag = self.reader.lag()
+            if self.stats.lag == 0:
+                self.caught_up.set()
+            return 0
+        self.caught_up.clear()
+        first: dict[TopicPartition, int] = {}
+        after: dict[TopicPartition, int] = {}
+        letters: list[DeadLetter] = []
+        for record in records:
+            where = (record.topic, record.partition)
+            first.setdefault(where, record.offset)
+            after[where] = record.offset + 1
+            letter = self._publish(record)
+            if letter is not None:
+                letters.append(letter)
+        try:
+            published = self.writer.flush()
+            self.dead_letters.publish(letters)
+        except TransientError:
+            self.reader.rewind(first)
+            raise
+        self.stats.read += len(records)
+        self.stats.published += published
+        self.stats.dead_lettered += len(letters)
+        self.reader.commit(after)
+        return len(records)
+
+    def _publish(self, record: SourceRecord) -> DeadLetter | None:
+        """Queue the event of ``record``, or say why it has none."""
+        try:
+            headers = dict(record.headers) if record.headers else None
+            event = self.mapping.map(record.topic, self.decode(record.value), headers)
+        except MappingRefused as exc:
+            return _letter(record, exc.reason, exc.detail)
+        except DecodeError as exc:
+            return _letter(record, Rule.SOURCE_UNDECODABLE, str(exc))
+        route = event.event_id if self.mapping.route_by_event_id else event.key
+        self.writer.send(event, timestamp_ms=record.timestamp_ms, route=route)
+        return None
+
+
+def _letter(record: SourceRecord, reason: str, detail: str) -> DeadLetter:
+    return DeadLetter(
+        reason=str(reason),
+        detail=f"{record.topic}[{record.partition}]@{record.offset}: {detail}",
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        timestamp_ms=record.timestamp_ms,
+        topic=record.topic,
+    )

@@ -1,0 +1,132 @@
+"""``consume --source FILE``: the ingest stage wired on Kafka, run beside the worker.
+
+:func:`start_ingest` makes the ingest stage of :mod:`driftline.consumers.ingest` on the
+services at the endpoints and runs it in a thread of its own (its own consumer and
+producer: a Kafka client serves one thread); the worker then reads the events topic as
+always. :class:`IngestAwareSource` makes the worker's bounded runs (``--until-idle``) wait
+for the ingest stage too: the worker is caught up only once the user's topics are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+from driftline.adapters.kafka.user_topics import EventPublisher, KafkaSourceReader
+from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.settings import Settings
+from driftline.adapters.settings.kafka import KafkaSettings
+from driftline.adapters.topics import partition_counts, prepare_topics
+from driftline.consumers.ingest import Decoder, Ingest
+from driftline.consumers.ports import RecordSource
+from driftline.core.errors import ConfigError
+from driftline.core.events.codec import EventCodec
+from driftline.core.events.records import InputRecord
+from driftline.core.sources.json_values import decode_json
+from driftline.core.sources.mapping import RecordMapper
+from driftline.core.sources.spec import SourceSpec
+
+__all__ = ["IngestAwareSource", "start_ingest"]
+
+log = logging.getLogger(__name__)
+
+
+def _decoder(spec: SourceSpec, settings: Settings) -> Decoder:
+    """Bytes to the user's record, in the source's format."""
+    if spec.format.type == "json":
+        return decode_json
+    from driftline.adapters.registry import registry_decoder
+
+    return registry_decoder(spec, settings)
+
+
+def _events_partitions(kafka: KafkaSettings, settings: Settings) -> int:
+    """Make the namespace's topics if missing (the events topic keeps the user's record
+    timestamps: arrival is when the user's topic got the record); its partition count."""
+    prepare_topics(kafka.model_copy(update={"timestamps": "replay"}), settings.namespace)
+    events = settings.topics.events
+    with admin_client(kafka) as admin:
+        counts = partition_counts(admin, [events])
+    return counts[events]
+
+
+def _check_topics(kafka: KafkaSettings, topics: Sequence[str]) -> None:
+    """Refuse a source whose topics do not exist (a typo would otherwise wait for ever)."""
+    with admin_client(kafka) as admin:
+        found = partition_counts(admin, list(topics))
+    missing = sorted(set(topics) - set(found))
+    if missing:
+        raise ConfigError(
+            f"the source's topic(s) {', '.join(missing)} do not exist on {kafka.bootstrap}"
+        )
+
+
+@contextmanager
+def start_ingest(
+    settings: Settings, kafka: KafkaSettings, spec: SourceSpec, stop: threading.Event
+) -> Iterator[Ingest]:
+    """Run the ingest stage of ``spec`` in a thread until the block ends; a failed ingest
+    sets ``stop`` (the worker's), so the worker checkpoints and the command ends."""
+    topics = spec.topics.all()
+    _check_topics(kafka, topics)
+    partitions = _events_partitions(kafka, settings)
+    decode = _decoder(spec, settings)
+    member = f"{kafka.client_id}-ingest-{uuid.uuid4().hex[:8]}"
+    consumer = make_consumer(
+        kafka,
+        group_id=f"{settings.topics.consumer_group}.ingest",
+        client_id=member,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    producer = make_producer(kafka, acks="all", linger_ms=5)
+    ingest = Ingest(
+        KafkaSourceReader(consumer, topics),
+        EventPublisher(producer, settings.topics.events, partitions, EventCodec()),
+        DeadLetterPublisher(producer, settings.topics.dead_letter, topics[0]),
+        decode,
+        RecordMapper(spec),
+        max_records=settings.worker.max_poll_records,
+    )
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            ingest.run(done)  # the block ends when the worker stops
+        except Exception:
+            log.exception("the ingest stage stopped; stopping the worker")
+            stop.set()
+
+    thread = threading.Thread(target=run, name="driftline-ingest", daemon=True)
+    log.info("ingesting %s into %s", ", ".join(topics), settings.topics.events)
+    thread.start()
+    try:
+        yield ingest
+    finally:
+        done.set()
+        thread.join(timeout=60)
+        producer.close(timeout=10)
+
+
+class IngestAwareSource:
+    """The worker's source, whose lag counts what the ingest stage has not republished:
+    a bounded run (``--until-idle``) ends only once the user's topics are read too."""
+
+    def __init__(self, source: RecordSource, ingest: Ingest) -> None:
+        self._source = source
+        self._ingest = ingest
+
+    def lag(self) -> int:
+        return self._source.lag() + self._ingest.backlog()
+
+    def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
+        return self._source.poll(timeout_ms, max_records)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
