@@ -16,9 +16,12 @@ user's record timestamps, so timeliness is measured against the arrival in the u
 topic, not the republication.
 
 Delivery: a batch is published and acknowledged before the offsets of its records are
-committed to the ingest group. A crash in between publishes the batch again; the worker's
-dedupe window drops the second copy by event id (at-least-once here, exactly-once learning
-there, as in Kafka Streams' repartition topics). A record that cannot be decoded or mapped
+committed to the ingest group. Records are released in timestamp order across the
+partitions read (:mod:`~driftline.consumers.ingest_merge`), so a backlog of observations
+and outcomes is republished interleaved as it happened, not one topic first. A crash in
+between publishes the batch again; the worker's dedupe window drops the second copy by
+event id (at-least-once here, exactly-once learning there, as in Kafka Streams'
+repartition topics). A record that cannot be decoded or mapped
 becomes a dead letter with its reason, its topic, partition and offset: nothing is lost.
 
 The loop depends on Protocols only: it runs in a unit test.
@@ -32,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from driftline.consumers.ingest_merge import TimeMerge
 from driftline.consumers.ports import DeadLetterSink
 from driftline.core.errors import DecodeError, TransientError
 from driftline.core.events.model import Event
@@ -50,7 +54,9 @@ TopicPartition = tuple[str, int]
 class SourceReader(Protocol):
     """The user's topics, read by one member of the ingest group."""
 
-    def subscribe(self) -> None: ...
+    def subscribe(self, on_revoked: Callable[[set[TopicPartition]], None]) -> None:
+        """Join the ingest group; ``on_revoked`` is told of partitions taken away."""
+        ...
 
     def poll(self, timeout_ms: int, max_records: int) -> Sequence[SourceRecord]:
         """Records in offset order within each partition (empty when none came)."""
@@ -66,6 +72,16 @@ class SourceReader(Protocol):
 
     def lag(self) -> int:
         """Records between this member's positions and the ends of its partitions."""
+        ...
+
+    def lagging(self) -> set[TopicPartition]:
+        """Partitions held with records not yet read, as far as the last fetches tell
+        (no broker round trip: this is asked after every poll)."""
+        ...
+
+    def hold_back(self, partitions: set[TopicPartition]) -> None:
+        """Fetch nothing more of ``partitions`` (enough of theirs is held), and fetch the
+        others again."""
         ...
 
     def close(self) -> None: ...
@@ -90,9 +106,7 @@ class RecordMapping(Protocol):
 
     route_by_event_id: bool
 
-    def map(
-        self, topic: str, value: Any, headers: Mapping[str, bytes] | None = None
-    ) -> Event: ...
+    def map(self, topic: str, value: Any, headers: Mapping[str, bytes] | None = None) -> Event: ...
 
 
 #: Bytes of a record's value to the decoded record (a dict for JSON objects and Avro
@@ -146,13 +160,15 @@ class Ingest:
         self.retry_first_s = retry_first_s
         self.retry_max_s = retry_max_s
         self.stats = IngestStats()
+        #: Records read and not yet released (:mod:`~driftline.consumers.ingest_merge`).
+        self.merge = TimeMerge()
         #: Set once the last poll came back empty and nothing was left to read.
         self.caught_up = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; a batch that was not acknowledged is read again
         after a pause that doubles up to ``retry_max_s`` (an outage is waited out)."""
-        self.reader.subscribe()
+        self.reader.subscribe(self.merge.forget)
         delay = self.retry_first_s
         try:
             while not stop.is_set():
@@ -169,22 +185,30 @@ class Ingest:
             self.reader.close()
 
     def backlog(self) -> int:
-        """Records of the user's topics not yet republished, as far as known."""
+        """Records of the user's topics not yet republished, as far as known (asked from
+        the worker's thread: reads what this thread wrote)."""
         return 0 if self.caught_up.is_set() else max(1, self.stats.lag)
 
     def step(self) -> int:
-        """One batch: read, map, publish, acknowledge, commit; the records read."""
-        records = self.reader.poll(self.poll_timeout_ms, self.max_records)
-        if not records:
-            self.stats.lag = self.reader.lag()
-            if self.stats.lag == 0:
-                self.caught_up.set()
+        """One batch: read, release in timestamp order, map, publish, acknowledge,
+        commit; the records released."""
+        polled = self.reader.poll(self.poll_timeout_ms, self.max_records)
+        merge = self.merge
+        merge.add(polled)
+        ready = merge.release(self.reader.lagging())
+        held = merge.held()
+        self.reader.hold_back({where for where, n in held.items() if n >= self.max_records})
+        if not ready:
+            if not polled and not held:
+                self.stats.lag = self.reader.lag()
+                if self.stats.lag == 0:
+                    self.caught_up.set()
             return 0
         self.caught_up.clear()
         first: dict[TopicPartition, int] = {}
         after: dict[TopicPartition, int] = {}
         letters: list[DeadLetter] = []
-        for record in records:
+        for record in ready:
             where = (record.topic, record.partition)
             first.setdefault(where, record.offset)
             after[where] = record.offset + 1
@@ -195,13 +219,14 @@ class Ingest:
             published = self.writer.flush()
             self.dead_letters.publish(letters)
         except TransientError:
-            self.reader.rewind(first)
+            self.reader.rewind(merge.first_offsets() | first)
+            merge.clear()
             raise
-        self.stats.read += len(records)
+        self.stats.read += len(ready)
         self.stats.published += published
         self.stats.dead_lettered += len(letters)
         self.reader.commit(after)
-        return len(records)
+        return len(ready)
 
     def _publish(self, record: SourceRecord) -> DeadLetter | None:
         """Queue the event of ``record``, or say why it has none."""

@@ -46,9 +46,13 @@ def _decoder(spec: SourceSpec, settings: Settings) -> Decoder:
 
 
 def _events_partitions(kafka: KafkaSettings, settings: Settings) -> int:
-    """Make the namespace's topics if missing (the events topic keeps the user's record
-    timestamps: arrival is when the user's topic got the record); its partition count."""
-    prepare_topics(kafka.model_copy(update={"timestamps": "replay"}), settings.namespace)
+    """Make the namespace's topics if missing; the events topic's partition count.
+
+    Its records are stamped as the settings say: by default the broker's append time (the
+    arrival at driftline; a backfill of old records is late by its age, and time-based
+    retention never deletes them on arrival), or with ``DRIFTLINE_KAFKA_TIMESTAMPS=replay``
+    the user's own record timestamps, which the ingest stage passes on."""
+    prepare_topics(kafka, settings.namespace)
     events = settings.topics.events
     with admin_client(kafka) as admin:
         counts = partition_counts(admin, [events])
@@ -72,7 +76,7 @@ def start_ingest(
 ) -> Iterator[Ingest]:
     """Run the ingest stage of ``spec`` in a thread until the block ends; a failed ingest
     sets ``stop`` (the worker's), so the worker checkpoints and the command ends."""
-    topics = spec.topics.all()
+    topics = spec.topics()
     _check_topics(kafka, topics)
     partitions = _events_partitions(kafka, settings)
     decode = _decoder(spec, settings)

@@ -9,10 +9,10 @@ events topic, to the partition Kafka's default partitioner would pick for the ro
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
@@ -45,8 +45,8 @@ class KafkaSourceReader:
         self.consumer = consumer
         self.topics = list(topics)
 
-    def subscribe(self) -> None:
-        self.consumer.subscribe(self.topics)
+    def subscribe(self, on_revoked: Callable[[set[tuple[str, int]]], None]) -> None:
+        self.consumer.subscribe(self.topics, listener=_Revoked(on_revoked))
 
     def poll(self, timeout_ms: int, max_records: int) -> list[SourceRecord]:
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
@@ -91,8 +91,38 @@ class KafkaSourceReader:
         ends = self.consumer.end_offsets(assigned)
         return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
 
+    def lagging(self) -> set[tuple[str, int]]:
+        lagging = set()
+        for tp in self.consumer.assignment():
+            end = self.consumer.highwater(tp)  # from the last fetch: no round trip
+            if end is None or self.consumer.position(tp) < end:
+                lagging.add((tp.topic, tp.partition))
+        return lagging
+
+    def hold_back(self, partitions: set[tuple[str, int]]) -> None:
+        held = self.consumer.assignment()
+        paused = {TopicPartition(topic, partition) for topic, partition in partitions} & held
+        was = self.consumer.paused()
+        if paused - was:
+            self.consumer.pause(*(paused - was))
+        if was - paused:
+            self.consumer.resume(*(was - paused))
+
     def close(self) -> None:
         self.consumer.close(autocommit=False)
+
+
+class _Revoked(ConsumerRebalanceListener):
+    """kafka-python 3 runs rebalance callbacks inside ``poll``, in the ingest's thread."""
+
+    def __init__(self, on_revoked: Callable[[set[tuple[str, int]]], None]) -> None:
+        self.on_revoked = on_revoked
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.on_revoked({(tp.topic, tp.partition) for tp in revoked})
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        pass
 
 
 class EventPublisher:

@@ -11,12 +11,12 @@ from typing import Annotated
 
 import typer
 
+from driftline.adapters.source_files import load_source
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
 from driftline.app.signals import stop_on_signals
 from driftline.consumers.process_tuning import limit_allocator
-from driftline.adapters.source_files import load_source
 from driftline.consumers.runner import (
     checked_task_config,
     checkpoint_codec,

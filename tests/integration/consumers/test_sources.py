@@ -96,8 +96,12 @@ def _publish_user_topics(settings: Settings, *, keyed_outcomes: bool, bad: bool)
     with admin_client(settings.kafka) as admin:
         from kafka.admin import NewTopic
 
+        keep = {"retention.ms": "-1"}  # the records are stamped 2013: keep them
         admin.create_topics(
-            [NewTopic(flights, PARTITIONS, 1), NewTopic(arrivals, PARTITIONS + 1, 1)]
+            [
+                NewTopic(flights, PARTITIONS, 1, topic_configs=keep),
+                NewTopic(arrivals, PARTITIONS + 1, 1, topic_configs=keep),
+            ]
         )
     producer = make_producer(settings.kafka)
     sent = 0
@@ -160,14 +164,10 @@ def _consume(settings: Settings, source: Path, log: Path, *args: str) -> subproc
 
 
 def _dead_letters(settings: Settings) -> list[dict[str, str]]:
-    consumer = make_consumer(
-        settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000
-    )
+    consumer = make_consumer(settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000)
     consumer.subscribe([settings.topics.dead_letter])
     try:
-        return [
-            {name: value.decode() for name, value in record.headers} for record in consumer
-        ]
+        return [{name: value.decode() for name, value in record.headers} for record in consumer]
     finally:
         consumer.close()
 
@@ -196,7 +196,9 @@ def test_a_json_source_is_read_directly_and_bad_records_are_dead_letters(
     assert state["predicted_ids"] == {o.event_id for o in OBSERVATIONS}
     learned = sum(m["counts"]["learned"] for m in state["metrics"].values())
     assert learned == len(OUTCOMES)
-    letters = [h for h in _dead_letters(settings) if h["driftline.source.topic"].endswith("flights")]
+    letters = [
+        h for h in _dead_letters(settings) if h["driftline.source.topic"].endswith("flights")
+    ]
     reasons = sorted(h["driftline.reason"] for h in letters)
     assert reasons == ["source-field-missing", "source-undecodable"], letters
     assert all(h["driftline.source.offset"].isdigit() for h in letters)

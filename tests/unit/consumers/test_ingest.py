@@ -18,6 +18,7 @@ from driftline.core.sources.mapping import RecordMapper
 from driftline.core.sources.spec import SourceSpec
 from tests.unit.consumers.worker_fakes import MemoryDeadLetters
 
+T = 1_700_000_000  # event times in seconds since the epoch
 SPEC = SourceSpec.model_validate(
     {
         "topics": {"observations": ["loans"], "outcomes": ["repaid"]},
@@ -45,9 +46,12 @@ class Reader:
         self.committed: list[dict[tuple[str, int], int]] = []
         self.rewound: list[dict[tuple[str, int], int]] = []
         self.closed = False
+        #: Partitions with records the broker has and this reader has not returned yet.
+        self.unread: set[tuple[str, int]] = set()
+        self.held_back: set[tuple[str, int]] = set()
 
-    def subscribe(self) -> None:
-        pass
+    def subscribe(self, on_revoked: Any) -> None:
+        self.on_revoked = on_revoked
 
     def poll(self, timeout_ms: int, max_records: int) -> Sequence[SourceRecord]:
         return self.batches.pop(0) if self.batches else []
@@ -61,6 +65,12 @@ class Reader:
 
     def lag(self) -> int:
         return len(self.batches)
+
+    def lagging(self) -> set[tuple[str, int]]:
+        return set(self.unread)
+
+    def hold_back(self, partitions: set[tuple[str, int]]) -> None:
+        self.held_back = partitions
 
     def close(self) -> None:
         self.closed = True
@@ -92,8 +102,8 @@ def test_records_are_mapped_published_and_only_then_committed():
     reader = Reader(
         [
             [
-                _record("loans", 0, {"customer": "c1", "loan": 7, "at": 100, "amount": 5.0}),
-                _record("repaid", 3, {"loan": 7, "at": 200, "bad": False}, partition=1),
+                _record("loans", 0, {"customer": "c1", "loan": 7, "at": T + 100, "amount": 5.0}),
+                _record("repaid", 3, {"loan": 7, "at": T + 200, "bad": False}, partition=1),
             ]
         ]
     )
@@ -125,7 +135,7 @@ def test_a_record_that_cannot_be_decoded_or_mapped_is_a_dead_letter_naming_its_p
             [
                 _record("loans", 4, b"{oops", partition=2),
                 _record("loans", 5, {"customer": "c1", "loan": 8, "amount": 1.0}, partition=2),
-                _record("loans", 6, {"customer": "c2", "loan": 9, "at": 1, "amount": 2.0}, 2),
+                _record("loans", 6, {"customer": "c2", "loan": 9, "at": T + 1, "amount": 2.0}, 2),
             ]
         ]
     )
@@ -144,7 +154,7 @@ def test_a_record_that_cannot_be_decoded_or_mapped_is_a_dead_letter_naming_its_p
 
 
 def test_a_batch_not_acknowledged_is_read_again_and_not_committed():
-    batch = [_record("loans", 0, {"customer": "c1", "loan": 1, "at": 1, "amount": 1.0})]
+    batch = [_record("loans", 0, {"customer": "c1", "loan": 1, "at": T + 1, "amount": 1.0})]
     reader = Reader([batch])
     writer, letters = Writer(failures=1), MemoryDeadLetters()
     ingest = _ingest(reader, writer, letters)
@@ -157,7 +167,7 @@ def test_a_batch_not_acknowledged_is_read_again_and_not_committed():
 
 
 def test_run_waits_out_an_outage_and_stops_when_told():
-    batch = [_record("loans", 0, {"customer": "c1", "loan": 1, "at": 1, "amount": 1.0})]
+    batch = [_record("loans", 0, {"customer": "c1", "loan": 1, "at": T + 1, "amount": 1.0})]
     reader = Reader([batch, batch])
     writer, letters = Writer(failures=1), MemoryDeadLetters()
     ingest = Ingest(reader, writer, letters, decode_json, RecordMapper(SPEC), retry_first_s=0)
@@ -174,3 +184,38 @@ def test_run_waits_out_an_outage_and_stops_when_told():
     ingest.run(stop)
     assert ingest.stats.retries == 1 and len(writer.sent) == 1 and reader.closed
     assert ingest.backlog() == 0
+
+
+def test_a_backlog_of_two_topics_is_republished_in_timestamp_order():
+    def at(topic: str, offset: int, ts: int, body: dict[str, Any]) -> SourceRecord:
+        return SourceRecord(topic, 0, offset, b"k", json.dumps(body).encode(), ts)
+
+    observations = [
+        at("loans", i, 1000 * i, {"customer": "c", "loan": i, "at": T + i, "amount": 1.0})
+        for i in range(4)
+    ]
+    outcomes = [
+        at("repaid", i, 1000 * i + 500, {"loan": i, "at": T + i, "bad": True}) for i in range(4)
+    ]
+    # the observations' whole backlog comes first; the outcome topic still has unread records
+    reader = Reader([observations, outcomes])
+    reader.unread = {("repaid", 0)}
+    writer, letters = Writer(), MemoryDeadLetters()
+    ingest = _ingest(reader, writer, letters)
+    assert ingest.step() == 0  # nothing goes while the outcomes may be older
+    reader.unread = set()
+    assert ingest.step() == 8
+    assert [(e.kind, e.event_id) for e, _, _ in writer.sent] == [
+        (kind, str(i)) for i in range(4) for kind in ("observation", "outcome")
+    ]
+    assert reader.committed == [{("loans", 0): 4, ("repaid", 0): 4}]
+
+
+def test_revoked_partitions_drop_what_is_held_of_them():
+    reader = Reader([[_record("loans", 0, {"customer": "c", "loan": 1, "at": T, "amount": 1.0})]])
+    reader.unread = {("repaid", 0)}
+    ingest = _ingest(reader, Writer(), MemoryDeadLetters())
+    ingest.reader.subscribe(ingest.merge.forget)
+    assert ingest.step() == 0 and ingest.merge.held() == {("loans", 0): 1}
+    reader.on_revoked({("loans", 0)})
+    assert ingest.merge.held() == {}
