@@ -79,11 +79,6 @@ class SourceReader(Protocol):
         (no broker round trip: this is asked after every poll)."""
         ...
 
-    def hold_back(self, partitions: set[TopicPartition]) -> None:
-        """Fetch nothing more of ``partitions`` (enough of theirs is held), and fetch the
-        others again."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -97,6 +92,10 @@ class EventWriter(Protocol):
     def flush(self) -> int:
         """Send what is queued and wait for every ack; raises a TransientError if any was
         not acknowledged (the whole batch is then sent again)."""
+        ...
+
+    def discard(self) -> None:
+        """Forget what is queued (its batch will be read and sent again)."""
         ...
 
 
@@ -149,6 +148,7 @@ class Ingest:
         poll_timeout_ms: int = 200,
         retry_first_s: float = 0.5,
         retry_max_s: float = 30.0,
+        max_held: int = 100_000,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -159,6 +159,10 @@ class Ingest:
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_first_s = retry_first_s
         self.retry_max_s = retry_max_s
+        #: Records held back for the timestamp order, at most (then released anyway: a
+        #: partition far behind the others must not make memory grow with the data; pausing
+        #: the others' fetches made kafka-python 3.0.12 stop fetching the one behind).
+        self.max_held = max_held
         self.stats = IngestStats()
         #: Records read and not yet released (:mod:`~driftline.consumers.ingest_merge`).
         self.merge = TimeMerge()
@@ -195,9 +199,17 @@ class Ingest:
         polled = self.reader.poll(self.poll_timeout_ms, self.max_records)
         merge = self.merge
         merge.add(polled)
-        ready = merge.release(self.reader.lagging())
         held = merge.held()
-        self.reader.hold_back({where for where, n in held.items() if n >= self.max_records})
+        if sum(held.values()) > self.max_held:  # memory first: release without waiting
+            log.warning(
+                "ingest: %d records held for a partition to catch up; releasing them "
+                "without waiting for it",
+                sum(held.values()),
+            )
+            ready = merge.release(set())
+        else:
+            ready = merge.release(self.reader.lagging())
+        held = merge.held()
         if not ready:
             if not polled and not held:
                 self.stats.lag = self.reader.lag()
@@ -205,21 +217,19 @@ class Ingest:
                     self.caught_up.set()
             return 0
         self.caught_up.clear()
-        first: dict[TopicPartition, int] = {}
         after: dict[TopicPartition, int] = {}
         letters: list[DeadLetter] = []
-        for record in ready:
-            where = (record.topic, record.partition)
-            first.setdefault(where, record.offset)
-            after[where] = record.offset + 1
-            letter = self._publish(record)
-            if letter is not None:
-                letters.append(letter)
         try:
+            for record in ready:
+                after[(record.topic, record.partition)] = record.offset + 1
+                letter = self._publish(record)  # a registry that is down: TransientError
+                if letter is not None:
+                    letters.append(letter)
             published = self.writer.flush()
             self.dead_letters.publish(letters)
-        except TransientError:
-            self.reader.rewind(merge.first_offsets() | first)
+        except TransientError:  # the whole batch is read again (first offsets: ``ready``'s)
+            self.writer.discard()
+            self.reader.rewind(merge.first_offsets() | _firsts(ready))
             merge.clear()
             raise
         self.stats.read += len(ready)
@@ -240,6 +250,14 @@ class Ingest:
         route = event.event_id if self.mapping.route_by_event_id else event.key
         self.writer.send(event, timestamp_ms=record.timestamp_ms, route=route)
         return None
+
+
+def _firsts(records: Sequence[SourceRecord]) -> dict[TopicPartition, int]:
+    """The first offset of each partition among ``records`` (each in offset order)."""
+    firsts: dict[TopicPartition, int] = {}
+    for record in records:
+        firsts.setdefault((record.topic, record.partition), record.offset)
+    return firsts
 
 
 def _letter(record: SourceRecord, reason: str, detail: str) -> DeadLetter:

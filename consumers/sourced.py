@@ -16,16 +16,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.user_topics import EventPublisher, KafkaSourceReader
 from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.registry import (
+    RegistryAvroDecoder,
+    RegistryClient,
+    event_codec,
+    registry_client,
+)
 from driftline.adapters.settings import Settings
 from driftline.adapters.settings.kafka import KafkaSettings
+from driftline.adapters.source_files import load_reader_schema
 from driftline.adapters.topics import partition_counts, prepare_topics
 from driftline.consumers.ingest import Decoder, Ingest
 from driftline.consumers.ports import RecordSource
 from driftline.core.errors import ConfigError
-from driftline.core.events.codec import EventCodec
 from driftline.core.events.records import InputRecord
 from driftline.core.sources.json_values import decode_json
 from driftline.core.sources.mapping import RecordMapper
@@ -36,13 +43,26 @@ __all__ = ["IngestAwareSource", "start_ingest"]
 log = logging.getLogger(__name__)
 
 
-def _decoder(spec: SourceSpec, settings: Settings) -> Decoder:
-    """Bytes to the user's record, in the source's format."""
+def _decoder(spec: SourceSpec, settings: Settings, stack_registry: str | None) -> Decoder:
+    """Bytes to the user's record, in the source's format: JSON, or Avro through the
+    registry the source file names, else the settings' (``DRIFTLINE_SCHEMA_REGISTRY_URL``),
+    else the local stack's (``stack up --registry``)."""
     if spec.format.type == "json":
         return decode_json
-    from driftline.adapters.registry import registry_decoder
-
-    return registry_decoder(spec, settings)
+    registry = settings.schema_registry
+    if spec.format.registry is not None:
+        client: RegistryClient | None = RegistryClient(
+            spec.format.registry, auth=registry.auth(), timeout_s=registry.timeout_s
+        )
+    else:
+        client = registry_client(registry, stack_registry)
+    if client is None:
+        raise ConfigError(
+            "an avro source needs a schema registry: name it in the source file "
+            "([format].registry), set DRIFTLINE_SCHEMA_REGISTRY_URL, or start the local "
+            "stack with 'driftline stack up --registry'"
+        )
+    return RegistryAvroDecoder(client, load_reader_schema(spec)).decode
 
 
 def _events_partitions(kafka: KafkaSettings, settings: Settings) -> int:
@@ -72,14 +92,16 @@ def _check_topics(kafka: KafkaSettings, topics: Sequence[str]) -> None:
 
 @contextmanager
 def start_ingest(
-    settings: Settings, kafka: KafkaSettings, spec: SourceSpec, stop: threading.Event
+    settings: Settings, endpoints: Endpoints, spec: SourceSpec, stop: threading.Event
 ) -> Iterator[Ingest]:
     """Run the ingest stage of ``spec`` in a thread until the block ends; a failed ingest
     sets ``stop`` (the worker's), so the worker checkpoints and the command ends."""
-    topics = spec.topics()
+    kafka = settings.kafka.at(endpoints.bootstrap)
+    topics = list(spec.topics())
     _check_topics(kafka, topics)
     partitions = _events_partitions(kafka, settings)
-    decode = _decoder(spec, settings)
+    decode = _decoder(spec, settings, endpoints.schema_registry_url)
+    codec = event_codec(settings.schema_registry, endpoints.schema_registry_url)
     member = f"{kafka.client_id}-ingest-{uuid.uuid4().hex[:8]}"
     consumer = make_consumer(
         kafka,
@@ -92,7 +114,7 @@ def start_ingest(
     producer = make_producer(kafka, acks="all", linger_ms=5)
     ingest = Ingest(
         KafkaSourceReader(consumer, topics),
-        EventPublisher(producer, settings.topics.events, partitions, EventCodec()),
+        EventPublisher(producer, settings.topics.events, partitions, codec),
         DeadLetterPublisher(producer, settings.topics.dead_letter, topics[0]),
         decode,
         RecordMapper(spec),

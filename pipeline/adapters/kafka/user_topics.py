@@ -99,15 +99,6 @@ class KafkaSourceReader:
                 lagging.add((tp.topic, tp.partition))
         return lagging
 
-    def hold_back(self, partitions: set[tuple[str, int]]) -> None:
-        held = self.consumer.assignment()
-        paused = {TopicPartition(topic, partition) for topic, partition in partitions} & held
-        was = self.consumer.paused()
-        if paused - was:
-            self.consumer.pause(*(paused - was))
-        if was - paused:
-            self.consumer.resume(*(was - paused))
-
     def close(self) -> None:
         self.consumer.close(autocommit=False)
 
@@ -146,6 +137,9 @@ class EventPublisher:
                 "headers": [(KIND_HEADER, event.kind.encode())],
             }
         )
+
+    def discard(self) -> None:
+        self._queued = []
 
     def flush(self) -> int:
         queued, self._queued = self._queued, []

@@ -118,8 +118,7 @@ def consume(
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
         ingest = None
         if spec is not None:
-            kafka = settings.kafka.at(endpoints.bootstrap)
-            ingest = stages.enter_context(start_ingest(settings, kafka, spec, stop))
+            ingest = stages.enter_context(start_ingest(settings, endpoints, spec, stop))
         log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
         worker = run_worker(
             settings,

@@ -48,7 +48,6 @@ class Reader:
         self.closed = False
         #: Partitions with records the broker has and this reader has not returned yet.
         self.unread: set[tuple[str, int]] = set()
-        self.held_back: set[tuple[str, int]] = set()
 
     def subscribe(self, on_revoked: Any) -> None:
         self.on_revoked = on_revoked
@@ -69,9 +68,6 @@ class Reader:
     def lagging(self) -> set[tuple[str, int]]:
         return set(self.unread)
 
-    def hold_back(self, partitions: set[tuple[str, int]]) -> None:
-        self.held_back = partitions
-
     def close(self) -> None:
         self.closed = True
 
@@ -84,6 +80,9 @@ class Writer:
 
     def send(self, event: Event, *, timestamp_ms: int, route: str) -> None:
         self.queued.append((event, timestamp_ms, route))
+
+    def discard(self) -> None:
+        self.queued = []
 
     def flush(self) -> int:
         queued, self.queued = self.queued, []
@@ -219,3 +218,17 @@ def test_revoked_partitions_drop_what_is_held_of_them():
     assert ingest.step() == 0 and ingest.merge.held() == {("loans", 0): 1}
     reader.on_revoked({("loans", 0)})
     assert ingest.merge.held() == {}
+
+
+def test_held_records_are_released_anyway_past_the_bound():
+    records = [
+        _record("loans", i, {"customer": "c", "loan": i, "at": T + i, "amount": 1.0})
+        for i in range(3)
+    ]
+    reader = Reader([records])
+    reader.unread = {("repaid", 0)}  # for ever behind
+    writer = Writer()
+    ingest = Ingest(
+        reader, writer, MemoryDeadLetters(), decode_json, RecordMapper(SPEC), max_held=2
+    )
+    assert ingest.step() == 3 and len(writer.sent) == 3
