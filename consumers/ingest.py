@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -77,6 +78,14 @@ class SourceReader(Protocol):
     def lagging(self) -> set[TopicPartition]:
         """Partitions held with records not yet read, as far as the last fetches tell
         (no broker round trip: this is asked after every poll)."""
+        ...
+
+    def assigned(self) -> bool:
+        """Whether the group gave this member any partition."""
+        ...
+
+    def rejoin(self) -> None:
+        """Leave the subscription and take it again (an assignment that never came)."""
         ...
 
     def close(self) -> None: ...
@@ -149,6 +158,8 @@ class Ingest:
         retry_first_s: float = 0.5,
         retry_max_s: float = 30.0,
         max_held: int = 100_000,
+        rejoin_after_s: float = 120.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.reader = reader
         self.writer = writer
@@ -163,6 +174,12 @@ class Ingest:
         #: partition far behind the others must not make memory grow with the data; pausing
         #: the others' fetches made kafka-python 3.0.12 stop fetching the one behind).
         self.max_held = max_held
+        #: Seconds without any partition after which the member rejoins its group: a
+        #: leader that joined before it had the topics' metadata assigned nothing, and
+        #: kafka-python 3.0.12 keeps that empty assignment (the worker does the same).
+        self.rejoin_after_s = rejoin_after_s
+        self.monotonic = monotonic
+        self._unassigned_since: float | None = None
         self.stats = IngestStats()
         #: Records read and not yet released (:mod:`~driftline.consumers.ingest_merge`).
         self.merge = TimeMerge()
@@ -185,8 +202,25 @@ class Ingest:
                     delay = min(delay * 2, self.retry_max_s)
                 else:
                     delay = self.retry_first_s
+                self._check_assignment()
         finally:
             self.reader.close()
+
+    def _check_assignment(self) -> None:
+        if self.reader.assigned():
+            self._unassigned_since = None
+            return
+        now = self.monotonic()
+        if self._unassigned_since is None:
+            self._unassigned_since = now
+        elif now - self._unassigned_since >= self.rejoin_after_s:
+            log.warning(
+                "ingest: no partition of the source's topics for %.0f s; rejoining the group",
+                now - self._unassigned_since,
+            )
+            self.merge.clear()
+            self.reader.rejoin()
+            self._unassigned_since = now
 
     def backlog(self) -> int:
         """Records of the user's topics not yet republished, as far as known (asked from

@@ -110,6 +110,8 @@ def start_ingest(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        session_timeout_ms=settings.worker.session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.worker.session_timeout_ms // 5),
     )
     producer = make_producer(kafka, acks="all", linger_ms=5)
     ingest = Ingest(
@@ -119,6 +121,7 @@ def start_ingest(
         decode,
         RecordMapper(spec),
         max_records=settings.worker.max_poll_records,
+        rejoin_after_s=settings.worker.stall_s,
     )
     done = threading.Event()
 

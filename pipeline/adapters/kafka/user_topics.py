@@ -46,7 +46,15 @@ class KafkaSourceReader:
         self.topics = list(topics)
 
     def subscribe(self, on_revoked: Callable[[set[tuple[str, int]]], None]) -> None:
-        self.consumer.subscribe(self.topics, listener=_Revoked(on_revoked))
+        self._listener = _Revoked(on_revoked)
+        self.consumer.subscribe(self.topics, listener=self._listener)
+
+    def assigned(self) -> bool:
+        return bool(self.consumer.assignment())
+
+    def rejoin(self) -> None:
+        self.consumer.unsubscribe()
+        self.consumer.subscribe(self.topics, listener=self._listener)
 
     def poll(self, timeout_ms: int, max_records: int) -> list[SourceRecord]:
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)

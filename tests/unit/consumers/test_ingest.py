@@ -46,6 +46,8 @@ class Reader:
         self.committed: list[dict[tuple[str, int], int]] = []
         self.rewound: list[dict[tuple[str, int], int]] = []
         self.closed = False
+        self.has_partitions = True
+        self.rejoined = 0
         #: Partitions with records the broker has and this reader has not returned yet.
         self.unread: set[tuple[str, int]] = set()
 
@@ -70,6 +72,13 @@ class Reader:
 
     def close(self) -> None:
         self.closed = True
+
+    def assigned(self) -> bool:
+        return self.has_partitions
+
+    def rejoin(self) -> None:
+        self.rejoined += 1
+        self.has_partitions = True
 
 
 class Writer:
@@ -232,3 +241,30 @@ def test_held_records_are_released_anyway_past_the_bound():
         reader, writer, MemoryDeadLetters(), decode_json, RecordMapper(SPEC), max_held=2
     )
     assert ingest.step() == 3 and len(writer.sent) == 3
+
+
+def test_a_member_left_without_partitions_rejoins_its_group():
+    reader = Reader([])
+    reader.has_partitions = False
+    clock = [0.0]
+    ingest = Ingest(
+        reader,
+        Writer(),
+        MemoryDeadLetters(),
+        decode_json,
+        RecordMapper(SPEC),
+        rejoin_after_s=10,
+        monotonic=lambda: clock[0],
+    )
+    stop = threading.Event()
+    original = ingest.step
+
+    def step() -> int:
+        clock[0] += 4
+        if reader.rejoined:
+            stop.set()
+        return original()
+
+    ingest.step = step  # type: ignore[method-assign]
+    ingest.run(stop)
+    assert reader.rejoined == 1 and clock[0] >= 12
