@@ -11,9 +11,9 @@ only by it). The worker then reads the events topic as it always does.
 Why a topic of driftline's own rather than reading the user's topics in the worker
 (``docs/decisions.md``, "Issue 21: sources"): the order in which records of two topics
 interleave is set by fetch timing, not by any log, so a worker reading two topics could not
-replay its input exactly; the events topic writes that order down. Its records keep the
-user's record timestamps, so timeliness is measured against the arrival in the user's
-topic, not the republication.
+replay its input exactly; the events topic writes that order down. Each record is sent
+with the user's record timestamp, which the events topic keeps when it is made with
+``DRIFTLINE_KAFKA_TIMESTAMPS=replay`` (by default the broker stamps the republication).
 
 Delivery: a batch is published and acknowledged before the offsets of its records are
 committed to the ingest group. Records are released in timestamp order across the
