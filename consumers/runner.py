@@ -221,6 +221,7 @@ def run_worker(
     metrics_host: str = "127.0.0.1",
     exit_on_stall: bool = False,
     task_config: TaskConfig | None = None,
+    wrap_source: Callable[[RecordSource], RecordSource] | None = None,
 ) -> Worker:
     """Run one worker of the namespace's consumer group until it stops; return it.
 
@@ -229,14 +230,16 @@ def run_worker(
     ``exit_on_stall`` ends the process (exit status 75) when a Kafka call has hung past
     ``DRIFTLINE_STALL_S``: a blocked thread cannot be taken back, and a supervisor's
     restart resumes from the checkpoints exactly (``driftline consume`` sets it);
-    ``task_config`` replaces the settings' (a model or feature function given in Python).
+    ``task_config`` replaces the settings' (a model or feature function given in Python);
+    ``wrap_source`` wraps the worker's record source (``consume --source``: its lag counts
+    the ingest stage's backlog).
     """
     builder = WorkerBuilder(settings, endpoints, local_key=local_key, task_config=task_config)
     kafka = builder.kafka
     ensure_alerts_topic(kafka, settings.namespace)
     member = f"{kafka.client_id}-worker-{uuid.uuid4().hex[:8]}"
     with builder.worker(
-        lambda: make_record_source(settings, member, kafka=kafka),
+        lambda: (wrap_source or _same)(make_record_source(settings, member, kafka=kafka)),
         config,
         ticks_member=member,
         on_batch=on_batch,
@@ -255,3 +258,7 @@ def run_worker(
                 exposition.shutdown()
                 exposition.server_close()
     return worker
+
+
+def _same(source: RecordSource) -> RecordSource:
+    return source

@@ -32,22 +32,32 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from river import base
 
-from driftline.adapters.endpoints import resolve_endpoints
+from driftline.adapters.endpoints import Endpoints, resolve_endpoints
+from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.registry import event_codec
 from driftline.adapters.settings import Settings
+from driftline.adapters.source_files import load_source
+from driftline.adapters.topics import prepare_topics
 from driftline.app.signals import stop_on_signals
 from driftline.consumers.runner import checked_task_config, worker_config
 from driftline.consumers.runner import run_worker as _run_worker
+from driftline.consumers.sourced import IngestAwareSource, start_ingest
+from driftline.core.events.model import Observation, Outcome
 from driftline.core.learning.models import ModelSource
 from driftline.core.learning.user_features import FeatureFunction
 from driftline.core.task.config import TaskConfig
+from driftline.producers.publisher import EventPublisher
 from driftline.stack import LocalStack
 
-__all__ = ["FeatureFunction", "Model", "run_worker", "task_config"]
+__all__ = ["FeatureFunction", "Model", "publish", "run_worker", "task_config"]
 
 #: A model: a River estimator (each partition and challenger learns its own clone), a
 #: module-level factory returning one (called with ``seed=`` when it takes it), or a spec
@@ -81,6 +91,7 @@ def run_worker(
     max_events: int | None = None,
     until_idle_s: float | None = None,
     stop: threading.Event | None = None,
+    source: str | Path | None = None,
 ) -> dict[str, Any]:
     """Join the namespace's consumer group and predict on every observation, learn on every
     outcome, until ``stop`` is set or a bound is reached; return the run's figures.
@@ -95,23 +106,55 @@ def run_worker(
     ``--until-idle`` do. Without ``stop``, the run ends at a bound, or at SIGINT/SIGTERM
     when called from the main thread.
 
+    ``source``: a source file (``consume --source``: your own topics, format and
+    mapping, docs/sources.md); ``None``: the namespace's events topic.
+
     The figures are those ``driftline consume --json`` prints: ``records``,
     ``predictions``, ``dead_letters``, ``checkpoints``, ... and ``partitions``.
     """
     settings = Settings() if settings is None else settings
     config = task_config(model, features, settings)
-    stack = LocalStack(settings.stack)
-    endpoints = resolve_endpoints(settings.kafka, settings.redis, stack.endpoints)
-    local_key = stack.checkpoint_key if endpoints.source == "local-stack" else None
+    spec = None if source is None else load_source(Path(source))  # refused before connecting
+    endpoints, local_key = _services(settings)
     loop = worker_config(settings, max_events=max_events, until_idle_s=until_idle_s)
-    if stop is None and threading.current_thread() is threading.main_thread():
-        with stop_on_signals() as stop:
-            worker = _run_worker(
-                settings, endpoints, loop, stop, local_key=local_key, task_config=config
-            )
-    else:
-        stop = threading.Event() if stop is None else stop
+    with ExitStack() as stages:
+        if stop is None:
+            main = threading.current_thread() is threading.main_thread()
+            stop = stages.enter_context(stop_on_signals()) if main else threading.Event()
+        wrap = None
+        if spec is not None:
+            ingest = stages.enter_context(start_ingest(settings, endpoints, spec, stop))
+            wrap = partial(IngestAwareSource, ingest=ingest)
         worker = _run_worker(
-            settings, endpoints, loop, stop, local_key=local_key, task_config=config
+            settings,
+            endpoints,
+            loop,
+            stop,
+            local_key=local_key,
+            task_config=config,
+            wrap_source=wrap,
         )
     return worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
+
+
+def publish(events: Iterable[Observation | Outcome], *, settings: Settings | None = None) -> int:
+    """Publish ``events`` to the namespace's events topic (its topics are made if missing);
+    the number Kafka acknowledged. Kafka is the settings', else the running local stack's;
+    with a schema registry configured, the registry's ids go on the wire."""
+    settings = Settings() if settings is None else settings
+    endpoints, _ = _services(settings)
+    kafka = settings.kafka.at(endpoints.bootstrap)
+    prepare_topics(kafka, settings.namespace)
+    codec = event_codec(settings.schema_registry, endpoints.schema_registry_url)
+    with EventPublisher(make_producer(kafka), settings.topics.events, codec) as publisher:
+        for event in events:
+            publisher.publish(event)
+        return publisher.flush().total
+
+
+def _services(settings: Settings) -> tuple[Endpoints, Callable[[], bytes | None] | None]:
+    """Kafka and Redis as the settings name them, else the local stack's (with its
+    checkpoint key)."""
+    stack = LocalStack(settings.stack)
+    endpoints = resolve_endpoints(settings.kafka, settings.redis, stack.endpoints)
+    return endpoints, stack.checkpoint_key if endpoints.source == "local-stack" else None

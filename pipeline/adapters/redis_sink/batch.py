@@ -3,9 +3,11 @@ Cluster (see :mod:`driftline.adapters.redis_sink`).
 
 The script makes the stale-write check atomic: a prediction whose event time is older
 than the stored one is dropped, so an out-of-order record never overwrites a fresher
-prediction; equal event times overwrite, so a deterministic replay rewrites the same
-values. A key that holds another type refuses only its own write (WRONGTYPE), which the
-reply names.
+prediction. Equal event times are ordered by event id (the greater or equal one is
+written), so the latest prediction of a key does not depend on which partition wrote last
+when one key's events are spread over partitions (``consume --source`` routing by event
+id), and a deterministic replay rewrites the same values. A key that holds another type
+refuses only its own write (WRONGTYPE), which the reply names.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ __all__ = ["BATCH_BODY", "BatchReply", "BatchScript"]
 
 #: KEYS: the hashes of ``batch.h`` in order, then the stream (if ``batch.s``), then the
 #: metrics hash (if ``batch.m``). ARGV: TTL in ms, the stream's MAXLEN, the batch as JSON:
-#: ``h`` = [[event_time_us, field, value, ...], ...], ``s`` = [[field, value, ...], ...],
+#: ``h`` = [[event_time_us, event_id, field, value, ...], ...], ``s`` = [[field, value, ...], ...],
 #: ``m`` = [field, value, ...]. Returns ``{stored, refused, stream_ok, metrics_ok}``: how
 #: many hashes were written, the 0-based rows of ``h`` whose key holds another type, and
 #: whether the stream and the metrics hash took their writes (1) or held another type (0).
@@ -55,11 +57,12 @@ local n = 0
 if batch.h then
   for i, row in ipairs(batch.h) do
     n = i
-    local held = redis.pcall('HGET', KEYS[i], 'event_time_us')
+    local held = redis.pcall('HMGET', KEYS[i], 'event_time_us', 'event_id')
     if not wrote(held) then
       refused[#refused + 1] = i - 1
-    elseif not held or tonumber(held) <= tonumber(row[1]) then
-      if wrote(redis.pcall('HSET', KEYS[i], unpack(row, 2))) then
+    elseif not held[1] or tonumber(held[1]) < tonumber(row[1])
+        or (tonumber(held[1]) == tonumber(row[1]) and (held[2] or '') <= row[2]) then
+      if wrote(redis.pcall('HSET', KEYS[i], unpack(row, 3))) then
         if ttl > 0 then
           redis.call('PEXPIRE', KEYS[i], ttl)
         end
@@ -89,6 +92,8 @@ return {stored, refused, stream_ok, metrics_ok}
 """
 #: Where ``event_time_us``'s value sits in :func:`hash_items`'s flat list.
 _TIME_US = 2 * HASH_FIELDS.index("event_time_us") + 1
+#: Where ``event_id``'s value sits in it (the tie-break of equal event times).
+_EVENT_ID = 2 * HASH_FIELDS.index("event_id") + 1
 #: Redis Cluster: a script touching keys of several slots (all on one node) says so.
 _CLUSTER_FLAGS = "#!lua flags=allow-cross-slot-keys\n"
 
@@ -196,7 +201,7 @@ class BatchScript:
         keys = [key for key, _ in hashes]
         batch: dict[str, Any] = {}
         if hashes:
-            batch["h"] = [[items[_TIME_US], *items] for _, items in hashes]
+            batch["h"] = [[items[_TIME_US], items[_EVENT_ID], *items] for _, items in hashes]
         if stream:
             batch["s"] = stream
             keys.append(self.keys.predictions_stream)

@@ -82,7 +82,10 @@ class RedisSink:
         for index, prediction in enumerate(predictions):
             shared.append(encoded_values(prediction))
             held = newest.get(prediction.key)
-            if held is None or prediction.event_time >= predictions[held].event_time:
+            if held is None or (prediction.event_time, prediction.event_id) >= (
+                predictions[held].event_time,
+                predictions[held].event_id,
+            ):
                 newest[prediction.key] = index
         stream = [stream_items(p, values) for p, values in zip(predictions, shared, strict=True)]
         hashes = [

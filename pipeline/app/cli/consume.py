@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from driftline.adapters.source_files import load_source
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
@@ -19,6 +23,7 @@ from driftline.consumers.runner import (
     run_worker,
     worker_config,
 )
+from driftline.consumers.sourced import IngestAwareSource, start_ingest
 
 __all__ = ["FEATURES_HELP", "MODEL_HELP", "consume"]
 
@@ -81,6 +86,14 @@ def consume(
             help="the address the metrics port binds (0.0.0.0 in a container)",
         ),
     ] = "127.0.0.1",
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="read your own topics, as this TOML or YAML file describes them "
+            "(topics, format, field mapping: docs/sources.md); default: the namespace's "
+            "events topic",
+        ),
+    ] = None,
     as_json: Json = False,
     namespace: Namespace = None,
 ) -> None:
@@ -99,9 +112,13 @@ def consume(
     settings, endpoints, key = services.settings, services.endpoints, services.local_key
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
     checked_task_config(settings)  # nor a model, features or contract that cannot be made
+    spec = None if source is None else load_source(source)  # a mistake: refused here
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
-    with stop_on_signals() as stop:  # before the log lines: a signal after them is handled
+    with stop_on_signals() as stop, ExitStack() as stages:  # signals: before the log lines
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
+        ingest = None
+        if spec is not None:
+            ingest = stages.enter_context(start_ingest(settings, endpoints, spec, stop))
         log.info("consuming %s from %s", settings.topics.events, endpoints.describe())
         worker = run_worker(
             settings,
@@ -112,8 +129,11 @@ def consume(
             metrics_port=metrics_port,
             metrics_host=metrics_host,
             exit_on_stall=True,
+            wrap_source=None if ingest is None else partial(IngestAwareSource, ingest=ingest),
         )
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
+    if ingest is not None:
+        summary["ingest"] = ingest.stats.to_dict()
     if as_json:
         emit_json(summary)
     else:

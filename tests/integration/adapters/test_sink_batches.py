@@ -122,3 +122,19 @@ def test_a_metrics_key_of_another_type_is_counted_and_the_predictions_written(
     client.set(f"{namespace}:metrics", "not a hash")
     assert sink.write([_prediction("k", 1, minute=0)], [{"partition": 0, "scored": 1}]) == 1
     assert sink.metrics_refused == 1 and client.xlen(f"{namespace}:predictions") == 1
+
+
+@pytest.mark.parametrize("order", ["smaller id first", "greater id first"])
+def test_equal_event_times_keep_the_greater_event_id_whichever_partition_writes_last(
+    client: redis.Redis, namespace: str, order: str
+):
+    """One key's events spread over partitions (``consume --source`` routing by event id)
+    race to the key's hash: equal event times are ordered by event id, not by arrival."""
+    sink = RedisSink(client, namespace)
+    first, second = _prediction("JFK-LAX", 7, minute=3), _prediction("JFK-LAX", 8, minute=3)
+    writes = [[first], [second]] if order == "smaller id first" else [[second], [first]]
+    for batch in writes:  # two partitions' batches, one after the other
+        sink.write(batch, [])
+    sink.write([second, first], [])  # and within one batch
+    stored = PredictionsClient(client, namespace).get("JFK-LAX")
+    assert stored is not None and stored.event_id == "e8"
