@@ -219,7 +219,7 @@ def test_readme_own_csv_stream_to_a_prediction(stack_env: dict[str, str], tmp_pa
     prediction = json.loads(out.strip().splitlines()[-1])
     assert prediction["key"] == "C042"
     assert prediction["event_id"] == "L3"  # C042's latest application
-    assert set(prediction["probabilities"]) == {"False", "True"}
+    assert set(prediction["probabilities"]) == {"false", "true"}
     # every label was learned: each came 30 days later, within the 31 days' wait
     metrics = json.loads(run_block("driftline metrics --json", env, work).strip().splitlines()[-1])
     assert metrics["total"]["counts"]["learned"] == 5, metrics["total"]["counts"]
