@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from driftline.adapters.file_problems import validation_problems, yaml_problem
 from driftline.core.contract.check import Contract
 from driftline.core.errors import ConfigError
 
@@ -97,39 +98,10 @@ def parse_contract(text: str, syntax: str, origin: str = "contract") -> Contract
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from exc
+        raise ConfigError(f"{origin}: not valid YAML: {yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: a contract is a table of keys (stream, features, rules)")
     try:
         return Contract.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_problems(exc)}") from None
-
-
-def _problems(exc: ValidationError, most: int = 3) -> str:
-    """Where each problem is and what it is, without pydantic's URLs (the first few)."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"])
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = "not a key of a contract here (a typo?)"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            if kind not in ("value_error", "missing") and "input" in error:
-                message += f" (got {_one_line(repr(error['input']))[:80]})"
-        problems.append(f"{where}: {message}" if where else message)
-    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
-    return "; ".join(problems[:most]) + more
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is None:
-        return _one_line(problem)
-    return f"line {mark.line + 1}, column {mark.column + 1}: {_one_line(problem)}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+        raise ConfigError(f"{origin}: {validation_problems(exc, 'contract')}") from None

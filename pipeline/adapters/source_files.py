@@ -29,6 +29,7 @@ import fastavro
 import yaml
 from pydantic import ValidationError
 
+from driftline.adapters.file_problems import validation_problems, yaml_problem
 from driftline.core.errors import SourceFileError
 from driftline.core.sources.spec import SourceSpec
 
@@ -75,7 +76,7 @@ def parse_source(
     except tomllib.TOMLDecodeError as exc:
         raise SourceFileError(f"{origin}: not valid TOML: {exc}") from None
     except yaml.YAMLError as exc:
-        raise SourceFileError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
+        raise SourceFileError(f"{origin}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise SourceFileError(
             f"{origin}: a source file is a table of keys ([topics], [format], [observation], "
@@ -84,7 +85,9 @@ def parse_source(
     try:
         spec = SourceSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SourceFileError(f"{origin}: {_problems(exc)}") from None
+        raise SourceFileError(
+            f"{origin}: {validation_problems(exc, 'source file', place, lower=True)}"
+        ) from None
     schema = spec.format.reader_schema
     if schema is not None and base is not None and not schema.is_absolute():
         fmt = spec.format.model_copy(update={"reader_schema": base / schema})
@@ -129,33 +132,3 @@ def place(loc: tuple[int | str, ...]) -> str:
     for part in rest:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
-
-
-def _problems(exc: ValidationError, most: int = 3) -> str:
-    """Where each problem is and what it is, without pydantic's URLs (the first few)."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = place(error["loc"])
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = "not a key of a source file here (a typo?)"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            message = message[:1].lower() + message[1:]
-            if kind not in ("value_error", "missing") and "input" in error:
-                message += f" (got {_one_line(repr(error['input']))[:80]})"
-        problems.append(f"{where}: {message}" if where else message)
-    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
-    return "; ".join(problems[:most]) + more
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    if mark is None:
-        return _one_line(problem)
-    return f"line {mark.line + 1}, column {mark.column + 1}: {_one_line(problem)}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

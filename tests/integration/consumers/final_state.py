@@ -4,6 +4,7 @@ two sides of every exactly-once recovery test (``test_recovery``, ``test_sources
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,10 @@ from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker
 from driftline.core.task.checkpoint import describe
 from driftline.read.reader import PredictionsClient
+from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.unit.consumers.worker_fakes import MemoryDeadLetters
 
-__all__ = ["final_state", "records_done", "replayed", "wait_for"]
+__all__ = ["consume_env", "final_state", "records_done", "replayed", "wait_for"]
 
 
 def final_state(settings: Settings) -> dict[str, Any]:
@@ -120,3 +122,20 @@ def wait_for(condition: Callable[[], bool], deadline_s: float, what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+def consume_env(settings: Settings, worker_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a ``driftline consume`` subprocess: this one's without its
+    DRIFTLINE_* variables, ``worker_env``, and the services and namespace of ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    return (
+        env
+        | worker_env
+        | {
+            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
+            "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
+            "DRIFTLINE_NAMESPACE": settings.namespace,
+            "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
+            "DRIFTLINE_KAFKA_CLIENT": settings.kafka.client,
+        }
+    )

@@ -24,7 +24,13 @@ from driftline.adapters.settings import Settings
 from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
-from tests.integration.consumers.final_state import final_state, records_done, replayed, wait_for
+from tests.integration.consumers.final_state import (
+    consume_env,
+    final_state,
+    records_done,
+    replayed,
+    wait_for,
+)
 from tests.integration.helpers import create_topics, drain, publish
 
 pytestmark = pytest.mark.integration
@@ -99,18 +105,7 @@ def _settings(base: Settings, suffix: str) -> Settings:
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    return (
-        env
-        | WORKER_ENV
-        | {
-            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
-            "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
-            "DRIFTLINE_NAMESPACE": settings.namespace,
-            "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
-            "DRIFTLINE_KAFKA_CLIENT": settings.kafka.client,
-        }
-    )
+    return consume_env(settings, WORKER_ENV)
 
 
 def _worker(settings: Settings, log: Path, *args: str) -> subprocess.Popen:

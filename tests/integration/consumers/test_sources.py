@@ -11,7 +11,6 @@ equal to one uninterrupted pass over the log the ingest stage wrote.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -29,6 +28,7 @@ from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from tests.conftest import TEST_CHECKPOINT_KEY
 from tests.integration.consumers.final_state import (
+    consume_env,
     final_state,
     records_done,
     replayed,
@@ -144,17 +144,7 @@ def _publish_user_topics(settings: Settings, *, keyed_outcomes: bool, bad: bool)
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    return (
-        env
-        | WORKER_ENV
-        | {
-            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
-            "DRIFTLINE_REDIS_URL": settings.redis.url.get_secret_value(),  # type: ignore[union-attr]
-            "DRIFTLINE_NAMESPACE": settings.namespace,
-            "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
-        }
-    )
+    return consume_env(settings, WORKER_ENV)
 
 
 def _consume(settings: Settings, source: Path, log: Path, *args: str) -> subprocess.Popen:
