@@ -215,7 +215,8 @@ def _schema(name: str) -> str:
 
 
 def _create_topics(bootstrap: str, topics: Sequence[str], partitions: int) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    # confluent_kafka.admin re-exports NewTopic without __all__: mypy --strict asks for this
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     missing = [t for t in topics if t not in admin.list_topics(timeout=30).topics]

@@ -13,6 +13,7 @@ answer, and every probability equals River's own prequential loop on the same ro
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,14 @@ from tests.integration.consumers.loan_stream import (
 
 pytestmark = pytest.mark.e2e
 
-COUNT = 1500
-SEED = 11
+COUNT = 2000
 BIN = Path(sys.executable).parent
+
+#: The README's commands, run as written (the test's own flags after them).
+PRODUCE = "python loans.py --count 2000 --v2-from 0.5"
+CONSUME = "driftline consume --source loans.toml --until-idle 10 --pending-ttl 3000000"
+METRICS = "driftline metrics"
+GET = "driftline predictions get c00325"  # the first application's customer (seed 7)
 
 
 def _example(tmp_path: Path, namespace: str) -> tuple[Path, tuple[str, str]]:
@@ -54,12 +60,15 @@ def _example(tmp_path: Path, namespace: str) -> tuple[Path, tuple[str, str]]:
     return folder, topics
 
 
-def _run(command: list[str], folder: Path, env: dict[str, str], timeout: float = 600) -> str:
+def _run(line: str, folder: Path, env: dict[str, str], *extra: str) -> str:
+    """Run a README command line with this venv's programs, in ``folder``; its output."""
+    program, *args = shlex.split(line)
+    command = [str(BIN / program), *args, *extra]
     started = time.monotonic()
     done = subprocess.run(
-        command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False
     )
-    print(f"{' '.join(command[:3])}: {time.monotonic() - started:.1f} s")
+    print(f"{line}: {time.monotonic() - started:.1f} s")
     assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     return done.stdout
 
@@ -94,50 +103,16 @@ def test_the_loan_stream_is_read_from_the_registry_and_equals_river(
         DRIFTLINE_SCHEMA_REGISTRY_URL=schema_registry,
         DRIFTLINE_PARTITIONS="1",  # one events partition: one model learns in one order
     )
-    written = _run(
-        [
-            str(BIN / "python"),
-            "loans.py",
-            "--count",
-            str(COUNT),
-            "--seed",
-            str(SEED),
-            "--duration",
-            "3",
-            "--v2-from",
-            "0.5",
-            "--topics",
-            ",".join(topics),
-        ],
-        folder,
-        env,
-    )
+    written = _run(PRODUCE, folder, env, "--duration", "3", "--topics", ",".join(topics))
     assert f"{2 * COUNT} records" in written
     injected = _inject_bad_records(settings.kafka.bootstrap or "", topics[0])
 
-    summary = _run(
-        [
-            str(BIN / "driftline"),
-            "consume",
-            "--source",
-            "loans.toml",
-            "--until-idle",
-            "10",
-            "--pending-ttl",
-            "3000000",
-            "--raw-features",
-            "--model",
-            MODEL,
-            "--json",
-        ],
-        folder,
-        env,
-    )
+    summary = _run(CONSUME, folder, env, "--raw-features", "--model", MODEL, "--json")
     print(summary.strip().splitlines()[-1])
-    total = json.loads(_run([str(BIN / "driftline"), "metrics", "--json"], folder, env))["total"]
+    total = json.loads(_run(METRICS, folder, env, "--json"))["total"]
 
     loans = loans_module(folder)
-    story = loans.story(COUNT, SEED, 0.5)
+    story = loans.story(COUNT, 7, 0.5)  # loans.py's default seed
     labels = {r.value["loan_id"]: r.value["defaulted"] for r in story if r.kind == "outcome"}
     entries = stream_entries(settings)
     ours = {entry.event_id: entry.positive_probability for entry in entries}
@@ -161,11 +136,8 @@ def test_the_loan_stream_is_read_from_the_registry_and_equals_river(
         assert (reason, topic) == ("source-undecodable", topics[0])
         assert ("bad-magic-byte" if why == "not-avro" else "unknown-schema") in detail, detail
 
-    customer = story[-1].key if story[-1].kind == "application" else story[0].key
-    got = json.loads(
-        _run([str(BIN / "driftline"), "predictions", "get", customer, "--json"], folder, env)
-    )
-    assert got["key"] == customer and got["event_id"] in ours
+    got = json.loads(_run(GET, folder, env, "--json"))
+    assert got["key"] == story[0].key and got["event_id"] in ours
 
     loan_ids = sorted(labels)
     truth = [labels[loan] for loan in loan_ids]
