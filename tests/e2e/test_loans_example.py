@@ -12,12 +12,12 @@ answer, and every probability equals River's own prequential loop on the same ro
 
 from __future__ import annotations
 
+import doctest
 import json
 import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,14 @@ from tests.integration.consumers.loan_stream import (
     EXAMPLE,
     MODEL,
     consume_env,
-    dead_letters,
     features_of,
     loans_module,
     river_reference,
     roc_auc,
+    run_command,
     stream_entries,
 )
+from tests.integration.helpers import dead_letter_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -63,14 +64,7 @@ def _example(tmp_path: Path, namespace: str) -> tuple[Path, tuple[str, str]]:
 def _run(line: str, folder: Path, env: dict[str, str], *extra: str) -> str:
     """Run a README command line with this venv's programs, in ``folder``; its output."""
     program, *args = shlex.split(line)
-    command = [str(BIN / program), *args, *extra]
-    started = time.monotonic()
-    done = subprocess.run(
-        command, cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    print(f"{line}: {time.monotonic() - started:.1f} s")
-    assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
+    return run_command([str(BIN / program), *args, *extra], env, cwd=folder)
 
 
 def _inject_bad_records(bootstrap: str, topic: str) -> dict[str, tuple[int, int]]:
@@ -121,7 +115,7 @@ def test_the_loan_stream_is_read_from_the_registry_and_equals_river(
     assert total["counts"]["learned"] == COUNT  # every outcome learned once
     assert total["counts"]["dead_letters"] == 0 and total["counts"]["expired"] == 0
 
-    letters = [h for h in dead_letters(settings) if h.get("driftline.source.topic")]
+    letters = [h for h in dead_letter_headers(settings) if h.get("driftline.source.topic")]
     found = {
         (int(h["driftline.source.partition"]), int(h["driftline.source.offset"])): (
             h["driftline.reason"],
@@ -158,3 +152,20 @@ def test_the_loan_stream_is_read_from_the_registry_and_equals_river(
     gaps = [abs(ours[loan] - reference[loan]) for loan in loan_ids]  # type: ignore[operator]
     print(f"River's reference: {len(gaps)} compared, max |difference| {max(gaps):.3g}")
     assert max(gaps) == 0.0
+
+
+def test_loans_py_examples_run_and_it_passes_mypy_strict(tmp_path: Path) -> None:
+    """The producer's docstring examples hold, and a user's ``mypy --strict`` accepts it
+    (from a copy of its own, with no project configuration)."""
+    failed, tried = doctest.testmod(loans_module(), report=True)
+    assert tried >= 5 and failed == 0
+    shutil.copy(EXAMPLE / "loans.py", tmp_path / "loans.py")
+    checked = subprocess.run(
+        [str(BIN / "mypy"), "--strict", "--no-incremental", "loans.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout

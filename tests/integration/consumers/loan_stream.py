@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import time
 import tomllib
@@ -26,7 +27,6 @@ from typing import Any
 
 from river import compose, linear_model, preprocessing
 
-from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.settings import Settings
 from driftline.read import PredictionsClient, StreamEntry
 from tests.conftest import TEST_CHECKPOINT_KEY
@@ -35,12 +35,12 @@ __all__ = [
     "EXAMPLE",
     "MODEL",
     "consume_env",
-    "dead_letters",
     "features_of",
     "learned",
     "loans_module",
     "river_reference",
     "roc_auc",
+    "run_command",
     "stream_entries",
 ]
 
@@ -148,11 +148,13 @@ def learned(settings: Settings) -> int:
         return int(client.metrics()["total"]["counts"]["learned"])
 
 
-def dead_letters(settings: Settings) -> list[dict[str, str]]:
-    """The headers of the namespace's dead letters."""
-    consumer = make_consumer(settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000)
-    consumer.subscribe([settings.topics.dead_letter])
-    try:
-        return [{name: value.decode() for name, value in record.headers} for record in consumer]
-    finally:
-        consumer.close()
+def run_command(command: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
+    """Run ``command`` to its end (10 minutes at most); its standard output (it must
+    succeed)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    print(f"{' '.join(command[:4])}...: {time.monotonic() - started:.1f} s")
+    assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
