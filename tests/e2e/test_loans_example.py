@@ -16,7 +16,6 @@ import doctest
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -160,12 +159,4 @@ def test_loans_py_examples_run_and_it_passes_mypy_strict(tmp_path: Path) -> None
     failed, tried = doctest.testmod(loans_module(), report=True)
     assert tried >= 5 and failed == 0
     shutil.copy(EXAMPLE / "loans.py", tmp_path / "loans.py")
-    checked = subprocess.run(
-        [str(BIN / "mypy"), "--strict", "--no-incremental", "loans.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stdout
+    run_command([str(BIN / "mypy"), "--strict", "--no-incremental", "loans.py"], {}, tmp_path)
