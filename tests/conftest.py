@@ -140,6 +140,16 @@ def local_stack_home(services: Endpoints) -> Path:
     return _LOCAL_STACK_HOME[0]
 
 
+@pytest.fixture(scope="session")
+def schema_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real schema registry's Confluent-compatible URL, started once per run (skips only
+    when Maven cannot build it: ``tests/integration/schema_registry.py``)."""
+    from tests.integration.schema_registry import running_registry
+
+    with running_registry(tmp_path_factory.mktemp("schema-registry")) as url:
+        yield url
+
+
 @pytest.fixture
 def namespace() -> str:
     """A namespace of its own: topics, group and Redis keys no other test touches."""

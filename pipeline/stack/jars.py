@@ -1,4 +1,5 @@
-"""Fetch the Kafka broker's jars from Maven Central into a cache, once per version."""
+"""Fetch the Kafka broker's jars (and, for tests and users, Kafka's command-line tools)
+from Maven Central into a cache, once per version."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from pathlib import Path
 
 from driftline.core.errors import StackError
 
-__all__ = ["ensure_kafka_jars", "kafka_libs_dir"]
+__all__ = [
+    "ensure_kafka_jars",
+    "ensure_kafka_tools_jars",
+    "kafka_libs_dir",
+    "kafka_tools_libs_dir",
+]
 
 log = logging.getLogger(__name__)
 _COMPLETE = ".complete"
@@ -33,6 +39,30 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
     marker file is written last, so an interrupted fetch is redone, never half-used.
     """
     libs = kafka_libs_dir(cache_dir, version)
+    return _fetch(libs, "kafka-runtime.pom.xml", version, f"kafka_2.13-{version}.jar", timeout_s)
+
+
+def kafka_tools_libs_dir(cache_dir: Path, version: str) -> Path:
+    """Where Kafka's command-line tools (``kafka-tools``) live in the cache.
+
+    >>> kafka_tools_libs_dir(Path("/c"), "4.1.1").as_posix()
+    '/c/kafka-tools-4.1.1/libs'
+    """
+    return cache_dir / f"kafka-tools-{version}" / "libs"
+
+
+def ensure_kafka_tools_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> Path:
+    """The folder holding ``org.apache.kafka:kafka-tools`` (the console producer and
+    consumer, ``org.apache.kafka.tools.ConsoleProducer``) with its runtime dependencies,
+    fetched as :func:`ensure_kafka_jars` fetches the broker's; the broker does not need
+    them, so the stack never fetches them itself."""
+    libs = kafka_tools_libs_dir(cache_dir, version)
+    return _fetch(libs, "kafka-tools.pom.xml", version, f"kafka-tools-{version}.jar", timeout_s)
+
+
+def _fetch(libs: Path, pom_name: str, version: str, expected: str, timeout_s: float) -> Path:
+    """Copy the runtime dependencies of the packaged ``pom_name`` into ``libs`` with Maven
+    (once: a marker written last says the folder is complete)."""
     if (libs / _COMPLETE).exists():
         return libs
     mvn = shutil.which("mvn")
@@ -44,7 +74,7 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
     if libs.exists():
         shutil.rmtree(libs)
     libs.mkdir(parents=True)
-    pom = resources.files("driftline.stack").joinpath("kafka-runtime.pom.xml")
+    pom = resources.files("driftline.stack").joinpath(pom_name)
     with resources.as_file(pom) as pom_path:
         command = [
             mvn,
@@ -57,7 +87,7 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
             f"-DoutputDirectory={libs}",
             "-DincludeScope=runtime",
         ]
-        log.info("fetching Kafka %s jars with Maven into %s", version, libs)
+        log.info("fetching %s's jars (Kafka %s) with Maven into %s", pom_name, version, libs)
         try:
             done = subprocess.run(
                 command, capture_output=True, text=True, timeout=timeout_s, check=False
@@ -67,7 +97,7 @@ def ensure_kafka_jars(cache_dir: Path, version: str, timeout_s: float = 900) -> 
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise StackError(f"Maven could not fetch Kafka {version}:\n{tail}")
-    if not any(libs.glob(f"kafka_2.13-{version}.jar")):
-        raise StackError(f"Maven finished but kafka_2.13-{version}.jar is not in {libs}")
+    if not (libs / expected).exists():
+        raise StackError(f"Maven finished but {expected} is not in {libs}")
     (libs / _COMPLETE).write_text(version)
     return libs

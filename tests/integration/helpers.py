@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.kafka_clients import make_producer
+from driftline.adapters.kafka_clients import make_consumer, make_producer
 from driftline.adapters.settings import Settings
 from driftline.adapters.topics import prepare_topics
 from driftline.consumers.runner import run_worker, worker_config
@@ -25,6 +25,17 @@ def create_topics(settings: Settings, partitions: int = 1, fresh: bool = False) 
     return prepare_topics(
         settings.with_overrides(partitions=partitions).kafka, settings.namespace, fresh=fresh
     )
+
+
+def dead_letter_headers(settings: Settings) -> list[dict[str, str]]:
+    """The headers of every dead letter of the namespace (reason, source topic, partition,
+    offset...), oldest first per partition."""
+    consumer = make_consumer(settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    consumer.subscribe([settings.topics.dead_letter])
+    try:
+        return [{name: value.decode() for name, value in record.headers} for record in consumer]
+    finally:
+        consumer.close()
 
 
 def publish(settings: Settings, events: Iterable[Observation | Outcome]) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
+from driftline.adapters.kafka_clients import admin_client, make_producer
 from driftline.adapters.settings import Settings
 from driftline.core.events.model import Observation
 from driftline.producers.flights import flight_events
@@ -34,7 +34,7 @@ from tests.integration.consumers.final_state import (
     replayed,
     wait_for,
 )
-from tests.integration.helpers import create_topics, drain, publish
+from tests.integration.helpers import create_topics, dead_letter_headers, drain, publish
 
 pytestmark = pytest.mark.integration
 
@@ -156,15 +156,6 @@ def _consume(settings: Settings, source: Path, log: Path, *args: str) -> subproc
     )
 
 
-def _dead_letters(settings: Settings) -> list[dict[str, str]]:
-    consumer = make_consumer(settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=5000)
-    consumer.subscribe([settings.topics.dead_letter])
-    try:
-        return [{name: value.decode() for name, value in record.headers} for record in consumer]
-    finally:
-        consumer.close()
-
-
 def _settings(settings: Settings) -> Settings:
     return settings.with_overrides(
         lateness_feature=False,
@@ -209,7 +200,7 @@ def test_a_json_source_is_read_directly_and_bad_records_are_dead_letters(
     # arrival order gives: the same models, labels, figures and predictions
     assert state == reference
     letters = [
-        h for h in _dead_letters(settings) if h["driftline.source.topic"].endswith("flights")
+        h for h in dead_letter_headers(settings) if h["driftline.source.topic"].endswith("flights")
     ]
     reasons = sorted(h["driftline.reason"] for h in letters)
     assert reasons == ["source-field-missing", "source-undecodable"], letters
