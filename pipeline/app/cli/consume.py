@@ -99,6 +99,7 @@ def consume(
 ) -> None:
     """Join the consumer group: predict on every observation, learn on every outcome."""
     limit_allocator()  # before any client starts a thread: see driftline.consumers.process_tuning
+    spec = None if source is None else load_source(source)  # a mistake: refused first
     services = services_of(
         ctx,
         namespace,
@@ -112,7 +113,6 @@ def consume(
     settings, endpoints, key = services.settings, services.endpoints, services.local_key
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
     checked_task_config(settings)  # nor a model, features or contract that cannot be made
-    spec = None if source is None else load_source(source)  # a mistake: refused here
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop, ExitStack() as stages:  # signals: before the log lines
         log.info("effective config: %s", json.dumps(settings.masked(), default=str))
