@@ -117,9 +117,10 @@ class RecordMapping(Protocol):
     def map(self, topic: str, value: Any, headers: Mapping[str, bytes] | None = None) -> Event: ...
 
 
-#: Bytes of a record's value to the decoded record (a dict for JSON objects and Avro
-#: records); raises :class:`~driftline.core.errors.DecodeError` or ``MappingRefused``.
-Decoder = Callable[[bytes | None], Any]
+#: A record's topic and value bytes to the decoded record (a dict for JSON objects and
+#: Avro records: each topic may have its reader schema); raises
+#: :class:`~driftline.core.errors.DecodeError` or ``MappingRefused``.
+Decoder = Callable[[str, bytes | None], Any]
 
 
 @dataclass
@@ -276,7 +277,7 @@ class Ingest:
         """Queue the event of ``record``, or say why it has none."""
         try:
             headers = dict(record.headers) if record.headers else None
-            event = self.mapping.map(record.topic, self.decode(record.value), headers)
+            event = self.mapping.map(record.topic, self.decode(record.topic, record.value), headers)
         except MappingRefused as exc:
             return _letter(record, exc.reason, exc.detail)
         except DecodeError as exc:

@@ -28,7 +28,7 @@ from driftline.adapters.registry import (
 )
 from driftline.adapters.settings import Settings
 from driftline.adapters.settings.kafka import KafkaSettings
-from driftline.adapters.source_files import load_reader_schema
+from driftline.adapters.source_files import reader_schemas
 from driftline.adapters.topics import partition_counts, prepare_topics
 from driftline.consumers.ingest import Decoder, Ingest
 from driftline.consumers.ports import RecordSource
@@ -48,7 +48,7 @@ def _decoder(spec: SourceSpec, settings: Settings, stack_registry: str | None) -
     registry the source file names, else the settings' (``DRIFTLINE_SCHEMA_REGISTRY_URL``),
     else the local stack's (``stack up --registry``)."""
     if spec.format.type == "json":
-        return decode_json
+        return lambda topic, raw: decode_json(raw)
     registry = settings.schema_registry
     if spec.format.registry is not None:
         client: RegistryClient | None = RegistryClient(
@@ -62,7 +62,12 @@ def _decoder(spec: SourceSpec, settings: Settings, stack_registry: str | None) -
             "([format].registry), set DRIFTLINE_SCHEMA_REGISTRY_URL, or start the local "
             "stack with 'driftline stack up --registry'"
         )
-    return RegistryAvroDecoder(client, load_reader_schema(spec)).decode
+    plain = RegistryAvroDecoder(client).decode
+    by_topic = {
+        topic: RegistryAvroDecoder(client, schema).decode
+        for topic, schema in reader_schemas(spec).items()
+    }
+    return lambda topic, raw: by_topic.get(topic, plain)(raw)
 
 
 def _events_partitions(kafka: KafkaSettings, settings: Settings) -> int:

@@ -33,7 +33,14 @@ from driftline.adapters.file_problems import validation_problems, yaml_problem
 from driftline.core.errors import SourceFileError
 from driftline.core.sources.spec import SourceSpec
 
-__all__ = ["SOURCE_SUFFIXES", "load_reader_schema", "load_source", "parse_source", "place"]
+__all__ = [
+    "SOURCE_SUFFIXES",
+    "load_reader_schema",
+    "load_source",
+    "parse_source",
+    "place",
+    "reader_schemas",
+]
 
 #: The suffixes of a source file, and the syntax each is read as.
 SOURCE_SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
@@ -41,8 +48,8 @@ SOURCE_SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 
 def load_source(path: str | Path) -> SourceSpec:
     """The source in ``path`` (``.toml``, ``.yaml`` or ``.yml``). A relative
-    ``[format].reader_schema`` is resolved against the file's folder, and the schema is read
-    and checked now (:func:`load_reader_schema`)."""
+    ``[format].reader_schema`` (or ``reader_schemas``) is resolved against the file's
+    folder, and each schema is read and checked now (:func:`reader_schemas`)."""
     path = Path(path)
     syntax = SOURCE_SUFFIXES.get(path.suffix.lower())
     if syntax is None:
@@ -52,7 +59,7 @@ def load_source(path: str | Path) -> SourceSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceFileError(f"{path}: cannot read the source file ({exc})") from exc
     spec = parse_source(text, syntax, str(path), base=path.parent)
-    load_reader_schema(spec, origin=str(path))
+    reader_schemas(spec, origin=str(path))
     return spec
 
 
@@ -88,10 +95,15 @@ def parse_source(
         raise SourceFileError(
             f"{origin}: {validation_problems(exc, 'source file', place, lower=True)}"
         ) from None
-    schema = spec.format.reader_schema
-    if schema is not None and base is not None and not schema.is_absolute():
-        fmt = spec.format.model_copy(update={"reader_schema": base / schema})
-        spec = spec.model_copy(update={"format": fmt})
+    if base is not None:
+        fmt = spec.format
+        update: dict[str, Any] = {}
+        if fmt.reader_schema is not None:
+            update["reader_schema"] = base / fmt.reader_schema
+        if fmt.reader_schemas is not None:
+            update["reader_schemas"] = {k: base / v for k, v in fmt.reader_schemas.items()}
+        if update:  # (an absolute path stays as it is: base / absolute is the absolute)
+            spec = spec.model_copy(update={"format": fmt.model_copy(update=update)})
     return spec
 
 
@@ -99,9 +111,24 @@ def load_reader_schema(spec: SourceSpec, origin: str = "source") -> dict[str, An
     """The Avro reader schema ``[format].reader_schema`` names (the ``.avsc`` file's JSON,
     a record schema fastavro parses), or ``None`` when there is none."""
     path = spec.format.reader_schema
-    if path is None:
-        return None
-    where = f"{origin}: [format].reader_schema: {path}"
+    return None if path is None else _reader_schema(path, f"{origin}: [format].reader_schema")
+
+
+def reader_schemas(spec: SourceSpec, origin: str = "source") -> dict[str, dict[str, Any]]:
+    """The reader schema of each input topic that has one (``[format].reader_schema`` for
+    all, or ``[format].reader_schemas`` by kind), each file read and checked once."""
+    fmt = spec.format
+    places: dict[Path, str] = {}
+    if fmt.reader_schema is not None:
+        places[fmt.reader_schema] = "[format].reader_schema"
+    for kind, path in (fmt.reader_schemas or {}).items():
+        places.setdefault(path, f"[format].reader_schemas.{kind}")
+    read = {path: _reader_schema(path, f"{origin}: {where}") for path, where in places.items()}
+    return {topic: read[path] for topic, path in spec.reader_schema_paths().items()}
+
+
+def _reader_schema(path: Path, what: str) -> dict[str, Any]:
+    where = f"{what}: {path}"
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -171,6 +171,9 @@ class FormatSpec(_Spec):
     registry: str | None = None
     #: An Avro schema (an ``.avsc`` file) records are read as (resolved from the writer's).
     reader_schema: Path | None = None
+    #: One reader schema per kind (observations and outcomes are two record types), for
+    #: sources whose kinds have topics apart.
+    reader_schemas: dict[Literal["observation", "outcome"], Path] | None = None
 
     @field_validator("registry")
     @classmethod
@@ -182,9 +185,13 @@ class FormatSpec(_Spec):
     @model_validator(mode="after")
     def _avro_only(self) -> FormatSpec:
         if self.type != "avro":
-            for key in ("registry", "reader_schema"):
+            for key in ("registry", "reader_schema", "reader_schemas"):
                 if getattr(self, key) is not None:
                     raise ValueError(f'{key} applies to type = "avro" only')
+        if self.reader_schema is not None and self.reader_schemas is not None:
+            raise ValueError(
+                "give reader_schema (every record) or reader_schemas (one per kind), not both"
+            )
         return self
 
 
@@ -303,6 +310,28 @@ class SourceSpec(_Spec):
     outcome: OutcomeSpec
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _schemas_by_kind(self) -> SourceSpec:
+        if self.format.reader_schemas is not None and self.topic_layout.events:
+            raise ValueError(
+                "[format].reader_schemas needs observations and outcomes in topics of their "
+                "own (one topic holding both kinds is read with one reader_schema)"
+            )
+        return self
+
+    def reader_schema_paths(self) -> dict[str, Path]:
+        """The reader schema of each input topic that has one."""
+        fmt, layout = self.format, self.topic_layout
+        if fmt.reader_schema is not None:
+            return dict.fromkeys(self.topics(), fmt.reader_schema)
+        by_kind = fmt.reader_schemas or {}
+        paths: dict[str, Path] = {}
+        if "observation" in by_kind:
+            paths |= dict.fromkeys(layout.observations, by_kind["observation"])
+        if "outcome" in by_kind:
+            paths |= dict.fromkeys(layout.outcomes, by_kind["outcome"])
+        return paths
 
     @property
     def route_by_event_id(self) -> bool:

@@ -15,6 +15,7 @@ from driftline.adapters.source_files import (
     load_source,
     parse_source,
     place,
+    reader_schemas,
 )
 from driftline.core.errors import ConfigError, SourceFileError
 from driftline.core.sources.mapping import RecordMapper
@@ -253,3 +254,50 @@ def test_the_docs_error_examples_are_what_driftline_says(tmp_path: Path) -> None
         with pytest.raises(SourceFileError) as caught:
             parse_source(broken, "toml", "loans.toml")
         assert str(caught.value) == f"loans.toml: {message}"
+
+
+OUTCOME_SCHEMA = {
+    "type": "record",
+    "name": "LoanOutcome",
+    "fields": [{"name": "loan_id", "type": "long"}, {"name": "defaulted", "type": "string"}],
+}
+
+
+def test_a_reader_schema_per_kind_reads_each_topic_with_its_own(tmp_path: Path) -> None:
+    (tmp_path / "loan.avsc").write_text(json.dumps(SCHEMA))
+    (tmp_path / "outcome.avsc").write_text(json.dumps(OUTCOME_SCHEMA))
+    (tmp_path / "loans.toml").write_text(
+        TOML + '[format]\ntype = "avro"\n'
+        'reader_schemas = { observation = "loan.avsc", outcome = "outcome.avsc" }\n'
+    )
+    spec = load_source(tmp_path / "loans.toml")
+    assert reader_schemas(spec) == {"loans": SCHEMA, "loan-outcomes": OUTCOME_SCHEMA}
+    (tmp_path / "outcome.avsc").write_text("{")
+    with pytest.raises(SourceFileError, match=re.escape("[format].reader_schemas.outcome: ")):
+        load_source(tmp_path / "loans.toml")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        (
+            'type = "avro"\nreader_schema = "a.avsc"\nreader_schemas = { outcome = "b.avsc" }',
+            "give reader_schema (every record) or reader_schemas (one per kind), not both",
+        ),
+        ('type = "json"\nreader_schemas = { outcome = "b.avsc" }', "applies to type"),
+    ],
+)
+def test_reader_schemas_are_refused_where_they_cannot_apply(fmt: str, message: str) -> None:
+    with pytest.raises(SourceFileError, match=re.escape(message)):
+        parse_source(TOML + f"[format]\n{fmt}\n", "toml")
+
+
+def test_one_topic_holding_both_kinds_takes_one_reader_schema() -> None:
+    one_topic = TOML.replace(
+        'observations = ["loans"]\noutcomes = ["loan-outcomes"]',
+        'events = ["loan-events"]\nkind = { field = "type", observation = "a", outcome = "o" }',
+    )
+    with pytest.raises(SourceFileError, match="needs observations and outcomes in topics"):
+        parse_source(
+            one_topic + '[format]\ntype = "avro"\nreader_schemas = { outcome = "b.avsc" }\n', "toml"
+        )

@@ -35,6 +35,10 @@ SPEC = SourceSpec.model_validate(
 )
 
 
+def _decode(topic: str, raw: bytes | None) -> Any:
+    return decode_json(raw)
+
+
 def _record(topic: str, offset: int, body: Any, partition: int = 0) -> SourceRecord:
     value = body if isinstance(body, bytes) else json.dumps(body).encode()
     return SourceRecord(topic, partition, offset, b"k", value, 1_700_000_000_000 + offset)
@@ -103,7 +107,7 @@ class Writer:
 
 
 def _ingest(reader: Reader, writer: Writer, letters: MemoryDeadLetters) -> Ingest:
-    return Ingest(reader, writer, letters, decode_json, RecordMapper(SPEC))
+    return Ingest(reader, writer, letters, _decode, RecordMapper(SPEC))
 
 
 def test_records_are_mapped_published_and_only_then_committed():
@@ -178,7 +182,7 @@ def test_run_waits_out_an_outage_and_stops_when_told():
     batch = [_record("loans", 0, {"customer": "c1", "loan": 1, "at": T + 1, "amount": 1.0})]
     reader = Reader([batch, batch])
     writer, letters = Writer(failures=1), MemoryDeadLetters()
-    ingest = Ingest(reader, writer, letters, decode_json, RecordMapper(SPEC), retry_first_s=0)
+    ingest = Ingest(reader, writer, letters, _decode, RecordMapper(SPEC), retry_first_s=0)
     stop = threading.Event()
     original = ingest.step
 
@@ -237,9 +241,7 @@ def test_held_records_are_released_anyway_past_the_bound():
     reader = Reader([records])
     reader.unread = {("repaid", 0)}  # for ever behind
     writer = Writer()
-    ingest = Ingest(
-        reader, writer, MemoryDeadLetters(), decode_json, RecordMapper(SPEC), max_held=2
-    )
+    ingest = Ingest(reader, writer, MemoryDeadLetters(), _decode, RecordMapper(SPEC), max_held=2)
     assert ingest.step() == 3 and len(writer.sent) == 3
 
 
@@ -251,7 +253,7 @@ def test_a_member_left_without_partitions_rejoins_its_group():
         reader,
         Writer(),
         MemoryDeadLetters(),
-        decode_json,
+        _decode,
         RecordMapper(SPEC),
         rejoin_after_s=10,
         monotonic=lambda: clock[0],
