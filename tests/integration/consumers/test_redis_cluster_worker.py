@@ -25,14 +25,13 @@ from driftline.core.errors import WriteRefused
 from driftline.core.events.records import Prediction
 from driftline.read.reader import PredictionsClient
 from tests.integration.cluster_fixtures import RunningCluster, redis_cluster  # noqa: F401
+from tests.integration.consumers.final_state import records_done, wait_for
 from tests.integration.consumers.test_recovery import (
     EVENTS,
     PARTITIONS,
     _assert_exact,
     _env,
-    _records_done,
     _settings,
-    _wait,
     _worker,
     reference,  # noqa: F401
 )
@@ -142,7 +141,7 @@ def test_sigkilled_workers_on_a_cluster_end_where_one_pass_ends(
     log = tmp_path / "workers.log"
     for point in sorted(random.Random(9).sample(range(total // 8, total * 7 // 8), 2)):
         worker = _worker(settings, log)
-        _wait(lambda p=point: _records_done(settings) >= p, 180, f"{point} records")
+        wait_for(lambda p=point: records_done(settings) >= p, 180, f"{point} records")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     last = _worker(settings, log, "--until-idle", "8")
@@ -170,11 +169,11 @@ def test_a_master_killed_mid_stream_is_waited_out_and_ends_equal(
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )
-    _wait(lambda: _records_done(settings) >= reference["published"] // 3, 180, "a third")
+    wait_for(lambda: records_done(settings) >= reference["published"] // 3, 180, "a third")
     victim = next(n for n in redis_cluster.nodes if n["index"] == 2)
     kill(int(victim["pid"]))
     try:
-        _wait(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
+        wait_for(lambda: "unavailable" in log.read_text(), 60, "the worker to notice")
         assert worker.poll() is None, log.read_text()[-3000:]
     finally:
         redis_cluster.repair()  # the master back on its port, from its folder
