@@ -198,7 +198,9 @@ def test_make_demo_sets_up_then_runs_the_demo():
     """``make demo`` is the set-up, then ``driftline demo`` (which
     tests/e2e/test_worker_cli.py runs on 1,500 flights): make's dry run lists the steps."""
     done = subprocess.run(
-        [*MAKE_DEMO.split(), "--dry-run"],
+        # under `make test` this is a sub-make: without --no-print-directory its dry run
+        # ends in "make[1]: Leaving directory ..."
+        [*MAKE_DEMO.split(), "--dry-run", "--no-print-directory"],
         cwd=ROOT,
         capture_output=True,
         text=True,
