@@ -115,7 +115,7 @@ def _kept_ports(entry: dict[str, Any] | None, any_live: bool) -> tuple[int, int]
     ports = (int(entry["port"]), int(entry["controller_port"]))
     if processes.recorded_alive(entry):
         return ports
-    taken = [port for port in ports if not processes.port_is_free(port)]
+    taken = [port for port in ports if not processes.port_frees(port)]
     if not taken:
         return ports
     name = f"kafka-{entry['node_id']}"

@@ -84,7 +84,7 @@ def start_redis(
     with ``tls``, on TLS only. Returns its ``stack.json`` entry."""
     home.mkdir(parents=True, exist_ok=True)
     port = int(previous["port"]) if previous else None
-    if port is None or not processes.port_is_free(port):
+    if port is None or not processes.port_frees(port):
         if port is not None:
             log.warning("redis moves to a new port: port %s is taken by another process", port)
         port = processes.free_port()

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "free_port",
     "is_ours",
+    "port_frees",
     "port_is_free",
     "recorded_alive",
     "spawn",
@@ -44,6 +45,27 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+#: How long a recorded port may stay taken once its process is gone to :func:`start_ticks`:
+#: a killed JVM's main thread is a zombie at once, while its other threads, still exiting,
+#: hold its sockets (its listener too) for a moment more; longer on a busy machine.
+EXIT_GRACE_S = 10.0
+
+
+def port_frees(port: int, within_s: float | None = None) -> bool:
+    """Whether ``port`` is free now, or frees within ``within_s`` (default
+    :data:`EXIT_GRACE_S`, polled every 50 ms).
+
+    For a port a process that just died had: a port another process holds stays taken,
+    and costs the caller ``within_s``.
+    """
+    deadline = time.monotonic() + (EXIT_GRACE_S if within_s is None else within_s)
+    while not port_is_free(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def spawn(command: list[str], stdout_path: Path) -> int:

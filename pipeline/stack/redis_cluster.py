@@ -159,7 +159,7 @@ def ensure_cluster(
     dead = [node for node in nodes if node.index not in alive]
     for node in dead:  # all checked before any starts: no process left unrecorded
         for port in (node.port, node.bus_port):
-            if not processes.port_is_free(port):
+            if not processes.port_frees(port):
                 raise StackError(
                     f"port {port} of {node.name} is taken by another process: the cluster's "
                     "nodes know each other by port; free it, or 'driftline stack down --purge'"

@@ -47,7 +47,7 @@ def start_registry(home: Path, previous: dict[str, Any] | None, jar: Path) -> di
     entry (with its ``url``)."""
     home.mkdir(parents=True, exist_ok=True)
     port = int(previous["port"]) if previous else None
-    if port is None or not processes.port_is_free(port):
+    if port is None or not processes.port_frees(port):
         if port is not None:
             log.warning("the schema registry moves to a new port: %s is taken", port)
         port = processes.free_port()

@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from driftline.stack import processes
@@ -85,3 +87,27 @@ def time_wait_sockets() -> str:
     """The local addresses of /proc/net/tcp's sockets in TIME_WAIT (state 06)."""
     lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
     return " ".join(f"{line.split()[1]} " for line in lines if line.split()[3] == "06")
+
+
+def test_a_port_held_by_an_exiting_process_frees_within_the_grace() -> None:
+    # a killed JVM's threads hold its listener a moment after its pid reads as gone
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    closer = threading.Timer(0.3, listener.close)
+    closer.start()
+    try:
+        assert not processes.port_is_free(port)
+        assert processes.port_frees(port, within_s=30.0)
+    finally:
+        closer.join()
+
+
+def test_a_port_another_process_keeps_stays_taken_after_the_grace() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        started = time.monotonic()
+        assert not processes.port_frees(stranger.getsockname()[1], within_s=0.2)
+        assert time.monotonic() - started >= 0.2
