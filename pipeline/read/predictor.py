@@ -44,7 +44,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from driftline.adapters.kafka.user_topics import partition_of
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import DriftlineError, TransientError
 from driftline.core.events.model import FeatureValue
 from driftline.core.task.checkpoint import restore_task
 from driftline.core.task.partition import TaskConfig
@@ -109,11 +109,17 @@ class CheckpointPredictor:
         self._count: tuple[float, int] | None = None
 
     def partition_count(self) -> int:
-        """The events topic's partitions (cached ``refresh_s``)."""
+        """The events topic's partitions (cached ``refresh_s``; while Kafka does not
+        answer, the last count known: the checkpoints are in the store, not in Kafka)."""
         now = self.monotonic()
         with self._lock:
             if self._count is None or now - self._count[0] >= self.refresh_s:
-                self._count = (now, self._partitions())
+                try:
+                    self._count = (now, self._partitions())
+                except TransientError:
+                    if self._count is None:
+                        raise
+                    log.debug("partition count not read: the last one known is used")
             return self._count[1]
 
     def partition_of(self, key: str) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from driftline.adapters.kafka.user_topics import partition_of
+from driftline.core.errors import ServiceUnavailable
 from driftline.core.task.checkpoint import model_digest, restore_task, seal_task
 from driftline.core.task.partition import PartitionTask
 from driftline.read.predictor import CheckpointPredictor, NoModel, PredictionRefused
@@ -117,3 +118,21 @@ def test_a_fresh_task_answers_too(tmp_path: Path):
     store, _ = checkpointed(tmp_path, n=0)
     fresh = PartitionTask(0, CONFIG)
     assert predictor_of(store).predict("k", {"x": 1.0}, T0).model_version == fresh.model_version
+
+
+def test_a_kafka_outage_keeps_the_last_partition_count(tmp_path: Path):
+    store, _ = checkpointed(tmp_path)
+    kafka_down = False
+
+    def count() -> int:
+        if kafka_down:
+            raise ServiceUnavailable("Kafka is down")
+        return 1
+
+    clock = Clock()
+    predictor = CheckpointPredictor(store, CODEC, CONFIG, count, refresh_s=5.0, monotonic=clock)
+    assert predictor.partition_count() == 1
+    kafka_down, clock.now = True, 10.0  # due again: the count is asked for, and fails
+    assert predictor.predict("k", {"x": 1.0}, T0).partition == 0
+    with pytest.raises(ServiceUnavailable):  # nothing known yet: the outage shows
+        CheckpointPredictor(store, CODEC, CONFIG, count).partition_count()
