@@ -1,8 +1,12 @@
-# The driftline command line: producers and the worker (see docker-compose.yml).
+# The driftline command line: producers, the worker and `serve` (see docker-compose.yml,
+# which builds this once as driftline:<version> and runs it for every driftline service).
 #
-#   docker build -t driftline .
-#   docker run --rm driftline                 # driftline --help
-#   docker run --rm -e DRIFTLINE_KAFKA_BOOTSTRAP=... driftline driftline produce flights
+#   docker build -t driftline:0.1.0 .
+#   docker run --rm driftline:0.1.0           # driftline --help
+#   docker run --rm -e DRIFTLINE_KAFKA_BOOTSTRAP=... driftline:0.1.0 driftline produce flights
+#
+# Health probes use the image's python (urllib), so no curl is installed:
+#   python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9100/readyz')"
 #
 # Dependencies are installed at the versions pinned in constraints.txt.
 FROM python:3.11-slim

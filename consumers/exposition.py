@@ -1,4 +1,5 @@
-"""A worker's Prometheus exposition: ``driftline consume --metrics-port P``.
+"""A worker's Prometheus exposition: ``driftline consume --metrics-port P``, which also
+answers the probes ``/livez`` and ``/readyz`` (:mod:`driftline.consumers.health`).
 
 At each scrape, :class:`WorkerCollector` reads the worker's tasks (their snapshots, as
 :mod:`driftline.adapters.prometheus` names them) and the worker's own figures: the consumer
@@ -10,11 +11,15 @@ keeps anyway, in the scrape's thread (the loop asks Kafka for the lag itself, ev
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import ProcessCollector, start_http_server
+from prometheus_client import ProcessCollector, make_wsgi_app
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -22,9 +27,11 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from driftline.adapters.prometheus import histogram_buckets, task_families
+from driftline.consumers.health import WorkerHealth
 from driftline.consumers.worker import Worker
 
 __all__ = ["WorkerCollector", "serve_worker_metrics", "worker_registry"]
@@ -111,9 +118,53 @@ def worker_registry(worker: Worker) -> CollectorRegistry:
     return registry
 
 
-def serve_worker_metrics(worker: Worker, port: int, host: str = "127.0.0.1") -> Any:
-    """Serve ``/metrics`` for ``worker`` on ``host:port`` in a daemon thread; return the
-    server (its ``shutdown()`` stops it; its ``server_port`` is the port, for port 0)."""
-    server, _thread = start_http_server(port, addr=host, registry=worker_registry(worker))
+def serve_worker_metrics(
+    worker: Worker, port: int, host: str = "127.0.0.1", *, live_s: float | None = None
+) -> Any:
+    """Serve ``/metrics``, ``/livez`` and ``/readyz`` for ``worker`` on ``host:port`` in a
+    daemon thread; return the server (its ``shutdown()`` stops it; its ``server_port`` is
+    the port, for port 0). ``live_s``: how long the loop may not turn before ``/livez``
+    fails (default twice the Kafka call limit, ``DRIFTLINE_STALL_S``: past it the
+    watchdog reports the call)."""
+    limit = live_s if live_s is not None else 2 * worker.config.stall_s
+    health = WorkerHealth(worker, live_s=limit)
+    app = _with_health(make_wsgi_app(worker_registry(worker)), health)
+
+    class Server(ThreadingWSGIServer):
+        address_family = _family(host, port)
+
+    server = make_server(host, port, app, Server, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="driftline-metrics", daemon=True).start()
     log.info("Prometheus metrics on http://%s:%s/metrics", host, server.server_port)
     return server
+
+
+def _with_health(metrics: Any, health: WorkerHealth) -> Any:
+    """A WSGI app answering ``/livez`` and ``/readyz`` from ``health``, the rest ``metrics``."""
+    probes = {"/livez": health.livez, "/readyz": health.readyz}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        probe = probes.get(environ.get("PATH_INFO", ""))
+        if probe is None:
+            return metrics(environ, start_response)
+        status, body = probe()
+        payload = json.dumps(body).encode()
+        phrase = "200 OK" if status == 200 else "503 Service Unavailable"
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        start_response(phrase, headers)
+        return [payload]
+
+    return app
+
+
+def _family(host: str, port: int) -> socket.AddressFamily:
+    """IPv6 for an IPv6 address (``::``), else IPv4."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)
+    return infos[0][0] if infos else socket.AF_INET
+
+
+class _Quiet(WSGIRequestHandler):
+    """No line on stderr per request (a probe every few seconds would flood the log)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        return

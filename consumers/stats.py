@@ -19,6 +19,10 @@ class WorkerStats:
     started: float = field(default_factory=time.monotonic)
     #: When the first records came in (``None``: none yet): the start of steady work.
     first_batch_at: float | None = None
+    #: When the loop last turned, and when its last batch of records came in (the
+    #: worker's clock; ``None``: not yet): what ``/livez`` and ``/readyz`` read.
+    heartbeat_at: float | None = None
+    last_batch_at: float | None = None
     records: int = 0
     predictions: int = 0
     dead_letters: int = 0

@@ -174,6 +174,7 @@ class Worker:
         self.source.subscribe(self)
         try:
             while not stop.is_set():
+                self.stats.heartbeat_at = self.monotonic()  # /livez: the loop turns
                 self._set_up_assigned()
                 budget = self.config.max_poll_records
                 if self.config.max_events is not None:
@@ -181,8 +182,10 @@ class Worker:
                     if budget <= 0:
                         break
                 batch = self._calls.poll(self.config.poll_timeout_ms, budget)
-                if batch and self.stats.first_batch_at is None:
-                    self.stats.first_batch_at = self.monotonic()
+                if batch:
+                    self.stats.last_batch_at = self.monotonic()
+                    if self.stats.first_batch_at is None:
+                        self.stats.first_batch_at = self.stats.last_batch_at
                 events = self._handle(batch) if batch else 0
                 self.checkpointer.save_due()
                 self.checkpointer.commit()

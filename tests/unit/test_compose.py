@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,16 +179,79 @@ def test_services_exist(compose: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", ["kafka", "redis", "producer", "worker", "serve"])
 def test_images_are_pinned(compose: dict[str, Any], name: str) -> None:
     service = compose["services"][name]
-    if name in APPS:
-        assert service.get("build"), f"{name} is built from the repository's Dockerfile"
     image = service.get("image")
-    if image is None:
-        assert service.get("build"), f"{name} has neither image nor build"
-        return
+    assert image, f"{name} names its image"
     assert "$" not in image, f"{name}: image {image!r} must not depend on the environment"
     repository, _, tag = image.rpartition(":")
     assert repository and "/" not in tag, f"{name}: image {image!r} has no tag"
     assert tag and tag != "latest", f"{name}: image {image!r} is not pinned"
+
+
+def test_one_image_is_built_once_for_every_app(compose: dict[str, Any]) -> None:
+    """One named image, ``driftline:<version>``: one service builds it from the
+    Dockerfile, the others run it and never pull it (it is on no registry)."""
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        version = tomllib.load(handle)["project"]["version"]
+    services = compose["services"]
+    assert {services[name]["image"] for name in APPS} == {f"driftline:{version}"}
+    builders = [name for name in APPS if services[name].get("build")]
+    assert builders == ["worker"], "built once, by the service that always runs"
+    build = services["worker"]["build"]
+    assert build == {"context": ".", "dockerfile": "Dockerfile"}
+    assert (ROOT / build["dockerfile"]).is_file()
+    for name in APPS:
+        if name not in builders:
+            assert services[name].get("pull_policy") == "never", name
+    for name in BACKENDS:
+        assert not services[name].get("build"), f"{name} runs its upstream image"
+
+
+def test_workers_scale_without_port_clashes(compose: dict[str, Any]) -> None:
+    """``--scale worker=4``: no host port and no container name per replica; the metrics
+    port is exposed inside the network, where Prometheus reaches each replica."""
+    worker = compose["services"]["worker"]
+    assert not worker.get("ports"), "a published port clashes once a second replica starts"
+    assert "container_name" not in worker and "hostname" not in worker
+    words = command_words(worker)
+    port = words[words.index("--metrics-port") + 1]
+    assert port in [str(p) for p in worker.get("expose") or []]
+    assert words[words.index("--metrics-host") + 1] == "0.0.0.0"  # the network reaches it
+
+
+def test_the_worker_is_probed_on_readyz(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+    healthcheck = worker["healthcheck"]
+    test = healthcheck["test"]
+    assert test[0] == "CMD", "no shell needed: the image's python probes"
+    words = command_words(worker)
+    port = words[words.index("--metrics-port") + 1]
+    probe = " ".join(str(word) for word in test[1:])
+    assert test[1] == "python" and "urllib.request.urlopen(" in probe  # raises on a 503
+    assert f"http://127.0.0.1:{port}/readyz" in probe
+    assert "timeout=" in probe
+    # the worker restores its checkpoints and joins its group before its first turn
+    assert _seconds(healthcheck["start_period"]) >= 30
+    assert _seconds(healthcheck["timeout"]) < _seconds(healthcheck["interval"])
+    # the image has the python the probe runs
+    assert re.search(r"^FROM python:", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+
+
+def _seconds(duration: str) -> float:
+    """A compose duration such as ``15s`` or ``1m30s``, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_redis_is_a_bsd_licensed_release_near_the_tests(compose: dict[str, Any]) -> None:
+    """Redis 7.2 (or Valkey 7.2), BSD-licensed, next to Debian's redis-server 7.0 that the
+    local stack and the tests run; the reason is written down."""
+    image = compose["services"]["redis"]["image"]
+    match = re.fullmatch(r"(redis|valkey/valkey):(7\.2\.\d+)(-alpine)?", image)
+    assert match, f"{image}: not a pinned Redis or Valkey 7.2 release"
+    operations = (ROOT / "docs/reference/operations.md").read_text()
+    assert image in operations and "BSD" in operations
 
 
 def test_kafka_image_matches_settings(compose: dict[str, Any], clean_env: Any) -> None:

@@ -35,7 +35,9 @@ def serve(
     services = services_of(ctx, namespace)
     settings, endpoints = services.settings, services.endpoints
     stop = threading.Event()
-    app, lag = serving_app(settings, endpoints.redis_url, endpoints.bootstrap, stop=stop)
+    app, lag = serving_app(
+        settings, endpoints.redis_url, endpoints.bootstrap, stop=stop, local_key=services.local_key
+    )
     server = ApiServer(app, host, port)
     log.info("serving %s from %s", settings.namespace, endpoints.describe())
     stderr.print(

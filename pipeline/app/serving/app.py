@@ -37,12 +37,14 @@ from driftline.app.serving.routes import (
     dashboard,
     health,
     metrics,
+    predict,
     predictions,
     prometheus,
     quality,
     stream,
 )
 from driftline.read.feed import PredictionsFeed
+from driftline.read.predictor import CheckpointPredictor
 from driftline.read.reader import PredictionsClient
 
 __all__ = ["MAX_KEYS", "MAX_STREAMS", "create_app"]
@@ -64,11 +66,13 @@ def create_app(
     max_streams: int = MAX_STREAMS,
     stream_block_ms: int = 1000,
     stop: threading.Event | None = None,
+    predictor: CheckpointPredictor | None = None,
 ) -> FastAPI:
     """The app over ``reader`` (Redis), ``feed`` (the predictions stream, read with
     ``await``; closed when the app shuts down, in its event loop) and ``lag`` (the group's
     lag per partition, from Kafka; ``None``: not reported). ``stop`` ends open event
-    streams (server shutdown)."""
+    streams (server shutdown). ``predictor`` answers ``POST /v1/predict`` (``None``: no
+    such route)."""
     stopping = stop or threading.Event()
 
     @asynccontextmanager
@@ -97,5 +101,7 @@ def create_app(
         stream.router(feed, max_streams=max_streams, block_ms=stream_block_ms, stop=stopping)
     )
     app.include_router(prometheus.router(reader))
+    if predictor is not None:  # POST /v1/predict: the live champion (routes/predict.py)
+        app.include_router(predict.router(predictor))
     dashboard.add_dashboard(app)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from driftline.adapters.redis_clients import is_cluster, make_async_redis, make_redis
 from driftline.adapters.settings import Settings
 from driftline.app.serving.app import create_app
+from driftline.app.serving.predicting import predictor_of
 from driftline.core.errors import ServiceUnavailable
 from driftline.read.feed import PredictionsFeed
 from driftline.read.lag import GroupLag
@@ -21,11 +23,17 @@ __all__ = ["ApiServer", "serving_app"]
 
 
 def serving_app(
-    settings: Settings, redis_url: str, bootstrap: str, *, stop: threading.Event | None = None
+    settings: Settings,
+    redis_url: str,
+    bootstrap: str,
+    *,
+    stop: threading.Event | None = None,
+    local_key: Callable[[], bytes | None] | None = None,
 ) -> tuple[FastAPI, GroupLag]:
     """The app for a namespace: Redis at ``redis_url`` (a short timeout, so that an outage
     is a quick 503), the group's lag from Kafka at ``bootstrap``. Redis may be down when
-    this is called: the app answers 503 until it is back."""
+    this is called: the app answers 503 until it is back. ``local_key``: the local stack's
+    checkpoint key, for ``POST /v1/predict`` when the settings name none."""
     client = make_redis(redis_url, check=False, timeout_s=3.0)
     # the event streams' own client: it connects in the server's event loop, on first use
     waiting = make_async_redis(redis_url, cluster=is_cluster(client), timeout_s=3.0)
@@ -33,7 +41,10 @@ def serving_app(
     lag = GroupLag(kafka, settings.topics.events, settings.topics.consumer_group)
     reader = PredictionsClient(client, settings.namespace)
     feed = PredictionsFeed(waiting, settings.namespace)
-    app = create_app(reader, lag.read, feed=feed, namespace=settings.namespace, stop=stop)
+    predictor = predictor_of(settings, client, lambda: len(lag.read()), local_key)
+    app = create_app(
+        reader, lag.read, feed=feed, namespace=settings.namespace, stop=stop, predictor=predictor
+    )
     return app, lag
 
 
