@@ -79,7 +79,8 @@ def demo(
     namespace: Namespace = None,
 ) -> None:
     """Stack, fresh topics and state, flights replayed live, the worker, a live view, a summary."""
-    settings = services_of(ctx, namespace, partitions=partitions, seed=seed).settings
+    services = services_of(ctx, namespace, partitions=partitions, seed=seed)
+    settings = services.settings
     if inject is not None and ground_truth is None:
         ground_truth = Path(tempfile.mkdtemp(prefix="driftline-faults-")) / "ground-truth.jsonl"
     elif inject is None and (ground_truth is not None or inject_seed is not None):
@@ -97,7 +98,7 @@ def demo(
         inject_seed=inject_seed,
         ground_truth=ground_truth,
     )
-    served = _Served(settings, port) if serve else None
+    served = _Served(settings, port, services.local_key) if serve else None
     try:
         summary = run_demo(settings, options, stderr, served.start if served else None)
         if as_json:
@@ -117,15 +118,20 @@ class _Served:
     """``demo --serve``: the API and dashboard in a background thread, from the moment the
     demo's namespace is fresh."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(
+        self, settings: Settings, port: int, local_key: Callable[[], bytes | None] | None
+    ) -> None:
         self.settings = settings
         self.port = port
+        self.local_key = local_key  # the stack's checkpoint key: POST /v1/predict verifies
         self.url: str | None = None
         self._server: ApiServer | None = None
         self._close: list[Callable[[], None]] = []
 
     def start(self, endpoints: Endpoints) -> None:
-        app, lag = serving_app(self.settings, endpoints.redis_url, endpoints.bootstrap)
+        app, lag = serving_app(
+            self.settings, endpoints.redis_url, endpoints.bootstrap, local_key=self.local_key
+        )
         self._close.append(lag.close)
         self._server = ApiServer(app, "127.0.0.1", self.port)
         self.url = self._server.start()
