@@ -6,7 +6,7 @@ Every error answers ``{"type", "title", "status", "detail", "instance", "code"}`
 (:class:`ErrorCode`), ``type`` names it as a URI (``urn:driftline:problem:<code>``),
 ``instance`` is the path asked. An unknown key is 404, a malformed request 422 (with every
 problem listed in ``problems``), too many keys 413, a service that does not answer 503, an
-unknown route 404 and a wrong method 405; anything else is 500, logged here and never
+unknown route 404, a wrong method 405, a body that cannot be read 400; anything else is 500, logged here and never
 sent (no trace leaves the server).
 """
 
@@ -157,7 +157,11 @@ async def _invalid(request: Request, exc: RequestValidationError) -> ProblemResp
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
-    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+    code = {
+        400: ErrorCode.INVALID_REQUEST,  # a body that cannot be read (not UTF-8)
+        404: ErrorCode.NOT_FOUND,
+        405: ErrorCode.METHOD_NOT_ALLOWED,
+    }.get(
         exc.status_code, ErrorCode.HTTP_ERROR
     )
     answer = problem_response(exc.status_code, code, str(exc.detail), request.url.path)

@@ -21,7 +21,7 @@ __all__ = ["PROBLEM_SCHEMAS", "problems", "typed_openapi"]
 
 #: What each error status means, wherever a route lists it.
 MEANING = {
-    400: "Bad request",
+    400: "A body that cannot be read (not UTF-8 text)",
     404: "No such resource (a key without a prediction)",
     413: "Too many keys in one request",
     422: "Malformed request: every problem listed in `problems`",

@@ -66,7 +66,7 @@ def batch_router(reader: PredictionsClient, max_keys: int) -> APIRouter:
     @routes.post(
         "/predictions:batch",
         response_model=PredictionsFound,
-        responses=problems(413, 422, 503),
+        responses=problems(400, 413, 422, 503),
     )
     def predictions_batch(
         asked: Annotated[

@@ -74,3 +74,12 @@ def test_a_body_that_is_not_json_is_a_validation_problem() -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["problems"][0]["where"].startswith("body")
+
+
+def test_a_body_that_is_not_text_is_a_400_problem() -> None:
+    answer = client_of(MemoryReader()).post(
+        BATCH, content=b"\xff\xfe\n", headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "invalid_request"

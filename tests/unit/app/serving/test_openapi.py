@@ -44,7 +44,7 @@ def test_every_success_has_a_named_or_typed_schema() -> None:
 
 def test_every_error_is_a_problem_and_the_default_422_is_gone() -> None:
     errors = [(p, s, a) for p, _m, s, a in answers() if s[0] in "45"]
-    assert {s for _p, s, _a in errors} == {"404", "413", "422", "503"}
+    assert {s for _p, s, _a in errors} == {"400", "404", "413", "422", "503"}
     for path, status, answer in errors:
         if (path, status) in REPORTS:
             continue
@@ -71,7 +71,7 @@ def test_each_route_lists_the_errors_it_can_answer() -> None:
     assert listed == {
         ("/v1/predictions/{key}", "get"): ["404", "422", "503"],
         ("/v1/predictions", "get"): ["413", "422", "503"],
-        ("/v1/predictions:batch", "post"): ["413", "422", "503"],
+        ("/v1/predictions:batch", "post"): ["400", "413", "422", "503"],
         ("/v1/metrics/model", "get"): ["422", "503"],
         ("/v1/alerts", "get"): ["422", "503"],
         ("/v1/quality", "get"): ["422", "503"],
