@@ -47,7 +47,9 @@ def stream_slots(max_streams: int) -> StreamSlot:
         state = request.app.state
         if state.open_streams >= max_streams:
             raise ApiError(
-                503, ErrorCode.TOO_MANY_STREAMS, f"{max_streams} event streams are open; retry later"
+                503,
+                ErrorCode.TOO_MANY_STREAMS,
+                f"{max_streams} event streams are open; retry later",
             )
         state.open_streams += 1
         try:

@@ -5,9 +5,9 @@ Every error answers ``{"type", "title", "status", "detail", "instance", "code"}`
 ``code`` (an extension member) is the driftline error code clients match on
 (:class:`ErrorCode`), ``type`` names it as a URI (``urn:driftline:problem:<code>``),
 ``instance`` is the path asked. An unknown key is 404, a malformed request 422 (with every
-problem listed in ``problems``), too many keys 413, a service that does not answer 503, an
-unknown route 404, a wrong method 405, a body that cannot be read 400; anything else is 500, logged here and never
-sent (no trace leaves the server).
+problem listed in ``problems``), a body that cannot be read 400, too many keys 413, a
+service that does not answer 503, an unknown route 404 and a wrong method 405; anything
+else is 500, logged here and never sent (no trace leaves the server).
 """
 
 from __future__ import annotations
@@ -161,9 +161,7 @@ async def _http(request: Request, exc: StarletteHTTPException) -> ProblemRespons
         400: ErrorCode.INVALID_REQUEST,  # a body that cannot be read (not UTF-8)
         404: ErrorCode.NOT_FOUND,
         405: ErrorCode.METHOD_NOT_ALLOWED,
-    }.get(
-        exc.status_code, ErrorCode.HTTP_ERROR
-    )
+    }.get(exc.status_code, ErrorCode.HTTP_ERROR)
     answer = problem_response(exc.status_code, code, str(exc.detail), request.url.path)
     answer.headers.update(exc.headers or {})  # 405's Allow
     return answer

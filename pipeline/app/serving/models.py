@@ -42,9 +42,7 @@ __all__ = [
 Label = bool | int | float | str | None
 
 #: An entity key: 1 to 256 characters, none of them a control character.
-EntityKey = Annotated[
-    str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
+EntityKey = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class _Open(BaseModel):
@@ -59,7 +57,7 @@ class StoredPrediction(BaseModel):
     key: str
     prediction: Label
     probabilities: dict[str, float] | None = Field(
-        description="label (its JSON form: true, 3, \"EWR\") to probability; null for a regressor"
+        description='label (its JSON form: true, 3, "EWR") to probability; null for a regressor'
     )
     positive_probability: float | None = Field(
         description="a binary classifier's probability of the positive class"

@@ -39,9 +39,7 @@ def router(reader: PredictionsClient, max_keys: int) -> APIRouter:
             raise ApiError(404, ErrorCode.NOT_FOUND, f"no prediction for key {key!r}")
         return found.to_dict()
 
-    @routes.get(
-        "/predictions", response_model=PredictionsFound, responses=problems(413, 422, 503)
-    )
+    @routes.get("/predictions", response_model=PredictionsFound, responses=problems(413, 422, 503))
     def predictions(
         keys: Annotated[
             str,

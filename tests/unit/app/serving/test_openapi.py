@@ -55,7 +55,12 @@ def test_every_error_is_a_problem_and_the_default_422_is_gone() -> None:
     schemas = document()["components"]["schemas"]
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
     assert schemas["Problem"]["required"] == [
-        "type", "title", "status", "detail", "instance", "code"
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "code",
     ]
     assert schemas["ValidationProblem"]["properties"]["problems"]["items"] == {
         "$ref": "#/components/schemas/InvalidPart"
@@ -95,5 +100,6 @@ def test_a_stored_prediction_is_typed_field_by_field() -> None:
 
 def test_the_old_paths_are_not_in_the_document() -> None:
     paths = document()["paths"]
-    assert all(p.startswith("/v1/") or p in {"/livez", "/readyz", "/health", "/metrics"}
-               for p in paths)
+    assert all(
+        p.startswith("/v1/") or p in {"/livez", "/readyz", "/health", "/metrics"} for p in paths
+    )
