@@ -4,6 +4,9 @@ answers) is gone."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -103,3 +106,29 @@ def test_the_old_paths_are_not_in_the_document() -> None:
     assert all(
         p.startswith("/v1/") or p in {"/livez", "/readyz", "/health", "/metrics"} for p in paths
     )
+
+
+HTTP_MD = Path(__file__).resolve().parents[4] / "docs" / "reference" / "http.md"
+
+
+def part_of(excerpt: Any, whole: Any) -> bool:
+    """Whether every key of ``excerpt`` is in ``whole`` with the same value (lists equal).
+
+    >>> part_of({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}), part_of({"a": 2}, {"a": 1})
+    (True, False)
+    """
+    if isinstance(excerpt, dict):
+        return isinstance(whole, dict) and all(
+            k in whole and part_of(v, whole[k]) for k, v in excerpt.items()
+        )
+    if isinstance(excerpt, list) and isinstance(whole, list) and len(excerpt) == len(whole):
+        return all(part_of(a, b) for a, b in zip(excerpt, whole, strict=True))
+    return bool(excerpt == whole)
+
+
+def test_the_documented_excerpt_is_the_generated_document() -> None:
+    blocks = re.findall(r"```json\n(.*?)```", HTTP_MD.read_text(), re.DOTALL)
+    [excerpt] = [json.loads(b) for b in blocks if '"paths"' in b]
+    assert part_of(excerpt, document())
+    [problem] = [json.loads(b) for b in blocks if '"urn:driftline:problem:' in b]
+    assert set(problem) == set(document()["components"]["schemas"]["Problem"]["properties"])
