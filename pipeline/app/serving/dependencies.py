@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Header, Query, Request
 
-from driftline.app.serving.errors import ApiError
+from driftline.app.serving.errors import ApiError, ErrorCode
 
 __all__ = ["StreamSlot", "resume_point", "stream_slots"]
 
@@ -31,7 +31,10 @@ def resume_point(
     ``after``; checked before the stream starts (a 422 cannot follow a 200)."""
     resume = last_event_id or after
     if resume is not None and not ENTRY_ID.fullmatch(resume):
-        raise ApiError(422, "invalid_request", f"not a stream entry id: {resume[:40]!r}")
+        where = "header.last-event-id" if last_event_id else "query.after"
+        raise ApiError(
+            422, ErrorCode.INVALID_REQUEST, f"not a stream entry id: {resume[:40]!r}", where
+        )
     return resume
 
 
@@ -44,7 +47,9 @@ def stream_slots(max_streams: int) -> StreamSlot:
         state = request.app.state
         if state.open_streams >= max_streams:
             raise ApiError(
-                503, "too_many_streams", f"{max_streams} event streams are open; retry later"
+                503,
+                ErrorCode.TOO_MANY_STREAMS,
+                f"{max_streams} event streams are open; retry later",
             )
         state.open_streams += 1
         try:

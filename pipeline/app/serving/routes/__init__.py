@@ -1,14 +1,17 @@
 """The API's routes, one router per resource (Feast's ``api/registry/rest/`` is the shape):
 each module's ``router(...)`` builds an :class:`~fastapi.APIRouter` over what its routes
 read, and :func:`~driftline.app.serving.app.create_app` includes them in this order (the
-order of the OpenAPI document's paths).
+order of the OpenAPI document's paths); the resources under ``/v1``, and again
+without it as deprecated aliases (:mod:`driftline.app.serving.deprecation`).
 
-- :mod:`.predictions`: ``GET /predictions/{key}``, ``GET /predictions?keys=``;
-- :mod:`.metrics`: ``GET /metrics/model``;
-- :mod:`.alerts`: ``GET /alerts``;
-- :mod:`.quality`: ``GET /quality``;
-- :mod:`.health`: ``GET /health``;
-- :mod:`.stream`: ``GET /stream/predictions`` (server-sent events);
+- :mod:`.predictions`: ``GET /v1/predictions/{key}``, ``GET /v1/predictions?keys=``,
+  ``POST /v1/predictions:batch``;
+- :mod:`.metrics`: ``GET /v1/metrics/model``;
+- :mod:`.alerts`: ``GET /v1/alerts``;
+- :mod:`.quality`: ``GET /v1/quality``;
+- :mod:`.stream`: ``GET /v1/stream/predictions`` (server-sent events);
+- :mod:`.probes`: ``GET /livez``, ``GET /readyz``;
+- :mod:`.health`: ``GET /health``, the detailed report;
 - :mod:`.prometheus`: ``GET /metrics``, the Prometheus exposition;
 - :mod:`.dashboard`: ``GET /`` and the vendored files under ``/static``.
 
@@ -22,6 +25,7 @@ from driftline.app.serving.routes import (
     health,
     metrics,
     predictions,
+    probes,
     prometheus,
     quality,
     stream,
@@ -33,6 +37,7 @@ __all__ = [
     "health",
     "metrics",
     "predictions",
+    "probes",
     "prometheus",
     "quality",
     "stream",

@@ -1,10 +1,12 @@
-"""``/alerts``: drift alarms, promotions and rollbacks, newest first."""
+"""``/v1/alerts``: drift alarms, promotions and rollbacks, newest first."""
 
 # No ``from __future__ import annotations``: see driftline.app.serving.routes.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from driftline.app.serving.models import Alerts
+from driftline.app.serving.openapi import problems
 from driftline.read.reader import PredictionsClient
 
 __all__ = ["router"]
@@ -14,7 +16,12 @@ def router(reader: PredictionsClient) -> APIRouter:
     """The alerts route over ``reader``."""
     routes = APIRouter(tags=["metrics"])
 
-    @routes.get("/alerts")
+    @routes.get(
+        "/alerts",
+        response_model=Alerts,
+        response_model_exclude_unset=True,
+        responses=problems(422, 503),
+    )
     def alerts(
         count: Annotated[int, Query(ge=1, le=10_000)] = 50,
         kind: Annotated[str | None, Query(max_length=32)] = None,

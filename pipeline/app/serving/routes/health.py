@@ -1,5 +1,6 @@
-"""``/health``: Redis and Kafka reachable, the consumer group's lag, the newest
-prediction's age."""
+"""``/health``: the detailed report: Redis and Kafka reachable, the consumer group's lag,
+the newest prediction's age. For people and dashboards, not for a probe: a Kubernetes
+probe asks ``/livez`` and ``/readyz`` (:mod:`.probes`)."""
 
 # No ``from __future__ import annotations``: see driftline.app.serving.routes.
 from collections.abc import Callable
@@ -7,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from driftline.app.serving.models import Health
 from driftline.app.serving.responses import SafeJSON
 from driftline.core.errors import ServiceUnavailable
 from driftline.read.reader import PredictionsClient
@@ -22,11 +24,16 @@ def router(reader: PredictionsClient, lag: Lag | None, namespace: str) -> APIRou
     ``lag`` (``None``: not reported)."""
     routes = APIRouter(tags=["service"])
 
-    @routes.get("/health")
+    @routes.get(
+        "/health",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Redis unavailable: the same report"}},
+    )
     def health() -> SafeJSON:
         """Redis and Kafka reachable, the consumer group's lag per partition, and the age
         of the newest prediction. 200 when Redis answers (Kafka down is ``degraded``:
-        predictions are still served), 503 when Redis does not."""
+        predictions are still served), 503 when Redis does not. Probes: ``/livez`` and
+        ``/readyz``."""
         body: dict[str, Any] = {"namespace": namespace}
         status = 200
         try:

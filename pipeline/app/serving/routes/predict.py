@@ -13,7 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftline.app.serving.errors import ApiError
+from driftline.app.serving.errors import ApiError, ErrorCode
+from driftline.app.serving.openapi import problems
 from driftline.core.events.model import FeatureValue
 from driftline.read.predictor import CheckpointPredictor, NoModel, PredictionRefused
 
@@ -72,12 +73,14 @@ def router(predictor: CheckpointPredictor) -> APIRouter:
     routes = APIRouter(tags=["predictions"])
 
     @routes.post(
-        "/v1/predict",
+        "/predict",
         response_model=PredictResponse,
-        responses={
-            422: {"description": "the features fail the rules, the contract or the model"},
-            503: {"description": "no verified checkpoint for the key's partition yet"},
-        },
+        responses=problems(
+            422,
+            503,
+            s422="Malformed request, or features the rules, the contract or the model refuse",
+            s503="No verified checkpoint for the key's partition yet (or Redis unavailable)",
+        ),
     )
     def predict(request: PredictRequest) -> PredictResponse:
         """The champion's answer for ``key`` with ``features``, from the newest verified
@@ -86,9 +89,10 @@ def router(predictor: CheckpointPredictor) -> APIRouter:
         try:
             answer = predictor.predict(request.key, request.features, request.event_time)
         except NoModel as exc:
-            raise ApiError(503, "no_model", str(exc)) from exc
+            raise ApiError(503, ErrorCode.NO_MODEL, str(exc)) from exc
         except PredictionRefused as exc:
-            raise ApiError(422, "features_refused", f"{exc.reason}: {exc.detail}") from exc
+            detail = f"{exc.reason}: {exc.detail}"
+            raise ApiError(422, ErrorCode.FEATURES_REFUSED, detail, where="body.features") from exc
         return PredictResponse.model_validate(answer.to_dict())
 
     return routes

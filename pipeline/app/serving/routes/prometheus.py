@@ -8,6 +8,7 @@ from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
 from driftline.adapters.prometheus import SnapshotCollector
+from driftline.app.serving.openapi import problems
 from driftline.read.reader import PredictionsClient
 
 __all__ = ["router"]
@@ -17,7 +18,17 @@ def router(reader: PredictionsClient) -> APIRouter:
     """The Prometheus exposition of the snapshots ``reader`` reads."""
     routes = APIRouter(tags=["metrics"])
 
-    @routes.get("/metrics", response_class=Response)
+    @routes.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            **problems(503),
+        },
+    )
     def prometheus() -> Response:
         """Every task's figures in the Prometheus text format (as each worker's own
         ``--metrics-port`` names them, read from Redis)."""

@@ -1,10 +1,12 @@
-"""``/quality``: data quality in four dimensions, and the quality log."""
+"""``/v1/quality``: data quality in four dimensions, and the quality log."""
 
 # No ``from __future__ import annotations``: see driftline.app.serving.routes.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from driftline.app.serving.models import Quality
+from driftline.app.serving.openapi import problems
 from driftline.read.reader import PredictionsClient
 
 __all__ = ["router"]
@@ -14,7 +16,12 @@ def router(reader: PredictionsClient) -> APIRouter:
     """The data quality route over ``reader``."""
     routes = APIRouter(tags=["metrics"])
 
-    @routes.get("/quality")
+    @routes.get(
+        "/quality",
+        response_model=Quality,
+        response_model_exclude_unset=True,
+        responses=problems(422, 503),
+    )
     def quality(
         log: Annotated[int, Query(ge=0, le=10_000)] = 50,
         after: Annotated[str | None, Query(pattern=r"^\d+(-\d+)?$")] = None,

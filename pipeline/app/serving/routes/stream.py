@@ -1,4 +1,4 @@
-"""``/stream/predictions``: new predictions as server-sent events, resumable.
+"""``/v1/stream/predictions``: new predictions as server-sent events, resumable.
 
 Entries are read with ``await`` from
 :class:`~driftline.read.feed.PredictionsFeed`, so an idle stream holds no worker thread;
@@ -16,6 +16,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from driftline.adapters.prediction_record import StreamEntry
 from driftline.app.serving.dependencies import resume_point, stream_slots
+from driftline.app.serving.openapi import problems
 from driftline.core.errors import ServiceUnavailable
 from driftline.read.feed import PredictionsFeed
 
@@ -43,6 +44,7 @@ def router(
     @routes.get(
         "/stream/predictions",
         response_class=EventSourceResponse,
+        responses=problems(422, 503),
         # first: a slot is taken before Redis is asked
         dependencies=[Depends(stream_slots(max_streams), scope="request")],
     )

@@ -1,6 +1,6 @@
 // driftline's dashboard: polls the API of `driftline serve` and draws what it answers.
-// Every figure comes from GET metrics/model (the same JSON as `driftline metrics --json`),
-// health, alerts, and predictions/{key}. Each displayed value keeps its raw number in a
+// Every figure comes from GET v1/metrics/model (the same JSON as `driftline metrics --json`),
+// health, v1/alerts, and v1/predictions/{key}. Each displayed value keeps its raw number in a
 // data-value attribute, so a test can compare it with the CLI exactly.
 "use strict";
 
@@ -302,13 +302,13 @@ async function refresh() {
   tick += 1;
   const slow = tick % SLOW_EVERY === 1;
   try {
-    const data = await getJSON(slow ? "metrics/model?history=true" : "metrics/model");
+    const data = await getJSON(slow ? "v1/metrics/model?history=true" : "v1/metrics/model");
     updateTiles(data);
     updateSamples(data);
     if (slow) updateWindows(data.series);
     if (slow) {
-      updateAlerts((await getJSON("alerts?count=10")).alerts);
-      updateLateBanner((await getJSON("alerts?kind=timeliness&count=50")).alerts);
+      updateAlerts((await getJSON("v1/alerts?count=10")).alerts);
+      updateLateBanner((await getJSON("v1/alerts?kind=timeliness&count=50")).alerts);
     }
     $("updated").textContent = new Date().toLocaleTimeString();
     $("updated").dataset.tick = String(tick);
@@ -333,7 +333,7 @@ async function lookup(event) {
   const out = $("lookup-result");
   if (!key) { out.textContent = "type a key"; return; }
   try {
-    const found = await getJSON("predictions/" + encodeURIComponent(key));
+    const found = await getJSON("v1/predictions/" + encodeURIComponent(key));
     out.dataset.key = key;
     out.dataset.found = "true";
     out.textContent = JSON.stringify(found, null, 2);

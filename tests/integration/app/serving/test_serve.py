@@ -1,5 +1,6 @@
 """``driftline serve`` on the real Kafka and Redis: predictions, metrics, health with the
-group's lag, the event stream resumed after an id, Prometheus, and a Redis that is gone."""
+group's lag, the probes, the event stream resumed after an id, Prometheus, and a Redis
+that is gone."""
 
 from __future__ import annotations
 
@@ -65,24 +66,25 @@ def served(settings: Settings) -> Iterator[tuple[str, PredictionsClient, list[An
 def test_predictions_metrics_and_health(served: tuple[str, PredictionsClient, list[Any]]) -> None:
     url, reader, events = served
     keys = sorted({e.key for e in events if e.kind == "observation"})
-    status, one = get(f"{url}predictions/{keys[0]}")
+    status, one = get(f"{url}v1/predictions/{keys[0]}")
     assert status == 200
     assert one == reader.get(keys[0]).to_dict()  # type: ignore[union-attr]
-    status, many = get(f"{url}predictions?keys={','.join(keys[:50])},nobody")
+    status, many = get(f"{url}v1/predictions?keys={','.join(keys[:50])},nobody")
     assert status == 200
     assert many["missing"] == ["nobody"]
     assert many["predictions"] == {k: v.to_dict() for k, v in reader.get_many(keys[:50]).items()}
-    status, missing = get(f"{url}predictions/nobody")
-    assert (status, missing["error"]) == (404, "not_found")
-    status, too_many = get(f"{url}predictions?keys={','.join(['k'] * 1001)}")
-    assert (status, too_many["error"]) == (413, "too_many_keys")
+    status, missing = get(f"{url}v1/predictions/nobody")
+    assert (status, missing["code"]) == (404, "not_found")
+    status, too_many = get(f"{url}v1/predictions?keys={','.join(['k'] * 1001)}")
+    assert (status, too_many["code"]) == (413, "too_many_keys")
 
-    status, metrics = get(f"{url}metrics/model?history=true")
+    status, metrics = get(f"{url}v1/metrics/model?history=true")
     assert status == 200
     assert metrics["total"] == reader.metrics()["total"]
     assert metrics["total"]["counts"]["predictions"] == FLIGHTS
     assert set(metrics["tasks"]) == {"0", "1"}
 
+    assert get(f"{url}readyz")[0] == 200
     status, health = get(f"{url}health")
     assert status == 200, health
     assert health["status"] == "ok"
@@ -130,12 +132,12 @@ def test_the_stream_resumes_after_the_last_id_seen(
     url, reader, _ = served
     kept = reader._redis.xrange(reader.keys.predictions_stream, "-", "+", count=30)
     ids = [entry_id.decode() for entry_id, _ in kept]
-    resumed = read_events(url, "/stream/predictions", 20, {"Last-Event-ID": ids[9]})
+    resumed = read_events(url, "/v1/stream/predictions", 20, {"Last-Event-ID": ids[9]})
     assert [e["id"] for e in resumed] == ids[10:30]
     assert all(e["event"] == "prediction" for e in resumed)
     first = json.loads(resumed[0]["data"])
     assert first["id"] == ids[10] and first["key"]
-    by_query = read_events(url, f"/stream/predictions?after={ids[27]}", 2, {})
+    by_query = read_events(url, f"/v1/stream/predictions?after={ids[27]}", 2, {})
     assert [e["id"] for e in by_query] == ids[28:30]
 
 
@@ -147,14 +149,18 @@ def test_redis_gone_is_503_and_the_server_keeps_serving(settings: Settings) -> N
         settings, f"redis://127.0.0.1:{closed}/0", settings.kafka.bootstrap or ""
     )
     with ApiServer(app, port=0) as server:
-        for path in ("predictions/N1", "predictions?keys=a,b", "metrics/model", "metrics"):
+        for path in ("v1/predictions/N1", "v1/predictions?keys=a,b", "v1/metrics/model", "metrics"):
             status, body = get(server.url + path)
             assert status == 503, path
-            assert body["error"] == "unavailable" and "Redis" in body["detail"]
+            assert body["code"] == "unavailable" and "Redis" in body["detail"]
             assert "Traceback" not in json.dumps(body)
         status, health = get(server.url + "health")
         assert status == 503 and health["redis"]["reachable"] is False
         assert health["kafka"]["reachable"] is True  # Kafka is up: only Redis is reported down
+        assert get(server.url + "livez") == (200, {"status": "alive"})  # not to be restarted
+        status, ready = get(server.url + "readyz")
+        assert status == 503 and ready["ready"] is False
+        assert (ready["redis"]["reachable"], ready["kafka"]["reachable"]) == (False, True)
         status, schema = get(server.url + "openapi.json")
         assert status == 200 and "/health" in schema["paths"]
     lag.close()
@@ -169,7 +175,7 @@ def test_stopping_the_server_ends_open_streams_cleanly(settings: Settings) -> No
     server = ApiServer(app, port=0)
     parts = urlsplit(server.start())
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request("GET", "/stream/predictions")
+    connection.request("GET", "/v1/stream/predictions")
     answer = connection.getresponse()
     assert answer.status == 200
     assert answer.readline().startswith(b":")  # the opening comment: the stream is open
@@ -188,7 +194,7 @@ def open_stream(url: str, headers: dict[str, str] | None = None) -> tuple[Any, A
     """A connection asking for the event stream, and its answer (headers read)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request("GET", "/stream/predictions", headers=headers or {})
+    connection.request("GET", "/v1/stream/predictions", headers=headers or {})
     return connection, connection.getresponse()
 
 
@@ -264,7 +270,7 @@ def test_streams_beyond_the_bound_are_a_503_until_one_ends(settings: Settings) -
             connection, refused = open_stream(server.url)
             body = json.loads(refused.read())
             connection.close()
-            assert refused.status == 503 and body["error"] == "too_many_streams", body
+            assert refused.status == 503 and body["code"] == "too_many_streams", body
             streams.pop(0)[0].close()  # a client goes away: its slot is given back
             deadline = time.monotonic() + 10
             while True:

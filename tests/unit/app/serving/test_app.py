@@ -99,7 +99,7 @@ class MemoryReader:
 
     def alerts(self, count: int, kind: str | None) -> list[dict[str, Any]]:
         self._check("alerts")
-        return [{"kind": kind or "concept", "count": count}]
+        return [{"id": "1-0", "kind": kind or "concept", "count": count}]
 
     def quality_log(self, count: int, after: str | None) -> list[dict[str, Any]]:
         self._check("quality_log")
@@ -147,13 +147,21 @@ def client_of(reader: MemoryReader, lag: Any = None, **options: Any) -> TestClie
 
 def test_one_prediction_and_a_clear_404(reader: MemoryReader) -> None:
     http = client_of(reader)
-    found = http.get("/predictions/N1")
+    found = http.get("/v1/predictions/N1")
     assert found.status_code == 200
     assert found.json() == stored("N1").to_dict()
-    assert http.get("/predictions/a%20b").json()["key"] == "a b"
-    missing = http.get("/predictions/nope")
+    assert http.get("/v1/predictions/a%20b").json()["key"] == "a b"
+    missing = http.get("/v1/predictions/nope")
     assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "detail": "no prediction for key 'nope'"}
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json() == {
+        "type": "urn:driftline:problem:not_found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "no prediction for key 'nope'",
+        "instance": "/v1/predictions/nope",
+        "code": "not_found",
+    }
 
 
 def test_a_key_with_slashes_is_read_by_its_path(reader: MemoryReader) -> None:
@@ -169,24 +177,25 @@ def test_a_key_with_slashes_is_read_by_its_path(reader: MemoryReader) -> None:
         ("%2Flead", "/lead"),
         ("trail%2F", "trail/"),
     ]:
-        answer = http.get(f"/predictions/{path}")
+        answer = http.get(f"/v1/predictions/{path}")
         assert answer.status_code == 200, (path, answer.text)
         assert answer.json() == stored(key).to_dict()
-    missing = http.get("/predictions/a%2Fnope")
+    missing = http.get("/v1/predictions/a%2Fnope")
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no prediction for key 'a/nope'"
-    many = http.get("/predictions", params={"keys": "a/b,N1"}).json()
+    many = http.get("/v1/predictions", params={"keys": "a/b,N1"}).json()
     assert list(many["predictions"]) == ["a/b", "N1"]
-    assert http.get("/predictions/N1").json()["key"] == "N1"
-    assert http.get("/predictions/" + "x" * 257).status_code == 422
-    assert http.get("/predictions/").status_code == 422  # an empty key, as ?keys= is
-    assert http.post("/predictions/a%2Fb").status_code == 405
-    assert [e["id"] for e in _events(http.get("/stream/predictions").text)] == ["1003-0", "1004-0"]
+    assert http.get("/v1/predictions/N1").json()["key"] == "N1"
+    assert http.get("/v1/predictions/" + "x" * 257).status_code == 422
+    assert http.get("/v1/predictions/").status_code == 422  # an empty key, as ?keys= is
+    assert http.post("/v1/predictions/a%2Fb").status_code == 405
+    streamed = _events(http.get("/v1/stream/predictions").text)
+    assert [e["id"] for e in streamed] == ["1003-0", "1004-0"]
 
 
 def test_many_predictions_in_one_read(reader: MemoryReader) -> None:
     http = client_of(reader)
-    answer = http.get("/predictions", params={"keys": "N1,nope,N2,N1"})
+    answer = http.get("/v1/predictions", params={"keys": "N1,nope,N2,N1"})
     assert answer.status_code == 200
     body = answer.json()
     assert list(body["predictions"]) == ["N1", "N2"]
@@ -207,40 +216,40 @@ def test_many_predictions_in_one_read(reader: MemoryReader) -> None:
 )
 def test_bad_key_lists(reader: MemoryReader, query: str, status: int, code: str) -> None:
     http = client_of(reader, max_keys=10)
-    answer = http.get("/predictions?" + query)
+    answer = http.get("/v1/predictions?" + query)
     assert answer.status_code == status, answer.text
     body = answer.json()
-    assert body["error"] == code and body["detail"]
+    assert body["code"] == code and body["detail"]
     assert "Traceback" not in answer.text
     assert reader.calls == []  # refused before Redis is asked
 
 
 def test_malformed_queries_elsewhere_are_422(reader: MemoryReader) -> None:
     http = client_of(reader)
-    for path in ("/alerts?count=0", "/alerts?count=x", "/metrics/model?window=-1"):
+    for path in ("/v1/alerts?count=0", "/v1/alerts?count=x", "/v1/metrics/model?window=-1"):
         answer = http.get(path)
         assert answer.status_code == 422, path
-        assert answer.json()["error"] == "invalid_request"
+        assert answer.json()["code"] == "invalid_request"
         assert answer.json()["problems"]
 
 
 def test_unknown_routes_and_methods_are_json(reader: MemoryReader) -> None:
     http = client_of(reader)
-    assert http.get("/nowhere").json()["error"] == "not_found"
-    answer = http.post("/predictions/N1")
-    assert answer.status_code == 405 and answer.json()["error"] == "method_not_allowed"
+    assert http.get("/nowhere").json()["code"] == "not_found"
+    answer = http.post("/v1/predictions/N1")
+    assert answer.status_code == 405 and answer.json()["code"] == "method_not_allowed"
 
 
 def test_metrics_with_and_without_history(reader: MemoryReader) -> None:
     http = client_of(reader)
-    plain = http.get("/metrics/model").json()
+    plain = http.get("/v1/metrics/model").json()
     assert plain["total"]["accuracy"] == 0.75
     assert plain["total"]["roc_auc"] is None  # NaN is not JSON: null
     assert "series" not in plain
-    history = http.get("/metrics/model?history=true&window=86400&model=fast").json()
+    history = http.get("/v1/metrics/model?history=true&window=86400&model=fast").json()
     assert history["series"] == {"86400:fast": [{"start_s": 0, "n": 3}]}
-    assert http.get("/alerts?kind=label&count=3").json() == {
-        "alerts": [{"kind": "label", "count": 3}]
+    assert http.get("/v1/alerts?kind=label&count=3").json() == {
+        "alerts": [{"id": "1-0", "kind": "label", "count": 3}]
     }
 
 
@@ -252,17 +261,17 @@ def test_quality_gives_the_totals_and_the_log(reader: MemoryReader) -> None:
         "tasks": {},
     }
     http = client_of(reader)
-    body = http.get("/quality?log=2&after=17-0").json()
+    body = http.get("/v1/quality?log=2&after=17-0").json()
     assert body["quality"] == quality and body["watermark_lag_s"] == 2.5
     assert body["log"] == [
         {"id": "0-0", "rule": "spelling", "after": "17-0"},
         {"id": "1-0", "rule": "spelling", "after": "17-0"},
     ]
-    assert http.get("/quality?log=0").json()["log"] == []
-    assert http.get("/quality?after=x").status_code == 422
-    assert http.get("/quality?log=-1").status_code == 422
+    assert http.get("/v1/quality?log=0").json()["log"] == []
+    assert http.get("/v1/quality?after=x").status_code == 422
+    assert http.get("/v1/quality?log=-1").status_code == 422
     reader.down = True
-    assert http.get("/quality").status_code == 503
+    assert http.get("/v1/quality").status_code == 503
 
 
 def test_prometheus_exposition_of_what_redis_holds(reader: MemoryReader) -> None:
@@ -302,15 +311,15 @@ def test_health_with_kafka_down_is_degraded_and_redis_down_is_503(reader: Memory
 def test_a_redis_outage_is_503_and_the_server_goes_on(reader: MemoryReader) -> None:
     http = client_of(reader)
     reader.down = True
-    for path in ("/predictions/N1", "/predictions?keys=N1", "/metrics/model", "/metrics"):
+    for path in ("/v1/predictions/N1", "/v1/predictions?keys=N1", "/v1/metrics/model", "/metrics"):
         answer = http.get(path)
         assert answer.status_code == 503, path
-        assert answer.json() == {
-            "error": "unavailable",
-            "detail": "Redis did not answer: ConnectionError",
-        }
+        assert answer.headers["content-type"] == "application/problem+json"
+        body = answer.json()
+        assert (body["code"], body["status"]) == ("unavailable", 503)
+        assert body["detail"] == "Redis did not answer: ConnectionError"
     reader.down = False
-    assert http.get("/predictions/N1").status_code == 200
+    assert http.get("/v1/predictions/N1").status_code == 200
 
 
 def test_an_unexpected_failure_is_a_500_without_a_trace(reader: MemoryReader) -> None:
@@ -318,9 +327,9 @@ def test_an_unexpected_failure_is_a_500_without_a_trace(reader: MemoryReader) ->
         raise RuntimeError("secret=hunter2 in a stack frame")
 
     reader.get = broken  # type: ignore[method-assign]
-    answer = client_of(reader).get("/predictions/N1")
+    answer = client_of(reader).get("/v1/predictions/N1")
     assert answer.status_code == 500
-    assert answer.json()["error"] == "internal_error"
+    assert answer.json()["code"] == "internal_error"
     assert "hunter2" not in answer.text and "Traceback" not in answer.text
 
 
@@ -337,28 +346,26 @@ def _events(text: str) -> list[dict[str, str]]:
 
 def test_the_stream_resumes_after_the_last_id_a_client_saw(reader: MemoryReader) -> None:
     http = client_of(reader)
-    fresh = _events(http.get("/stream/predictions").text)
+    fresh = _events(http.get("/v1/stream/predictions").text)
     assert [e["id"] for e in fresh] == ["1003-0", "1004-0"]  # only what is new
     assert {e["event"] for e in fresh} == {"prediction"}
-    resumed = http.get("/stream/predictions", headers={"Last-Event-ID": "1001-0"})
+    resumed = http.get("/v1/stream/predictions", headers={"Last-Event-ID": "1001-0"})
     assert resumed.headers["content-type"].startswith("text/event-stream")
     assert [e["id"] for e in _events(resumed.text)] == ["1002-0", "1003-0", "1004-0"]
-    by_query = _events(http.get("/stream/predictions?after=1003-0").text)
+    by_query = _events(http.get("/v1/stream/predictions?after=1003-0").text)
     assert [e["id"] for e in by_query] == ["1004-0"]
     assert '"key":"k4"' in by_query[0]["data"].replace(" ", "")
-    bad = http.get("/stream/predictions", headers={"Last-Event-ID": "drop table"})
-    assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
+    bad = http.get("/v1/stream/predictions", headers={"Last-Event-ID": "drop table"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
 
 
 def test_a_stream_with_redis_down_is_a_503_before_it_starts(reader: MemoryReader) -> None:
     reader.down = True
     for headers in ({}, {"Last-Event-ID": "1001-0"}):
-        answer = client_of(reader).get("/stream/predictions", headers=headers)
+        answer = client_of(reader).get("/v1/stream/predictions", headers=headers)
         assert answer.status_code == 503
-        assert answer.json() == {
-            "error": "unavailable",
-            "detail": "Redis did not answer: ConnectionError",
-        }
+        assert answer.json()["code"] == "unavailable"
+        assert answer.json()["detail"] == "Redis did not answer: ConnectionError"
 
 
 def test_a_stream_that_ends_gives_its_slot_back_and_shutdown_closes_the_feed(
@@ -367,7 +374,7 @@ def test_a_stream_that_ends_gives_its_slot_back_and_shutdown_closes_the_feed(
     app = create_app(reader, None, feed=reader, max_streams=1)  # type: ignore[arg-type]
     with TestClient(app) as http:  # runs the app's lifespan
         for _ in range(3):  # one slot, three streams one after the other
-            answer = http.get("/stream/predictions")
+            answer = http.get("/v1/stream/predictions")
             assert answer.status_code == 200
             assert [e["id"] for e in _events(answer.text)] == ["1003-0", "1004-0"]
         assert app.state.open_streams == 0
@@ -383,4 +390,4 @@ def test_the_dashboard_and_its_vendored_library_are_served(reader: MemoryReader)
         assert f'"{asset}"' in page.text
         assert http.get("/" + asset).status_code == 200
     assert "http" not in page.text.replace('href="docs"', "")  # nothing from elsewhere
-    assert http.get("/openapi.json").json()["paths"]["/predictions/{key}"]
+    assert http.get("/openapi.json").json()["paths"]["/v1/predictions/{key}"]

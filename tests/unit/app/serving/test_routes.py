@@ -18,23 +18,26 @@ from driftline.app.serving.routes import health, predictions
 
 #: Every documented route, in the document's order: path, method, parameters, tag.
 DOCUMENT = [
-    ("/predictions/{key}", "get", [("path", "key")], "predictions"),
-    ("/predictions", "get", [("query", "keys")], "predictions"),
+    ("/v1/predictions/{key}", "get", [("path", "key")], "predictions"),
+    ("/v1/predictions", "get", [("query", "keys")], "predictions"),
     (
-        "/metrics/model",
+        "/v1/metrics/model",
         "get",
         [("query", "history"), ("query", "window"), ("query", "model")],
         "metrics",
     ),
-    ("/alerts", "get", [("query", "count"), ("query", "kind")], "metrics"),
-    ("/quality", "get", [("query", "log"), ("query", "after")], "metrics"),
-    ("/health", "get", [], "service"),
+    ("/v1/alerts", "get", [("query", "count"), ("query", "kind")], "metrics"),
+    ("/v1/quality", "get", [("query", "log"), ("query", "after")], "metrics"),
     (
-        "/stream/predictions",
+        "/v1/stream/predictions",
         "get",
         [("query", "after"), ("header", "last-event-id")],
         "predictions",
     ),
+    ("/v1/predictions:batch", "post", [], "predictions"),
+    ("/livez", "get", [], "service"),
+    ("/readyz", "get", [], "service"),
+    ("/health", "get", [], "service"),
     ("/metrics", "get", [], "metrics"),
 ]
 
@@ -55,9 +58,10 @@ def test_the_routers_add_up_to_the_documented_api() -> None:
         for method, op in operations.items()
     ]
     assert found == DOCUMENT
-    keys = paths["/predictions"]["get"]["parameters"][0]
+    keys = paths["/v1/predictions"]["get"]["parameters"][0]
     assert keys["description"] == "entity keys separated by commas (at most 7)"
-    assert paths["/predictions/{key}"]["get"]["operationId"] == "prediction_predictions__key__get"
+    one = paths["/v1/predictions/{key}"]["get"]
+    assert one["operationId"] == "prediction_v1_predictions__key__get"
 
 
 class Freshness:
@@ -75,8 +79,8 @@ def test_a_router_serves_on_its_own() -> None:
     assert body["namespace"] == "alone" and body["kafka"]["total_lag"] == 2
     too_many = http.get("/predictions?keys=a,b,c")
     assert too_many.status_code == 413  # refused before the reader is asked
-    assert too_many.json()["error"] == "too_many_keys"
-    assert http.get("/metrics").json()["error"] == "not_found"
+    assert too_many.json()["code"] == "too_many_keys"
+    assert http.get("/metrics").json()["code"] == "not_found"
 
 
 class Request:
