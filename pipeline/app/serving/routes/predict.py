@@ -76,6 +76,7 @@ def router(predictor: CheckpointPredictor) -> APIRouter:
         "/predict",
         response_model=PredictResponse,
         responses=problems(
+            400,
             422,
             503,
             s422="Malformed request, or features the rules, the contract or the model refuse",

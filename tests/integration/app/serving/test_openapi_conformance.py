@@ -85,6 +85,11 @@ def test_generated_requests_get_only_documented_answers(
     assert len(many.call_and_validate(checks=CHECKS).json()["predictions"]) == len(keys)
     history = schema["/v1/metrics/model"]["GET"].Case(query={"history": True})
     assert history.call_and_validate(checks=CHECKS).json()["series"]
+    # the live champion, from the workers' checkpoints, on a known key's own features
+    observed = next(e for e in flights(60) if e.kind == "observation" and e.key == keys[0])
+    body = {"key": keys[0], "features": observed.features}
+    asked = schema["/v1/predict"]["POST"].Case(body=body)
+    assert asked.call_and_validate(checks=CHECKS).json()["checkpoint"]
 
 
 def _has_inputs(definition: dict[str, Any]) -> bool:
