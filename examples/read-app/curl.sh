@@ -5,7 +5,7 @@
 set -euo pipefail
 base="http://127.0.0.1:${DRIFTLINE_SERVE_PORT:-8000}"
 key="${1:-C042}"
-curl --fail --silent --show-error "$base/predictions/$key"
+curl --fail --silent --show-error "$base/v1/predictions/$key"
 echo
-curl --fail --silent --show-error "$base/predictions?keys=$key,${2:-C007}"
+curl --fail --silent --show-error "$base/v1/predictions?keys=$key,${2:-C007}"
 echo

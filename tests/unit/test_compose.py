@@ -410,12 +410,13 @@ def test_restart_policies(compose: dict[str, Any]) -> None:
     assert services["serve"].get("restart") == "unless-stopped"
 
 
-def test_serve_is_probed_on_its_health_route(compose: dict[str, Any]) -> None:
+def test_serve_is_probed_on_its_readiness_route(compose: dict[str, Any]) -> None:
+    # /readyz: Redis and Kafka reachable (/health's 200 stays while Kafka is down)
     serve = compose["services"]["serve"]
     probe = " ".join(str(word) for word in serve["healthcheck"]["test"])
     words = command_words(serve)
     port = words[words.index("--port") + 1]
-    assert f"127.0.0.1:{port}/health" in probe
+    assert f"127.0.0.1:{port}/readyz" in probe
     assert words[words.index("--host") + 1] == "0.0.0.0"  # reachable from the host's port
 
 
