@@ -24,6 +24,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,11 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {bare[close[0]]}?)" if close else ""
 
 
+def _place(group: str, loc: tuple[int | str, ...]) -> str:
+    """Where in the file a group's problem is: ``[kafka].partitions``."""
+    return f"[{group}]." + ".".join(map(str, loc))
+
+
 def _invalid_values(data: Mapping[str, Any]) -> Iterator[str]:
     for group, cls in GROUPS.items():
         if group not in data:
@@ -145,8 +151,6 @@ def _invalid_values(data: Mapping[str, Any]) -> Iterator[str]:
         try:
             cls.model_validate(table)
         except ValidationError as exc:
-            problems = validation_problems(
-                exc, f"[{group}] table", lambda loc, g=group: f"[{g}]." + ".".join(map(str, loc))
-            )
+            problems = validation_problems(exc, f"[{group}] table", partial(_place, group))
             secrets = [str(table[name]) for name in cls.secrets() if name in table]
             yield mask_text(problems, secrets)

@@ -5,6 +5,7 @@ Secrets are masked unless asked for (``show_secrets``). In a TOML or env text a 
 secret is a comment, so the text still loads (the secret then comes from the environment,
 a ``*_file`` setting or a ``.env`` file), and never as ``***``.
 
+>>> from driftline.adapters.settings import Settings
 >>> s = Settings(_env_file=None, namespace="demo", checkpoints={"key": "k" * 16})
 >>> text = config_toml(s)
 >>> 'namespace = "demo"' in text, "[checkpoints]" in text, "kkkk" in text
@@ -27,12 +28,11 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from driftline.adapters.settings.config_file import CONFIG_VARIABLE
 from driftline.adapters.settings.flat import GROUPS
 from driftline.adapters.settings.group import PREFIX
-from driftline.adapters.settings.root import Settings
 from driftline.adapters.settings.secret_text import mask_url
 
 __all__ = ["ConfigFormat", "Entry", "config_env", "config_json", "config_text", "config_toml"]
@@ -61,10 +61,10 @@ class Entry:
     description: str | None = None
 
 
-def entries(settings: Settings, *, show_secrets: bool = False) -> Iterator[Entry]:
+def entries(settings: BaseModel, *, show_secrets: bool = False) -> Iterator[Entry]:
     """Every setting of ``settings``, root first, then group by group."""
     for name in ("namespace", "seed"):
-        info = Settings.model_fields[name]
+        info = type(settings).model_fields[name]
         variable = f"{PREFIX}{name.upper()}"
         yield Entry(None, name, variable, getattr(settings, name), False, info.description)
     for group, cls in GROUPS.items():
@@ -95,7 +95,7 @@ def _plain(name: str, value: Any, show_secrets: bool) -> tuple[Any, bool]:
     return value, False
 
 
-def config_json(settings: Settings, *, show_secrets: bool = False) -> dict[str, Any]:
+def config_json(settings: BaseModel, *, show_secrets: bool = False) -> dict[str, Any]:
     """The settings grouped as ``driftline config`` prints them (as :meth:`Settings.masked`
     unless ``show_secrets``)."""
     shown: dict[str, Any] = {}
@@ -105,7 +105,7 @@ def config_json(settings: Settings, *, show_secrets: bool = False) -> dict[str, 
     return shown
 
 
-def config_toml(settings: Settings, *, show_secrets: bool = False) -> str:
+def config_toml(settings: BaseModel, *, show_secrets: bool = False) -> str:
     """A config file of ``settings``: every setting under its group with its variable and
     meaning as a comment; unset ones and masked secrets commented out."""
     lines = [
@@ -128,7 +128,7 @@ def config_toml(settings: Settings, *, show_secrets: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_env(settings: Settings, *, show_secrets: bool = False) -> str:
+def config_env(settings: BaseModel, *, show_secrets: bool = False) -> str:
     """``DRIFTLINE_*=value`` lines of every setting that is set (quoted for a shell and a
     ``.env`` file alike; structured values as JSON); masked secrets commented out."""
     lines = []
@@ -149,7 +149,7 @@ def config_env(settings: Settings, *, show_secrets: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_text(settings: Settings, form: ConfigFormat, *, show_secrets: bool = False) -> str:
+def config_text(settings: BaseModel, form: ConfigFormat, *, show_secrets: bool = False) -> str:
     """The settings as ``form`` says, ending with a new line."""
     if form is ConfigFormat.TOML:
         return config_toml(settings, show_secrets=show_secrets)

@@ -8,15 +8,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from driftline.adapters.settings.checkpoint import CheckpointSettings
 from driftline.adapters.settings.config_file import ConfigFileSource, config_file_given
+from driftline.adapters.settings.config_text import config_json
 from driftline.adapters.settings.core_fields import core_field
 from driftline.adapters.settings.flat import (
     FLAT,
@@ -33,7 +33,6 @@ from driftline.adapters.settings.layers import Layers
 from driftline.adapters.settings.model import ModelSettings
 from driftline.adapters.settings.redis import RedisSettings
 from driftline.adapters.settings.schema_registry import SchemaRegistrySettings
-from driftline.adapters.settings.secret_text import mask_url
 from driftline.adapters.settings.stack import StackSettings
 from driftline.adapters.settings.unknown_variables import warn_unknown_variables
 from driftline.adapters.settings.worker import WorkerSettings
@@ -114,6 +113,7 @@ class Settings(BaseSettings):
         config`` prints), under the environment and ``overrides`` (flat names or groups).
 
         >>> import tempfile
+        >>> from pathlib import Path
         >>> path = Path(tempfile.mkdtemp()) / "driftline.toml"
         >>> _ = path.write_text('namespace = "loans"\\n[checkpoints]\\nevery = 10\\n')
         >>> s = Settings.from_file(path, _env_file=None, partitions=6)
@@ -229,28 +229,9 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective settings, grouped, every secret masked: fit to print or log."""
-        shown: dict[str, Any] = {"namespace": self.namespace, "seed": self.seed}
-        for group in GROUPS:
-            values = getattr(self, group)
-            shown[group] = {
-                name: _shown(name, getattr(values, name)) for name in type(values).model_fields
-            }
-        return shown
+        return config_json(self)
 
 
 def _names(source: PydanticBaseSettingsSource) -> list[str]:
     """The variables a source has loaded (the environment's, a ``.env`` file's)."""
     return list(getattr(source, "env_vars", {}))
-
-
-def _shown(name: str, value: Any) -> Any:
-    if isinstance(value, SecretStr):
-        secret = value.get_secret_value()
-        if name == "url":
-            return mask_url(secret) if secret else None
-        return "***" if secret else None
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    return value

@@ -10,8 +10,10 @@ the older workers for no fault of theirs.
 ['DRIFTLINE_CHECKPOINT_EVRY is not a driftline setting; did you mean DRIFTLINE_CHECKPOINT_EVERY?']
 >>> unknown_variables(["driftline_partitions", "DRIFTLINE_LOG_FORMAT"])
 []
->>> unknown_variables(["DRIFTLINE_KAFKA__BOOTSTRAP", "DRIFTLINE_WHATEVER"])
-['DRIFTLINE_KAFKA__BOOTSTRAP is not a driftline setting; did you mean DRIFTLINE_KAFKA_BOOTSTRAP?', 'DRIFTLINE_WHATEVER is not a driftline setting (ignored)']
+>>> for warning in unknown_variables(["DRIFTLINE_KAFKA__BOOTSTRAP", "DRIFTLINE_WHATEVER"]):
+...     print(warning)
+DRIFTLINE_KAFKA__BOOTSTRAP is not a driftline setting; did you mean DRIFTLINE_KAFKA_BOOTSTRAP?
+DRIFTLINE_WHATEVER is not a driftline setting (ignored)
 """
 
 from __future__ import annotations

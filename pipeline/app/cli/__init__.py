@@ -19,8 +19,8 @@ from rich.markup import escape
 
 from driftline.adapters.settings import Settings, variable_names
 from driftline.app.cli.common import Namespace, State
-from driftline.app.cli.consume import consume
 from driftline.app.cli.config import show_config
+from driftline.app.cli.consume import consume
 from driftline.app.cli.demo import demo
 from driftline.app.cli.events import events_app
 from driftline.app.cli.model import model_app
