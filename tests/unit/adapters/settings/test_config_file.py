@@ -155,3 +155,18 @@ def test_overrides_do_not_read_the_file_again(tmp_path: Path):
 def test_read_config_file_answers_the_groups_as_written(tmp_path: Path):
     path = write(tmp_path, 'seed = 3\n[redis]\nurl = "redis://cache:6379/0"\n')
     assert read_config_file(path) == {"seed": 3, "redis": {"url": "redis://cache:6379/0"}}
+
+
+DOCS = Path(__file__).resolve().parents[4] / "docs" / "reference" / "settings.md"
+
+
+def test_the_example_of_the_docs_loads_as_it_says(tmp_path: Path):
+    text = DOCS.read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    s = Settings.from_file(write(tmp_path, example))
+    assert (s.namespace, s.seed, s.kafka.partitions) == ("loans", 7, 6)
+    assert s.kafka.sasl_password_file == Path("/run/secrets/kafka-password")
+    assert s.model.challengers == {"tree": "tree.HoeffdingTreeClassifier()"}
+    assert s.model.feature_bounds == {"income": (0.0, 10_000_000.0)}
+    assert (s.checkpoints.store, s.checkpoints.every) == ("directory", 2000)
+    assert s.secret_values() == []  # the example keeps its secrets in files
