@@ -83,7 +83,8 @@ class ConfigFileSource(TomlConfigSettingsSource):
         self._path = config_file_path()
         if self._path is not None and not self._path.is_file():
             where = f"{self._path} (from {CONFIG_VARIABLE})" if _GIVEN.get() is None else self._path
-            raise ConfigError(f"config file {where}: no such file")
+            problem = "not a file" if self._path.exists() else "no such file"
+            raise ConfigError(f"config file {where}: {problem}")
         super().__init__(settings_cls, toml_file=self._path)
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
