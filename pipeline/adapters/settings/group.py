@@ -6,16 +6,19 @@
 ...     env: ClassVar[Mapping[str, str]] = {"size": "example_window"}
 ...     size: int = 3
 ...     name: str = "x"
+...     token: SecretStr | None = None
 >>> Example.variables()
-{'size': 'example_window', 'name': 'example_name'}
+{'size': 'example_window', 'name': 'example_name', 'token': 'example_token'}
+>>> Example.secrets()
+('token',)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 __all__ = ["PREFIX", "SettingsGroup"]
 
@@ -35,3 +38,12 @@ class SettingsGroup(BaseModel):
     def variables(cls) -> dict[str, str]:
         """Field name -> flat variable name without ``DRIFTLINE_`` (lower case)."""
         return {name: cls.env.get(name, f"{cls.prefix}{name}").lower() for name in cls.model_fields}
+
+    @classmethod
+    def secrets(cls) -> tuple[str, ...]:
+        """The fields that hold a secret (a :class:`SecretStr`): masked wherever shown."""
+        return tuple(
+            name
+            for name, info in cls.model_fields.items()
+            if info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+        )

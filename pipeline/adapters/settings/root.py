@@ -1,18 +1,22 @@
 """The one settings object: every group, the namespace and the seed, read once from the
-``DRIFTLINE_*`` variables and an optional ``.env`` file (see :mod:`.flat`)."""
+``DRIFTLINE_*`` variables, an optional ``.env`` file (see :mod:`.flat`) and an optional
+config file (see :mod:`.config_file`), in that order of precedence (:mod:`.layers`)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from driftline.adapters.settings.checkpoint import CheckpointSettings
+from driftline.adapters.settings.config_file import ConfigFileSource, config_file_given
+from driftline.adapters.settings.config_text import config_json
 from driftline.adapters.settings.core_fields import core_field
 from driftline.adapters.settings.flat import (
     FLAT,
@@ -25,11 +29,12 @@ from driftline.adapters.settings.flat import (
 )
 from driftline.adapters.settings.group import PREFIX
 from driftline.adapters.settings.kafka import KafkaSettings
+from driftline.adapters.settings.layers import Layers
 from driftline.adapters.settings.model import ModelSettings
 from driftline.adapters.settings.redis import RedisSettings
 from driftline.adapters.settings.schema_registry import SchemaRegistrySettings
-from driftline.adapters.settings.secret_text import mask_url
 from driftline.adapters.settings.stack import StackSettings
+from driftline.adapters.settings.unknown_variables import warn_unknown_variables
 from driftline.adapters.settings.worker import WorkerSettings
 from driftline.core.errors import ConfigError
 from driftline.core.task.config import TaskConfig
@@ -71,7 +76,9 @@ class Settings(BaseSettings):
     """Every driftline setting, grouped. Environment: ``DRIFTLINE_<NAME>``, case-insensitive.
 
     Keyword arguments take the groups (``kafka={"bootstrap": ...}``) or the flat names of
-    the variables (``kafka_bootstrap=...``, ``checkpoint_every=...``).
+    the variables (``kafka_bootstrap=...``, ``checkpoint_every=...``). ``_config_file``: a
+    TOML file of settings in groups (``None``: the file ``DRIFTLINE_CONFIG`` names, if
+    any); keywords win over the environment, the environment over the file.
     """
 
     model_config = SettingsConfigDict(
@@ -90,14 +97,30 @@ class Settings(BaseSettings):
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
     schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, *, _config_file: str | os.PathLike[str] | None = None, **values: Any):
         flat = {k: values.pop(k) for k in list(values) if is_flat(k, values[k])}
         for group, fields in nest(flat, decode=False).items():
             given = values.get(group)
             if isinstance(given, BaseModel):
                 given = given.model_dump()
             values[group] = (given or {}) | fields
-        super().__init__(**values)
+        with config_file_given(_config_file):
+            super().__init__(**values)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> Settings:
+        """The settings of the config file ``path`` (TOML, in the groups ``driftline
+        config`` prints), under the environment and ``overrides`` (flat names or groups).
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> path = Path(tempfile.mkdtemp()) / "driftline.toml"
+        >>> _ = path.write_text('namespace = "loans"\\n[checkpoints]\\nevery = 10\\n')
+        >>> s = Settings.from_file(path, _env_file=None, partitions=6)
+        >>> s.namespace, s.checkpoints.every, s.kafka.partitions
+        ('loans', 10, 6)
+        """
+        return cls(_config_file=path, **overrides)
 
     @classmethod
     def settings_customise_sources(
@@ -110,11 +133,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         if sources_off():
             return (init_settings,)
-        return (
+        variables = [*_names(env_settings), *_names(dotenv_settings)]
+        warn_unknown_variables(variables)
+        layers = (
             init_settings,
             FlatVariables(settings_cls, env_settings),
             FlatVariables(settings_cls, dotenv_settings),
+            ConfigFileSource(settings_cls),
         )
+        return (Layers(settings_cls, layers),)
 
     @model_validator(mode="before")
     @classmethod
@@ -188,25 +215,23 @@ class Settings(BaseSettings):
         with without_sources():
             return type(self).model_validate(current)
 
-    def masked(self) -> dict[str, Any]:
-        """The effective settings, grouped, every secret masked: fit to print or log."""
-        shown: dict[str, Any] = {"namespace": self.namespace, "seed": self.seed}
+    def secret_values(self) -> list[str]:
+        """The text of every secret set (passwords, keys, a URL's password): what logs
+        must never show (a password read from a ``*_file`` is not known before use)."""
+        found = []
         for group in GROUPS:
             values = getattr(self, group)
-            shown[group] = {
-                name: _shown(name, getattr(values, name)) for name in type(values).model_fields
-            }
-        return shown
+            for name in type(values).secrets():
+                secret = getattr(values, name)
+                text = secret.get_secret_value() if secret is not None else ""
+                found.append(urlsplit(text).password or "" if name == "url" else text)
+        return [text for text in found if text]
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, grouped, every secret masked: fit to print or log."""
+        return config_json(self)
 
 
-def _shown(name: str, value: Any) -> Any:
-    if isinstance(value, SecretStr):
-        secret = value.get_secret_value()
-        if name == "url":
-            return mask_url(secret) if secret else None
-        return "***" if secret else None
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    return value
+def _names(source: PydanticBaseSettingsSource) -> list[str]:
+    """The variables a source has loaded (the environment's, a ``.env`` file's)."""
+    return list(getattr(source, "env_vars", {}))

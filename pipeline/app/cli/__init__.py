@@ -1,6 +1,7 @@
 """The ``driftline`` command: one module per command group, wired here.
 
-The root callback reads the settings once (``DRIFTLINE_*``, ``.env``, ``--namespace``);
+The root callback reads the settings once (``--namespace``, ``DRIFTLINE_*``, ``.env``, the
+``--config`` file, in that precedence);
 each command takes its services (:mod:`driftline.app.cli.services`: the settings, Kafka,
 Redis, the local stack, each built on first use) and calls into the edges. A
 :class:`~driftline.core.errors.DriftlineError` or invalid setting becomes one line on
@@ -9,6 +10,7 @@ standard error and exit status 2.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,8 +19,9 @@ from rich.markup import escape
 
 from driftline.adapters.settings import Settings, variable_names
 from driftline.app.cli.common import Namespace, State
+from driftline.app.cli.config import show_config
 from driftline.app.cli.consume import consume
-from driftline.app.cli.demo import demo, show_config
+from driftline.app.cli.demo import demo
 from driftline.app.cli.events import events_app
 from driftline.app.cli.model import model_app
 from driftline.app.cli.predictions import predictions_app, show_alerts, show_metrics, show_quality
@@ -28,6 +31,7 @@ from driftline.app.cli.serve import serve
 from driftline.app.cli.stack import stack_app
 from driftline.app.cli.topics import topics_app
 from driftline.app.cli.validate import validate
+from driftline.app.log_secrets import hide_in_logs
 from driftline.app.logs import configure_logging, stderr
 from driftline.app.version import version_line
 from driftline.core.errors import DriftlineError
@@ -80,9 +84,20 @@ def _root(
             help="print driftline's version and exit",
         ),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="DRIFTLINE_CONFIG",
+            help="a TOML file of settings, in the groups 'driftline config --format toml' "
+            "writes; DRIFTLINE_* variables and .env override it",
+        ),
+    ] = None,
 ) -> None:
     configure_logging(verbose)
-    ctx.obj = State(Settings().with_overrides(namespace=namespace))
+    settings = Settings(_config_file=config).with_overrides(namespace=namespace)
+    hide_in_logs(settings.secret_values())
+    ctx.obj = State(settings)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``driftline demo`` and ``driftline config``."""
+"""``driftline demo``."""
 
 from __future__ import annotations
 
@@ -21,12 +21,7 @@ from driftline.app.views import demo_summary
 from driftline.core.errors import ConfigError
 from driftline.producers.faults import FAULTS, FaultPlan
 
-__all__ = ["demo", "show_config"]
-
-
-def show_config(ctx: typer.Context, namespace: Namespace = None) -> None:
-    """Print the effective settings (secrets masked) as JSON, grouped by concern."""
-    emit_json(services_of(ctx, namespace).settings.masked())
+__all__ = ["demo"]
 
 
 def demo(

@@ -46,6 +46,17 @@ def test_the_package_exports_what_the_module_did() -> None:
         "STACK_SASL_MECHANISM",
         "STACK_USER",
         "SchemaRegistrySettings",  # issue 21
+        # issue 22: the config file and its texts, unknown variables, masking free text
+        "CONFIG_VARIABLE",
+        "ConfigFormat",
+        "config_env",
+        "config_json",
+        "config_text",
+        "config_toml",
+        "known_variables",
+        "mask_text",
+        "read_config_file",
+        "unknown_variables",
     }
     for name in package.__all__:
         assert getattr(package, name) is not None, name
