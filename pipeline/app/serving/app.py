@@ -96,6 +96,6 @@ def create_app(
     app.include_router(
         stream.router(feed, max_streams=max_streams, block_ms=stream_block_ms, stop=stopping)
     )
-    app.include_router(prometheus.router(reader))
+    app.include_router(prometheus.router(reader, namespace))
     dashboard.add_dashboard(app)
     return app
