@@ -81,6 +81,7 @@ _COUNTERS = (
     ("watermark_ticks", "watermark_ticks", "Watermark ticks read."),
 )
 
+
 def histogram_buckets(counts: list[int], top: float = LATENESS_TOP_S) -> list[tuple[str, int]]:
     """A snapshot's bucket counts as Prometheus ``le`` buckets (cumulative, ``+Inf`` last).
 

@@ -100,9 +100,7 @@ def bucket_quantile(q: float, buckets: list[tuple[float, int]]) -> float:
     if count == 0:
         return math.nan
     rank = q * count
-    index = next(
-        (i for i, (_, seen) in enumerate(buckets[:-1]) if seen >= rank), len(buckets) - 1
-    )
+    index = next((i for i, (_, seen) in enumerate(buckets[:-1]) if seen >= rank), len(buckets) - 1)
     if index == len(buckets) - 1:
         return buckets[-2][0]
     upper, seen = buckets[index]

@@ -84,9 +84,7 @@ def running_worker(settings: Settings) -> Iterator[tuple[str, Worker]]:
             max_poll_records=100,
             lag_interval_s=0.0,
         )
-        run_worker(
-            settings, endpoints_of(settings), config, stop, on_batch, metrics_port=port
-        )
+        run_worker(settings, endpoints_of(settings), config, stop, on_batch, metrics_port=port)
 
     thread = threading.Thread(target=work, name="metrics-worker", daemon=True)
     thread.start()

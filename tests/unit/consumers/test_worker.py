@@ -519,9 +519,10 @@ def test_a_poll_that_hangs_is_reported_with_what_the_worker_waits_for() -> None:
             waiting = rig.worker.waiting()
             assert waiting is not None and waiting[0] == "the Kafka consumer (poll)"
             exposed = generate_latest(worker_registry(rig.worker)).decode()
-            assert 'driftline_worker_waiting_seconds{waiting_for="the Kafka consumer (poll)"}' in (
-                exposed
-            )
+            assert (
+                'driftline_worker_waiting_seconds{namespace="test",'
+                'waiting_for="the Kafka consumer (poll)"}'
+            ) in exposed
             seen.set()
             release.set()
         return poll(timeout_ms, max_records)

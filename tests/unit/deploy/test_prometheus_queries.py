@@ -35,11 +35,7 @@ _SUFFIXES = {
 
 def dashboard_queries() -> list[str]:
     dashboard = json.loads(DASHBOARD.read_text())
-    return [
-        target["expr"]
-        for panel in dashboard["panels"]
-        for target in panel.get("targets", [])
-    ]
+    return [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
 
 
 def alert_queries() -> list[str]:
