@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(SUM)
 # .[demo]: the command and the flights demo's data, no more (make demo; [dev] holds it)
 DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
 
-.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars demo test test-unit lint bench lock clean
+.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit lint bench lock clean
 
 setup: $(STAMP) system-deps kafka-jars registry-jars
 
@@ -40,11 +40,17 @@ kafka-jars: $(STAMP)
 registry-jars: $(STAMP)
 	@$(BIN)/driftline stack fetch --registry
 
+# Prometheus's promtool (tests/integration/ops: the alert rules and a scrape checked), built
+# with Go into the same cache, once (~10 min, ~1.8 GB of module cache the first time;
+# nothing after). Without Go it says so, and those tests skip.
+promtool:
+	@scripts/ensure-promtool.sh >/dev/null
+
 # The first run fetches Kafka (driftline stack fetch) itself.
 demo: $(DEMO_STAMP) system-deps
 	$(BIN)/driftline demo
 
-test: setup browser-deps
+test: setup browser-deps promtool
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

@@ -4,7 +4,8 @@ answers the probes ``/livez`` and ``/readyz`` (:mod:`driftline.consumers.health`
 At each scrape, :class:`WorkerCollector` reads the worker's tasks (their snapshots, as
 :mod:`driftline.adapters.prometheus` names them) and the worker's own figures: the consumer
 lag per partition, the batch and checkpoint durations as histograms, the checkpoints'
-sizes, outages and retries. Nothing is counted twice: the collector reads what the loop
+sizes, outages and retries; ``driftline_build_info``, and every series labelled with the
+worker's namespace. Nothing is counted twice: the collector reads what the loop
 keeps anyway, in the scrape's thread (the loop asks Kafka for the lag itself, every
 ``WorkerConfig.lag_interval_s``, since a Kafka consumer serves one thread).
 """
@@ -31,6 +32,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from driftline.adapters.prometheus import histogram_buckets, task_families
+from driftline.adapters.prometheus_identity import build_info, with_namespace
 from driftline.consumers.health import WorkerHealth
 from driftline.consumers.worker import Worker
 
@@ -49,7 +51,13 @@ class WorkerCollector(Collector):
         self.worker = worker
 
     def collect(self) -> Iterator[Metric]:
-        yield from task_families(self.worker.snapshots())
+        namespace = self.worker.store.namespace
+        yield build_info(namespace)
+        yield from task_families(self.worker.snapshots(), namespace=namespace)
+        yield from with_namespace(self._loop_families(), namespace)
+
+    def _loop_families(self) -> Iterator[Metric]:
+        """The worker's own figures: lag, durations, checkpoints, outages, waiting."""
         stats = self.worker.stats
         lag = GaugeMetricFamily(
             "driftline_consumer_lag_records",

@@ -9,16 +9,18 @@ Prometheus's conventions: the ``driftline_`` prefix, ``_total`` for counters, ba
 (seconds, bytes) in the name, ``_ratio`` for shares between 0 and 1.
 
 Counters come from the tasks' checkpointed counts, so a partition's counter goes on from
-where it was when another worker takes it over (its ``instance`` label changes).
+where it was when another worker takes it over (its ``instance`` label changes). Every
+series carries a ``namespace`` label, and each exposition a ``driftline_build_info``
+(:mod:`driftline.adapters.prometheus_identity`).
 
 >>> from prometheus_client.core import CollectorRegistry
 >>> from prometheus_client.exposition import generate_latest
 >>> snap = {"partition": 0, "kind": "classification", "counts": {"records": 3}, "scored": 0,
 ...         "dead_letters": {"schema": 1}, "lateness_buckets": [], "models": {}}
 >>> text = generate_latest(SnapshotCollector(lambda: [snap])).decode()
->>> 'driftline_records_total{partition="0"} 3.0' in text
+>>> 'driftline_records_total{namespace="driftline",partition="0"} 3.0' in text
 True
->>> 'driftline_dead_letters_total{partition="0",reason="schema"} 1.0' in text
+>>> 'driftline_dead_letters_total{namespace="driftline",partition="0",reason="schema"} 1.0' in text
 True
 """
 
@@ -37,10 +39,21 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from driftline.adapters.prometheus_identity import build_info, with_namespace
+from driftline.adapters.prometheus_models import ModelFamilies
 from driftline.core.durations import DurationHistogram
 from driftline.core.quality.figures import merge_quality
 
-__all__ = ["LATENESS_TOP_S", "SnapshotCollector", "histogram_buckets", "task_families"]
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "LATENESS_TOP_S",
+    "SnapshotCollector",
+    "histogram_buckets",
+    "task_families",
+]
+
+#: The namespace label of a collector not told one (the settings' default namespace).
+DEFAULT_NAMESPACE = "driftline"
 
 #: The largest finite ``le`` bucket of the lateness and latency histograms: one week.
 #: Above it, values count in ``+Inf`` only (the snapshots' buckets go up to ~30 years).
@@ -62,22 +75,10 @@ _COUNTERS = (
     ("duplicates", "duplicates", "Records dropped as duplicates of an event id seen before."),
     ("refused", "refused", "Observations whose learning was refused (guarded values)."),
     ("alerts", "alerts", "Alerts raised: drift alarms, promotions and rollbacks."),
+    ("drift_alarms", "drift_alarms", "Drift alarms raised (a detector's drift, not a warning)."),
     ("promotions", "promotions", "Challengers promoted to champion."),
     ("rollbacks", "rollbacks", "Rollbacks to an earlier checkpoint obeyed."),
     ("watermark_ticks", "watermark_ticks", "Watermark ticks read."),
-)
-
-#: ``(gauge name, the derived score, help)``: a model's prequential scores.
-_SCORES = (
-    ("accuracy_ratio", "accuracy", "Prequential accuracy since the task began."),
-    ("rolling_accuracy_ratio", "rolling_accuracy", "Accuracy over the last N labels."),
-    ("roc_auc_ratio", "roc_auc", "Prequential ROC AUC (binary labels)."),
-    ("log_loss", "log_loss", "Prequential log loss (cross-entropy per label)."),
-    ("precision_ratio", "precision", "Prequential precision of the positive class."),
-    ("recall_ratio", "recall", "Prequential recall of the positive class."),
-    ("mean_absolute_error", "mae", "Prequential mean absolute error (regression)."),
-    ("rolling_mean_absolute_error", "rolling_mae", "MAE over the last N labels."),
-    ("root_mean_squared_error", "rmse", "Prequential RMSE (regression)."),
 )
 
 
@@ -93,9 +94,15 @@ def histogram_buckets(counts: list[int], top: float = LATENESS_TOP_S) -> list[tu
     ]
 
 
-def task_families(snapshots: Iterable[dict[str, Any]], now: datetime | None = None) -> list[Metric]:
-    """The metric families of these task snapshots (one labelled series per partition);
-    ``now`` is the wall clock the watermark's lag is measured against (default: now)."""
+def task_families(
+    snapshots: Iterable[dict[str, Any]],
+    now: datetime | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> list[Metric]:
+    """The metric families of these task snapshots (one labelled series per partition, and
+    per model: :mod:`driftline.adapters.prometheus_models`), each series labelled with the
+    ``namespace`` the tasks run in; ``now`` is the wall clock the watermark's lag is
+    measured against (default: now)."""
     snaps = sorted(snapshots, key=lambda s: s.get("partition", -1))
     counters = {
         name: CounterMetricFamily(f"driftline_{name}", text, labels=["partition"])
@@ -124,31 +131,7 @@ def task_families(snapshots: Iterable[dict[str, Any]], now: datetime | None = No
         "Broker ingest time to the acknowledged Redis write of each prediction.",
         labels=["partition"],
     )
-    scored = CounterMetricFamily(
-        "driftline_model_labels_scored",
-        "Labels each model was scored on (prequential: predicted before learned).",
-        labels=["partition", "model"],
-    )
-    scores = {
-        name: GaugeMetricFamily(f"driftline_model_{name}", text, labels=["partition", "model"])
-        for name, _, text in _SCORES
-    }
-    costs = GaugeMetricFamily(
-        "driftline_model_cost_per_1000_decisions",
-        "Cost of 1,000 decisions under the cost matrix: the cost-aware decision, the argmax "
-        "and always-majority.",
-        labels=["partition", "model", "policy"],
-    )
-    champion = GaugeMetricFamily(
-        "driftline_model_champion",
-        "1 for the model whose prediction is served, 0 for challengers.",
-        labels=["partition", "model"],
-    )
-    threshold = GaugeMetricFamily(
-        "driftline_model_decision_threshold",
-        "The probability from which the decision is positive (cost-aware decisions).",
-        labels=["partition", "model"],
-    )
+    models = ModelFamilies()
     quality = _QualityFamilies()
     wall = (now or datetime.now(UTC)).timestamp()
     for snap in snaps:
@@ -174,23 +157,9 @@ def task_families(snapshots: Iterable[dict[str, Any]], now: datetime | None = No
                 histogram_buckets(snap["latency_buckets"]),
                 snap.get("latency_sum_s", 0.0),
             )
-        models = snap.get("models") or {}
-        for model, about in sorted(models.items()):
-            own = about.get("scores") or (snap if len(models) == 1 else {})
-            labels = [partition, model]
-            scored.add_metric(labels, own.get("scored", 0))
-            for name, key, _ in _SCORES:
-                value = own.get(key)
-                if value is not None:
-                    scores[name].add_metric(labels, value)
-            for policy, value in (own.get("cost_per_1000") or {}).items():
-                costs.add_metric([*labels, policy], value)
-            champion.add_metric(labels, 1.0 if about.get("champion") else 0.0)
-            if about.get("threshold") is not None:
-                threshold.add_metric(labels, about["threshold"])
+        models.add(partition, snap.get("models") or {}, snap)
     families: list[Metric] = [*counters.values(), dead, pending, watermark, lateness, latency]
-    families += [scored, *scores.values(), costs, champion, threshold]
-    return families + quality.families()
+    return with_namespace(families + models.families() + quality.families(), namespace)
 
 
 class _QualityFamilies:
@@ -259,10 +228,17 @@ class _QualityFamilies:
 
 class SnapshotCollector(Collector):
     """A collector of :func:`task_families` over the snapshots ``snapshots()`` gives at
-    each scrape (a worker's tasks, or what Redis holds)."""
+    each scrape (a worker's tasks, or what Redis holds), and ``driftline_build_info``,
+    every series labelled with ``namespace``."""
 
-    def __init__(self, snapshots: Callable[[], Iterable[dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        snapshots: Callable[[], Iterable[dict[str, Any]]],
+        namespace: str = DEFAULT_NAMESPACE,
+    ) -> None:
         self._snapshots = snapshots
+        self.namespace = namespace
 
     def collect(self) -> Iterator[Metric]:
-        yield from task_families(self._snapshots())
+        yield build_info(self.namespace)
+        yield from task_families(self._snapshots(), namespace=self.namespace)

@@ -68,7 +68,7 @@ def test_a_text_label_for_the_default_classifier_is_a_dead_letter() -> None:
 
 def test_a_lateness_beyond_the_histogram_keeps_the_snapshot_strict_json() -> None:
     """A broker time in 2200 for an event of 2024 is accepted (no ``max_age_s`` by default);
-    its lateness falls past the last histogram bucket, whose quantile is ``inf``."""
+    its lateness falls past the last histogram bucket (its quantile: the highest bound)."""
     task = PartitionTask(0, TaskConfig())
     task.process([record(0, observation("a"), to_millis(datetime(2200, 1, 1, tzinfo=UTC)))], T)
     json.dumps(task.snapshot(), allow_nan=False)

@@ -34,6 +34,7 @@ def test_make_demo_installs_the_demo_extra_and_no_browser(tmp_path: Path):
     assert ".[dev]" not in plan  # no test tools, no linters
     assert "scripts/install-system-deps.sh" in plan
     assert "browser" not in plan and "chromium" not in plan
+    assert "promtool" not in plan
     assert plan.rstrip().endswith("driftline demo")
 
 
@@ -41,6 +42,7 @@ def test_make_test_installs_the_suite_and_the_browser(tmp_path: Path):
     plan = _planned("test", tmp_path)
     assert '-c constraints.txt -e ".[dev]"' in plan  # [dev] holds [test], which holds [demo]
     assert "scripts/install-browser-deps.sh" in plan
+    assert "scripts/ensure-promtool.sh" in plan  # tests/integration/ops checks with it
     assert plan.rstrip().endswith("-m pytest")
 
 

@@ -121,7 +121,7 @@ def create_app(
         app.include_router(predict.router(predictor), prefix=V1)
     app.include_router(probes.router(reader, lag))
     app.include_router(health.router(reader, lag, namespace))
-    app.include_router(prometheus.router(reader))
+    app.include_router(prometheus.router(reader, namespace))
     for resource in resources:  # the paths from before /v1: deprecated aliases
         app.include_router(resource, include_in_schema=False)
     dashboard.add_dashboard(app)

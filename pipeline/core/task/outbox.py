@@ -215,6 +215,8 @@ class Outbox:
     ) -> None:
         """An alert about ``slot``'s model as it is now, named after the record in hand."""
         self.metrics.counts["alerts"] += 1
+        if signal == "drift":  # a detector's drift (not a warning, promotion or rollback)
+            self.metrics.counts["drift_alarms"] += 1
         self.out.alerts.append(
             Alert(
                 alert_id=f"{self.partition}-{self.offset}-{kind}-{subject}-{signal}",

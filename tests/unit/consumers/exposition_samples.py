@@ -17,8 +17,11 @@ def families(text: str) -> dict[str, Any]:
 
 
 def samples(family: Any, name: str | None = None) -> dict[tuple[tuple[str, str], ...], float]:
+    """The family's samples (those named ``name``) by their labels, the ``namespace`` label
+    every driftline series carries left out (tests/unit/adapters/test_prometheus_identity.py
+    checks it)."""
     return {
-        tuple(sorted(s.labels.items())): s.value
+        tuple(sorted((k, v) for k, v in s.labels.items() if k != "namespace")): s.value
         for s in family.samples
         if name is None or s.name == name
     }

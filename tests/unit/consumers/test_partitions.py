@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from driftline.consumers.partitions import AssignedPartition, Partitions, QualityRates
 from driftline.core.events.records import Prediction
 from tests.unit.consumers.worker_fakes import StubTask
@@ -131,7 +133,8 @@ def test_a_snapshot_carries_what_the_worker_measured_of_its_partition() -> None:
     snap = held.snapshot(T0 + timedelta(seconds=2.5), clock_s=0.0)
     assert snap["partition"] == 0 and snap["next_offset"] == 8
     assert sum(snap["latency_buckets"]) == 1 and snap["latency_sum_s"] == 0.03
-    assert snap["latency_seconds"] == {"p50": 0.05, "p99": 0.05}
+    # one value in the 20-50 ms bucket: interpolated within it, as histogram_quantile does
+    assert snap["latency_seconds"] == pytest.approx({"p50": 0.035, "p99": 0.0497})
     assert snap["watermark_lag_s"] == 2.5
     assert snap["quality"]["per_minute"] == {}  # its first minute begins
     task.quality.rules = {"accuracy/range": 32}

@@ -14,8 +14,9 @@ from driftline.read.reader import PredictionsClient
 __all__ = ["router"]
 
 
-def router(reader: PredictionsClient) -> APIRouter:
-    """The Prometheus exposition of the snapshots ``reader`` reads."""
+def router(reader: PredictionsClient, namespace: str = "driftline") -> APIRouter:
+    """The Prometheus exposition of the snapshots ``reader`` reads, every series labelled
+    with ``namespace``, and ``driftline_build_info``."""
     routes = APIRouter(tags=["metrics"])
 
     @routes.get(
@@ -34,7 +35,7 @@ def router(reader: PredictionsClient) -> APIRouter:
         ``--metrics-port`` names them, read from Redis)."""
         snapshots = list(reader.task_metrics().values())  # a Redis outage: 503
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(SnapshotCollector(lambda: snapshots))
+        registry.register(SnapshotCollector(lambda: snapshots, namespace))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return routes

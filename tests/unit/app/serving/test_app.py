@@ -280,7 +280,9 @@ def test_prometheus_exposition_of_what_redis_holds(reader: MemoryReader) -> None
     assert answer.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(answer.text)}
     [records] = families["driftline_records"].samples
-    assert records.value == 12 and records.labels == {"partition": "0"}
+    assert records.value == 12 and records.labels == {"namespace": "test", "partition": "0"}
+    [info] = families["driftline_build_info"].samples
+    assert info.value == 1 and info.labels["namespace"] == "test"
     assert families["driftline_lateness_seconds"].type == "histogram"
 
 

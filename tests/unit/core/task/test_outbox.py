@@ -155,3 +155,17 @@ def test_a_late_share_alarm_is_a_timeliness_alert() -> None:
         1000,
     )
     assert alert.alert_id == "2-8-timeliness-late-inputs-starved" and alert.action == "none"
+
+
+def test_a_drift_alarm_is_counted_apart_from_warnings_and_promotions() -> None:
+    """``counts["drift_alarms"]`` (``driftline_drift_alarms_total``): drift signals only."""
+    outbox, metrics, _ = rig()
+    outbox.open()
+    outbox.at(record(9), ("e9", "outcome"))
+    slot = ModelSlot("main", "dummy.NoChangeClassifier()", 1, metrics)
+    for kind, signal in [("concept", "warning"), ("concept", "drift"), ("feature", "drift")]:
+        outbox.alert(kind, "x", signal, "ADWIN", {}, 10, AT, slot, "none")
+    outbox.alert("promotion", "main", "promoted", "command", {}, 0, None, slot, "promote")
+    assert metrics.counts["alerts"] == 4 and metrics.counts["drift_alarms"] == 2
+    # a checkpoint made before the count existed reads 0 (a Counter)
+    assert TaskMetrics("classification").counts["drift_alarms"] == 0
