@@ -76,6 +76,7 @@ class _Slot:
         self.loaded: bytes | None = None  # the digest of the blob loaded
         self.checked_at = -float("inf")
         self.refused: set[bytes] = set()  # digests of blobs refused: not opened again
+        self.refusal: str | None = None  # why the last one refused was (for the 503)
 
 
 class CheckpointPredictor:
@@ -143,6 +144,11 @@ class CheckpointPredictor:
         slot = self._slot(partition)
         with slot.lock:  # one request at a time per model: predicting reads its state
             self._refresh(partition, slot)
+            if slot.served is None and slot.refusal is not None:
+                raise NoModel(
+                    f"partition {partition} has no checkpoint this server can verify: "
+                    f"{slot.refusal} (serve with the workers' settings, e.g. the same --config)"
+                )
             if slot.served is None:
                 raise NoModel(
                     f"partition {partition} has no checkpoint yet (no worker has "
@@ -177,6 +183,7 @@ class CheckpointPredictor:
                 if len(slot.refused) > 100:
                     slot.refused.clear()
                 slot.refused.add(digest)
+                slot.refusal = str(exc)
                 log.warning("partition %s: a checkpoint was not loaded (%s)", partition, exc)
                 continue
             header = task.restored_from or {}

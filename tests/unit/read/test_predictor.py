@@ -110,7 +110,8 @@ def test_features_the_worker_would_dead_letter_are_refused(tmp_path: Path):
 def test_a_checkpoint_of_another_configuration_is_not_served(tmp_path: Path):
     store, _task = checkpointed(tmp_path)
     other = dataclasses.replace(CONFIG, seed=CONFIG.seed + 1)
-    with pytest.raises(NoModel):  # the worker would refuse it too: no skew served
+    with pytest.raises(NoModel, match="another configuration.*the workers' settings"):
+        # the worker would refuse it too: no skew served, and the 503 says why
         CheckpointPredictor(store, CODEC, other, lambda: 1).predict("k", {"x": 1.0}, T0)
 
 
