@@ -16,10 +16,13 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from driftline.adapters.settings import Settings
 from driftline.core.errors import ConfigError
 from driftline.producers.faults import FaultPlan, FaultTargets
+
+if TYPE_CHECKING:  # the settings only as a type: ``driftline --help`` stays quick
+    from driftline.adapters.settings import Settings
 
 __all__ = ["ReplayOptions", "fault_plan"]
 
@@ -63,7 +66,7 @@ def fault_plan(
     no contract can, and late ones exceed the worker's own allowed lateness (on the
     source's clock). ``--inject-late-after`` overrides the allowed lateness either way.
 
-    >>> from driftline.producers.faults import FaultTargets
+    >>> from driftline.adapters.settings import Settings
     >>> settings = Settings(_env_file=None)
     >>> fault_plan(ReplayOptions(), settings, None) is None
     True
