@@ -31,7 +31,7 @@ import json
 import struct
 from typing import Any, Protocol
 
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import CheckpointRefused
 
 __all__ = [
     "CheckpointCodec",
@@ -44,7 +44,7 @@ _LENGTH = struct.Struct(">I")
 _MAC = hashlib.sha256().digest_size
 
 
-class CheckpointError(DriftlineError):
+class CheckpointError(CheckpointRefused):
     """A checkpoint that cannot be trusted or used (bad HMAC, malformed, other config)."""
 
 
