@@ -1,16 +1,20 @@
-"""Logging for people: configured once by the command, rich output on standard error."""
+"""Logging for people: configured once by the command, rich output on standard error;
+the command's answer (tables, summaries) on standard output."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
 
-__all__ = ["configure_logging", "stderr"]
+__all__ = ["configure_logging", "stderr", "stdout"]
 
-#: Human-facing output (progress, tables, logs) goes here; standard output stays for data.
+#: Logs, progress and error lines go here.
 stderr = Console(stderr=True)
+#: The answer (tables, summaries): off a terminal plain text, as wide as it needs.
+stdout = Console(width=None if sys.stdout.isatty() else 1000)
 
 
 def configure_logging(verbose: int = 0) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftline.adapters.settings import Settings
 from driftline.core import jsonsafe
 
-__all__ = ["Json", "Namespace", "Partitions", "Seed", "State", "emit_json"]
+if TYPE_CHECKING:
+    from driftline.adapters.settings import Settings
+
+__all__ = ["Json", "Namespace", "Partitions", "Seed", "State", "emit_json", "refuse_without"]
 
 
 @dataclass
@@ -40,3 +42,32 @@ Namespace = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="print the result as one JSON line")]
 Partitions = Annotated[int | None, typer.Option(min=1, help="partitions of new topics")]
 Seed = Annotated[int | None, typer.Option(help="seed of every random choice (DRIFTLINE_SEED)")]
+
+
+def refuse_without(ctx: typer.Context, name: str, needed: str, present: bool) -> None:
+    """Refuse option ``name``, given on the command line, when option ``needed`` is not
+    (``present``): alone it would have no effect. A usage error (exit 2) naming both.
+
+    >>> app = typer.Typer()
+    >>> @app.command()
+    ... def metrics(ctx: typer.Context, history: bool = False, window: float = 0.0) -> None:
+    ...     refuse_without(ctx, "window", "history", history)
+    >>> from typer.testing import CliRunner
+    >>> [CliRunner().invoke(app, args).exit_code for args in (["--window", "5"], [],
+    ...                                                       ["--history", "--window", "5"])]
+    [2, 0, 0]
+    """
+    source = ctx.get_parameter_source(name)
+    if present or source is None or source.name != "COMMANDLINE":  # typer's own click
+        return
+    ctx.fail(
+        f"{_flag(ctx, name)} has no effect without {_flag(ctx, needed)}: give both, or neither"
+    )
+
+
+def _flag(ctx: typer.Context, name: str) -> str:
+    """The long form of the option of parameter ``name`` (``window`` -> ``--window``)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            return max(param.opts, key=len)
+    return f"--{name.replace('_', '-')}"
