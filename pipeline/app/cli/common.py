@@ -17,7 +17,16 @@ from driftline.core import jsonsafe
 if TYPE_CHECKING:
     from driftline.adapters.settings import Settings
 
-__all__ = ["Json", "Namespace", "Partitions", "Seed", "State", "emit_json", "refuse_without"]
+__all__ = [
+    "Json",
+    "Namespace",
+    "Partitions",
+    "Seed",
+    "State",
+    "emit_json",
+    "refuse_with",
+    "refuse_without",
+]
 
 
 @dataclass
@@ -57,12 +66,24 @@ def refuse_without(ctx: typer.Context, name: str, needed: str, present: bool) ->
     ...                                                       ["--history", "--window", "5"])]
     [2, 0, 0]
     """
+    if not present and _given(ctx, name):
+        given, wanted = _flag(ctx, name), _flag(ctx, needed)
+        ctx.fail(f"{given} has no effect without {wanted}: give both, or neither")
+
+
+def refuse_with(ctx: typer.Context, name: str, other: str, present: bool) -> None:
+    """Refuse option ``name``, given on the command line, when option ``other`` is
+    (``present``) and makes it moot (``events tail --last`` with ``--from-beginning``)."""
+    if present and _given(ctx, name):
+        given, moot = _flag(ctx, name), _flag(ctx, other)
+        ctx.fail(f"{given} has no effect with {moot}: give one or the other")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether parameter ``name`` was given on the command line (not a default, not a
+    variable: a container's environment may set both ends of a pair)."""
     source = ctx.get_parameter_source(name)
-    if present or source is None or source.name != "COMMANDLINE":  # typer's own click
-        return
-    ctx.fail(
-        f"{_flag(ctx, name)} has no effect without {_flag(ctx, needed)}: give both, or neither"
-    )
+    return source is not None and source.name == "COMMANDLINE"  # typer's own click
 
 
 def _flag(ctx: typer.Context, name: str) -> str:

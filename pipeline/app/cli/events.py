@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.common import Namespace, emit_json, refuse_with
 from driftline.app.cli.services import services_of
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ def events_tail(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Print events as stored: partition, offset, ingest time, event time, lateness."""
+    refuse_with(ctx, "last", "from_beginning", from_beginning)
     from driftline.adapters.kafka_reads import reading_consumer
     from driftline.read.tail import read_events
 

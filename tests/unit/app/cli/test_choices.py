@@ -90,6 +90,17 @@ def test_an_option_without_the_one_it_needs_is_refused(
     assert f"{given} has no effect without {needed}" in message, done.output
 
 
+def test_an_option_made_moot_by_another_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    no_services(monkeypatch, tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    done = CliRunner().invoke(app, ["events", "tail", "--last", "3", "--from-beginning"])
+    assert done.exit_code == 2, done.output
+    message = " ".join(done.output.replace("│", " ").split())
+    assert "--last has no effect with --from-beginning" in message, done.output
+
+
 def test_an_option_with_the_one_it_needs_is_not_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
