@@ -17,7 +17,7 @@ from driftline.core.errors import (
     ServiceUnavailable,
     StackError,
 )
-from driftline.core.task.seal import CheckpointCodec, CheckpointError
+from driftline.core.task.seal import CheckpointCodec, CheckpointError, CheckpointKeyError
 
 KEY = b"k" * 32
 
@@ -51,6 +51,7 @@ def test_a_forged_checkpoint_is_refused_with_its_own_exit_status() -> None:
     [
         (ConfigError("--to '1': give P@OFFSET"), 2),
         (CheckpointError("checkpoint refused: its HMAC does not match"), 3),
+        (CheckpointKeyError("the checkpoint key must be at least 16 bytes"), 2),
         (ServiceUnavailable("no Kafka/Redis: run 'driftline stack up'"), 4),
         (PublishError("publishing failed", failed=1, first_error=None), 4),
         (StackError("Kafka did not start"), 1),
@@ -66,6 +67,14 @@ def test_main_ends_with_the_status_of_the_error(
     assert exit_status(monkeypatch, error) == status
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(error) in err
+
+
+def test_a_short_key_is_a_setting_not_a_refused_checkpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(CheckpointKeyError) as short:
+        CheckpointCodec(b"short")
+    assert exit_status(monkeypatch, short.value) == ExitCode.USAGE
 
 
 def test_a_refused_checkpoint_and_a_usage_error_exit_differently(
