@@ -1,6 +1,7 @@
-"""Start-up: from spawning ``driftline consume`` to its first prediction in Redis.
+"""Start-up: from spawning ``driftline consume`` to its first prediction in Redis; and the
+command's own start (``--help``, ``predictions get``).
 
-    python -m benchmarks.startup [--repeats 3] [--samples 2000] [--json] [--smoke]
+    python -m benchmarks.startup [--repeats 3] [--samples 2000] [--json] [--smoke] [--cli-only]
 
 Workload (b)'s events (a few thousand records) are published to a fresh namespace before
 each start, so the worker has work the moment it holds its partitions. The clock runs
@@ -9,12 +10,20 @@ as a user would) until ``XLEN <ns>:predictions`` is above zero, polled every 10 
 9's target is 3 s, reported as data. For context: the bare interpreter's start, the
 import of the command (``python -c "import driftline.app.cli"``) and where that import's
 time goes, by top-level package (``-X importtime``'s own times, summed).
+
+The command's start (:func:`command_start`, issue 22's target: 0.5 s, reported as data):
+the wall time of ``python -m driftline --help`` and of ``python -m driftline predictions
+get KEY`` against the running Redis (KEY: one the worker just wrote), each beside the bare
+interpreter's (``python -c pass``) measured in the same run, interleaved. ``--cli-only``
+measures that alone, on a namespace with no prediction: ``predictions get`` then reaches
+Redis and answers "no prediction" (exit 1), the same start.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,12 +41,15 @@ from .common import (
     fresh_settings,
     load,
     publish,
+    settings_env,
 )
 from .workloads import synthetic
 
-__all__ = ["TARGET_S", "import_times", "main", "startup"]
+__all__ = ["COMMAND_TARGET_S", "TARGET_S", "command_start", "import_times", "main", "startup"]
 
 TARGET_S = 3.0
+#: Issue 22: ``driftline --help`` and ``driftline predictions get`` each under this.
+COMMAND_TARGET_S = 0.5
 POLL_S = 0.01
 IMPORT = "import driftline.app.cli"
 
@@ -87,6 +99,58 @@ def import_times(repeats: int = 3, top: int = 8) -> dict[str, Any]:
     }
 
 
+def _a_key(settings: Settings) -> str | None:
+    """The key of the newest prediction of ``settings``' namespace, if any."""
+    with closing_redis(settings) as redis:
+        newest = redis.xrevrange(f"{settings.namespace}:predictions", count=1)
+    return newest[0][1][b"key"].decode() if newest else None
+
+
+def _timed_command(env: dict[str, str], *args: str) -> tuple[float, int]:
+    """Wall seconds of ``python -m driftline ARGS`` and its exit status."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "driftline", *args], env=env, capture_output=True, check=False
+    )
+    return time.monotonic() - started, done.returncode
+
+
+def command_start(settings: Settings, repeats: int = 5) -> dict[str, Any]:
+    """Median wall seconds of ``driftline --help`` and ``driftline predictions get KEY``
+    (``settings``' Redis and namespace, as ``DRIFTLINE_*`` variables), and of the bare
+    interpreter in the same run; each against :data:`COMMAND_TARGET_S`."""
+    key = _a_key(settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    env |= settings_env(settings)
+    runs: dict[str, list[float]] = {"python_bare": [], "help": [], "predictions_get": []}
+    statuses = set()
+    for _ in range(repeats):  # interleaved: a change of the machine's load hits all three
+        runs["python_bare"].append(_timed("-c", "pass"))
+        runs["help"].append(_timed_command(env, "--help")[0])
+        took, status = _timed_command(env, "predictions", "get", key or "no-such-key")
+        runs["predictions_get"].append(took)
+        statuses.add(status)
+    medians = {name: round(statistics.median(values), 3) for name, values in runs.items()}
+    return {
+        "measure": "wall seconds of python -m driftline ARGS, median of the runs",
+        "predictions_get": {
+            "key": key,
+            "found": statuses == {0},
+            "against": "the running Redis of the settings"
+            + ("" if key else " (no prediction in this namespace: exit 1, 'no prediction')"),
+        },
+        "runs_s": {name: [round(v, 3) for v in values] for name, values in runs.items()},
+        "median_s": medians,
+        "target": {
+            "at_most_s": COMMAND_TARGET_S,
+            "met": {
+                name: medians[name] <= COMMAND_TARGET_S for name in ("help", "predictions_get")
+            },
+        },
+        "load_average": load(),
+    }
+
+
 def startup(
     base: Settings,
     local_key: LocalKey,
@@ -100,6 +164,7 @@ def startup(
     workload = synthetic(samples, samples, base.seed)
     wire = workload.wire()
     runs = []
+    settings = base
     for _ in range(repeats):
         settings = fresh_settings(workload.settings(base), partitions=partitions)
         publish(settings, wire)
@@ -117,6 +182,7 @@ def startup(
             "met": median <= TARGET_S,
         },
         "context": import_times(),
+        "command_start": command_start(settings),
         "load_average": load(),
     }
 
@@ -128,13 +194,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--partitions", type=int, default=None, help="default: the settings'")
     parser.add_argument("--json", action="store_true", help="one JSON line only")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    parser.add_argument(
+        "--cli-only", action="store_true", help="only the command's start (--help, predictions get)"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.repeats, args.samples = 1, 100
     base, local_key = bench_base()
-    report = startup(
-        base, local_key, args.repeats, samples=args.samples, partitions=args.partitions
-    )
+    if args.cli_only:
+        report = command_start(fresh_settings(base), 2 if args.smoke else 5)
+    else:
+        report = startup(
+            base, local_key, args.repeats, samples=args.samples, partitions=args.partitions
+        )
     print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
     return report
 

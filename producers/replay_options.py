@@ -16,10 +16,13 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from driftline.adapters.settings import Settings
 from driftline.core.errors import ConfigError
-from driftline.producers.faults import FaultPlan, FaultTargets
+
+if TYPE_CHECKING:  # types only: the command's start stays quick (``driftline --help``)
+    from driftline.adapters.settings import Settings
+    from driftline.producers.faults import FaultPlan, FaultTargets
 
 __all__ = ["ReplayOptions", "fault_plan"]
 
@@ -63,6 +66,7 @@ def fault_plan(
     no contract can, and late ones exceed the worker's own allowed lateness (on the
     source's clock). ``--inject-late-after`` overrides the allowed lateness either way.
 
+    >>> from driftline.adapters.settings import Settings
     >>> from driftline.producers.faults import FaultTargets
     >>> settings = Settings(_env_file=None)
     >>> fault_plan(ReplayOptions(), settings, None) is None
@@ -73,6 +77,8 @@ def fault_plan(
     >>> plan.rates["late"], plan.targets.allowed_lateness_s
     (0.1, 60.0)
     """
+    from driftline.producers.faults import FaultPlan, FaultTargets
+
     if options.inject is None:
         if (options.ground_truth, options.inject_seed, options.inject_late_after) != (
             None,

@@ -1,7 +1,8 @@
 """Logging for people: configured once by the command, on standard error, as
 ``DRIFTLINE_LOG_FORMAT`` says (:mod:`driftline.app.log_formats`): rich at a terminal,
 plain lines elsewhere, or JSON; secrets masked in every format
-(:mod:`driftline.app.log_secrets`)."""
+(:mod:`driftline.app.log_secrets`). The command's answer (tables, summaries) goes to
+standard output."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from driftline.app.log_formats import (
 )
 from driftline.app.log_secrets import SECRETS
 
-__all__ = ["configure_logging", "stderr"]
+__all__ = ["configure_logging", "stderr", "stdout"]
 
-#: Human-facing output (progress, tables, logs) goes here; standard output stays for data.
+#: Logs, progress and error lines go here.
 stderr = Console(stderr=True)
+#: The answer (tables, summaries): off a terminal plain text, as wide as it needs.
+stdout = Console(width=None if sys.stdout.isatty() else 1000)
 
 
 def configure_logging(verbose: int = 0) -> None:

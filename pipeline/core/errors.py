@@ -8,17 +8,26 @@ True
 True
 >>> issubclass(MappingRefused, DecodeError) and issubclass(SourceFileError, ConfigError)
 True
+
+Each error says how the ``driftline`` command exits on it (:class:`ExitCode`, the table
+of docs/reference/cli.md):
+
+>>> [int(e.exit_code) for e in (ConfigError, CheckpointRefused, PublishError, StackError)]
+[2, 3, 4, 1]
 """
 
 from __future__ import annotations
 
-from typing import Any
+from enum import IntEnum
+from typing import Any, ClassVar
 
 __all__ = [
+    "CheckpointRefused",
     "ConfigError",
     "DecodeError",
     "DriftlineError",
     "EventValidationError",
+    "ExitCode",
     "MappingRefused",
     "MissingExtra",
     "PublishError",
@@ -33,12 +42,42 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """The exit statuses of the ``driftline`` command, one meaning each."""
+
+    OK = 0
+    #: the command ran and failed: no prediction for the key, a stack not running, an
+    #: error met at run time
+    FAILURE = 1
+    #: a usage error or an invalid setting: nothing was done
+    USAGE = 2
+    #: a checkpoint refused: its HMAC does not verify (forged, or another key's), or it is
+    #: unreadable (not a checkpoint, another version's format or another configuration's)
+    CHECKPOINT_REFUSED = 3
+    #: a service (Kafka, Redis, a schema registry) did not answer or refused for now:
+    #: the same command may succeed later
+    UNAVAILABLE = 4
+
+
 class DriftlineError(Exception):
-    """Root of every error driftline raises on purpose."""
+    """Root of every error driftline raises on purpose; ``exit_code`` is the command's
+    exit status when one ends it."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
 
 
 class ConfigError(DriftlineError):
     """Settings or command-line options that cannot work together."""
+
+    exit_code = ExitCode.USAGE
+
+
+class CheckpointRefused(DriftlineError):
+    """A checkpoint that cannot be trusted or used: its HMAC does not verify (forged, or
+    sealed with another key), or it is not a checkpoint of this version and configuration.
+    Nothing of it was unpickled."""
+
+    exit_code = ExitCode.CHECKPOINT_REFUSED
 
 
 class StackError(DriftlineError):
@@ -49,12 +88,16 @@ class MissingExtra(DriftlineError):
     """A command needs an optional extra (the flights demo's ``[demo]``) that is not
     installed; the message says how to install it."""
 
+    exit_code = ExitCode.USAGE
+
 
 class TransientError(DriftlineError):
     """A service did not answer or refused for now: the same call may succeed later.
 
     The worker waits these out (retrying with back-off) instead of stopping.
     """
+
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class ServiceUnavailable(TransientError):

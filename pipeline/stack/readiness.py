@@ -8,8 +8,6 @@ from collections.abc import Callable
 
 import redis
 
-from driftline.adapters.kafka_probe import registered_brokers
-from driftline.adapters.registry import RegistryClient
 from driftline.adapters.settings import KafkaSettings, mask_url
 from driftline.core.errors import SchemaRegistryError, ServiceUnavailable
 
@@ -75,6 +73,9 @@ def wait_kafka(
 def _poll_kafka(
     config: KafkaSettings, brokers: int, deadline: float, check: Callable[[], None]
 ) -> None:
+    # imported here: a command that only reads the stack (its endpoints) stays quick
+    from driftline.adapters.kafka_probe import registered_brokers
+
     last: object = None
     while time.monotonic() < deadline:
         check()
@@ -92,6 +93,8 @@ def _poll_kafka(
 
 def wait_registry(url: str, deadline: float, check: Callable[[], None] = _never) -> None:
     """Poll until the schema registry at ``url`` lists its subjects (HTTP 200)."""
+    from driftline.adapters.registry import RegistryClient  # as registered_brokers
+
     client = RegistryClient(url, timeout_s=2)
     last: object = None
     while True:

@@ -58,6 +58,7 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
 
     missing = run(["predictions", "get", "nowhere"], env)
     assert missing.returncode == 1 and "no prediction" in missing.stderr
+    assert missing.stdout == ""
 
     shown = run(["metrics", "--json"], env)
     assert shown.returncode == 0, shown.stderr
@@ -77,8 +78,18 @@ def test_consume_then_read_predictions_and_metrics(env: dict[str, str]):
     assert len(entries) == 5 and all(e["prediction"] in (True, False) for e in entries)
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
 
-    table = run(["metrics"], env | {"COLUMNS": "200"})
-    assert "rolling_accuracy" in table.stderr and "lateness p99" in table.stderr
+    # the answer on standard output (as plain text, off a terminal), logs on standard error
+    table = run(["-v", "metrics"], env | {"COLUMNS": "60"})
+    assert table.returncode == 0, table.stderr
+    assert "rolling_accuracy" in table.stdout and "lateness p99" in table.stdout
+    assert "rolling_accuracy" not in table.stderr and "effective config" in table.stderr
+    assert "\x1b[" not in table.stdout  # no colour codes in a pipe
+    row = next(line for line in table.stdout.splitlines() if "rolling_accuracy" in line)
+    assert len(row) > 60  # not wrapped at the terminal's width: one row, one line
+    got = run(["predictions", "get", "EWR"], env)
+    assert got.returncode == 0, got.stderr
+    assert "prediction for EWR" in got.stdout and prediction["event_id"] in got.stdout
+    assert got.stderr == ""
 
     again = run(["consume", "--until-idle", "2", "--json"], env)  # committed: nothing new
     assert last_json(again.stdout)["records"] == 0
@@ -183,7 +194,7 @@ def test_sigterm_checkpoints_then_exits_and_model_show_lists_the_tasks(
 
     tampered = env | {"DRIFTLINE_CHECKPOINT_KEY": "another-key-of-32-bytes-0123456789"}
     refused = run(["model", "show"], tampered)
-    assert refused.returncode == 2 and "HMAC" in refused.stderr
+    assert refused.returncode == 3 and "HMAC" in refused.stderr  # not 2: a usage error
     assert "Traceback" not in refused.stderr
 
 

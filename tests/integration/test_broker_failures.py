@@ -482,7 +482,7 @@ def test_produce_without_a_quorum_exits_2_quickly_with_the_counts(cluster: Local
         _log(f"produce without a quorum: exit {done.returncode} after {took:.1f} s")
         _log(f"stderr: {done.stderr.strip()[-600:]}")
     assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 4, done.stderr  # Kafka unavailable: a later run may succeed
     assert took < QUORUM_EXIT_BOUND_S, f"produce took {took:.0f} s to give up"
     line = error_line(done.stderr)
     before = "nothing was published: 0 record(s) acknowledged, 0 failed"
@@ -531,7 +531,7 @@ def test_quorum_lost_during_a_replay_reports_acknowledged_and_failed(cluster: Lo
             producer.kill()
             producer.communicate()
     assert "Traceback" not in err, err
-    assert producer.returncode == 2, err
+    assert producer.returncode == 4, err
     assert took < QUORUM_EXIT_BOUND_S, f"produce took {took:.0f} s to give up"
     summary = json.loads(out.strip().splitlines()[-1])
     line = error_line(err)

@@ -317,8 +317,8 @@ def test_stack_up_redis_cluster_status_repair_and_down(cluster_stack: LocalStack
     client.mset_nonatomic(written)
     client.close()
     table = stack_command(stack.home, "status")
-    assert table.returncode == 0 and "redis cluster" in table.stderr
-    assert all(f"redis-{i}" in table.stderr for i in (1, 2, 3))
+    assert table.returncode == 0 and "redis cluster" in table.stdout
+    assert all(f"redis-{i}" in table.stdout for i in (1, 2, 3))
     assert password not in table.stdout + table.stderr
 
     victim = _nodes(before)["redis-2"]

@@ -3,9 +3,14 @@
 The root callback reads the settings once (``--namespace``, ``DRIFTLINE_*``, ``.env``, the
 ``--config`` file, in that precedence);
 each command takes its services (:mod:`driftline.app.cli.services`: the settings, Kafka,
-Redis, the local stack, each built on first use) and calls into the edges. A
+Redis, the local stack, each built on first use) and calls into the edges. The answer goes
+to standard output, logs and progress to standard error. A
 :class:`~driftline.core.errors.DriftlineError` or invalid setting becomes one line on
-standard error and exit status 2.
+standard error and the exit status of its kind (:class:`~driftline.core.errors.ExitCode`).
+
+Importing this package loads no model library, web framework or service client (River,
+SciPy, FastAPI, Kafka, Redis): each command imports what it needs when it runs, so
+``--help`` and ``predictions get`` start at once (``tests/unit/app/cli/test_lazy_imports.py``).
 """
 
 from __future__ import annotations
@@ -14,10 +19,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 from rich.markup import escape
 
-from driftline.adapters.settings import Settings, variable_names
 from driftline.app.cli.common import Namespace, State
 from driftline.app.cli.config import show_config
 from driftline.app.cli.consume import consume
@@ -34,7 +38,7 @@ from driftline.app.cli.validate import validate
 from driftline.app.log_secrets import hide_in_logs
 from driftline.app.logs import configure_logging, stderr
 from driftline.app.version import version_line
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import DriftlineError, ExitCode
 
 __all__ = ["app", "main"]
 
@@ -94,6 +98,8 @@ def _root(
         ),
     ] = None,
 ) -> None:
+    from driftline.adapters.settings import Settings  # pydantic-settings: not for --help
+
     configure_logging(verbose)
     settings = Settings(_config_file=config).with_overrides(namespace=namespace)
     hide_in_logs(settings.secret_values())
@@ -101,26 +107,28 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: DriftlineErrors and invalid settings become one line and exit status 2."""
+    """Entry point: a DriftlineError becomes one line and its exit status
+    (:attr:`~driftline.core.errors.DriftlineError.exit_code`), an invalid setting one line
+    and exit status 2 (as click's usage errors)."""
     try:
         app()
     except DriftlineError as exc:
-        _error(str(exc))
+        _error(str(exc), exc.exit_code)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        variable = _VARIABLES.get(where, where)
-        _error(f"invalid setting {variable}: {first['msg']}")
+        _error(f"invalid setting {_variable(where)}: {first['msg']}", ExitCode.USAGE)
 
 
-#: ``group.field`` -> the variable that sets it, for error messages.
-_VARIABLES = variable_names() | {
-    "namespace": "--namespace / DRIFTLINE_NAMESPACE",
-    "seed": "DRIFTLINE_SEED",
-}
+def _variable(where: str) -> str:
+    """The variable (or option) that sets ``group.field``, for error messages."""
+    from driftline.adapters.settings import variable_names
+
+    extra = {"namespace": "--namespace / DRIFTLINE_NAMESPACE", "seed": "DRIFTLINE_SEED"}
+    return (variable_names() | extra).get(where, where)
 
 
-def _error(message: str) -> None:
-    """One line on standard error (never wrapped, never markup), then exit status 2."""
+def _error(message: str, code: ExitCode) -> None:
+    """One line on standard error (never wrapped, never markup), then exit status ``code``."""
     stderr.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)
-    raise SystemExit(2)
+    raise SystemExit(int(code))

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from driftline.adapters.settings import Settings
 from driftline.core import jsonsafe
 
-__all__ = ["Json", "Namespace", "Partitions", "Seed", "State", "emit_json"]
+if TYPE_CHECKING:
+    from driftline.adapters.settings import Settings
+
+__all__ = [
+    "Json",
+    "Namespace",
+    "Partitions",
+    "Seed",
+    "State",
+    "emit_json",
+    "refuse_with",
+    "refuse_without",
+]
 
 
 @dataclass
@@ -40,3 +51,44 @@ Namespace = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="print the result as one JSON line")]
 Partitions = Annotated[int | None, typer.Option(min=1, help="partitions of new topics")]
 Seed = Annotated[int | None, typer.Option(help="seed of every random choice (DRIFTLINE_SEED)")]
+
+
+def refuse_without(ctx: typer.Context, name: str, needed: str, present: bool) -> None:
+    """Refuse option ``name``, given on the command line, when option ``needed`` is not
+    (``present``): alone it would have no effect. A usage error (exit 2) naming both.
+
+    >>> app = typer.Typer()
+    >>> @app.command()
+    ... def metrics(ctx: typer.Context, history: bool = False, window: float = 0.0) -> None:
+    ...     refuse_without(ctx, "window", "history", history)
+    >>> from typer.testing import CliRunner
+    >>> [CliRunner().invoke(app, args).exit_code for args in (["--window", "5"], [],
+    ...                                                       ["--history", "--window", "5"])]
+    [2, 0, 0]
+    """
+    if not present and _given(ctx, name):
+        given, wanted = _flag(ctx, name), _flag(ctx, needed)
+        ctx.fail(f"{given} has no effect without {wanted}: give both, or neither")
+
+
+def refuse_with(ctx: typer.Context, name: str, other: str, present: bool) -> None:
+    """Refuse option ``name``, given on the command line, when option ``other`` is
+    (``present``) and makes it moot (``events tail --last`` with ``--from-beginning``)."""
+    if present and _given(ctx, name):
+        given, moot = _flag(ctx, name), _flag(ctx, other)
+        ctx.fail(f"{given} has no effect with {moot}: give one or the other")
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether parameter ``name`` was given on the command line (not a default, not a
+    variable: a container's environment may set both ends of a pair)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"  # typer's own click
+
+
+def _flag(ctx: typer.Context, name: str) -> str:
+    """The long form of the option of parameter ``name`` (``window`` -> ``--window``)."""
+    for param in ctx.command.params:
+        if param.name == name:
+            return max(param.opts, key=len)
+    return f"--{name.replace('_', '-')}"

@@ -11,19 +11,9 @@ from typing import Annotated
 
 import typer
 
-from driftline.adapters.source_files import load_source
-from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.common import Json, Namespace, emit_json, refuse_without
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.signals import stop_on_signals
-from driftline.consumers.process_tuning import limit_allocator
-from driftline.consumers.runner import (
-    checked_task_config,
-    checkpoint_codec,
-    run_worker,
-    worker_config,
-)
-from driftline.consumers.sourced import IngestAwareSource, start_ingest
+from driftline.app.logs import stdout
 
 __all__ = ["FEATURES_HELP", "MODEL_HELP", "consume"]
 
@@ -98,6 +88,18 @@ def consume(
     namespace: Namespace = None,
 ) -> None:
     """Join the consumer group: predict on every observation, learn on every outcome."""
+    refuse_without(ctx, "metrics_host", "metrics_port", metrics_port is not None)
+    from driftline.adapters.source_files import load_source
+    from driftline.app.signals import stop_on_signals
+    from driftline.consumers.process_tuning import limit_allocator
+    from driftline.consumers.runner import (
+        checked_task_config,
+        checkpoint_codec,
+        run_worker,
+        worker_config,
+    )
+    from driftline.consumers.sourced import IngestAwareSource, start_ingest
+
     limit_allocator()  # before any client starts a thread: see driftline.consumers.process_tuning
     spec = None if source is None else load_source(source)  # a mistake: refused first
     services = services_of(
@@ -137,4 +139,4 @@ def consume(
     if as_json:
         emit_json(summary)
     else:
-        stderr.print(summary)
+        stdout.print(summary)

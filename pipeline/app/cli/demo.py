@@ -5,21 +5,20 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json
+from driftline.app.cli.common import Json, Namespace, Partitions, Seed, emit_json, refuse_without
 from driftline.app.cli.services import services_of
-from driftline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
-from driftline.app.logs import stderr
-from driftline.app.serving import ApiServer, serving_app
-from driftline.app.signals import stop_on_signals
-from driftline.app.views import demo_summary
+from driftline.app.logs import stderr, stdout
 from driftline.core.errors import ConfigError
-from driftline.producers.faults import FAULTS, FaultPlan
+from driftline.producers.fault_kinds import FAULTS
+
+if TYPE_CHECKING:
+    from driftline.adapters.endpoints import Endpoints
+    from driftline.adapters.settings import Settings
+    from driftline.app.serving import ApiServer
 
 __all__ = ["demo"]
 
@@ -74,6 +73,12 @@ def demo(
     namespace: Namespace = None,
 ) -> None:
     """Stack, fresh topics and state, flights replayed live, the worker, a live view, a summary."""
+    refuse_without(ctx, "port", "serve", serve)
+    from driftline.app.demo import DEFAULT_SPEED, INJECT_SPEED, DemoOptions, run_demo
+    from driftline.app.signals import stop_on_signals
+    from driftline.app.views import demo_summary
+    from driftline.producers.faults import FaultPlan
+
     services = services_of(ctx, namespace, partitions=partitions, seed=seed)
     settings = services.settings
     if inject is not None and ground_truth is None:
@@ -99,7 +104,7 @@ def demo(
         if as_json:
             emit_json(summary)
         else:
-            stderr.print(demo_summary(summary))
+            stdout.print(demo_summary(summary))
         if served is not None and served.url is not None:
             stderr.print(f"the dashboard stays up at {served.url} (Ctrl-C to stop)")
             with stop_on_signals() as stop:
@@ -124,6 +129,8 @@ class _Served:
         self._close: list[Callable[[], None]] = []
 
     def start(self, endpoints: Endpoints) -> None:
+        from driftline.app.serving import ApiServer, serving_app
+
         app, lag = serving_app(
             self.settings, endpoints.redis_url, endpoints.bootstrap, local_key=self.local_key
         )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from driftline.adapters.kafka_reads import reading_consumer
-from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.common import Namespace, emit_json, refuse_with
 from driftline.app.cli.services import services_of
-from driftline.read.tail import ReadRecord, read_events
+
+if TYPE_CHECKING:
+    from driftline.read.tail import ReadRecord
 
 __all__ = ["events_app"]
 
@@ -27,6 +28,10 @@ def events_tail(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """Print events as stored: partition, offset, ingest time, event time, lateness."""
+    refuse_with(ctx, "last", "from_beginning", from_beginning)
+    from driftline.adapters.kafka_reads import reading_consumer
+    from driftline.read.tail import read_events
+
     services = services_of(ctx, namespace)
     topic = services.settings.topics.events
     try:

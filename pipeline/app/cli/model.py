@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from driftline.adapters.kafka.control import send_control
-from driftline.adapters.kafka_clients import admin_client
-from driftline.adapters.topics import partition_counts
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import Services, services_of
-from driftline.app.logs import stderr
-from driftline.consumers.clients import make_worker_producer
-from driftline.consumers.runner import checkpoint_codec, checkpoint_store
+from driftline.app.logs import stderr, stdout
 from driftline.core.errors import ConfigError
-from driftline.core.events.control import ControlCommand
-from driftline.core.task.checkpoint import describe, export_model
-from driftline.core.task.seal import CheckpointCodec, CheckpointStore
+
+if TYPE_CHECKING:
+    from driftline.core.events.control import ControlCommand
+    from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
 __all__ = ["model_app"]
 
@@ -39,6 +35,8 @@ _COLUMNS = (
 @model_app.command("show")
 def model_show(ctx: typer.Context, as_json: Json = False, namespace: Namespace = None) -> None:
     """Each task's checkpoint: partition, model version, learned, next offset, age, digest."""
+    from driftline.core.task.checkpoint import describe
+
     store, codec = _checkpoints(services_of(ctx, namespace))
     rows = [describe(blob, codec) for _, blob in sorted(store.all().items())]
     if as_json:
@@ -49,9 +47,9 @@ def model_show(ctx: typer.Context, as_json: Json = False, namespace: Namespace =
         table.add_column(name)
     for row in rows:
         table.add_row(*[str(row[name]) for name in _COLUMNS])
-    stderr.print(table)
+    stdout.print(table)
     if not rows:
-        stderr.print("no checkpoint yet: run 'driftline consume'")
+        stdout.print("no checkpoint yet: run 'driftline consume'")
 
 
 _HISTORY_COLUMNS = (
@@ -90,16 +88,18 @@ def model_history(
         if index and row["partition"] != rows[index - 1]["partition"]:
             table.add_section()
         table.add_row(*[str(row[name]) for name in _HISTORY_COLUMNS])
-    stderr.print(table)
+    stdout.print(table)
     if not rows:
         where = "" if partition is None else f" of partition {partition}"
-        stderr.print(f"no checkpoint{where} yet: run 'driftline consume'")
+        stdout.print(f"no checkpoint{where} yet: run 'driftline consume'")
 
 
 def _history_rows(store: CheckpointStore, codec: CheckpointCodec, partition: int) -> list[Any]:
     """The kept checkpoints of ``partition``, newest first; the latest one leads when the
     history does not hold it (saved before history was kept, or with none kept): it is
     then ``kept`` False, restorable only as the latest."""
+    from driftline.core.task.checkpoint import describe
+
     latest = store.load(partition)
     entries: list[tuple[int | str, bytes, bool]] = [
         (offset, blob, True) for offset, blob in store.history(partition)
@@ -121,6 +121,8 @@ def model_export(
     namespace: Namespace = None,
 ) -> None:
     """Write a verified copy of a task's model (pickle) for offline use."""
+    from driftline.core.task.checkpoint import describe, export_model
+
     services = services_of(ctx, namespace)
     settings = services.settings
     store, codec = _checkpoints(services)
@@ -130,7 +132,7 @@ def model_export(
     data = export_model(blob, codec, settings.task_config(), partition)
     path.write_bytes(data)
     info = describe(blob, codec)
-    stderr.print(
+    stdout.print(
         f"wrote {path} ({len(data):,} bytes): partition {partition}, model version "
         f"{info['model_version']}, digest {info['model_digest']}; load it with "
         "pickle.load (trust it only as far as this checkpoint's key)"
@@ -139,6 +141,8 @@ def model_export(
 
 def _checkpoints(services: Services) -> tuple[CheckpointStore, CheckpointCodec]:
     """The namespace's checkpoint store and the codec that verifies its blobs."""
+    from driftline.consumers.runner import checkpoint_codec, checkpoint_store
+
     settings = services.settings
     store = checkpoint_store(settings.checkpoints, settings.namespace, services.redis)
     return store, checkpoint_codec(settings.checkpoints, services.local_key)
@@ -146,6 +150,11 @@ def _checkpoints(services: Services) -> tuple[CheckpointStore, CheckpointCodec]:
 
 def _send(services: Services, command: ControlCommand, partitions: list[int] | None) -> None:
     """Append ``command`` to ``partitions`` (default: all) of the events topic; print where."""
+    from driftline.adapters.kafka.control import send_control
+    from driftline.adapters.kafka_clients import admin_client
+    from driftline.adapters.topics import partition_counts
+    from driftline.consumers.clients import make_worker_producer
+
     kafka = services.kafka
     topic = services.settings.topics.events
     if partitions is None:
@@ -183,6 +192,8 @@ def model_promote(
 
     A control command is appended to the events topic and obeyed at its offset, so a
     replay after a crash promotes at the same point."""
+    from driftline.core.events.control import ControlCommand
+
     services = services_of(ctx, namespace)
     settings = services.settings
     known = [settings.model.model_name, *settings.model.challengers]
@@ -207,6 +218,8 @@ def model_rollback(
     it, replaces its models (and champion) with those of that checkpoint, keeping its
     offsets, pending labels and metrics, so the offset rule stays exact. Use one ``--to``
     per partition to roll back."""
+    from driftline.core.events.control import ControlCommand
+
     services = services_of(ctx, namespace)
     store, codec = _checkpoints(services)
     targets: dict[int, int] = {}

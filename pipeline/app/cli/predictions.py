@@ -1,4 +1,8 @@
-"""``driftline predictions`` and ``driftline metrics``: what the worker wrote to Redis."""
+"""``driftline predictions`` and ``driftline metrics``: what the worker wrote to Redis.
+
+The answer (a table, JSON) goes to standard output; the tables' modules are imported when
+a command prints one.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,13 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from driftline.app.cli.common import Json, Namespace, emit_json
+from driftline.app.cli.alert_kind import AlertKind
+from driftline.app.cli.common import Json, Namespace, emit_json, refuse_without
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.views import (
-    alerts_table,
-    metrics_table,
-    models_table,
-    quality_log_table,
-    quality_table,
-    series_table,
-)
+from driftline.app.logs import stderr, stdout
 
-__all__ = ["predictions_app", "show_alerts", "show_metrics"]
+__all__ = ["predictions_app", "show_alerts", "show_metrics", "show_quality"]
 
 predictions_app = typer.Typer(help="Read predictions from Redis.")
 
@@ -34,6 +30,8 @@ def predictions_get(
     namespace: Namespace = None,
 ) -> None:
     """The latest prediction for KEY (exit 1 when there is none)."""
+    from rich.table import Table
+
     found = services_of(ctx, namespace).predictions.get(key)
     if found is None:
         stderr.print(f"no prediction for {key!r}")
@@ -44,7 +42,7 @@ def predictions_get(
     table = Table(title=f"prediction for {key}", show_header=False)
     for name, value in found.to_dict().items():
         table.add_row(name, str(value))
-    stderr.print(table)
+    stdout.print(table)
 
 
 @predictions_app.command("watch")
@@ -95,44 +93,49 @@ def show_metrics(
 ) -> None:
     """The models' prequential metrics: totals, per model and per task (--history: over
     event time, one point per closed window)."""
+    from driftline.app.views import metrics_table, models_table, quality_table, series_table
+
+    refuse_without(ctx, "window", "history", history)
+    refuse_without(ctx, "model", "history", history)
     client = services_of(ctx, namespace).predictions
     if history:
         series = client.series(window, model)
         if as_json:
             emit_json({"series": series})
             return
-        stderr.print(series_table(series))
+        stdout.print(series_table(series))
         if not series:
-            stderr.print("no closed window yet: a window closes when a later label arrives")
+            stdout.print("no closed window yet: a window closes when a later label arrives")
         return
     data = client.metrics()
     if as_json:
         emit_json(data)
         return
-    stderr.print(metrics_table(data))
+    stdout.print(metrics_table(data))
     if len(data.get("models", {})) > 1:
-        stderr.print(models_table(data["models"]))
+        stdout.print(models_table(data["models"]))
     quality = quality_table(data["total"])
     if quality is not None:
-        stderr.print(quality)
+        stdout.print(quality)
 
 
 def show_alerts(
     ctx: typer.Context,
     count: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50,
-    kind: Annotated[
-        str | None,
-        typer.Option(help="concept, feature, category, label, promotion or rollback"),
-    ] = None,
+    kind: Annotated[AlertKind | None, typer.Option(help="only alerts of this kind")] = None,
     as_json: Json = False,
     namespace: Namespace = None,
 ) -> None:
     """Drift alarms, promotions and rollbacks, with their evidence (newest first)."""
-    alerts = services_of(ctx, namespace).predictions.alerts(count, kind)
+    from driftline.app.views import alerts_table
+
+    alerts = services_of(ctx, namespace).predictions.alerts(
+        count, None if kind is None else kind.value
+    )
     if as_json:
         emit_json({"alerts": alerts})
         return
-    stderr.print(alerts_table(alerts))
+    stdout.print(alerts_table(alerts))
 
 
 def show_quality(
@@ -145,6 +148,8 @@ def show_quality(
 ) -> None:
     """Data quality in four dimensions: scores, findings by rule, missing values, label
     coverage, lateness per source, and the newest findings (the quality log)."""
+    from driftline.app.views import quality_log_table, quality_table
+
     client = services_of(ctx, namespace).predictions
     total = client.metrics()["total"]
     findings = client.quality_log(log) if log else []
@@ -159,8 +164,8 @@ def show_quality(
         return
     table = quality_table(total)
     if table is None:
-        stderr.print("no task has written metrics yet")
+        stdout.print("no task has written metrics yet")
         return
-    stderr.print(table)
+    stdout.print(table)
     if findings:
-        stderr.print(quality_log_table(findings))
+        stdout.print(quality_log_table(findings))

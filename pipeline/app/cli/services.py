@@ -7,7 +7,8 @@ predictions client, the group's lag, the local stack's checkpoint key. Nothing c
 until a service is used, so a command that needs only the settings (``config``, ``--help``)
 reaches nothing; a service two steps use (``model rollback`` reads checkpoints, then sends
 to Kafka) is built once. What was built and holds connections is closed when the command
-ends.
+ends. Each service's module is imported when the service is built, so a command loads
+only the clients it uses.
 """
 
 from __future__ import annotations
@@ -16,19 +17,20 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from driftline.adapters.endpoints import Endpoints, resolve_endpoints
-from driftline.adapters.redis_clients import RedisClient, make_redis
-from driftline.adapters.registry import event_codec
-from driftline.adapters.settings import KafkaSettings, Settings
 from driftline.app.cli.common import State
-from driftline.core.events.codec import EventCodec
-from driftline.read.lag import GroupLag
-from driftline.read.reader import PredictionsClient
-from driftline.stack import LocalStack
+
+if TYPE_CHECKING:
+    from driftline.adapters.endpoints import Endpoints
+    from driftline.adapters.redis_clients import RedisClient
+    from driftline.adapters.settings import KafkaSettings, Settings
+    from driftline.core.events.codec import EventCodec
+    from driftline.read.lag import GroupLag
+    from driftline.read.reader import PredictionsClient
+    from driftline.stack import LocalStack
 
 __all__ = ["Services", "services_of"]
 
@@ -38,6 +40,7 @@ log = logging.getLogger("driftline")
 class Services:
     """Kafka, Redis and the local stack as ``settings`` say, each built on first use.
 
+    >>> from driftline.adapters.settings import Settings
     >>> services = Services(Settings(_env_file=None, namespace="docs"))
     >>> services.settings.namespace, services.built()
     ('docs', [])
@@ -55,11 +58,15 @@ class Services:
     @cached_property
     def stack(self) -> LocalStack:
         """The local stack of these settings (its files are read when it is asked)."""
+        from driftline.stack import LocalStack
+
         return LocalStack(self.settings.stack)
 
     @cached_property
     def endpoints(self) -> Endpoints:
         """Kafka and Redis from the settings, else the running local stack."""
+        from driftline.adapters.endpoints import resolve_endpoints
+
         settings = self.settings
         return resolve_endpoints(settings.kafka, settings.redis, lambda: self.stack.endpoints())
 
@@ -72,12 +79,16 @@ class Services:
     def event_codec(self) -> EventCodec:
         """The codec of the events topic: the schema registry's ids when one is configured
         (or the local stack runs one), registered once here; else the local-only fixed ids."""
+        from driftline.adapters.registry import event_codec
+
         return event_codec(self.settings.schema_registry, self.endpoints.schema_registry_url)
 
     @cached_property
     def redis(self) -> RedisClient:
         """A checked Redis client where the settings (or the local stack) say: one Redis
         or a Redis Cluster (:func:`make_redis` tells them apart)."""
+        from driftline.adapters.redis_clients import make_redis
+
         client = make_redis(self.endpoints.redis_url)
         self._closers.append(client.close)
         return client
@@ -85,11 +96,15 @@ class Services:
     @cached_property
     def predictions(self) -> PredictionsClient:
         """What the workers wrote to Redis for this namespace, read."""
+        from driftline.read.reader import PredictionsClient
+
         return PredictionsClient(self.redis, self.settings.namespace)
 
     @cached_property
     def group_lag(self) -> GroupLag:
         """The lag of the namespace's consumer group on its events topic."""
+        from driftline.read.lag import GroupLag
+
         topics = self.settings.topics
         lag = GroupLag(self.kafka, topics.events, topics.consumer_group)
         self._closers.append(lag.close)

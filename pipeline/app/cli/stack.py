@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.stack import StackStatus, ensure_kafka_jars, ensure_registry_jar
-from driftline.stack.secret_files import REDIS_PASSWORD
+from driftline.app.logs import stderr, stdout
+
+if TYPE_CHECKING:
+    from driftline.stack import StackStatus
 
 __all__ = ["stack_app"]
 
@@ -76,14 +77,16 @@ def stack_fetch(
     ] = False,
 ) -> None:
     """Fetch the pinned Kafka jars with Maven into the cache (done by 'up' when needed)."""
+    from driftline.stack import ensure_kafka_jars, ensure_registry_jar
+
     config = services_of(ctx, namespace).settings.stack
     with stderr.status(f"fetching Kafka {config.kafka_version} with Maven..."):
         libs = ensure_kafka_jars(config.cache_dir, config.kafka_version)
-    stderr.print(f"Kafka {config.kafka_version} jars: {libs}")
+    stdout.print(f"Kafka {config.kafka_version} jars: {libs}")
     if registry:
         with stderr.status("building the schema registry with Maven..."):
             jar = ensure_registry_jar(config.cache_dir)
-        stderr.print(f"schema registry: {jar}")
+        stdout.print(f"schema registry: {jar}")
 
 
 @stack_app.command("down")
@@ -96,7 +99,7 @@ def stack_down(
 ) -> None:
     """Stop exactly the processes 'stack up' started."""
     stopped = services_of(ctx, namespace).stack.down(purge=purge)
-    stderr.print(f"stopped {len(stopped)} process(es)" + (" and purged data" if purge else ""))
+    stdout.print(f"stopped {len(stopped)} process(es)" + (" and purged data" if purge else ""))
 
 
 @stack_app.command("status")
@@ -116,6 +119,8 @@ def stack_status(ctx: typer.Context, namespace: Namespace = None, as_json: Json 
 def _password_file(status: StackStatus) -> str | None:
     """The file of the Redis password: the printed URL has none (use it with the URL, or
     reach the stack from Python with driftline.app.connect.predictions_from_stack())."""
+    from driftline.stack.secret_files import REDIS_PASSWORD
+
     return str(Path(status.secrets_dir) / REDIS_PASSWORD) if status.secrets_dir else None
 
 
@@ -135,22 +140,22 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
     for proc in rows:
         state = "up" if proc["alive"] else "[red]down[/red]"
         table.add_row(proc["name"], str(proc["pid"]), f"127.0.0.1:{proc['port']}", state)
-    stderr.print(table)
-    stderr.print(f"stack:             {status.describe()}")
-    stderr.print(f"bootstrap servers: {status.bootstrap_servers}")
+    stdout.print(table)
+    stdout.print(f"stack:             {status.describe()}")
+    stdout.print(f"bootstrap servers: {status.bootstrap_servers}")
     password_file = _password_file(status)
     where = f" (password in {password_file})" if status.redis_url and password_file else ""
-    stderr.print(f"redis url:         {status.redis_url}{where}")
+    stdout.print(f"redis url:         {status.redis_url}{where}")
     if status.registry:
         where = status.schema_registry_url or "down ('driftline stack up' restarts it, empty)"
-        stderr.print(f"schema registry:   {where}")
+        stdout.print(f"schema registry:   {where}")
     if status.redis_cluster:
-        stderr.print(
+        stdout.print(
             f"redis cluster:     {len(status.redis_nodes)} masters, slots split evenly, no "
             "replicas; clients find every node from the URL"
         )
     if status.secure:
-        stderr.print(
+        stdout.print(
             "security:          Kafka SASL_SSL (SCRAM-SHA-512, client certificates), Redis TLS "
             "with ACL user; clients: DRIFTLINE_STACK_SECURE=1"
         )

@@ -8,8 +8,7 @@ import typer
 
 from driftline.app.cli.common import Namespace, Partitions
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.namespace import prepare_namespace
+from driftline.app.logs import stdout
 
 __all__ = ["Fresh", "topics_app"]
 
@@ -29,7 +28,9 @@ def topics_create(
     fresh: Fresh = False,
 ) -> None:
     """Create the events and dead-letter topics of the namespace (LogAppendTime)."""
+    from driftline.app.namespace import prepare_namespace
+
     services = services_of(ctx, namespace, partitions=partitions)
     prepared = prepare_namespace(services.settings, services.endpoints, fresh=fresh)
     for name, what in prepared.items():
-        stderr.print(f"{name}: {what}")
+        stdout.print(f"{name}: {what}")

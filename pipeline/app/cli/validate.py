@@ -9,15 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from driftline.adapters.kafka_reads import reading_consumer
 from driftline.app.cli.common import Json, Namespace, emit_json
 from driftline.app.cli.services import services_of
-from driftline.app.logs import stderr
-from driftline.app.validation_report import render_report
+from driftline.app.logs import stderr, stdout
 from driftline.core import jsonsafe
 from driftline.core.errors import ConfigError
-from driftline.core.quality.validation import compare
-from driftline.read.profiles import window_profiles
 
 __all__ = ["parse_window", "validate"]
 
@@ -66,6 +62,11 @@ def validate(
 ) -> None:
     """Compare two event-time windows of the events topic feature by feature: missing
     rates, ranges, category shares, PSI and a two-sample test (training-serving skew)."""
+    from driftline.adapters.kafka_reads import reading_consumer
+    from driftline.app.validation_report import render_report
+    from driftline.core.quality.validation import compare
+    from driftline.read.profiles import window_profiles
+
     windows = [parse_window(reference), parse_window(current)]
     services = services_of(ctx, namespace)
     settings = services.settings
@@ -101,10 +102,10 @@ def validate(
     if as_json:
         emit_json(result)
     else:
-        stderr.print(_table(comparisons, about))
+        stdout.print(_table(comparisons, about))
         for path, what in ((out, "JSON"), (html, "HTML report")):
             if path is not None:
-                stderr.print(f"{what}: {path}")
+                stdout.print(f"{what}: {path}")
     if fail_on_flag and result["flagged"]:
         raise typer.Exit(1)
 

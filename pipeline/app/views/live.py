@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
 from driftline.app.views.cells import cell
-from driftline.consumers.worker import Worker
 from driftline.core.learning.metrics import merge_snapshots
+
+if TYPE_CHECKING:  # the worker (its clients, River) only as a type: the views load quickly
+    from driftline.consumers.worker import Worker
 
 __all__ = ["LiveView", "live_panel"]
 

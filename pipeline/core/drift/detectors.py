@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from types import ModuleType
 from typing import Any, Final, Literal, get_args
-
-from river import drift
-from river.drift import binary
 
 from driftline.core.errors import ConfigError
 
@@ -73,13 +71,15 @@ PARAMETERS: Final[dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {
         {"alpha": 0.02, "window_size": 1000, "stat_size": 300},
     ),
 }
-_CLASSES: Final[dict[str, Any]] = {
-    "ADWIN": drift.ADWIN,
-    "DDM": binary.DDM,
-    "EDDM": binary.EDDM,
-    "PageHinkley": drift.PageHinkley,
-    "KSWIN": drift.KSWIN,
-}
+
+
+def _river() -> tuple[ModuleType, ModuleType]:
+    """River's ``drift`` and ``drift.binary``, imported on first use (with SciPy: about a
+    second), so that importing the core, and the settings with it, stays quick."""
+    from river import drift
+    from river.drift import binary
+
+    return drift, binary
 
 
 def make_detector(name: DetectorName, *, seed: int = 42, warning: bool = False) -> Any:
@@ -94,7 +94,9 @@ def make_detector(name: DetectorName, *, seed: int = 42, warning: bool = False) 
         params = twin
     if name == "KSWIN":
         params = params | {"seed": seed}
-    return _CLASSES[name](**params)
+    drift, binary = _river()
+    module = binary if name in OWN_WARNING else drift
+    return getattr(module, name)(**params)
 
 
 def evidence(detector: Any) -> tuple[dict[str, float], int]:
@@ -104,6 +106,7 @@ def evidence(detector: Any) -> tuple[dict[str, float], int]:
     Some of it is River's private state (DDM, EDDM, PageHinkley expose nothing else);
     ``tests/unit/core/drift/test_detectors.py`` pins it for the River version in use.
     """
+    drift, binary = _river()
     if isinstance(detector, drift.ADWIN):
         width = detector.width
         # River's ``variance`` is the sum of squared deviations: per value here
@@ -144,6 +147,7 @@ def evidence(detector: Any) -> tuple[dict[str, float], int]:
 
 def level(detector: Any) -> float:
     """The level a two-sided detector sees now (0.0 for the others): see :func:`rising`."""
+    drift = _river()[0]
     if isinstance(detector, drift.ADWIN):
         return detector.estimation  # type: ignore[no-any-return]
     if isinstance(detector, drift.KSWIN):
@@ -167,6 +171,7 @@ def rising(detector: Any, before: float) -> bool:
     """Whether the change ``detector`` just detected is a rise: its level is above
     ``before`` (ADWIN keeps the recent part of its window, KSWIN its recent values), or
     its upward sum crossed the threshold (PageHinkley). DDM and EDDM see rises only."""
+    drift = _river()[0]
     if isinstance(detector, drift.PageHinkley):
         return detector._sum_increase - detector._min_increase > detector.threshold  # type: ignore[no-any-return]
     if isinstance(detector, drift.ADWIN | drift.KSWIN):

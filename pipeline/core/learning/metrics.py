@@ -31,8 +31,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from river import metrics, utils
-
 from driftline.core.durations import DurationHistogram
 from driftline.core.learning.costs import CostMatrix
 from driftline.core.learning.models import ModelKind
@@ -92,6 +90,8 @@ class TaskMetrics:
             self.sq_error = 0.0
             self.y_mean = 0.0  # Welford: stable even for targets far from zero
             self.y_m2 = 0.0
+            from river import metrics, utils  # here: importing the core stays quick
+
             self.rolling = utils.Rolling(metrics.MAE, window_size=rolling_window)
             self.baseline_abs_error = 0.0
 

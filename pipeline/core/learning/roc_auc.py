@@ -7,9 +7,6 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from river import metrics
-from scipy import integrate
-
 __all__ = ["BinnedROCAUC"]
 
 
@@ -27,6 +24,8 @@ class BinnedROCAUC:
     """
 
     def __init__(self, n_thresholds: int = 10) -> None:
+        from river import metrics  # here: importing the core stays quick (the command's start)
+
         reference = metrics.ROCAUC(n_thresholds=n_thresholds)
         self.thresholds: list[float] = list(reference.thresholds)
         self.positives = [0] * (n_thresholds + 1)
@@ -55,6 +54,8 @@ class BinnedROCAUC:
             self.negatives[index] += 1
 
     def get(self) -> float:
+        from scipy import integrate
+
         total_pos, total_neg = sum(self.positives), sum(self.negatives)
         tprs, fprs = [], []
         above_pos = total_pos

@@ -16,8 +16,6 @@ import math
 from collections import Counter
 from typing import Any
 
-from river import metrics
-
 from driftline.core.durations import DurationHistogram
 
 __all__ = ["COUNTERS", "derived_scores", "round1", "round4"]
@@ -69,6 +67,8 @@ def derived_scores(snap: dict[str, Any]) -> dict[str, Any]:
             "majority": round1(majority * per),
         }
     if snap["kind"] == "classification":
+        from river import metrics  # here: importing the core stays quick
+
         cm = metrics.ConfusionMatrix()
         for t, p, count in snap["confusion"]:
             cm.update(t, p, w=count)

@@ -31,11 +31,12 @@ import json
 import struct
 from typing import Any, Protocol
 
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import CheckpointRefused, ConfigError, ExitCode
 
 __all__ = [
     "CheckpointCodec",
     "CheckpointError",
+    "CheckpointKeyError",
     "CheckpointStore",
 ]
 
@@ -44,8 +45,14 @@ _LENGTH = struct.Struct(">I")
 _MAC = hashlib.sha256().digest_size
 
 
-class CheckpointError(DriftlineError):
+class CheckpointError(CheckpointRefused):
     """A checkpoint that cannot be trusted or used (bad HMAC, malformed, other config)."""
+
+
+class CheckpointKeyError(CheckpointError, ConfigError):
+    """A key too short to seal with: a setting to fix (exit status 2), no checkpoint read."""
+
+    exit_code = ExitCode.USAGE
 
 
 class CheckpointCodec:
@@ -53,7 +60,7 @@ class CheckpointCodec:
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 16:
-            raise CheckpointError("the checkpoint key must be at least 16 bytes")
+            raise CheckpointKeyError("the checkpoint key must be at least 16 bytes")
         self._key = key
 
     def seal(self, header: dict[str, Any], payload: bytes) -> bytes:

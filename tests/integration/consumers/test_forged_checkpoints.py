@@ -85,7 +85,7 @@ def test_a_forged_checkpoint_is_refused_before_it_is_unpickled(
         timeout=120,
     )
     assert not marker.exists(), "the forged checkpoint ran its code"
-    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.returncode == 3, done.stderr[-2000:]  # a refused checkpoint: its own status
     assert "checkpoint refused" in done.stderr and "Traceback" not in done.stderr
 
 

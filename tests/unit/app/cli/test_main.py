@@ -1,5 +1,6 @@
 """The ``driftline`` command's entry point: every bad setting, namespace, URL or argument
-is one line on standard error and exit status 2."""
+is one line on standard error and exit status 2; a service that does not answer, one line
+and exit status 4."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ CASES = [
         {"DRIFTLINE_REDIS_URL": "notaurl", "DRIFTLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
         "checkpoint key",
     ),
-    (["metrics"], {}, "driftline stack up"),
+    (["metrics"], {}, "driftline stack up"),  # exit 4 (UNAVAILABLE)
     (
         ["consume", "--contract", "missing.toml", "--max-events", "1"],
         {
@@ -52,8 +53,14 @@ CASES = [
 ]
 
 
+#: The cases whose error is a service that did not answer, not a usage error.
+UNAVAILABLE = {"driftline stack up"}
+
+
 @pytest.mark.parametrize(("args", "env", "names"), CASES)
-def test_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str], names: str):
+def test_one_line_and_its_exit_status(
+    tmp_path: Path, args: list[str], env: dict[str, str], names: str
+):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     clean |= {"DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"), "COLUMNS": "60"} | env
     done = subprocess.run(
@@ -65,13 +72,13 @@ def test_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str
         timeout=60,
     )
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == (4 if names in UNAVAILABLE else 2), done.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert names in lines[0] and "Traceback" not in done.stderr
 
 
 def test_produce_that_cannot_prepare_its_topics_says_nothing_was_published(tmp_path: Path):
-    """No broker answers while the topics are prepared: exit 2, and the counts (all zero)."""
+    """No broker answers while the topics are prepared: exit 4, and the counts (all zero)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     clean |= {
         "DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack"),
@@ -88,6 +95,6 @@ def test_produce_that_cannot_prepare_its_topics_says_nothing_was_published(tmp_p
         timeout=120,
     )
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 4, done.stderr
     assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
     assert errors[0].endswith("nothing was published: 0 record(s) acknowledged, 0 failed")

@@ -1,6 +1,6 @@
 """``driftline produce`` over fakes: fault injection and its ground truth, bad options
 refused before publishing, and a failed publish reported in one line with the counts
-(exit status 2)."""
+(exit status 4: Kafka did not acknowledge, a later run may succeed)."""
 
 from __future__ import annotations
 
@@ -21,15 +21,18 @@ from driftline.producers.faults import FAULTS, read_truth
 from driftline.producers.flights import flight_events
 from tests.unit.producers.fake_producer import FakeProducer
 
+#: What ``driftline produce`` makes its producer and prepares its topics with.
+CLIENTS = "driftline.adapters.confluent_clients.make_client_producer"
+PREPARE = "driftline.app.namespace.prepare_namespace"
 
-# -- the command: one line, exit 2, the counts ----------------------------------------------------
+
+# -- the command: one line, exit 4, the counts ----------------------------------------------------
 def run_produce(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, producer: FakeProducer, *options: str
 ) -> int:
     """``driftline produce jsonl`` (6 events of 3 keys) on ``producer``, in-process."""
     from driftline.adapters.endpoints import Endpoints
     from driftline.app import cli
-    from driftline.app.cli import produce
     from driftline.app.cli.services import Services
 
     rows = [{"id": f"r{i}", "k": "ABC"[i % 3], "t": 1_700_000_000 + i, "x": i} for i in range(6)]
@@ -45,8 +48,9 @@ def run_produce(
         made.update(options, request_timeout_ms=config.request_timeout_ms)
         return producer
 
-    monkeypatch.setattr(produce, "make_producer", make_producer)
-    monkeypatch.setattr(produce, "prepare_namespace", lambda *a, **k: {})
+    # produce imports them when it runs: patched where they are defined
+    monkeypatch.setattr(CLIENTS, make_producer)
+    monkeypatch.setattr(PREPARE, lambda *a, **k: {})
     monkeypatch.setattr(Services, "endpoints", Endpoints("k:9092", "redis://r:6379/0", "settings"))
     argv = ["driftline", "produce", "jsonl", str(table), "--key", "k", "--time", "t"]
     monkeypatch.setattr(sys, "argv", [*argv, "--event-id", "id", *options])
@@ -63,13 +67,13 @@ def error_text(stderr: str) -> str:
     return lines[-1]
 
 
-def test_produce_fails_with_one_line_the_counts_and_exit_2(
+def test_produce_fails_with_one_line_the_counts_and_exit_4(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     expired = KafkaTimeoutError("Expiring 2 record(s) for TopicPartition(...): 8004 ms has passed")
     producer = FakeProducer(verdict=lambda r: expired if r.key == b"B" else 0)
     producer.close_error = KafkaTimeoutError("Timeout waiting for future")  # as kafka-python's
-    assert run_produce(monkeypatch, tmp_path, producer) == 2
+    assert run_produce(monkeypatch, tmp_path, producer) == 4
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert error_text(captured.err) == (
@@ -86,7 +90,7 @@ def test_produce_json_prints_the_counts_before_failing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     producer = FakeProducer(verdict=lambda r: None if r.key == b"C" else 1)
-    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 2
+    assert run_produce(monkeypatch, tmp_path, producer, "--json") == 4
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
     assert summary["acknowledged"] == summary["published"] == 4
@@ -102,7 +106,7 @@ def test_produce_stops_at_the_first_failure_within_the_bounds(
 ) -> None:
     refused = NotLeaderForPartitionError("no leader")
     producer = FakeProducer(verdict=lambda r: refused if r.key == b"B" else 0, lagging=True)
-    assert run_produce(monkeypatch, tmp_path, producer) == 2
+    assert run_produce(monkeypatch, tmp_path, producer) == 4
     # A acknowledged; B refused, seen when C was sent: C was waited for, then it stopped
     assert [r.key for r in producer.sent] == [b"A", b"B", b"C"]
     assert producer.flush_timeouts == [4.0]  # one request timeout for the rest in flight
@@ -149,15 +153,14 @@ class AckingProducer:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    from driftline.app.cli import produce
 
     for name in [n for n in os.environ if n.startswith("DRIFTLINE_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DRIFTLINE_KAFKA_BOOTSTRAP", "127.0.0.1:1")
     monkeypatch.setenv("DRIFTLINE_REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(produce, "prepare_namespace", lambda *args, **kwargs: None)
-    monkeypatch.setattr(produce, "make_producer", lambda *args, **kwargs: AckingProducer())
+    monkeypatch.setattr(PREPARE, lambda *args, **kwargs: None)
+    monkeypatch.setattr(CLIENTS, lambda *args, **kwargs: AckingProducer())
     return CliRunner()
 
 

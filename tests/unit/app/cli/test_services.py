@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.settings import Settings
-from driftline.app.cli import services as services_module
 from driftline.app.cli.common import State
 from driftline.app.cli.services import Services, services_of
 from driftline.core.errors import ServiceUnavailable
@@ -79,9 +78,10 @@ def calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Calls:
         calls.made.append("lag")
         return FakeLag(calls, kafka, topic, group)
 
-    monkeypatch.setattr(services_module, "LocalStack", stack)
-    monkeypatch.setattr(services_module, "make_redis", redis)
-    monkeypatch.setattr(services_module, "GroupLag", lag)
+    # each service imports its maker when it is built: patched where it is defined
+    monkeypatch.setattr("driftline.stack.LocalStack", stack)
+    monkeypatch.setattr("driftline.adapters.redis_clients.make_redis", redis)
+    monkeypatch.setattr("driftline.read.lag.GroupLag", lag)
     return calls
 
 
