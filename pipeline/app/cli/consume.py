@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import ExitStack
 from functools import partial
@@ -117,7 +116,6 @@ def consume(
     checked_task_config(settings)  # nor a model, features or contract that cannot be made
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
     with stop_on_signals() as stop, ExitStack() as stages:  # signals: before the log lines
-        log.info("effective config: %s", json.dumps(settings.masked(), default=str))
         ingest = None
         if spec is not None:
             ingest = stages.enter_context(start_ingest(settings, endpoints, spec, stop))
