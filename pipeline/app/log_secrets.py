@@ -18,7 +18,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from driftline.adapters.settings import mask_text
 from driftline.app.log_formats import record_extras
 
 __all__ = ["SECRETS", "SecretsFilter", "hide_in_logs"]
@@ -38,6 +37,9 @@ class SecretsFilter(logging.Filter):
     def mask(self, value: Any) -> Any:
         """``value`` with its text masked, at any depth of lists, tuples and dicts."""
         if isinstance(value, str):
+            # the settings' package on the first record, not at import: --help is fast
+            from driftline.adapters.settings import mask_text
+
             return mask_text(value, self._secrets)
         if isinstance(value, dict):
             return {k: self.mask(v) for k, v in value.items()}

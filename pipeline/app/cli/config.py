@@ -4,28 +4,37 @@ file, ``--namespace``), as JSON, as a config file (TOML) or as ``DRIFTLINE_*`` l
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from driftline.adapters.settings import ConfigFormat, config_json, config_text
 from driftline.app.cli.common import Namespace, emit_json
 from driftline.app.cli.services import services_of
 
 __all__ = ["show_config"]
 
 
+class Form(StrEnum):
+    """The choices of ``--format``: :class:`~driftline.adapters.settings.ConfigFormat`'s,
+    named here so that the command's ``--help`` does not import the settings."""
+
+    JSON = "json"
+    TOML = "toml"
+    ENV = "env"
+
+
 def show_config(
     ctx: typer.Context,
     namespace: Namespace = None,
     form: Annotated[
-        ConfigFormat,
+        Form,
         typer.Option(
             "--format",
             help="json: one line, grouped; toml: a config file for --config; "
             "env: DRIFTLINE_* lines for a .env file or a shell",
         ),
-    ] = ConfigFormat.JSON,
+    ] = Form.JSON,
     show_secrets: Annotated[
         bool,
         typer.Option(
@@ -36,9 +45,11 @@ def show_config(
     ] = False,
 ) -> None:
     """Print the effective settings (secrets masked), grouped by concern, to stdout."""
+    from driftline.adapters.settings import ConfigFormat, config_json, config_text
+
     settings = services_of(ctx, namespace).settings
-    if form is ConfigFormat.JSON:
+    if form is Form.JSON:
         emit_json(config_json(settings, show_secrets=show_secrets))
         return
-    sys.stdout.write(config_text(settings, form, show_secrets=show_secrets))
+    sys.stdout.write(config_text(settings, ConfigFormat(form.value), show_secrets=show_secrets))
     sys.stdout.flush()

@@ -99,3 +99,10 @@ def test_every_variable_read_from_the_environment_is_known():
             read |= set(_READ.findall(path.read_text(errors="replace")))
     assert "DRIFTLINE_TEST_ALERTS" in read  # the pattern finds what it is for
     assert read <= known_variables(), read - known_variables()
+
+
+def test_the_format_choices_are_the_settings_formats() -> None:
+    from driftline.adapters.settings import ConfigFormat
+    from driftline.app.cli.config import Form
+
+    assert [f.value for f in Form] == [f.value for f in ConfigFormat]
