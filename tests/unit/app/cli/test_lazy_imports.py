@@ -47,13 +47,13 @@ print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
 
-def loaded(tmp_path: Path, *argv: str, **env: str) -> list[str]:
-    """The heavy modules in ``sys.modules`` after importing the command, or running
+def loaded(tmp_path: Path, *argv: str, heavy: tuple[str, ...] = HEAVY, **env: str) -> list[str]:
+    """The ``heavy`` modules in ``sys.modules`` after importing the command, or running
     ``driftline ARGV`` in a fresh interpreter."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     clean |= {"DRIFTLINE_STACK_HOME": str(tmp_path / "no-stack")} | env
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *argv],
         env=clean,
         cwd=tmp_path,
         capture_output=True,
@@ -84,6 +84,14 @@ def test_a_quick_command_loads_no_heavy_module(tmp_path: Path, argv: list[str]) 
         "DRIFTLINE_KAFKA_BOOTSTRAP": "127.0.0.1:1",
     }
     assert loaded(tmp_path, *argv, **unreachable) == []
+
+
+def test_help_reads_no_settings(tmp_path: Path) -> None:
+    """The settings (pydantic-settings, the model and contract types: 0.15 s) load when a
+    command runs, not for ``--help``."""
+    settings = ("pydantic_settings", "driftline.adapters.settings")
+    assert loaded(tmp_path, "--help", heavy=settings) == []
+    assert loaded(tmp_path, "config", heavy=settings) == list(settings)  # the probe can fail
 
 
 def test_the_probe_sees_a_heavy_module_when_one_is_loaded(tmp_path: Path) -> None:
