@@ -92,8 +92,10 @@ def env(services: Endpoints, namespace: str, tmp_path: Path) -> dict[str, str]:
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # one file, one offset: two handles on it would write over each other (the answer on
+    # standard output, the dashboard's URL on standard error)
     return subprocess.Popen(
-        [*DRIFTLINE, *args], env=env, stdout=log.open("wb"), stderr=log.open("ab")
+        [*DRIFTLINE, *args], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
 
 
