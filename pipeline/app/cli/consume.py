@@ -83,6 +83,14 @@ def consume(
             "events topic",
         ),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="run N worker processes in one consumer group (one core each), stopped "
+            "together by a signal; their summaries merged",
+        ),
+    ] = 1,
     as_json: Json = False,
     namespace: Namespace = None,
 ) -> None:
@@ -115,6 +123,9 @@ def consume(
     checkpoint_codec(settings.checkpoints, key)  # no key: refused before anything starts
     checked_task_config(settings)  # nor a model, features or contract that cannot be made
     config = worker_config(settings, max_events=max_events, until_idle_s=until_idle)
+    if processes > 1:  # checked above, as one worker's would be; each process reads again
+        _run_processes(processes, metrics_port, as_json)
+        return
     with stop_on_signals() as stop, ExitStack() as stages:  # signals: before the log lines
         ingest = None
         if spec is not None:
@@ -134,6 +145,26 @@ def consume(
     summary = worker.stats.to_dict() | {"partitions": sorted(worker.partitions_seen)}
     if ingest is not None:
         summary["ingest"] = ingest.stats.to_dict()
+    _print(summary, as_json)
+
+
+def _run_processes(count: int, metrics_port: int | None, as_json: bool) -> None:
+    """``--processes N``: this command N times over (see
+    :mod:`driftline.app.worker_processes`); the merged summary, the first failure's status."""
+    import sys
+
+    from driftline.app.worker_processes import WorkerProcesses, merged, worker_argv
+
+    argv = sys.argv[1:]
+    commands = [worker_argv(argv, index, metrics_port) for index in range(count)]
+    log.info("consuming with %s worker processes", count)
+    status, summaries = WorkerProcesses(commands).run()
+    _print(merged(summaries), as_json)
+    if status:
+        raise typer.Exit(status)
+
+
+def _print(summary: dict[str, object], as_json: bool) -> None:
     if as_json:
         emit_json(summary)
     else:
