@@ -7,11 +7,13 @@ import pytest
 from prometheus_client.exposition import generate_latest
 
 from driftline.consumers.exposition import worker_registry
-from driftline.core.learning.costs import CostMatrix
 from driftline.core.learning.metrics import merge_models, merge_snapshots
-from driftline.core.task.partition import TaskConfig
-from tests.unit.consumers.exposition_samples import families, run_worker, samples
-from tests.unit.consumers.worker_rig import task_config
+from tests.unit.consumers.exposition_samples import (
+    families,
+    run_worker,
+    samples,
+    with_challenger_and_costs,
+)
 
 
 def total(found: dict, name: str, **labels: str) -> float:
@@ -46,13 +48,7 @@ def test_one_models_counters_sum_to_the_totals_scores() -> None:
 
 
 def test_each_model_and_policy_gets_its_counters() -> None:
-    tasks = TaskConfig(
-        features=task_config().features,
-        pending_ttl_s=3600.0,
-        idle_watermark_s=None,
-        challengers=(("fast", "linear_model.LogisticRegression()"),),
-        costs=CostMatrix(false_negative=5.0, false_positive=1.0),
-    )
+    tasks = with_challenger_and_costs()
     rig = run_worker(tasks)
     found = families(generate_latest(worker_registry(rig.worker)).decode())
     models = merge_models(rig.worker.snapshots())

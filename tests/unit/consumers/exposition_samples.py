@@ -7,6 +7,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftline.consumers.worker import WorkerConfig
+from driftline.core.learning.costs import CostMatrix
 from driftline.core.task.partition import TaskConfig
 from tests.unit.consumers.worker_fakes import MemoryCheckpoints, MemoryTopic
 from tests.unit.consumers.worker_rig import Rig, publish_flights, task_config
@@ -25,6 +26,18 @@ def samples(family: Any, name: str | None = None) -> dict[tuple[tuple[str, str],
         for s in family.samples
         if name is None or s.name == name
     }
+
+
+def with_challenger_and_costs() -> TaskConfig:
+    """The rig's task with a challenger (``fast``) and a cost matrix (FN 5, FP 1): every
+    per-model and per-policy series has a sample."""
+    return TaskConfig(
+        features=task_config().features,
+        pending_ttl_s=3600.0,
+        idle_watermark_s=None,
+        challengers=(("fast", "linear_model.LogisticRegression()"),),
+        costs=CostMatrix(false_negative=5.0, false_positive=1.0),
+    )
 
 
 def run_worker(tasks: TaskConfig | None = None) -> Rig:

@@ -10,10 +10,12 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftline.consumers.exposition import serve_worker_metrics, worker_registry
-from driftline.core.learning.costs import CostMatrix
-from driftline.core.task.partition import TaskConfig
-from tests.unit.consumers.exposition_samples import families, run_worker, samples
-from tests.unit.consumers.worker_rig import task_config
+from tests.unit.consumers.exposition_samples import (
+    families,
+    run_worker,
+    samples,
+    with_challenger_and_costs,
+)
 
 
 def test_worker_exposition_parses_and_matches_the_tasks() -> None:
@@ -80,13 +82,7 @@ def test_names_follow_prometheus_conventions() -> None:
 
 
 def test_challengers_and_costs_each_get_their_series() -> None:
-    tasks = TaskConfig(
-        features=task_config().features,
-        pending_ttl_s=3600.0,
-        idle_watermark_s=None,
-        challengers=(("fast", "linear_model.LogisticRegression()"),),
-        costs=CostMatrix(false_negative=5.0, false_positive=1.0),
-    )
+    tasks = with_challenger_and_costs()
     rig = run_worker(tasks)
     found = families(generate_latest(worker_registry(rig.worker)).decode())
     champion = samples(found["driftline_model_champion"])

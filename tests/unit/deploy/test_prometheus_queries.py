@@ -15,10 +15,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from driftline.consumers.exposition import worker_registry
-from driftline.core.learning.costs import CostMatrix
-from driftline.core.task.partition import TaskConfig
-from tests.unit.consumers.exposition_samples import run_worker
-from tests.unit.consumers.worker_rig import task_config
+from tests.unit.consumers.exposition_samples import run_worker, with_challenger_and_costs
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "driftline.json"
@@ -47,13 +44,7 @@ def alert_queries() -> list[str]:
 def exposed() -> set[str]:
     """The series names a worker's scrape declares: its samples', and those of a family
     with no sample yet (no dead letter, no wait), from its type."""
-    tasks = TaskConfig(
-        features=task_config().features,
-        pending_ttl_s=3600.0,
-        idle_watermark_s=None,
-        challengers=(("fast", "linear_model.LogisticRegression()"),),
-        costs=CostMatrix(false_negative=5.0, false_positive=1.0),
-    )
+    tasks = with_challenger_and_costs()
     text = generate_latest(worker_registry(run_worker(tasks).worker)).decode()
     names: set[str] = set()
     for family in text_string_to_metric_families(text):
