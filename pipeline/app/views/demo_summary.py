@@ -67,7 +67,8 @@ def summary_table(summary: dict[str, Any]) -> Table:
 
 
 def counts_and_scores(table: Table, summary: dict[str, Any]) -> None:
-    """Counts that add up, the model's scores, the margin over the majority, lateness."""
+    """Counts that add up, the model's scores, the margin over the majority, lateness and
+    the event-to-Redis latency."""
     for name in COUNTS:
         table.add_row(name, cell(summary[name]))
     metrics = summary["metrics"]
@@ -83,6 +84,12 @@ def counts_and_scores(table: Table, summary: dict[str, Any]) -> None:
     lateness = summary.get("lateness_seconds") or {}
     table.add_row(
         "lateness p50 / p99 (s)", f"{cell(lateness.get('p50'))} / {cell(lateness.get('p99'))}"
+    )
+    # interpolated within their histogram bucket, as Prometheus's histogram_quantile does
+    latency = summary.get("event_to_redis_seconds") or {}
+    table.add_row(
+        "event to Redis p50 / p99 (s)",
+        f"{cell(latency.get('p50'))} / {cell(latency.get('p99'))}",
     )
 
 

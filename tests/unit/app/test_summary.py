@@ -40,3 +40,23 @@ def test_the_summary_says_it_first() -> None:
     text = console.export_text()
     assert text.splitlines()[0].startswith("WARNING: learning stalled")
     assert warnings({"learned": 327_346, "late_not_learned": 0}, []) == []
+
+
+def test_the_summary_prints_the_event_to_redis_latency() -> None:
+    summary = {
+        "warnings": [],
+        **dict.fromkeys(
+            ("observations", "predictions", "outcomes", "learned", "pending", "expired"), 0
+        ),
+        "dead_letters": 0,
+        "metrics": {},
+        "lateness_seconds": {"p50": 12.5, "p99": 300.0},
+        "event_to_redis_seconds": {"p50": 1.8146718, "p99": 4.9318181},
+        "worker": {"records_per_s": 0, "partitions": []},
+        "elapsed_s": 0,
+    }
+    console = Console(record=True, width=200)
+    console.print(demo_summary(summary))
+    row = next(line for line in console.export_text().splitlines() if "event to Redis" in line)
+    assert "p50 / p99 (s)" in row
+    assert "1.8147 / 4.9318" in row, row
