@@ -46,10 +46,10 @@ def throughput_table(results: list[dict[str, Any]]) -> Table:
             ratio.replace("_", " "),
             *[f"{r['ratios'][ratio]:.2f}" if ratio in r["ratios"] else "-" for r in results],
         )
-    table.add_row(
-        "demo replay kept up with",
-        *[_replay(r.get("keeps_up_with")) for r in results],
-    )
+    if any("keeps_up_with" in r for r in results):
+        table.add_row(
+            "demo replay kept up with", *[_replay(r.get("keeps_up_with")) for r in results]
+        )
     table.add_row(
         "checkpoint share",
         *[f"{r['checkpoints']['share_of_worker_time']:.1%}" for r in results],
@@ -72,7 +72,10 @@ def processes_table(section: dict[str, Any]) -> Table:
     """``consume --processes 1`` and N beside the bare loop's 1 and N processes."""
     n = section["processes"]
     rates, scaling = section["records_per_s"], section["scaling"]
-    table = Table(title=f"driftline consume --processes 1 and {n} ({section['workload']})")
+    table = Table(
+        title=f"driftline consume --processes 1 and {n} on synthetic, {n} partitions "
+        "(records/s, first to last prediction)"
+    )
     for column in ("pipeline", "records/s, 1", f"records/s, {n}", f"{n} / 1"):
         table.add_column(column, justify="right")
     table.add_row(
