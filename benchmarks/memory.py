@@ -27,7 +27,7 @@ from typing import Any
 from driftline.adapters.settings import Settings
 
 from .common import LocalKey, WorkerProcess, bench_base, fresh_settings, load, publish
-from .workloads import synthetic
+from .workloads import synthetic_overrides, synthetic_wire
 
 __all__ = ["SIZES", "TARGET", "import_only_rss_mb", "main", "memory"]
 
@@ -57,12 +57,11 @@ def import_only_rss_mb() -> float:
 def _peak(
     base: Settings, local_key: LocalKey, events: int, keys: int, partitions: int
 ) -> dict[str, Any]:
-    workload = synthetic(events // 2, keys, base.seed)
-    settings = fresh_settings(workload.settings(base), partitions=partitions)
+    settings = fresh_settings(base, partitions=partitions, **synthetic_overrides(base.seed))
     started = time.monotonic()
-    total = len(publish(settings, workload.wire()))
+    # encoded as they are sent: this process's memory is not measured, but it is the machine's
+    total = len(publish(settings, synthetic_wire(events // 2, keys, base.seed)))
     published_s = time.monotonic() - started
-    del workload  # this process's memory is not measured, but it is the machine's
     with WorkerProcess(settings, local_key, "--until-idle", str(IDLE_S), "--json") as worker:
         peak_kb = 0
         deadline = time.monotonic() + 1800

