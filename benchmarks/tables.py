@@ -95,11 +95,14 @@ def targets_table(report: dict[str, Any], checkpoint_share: float) -> Table:
         table.add_column(column)
     for result in report["results"]:
         for target in result.get("targets", []):
+            measured, met = target["measured"], target["met"]
             table.add_row(
                 f"{result['workload']}: {target['ratio']}",
                 f">= {target['at_least']}",
-                f"{target['measured']:.2f}",
-                "met" if target["met"] else "MISSED",
+                "not run: " + ", ".join(target["not_run"])
+                if measured is None
+                else f"{measured:.2f}",
+                "-" if met is None else "met" if met else "MISSED",
             )
         checkpoints = result.get("checkpoints")
         if checkpoints:
