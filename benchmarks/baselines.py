@@ -1,10 +1,15 @@
 """The baselines the worker is measured against, each on the same records and model.
 
-- :func:`bare_loop`: the limit. River alone: predict on each observation's vector, learn
-  when its label comes, on vectors built beforehand. No decoding, no I/O.
+- :func:`bare_loop`: the limit. River alone: each model predicts on each observation's
+  vector and learns when its label comes, on vectors made beforehand (by the baselines'
+  featurizer, or recorded from the task's own calls: :class:`~benchmarks.workloads.BareLoop`).
+  No decoding, no I/O.
 - :func:`plain_consumption`: the client alone: read the topic, nothing else.
 - :func:`naive_pipeline`: the tutorial version: iterate message by message, decode,
   predict, learn when the label record arrives (a dict join), one Redis SET per prediction.
+
+With several models (the demo's main model and its challenger) every loop runs each
+model's calls on the same vector and writes the first (main) model's probabilities.
 - :func:`lean_loop`: the leanest delayed-label loop one can write on the same client:
   batch poll, schemaless decode, dict join, one pipelined Redis write per key per batch,
   nothing else (no validation, dedupe, metrics, checkpoints or guard). What the client
@@ -33,7 +38,8 @@ from driftline.adapters.settings import Settings
 from driftline.core.events.model import Observation, avro_schema
 from driftline.core.learning.models import build_model
 
-from .workloads import Featurizer, Workload
+from .task_vectors import Step, task_steps
+from .workloads import BareLoop, Featurizer, Workload
 
 __all__ = [
     "Run",
@@ -75,18 +81,19 @@ class _Decoder:
         return schema_id, fastavro.schemaless_reader(body, self.schemas[schema_id], None)  # type: ignore[return-value]
 
 
-def _model(settings: Settings) -> tuple[Any, Featurizer]:
+def _models(settings: Settings) -> tuple[list[Any], Featurizer]:
+    """The task's models, the first (main) one then its challengers, and its features."""
     config = settings.task_config()
-    return build_model(config.model, config.seed), Featurizer(config)
+    specs = [config.model, *(spec for _, spec in config.challengers)]
+    return [build_model(spec, config.seed) for spec in specs], Featurizer(config)
 
 
-def bare_loop(settings: Settings, workload: Workload) -> Run:
-    """River and nothing else, on vectors built (with the label history) beforehand."""
-    model, featurizer = _model(settings)
+def _featurizer_steps(workload: Workload, featurizer: Featurizer) -> list[Step]:
+    """Every model call's vector, built beforehand as the worker would (untimed)."""
     arrival = datetime.now(UTC)
-    steps: list[tuple[bool, Any, Any]] = []
+    steps: list[Step] = []
     waiting: dict[str, tuple[dict[str, Any], Any]] = {}
-    for event in workload.events:  # build every vector as the worker would, untimed
+    for event in workload.events:
         if isinstance(event, Observation):
             built = featurizer.build(event, arrival + timedelta(seconds=1))
             waiting[event.event_id] = built
@@ -96,12 +103,33 @@ def bare_loop(settings: Settings, workload: Workload) -> Run:
             if found is not None:
                 featurizer.learned(found[1], event.label)  # type: ignore[union-attr]
                 steps.append((False, found[0], event.label))  # type: ignore[union-attr]
+    return steps
+
+
+def bare_loop(settings: Settings, workload: Workload) -> Run:
+    """River and nothing else: every model predicts on each observation's vector and
+    learns when its label comes, on vectors made beforehand (see :class:`BareLoop`)."""
+    models, featurizer = _models(settings)
+    if workload.bare is BareLoop.TASK_CALLS:
+        steps = task_steps(settings, workload)
+    else:
+        steps = _featurizer_steps(workload, featurizer)
     started = time.perf_counter()
-    for is_observation, x, label in steps:
-        if is_observation:
-            model.predict_proba_one(x)
-        else:
-            model.learn_one(x, label)
+    if len(models) == 1:  # no inner loop: the limit of one model as it stands
+        (model,) = models
+        for is_observation, x, label in steps:
+            if is_observation:
+                model.predict_proba_one(x)
+            else:
+                model.learn_one(x, label)
+    else:
+        for is_observation, x, label in steps:
+            if is_observation:
+                for model in models:
+                    model.predict_proba_one(x)
+            else:
+                for model in models:
+                    model.learn_one(x, label)
     return Run(len(workload.events), time.perf_counter() - started)
 
 
@@ -140,7 +168,8 @@ def _observation(fields: dict[str, Any]) -> Observation:
 
 def naive_pipeline(settings: Settings, total: int, prefix: str) -> Run:
     """Message by message: decode, predict, learn on the label (dict join), one SET each."""
-    model, featurizer = _model(settings)
+    models, featurizer = _models(settings)
+    main, challengers = models[0], models[1:]
     decode = _Decoder()
     redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
     consumer = _consumer(settings)
@@ -157,7 +186,9 @@ def naive_pipeline(settings: Settings, total: int, prefix: str) -> Run:
                 obs = _observation(fields)
                 ingest = _EPOCH + timedelta(milliseconds=message.timestamp)
                 x, groups = featurizer.build(obs, ingest)
-                proba = model.predict_proba_one(x)
+                proba = main.predict_proba_one(x)
+                for challenger in challengers:
+                    challenger.predict_proba_one(x)
                 waiting[obs.event_id] = (x, groups)
                 redis.set(
                     f"{prefix}:{obs.key}",
@@ -168,7 +199,8 @@ def naive_pipeline(settings: Settings, total: int, prefix: str) -> Run:
             else:
                 found = waiting.pop(fields["event_id"], None)
                 if found is not None:
-                    model.learn_one(found[0], fields["label"])
+                    for model in models:
+                        model.learn_one(found[0], fields["label"])
                     featurizer.learned(found[1], fields["label"])
             if seen >= total:
                 break
@@ -182,14 +214,15 @@ class _Lean:
     """The lean loop's state and its step for one batch of ``(value, ingest_ms)``."""
 
     def __init__(self, settings: Settings, prefix: str) -> None:
-        self.model, self.featurizer = _model(settings)
+        self.models, self.featurizer = _models(settings)
         self.decode = _Decoder()
         self.redis = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
         self.prefix = prefix
         self.waiting: dict[str, tuple[dict[str, Any], Any]] = {}
 
     def batch(self, records: Any) -> None:
-        model, featurizer, waiting = self.model, self.featurizer, self.waiting
+        models, featurizer, waiting = self.models, self.featurizer, self.waiting
+        main, challengers = models[0], models[1:]
         latest: dict[str, dict[str, Any]] = {}
         for value, timestamp in records:
             schema_id, fields = self.decode(value)
@@ -197,7 +230,9 @@ class _Lean:
                 obs = _observation(fields)
                 ingest = _EPOCH + timedelta(milliseconds=timestamp)
                 x, groups = featurizer.build(obs, ingest)
-                proba = model.predict_proba_one(x)
+                proba = main.predict_proba_one(x)  # the main model's is written
+                for challenger in challengers:
+                    challenger.predict_proba_one(x)
                 waiting[obs.event_id] = (x, groups)
                 latest[obs.key] = {
                     "event_id": obs.event_id,
@@ -206,7 +241,8 @@ class _Lean:
             else:
                 found = waiting.pop(fields["event_id"], None)
                 if found is not None:
-                    model.learn_one(found[0], fields["label"])
+                    for model in models:
+                        model.learn_one(found[0], fields["label"])
                     featurizer.learned(found[1], fields["label"])
         pipe = self.redis.pipeline(transaction=False)
         for key, mapping in latest.items():

@@ -1,20 +1,27 @@
 """Worker throughput against its baselines, measured in one run on the same records.
 
     python -m benchmarks.throughput [--flights 20000] [--samples 200000] [--keys 100000]
-                                    [--workloads flights,synthetic] [--json] [--smoke]
+                                    [--demo-flights 20000] [--processes 2]
+                                    [--workloads flights,synthetic,demo,synthetic_5k]
+                                    [--json] [--smoke]
 
-For each workload (see :mod:`benchmarks.workloads`) the records are published once to a
-fresh one-partition topic; then, in turn, on the same broker, Redis and model: the bare
-River loop (the limit), plain consumption, the naive pipeline, the lean loop (see
-:mod:`benchmarks.baselines`) and the worker end to end with every default on. Rates count
-records (observations and outcomes) from the first record to the last; the worker's rate
-with its start-up counted is given too. The ratios are what the README quotes; absolute
-rates depend on the machine.
+For each workload (see :mod:`benchmarks.workloads`: ``flights``, ``synthetic`` over
+``--keys`` keys, ``demo``, the demo's configuration, and ``synthetic_5k``, the same
+samples over 5,000 keys) the records are published once to a fresh one-partition topic;
+then, in turn, on the same broker, Redis and models: the bare River loop (the limit),
+plain consumption, the naive pipeline, the lean loop (see :mod:`benchmarks.baselines`),
+the Quix Streams baseline on the synthetic workloads (when its module and the bench extra
+are there) and the worker end to end with every default on. Rates count records
+(observations and outcomes) from the first record to the last; the worker's rate with its
+start-up counted is given too. Then latency, start-up, ``driftline consume --processes 1``
+and ``--processes N`` beside the bare loop's own scaling, and memory (each its module).
+The ratios are what the README quotes; absolute rates depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import json
 import sys
@@ -24,7 +31,6 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from driftline.adapters.endpoints import resolve_endpoints
 from driftline.adapters.kafka_clients import make_producer
@@ -43,26 +49,35 @@ from .baselines import (
     plain_consumption_confluent,
 )
 from .common import bench_base, frozen_heap, new_namespace
-from .workloads import Workload, flights, synthetic
+from .tables import print_tables
+from .workloads import Workload, WorkloadName, demo, flights, replay_speed, synthetic
 
 __all__ = ["TARGETS", "main", "measure"]
 
-#: (numerator, denominator, at least, workloads): the ratios issue 9 asks for.
+#: The synthetic workloads: where the Quix Streams baseline runs.
+QUIX_WORKLOADS = (WorkloadName.SYNTHETIC, WorkloadName.SYNTHETIC_5K)
+ALL_WORKLOADS = tuple(WorkloadName)
+
+#: (numerator, denominator, at least, workloads): issue 23's ratios (issue 9's others,
+#: worker / bare loop and worker / naive pipeline, are still printed, as data).
 TARGETS: list[tuple[str, str, float, tuple[str, ...]]] = [
-    ("worker", "lean_loop", 0.85, ("flights", "synthetic")),
-    ("worker", "bare_loop", 0.70, ("flights",)),
-    ("worker", "naive_pipeline", 3.0, ("flights", "synthetic")),
-    ("worker_confluent", "lean_loop_confluent", 0.85, ("flights", "synthetic")),
-    ("worker_confluent", "bare_loop", 0.50, ("synthetic",)),
+    ("worker", "lean_loop", 0.85, ALL_WORKLOADS),
+    ("worker_confluent", "lean_loop_confluent", 0.85, ALL_WORKLOADS),
+    ("worker_confluent", "quix", 1.25, QUIX_WORKLOADS),
 ]
+#: The worker's time spent checkpointing, at most (every workload).
+CHECKPOINT_SHARE = 0.05
 
 
 def publish_records(settings: Settings, workload: Workload) -> int:
-    """Publish the workload's encoded records as fast as the producer goes; all acknowledged."""
+    """Publish the workload's encoded records (with their own timestamps when it has them)
+    as fast as the producer goes; all acknowledged."""
     producer = make_producer(settings.kafka)
+    none: list[int | None] = [None] * len(workload.events)
+    stamps = workload.timestamps or none
     futures = [
-        producer.send(settings.topics.events, key=key, value=value)
-        for key, value in workload.wire()
+        producer.send(settings.topics.events, key=key, value=value, timestamp_ms=stamp)
+        for (key, value), stamp in zip(workload.wire(), stamps, strict=True)
     ]
     producer.flush(timeout=300)
     for future in futures:
@@ -128,6 +143,11 @@ def measure(
             runs["naive_pipeline"] = naive_pipeline(settings, total, f"{namespace}:naive")
             say(f"{workload.name}: lean loop")
             runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
+            # -- the Quix Streams baseline (issue 23, item 2): workloads (b) and (d) --------
+            quix = _quix() if workload.name in QUIX_WORKLOADS else None
+            if quix is not None and quix.available():
+                say(f"{workload.name}: Quix Streams")
+                runs["quix"] = quix.quix_pipeline(settings, total, f"{namespace}:quix", workload)
         say(f"{workload.name}: worker")
         runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
         if confluent and not worker_only:
@@ -153,6 +173,8 @@ def measure(
         ("worker_confluent", "bare_loop"),
         ("lean_loop_confluent", "bare_loop"),
         ("worker_confluent", "worker"),
+        ("worker_confluent", "quix"),
+        ("worker", "quix"),
     ]
     ratios = {
         f"{a} / {b}": round(runs[a].rate / runs[b].rate, 3)
@@ -160,7 +182,12 @@ def measure(
         if a in runs and b in runs
     }
     worker_s = runs["worker_with_startup"].seconds
-    return {
+    replay = (
+        {"keeps_up_with": replay_speed(runs["worker"].rate, total, workload.samples)}
+        if workload.name == WorkloadName.DEMO
+        else {}
+    )
+    return replay | {
         "workload": workload.name,
         "description": workload.description,
         "records": total,
@@ -171,45 +198,45 @@ def measure(
             "count": stats["checkpoints"],
             "seconds": stats["checkpoint_s"],
             "share_of_worker_time": round(stats["checkpoint_s"] / worker_s, 4),
+            "at_most": CHECKPOINT_SHARE,
             "last_bytes": stats["checkpoint_bytes"],
         },
         "targets": [
-            {
-                "ratio": f"{num} / {den}",
-                "at_least": floor,
-                "measured": round(runs[num].rate / runs[den].rate, 3),
-                "met": runs[num].rate / runs[den].rate >= floor,
-            }
+            _target(runs, num, den, floor)
             for num, den, floor, names in TARGETS
-            if workload.name in names and num in runs and den in runs
+            if workload.name in names
         ],
     }
 
 
-def _table(results: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="driftline throughput: records/s (in brackets: the worker's rate over this one)"
-    )
-    table.add_column("pipeline")
-    for result in results:
-        table.add_column(result["workload"], justify="right")
-    names = list(results[0]["records_per_s"])
-    for name in names:
-        cells = []
-        for result in results:
-            rate = result["records_per_s"][name]
-            worker = result["records_per_s"]["worker"]
-            share = f" ({worker / rate:.2f}x)" if name != "worker" and rate else ""
-            cells.append(f"{rate:,}{share}")
-        table.add_row(name.replace("_", " "), *cells)
-    for result in results:
-        for target in result["targets"]:
-            mark = "met" if target["met"] else "MISSED"
-            table.add_row(
-                f"target {target['ratio']} >= {target['at_least']}",
-                *[f"{target['measured']:.2f} {mark}" if r is result else "" for r in results],
-            )
-    return table
+def _target(runs: dict[str, Run], num: str, den: str, floor: float) -> dict[str, Any]:
+    """``num / den`` against ``floor``; measured and met ``None`` when either did not run
+    (no confluent-kafka, no Quix Streams): the target is listed all the same."""
+    if num not in runs or den not in runs or not runs[den].rate:
+        missing = [name for name in (num, den) if name not in runs]
+        return {
+            "ratio": f"{num} / {den}",
+            "at_least": floor,
+            "measured": None,
+            "met": None,
+            "not_run": missing,
+        }
+    ratio = runs[num].rate / runs[den].rate
+    return {
+        "ratio": f"{num} / {den}",
+        "at_least": floor,
+        "measured": round(ratio, 3),
+        "met": ratio >= floor,
+    }
+
+
+def _quix() -> Any:
+    """:mod:`benchmarks.quix_baseline` (``quix_pipeline``, ``available``), or ``None``
+    where that module is not there."""
+    try:
+        return importlib.import_module(f"{__package__}.quix_baseline")
+    except ImportError:
+        return None
 
 
 def _beyond_throughput(
@@ -218,9 +245,13 @@ def _beyond_throughput(
     skip: set[str],
     smoke: bool,
     console: Console,
+    processes: int = 2,
 ) -> dict[str, Any]:
-    """Latency, start-up, scale-out and memory (see their modules), each a section."""
+    """Latency, start-up, ``--processes`` 1 and N (scale-out) and memory (see their
+    modules), each a section; ``skip`` names those left out (``scaleout`` is
+    ``processes``)."""
     from .latency import latency
+    from .memory import SIZES as MEMORY_SIZES
     from .memory import memory
     from .scaleout import scaleout
     from .startup import startup
@@ -230,12 +261,13 @@ def _beyond_throughput(
                                    2.0 if smoke else 10.0),
         "startup": lambda: startup(base, local_key, 1 if smoke else 3,
                                    samples=100 if smoke else 2000),
-        "scaleout": lambda: scaleout(base, local_key, 2000 if smoke else 100_000,
-                                     keys=500 if smoke else 100_000),
-        "memory": lambda: memory(base, local_key, (400, 2000) if smoke else (200_000, 1_000_000),
+        "processes": lambda: scaleout(base, local_key, 2000 if smoke else 100_000,
+                                      keys=500 if smoke else 100_000, processes=processes),
+        "memory": lambda: memory(base, local_key, (400, 2000) if smoke else MEMORY_SIZES,
                                  keys=200 if smoke else 100_000),
     }  # fmt: skip
     out: dict[str, Any] = {}
+    skip = skip | ({"processes"} if "scaleout" in skip else set())
     for name, run in runs.items():
         if name not in skip:
             console.log(f"{name}")
@@ -243,56 +275,23 @@ def _beyond_throughput(
     return out
 
 
-def _targets_table(report: dict[str, Any]) -> Table:
-    """Every target of issue 9 with what this run measured."""
-    table = Table(title="targets")
-    for column in ("measurement", "target", "measured", ""):
-        table.add_column(column)
-    for result in report["results"]:
-        for target in result.get("targets", []):
-            table.add_row(
-                f"{result['workload']}: {target['ratio']}",
-                f">= {target['at_least']}",
-                f"{target['measured']:.2f}",
-                "met" if target["met"] else "MISSED",
-            )
-        checkpoints = result.get("checkpoints")
-        if checkpoints:
-            share = checkpoints["share_of_worker_time"]
-            table.add_row(
-                f"{result['workload']}: checkpoint share of the worker's time",
-                "<= 5%",
-                f"{share:.1%}",
-                "met" if share <= 0.05 else "MISSED",
-            )
-    for name in ("latency", "startup", "scaleout", "memory"):
-        target = (report.get(name) or {}).get("target")
-        if target:
-            goal = ", ".join(
-                f"{key} {value}"
-                for key, value in target.items()
-                if key != "met" and not key.startswith("measured")
-            )
-            measured = next((v for k, v in target.items() if k.startswith("measured")), None)
-            met = target.get("met")
-            verdict = "-" if met is None else "met" if met else "MISSED"
-            table.add_row(name, goal, json.dumps(measured), verdict)
-    return table
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--flights", type=int, default=20_000, help="flights events")
     parser.add_argument("--samples", type=int, default=200_000, help="synthetic samples")
     parser.add_argument("--keys", type=int, default=100_000, help="synthetic distinct keys")
-    parser.add_argument("--workloads", default="flights,synthetic")
+    parser.add_argument("--demo-flights", type=int, default=20_000, help="demo's flights")
+    parser.add_argument("--workloads", default=",".join(ALL_WORKLOADS))
+    parser.add_argument(
+        "--processes", type=int, default=2, help="worker processes beside one (scale-out)"
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON")
     parser.add_argument("--worker-only", action="store_true", help="no baselines (profiling)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated measurements to leave out: latency,startup,scaleout,memory",
+        help="comma-separated measurements to leave out: latency,startup,processes,memory",
     )
     parser.add_argument(
         "--no-confluent", action="store_true", help="skip the confluent-kafka pipelines"
@@ -300,14 +299,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     limit_allocator()  # the allocator ``driftline consume`` runs with, for every pipeline
     if args.smoke:
-        args.flights, args.samples, args.keys = 600, 300, 200
+        args.flights, args.samples, args.keys, args.demo_flights = 600, 300, 200, 600
     console = Console(stderr=True, quiet=args.json)
     base, local_key = bench_base()
     confluent = not args.no_confluent and importlib.util.find_spec("confluent_kafka") is not None
-    chosen = {
-        "flights": lambda: flights(args.flights, base.seed),
-        "synthetic": lambda: synthetic(args.samples, args.keys, base.seed),
+    chosen: dict[str, Callable[[], Workload]] = {
+        WorkloadName.FLIGHTS: lambda: flights(args.flights, base.seed),
+        WorkloadName.SYNTHETIC: lambda: synthetic(args.samples, args.keys, base.seed),
+        WorkloadName.DEMO: lambda: demo(args.demo_flights, base.seed),
+        WorkloadName.SYNTHETIC_5K: lambda: synthetic(
+            args.samples, args.keys if args.smoke else 5000, base.seed, WorkloadName.SYNTHETIC_5K
+        ),
     }
+    names = args.workloads.split(",")
+    unknown = set(names) - set(chosen)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}: choose from {list(chosen)}")
     skip = set(filter(None, args.skip.split(",")))
     results = [
         measure(
@@ -318,14 +325,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             worker_only=args.worker_only,
             confluent=confluent,
         )
-        for name in args.workloads.split(",")
+        for name in names
     ]
     report: dict[str, Any] = {"results": results}
     if not args.worker_only:
-        report |= _beyond_throughput(base, local_key, skip, args.smoke, console)
+        report |= _beyond_throughput(base, local_key, skip, args.smoke, console, args.processes)
     if not (args.json or args.worker_only):
-        Console().print(_table(results))
-        Console().print(_targets_table(report))
+        print_tables(report, CHECKPOINT_SHARE)
     print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
     return report
 

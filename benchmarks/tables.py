@@ -1,0 +1,139 @@
+"""The bench's printed tables: throughput per workload, ``--processes`` 1 and N, targets.
+
+The JSON report (``--json``) holds every figure; these tables show the ones issue 23
+asks for, each target with its measured value and whether it is met.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_tables", "processes_table", "targets_table", "throughput_table"]
+
+
+def print_tables(report: dict[str, Any], checkpoint_share: float) -> None:
+    """Every table of ``report`` to standard output."""
+    console = Console()
+    console.print(throughput_table(report["results"]))
+    if report.get("processes"):
+        console.print(processes_table(report["processes"]))
+    console.print(targets_table(report, checkpoint_share))
+
+
+def throughput_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="driftline throughput: records/s (in brackets: the worker's rate over this one)"
+    )
+    table.add_column("pipeline")
+    for result in results:
+        table.add_column(result["workload"], justify="right")
+    names = list(dict.fromkeys(name for r in results for name in r["records_per_s"]))
+    for name in names:
+        cells = []
+        for result in results:
+            rate = result["records_per_s"].get(name)
+            worker = result["records_per_s"]["worker"]
+            share = f" ({worker / rate:.2f}x)" if name != "worker" and rate else ""
+            cells.append("-" if rate is None else f"{rate:,}{share}")
+        table.add_row(name.replace("_", " "), *cells)
+    ratios = list(dict.fromkeys(name for r in results for name in r["ratios"]))
+    for ratio in ratios:
+        table.add_row(
+            ratio.replace("_", " "),
+            *[f"{r['ratios'][ratio]:.2f}" if ratio in r["ratios"] else "-" for r in results],
+        )
+    if any("keeps_up_with" in r for r in results):
+        table.add_row(
+            "demo replay kept up with", *[_replay(r.get("keeps_up_with")) for r in results]
+        )
+    table.add_row(
+        "checkpoint share",
+        *[f"{r['checkpoints']['share_of_worker_time']:.1%}" for r in results],
+    )
+    return table
+
+
+def _replay(speed: dict[str, float] | None) -> str:
+    """The demo's replay speed a worker keeps up with, in short.
+
+    >>> _replay({"flights_per_s": 1000.0, "speed": 93578.0, "year_in_min": 5.6})
+    '1,000 flights/s (a year in 5.6 min)'
+    """
+    if not speed:
+        return "-"
+    return f"{speed['flights_per_s']:,.0f} flights/s (a year in {speed['year_in_min']} min)"
+
+
+def processes_table(section: dict[str, Any]) -> Table:
+    """``consume --processes 1`` and N beside the bare loop's 1 and N processes."""
+    n = section["processes"]
+    rates, scaling = section["records_per_s"], section["scaling"]
+    table = Table(
+        title=f"driftline consume --processes 1 and {n} on synthetic, {n} partitions "
+        "(records/s, first to last prediction)"
+    )
+    for column in ("pipeline", "records/s, 1", f"records/s, {n}", f"{n} / 1"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        "worker", f"{rates['worker_1']:,}", f"{rates[f'worker_{n}']:,}", f"{scaling['worker']}"
+    )
+    table.add_row(
+        "bare loop", f"{rates['bare_1']:,}", f"{rates[f'bare_{n}']:,}", f"{scaling['bare_loop']}"
+    )
+    table.add_row("scale-out efficiency", "", "", f"{section['target']['measured']}")
+    return table  # fmt: skip
+
+
+def targets_table(report: dict[str, Any], checkpoint_share: float) -> Table:
+    """Every target of issue 23 with what this run measured."""
+    table = Table(title="targets (issue 23)")
+    for column in ("measurement", "target", "measured", ""):
+        table.add_column(column)
+    for result in report["results"]:
+        for target in result.get("targets", []):
+            measured, met = target["measured"], target["met"]
+            table.add_row(
+                f"{result['workload']}: {target['ratio']}",
+                f">= {target['at_least']}",
+                "not run: " + ", ".join(target["not_run"])
+                if measured is None
+                else f"{measured:.2f}",
+                "-" if met is None else "met" if met else "MISSED",
+            )
+        checkpoints = result.get("checkpoints")
+        if checkpoints:
+            share = checkpoints["share_of_worker_time"]
+            table.add_row(
+                f"{result['workload']}: checkpoint share of the worker's time",
+                f"<= {checkpoint_share:.0%}",
+                f"{share:.1%}",
+                "met" if share <= checkpoint_share else "MISSED",
+            )
+    for name in ("latency", "startup", "processes", "memory"):
+        target = (report.get(name) or {}).get("target")
+        if target:
+            table.add_row(*_section_target(name, target))
+    return table
+
+
+def _section_target(name: str, target: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A section's target as a row: what, the bound, the measured value, the verdict.
+
+    >>> _section_target("memory", {"ratio": "peak at 3M / peak at 1M", "at_most": 1.05,
+    ...                            "measured": 1.01, "met": True})
+    ('memory: peak at 3M / peak at 1M', 'at_most 1.05', '1.01', 'met')
+    """
+    label = f"{name}: {target['ratio']}" if "ratio" in target else name
+    goal = ", ".join(
+        f"{key} {value}"
+        for key, value in target.items()
+        if key not in ("met", "ratio") and not key.startswith("measured")
+    )
+    measured = next((v for k, v in target.items() if k.startswith("measured")), None)
+    met = target.get("met")
+    verdict = "-" if met is None else "met" if met else "MISSED"
+    return label, goal, json.dumps(measured), verdict
