@@ -191,7 +191,9 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
         loglevel="WARNING",
     )
     topic = app.topic(
-        settings.topics.events, key_deserializer="bytes", value_deserializer=_deserializer(_Decoder())
+        settings.topics.events,
+        key_deserializer="bytes",
+        value_deserializer=_deserializer(_Decoder()),
     )
     sdf = app.dataframe(topic)
     sdf = sdf.apply(
