@@ -23,7 +23,7 @@ Quix Streams is the ``[bench]`` extra, imported only when :func:`quix_pipeline` 
 
 >>> job = _Job(*_fake_model())
 >>> job.step((1, {"event_id": "e1", "key": "k", "features": {"x": 1.0}}), 1000, _FakeState())
-{'key': 'k', 'event_id': 'e1', 'probabilities': '{"True": 0.5}'}
+{'key': 'k', 'event_id': 'e1', 'proba': {True: 0.5}}
 >>> job.pending, job.learned
 (1, 0)
 >>> job.step((2, {"event_id": "e1", "label": True}), 2000, job_state := _FakeState(
@@ -99,11 +99,7 @@ class _Job:
             proba = self.model.predict_proba_one(x)
             state.set(obs.event_id, [x, groups])
             self.pending += 1
-            return {
-                "key": obs.key,
-                "event_id": obs.event_id,
-                "probabilities": json.dumps({str(k): v for k, v in proba.items()}),
-            }
+            return {"key": obs.key, "event_id": obs.event_id, "proba": proba}
         event_id = fields["event_id"]
         found = state.get(event_id)
         if found is not None:
@@ -128,7 +124,8 @@ def _deserializer(decode: _Decoder) -> Any:
 
 
 def _sink(redis_url: str, prefix: str) -> Any:
-    """A Quix ``BatchingSink`` writing each key's latest prediction of a batch as a hash."""
+    """A Quix ``BatchingSink`` writing each key's latest prediction of a batch as a hash
+    (its probabilities serialized there: once per key and batch, not per record)."""
     from quixstreams.sinks import BatchingSink
 
     class RedisHashes(BatchingSink):
@@ -146,11 +143,12 @@ def _sink(redis_url: str, prefix: str) -> Any:
             latest = {item.value["key"]: item.value for item in batch}
             pipe = self.client.pipeline(transaction=False)
             for key, prediction in latest.items():
+                proba = prediction["proba"]
                 pipe.hset(
                     f"{prefix}:{key}",
                     mapping={
                         "event_id": prediction["event_id"],
-                        "probabilities": prediction["probabilities"],
+                        "probabilities": json.dumps({str(k): v for k, v in proba.items()}),
                     },
                 )
             pipe.execute()
