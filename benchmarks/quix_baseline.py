@@ -36,6 +36,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -163,7 +164,8 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
 
     Reads ``settings.topics.events`` from the start with a fresh consumer group and a state
     directory of its own (removed after, with the changelog topic); stops after ``total``
-    records. ``workload`` names the run (its records must already be on the topic).
+    records, leaving the process's signal handlers as they were. ``workload`` names the run
+    (its records must already be on the topic).
     """
     from quixstreams import Application
 
@@ -201,9 +203,12 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
     )
     sdf = sdf.filter(lambda prediction: prediction is not None)
     sdf.sink(sink)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         app.run()
-    finally:
+    finally:  # Quix leaves its SIGINT and SIGTERM handlers (stopping this app) installed
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
         shutil.rmtree(state_dir, ignore_errors=True)
         _drop_changelogs(settings, group)
         if sink.client is not None:

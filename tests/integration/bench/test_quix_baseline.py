@@ -2,10 +2,13 @@
 
 Every record is seen, each key's hash holds its latest observation's prediction, every
 outcome is learned from the state store (none left waiting), and the model sees the
-vectors the lean loop gives it: the same predictions, key by key.
+vectors the lean loop gives it: the same predictions, key by key. Quix's signal handlers
+do not outlive the run.
 """
 
 from __future__ import annotations
+
+import signal
 
 import pytest
 
@@ -38,7 +41,9 @@ def test_quix_pipeline_predicts_learns_and_writes_each_key(settings: Settings):
     total = publish_records(run_settings, workload)
     latest = {e.key: e.event_id for e in workload.events if isinstance(e, Observation)}
 
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     run = quix_pipeline(run_settings, total, f"{settings.namespace}:quix", workload)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     lean = lean_loop(run_settings, total, f"{settings.namespace}:lean")
 
     assert total == 600
