@@ -168,9 +168,11 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
     (its records must already be on the topic).
     """
     from quixstreams import Application
+    from quixstreams.kafka.configuration import ConnectionConfig
+
+    from driftline.adapters.confluent_clients import client_config
 
     group = f"bench-quix-{workload.name}-{uuid.uuid4().hex[:8]}"
-    state_dir = tempfile.mkdtemp(prefix="driftline-quix-")
     job = _Job(*_model(settings))
     sink = _sink(settings.redis.url.get_secret_value(), prefix)  # type: ignore[union-attr]
     seen = 0
@@ -181,30 +183,34 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
         if seen >= total:
             app.stop()
 
-    app = Application(
-        broker_address=settings.kafka.bootstrap,
-        consumer_group=group,
-        auto_offset_reset="earliest",
-        consumer_extra_config=dict(FETCH_CONFIG),
-        state_dir=state_dir,
-        on_message_processed=processed,
-        loglevel="WARNING",
-    )
-    topic = app.topic(
-        settings.topics.events,
-        key_deserializer="bytes",
-        value_deserializer=_deserializer(_Decoder()),
-    )
-    sdf = app.dataframe(topic)
-    sdf = sdf.apply(
-        lambda value, _key, timestamp, _headers, state: job.step(value, timestamp, state),
-        stateful=True,
-        metadata=True,
-    )
-    sdf = sdf.filter(lambda prediction: prediction is not None)
-    sdf.sink(sink)
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    state_dir = tempfile.mkdtemp(prefix="driftline-quix-")
     try:
+        app = Application(
+            # the bootstrap servers, TLS and SASL of the confluent lean loop's consumer
+            broker_address=ConnectionConfig.from_librdkafka_dict(
+                client_config(settings.kafka), ignore_extras=True
+            ),
+            consumer_group=group,
+            auto_offset_reset="earliest",
+            consumer_extra_config=dict(FETCH_CONFIG),
+            state_dir=state_dir,
+            on_message_processed=processed,
+            loglevel="WARNING",
+        )
+        topic = app.topic(
+            settings.topics.events,
+            key_deserializer="bytes",
+            value_deserializer=_deserializer(_Decoder()),
+        )
+        sdf = app.dataframe(topic)
+        sdf = sdf.apply(
+            lambda value, _key, timestamp, _headers, state: job.step(value, timestamp, state),
+            stateful=True,
+            metadata=True,
+        )
+        sdf = sdf.filter(lambda prediction: prediction is not None)
+        sdf.sink(sink)
         app.run()
     finally:  # Quix leaves its SIGINT and SIGTERM handlers (stopping this app) installed
         for number, handler in handlers.items():
