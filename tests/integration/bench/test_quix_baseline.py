@@ -9,10 +9,12 @@ do not outlive the run.
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import pytest
 
 from benchmarks.baselines import lean_loop
+from benchmarks.quix_baseline import available, quix_pipeline
 from benchmarks.throughput import publish_records
 from benchmarks.workloads import synthetic
 from driftline.adapters.kafka_clients import admin_client
@@ -21,20 +23,18 @@ from driftline.adapters.settings import Settings
 from driftline.core.events.model import Observation
 from tests.integration.helpers import create_topics
 
-pytest.importorskip("quixstreams")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not available(), reason="needs quixstreams (the [bench] extra)"),
+]
 
-from benchmarks.quix_baseline import available, quix_pipeline  # noqa: E402
 
-pytestmark = pytest.mark.integration
-
-
-def _hashes(client: object, prefix: str) -> dict[str, dict[bytes, bytes]]:
-    keys = sorted(client.scan_iter(match=f"{prefix}:*", count=1000))  # type: ignore[attr-defined]
-    return {k.decode().removeprefix(f"{prefix}:"): client.hgetall(k) for k in keys}  # type: ignore[attr-defined]
+def _hashes(client: Any, prefix: str) -> dict[str, dict[bytes, bytes]]:
+    keys = sorted(client.scan_iter(match=f"{prefix}:*", count=1000))
+    return {k.decode().removeprefix(f"{prefix}:"): client.hgetall(k) for k in keys}
 
 
 def test_quix_pipeline_predicts_learns_and_writes_each_key(settings: Settings):
-    assert available()
     workload = synthetic(300, 50)
     run_settings = workload.settings(settings).with_overrides(partitions=1)
     create_topics(run_settings)
