@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+# the bench's Quix Streams baseline: its caps exclude driftline's pins (pyproject's [bench])
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps quixstreams
 	@rm -f $(VENV)/.installed-* && touch $@
 
 $(DEMO_STAMP): pyproject.toml constraints.txt
@@ -80,6 +82,7 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q --upgrade pip
 	.lock-venv/bin/python -m pip install -q -e ".[dev]"
+	.lock-venv/bin/python -m pip install -q --no-deps "quixstreams>=3.28,<4"
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	rm -rf .lock-venv
 
