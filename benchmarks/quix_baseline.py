@@ -49,7 +49,7 @@ from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings
 from driftline.adapters.topics import delete_topics
 
-from .baselines import _EPOCH, Run, _Decoder, _model, _observation
+from .baselines import _EPOCH, Run, _Decoder, _models, _observation
 from .workloads import Workload
 
 __all__ = ["QuixRun", "available", "quix_pipeline"]
@@ -173,7 +173,7 @@ def quix_pipeline(settings: Settings, total: int, prefix: str, workload: Workloa
     from driftline.adapters.confluent_clients import client_config
 
     group = f"bench-quix-{workload.name}-{uuid.uuid4().hex[:8]}"
-    job = _Job(*_model(settings))
+    job = _Job(*_one_model(settings))
     sink = _sink(settings.redis.url.get_secret_value(), prefix)  # type: ignore[union-attr]
     seen = 0
 
@@ -227,6 +227,15 @@ def _drop_changelogs(settings: Settings, group: str) -> None:
     """Delete the changelog topics Quix made for this run's consumer group."""
     with admin_client(settings.kafka) as admin:
         delete_topics(admin, [t for t in admin.list_topics() if group in t])
+
+
+def _one_model(settings: Settings) -> tuple[Any, Any]:
+    """The task's one model and its features, as the other baselines build them (the
+    Quix job runs on the synthetic workloads, which have no challenger)."""
+    models, featurizer = _models(settings)
+    if len(models) != 1:
+        raise ValueError(f"the Quix baseline runs one model, the workload has {len(models)}")
+    return models[0], featurizer
 
 
 def _fake_model() -> tuple[Any, Any]:
