@@ -1,0 +1,164 @@
+"""What each default costs: the task alone on a workload, with every default on, then with
+each one off in turn, beside the models' own calls on the same vectors.
+
+    python -m benchmarks.defaults_cost [--workloads synthetic_5k,demo] [--samples 50000]
+                                       [--demo-flights 10000] [--repeat 3] [--json]
+
+No Kafka and no Redis: a :class:`~driftline.core.task.partition.PartitionTask` handles the
+workload's encoded records in polls of the worker's size (decode, admission, features,
+models, metrics, monitors), as the worker's thread does between a poll and a write. Each
+configuration runs ``--repeat`` times, interleaved, and the best time is kept (the machine
+is shared: the best run is the least disturbed). The models' own calls, recorded from the
+task (:mod:`benchmarks.task_vectors`) and replayed alone, are the floor.
+
+Issue 23 asks the worker for 0.85 of the lean loop: driftline's bookkeeping at most 15%
+over a loop that has none. This table says what each default's share of that budget is,
+in microseconds per record, so the target can be weighed against what the defaults do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from driftline.adapters.settings import Settings
+from driftline.core.events.records import InputRecord
+from driftline.core.learning.models import build_model
+from driftline.core.task.partition import PartitionTask
+
+from .common import frozen_heap
+from .task_vectors import Step, input_records, task_steps
+from .workloads import Workload, WorkloadName, demo, synthetic
+
+__all__ = ["VARIANTS", "main", "measure"]
+
+#: Each default that can be turned off, and the settings that turn it off.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "every default on": {},
+    "without feature drift (PSI)": {"drift_features": "off"},
+    "without concept drift (ADWIN on errors)": {"drift_concept": "off"},
+    "without label drift (ADWIN on labels)": {"drift_labels": "off"},
+    "without threshold tuning": {"tune_threshold": False},
+    "without windowed metrics (1 h, 1 d)": {"metric_windows_s": ()},
+    "without all five": {
+        "drift_features": "off",
+        "drift_concept": "off",
+        "drift_labels": "off",
+        "tune_threshold": False,
+        "metric_windows_s": (),
+    },
+}
+
+
+def _polls(records: list[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]
+
+
+def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
+    """One fresh task over ``records`` in the worker's polls: seconds in ``process``."""
+    task = PartitionTask(0, settings.task_config())
+    spent = 0.0
+    for poll in _polls(records, settings.worker.max_poll_records):
+        at = datetime.fromtimestamp(poll[-1].timestamp_ms / 1000, UTC)
+        began = time.perf_counter()
+        task.process(poll, at)
+        spent += time.perf_counter() - began
+    return spent
+
+
+def models_seconds(settings: Settings, steps: list[Step]) -> float:
+    """The task's models alone, making the calls the task made, on its vectors."""
+    config = settings.task_config()
+    specs = [config.model, *(spec for _, spec in config.challengers)]
+    models: list[Any] = [build_model(spec, config.seed) for spec in specs]
+    began = time.perf_counter()
+    for is_observation, x, label in steps:
+        for model in models:
+            if is_observation:
+                model.predict_proba_one(x)
+            else:
+                model.learn_one(x, label)
+    return time.perf_counter() - began
+
+
+def measure(base: Settings, workload: Workload, repeat: int) -> dict[str, Any]:
+    """Microseconds per record of the task under each variant, and of its models alone."""
+    settings = workload.settings(base)
+    records = input_records(workload)
+    steps = task_steps(settings, workload)
+
+    def variant(changes: dict[str, Any]) -> Callable[[], float]:
+        changed = settings.with_overrides(**changes)
+        return lambda: task_seconds(changed, records)
+
+    runs = {name: variant(changes) for name, changes in VARIANTS.items()}
+    runs["the models' own calls alone"] = lambda: models_seconds(settings, steps)
+    best = dict.fromkeys(runs, float("inf"))
+    with frozen_heap():
+        for _ in range(repeat):  # interleaved: a busy spell hits every variant alike
+            for name, run in runs.items():
+                best[name] = min(best[name], run())
+    per_record = {name: 1e6 * seconds / len(records) for name, seconds in best.items()}
+    every = per_record["every default on"]
+    return {
+        "workload": workload.name,
+        "records": len(records),
+        "us_per_record": {name: round(us, 2) for name, us in per_record.items()},
+        "saved_us_per_record": {
+            name: round(every - us, 2)
+            for name, us in per_record.items()
+            if name != "every default on"
+        },
+    }
+
+
+def _table(results: list[dict[str, Any]]) -> Table:
+    table = Table(title="the task alone: microseconds per record (saved against every default on)")
+    table.add_column("configuration")
+    for result in results:
+        table.add_column(f"{result['workload']} ({result['records']:,} records)", justify="right")
+    for name in results[0]["us_per_record"]:
+        cells = []
+        for result in results:
+            us = result["us_per_record"][name]
+            saved = result["saved_us_per_record"].get(name)
+            cells.append(f"{us:.1f}" + ("" if saved is None else f" ({saved:+.1f})"))
+        table.add_row(name, *cells)
+    return table
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--workloads", default="synthetic_5k,demo")
+    parser.add_argument("--samples", type=int, default=50_000, help="synthetic samples")
+    parser.add_argument("--demo-flights", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print only the JSON")
+    args = parser.parse_args(argv)
+    base = Settings()
+    chosen: dict[str, Callable[[], Workload]] = {
+        WorkloadName.SYNTHETIC: lambda: synthetic(args.samples, 100_000, base.seed),
+        WorkloadName.SYNTHETIC_5K: lambda: synthetic(
+            args.samples, 5_000, base.seed, name=WorkloadName.SYNTHETIC_5K
+        ),
+        WorkloadName.DEMO: lambda: demo(args.demo_flights, base.seed),
+    }
+    results = [measure(base, chosen[name](), args.repeat) for name in args.workloads.split(",")]
+    report = {"results": results}
+    if not args.json:
+        Console().print(_table(results))
+    print(json.dumps(report, indent=None if args.json else 2), file=sys.stdout)
+    return report
+
+
+if __name__ == "__main__":
+    main()
