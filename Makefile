@@ -58,8 +58,11 @@ test: setup browser-deps promtool
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not e2e"
 
+# The worker against its baselines (throughput, latency, start-up, processes, memory),
+# then what each default costs on the task alone (docs/performance.md).
 bench: setup
 	$(BIN)/python -m benchmarks.throughput
+	$(BIN)/python -m benchmarks.defaults_cost
 
 # 1,000,000 generated payloads through the codec, the quality rules and the task's batch
 # step (atheris if installed, else seeded random bytes): it fails on any exception that
