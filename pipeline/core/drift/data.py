@@ -69,6 +69,7 @@ class FeatureMonitor:
         """Feed one observation's features; the alarms it raised (usually none)."""
         alarms: list[Alarm] = []
         numeric = self.numeric
+        binned = self.name == "PSI"
         for name, value in x.items():
             kind = type(value)
             if kind is float or kind is int or kind is bool:
@@ -79,7 +80,7 @@ class FeatureMonitor:
                     detector = numeric[name] = self._numeric_detector()
                 elif value - value != 0:  # NaN or an infinity
                     continue
-                if self.name == "PSI":
+                if binned:
                     psi = detector.update(value)
                     if psi is not None:
                         alarms.append(psi_alarm("feature", name, detector.windows, psi))
@@ -181,9 +182,15 @@ class BinnedShares:
         edges = self.edges
         if edges is not None:  # inline: this runs for every number of every observation
             own = self.tied.get(value)
-            return self.windows.update(
-                own if own is not None else bisect.bisect_right(edges, value)
-            )
+            binned = own if own is not None else bisect.bisect_right(edges, value)
+            windows = self.windows
+            if binned not in windows.known:  # a bin's first value (or past the categories)
+                return windows.update(binned)
+            # ShareWindows.update of a known category, inline
+            current = windows.current
+            current[binned] = current.get(binned, 0) + 1
+            windows.filled += 1
+            return None if windows.filled < windows.window else windows.close()
         self._first.append(float(value))
         if len(self._first) < self.windows.window:
             return None

@@ -101,9 +101,11 @@ class ShareWindows:
         self.filled += 1
         if self.filled < self.window:
             return None
-        return self._close()
+        return self.close()
 
-    def _close(self) -> float | None:
+    def close(self) -> float | None:
+        """End the window: its PSI against the reference if above ``threshold``, else
+        ``None`` (:meth:`update` calls it once a window is full)."""
         closed, reference = self.current, self.reference
         self.current, self.filled = {}, 0
         if reference is None:
