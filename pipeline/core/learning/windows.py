@@ -103,20 +103,21 @@ class EventWindows:
         self._micros = {length: round(length * 1_000_000) for length in self.lengths}
         self.open: dict[float, dict[str, Any]] = {}
 
-    #: Event time (µs since the epoch) before which no open window closes: every window
-    #: is open and ends later. A class default, so that a checkpoint made before it
+    #: The event time before which no open window closes: every window is open and ends
+    #: later (``None``: not known). A class default, so that a checkpoint made before it
     #: restores (its first label takes the long way and sets it).
-    _until: int = -1
+    _until: datetime | None = None
 
     def add(self, at: datetime, score: WindowScore) -> list[dict[str, Any]]:
         """Count ``score`` at event time ``at``; return the points of windows it closed."""
-        micros = (at - _EPOCH) // _MICROSECOND
-        if micros < self._until:  # the usual case: the label falls in every open window
+        until = self._until
+        if until is not None and at < until:  # the usual case: inside every open window
             for point in self.open.values():
                 _add(point, score)
             return []
+        micros = (at - _EPOCH) // _MICROSECOND
         closed = []
-        until = None  # the earliest end of an open window (-1: one is not known)
+        end_us = None  # the earliest end of an open window (-1: one is not known)
         for length in self.lengths:
             span = self._micros[length]
             start_us = micros - micros % span
@@ -130,8 +131,9 @@ class EventWindows:
             elif start != point["start_s"]:  # an older label: where its window ends is moot
                 end = -1
             _add(point, score)
-            until = end if until is None else min(until, end)
-        self._until = -1 if until is None else until
+            end_us = end if end_us is None else min(end_us, end)
+        known = end_us is not None and end_us >= 0
+        self._until = _EPOCH + timedelta(microseconds=end_us) if known else None
         return closed
 
     def current(self) -> dict[float, dict[str, Any]]:
