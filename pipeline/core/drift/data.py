@@ -18,6 +18,8 @@ from driftline.core.learning.models import ModelKind
 
 __all__ = ["FeatureMonitor", "LabelMonitor"]
 
+_bisect_right = bisect.bisect_right
+
 
 class FeatureMonitor:
     """Feature drift: numbers through a detector each, strings through PSI windows.
@@ -182,7 +184,7 @@ class BinnedShares:
         edges = self.edges
         if edges is not None:  # inline: this runs for every number of every observation
             own = self.tied.get(value)
-            binned = own if own is not None else bisect.bisect_right(edges, value)
+            binned = own if own is not None else _bisect_right(edges, value)
             windows = self.windows
             if binned not in windows.known:  # a bin's first value (or past the categories)
                 return windows.update(binned)
