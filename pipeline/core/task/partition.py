@@ -162,27 +162,34 @@ class PartitionTask:
         """
         out, outbox, state = self.outbox.open(), self.outbox, self.state
         counts = state.metrics.counts
-        check_record, decode = self.config.quality.check_record, self.codec.decode
-        stamp, ingest_time = None, None  # records of a poll often share their millisecond
         for record in records:
             state.next_offset = record.offset + 1
             outbox.at(record)
-            refused = check_record(record.value, record.timestamp_ms)
+            refused = self.config.quality.check_record(record.value, record.timestamp_ms)
             if refused is not None:
                 counts["records"] += 1
                 outbox.dead_letter(record, *refused, None)
                 continue
-            if record.timestamp_ms != stamp:
-                stamp, ingest_time = record.timestamp_ms, from_millis(record.timestamp_ms)
-            assert ingest_time is not None
+            ingest_time = from_millis(record.timestamp_ms)
             try:
-                event = decode(record.value)
+                event = self.codec.decode(record.value)
             except DecodeError as exc:
                 counts["records"] += 1
                 outbox.dead_letter(record, exc.reason, exc.detail, None)
                 continue
-            if isinstance(event, WatermarkTick | ControlCommand):
-                self._tick_or_command(event, record, ingest_time, out)
+            if isinstance(event, WatermarkTick):
+                counts["watermark_ticks"] += 1
+                out.ticks += 1
+                frontier = state.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
+                if frontier is not None:  # idle long enough: event time moves on
+                    self._advance(frontier, out)
+                continue
+            if isinstance(event, ControlCommand):
+                counts["controls"] += 1
+                out.controls += 1
+                disobeyed = self.ensemble.obey(event, state.max_event_time)
+                if disobeyed is not None:
+                    outbox.dead_letter(record, *disobeyed, None)
                 continue
             counts["records"] += 1
             outbox.event = (event.event_id, event.kind)
@@ -196,28 +203,6 @@ class PartitionTask:
         counts["pending"] = len(state.pending)
         outbox.points(self.slots.values())
         return out
-
-    def _tick_or_command(
-        self,
-        event: WatermarkTick | ControlCommand,
-        record: InputRecord,
-        ingest_time: datetime,
-        out: TaskOutput,
-    ) -> None:
-        """A record that holds no event: a watermark tick, or a control command."""
-        state, counts = self.state, self.state.metrics.counts
-        if isinstance(event, WatermarkTick):
-            counts["watermark_ticks"] += 1
-            out.ticks += 1
-            frontier = state.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
-            if frontier is not None:  # idle long enough: event time moves on
-                self._advance(frontier, out)
-            return
-        counts["controls"] += 1
-        out.controls += 1
-        disobeyed = self.ensemble.obey(event, state.max_event_time)
-        if disobeyed is not None:
-            self.outbox.dead_letter(record, *disobeyed, None)
 
     def advance_watermark(self, to: datetime) -> TaskOutput:
         """Move the watermark forward to ``to`` (never back) and expire what it passes.

@@ -133,8 +133,6 @@ def test_finite_and_multiclass() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from driftline.core.learning.guard import large  # noqa: E402
-
 _NUMBERS = st.one_of(
     st.floats(), st.integers(-(10**20), 10**20), st.booleans(), st.text(max_size=3), st.none()
 )
