@@ -112,12 +112,12 @@ class EventWindows:
         """Count ``score`` at event time ``at``; return the points of windows it closed."""
         until = self._until
         if until is not None and at < until:  # the usual case: inside every open window
-            for point in self.open.values():
-                _add(point, score)
+            for open_point in self.open.values():
+                _add(open_point, score)
             return []
         micros = (at - _EPOCH) // _MICROSECOND
         closed = []
-        end_us = None  # the earliest end of an open window (-1: one is not known)
+        ends = []  # where each open window ends (-1: not known)
         for length in self.lengths:
             span = self._micros[length]
             start_us = micros - micros % span
@@ -131,9 +131,9 @@ class EventWindows:
             elif start != point["start_s"]:  # an older label: where its window ends is moot
                 end = -1
             _add(point, score)
-            end_us = end if end_us is None else min(end_us, end)
-        known = end_us is not None and end_us >= 0
-        self._until = _EPOCH + timedelta(microseconds=end_us) if known else None
+            ends.append(end)
+        earliest = min(ends, default=-1)
+        self._until = _EPOCH + timedelta(microseconds=earliest) if earliest >= 0 else None
         return closed
 
     def current(self) -> dict[float, dict[str, Any]]:
