@@ -282,3 +282,23 @@ def test_the_kept_majority_is_the_one_max_finds(labels: list) -> None:
         majority = _after_one_more(counts, majority, label)
         expected = _most_common(counts)
         assert majority == expected and type(majority) is type(expected)
+
+
+def test_metrics_from_a_checkpoint_without_the_kept_majority_score_alike() -> None:
+    import pickle
+    from datetime import UTC, datetime, timedelta
+
+    head = [("a", "a"), ("b", "b"), ("a", "b")]  # then "a" again: the majority's label
+    rows = head + [("a", "a"), ("b", "a"), ("b", "b"), ("c", "a"), ("a", "b")] * 4
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    ran = TaskMetrics("classification", windows=(60,))
+    for i, (y, p) in enumerate(head):
+        ran.score(y, p, {p: 0.7}, at=t0 + timedelta(seconds=17 * i))
+    old = pickle.loads(pickle.dumps(ran))
+    del old.__dict__["_majority"]  # as a checkpoint made before it was kept
+    del old.windows.__dict__["_until"]
+    for i, (y, p) in enumerate(rows[3:], start=3):
+        at = t0 + timedelta(seconds=17 * i)
+        assert ran.score(y, p, {p: 0.7}, at=at) == old.score(y, p, {p: 0.7}, at=at)
+    assert ran.snapshot() == old.snapshot() and ran.closed == old.closed
+    assert ran.baseline_correct == old.baseline_correct > 0
