@@ -18,8 +18,6 @@ from driftline.core.learning.models import ModelKind
 
 __all__ = ["FeatureMonitor", "LabelMonitor"]
 
-_bisect_right = bisect.bisect_right
-
 
 class FeatureMonitor:
     """Feature drift: numbers through a detector each, strings through PSI windows.
@@ -71,7 +69,6 @@ class FeatureMonitor:
         """Feed one observation's features; the alarms it raised (usually none)."""
         alarms: list[Alarm] = []
         numeric = self.numeric
-        binned = self.name == "PSI"
         for name, value in x.items():
             kind = type(value)
             if kind is float or kind is int or kind is bool:
@@ -82,7 +79,7 @@ class FeatureMonitor:
                     detector = numeric[name] = self._numeric_detector()
                 elif value - value != 0:  # NaN or an infinity
                     continue
-                if binned:
+                if self.name == "PSI":
                     psi = detector.update(value)
                     if psi is not None:
                         alarms.append(psi_alarm("feature", name, detector.windows, psi))
@@ -184,15 +181,9 @@ class BinnedShares:
         edges = self.edges
         if edges is not None:  # inline: this runs for every number of every observation
             own = self.tied.get(value)
-            binned = own if own is not None else _bisect_right(edges, value)
-            windows = self.windows
-            if binned not in windows.known:  # a bin's first value (or past the categories)
-                return windows.update(binned)
-            # ShareWindows.update of a known category, inline
-            current = windows.current
-            current[binned] = current.get(binned, 0) + 1
-            windows.filled += 1
-            return None if windows.filled < windows.window else windows.close()
+            return self.windows.update(
+                own if own is not None else bisect.bisect_right(edges, value)
+            )
         self._first.append(float(value))
         if len(self._first) < self.windows.window:
             return None

@@ -101,11 +101,9 @@ class ShareWindows:
         self.filled += 1
         if self.filled < self.window:
             return None
-        return self.close()
+        return self._close()
 
-    def close(self) -> float | None:
-        """End the window: its PSI against the reference if above ``threshold``, else
-        ``None`` (:meth:`update` calls it once a window is full)."""
+    def _close(self) -> float | None:
         closed, reference = self.current, self.reference
         self.current, self.filled = {}, 0
         if reference is None:
