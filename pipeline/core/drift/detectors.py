@@ -73,13 +73,31 @@ PARAMETERS: Final[dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {
 }
 
 
+_RIVER: list[tuple[ModuleType, ModuleType]] = []
+
+
 def _river() -> tuple[ModuleType, ModuleType]:
     """River's ``drift`` and ``drift.binary``, imported on first use (with SciPy: about a
-    second), so that importing the core, and the settings with it, stays quick."""
-    from river import drift
-    from river.drift import binary
+    second), so that importing the core, and the settings with it, stays quick; kept from
+    then on (:func:`level` runs for every error of every model: an import statement per
+    call cost more than the detector's own update)."""
+    if not _RIVER:
+        from river import drift
+        from river.drift import binary
 
-    return drift, binary
+        _RIVER.append((drift, binary))
+    return _RIVER[0]
+
+
+def level(detector: Any) -> float:
+    """The level a two-sided detector sees now (0.0 for the others): see :func:`rising`."""
+    drift = _river()[0]
+    if isinstance(detector, drift.ADWIN):
+        return detector.estimation  # type: ignore[no-any-return]
+    if isinstance(detector, drift.KSWIN):
+        window = detector.window
+        return sum(window) / len(window) if window else 0.0
+    return 0.0
 
 
 def make_detector(name: DetectorName, *, seed: int = 42, warning: bool = False) -> Any:
@@ -143,17 +161,6 @@ def evidence(detector: Any) -> tuple[dict[str, float], int]:
         stats = {"p_value": float(detector.p_value), "alpha": detector.alpha}
         return _finite(stats), int(detector.window_size)
     return {}, 0
-
-
-def level(detector: Any) -> float:
-    """The level a two-sided detector sees now (0.0 for the others): see :func:`rising`."""
-    drift = _river()[0]
-    if isinstance(detector, drift.ADWIN):
-        return detector.estimation  # type: ignore[no-any-return]
-    if isinstance(detector, drift.KSWIN):
-        window = detector.window
-        return sum(window) / len(window) if window else 0.0
-    return 0.0
 
 
 def kswin_warning(detector: Any) -> bool:

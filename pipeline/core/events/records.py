@@ -33,9 +33,14 @@ class SourceRecord:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prediction:
-    """One prediction, as written to Redis and the predictions stream."""
+    """One prediction, as written to Redis and the predictions stream.
+
+    One per observation: not frozen, as a frozen dataclass sets each of its fourteen
+    fields through ``object.__setattr__`` (five times the time to build one, 3% of a
+    task's time). Nothing changes one once made (``dataclasses.replace`` for a copy).
+    """
 
     key: str
     event_id: str

@@ -131,10 +131,14 @@ class EnsembleState:
         return cls(slots, config.model_name, kind, is_multiclass(first)), metrics
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Served:
     """The champion's answer to one feature vector, and every model's when there are
-    several: (prediction, probabilities, decision) by name."""
+    several: (prediction, probabilities, decision) by name.
+
+    One per observation: not frozen, as a frozen dataclass sets each field through
+    ``object.__setattr__`` (five times the time to build). Nothing changes one.
+    """
 
     slot: ModelSlot
     prediction: Any

@@ -108,10 +108,11 @@ def learn_guarded(
 
 def large(x: dict[str, Any], label: Any, limit: float) -> list[tuple[str, float]]:
     """The numbers of a step beyond ``limit`` (the label as ``"\\x00label"``)."""
+    low = -limit  # v > limit or v < -limit: abs(v) > limit without a call per number
     big = [
         (name, abs(v))
         for name, v in x.items()
-        if (type(v) is float or _is_number(v)) and abs(v) > limit
+        if (type(v) is float or _is_number(v)) and (v > limit or v < low)
     ]
     if _is_number(label) and abs(label) > limit:
         big.append(("\x00label", abs(label)))

@@ -42,6 +42,9 @@ from driftline.core.learning.windows import EventWindows, WindowScore
 
 # BinnedROCAUC, RollingAccuracy, COUNTERS and the totals live in modules of their own; they
 # are named here too, where readers have always found them.
+#: The majority of a checkpoint that did not keep it: found from the counts.
+_UNKNOWN: Any = object()
+
 __all__ = [
     "COUNTERS",
     "BinnedROCAUC",
@@ -54,6 +57,9 @@ __all__ = [
 
 class TaskMetrics:
     """Counters and prequential scores of one task."""
+
+    #: Not kept by checkpoints made before it: found from the counts at the next label.
+    _majority: Any = _UNKNOWN
 
     def __init__(
         self,
@@ -84,6 +90,9 @@ class TaskMetrics:
             self.binary_labels = True
             self.rolling: Any = RollingAccuracy(rolling_window)
             self.class_counts: Counter[Any] = Counter()
+            #: The most frequent label so far (the first seen of the tied ones): the
+            #: always-majority baseline's answer, kept as the counts grow.
+            self._majority: Any = None
             self.baseline_correct = 0
         else:
             self.abs_error = 0.0
@@ -113,22 +122,21 @@ class TaskMetrics:
         A model that could not predict yet (``None``, as River's trees before their first
         label) is not scored, as River's own evaluation skips it; it is counted.
         """
-        if self.kind == "classification" and not _is_binary_label(y_true):
+        classifier = self.kind == "classification"
+        if classifier and self.binary_labels and not _is_binary_label(y_true):
             self.binary_labels = False
         if y_pred is None:
             self.counts["unscored"] += 1
             return None
         self.scored += 1
         self.rolling.update(y_true, y_pred)
-        if self.kind == "classification":
-            majority = (
-                max(self.class_counts, key=self.class_counts.__getitem__)
-                if self.class_counts
-                else None
-            )
+        if classifier:
+            majority = self._majority
+            if majority is _UNKNOWN:  # restored from a checkpoint that did not keep it
+                majority = _most_common(self.class_counts)
             if majority is not None:
                 self.baseline_correct += majority == y_true
-            self.class_counts[y_true] += 1
+            self._majority = _after_one_more(self.class_counts, majority, y_true)
             self.confusion[(y_true, y_pred)] += 1
             p = (probabilities or {}).get(y_true, 0.0)
             entropy = -math.log(min(max(p, 1e-15), 1.0))
@@ -227,6 +235,42 @@ class TaskMetrics:
 
 #: Window statistics left out of a snapshot's view of the open windows.
 _BULKY = ("roc_pos", "roc_neg", "cost_sums", "cross_entropy_sum", "abs_error_sum", "sq_error_sum")
+
+
+def _most_common(counts: Counter[Any]) -> Any:
+    """The label counted most, the first counted of the tied ones (``None``: none yet).
+
+    >>> _most_common(Counter({"a": 1, "b": 2, "c": 2})), _most_common(Counter())
+    ('b', None)
+    """
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
+def _after_one_more(counts: Counter[Any], majority: Any, label: Any) -> Any:
+    """Count ``label`` in ``counts``, whose most common label is ``majority``; the most
+    common label after it, as :func:`_most_common` would find it (without a pass over
+    the labels: only ``label`` changed, so it alone can overtake ``majority`` or tie it).
+
+    >>> counts = Counter({"a": 2, "b": 1})
+    >>> _after_one_more(counts, "a", "b"), _after_one_more(counts, "a", "b")
+    ('a', 'b')
+    >>> counts = Counter({"b": 2, "a": 1})
+    >>> _after_one_more(counts, "b", "c"), _after_one_more(counts, "b", "a")
+    ('b', 'b')
+    """
+    first = not counts
+    counts[label] += 1
+    if first:
+        return next(iter(counts))
+    if label == majority:
+        return majority
+    n, lead = counts[label], counts[majority]
+    if n < lead:
+        return majority
+    for seen in counts:  # the key as counted; of tied ones the first counted, as max()
+        if seen == label or (n == lead and seen == majority):
+            return seen
+    return majority  # unreachable: the label is counted
 
 
 def _is_binary_label(label: Any) -> bool:

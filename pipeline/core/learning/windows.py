@@ -40,9 +40,10 @@ _THRESHOLDS = [-1e-07, *(i / 9 for i in range(1, 9)), 1.0000001]
 _ROC_BINS = len(_THRESHOLDS) + 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WindowScore:
-    """One scored label, as a window needs it.
+    """One scored label, as a window needs it (one per label: not frozen, which would
+    cost five times the time to build it; nothing changes one).
 
     Classifiers: whether the prediction was right, its cross-entropy, the positive
     probability and truth (ROC AUC; ``None`` when not binary), and the costs of the three
@@ -102,19 +103,37 @@ class EventWindows:
         self._micros = {length: round(length * 1_000_000) for length in self.lengths}
         self.open: dict[float, dict[str, Any]] = {}
 
+    #: The event time before which no open window closes: every window is open and ends
+    #: later (``None``: not known). A class default, so that a checkpoint made before it
+    #: restores (its first label takes the long way and sets it).
+    _until: datetime | None = None
+
     def add(self, at: datetime, score: WindowScore) -> list[dict[str, Any]]:
         """Count ``score`` at event time ``at``; return the points of windows it closed."""
-        closed = []
+        until = self._until
+        if until is not None and at < until:  # the usual case: inside every open window
+            for open_point in self.open.values():
+                _add(open_point, score)
+            return []
         micros = (at - _EPOCH) // _MICROSECOND
+        closed = []
+        ends = []  # where each open window ends (-1: not known)
         for length in self.lengths:
-            start_us = micros - micros % self._micros[length]
+            span = self._micros[length]
+            start_us = micros - micros % span
             start = start_us // 1_000_000 if type(length) is int else start_us / 1_000_000
             point = self.open.get(length)
+            end = start_us + span
             if point is None or start > point["start_s"]:
                 if point is not None and point["n"]:
                     closed.append(point)
                 point = self.open[length] = _empty(length, start)
+            elif start != point["start_s"]:  # an older label: where its window ends is moot
+                end = -1
             _add(point, score)
+            ends.append(end)
+        earliest = min(ends, default=-1)
+        self._until = _EPOCH + timedelta(microseconds=earliest) if earliest >= 0 else None
         return closed
 
     def current(self) -> dict[float, dict[str, Any]]:

@@ -127,3 +127,28 @@ def test_finite_and_multiclass() -> None:
     assert not finite(math.inf, None) and not finite(True, {True: math.nan})
     assert is_multiclass(dummy.PriorClassifier())
     assert not is_multiclass(preprocessing.StandardScaler() | linear_model.LogisticRegression())
+
+
+# -- large numbers, found without abs() per number ----------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NUMBERS = st.one_of(
+    st.floats(), st.integers(-(10**20), 10**20), st.booleans(), st.text(max_size=3), st.none()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=4), _NUMBERS, max_size=8),
+    _NUMBERS,
+    st.one_of(st.floats(allow_nan=False), st.integers(-(10**7), 10**7)),
+)
+def test_large_finds_what_abs_finds(x: dict, label: object, limit: float) -> None:
+    def number(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    expected = [(name, abs(v)) for name, v in x.items() if number(v) and abs(v) > limit]
+    if number(label) and abs(label) > limit:  # type: ignore[arg-type]
+        expected.append(("\x00label", abs(label)))  # type: ignore[arg-type]
+    assert large(x, label, limit) == expected

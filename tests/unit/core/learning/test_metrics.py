@@ -262,3 +262,43 @@ def test_metrics_score_returns_the_loss_promotions_compare() -> None:
     assert m.score(True, False, {True: 0.3, False: 0.7}, decision=False) == 5.0
     plain = TaskMetrics("classification")
     assert plain.score(True, True, {True: 0.5, False: 0.5}) == pytest.approx(0.6931, abs=1e-4)
+
+
+# -- the majority label, kept as the counts grow -------------------------------------------
+from collections import Counter as _Counter  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from driftline.core.learning.metrics import _after_one_more, _most_common  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([True, False, 1, 0, 2, "a", "b", 1.0]), max_size=60))
+def test_the_kept_majority_is_the_one_max_finds(labels: list) -> None:
+    counts: _Counter = _Counter()
+    majority = None
+    for label in labels:
+        majority = _after_one_more(counts, majority, label)
+        expected = _most_common(counts)
+        assert majority == expected and type(majority) is type(expected)
+
+
+def test_metrics_from_a_checkpoint_without_the_kept_majority_score_alike() -> None:
+    import pickle
+    from datetime import UTC, datetime, timedelta
+
+    head = [("a", "a"), ("b", "b"), ("a", "b")]  # then "a" again: the majority's label
+    rows = head + [("a", "a"), ("b", "a"), ("b", "b"), ("c", "a"), ("a", "b")] * 4
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    ran = TaskMetrics("classification", windows=(60,))
+    for i, (y, p) in enumerate(head):
+        ran.score(y, p, {p: 0.7}, at=t0 + timedelta(seconds=17 * i))
+    old = pickle.loads(pickle.dumps(ran))
+    del old.__dict__["_majority"]  # as a checkpoint made before it was kept
+    del old.windows.__dict__["_until"]
+    for i, (y, p) in enumerate(rows[3:], start=3):
+        at = t0 + timedelta(seconds=17 * i)
+        assert ran.score(y, p, {p: 0.7}, at=at) == old.score(y, p, {p: 0.7}, at=at)
+    assert ran.snapshot() == old.snapshot() and ran.closed == old.closed
+    assert ran.baseline_correct == old.baseline_correct > 0

@@ -201,3 +201,34 @@ def test_the_content_digest_depends_on_content_only() -> None:
     assert digest == content_digest("k", T0, {"c": "".join(["U", "A"]), "x": 1.0})
     assert digest != content_digest("k", T0 + timedelta(seconds=1), {"x": 1.0, "c": "UA"})
     assert digest != content_digest("j", T0, {"x": 1.0, "c": "UA"})
+
+
+# -- a task's digest, with one pickler kept ---------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from driftline.core.quality.admission import ContentDigest  # noqa: E402
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(min_size=1, max_size=6),
+            st.integers(0, 10**9),
+            st.dictionaries(st.text(min_size=1, max_size=6), _VALUES, max_size=8),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_a_kept_pickler_digests_as_a_new_one(observations: list) -> None:
+    digest = ContentDigest()
+    for key, seconds, features in observations:
+        at = T0 + timedelta(seconds=seconds)
+        shared = {name: value for name, value in features.items()}  # the same objects again
+        assert digest(key, at, features) == content_digest(key, at, shared)
