@@ -64,15 +64,24 @@ class Checkpointer:
         self.interval_s = interval_s
         self.monotonic = monotonic
 
+    def due(self) -> bool:
+        """Whether a partition is due (see :meth:`save_due`)."""
+        now = self.monotonic()
+        with self.partitions.lock:
+            return any(self._due(held, now) for held in self.partitions)
+
     def save_due(self) -> None:
         """Save every partition that is due: ``every`` records unsaved, or some unsaved for
         ``interval_s``."""
         now = self.monotonic()
         with self.partitions.lock:
             for held in self.partitions:
-                age = now - (now if held.saved_at is None else held.saved_at)
-                if held.unsaved >= self.every or (held.unsaved and age >= self.interval_s):
+                if self._due(held, now):
                     self.save(held)
+
+    def _due(self, held: AssignedPartition, now: float) -> bool:
+        age = now - (now if held.saved_at is None else held.saved_at)
+        return held.unsaved >= self.every or bool(held.unsaved and age >= self.interval_s)
 
     def save_clean(self) -> None:
         """Save every partition with unsaved progress that is not dirty (at a stop)."""

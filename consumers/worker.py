@@ -47,7 +47,7 @@ from driftline.consumers.assignment import AssignmentWatch
 from driftline.consumers.checkpointer import Checkpointer
 from driftline.consumers.config import WorkerConfig
 from driftline.consumers.offsets import Plan, unseen
-from driftline.consumers.outputs import BatchOutputs, Outputs
+from driftline.consumers.outputs import BatchOutputs, BatchWrite, Outputs
 from driftline.consumers.partitions import AssignedPartition, Partitions
 from driftline.consumers.ports import (
     AlertSink,
@@ -62,6 +62,7 @@ from driftline.consumers.stats import WorkerStats
 from driftline.consumers.stopping import IdleStop
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.watchdog import CallWatch, WatchedSource
+from driftline.consumers.write_behind import WriteBehind
 from driftline.core.errors import TransientError
 from driftline.core.events.records import InputRecord, Prediction
 from driftline.core.task.partition import PartitionTask
@@ -116,7 +117,10 @@ class Worker:
             monotonic=monotonic,
             sleep=lambda seconds: self.sleep(seconds),
         )
-        self.outputs = Outputs(sink, dead_letters, alerts, self.retry, stats, self._written)
+        self.outputs = Outputs(
+            sink, dead_letters, alerts, self.retry, stats, self._written, lambda: self.clock()
+        )
+        self.writes = WriteBehind(self.outputs, self.partitions, background=config.write_behind)
         self.checkpointer = Checkpointer(
             self.partitions,
             tasks,
@@ -187,6 +191,8 @@ class Worker:
                     if self.stats.first_batch_at is None:
                         self.stats.first_batch_at = self.stats.last_batch_at
                 events = self._handle(batch) if batch else 0
+                if self.checkpointer.due():  # a checkpoint holds only written batches
+                    self.writes.collect()
                 self.checkpointer.save_due()
                 self.checkpointer.commit()
                 self._refresh_lags()
@@ -235,9 +241,17 @@ class Worker:
     def shutdown(self) -> None:
         """Checkpoint every task with unsaved progress, commit, leave the group.
 
-        A task holding a batch that was not written out (the worker is stopped at once
-        while waiting for a service) is not checkpointed: its next owner replays it.
+        The write in flight is collected first. A task holding a batch that was not
+        written out (the worker is stopped at once while waiting for a service, or the
+        write failed) is not checkpointed: its next owner replays it.
         """
+        try:
+            self.writes.collect()
+        finally:
+            self.writes.close()
+            self._save_and_leave()
+
+    def _save_and_leave(self) -> None:
         with self._lock:
             self.checkpointer.save_clean()
             # The last batch's latency is written with the next batch: there is none now.
@@ -259,8 +273,10 @@ class Worker:
 
     # -- rebalance callbacks (any thread) -------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
-        """Revoked partitions: checkpoint their tasks (unless dirty), then let them go."""
+        """Revoked partitions: checkpoint their tasks (unless dirty: the write in flight
+        is waited for first), then let them go."""
         with self._lock:
+            self.writes.settle()
             for held in self.partitions.revoke(partitions):
                 # saved with the offset it reached, which its next owner seeks to; nothing
                 # is committed from here (after the revocation it could only move the
@@ -276,9 +292,9 @@ class Worker:
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
 
-    def _written(self, predictions: Sequence[Prediction]) -> None:
-        """A batch's predictions are in Redis: their event-to-Redis latency, now."""
-        self.partitions.observe_latency(predictions, self.clock())
+    def _written(self, predictions: Sequence[Prediction], at: datetime) -> None:
+        """A batch's predictions went into Redis ``at``: their event-to-Redis latency."""
+        self.partitions.observe_latency(predictions, at)
 
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
@@ -293,6 +309,8 @@ class Worker:
 
         The tasks' new state is *dirty* until the batch's outputs are written: a dirty
         task is never checkpointed, so no checkpoint holds a batch that is not in Redis.
+        The outputs are written while the next batch is processed
+        (:mod:`~driftline.consumers.write_behind`).
         """
         began = time.perf_counter()
         plans = self._plan(batch)
@@ -322,24 +340,27 @@ class Worker:
                 if len(usable) > made.ticks:
                     held.quiet_since = now
             for held in done:
-                held.dirty = held.in_step = True
+                held.in_step = True
                 self.partitions_seen.add(held.partition)
+            self.writes.processed(done)
         for partition, offset in seeks.items():
             self._calls.seek(partition, offset)
             self.partitions.mark_in_step(partition)
-        self.outputs.flush(out, {p: plan.records for p, plan in plans.items()})
-        with self._lock:
-            for held in done:
-                held.dirty = False
         self.stats.records += count - ticks
         self.stats.ticks_read += ticks
         self.stats.batches += 1
-        took = time.perf_counter() - began
+        processing_s = time.perf_counter() - began
+        write = self.outputs.start(out, {p: plan.records for p, plan in plans.items()})
+        self.writes.send(write, done, lambda written, s: self._collected(written, processing_s + s))
+        return count - ticks
+
+    def _collected(self, write: BatchWrite, took: float) -> None:
+        """A batch is written whole: its time (processing, then waiting for its write)
+        and ``on_batch``."""
         self.stats.batch_seconds.add(took)
         self.stats.batch_s += took
         if self.on_batch is not None:
-            self.on_batch(self, out.predictions)
-        return count - ticks
+            self.on_batch(self, write.batch.predictions)
 
     def _plan(self, batch: Mapping[int, Sequence[InputRecord]]) -> dict[int, Plan]:
         """Tasks for the batch's partitions (restored on first sight), then, outside the
