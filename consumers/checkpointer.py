@@ -42,7 +42,9 @@ class Checkpointer:
     """Saves the tasks of ``partitions`` into ``store`` and commits what they hold.
 
     ``commit`` sends offsets to the group (the source's commit); it is called without the
-    partitions' lock.
+    partitions' lock. ``drain`` finishes the writes in flight (a batch's tasks are dirty
+    until its outputs are written): :meth:`save_due` calls it, without the lock, when a
+    partition is due.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class Checkpointer:
         every: int,
         interval_s: float,
         monotonic: Callable[[], float] = time.monotonic,
+        drain: Callable[[], object] = lambda: None,
     ) -> None:
         self.partitions = partitions
         self.store = store
@@ -63,6 +66,7 @@ class Checkpointer:
         self.every = every
         self.interval_s = interval_s
         self.monotonic = monotonic
+        self.drain = drain
 
     def due(self) -> bool:
         """Whether a partition is due (see :meth:`save_due`)."""
@@ -73,6 +77,9 @@ class Checkpointer:
     def save_due(self) -> None:
         """Save every partition that is due: ``every`` records unsaved, or some unsaved for
         ``interval_s``."""
+        if not self.due():
+            return
+        self.drain()
         now = self.monotonic()
         with self.partitions.lock:
             for held in self.partitions:

@@ -22,7 +22,8 @@ An idle partition's watermark moves through ticks written into the partition its
 - :mod:`~driftline.consumers.restorer`: a partition's task from its checkpoint, or fresh;
 - :mod:`~driftline.consumers.offsets`: which records a task has not seen;
 - :mod:`~driftline.consumers.outputs`: a batch's outputs written out, outages waited out
-  (:mod:`~driftline.consumers.retry`);
+  (:mod:`~driftline.consumers.retry`), while the next batch is processed
+  (:mod:`~driftline.consumers.write_behind`);
 - :mod:`~driftline.consumers.checkpointer`: when to checkpoint, and offsets committed only
   once a checkpoint holds them;
 - :mod:`~driftline.consumers.stopping`: when a bounded run is over;
@@ -118,7 +119,13 @@ class Worker:
             sleep=lambda seconds: self.sleep(seconds),
         )
         self.outputs = Outputs(
-            sink, dead_letters, alerts, self.retry, stats, self._written, lambda: self.clock()
+            sink,
+            dead_letters,
+            alerts,
+            self.retry,
+            stats,
+            self.partitions.observe_latency,
+            lambda: self.clock(),
         )
         self.writes = WriteBehind(self.outputs, self.partitions, background=config.write_behind)
         self.checkpointer = Checkpointer(
@@ -129,6 +136,7 @@ class Worker:
             every=config.checkpoint_every,
             interval_s=config.checkpoint_interval_s,
             monotonic=monotonic,
+            drain=self.writes.collect,
         )
         self.assignment = AssignmentWatch(
             config.assignment_stall_s, stats, self._rejoin, monotonic=monotonic
@@ -191,8 +199,6 @@ class Worker:
                     if self.stats.first_batch_at is None:
                         self.stats.first_batch_at = self.stats.last_batch_at
                 events = self._handle(batch) if batch else 0
-                if self.checkpointer.due():  # a checkpoint holds only written batches
-                    self.writes.collect()
                 self.checkpointer.save_due()
                 self.checkpointer.commit()
                 self._refresh_lags()
@@ -241,17 +247,13 @@ class Worker:
     def shutdown(self) -> None:
         """Checkpoint every task with unsaved progress, commit, leave the group.
 
-        The write in flight is collected first. A task holding a batch that was not
-        written out (the worker is stopped at once while waiting for a service, or the
-        write failed) is not checkpointed: its next owner replays it.
+        A task holding a batch that was not written out (the worker is stopped at once
+        while waiting for a service, or its write failed) is not checkpointed.
         """
         try:
-            self.writes.collect()
+            self.writes.collect()  # the write in flight
         finally:
             self.writes.close()
-            self._save_and_leave()
-
-    def _save_and_leave(self) -> None:
         with self._lock:
             self.checkpointer.save_clean()
             # The last batch's latency is written with the next batch: there is none now.
@@ -273,8 +275,7 @@ class Worker:
 
     # -- rebalance callbacks (any thread) -------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
-        """Revoked partitions: checkpoint their tasks (unless dirty: the write in flight
-        is waited for first), then let them go."""
+        """Revoked partitions: checkpoint their tasks (unless dirty), then let them go."""
         with self._lock:
             self.writes.settle()
             for held in self.partitions.revoke(partitions):
@@ -292,10 +293,6 @@ class Worker:
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
 
-    def _written(self, predictions: Sequence[Prediction], at: datetime) -> None:
-        """A batch's predictions went into Redis ``at``: their event-to-Redis latency."""
-        self.partitions.observe_latency(predictions, at)
-
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
         with self._lock:
@@ -309,8 +306,6 @@ class Worker:
 
         The tasks' new state is *dirty* until the batch's outputs are written: a dirty
         task is never checkpointed, so no checkpoint holds a batch that is not in Redis.
-        The outputs are written while the next batch is processed
-        (:mod:`~driftline.consumers.write_behind`).
         """
         began = time.perf_counter()
         plans = self._plan(batch)
@@ -349,16 +344,11 @@ class Worker:
         self.stats.records += count - ticks
         self.stats.ticks_read += ticks
         self.stats.batches += 1
-        processing_s = time.perf_counter() - began
         write = self.outputs.start(out, {p: plan.records for p, plan in plans.items()})
-        self.writes.send(write, done, lambda written, s: self._collected(written, processing_s + s))
+        self.writes.send(write, done, time.perf_counter() - began, self._written)
         return count - ticks
 
-    def _collected(self, write: BatchWrite, took: float) -> None:
-        """A batch is written whole: its time (processing, then waiting for its write)
-        and ``on_batch``."""
-        self.stats.batch_seconds.add(took)
-        self.stats.batch_s += took
+    def _written(self, write: BatchWrite) -> None:
         if self.on_batch is not None:
             self.on_batch(self, write.batch.predictions)
 

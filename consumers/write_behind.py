@@ -38,7 +38,9 @@ class _InFlight:
     write: BatchWrite
     done: list[AssignedPartition]
     future: Future[None] | None
-    collected: Callable[[BatchWrite, float], None]
+    #: Seconds the batch took to process (its time counts waiting for its write too).
+    processing_s: float
+    collected: Callable[[BatchWrite], None]
 
 
 class WriteBehind:
@@ -69,20 +71,22 @@ class WriteBehind:
         self,
         write: BatchWrite,
         done: list[AssignedPartition],
-        collected: Callable[[BatchWrite, float], None],
+        processing_s: float,
+        collected: Callable[[BatchWrite], None],
     ) -> None:
-        """Start ``write``, the batch of ``done``, after collecting the one in flight;
-        ``collected(write, seconds)`` runs in this thread once it is written, with the
-        seconds this thread spent waiting for it and finishing it."""
+        """Start ``write``, the batch of ``done`` (processed in ``processing_s``), after
+        collecting the one in flight; ``collected(write)`` runs in this thread once it is
+        written."""
         self.collect()
         with self.partitions.lock:
             self._unsent.difference_update(done)
         if self._pool is None:
-            self._in_flight = _InFlight(write, done, None, collected)
+            self._in_flight = _InFlight(write, done, None, processing_s, collected)
             write.attempt()
             self.collect()
             return
-        self._in_flight = _InFlight(write, done, self._pool.submit(write.attempt), collected)
+        future = self._pool.submit(write.attempt)
+        self._in_flight = _InFlight(write, done, future, processing_s, collected)
 
     def collect(self) -> None:
         """Wait for the write in flight, write what it could not (waiting out outages),
@@ -96,7 +100,11 @@ class WriteBehind:
             flight.future.result()  # attempt() keeps its errors: this only waits
         self.outputs.finish(flight.write)
         self._clean(flight)
-        flight.collected(flight.write, time.perf_counter() - began)
+        took = flight.processing_s + time.perf_counter() - began  # the batch's whole time
+        stats = self.outputs.stats
+        stats.batch_seconds.add(took)
+        stats.batch_s += took
+        flight.collected(flight.write)
 
     def settle(self) -> None:
         """Wait for the write in flight (any thread, the partitions' lock held); if it is

@@ -73,7 +73,7 @@ class Setup:
         return self.outputs.start(out, {}), done
 
     def send(self, write: BatchWrite, done: list[AssignedPartition]) -> None:
-        self.writes.send(write, done, lambda written, _s: self.collected.append(written))
+        self.writes.send(write, done, 0.0, self.collected.append)
 
     def dirty(self) -> dict[int, bool]:
         return {p: held.dirty for p, held in self.held.items() if held is not None}
