@@ -49,9 +49,8 @@ class WriteBehind:
     def __init__(self, outputs: Outputs, partitions: Partitions, *, background: bool) -> None:
         self.outputs = outputs
         self.partitions = partitions
-        self._pool = (
-            ThreadPoolExecutor(1, thread_name_prefix="driftline-writer") if background else None
-        )
+        self.background = background
+        self._pool: ThreadPoolExecutor | None = None  # started with the first write
         self._in_flight: _InFlight | None = None
         #: Partitions processed in a batch whose write is not sent yet (dirty until it is
         #: written): settling an older write leaves them dirty.
@@ -80,11 +79,13 @@ class WriteBehind:
         self.collect()
         with self.partitions.lock:
             self._unsent.difference_update(done)
-        if self._pool is None:
+        if not self.background:
             self._in_flight = _InFlight(write, done, None, processing_s, collected)
             write.attempt()
             self.collect()
             return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="driftline-writer")
         future = self._pool.submit(write.attempt)
         self._in_flight = _InFlight(write, done, future, processing_s, collected)
 
@@ -119,9 +120,11 @@ class WriteBehind:
             self._clean(flight)
 
     def close(self) -> None:
-        """Stop the writer's thread (after the write in flight, which is not collected)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        """Stop the writer's thread (after the write in flight, which is not collected);
+        a later write starts another."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _clean(self, flight: _InFlight) -> None:
         with self.partitions.lock:
