@@ -59,7 +59,7 @@ from driftline.consumers.ports import (
 )
 from driftline.consumers.restorer import TaskRestorer
 from driftline.consumers.retry import Retry
-from driftline.consumers.stats import WorkerStats
+from driftline.consumers.stats import LagGauge, WorkerStats
 from driftline.consumers.stopping import IdleStop
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.watchdog import CallWatch, WatchedSource
@@ -143,7 +143,7 @@ class Worker:
         )
         self.idle = IdleStop(config.until_idle_s, monotonic)
         self.restorer = TaskRestorer(self.partitions, tasks, self.retry, stats, monotonic)
-        self._lags_at = -float("inf")
+        self.lags = LagGauge(stats, config.lag_interval_s, monotonic)
 
     @property
     def sink(self) -> PredictionSink:
@@ -198,27 +198,18 @@ class Worker:
                     self.stats.last_batch_at = self.monotonic()
                     if self.stats.first_batch_at is None:
                         self.stats.first_batch_at = self.stats.last_batch_at
-                events = self._handle(batch) if batch else 0
+                else:
+                    self.writes.collect()  # idle: the last write is not left in flight
+                # a due checkpoint waits for the write in flight, which ran during the poll
                 self.checkpointer.save_due()
                 self.checkpointer.commit()
-                self._refresh_lags()
+                events = self._handle(batch) if batch else 0
+                self.lags.refresh(lambda: self._calls.lags())  # in this thread: see LagGauge
                 if self._should_stop(events, finished):  # before ticking: a fresh tick lags
                     break
                 self._write_ticks()
         finally:
             self.shutdown()
-
-    def _refresh_lags(self) -> None:
-        """Ask the source for the lag per partition, every ``lag_interval_s`` (in this
-        thread: a Kafka consumer serves one thread; a scrape reads what this wrote)."""
-        now = self.monotonic()
-        if now - self._lags_at < self.config.lag_interval_s:
-            return
-        self._lags_at = now
-        try:
-            self.stats.lags = self._calls.lags()
-        except Exception as exc:  # a gauge is not worth a failed loop: keep the last one
-            log.debug("the consumer lag was not read (%s)", exc)
 
     def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
         """Whether the run is over (see :mod:`~driftline.consumers.stopping`); an
