@@ -136,8 +136,10 @@ class Worker:
             every=config.checkpoint_every,
             interval_s=config.checkpoint_interval_s,
             monotonic=monotonic,
-            drain=self.writes.collect,
+            in_flight=self.writes.holds,
         )
+        self.writes.on_written = self.checkpointer.written
+        self.writes.on_failed = self.checkpointer.forget_sealed
         self.assignment = AssignmentWatch(
             config.assignment_stall_s, stats, self._rejoin, monotonic=monotonic
         )
@@ -200,7 +202,6 @@ class Worker:
                         self.stats.first_batch_at = self.stats.last_batch_at
                 else:
                     self.writes.collect()  # idle: the last write is not left in flight
-                # a due checkpoint waits for the write in flight, which ran during the poll
                 self.checkpointer.save_due()
                 self.checkpointer.commit()
                 events = self._handle(batch) if batch else 0

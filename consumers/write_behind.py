@@ -52,6 +52,9 @@ class WriteBehind:
         self.background = background
         self._pool: ThreadPoolExecutor | None = None  # started with the first write
         self._in_flight: _InFlight | None = None
+        #: Told once a write is written (before its ``collected``), or has failed.
+        self.on_written: Callable[[], None] = lambda: None
+        self.on_failed: Callable[[], None] = lambda: None
         #: Partitions processed in a batch whose write is not sent yet (dirty until it is
         #: written): settling an older write leaves them dirty.
         self._unsent: set[AssignedPartition] = set()
@@ -59,6 +62,11 @@ class WriteBehind:
     @property
     def in_flight(self) -> bool:
         return self._in_flight is not None
+
+    def holds(self, held: AssignedPartition) -> bool:
+        """Whether ``held`` is dirty only by the write in flight (the lock held)."""
+        flight = self._in_flight
+        return flight is not None and held in flight.done and held not in self._unsent
 
     def processed(self, done: list[AssignedPartition]) -> None:
         """``done`` hold a new batch's state, not written yet (the partitions' lock held)."""
@@ -97,10 +105,15 @@ class WriteBehind:
         if flight is None:
             return
         began = time.perf_counter()
-        if flight.future is not None:
-            flight.future.result()  # attempt() keeps its errors: this only waits
-        self.outputs.finish(flight.write)
+        try:
+            if flight.future is not None:
+                flight.future.result()  # attempt() keeps its errors: this only waits
+            self.outputs.finish(flight.write)
+        except BaseException:
+            self.on_failed()
+            raise
         self._clean(flight)
+        self.on_written()
         took = flight.processing_s + time.perf_counter() - began  # the batch's whole time
         stats = self.outputs.stats
         stats.batch_seconds.add(took)

@@ -79,6 +79,14 @@ def test_offsets_are_committed_only_after_a_checkpoint_holds_them() -> None:
         saved[task.partition] = task.next_offset
 
     rig.store.save = save  # type: ignore[method-assign]
+    original_store = rig.store.store_sealed
+
+    def store_sealed(sealed: Any) -> int:  # sealed while its batch's write was in flight
+        stored = original_store(sealed)
+        saved[sealed.partition] = sealed.next_offset
+        return stored
+
+    rig.store.store_sealed = store_sealed  # type: ignore[method-assign]
     original_commit = rig.source.commit
 
     def commit(offsets: Any) -> bool:
