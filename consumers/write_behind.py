@@ -6,10 +6,12 @@ own makes the batch's writes (:meth:`~driftline.consumers.outputs.BatchWrite.att
 the worker polls and processes the next batch, and the worker *collects* the write before
 it sends the next one. What the worker promised before still holds:
 
-- a batch's tasks stay *dirty* until every part of its outputs is written, and a dirty task
-  is never checkpointed (:mod:`~driftline.consumers.checkpointer`): the worker
-  :meth:`~WriteBehind.collect`\\ s the write in flight before a checkpoint and at a stop, and
-  a revocation :meth:`~WriteBehind.settle`\\ s it (waits for it, without its retries);
+- a batch's tasks stay *dirty* until every part of its outputs is written, and no
+  checkpoint holds a batch that is not written (:mod:`~driftline.consumers.checkpointer`):
+  a task due while its last batch's write is in flight is sealed then and stored only once
+  that write is collected (never if it failed); the worker collects the write in flight
+  when a poll comes back empty and at a stop, and a revocation
+  :meth:`~WriteBehind.settle`\\ s it (waits for it, without its retries);
 - an error of the write surfaces in the worker's thread when it collects: outages are
   waited out there (:class:`~driftline.consumers.retry.Retry`, which keeps the group
   membership alive: the Kafka consumer serves that thread only), a refused prediction is a
