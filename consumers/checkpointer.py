@@ -5,8 +5,9 @@ A partition's progress goes out in this order: its batch's outputs are written (
 then the partition is *dirty*, and a dirty task is never saved, so no checkpoint holds a
 batch that is not in Redis); then its task's whole state is saved with the offset it
 reached; only then is that offset committed to the group. (A task dirty only by the
-write in flight may be sealed meanwhile: it is stored once that write is written.) A crash between any two
-steps replays from the last checkpoint, and the same records give the same state.
+write in flight may be sealed meanwhile: it is stored once that write is written.) A
+crash between any two steps replays from the last checkpoint, and the same records give
+the same state.
 
 A partition is saved every ``every`` records, or ``interval_s`` after its last checkpoint
 when it has unsaved records; a store that does not answer is not waited for here (the
