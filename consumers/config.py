@@ -26,6 +26,9 @@ class WorkerConfig:
     checkpoint_interval_s: float = 10.0
     retry_first_s: float = 0.1
     retry_max_s: float = 10.0
+    #: Write a batch's outputs while the next batch is processed (one write in flight;
+    #: see :mod:`driftline.consumers.write_behind`); ``False``: write, then go on.
+    write_behind: bool = True
     #: How often the consumer lag per partition is asked of Kafka (for the exposition).
     lag_interval_s: float = 5.0
     #: A call to the source that has not returned after this long is reported (logs,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from driftline.consumers.ports import AlertSink, DeadLetterSink, PredictionSink
@@ -24,7 +25,7 @@ from driftline.core.events.records import Alert, DeadLetter, InputRecord, Predic
 from driftline.core.quality.figures import QualityFinding
 from driftline.core.task.partition import TaskOutput
 
-__all__ = ["BatchOutputs", "Outputs"]
+__all__ = ["BatchOutputs", "BatchWrite", "Outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ class Outputs:
     """Writes batches to the prediction sink (Redis), the alert sink and the dead-letter
     sink (Kafka), in that order, through ``retry``.
 
-    ``on_predictions`` is told of each batch's predictions as soon as the sink holds them
-    (the worker times event-to-Redis latency there).
+    ``on_predictions`` is told of each batch's predictions with the time the sink took
+    them (the worker times event-to-Redis latency from it), once the batch is written.
     """
 
     def __init__(
@@ -64,7 +65,8 @@ class Outputs:
         alerts: AlertSink | None,
         retry: Retry,
         stats: WorkerStats,
-        on_predictions: Callable[[Sequence[Prediction]], None] = lambda predictions: None,
+        on_predictions: Callable[[Sequence[Prediction], datetime], None] = lambda p, at: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.sink = sink
         self.dead_letters = dead_letters
@@ -72,42 +74,38 @@ class Outputs:
         self.retry = retry
         self.stats = stats
         self.on_predictions = on_predictions
+        self.clock = clock
 
     def flush(self, batch: BatchOutputs, records: Mapping[int, Sequence[InputRecord]]) -> None:
         """Write ``batch``, made of ``records`` (by partition); returns once every part is
         written (a refused prediction: dead-lettered)."""
-        predictions, alerts, points, findings = (
-            batch.predictions,
-            batch.alerts,
-            batch.points,
-            batch.findings,
-        )
-        letters = list(batch.dead_letters)
-        sink = self.sink
-        try:
-            self.retry("Redis (predictions)", lambda: sink.write(predictions, batch.snapshots))
-        except WriteRefused as refused:  # the rest is written: these become dead letters
-            letters += self._refused_letters(refused, records)
-        self.on_predictions(predictions)
-        if points or alerts or findings:
-            self.retry(
-                "Redis (series, alerts, quality log)",
-                lambda: sink.record(points, alerts, findings),
-            )
-        alert_sink = self.alerts
-        if alerts and alert_sink is not None:
-            self.retry("Kafka (alerts)", lambda: alert_sink.publish(alerts))
-        self.stats.alerts += len(alerts)
-        self.stats.points += len(points)
-        for alert in alerts:
+        write = self.start(batch, records)
+        self.finish(write)
+
+    def start(
+        self, batch: BatchOutputs, records: Mapping[int, Sequence[InputRecord]]
+    ) -> BatchWrite:
+        """The write of ``batch``, not begun: :meth:`BatchWrite.attempt` it in any thread,
+        then :meth:`finish` it in the worker's."""
+        return BatchWrite(self, batch, records)
+
+    def finish(self, write: BatchWrite) -> None:
+        """Write what ``write`` has not written yet (waiting out outages, in this thread:
+        the keepalive serves the consumer), then count it and tell ``on_predictions``."""
+        write.complete(self.retry)
+        batch = write.batch
+        assert write.written_at is not None
+        self.on_predictions(batch.predictions, write.written_at)
+        self.stats.alerts += len(batch.alerts)
+        self.stats.points += len(batch.points)
+        for alert in batch.alerts:
             if alert.kind == "timeliness":
                 _log_timeliness(alert)
-        if letters:
-            self.retry("Kafka (dead letters)", lambda: self.dead_letters.publish(letters))
-        self.stats.predictions += len(predictions)
-        self.stats.dead_letters += len(letters)
+        self.stats.predictions += len(batch.predictions)
+        self.stats.dead_letters += len(write.letters)
+        self.stats.redis_refused += write.refused
 
-    def _refused_letters(
+    def refused_letters(
         self, refused: WriteRefused, records: Mapping[int, Sequence[InputRecord]]
     ) -> list[DeadLetter]:
         """Dead letters for the predictions Redis can never hold (a key of another type):
@@ -132,13 +130,97 @@ class Outputs:
                     "observation",
                 )
             )
-        self.stats.redis_refused += len(letters)
         log.error(
             "Redis refused %s prediction(s) of this batch (%s): dead-lettered",
             len(letters),
             refused.refused[0][1],
         )
         return letters
+
+
+class BatchWrite:
+    """One batch's writes, in order, and how far they got.
+
+    :meth:`attempt` tries each write once and stops at the first error (kept in
+    :attr:`failure`): it may run in a thread of its own. :meth:`complete` writes the rest
+    through a :class:`~driftline.consumers.retry.Retry`, the failed write first (its
+    first try re-raises the kept error, so the retry counts it as today's first failure).
+    """
+
+    def __init__(
+        self, outputs: Outputs, batch: BatchOutputs, records: Mapping[int, Sequence[InputRecord]]
+    ) -> None:
+        self.batch = batch
+        self.records = records
+        self._outputs = outputs
+        self.letters = list(batch.dead_letters)
+        #: Predictions Redis refused (dead-lettered), and when the sink took the batch.
+        self.refused = 0
+        self.written_at: datetime | None = None
+        self.failure: BaseException | None = None
+        sink, alert_sink = outputs.sink, outputs.alerts
+        self._steps: list[tuple[str, Callable[[], object]]] = [
+            ("Redis (predictions)", self._predictions)
+        ]
+        if batch.points or batch.alerts or batch.findings:
+            self._steps.append(
+                (
+                    "Redis (series, alerts, quality log)",
+                    lambda: sink.record(batch.points, batch.alerts, batch.findings),
+                )
+            )
+        if batch.alerts and alert_sink is not None:
+            self._steps.append(("Kafka (alerts)", lambda: alert_sink.publish(batch.alerts)))
+        self._steps.append(("Kafka (dead letters)", self._dead_letters))
+        self._next = 0
+
+    @property
+    def written(self) -> bool:
+        """Whether every part of the batch is written."""
+        return self._next == len(self._steps)
+
+    def attempt(self) -> None:
+        """Each write not made yet, once, in order, until one raises."""
+        for _, action in self._steps[self._next :]:
+            try:
+                action()
+            except BaseException as exc:  # surfaced in the worker's thread by complete()
+                self.failure = exc
+                return
+            self._next += 1
+
+    def complete(self, retry: Retry) -> None:
+        """The writes not made yet, each through ``retry``."""
+        for what, action in self._steps[self._next :]:
+            failure, self.failure = self.failure, None
+            retry(what, action if failure is None else _raising_first(failure, action))
+            self._next += 1
+
+    def _predictions(self) -> None:
+        outputs = self._outputs
+        try:
+            outputs.sink.write(self.batch.predictions, self.batch.snapshots)
+        except WriteRefused as refused:  # the rest is written: these become dead letters
+            letters = outputs.refused_letters(refused, self.records)
+            self.letters += letters
+            self.refused += len(letters)
+        self.written_at = outputs.clock()
+
+    def _dead_letters(self) -> None:
+        if self.letters:
+            self._outputs.dead_letters.publish(self.letters)
+
+
+def _raising_first(failure: BaseException, action: Callable[[], object]) -> Callable[[], object]:
+    """``action``, whose first call raises ``failure`` instead (a try already made)."""
+    pending = [failure]
+
+    def call() -> object:
+        if pending:
+            raise pending.pop()
+        return action()
+
+    return call
 
 
 def _log_timeliness(alert: Alert) -> None:

@@ -3,13 +3,17 @@ exposition show of the loop (the tasks' own figures are in their snapshots)."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.core.durations import DurationHistogram
 
-__all__ = ["WorkerStats"]
+__all__ = ["LagGauge", "WorkerStats"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,3 +97,37 @@ class WorkerStats:
         """Drop the figures of a partition this worker no longer holds."""
         self.lags.pop(partition, None)
         self.checkpoint_sizes.pop(partition, None)
+
+
+class LagGauge:
+    """The consumer lag per partition in ``stats.lags``, asked every ``interval_s``.
+
+    :meth:`refresh` runs in the worker's thread (a Kafka consumer serves one thread; a
+    scrape reads what it wrote); a lag that cannot be read keeps the last one.
+
+    >>> stats, now = WorkerStats(), [0.0]
+    >>> gauge = LagGauge(stats, 5.0, lambda: now[0])
+    >>> gauge.refresh(lambda: {0: 7})
+    >>> now[0] = 1.0
+    >>> gauge.refresh(lambda: {0: 3})  # not due yet
+    >>> stats.lags
+    {0: 7}
+    """
+
+    def __init__(
+        self, stats: WorkerStats, interval_s: float, monotonic: Callable[[], float]
+    ) -> None:
+        self.stats = stats
+        self.interval_s = interval_s
+        self.monotonic = monotonic
+        self._asked_at = -float("inf")
+
+    def refresh(self, ask: Callable[[], dict[int, int]]) -> None:
+        now = self.monotonic()
+        if now - self._asked_at < self.interval_s:
+            return
+        self._asked_at = now
+        try:
+            self.stats.lags = ask()
+        except Exception as exc:  # a gauge is not worth a failed loop: keep the last one
+            log.debug("the consumer lag was not read (%s)", exc)

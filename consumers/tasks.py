@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from driftline.core.events.codec import EventCodec
 from driftline.core.task.checkpoint import models_of, restore_task, seal_task
 from driftline.core.task.partition import PartitionTask, TaskConfig
 from driftline.core.task.seal import CheckpointCodec, CheckpointStore
 
-__all__ = ["TaskStore"]
+__all__ = ["SealedTask", "TaskStore"]
+
+
+class SealedTask(NamedTuple):
+    """A task's checkpoint sealed at one moment, to be stored later."""
+
+    partition: int
+    blob: bytes
+    next_offset: int | None
 
 
 class TaskStore:
@@ -57,6 +65,14 @@ class TaskStore:
     def save(self, task: PartitionTask) -> int:
         """Checkpoint ``task``, kept in the history as ``<partition>@<next offset>``; return
         the sealed checkpoint's size in bytes."""
+        return self.store_sealed(self.seal(task))
+
+    def seal(self, task: PartitionTask) -> SealedTask:
+        """``task``'s checkpoint as it stands now, for :meth:`store_sealed`."""
         blob = seal_task(task, self.sealer, self.namespace)
-        self.store.save(task.partition, blob, task.next_offset)
-        return len(blob)
+        return SealedTask(task.partition, blob, task.next_offset)
+
+    def store_sealed(self, sealed: SealedTask) -> int:
+        """Store a checkpoint sealed earlier; return its size in bytes."""
+        self.store.save(sealed.partition, sealed.blob, sealed.next_offset)
+        return len(sealed.blob)

@@ -22,7 +22,8 @@ An idle partition's watermark moves through ticks written into the partition its
 - :mod:`~driftline.consumers.restorer`: a partition's task from its checkpoint, or fresh;
 - :mod:`~driftline.consumers.offsets`: which records a task has not seen;
 - :mod:`~driftline.consumers.outputs`: a batch's outputs written out, outages waited out
-  (:mod:`~driftline.consumers.retry`);
+  (:mod:`~driftline.consumers.retry`), while the next batch is processed
+  (:mod:`~driftline.consumers.write_behind`);
 - :mod:`~driftline.consumers.checkpointer`: when to checkpoint, and offsets committed only
   once a checkpoint holds them;
 - :mod:`~driftline.consumers.stopping`: when a bounded run is over;
@@ -47,7 +48,7 @@ from driftline.consumers.assignment import AssignmentWatch
 from driftline.consumers.checkpointer import Checkpointer
 from driftline.consumers.config import WorkerConfig
 from driftline.consumers.offsets import Plan, unseen
-from driftline.consumers.outputs import BatchOutputs, Outputs
+from driftline.consumers.outputs import BatchOutputs, BatchWrite, Outputs
 from driftline.consumers.partitions import AssignedPartition, Partitions
 from driftline.consumers.ports import (
     AlertSink,
@@ -58,10 +59,11 @@ from driftline.consumers.ports import (
 )
 from driftline.consumers.restorer import TaskRestorer
 from driftline.consumers.retry import Retry
-from driftline.consumers.stats import WorkerStats
+from driftline.consumers.stats import LagGauge, WorkerStats
 from driftline.consumers.stopping import IdleStop
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.watchdog import CallWatch, WatchedSource
+from driftline.consumers.write_behind import WriteBehind
 from driftline.core.errors import TransientError
 from driftline.core.events.records import InputRecord, Prediction
 from driftline.core.task.partition import PartitionTask
@@ -116,7 +118,16 @@ class Worker:
             monotonic=monotonic,
             sleep=lambda seconds: self.sleep(seconds),
         )
-        self.outputs = Outputs(sink, dead_letters, alerts, self.retry, stats, self._written)
+        self.outputs = Outputs(
+            sink,
+            dead_letters,
+            alerts,
+            self.retry,
+            stats,
+            self.partitions.observe_latency,
+            lambda: self.clock(),
+        )
+        self.writes = WriteBehind(self.outputs, self.partitions, background=config.write_behind)
         self.checkpointer = Checkpointer(
             self.partitions,
             tasks,
@@ -125,13 +136,16 @@ class Worker:
             every=config.checkpoint_every,
             interval_s=config.checkpoint_interval_s,
             monotonic=monotonic,
+            in_flight=self.writes.holds,
         )
+        self.writes.on_written = self.checkpointer.written
+        self.writes.on_failed = self.checkpointer.forget_sealed
         self.assignment = AssignmentWatch(
             config.assignment_stall_s, stats, self._rejoin, monotonic=monotonic
         )
         self.idle = IdleStop(config.until_idle_s, monotonic)
         self.restorer = TaskRestorer(self.partitions, tasks, self.retry, stats, monotonic)
-        self._lags_at = -float("inf")
+        self.lags = LagGauge(stats, config.lag_interval_s, monotonic)
 
     @property
     def sink(self) -> PredictionSink:
@@ -186,27 +200,17 @@ class Worker:
                     self.stats.last_batch_at = self.monotonic()
                     if self.stats.first_batch_at is None:
                         self.stats.first_batch_at = self.stats.last_batch_at
-                events = self._handle(batch) if batch else 0
+                else:
+                    self.writes.collect()  # idle: the last write is not left in flight
                 self.checkpointer.save_due()
                 self.checkpointer.commit()
-                self._refresh_lags()
+                events = self._handle(batch) if batch else 0
+                self.lags.refresh(lambda: self._calls.lags())  # in this thread: see LagGauge
                 if self._should_stop(events, finished):  # before ticking: a fresh tick lags
                     break
                 self._write_ticks()
         finally:
             self.shutdown()
-
-    def _refresh_lags(self) -> None:
-        """Ask the source for the lag per partition, every ``lag_interval_s`` (in this
-        thread: a Kafka consumer serves one thread; a scrape reads what this wrote)."""
-        now = self.monotonic()
-        if now - self._lags_at < self.config.lag_interval_s:
-            return
-        self._lags_at = now
-        try:
-            self.stats.lags = self._calls.lags()
-        except Exception as exc:  # a gauge is not worth a failed loop: keep the last one
-            log.debug("the consumer lag was not read (%s)", exc)
 
     def _should_stop(self, events: int, finished: Callable[[], bool] | None) -> bool:
         """Whether the run is over (see :mod:`~driftline.consumers.stopping`); an
@@ -236,8 +240,12 @@ class Worker:
         """Checkpoint every task with unsaved progress, commit, leave the group.
 
         A task holding a batch that was not written out (the worker is stopped at once
-        while waiting for a service) is not checkpointed: its next owner replays it.
+        while waiting for a service, or its write failed) is not checkpointed.
         """
+        try:
+            self.writes.collect()  # the write in flight
+        finally:
+            self.writes.close()
         with self._lock:
             self.checkpointer.save_clean()
             # The last batch's latency is written with the next batch: there is none now.
@@ -261,6 +269,7 @@ class Worker:
     def on_revoked(self, partitions: set[int]) -> None:
         """Revoked partitions: checkpoint their tasks (unless dirty), then let them go."""
         with self._lock:
+            self.writes.settle()
             for held in self.partitions.revoke(partitions):
                 # saved with the offset it reached, which its next owner seeks to; nothing
                 # is committed from here (after the revocation it could only move the
@@ -275,10 +284,6 @@ class Worker:
         self.partitions.assign(partitions, self.monotonic())
         if partitions:
             log.info("assigned partitions %s", sorted(partitions))
-
-    def _written(self, predictions: Sequence[Prediction]) -> None:
-        """A batch's predictions are in Redis: their event-to-Redis latency, now."""
-        self.partitions.observe_latency(predictions, self.clock())
 
     def snapshots(self) -> list[dict[str, Any]]:
         """The metrics snapshots of the tasks held now (safe against a rebalance)."""
@@ -322,24 +327,22 @@ class Worker:
                 if len(usable) > made.ticks:
                     held.quiet_since = now
             for held in done:
-                held.dirty = held.in_step = True
+                held.in_step = True
                 self.partitions_seen.add(held.partition)
+            self.writes.processed(done)
         for partition, offset in seeks.items():
             self._calls.seek(partition, offset)
             self.partitions.mark_in_step(partition)
-        self.outputs.flush(out, {p: plan.records for p, plan in plans.items()})
-        with self._lock:
-            for held in done:
-                held.dirty = False
         self.stats.records += count - ticks
         self.stats.ticks_read += ticks
         self.stats.batches += 1
-        took = time.perf_counter() - began
-        self.stats.batch_seconds.add(took)
-        self.stats.batch_s += took
-        if self.on_batch is not None:
-            self.on_batch(self, out.predictions)
+        write = self.outputs.start(out, {p: plan.records for p, plan in plans.items()})
+        self.writes.send(write, done, time.perf_counter() - began, self._written)
         return count - ticks
+
+    def _written(self, write: BatchWrite) -> None:
+        if self.on_batch is not None:
+            self.on_batch(self, write.batch.predictions)
 
     def _plan(self, batch: Mapping[int, Sequence[InputRecord]]) -> dict[int, Plan]:
         """Tasks for the batch's partitions (restored on first sight), then, outside the

@@ -144,9 +144,23 @@ class ConfluentRecordSource:
         return self._watermarks(partition)[0]
 
     def lag(self) -> int:
-        return sum(self.lags().values())
+        """The records left to read, from the broker's watermarks now (a bounded run stops
+        on it, so it is never read from a fetch's older figures)."""
+        return sum(self._lags(cached=False).values())
 
     def lags(self) -> dict[int, int]:
+        """The lag per partition for the gauges: a partition read from counts from the
+        high watermark librdkafka keeps from its fetches (no round trip); the others ask
+        the broker."""
+        return self._lags(cached=True)
+
+    def _cached_high(self, partition: int) -> int | None:
+        marks = self.consumer.get_watermark_offsets(self._tp(partition), cached=True)
+        if marks is None or int(marks[1]) < 0:  # not fetched yet
+            return None
+        return int(marks[1])
+
+    def _lags(self, *, cached: bool) -> dict[int, int]:
         assigned = sorted(self.assignment())
         if not assigned:
             return {}
@@ -164,8 +178,12 @@ class ConfluentRecordSource:
             committed = {tp.partition: tp.offset for tp in answered}
         lags = {}
         for partition in assigned:
-            low, high = self._watermarks(partition)
             position = self._next.get(partition, positions[partition])
+            high = self._cached_high(partition) if cached and position >= 0 else None
+            if high is not None:
+                lags[partition] = max(0, high - position)
+                continue
+            low, high = self._watermarks(partition)
             if position < 0:  # nothing read, no seek: where the group's offset says
                 position = committed.get(partition, OFFSET_INVALID)
             if position < 0:  # no committed offset either: auto.offset.reset=earliest

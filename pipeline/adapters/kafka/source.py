@@ -72,14 +72,25 @@ class KafkaRecordSource:
         return int(self.consumer.beginning_offsets([tp])[tp])
 
     def lag(self) -> int:
-        return sum(self.lags().values())
-
-    def lags(self) -> dict[int, int]:
+        """The records left to read, from the broker's end offsets now (a round trip: a
+        bounded run stops on it, so it is never read from a fetch's older figures)."""
         assigned = list(self.consumer.assignment())
         if not assigned:
-            return {}
+            return 0
         ends = self.consumer.end_offsets(assigned)
-        return {tp.partition: max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned}
+        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
+
+    def lags(self) -> dict[int, int]:
+        """The lag per partition for the gauges: from the high watermark the last fetch
+        brought back (no round trip), from the end offsets for a partition not fetched
+        yet."""
+        consumer = self.consumer
+        assigned = list(consumer.assignment())
+        ends = {tp: consumer.highwater(tp) for tp in assigned}
+        unknown = [tp for tp, end in ends.items() if end is None]
+        if unknown:
+            ends.update(consumer.end_offsets(unknown))
+        return {tp.partition: max(0, ends[tp] - consumer.position(tp)) for tp in assigned}
 
     def seek(self, partition: int, offset: int) -> None:
         self.consumer.seek(self._tp(partition), offset)

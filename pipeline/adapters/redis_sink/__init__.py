@@ -9,6 +9,8 @@ stale-write check atomic: a prediction whose event time is older than the stored
 dropped, so an out-of-order record never overwrites a fresher prediction. Equal event
 times overwrite, so a deterministic replay rewrites the same values. The fields are
 defined by :mod:`driftline.adapters.prediction_record`, the codec the readers use too.
+Each prediction's values travel once: the script makes its stream entry from its hash's
+values (the stream's fields are a subset of the hash's).
 
 On a single Redis the call is atomic: a failed write applied nothing and can be retried
 as it stands. On a Redis Cluster a script may only touch keys of one node, so the batch is

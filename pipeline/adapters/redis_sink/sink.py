@@ -10,12 +10,12 @@ from typing import Any
 
 import redis
 
-from driftline.adapters.prediction_record import encoded_values, hash_items, stream_items
+from driftline.adapters.prediction_record import hash_items
 from driftline.adapters.quality_log import quality_entry
 from driftline.adapters.redis_clients import REDIS_ERRORS
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.adapters.redis_sink.alerts import AlertsScript
-from driftline.adapters.redis_sink.batch import BatchReply, BatchScript
+from driftline.adapters.redis_sink.batch import BatchReply, BatchScript, Row
 from driftline.core import jsonsafe
 from driftline.core.errors import ServiceUnavailable, WriteRefused
 from driftline.core.events.records import Alert, Prediction
@@ -78,26 +78,30 @@ class RedisSink:
         prediction carries a NaN or infinite probability or label.
         """
         newest: dict[str, int] = {}
-        shared = []
         for index, prediction in enumerate(predictions):
-            shared.append(encoded_values(prediction))
             held = newest.get(prediction.key)
             if held is None or (prediction.event_time, prediction.event_id) >= (
                 predictions[held].event_time,
                 predictions[held].event_id,
             ):
                 newest[prediction.key] = index
-        stream = [stream_items(p, values) for p, values in zip(predictions, shared, strict=True)]
-        hashes = [
-            (self.keys.prediction(predictions[i].key), hash_items(predictions[i], shared[i]))
-            for i in newest.values()
+        hashed = set(newest.values())
+        prediction_key = self.keys.prediction
+        # one row per prediction: its hash's values, which its stream entry is made of
+        rows: list[Row] = [
+            (
+                prediction_key(p.key) if i in hashed else None,
+                p.key,
+                hash_items(p)[1::2],
+            )
+            for i, p in enumerate(predictions)
         ]
         metrics: list[str] = []
         for snap in snapshots:
             metrics += [f"p{snap['partition']}", jsonsafe.dumps(snap)]
-        if not (stream or hashes or metrics):
+        if not (rows or metrics):
             return 0
-        reply = self._batch.send(hashes, stream, metrics)
+        reply = self._batch.send(rows, metrics)
         self.stale_skipped += len(predictions) - reply.stored
         if not reply.metrics_ok:
             self.metrics_refused += 1

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.prediction_record import decode_stream_entry
+from driftline.adapters.prediction_record import decode_stream_entry, encode_hash, encode_stream
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_sink import RedisSink
 from driftline.core.errors import WriteRefused
@@ -60,6 +60,26 @@ def test_one_batch_of_many_keys_reads_back_exactly(client: redis.Redis, namespac
     assert [e.key for e in entries] == [p.key for p in batch]
     assert sorted(reader.task_metrics()) == [0, 3]
     assert sink.stale_skipped == 1
+
+
+def test_hashes_and_stream_entries_hold_exactly_the_codecs_fields_in_order(
+    client: redis.Redis, namespace: str
+):
+    """The script makes each stream entry from the hash's values (they travel once): the
+    entry's fields, their order and their text are still the codec's, as are the hash's."""
+    sink = RedisSink(client, namespace)
+    batch = [_prediction(key, n, minute=n) for n, key in enumerate(KEYS)]
+    batch.append(_prediction(KEYS[0], 99, minute=99))  # the newest of its key: its hash
+    assert sink.write(batch, []) == len(KEYS)
+    entries = [fields for _, fields in client.xrange(f"{namespace}:predictions")]
+    assert [
+        [(name.decode(), value.decode()) for name, value in fields.items()] for fields in entries
+    ] == [list(encode_stream(p).items()) for p in batch]
+    newest = {p.key: p for p in batch}
+    for key, p in newest.items():
+        stored = client.hgetall(f"{namespace}:prediction:{key}")
+        assert {n.decode(): v.decode() for n, v in stored.items()} == encode_hash(p)
+        assert client.pttl(f"{namespace}:prediction:{key}") > 0
 
 
 def test_an_empty_batch_sends_nothing_and_metrics_alone_are_written(

@@ -16,6 +16,8 @@ class Rig:
     """A checkpointer over in-memory partitions, a stub store and a recorded commit."""
 
     def __init__(self, every: int = 10, interval_s: float = 5.0, down: int = 0) -> None:
+        #: Partitions whose last batch's write is in flight (see write_behind).
+        self.writing: set[int] = set()
         self.clock = Clock(0.0)
         self.partitions = Partitions()
         self.store = StubTaskStore(down=down)
@@ -29,6 +31,7 @@ class Rig:
             every=every,
             interval_s=interval_s,
             monotonic=self.clock,
+            in_flight=lambda held: held.partition in self.writing,
         )
 
     def commit(self, offsets: Mapping[int, int]) -> bool:
@@ -135,3 +138,45 @@ def test_a_task_without_an_offset_is_not_saved() -> None:
     held.unsaved = 3
     rig.checkpointer.save_due()
     assert rig.store.saved == []
+
+
+def test_a_partition_whose_write_is_in_flight_is_sealed_now_and_stored_once_written() -> None:
+    rig = Rig(every=10)
+    held = rig.hold(0)
+    rig.process(held, 10)
+    held.dirty = True  # its batch's write is in flight
+    rig.writing.add(0)
+    rig.checkpointer.save_due()
+    assert rig.store.saved == [] and rig.checkpointer.commit() == {}  # sealed, not stored
+    rig.process(held, 4)  # the next batch, processed meanwhile: not in the checkpoint
+    rig.checkpointer.save_due()  # already sealed: not again
+    rig.checkpointer.written()
+    assert rig.store.saved == [(0, 10)] and held.unsaved == 4
+    assert rig.checkpointer.commit() == {0: 10}
+
+
+def test_nothing_sealed_is_stored_when_the_write_failed_or_the_partition_went() -> None:
+    rig = Rig(every=10)
+    failed, revoked = rig.hold(0), rig.hold(1)
+    for held in (failed, revoked):
+        rig.process(held, 10)
+        held.dirty = True
+        rig.writing.add(held.partition)
+    rig.checkpointer.save_due()
+    rig.checkpointer.forget_sealed()
+    rig.checkpointer.written()
+    assert rig.store.saved == []
+    rig.checkpointer.save_due()  # sealed again
+    rig.partitions.revoke({1})
+    rig.checkpointer.written()
+    assert rig.store.saved == [(0, 10)] and rig.checkpointer.commit() == {0: 10}
+
+
+def test_a_dirty_partition_without_a_write_in_flight_is_not_saved() -> None:
+    rig = Rig(every=10)
+    held = rig.hold(0)
+    rig.process(held, 10)
+    held.dirty = True  # processed, its write not sent yet
+    rig.checkpointer.save_due()
+    rig.checkpointer.written()
+    assert rig.store.saved == [] and held.unsaved == 10

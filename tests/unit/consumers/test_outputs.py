@@ -102,7 +102,7 @@ def outputs(journal: Journal, stats: WorkerStats, slept: list[float]) -> Outputs
         _Publisher(journal.publish_alerts),
         retry,
         stats,
-        on_predictions=lambda predictions: journal.calls.append(f"told of {len(predictions)}"),
+        on_predictions=lambda predictions, at: journal.calls.append(f"told of {len(predictions)}"),
     )
 
 
@@ -124,10 +124,10 @@ def test_a_batch_is_written_in_order_predictions_first_dead_letters_last() -> No
     outputs(journal, stats, slept).flush(batch(), {0: [record(o) for o in (1, 2, 3)]})
     assert journal.calls == [
         "predictions",
-        "told of 2",
         "series, alerts, quality log",
         "alerts topic",
         "dead letters",
+        "told of 2",  # once the batch is written whole, with the time Redis took it
     ]
     assert journal.sink.snapshots == {0: {"partition": 0}}
     assert len(journal.sink.predictions) == 2 and list(journal.sink.alerts) == ["0@1:concept"]
@@ -144,7 +144,7 @@ def test_an_empty_batch_writes_only_its_metrics() -> None:
     assert journal.calls == ["predictions", "told of 0"]
 
 
-@pytest.mark.parametrize("failing", [1, 3, 4, 5])
+@pytest.mark.parametrize("failing", [1, 2, 3, 4])
 def test_each_write_waits_out_an_outage_and_only_the_failed_write_is_repeated(
     failing: int,
 ) -> None:

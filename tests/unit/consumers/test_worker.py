@@ -79,6 +79,14 @@ def test_offsets_are_committed_only_after_a_checkpoint_holds_them() -> None:
         saved[task.partition] = task.next_offset
 
     rig.store.save = save  # type: ignore[method-assign]
+    original_store = rig.store.store_sealed
+
+    def store_sealed(sealed: Any) -> int:  # sealed while its batch's write was in flight
+        stored = original_store(sealed)
+        saved[sealed.partition] = sealed.next_offset
+        return stored
+
+    rig.store.store_sealed = store_sealed  # type: ignore[method-assign]
     original_commit = rig.source.commit
 
     def commit(offsets: Any) -> bool:
@@ -123,13 +131,21 @@ def test_a_revoked_partition_moves_with_its_state_and_ends_as_if_it_never_moved(
     first = Rig(topic, checkpoints, config, tasks)
     second = Rig(topic, checkpoints, config, tasks, assign=set())
     batches = [0]
+    poll = first.source.poll
 
     def hand_over(worker: Worker, _predictions: Any) -> None:
         batches[0] += 1
-        if batches[0] == 4:  # mid-stream: partition 1 moves to the second worker
+
+    def revoking_poll(*args: Any) -> Any:
+        # mid-stream, in a poll (where the group's callbacks come) while the last batch's
+        # write is in flight: partition 1 moves to the second worker
+        if batches[0] == 4 and 1 in first.worker.tasks:
+            assert first.worker.writes.in_flight
             first.source.revoke({1})
+        return poll(*args)
 
     first.worker.on_batch = hand_over
+    first.source.poll = revoking_poll  # type: ignore[method-assign]
     first.run(finished=lambda: True)
     assert 1 not in first.worker.tasks and 1 in checkpoints.blobs
     second.source.initial = {1}
@@ -238,10 +254,12 @@ def test_the_stop_flag_ends_the_loop_with_a_checkpoint_and_a_commit() -> None:
     rig = Rig(
         topic, checkpoints, WorkerConfig(max_poll_records=10, checkpoint_every=10**6), task_config()
     )
-    rig.worker.on_batch = lambda worker, _p: stop.set()  # the signal arrives mid-batch
+    # the signal arrives mid-batch: once the first batch is written, while the second one
+    # is processed (its write in flight); the second is written, saved and committed
+    rig.worker.on_batch = lambda worker, _p: stop.set()
     worker = rig.run(stop=stop)
-    assert worker.stats.batches == 1 and worker.stats.records == 10
-    assert checkpoints.saves == [0] and rig.source.committed == {0: 10} and rig.source.closed
+    assert worker.stats.batches == 2 and worker.stats.records == 20
+    assert checkpoints.saves == [0] and rig.source.committed == {0: 20} and rig.source.closed
 
 
 def test_finished_stops_only_once_everything_is_read() -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftline.consumers.ports import RebalanceListener
+from driftline.consumers.tasks import SealedTask
 from driftline.core.errors import ServiceUnavailable
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.model import Observation, Outcome
@@ -300,3 +301,9 @@ class StubTaskStore:
         if task.next_offset is not None:
             self.checkpoints[task.partition] = task.next_offset
         return 100 + task.partition
+
+    def seal(self, task: StubTask) -> SealedTask:
+        return SealedTask(task.partition, b"", task.next_offset)
+
+    def store_sealed(self, sealed: SealedTask) -> int:
+        return self.save(StubTask(sealed.partition, sealed.next_offset))

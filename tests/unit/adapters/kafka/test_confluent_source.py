@@ -53,6 +53,10 @@ class FakeConsumer:
         self.positions: dict[int, int] = {}
         self.committed_offsets: dict[int, int] = {}
         self.watermarks: dict[int, tuple[int, int]] = {}
+        #: The watermarks librdkafka keeps from its fetches, and the partitions whose
+        #: watermarks were asked of the broker.
+        self.fetched: dict[int, tuple[int, int]] = {}
+        self.asked: list[int] = []
         self.seeks: list[tuple[int, int]] = []
         self.commits: list[list[tuple[int, int]]] = []
         self.commit_error: KafkaException | None = None
@@ -97,9 +101,11 @@ class FakeConsumer:
         ]
 
     def get_watermark_offsets(
-        self, tp: TopicPartition, timeout: float, cached: bool
+        self, tp: TopicPartition, timeout: float | None = None, cached: bool = False
     ) -> tuple[int, int]:
-        assert not cached
+        if cached:  # what the last fetch of the partition said (-1001: none yet)
+            return self.fetched.get(tp.partition, (-1001, -1001))
+        self.asked.append(tp.partition)
         return self.watermarks[tp.partition]
 
     def seek(self, tp: TopicPartition) -> None:
@@ -222,6 +228,21 @@ def test_lag_counts_from_what_is_known_of_each_position(
     assert source.lag() == (100 - 90) + (50 - 20) + (30 - 25) + (40 - 5)
     consumer.positions = {3: 38}
     assert source.lag() == 10 + 30 + 5 + 2
+
+
+def test_lag_gauges_read_the_fetched_high_watermark_and_the_stopping_lag_asks(
+    consumer: FakeConsumer, source: ConfluentRecordSource
+) -> None:
+    consumer.assigned = [0, 1]
+    consumer.watermarks = {0: (0, 100), 1: (0, 50)}
+    consumer.ready = [Message(0, 89)]
+    source.poll(0, 10)  # partition 0: read up to 89, its fetch said 95 then
+    consumer.fetched = {0: (-1001, 95)}
+    consumer.committed_offsets = {1: 20}  # partition 1: not read, nothing fetched
+    assert source.lags() == {0: 95 - 90, 1: 50 - 20}
+    assert consumer.asked == [1]  # no round trip for the partition read
+    assert source.lag() == (100 - 90) + (50 - 20)  # a bounded run stops on the broker's
+    assert consumer.asked == [1, 0, 1]
 
 
 def test_a_revoked_partition_forgets_its_position(
