@@ -138,9 +138,10 @@ def _plain(model: type[Observation] | type[Outcome]) -> bool:
 _PLAIN = {model: _plain(model) for model in (Observation, Outcome)}
 _set = object.__setattr__
 # BaseModel's slots, set through their descriptors: no look-up by name per event.
-_set_fields_set = BaseModel.__pydantic_fields_set__.__set__  # type: ignore[attr-defined]
-_set_extra = BaseModel.__pydantic_extra__.__set__  # type: ignore[attr-defined]
-_set_private = BaseModel.__pydantic_private__.__set__  # type: ignore[attr-defined]
+_SLOTS = vars(BaseModel)
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 
 
 def _built(model: Any, fields: dict[str, Any]) -> Any:
