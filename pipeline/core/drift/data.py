@@ -69,7 +69,6 @@ class FeatureMonitor:
         """Feed one observation's features; the alarms it raised (usually none)."""
         alarms: list[Alarm] = []
         numeric = self.numeric
-        psi_mode = self.name == "PSI"
         for name, value in x.items():
             kind = type(value)
             if kind is float or kind is int or kind is bool:
@@ -80,7 +79,7 @@ class FeatureMonitor:
                     detector = numeric[name] = self._numeric_detector()
                 elif value - value != 0:  # NaN or an infinity
                     continue
-                if psi_mode:
+                if self.name == "PSI":
                     psi = detector.update(value)
                     if psi is not None:
                         alarms.append(psi_alarm("feature", name, detector.windows, psi))
