@@ -9,10 +9,14 @@ indexes.
 
 It is only a fast path. It answers ``None`` for anything it does not read exactly as
 fastavro would (a truncated or malformed body, trailing bytes, a varint beyond 64 bits,
-invalid UTF-8, an unknown union branch) and the caller then asks fastavro, whose answer
-or error is the reference. When it does answer, its fields equal fastavro's: a
-hypothesis test compares the two on generated events and on corrupted bodies
-(``tests/unit/core/events/test_avro_direct.py``), and would fail if a shipped schema changed.
+invalid UTF-8, an unknown union branch) and for any event the codec's cheap checks would
+refuse (an empty or over-long id, key or feature name, a non-finite double, an event time
+outside [MIN_EVENT_TIME, MAX_EVENT_TIME)): the checks are made as the bytes are read, so an
+answer is an event's fields ready to be set, and the caller asks fastavro, then pydantic,
+for anything else, whose answer or error is the reference. When it does answer, its fields
+equal fastavro's and pass the codec's checks: a hypothesis test compares the two on
+generated events and on corrupted bodies (``tests/unit/core/events/test_avro_direct.py``),
+and would fail if a shipped schema changed.
 """
 
 from __future__ import annotations
@@ -21,11 +25,18 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from driftline.core.events.model import ID_MAX, NAME_MAX
+from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
+
 __all__ = ["read_observation", "read_outcome"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DOUBLE = struct.Struct("<d").unpack_from
 _ERRORS = (IndexError, ValueError, struct.error, OverflowError)
+_MICROSECOND = timedelta(microseconds=1)
+#: The event time's bounds in microseconds since the epoch, as the body carries it.
+_MIN_MICROS = (MIN_EVENT_TIME - _EPOCH) // _MICROSECOND
+_MAX_MICROS = (MAX_EVENT_TIME - _EPOCH) // _MICROSECOND
 
 
 class _Unread(Exception):
@@ -83,18 +94,42 @@ def _branch(byte: int, shift: int) -> int:
     return (byte >> 1) + shift if byte < 10 - 2 * shift and not byte & 1 else 9
 
 
-def _head(raw: bytes, i: int) -> tuple[dict[str, Any], int]:
-    """``event_id``, ``key`` and ``event_time`` (timestamp-micros), as fastavro gives them."""
-    event_id, i = _text(raw, i)
-    key, i = _text(raw, i)
-    micros, i = _long(raw, i)
-    return {"event_id": event_id, "key": key, "event_time": _EPOCH + timedelta(0, 0, micros)}, i
+def _id(raw: bytes, i: int) -> tuple[str, int]:
+    """An event id or key at ``i``: 1 to ``ID_MAX`` characters, else :class:`_Unread`."""
+    size = raw[i]
+    if size < 0x80 and not size & 1:  # shorter than 64 bytes, the usual case
+        if not size:
+            raise _Unread
+        end = i + 1 + (size >> 1)  # beyond the body: the next read at ``end`` fails
+        return raw[i + 1 : end].decode(), end
+    text, end = _text(raw, i)
+    if not 0 < len(text) <= ID_MAX:
+        raise _Unread
+    return text, end
+
+
+def _time(raw: bytes, i: int) -> tuple[datetime, int]:
+    """``event_time`` (timestamp-micros) as fastavro gives it, within the codec's bounds."""
+    n = int.from_bytes(raw[i : i + 8], "little")
+    if n & 0x8080808080808080 == 0x0080808080808080:  # eight bytes, as every time in bounds
+        n &= 0x7F7F7F7F7F7F7F7F  # the seven-bit groups, gathered pairwise: no loop
+        n = (n & 0x007F007F007F007F) | ((n & 0x7F007F007F007F00) >> 1)
+        n = (n & 0x00003FFF00003FFF) | ((n & 0x3FFF00003FFF0000) >> 2)
+        n = (n & 0x0FFFFFFF) | ((n & 0x0FFFFFFF00000000) >> 4)
+        micros, i = (n >> 1) ^ -(n & 1), i + 8
+    else:
+        micros, i = _long(raw, i)
+    if not _MIN_MICROS <= micros < _MAX_MICROS:
+        raise _Unread
+    return _EPOCH + timedelta(0, 0, micros), i
 
 
 def read_observation(raw: bytes, start: int) -> dict[str, Any] | None:
     """The fields of the observation body at ``raw[start:]``, or ``None`` (ask fastavro)."""
     try:
-        fields, i = _head(raw, start)
+        event_id, i = _id(raw, start)
+        key, i = _id(raw, i)
+        event_time, i = _time(raw, i)
         features: dict[str, Any] = {}
         count, i = _long(raw, i)
         while count:
@@ -104,13 +139,20 @@ def read_observation(raw: bytes, start: int) -> dict[str, Any] | None:
             for _ in range(count):
                 size = raw[i]
                 if size < 0x80 and not size & 1:  # a name shorter than 64 bytes
+                    if not size:
+                        return None
                     end = i + 1 + (size >> 1)
                     name = raw[i + 1 : end].decode()
                 else:
                     name, end = _text(raw, i)
+                    if not 0 < len(name) <= NAME_MAX:
+                        return None
                 branch = raw[end]  # one byte: the indexes 0..4 zig-zag to 0..8
                 if branch == 6:  # a double, the usual case
-                    features[name] = _DOUBLE(raw, end + 1)[0]
+                    value = _DOUBLE(raw, end + 1)[0]
+                    if value - value != 0.0:  # inf or NaN
+                        return None
+                    features[name] = value
                     i = end + 9
                 else:
                     features[name], i = _value(raw, end + 1, _branch(branch, 0))
@@ -119,19 +161,19 @@ def read_observation(raw: bytes, start: int) -> dict[str, Any] | None:
         return None
     if i != len(raw):
         return None
-    fields["features"] = features
-    return fields
+    return {"event_id": event_id, "key": key, "event_time": event_time, "features": features}
 
 
 def read_outcome(raw: bytes, start: int) -> dict[str, Any] | None:
     """The fields of the outcome body at ``raw[start:]``, or ``None`` (ask fastavro)."""
     try:
-        fields, i = _head(raw, start)
+        event_id, i = _id(raw, start)
+        key, i = _id(raw, i)
+        event_time, i = _time(raw, i)
         branch = raw[i]  # [boolean, long, double, string]: the null-less union, shifted
         label, i = _value(raw, i + 1, _branch(branch, 1))
     except (_Unread, *_ERRORS):
         return None
-    if i != len(raw):
+    if i != len(raw) or (type(label) is float and label - label != 0.0):
         return None
-    fields["label"] = label
-    return fields
+    return {"event_id": event_id, "key": key, "event_time": event_time, "label": label}

@@ -40,12 +40,20 @@ from datetime import UTC
 from typing import Any, Literal, Protocol
 
 import fastavro
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from driftline.core.errors import DecodeError, EventValidationError, SchemaViolation
 from driftline.core.events.avro_direct import read_observation, read_outcome
 from driftline.core.events.control import CONTROL_SCHEMA_ID, ControlCommand, control_schema
-from driftline.core.events.model import Event, EventKind, Observation, Outcome, avro_schema
+from driftline.core.events.model import (
+    ID_MAX,
+    NAME_MAX,
+    Event,
+    EventKind,
+    Observation,
+    Outcome,
+    avro_schema,
+)
 from driftline.core.events.ticks import TICK_SCHEMA_ID, WatermarkTick, tick_schema
 from driftline.core.times import MAX_EVENT_TIME, MIN_EVENT_TIME
 
@@ -65,6 +73,7 @@ MAGIC_BYTE = 0
 #: Header naming the event kind, for tools that do not decode Avro (kafka-console-consumer).
 KIND_HEADER = "driftline.kind"
 _HEADER = struct.Struct(">bI")
+_BODY = _HEADER.size  # where the Avro body starts
 _MODELS: dict[EventKind, type[Observation] | type[Outcome]] = {
     "observation": Observation,
     "outcome": Outcome,
@@ -76,9 +85,10 @@ _MODELS: dict[EventKind, type[Observation] | type[Outcome]] = {
 # checked here, cheaply: id and name lengths, finite doubles, the event time's bounds. An
 # event that passes is built without a second validation, a large share of a decode's cost
 # (docs/performance.md, change 4); any other goes through pydantic, whose error names the
-# rule broken.
-_ID_MAX = 256
-_NAME_MAX = 128
+# rule broken. The direct readers make the same checks as they read (an event they answer
+# for is built at once); these functions make them on fastavro's fields.
+_ID_MAX = ID_MAX
+_NAME_MAX = NAME_MAX
 
 
 def _fast_common(fields: dict[str, Any]) -> bool:
@@ -127,6 +137,11 @@ def _plain(model: type[Observation] | type[Outcome]) -> bool:
 
 _PLAIN = {model: _plain(model) for model in (Observation, Outcome)}
 _set = object.__setattr__
+# BaseModel's slots, set through their descriptors: no look-up by name per event.
+_SLOTS = vars(BaseModel)
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 
 
 def _built(model: Any, fields: dict[str, Any]) -> Any:
@@ -136,9 +151,9 @@ def _built(model: Any, fields: dict[str, Any]) -> Any:
         return model.model_construct(**fields)
     event = model.__new__(model)
     _set(event, "__dict__", fields)
-    _set(event, "__pydantic_fields_set__", set(fields))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
+    _set_fields_set(event, set(fields))
+    _set_extra(event, None)
+    _set_private(event, None)
     return event
 
 
@@ -204,6 +219,14 @@ class EventCodec:
         }
         self._tick = fastavro.parse_schema(tick_schema())
         self._control = fastavro.parse_schema(control_schema())
+        # The headers of the two event kinds, to their direct reader and model: the common
+        # case's look-ups in one (the registry's answers are fixed when it is made).
+        self._direct: dict[bytes, tuple[Callable[[bytes, int], Any], Any]] = {}
+        for kind in ("observation", "outcome"):
+            schema_id = self._registry.id_for(kind)
+            if self._kind_for(schema_id) == kind:
+                header = _HEADER.pack(MAGIC_BYTE, schema_id)
+                self._direct[header] = (_DIRECT[kind], _MODELS[kind])
 
     def encode(self, event: Event) -> bytes:
         """The wire bytes of an event."""
@@ -234,6 +257,17 @@ class EventCodec:
 
     def decode(self, raw: bytes | None) -> Event | WatermarkTick | ControlCommand:
         """The event (or tick) in ``raw``; a defect raises :class:`DecodeError` with a reason."""
+        if raw is not None:
+            direct = self._direct.get(raw[:_BODY])
+            if direct is not None:  # an event's header: read it straight, checked as read
+                fields = direct[0](raw, _BODY)
+                if fields is not None:
+                    return _built(direct[1], fields)  # type: ignore[no-any-return]
+        return self._decode(raw)
+
+    def _decode(self, raw: bytes | None) -> Event | WatermarkTick | ControlCommand:
+        """:meth:`decode` of anything the direct readers leave: ticks, control commands,
+        defects, events they do not read or whose checks fail (pydantic's error)."""
         if raw is None:
             raise DecodeError("empty-value", "the record has no value (a tombstone?)")
         if len(raw) < _HEADER.size:
@@ -250,9 +284,7 @@ class EventCodec:
             return self._decode_tick(raw)
         if kind == "control":
             return self._decode_control(raw)
-        fields = _DIRECT[kind](raw, _HEADER.size)  # the common case, read straight
-        if fields is None:  # anything unusual: fastavro's answer, or its error
-            fields = self._read(raw, kind)
+        fields = self._read(raw, kind)  # fastavro's answer, or its error
         fast = _FAST[kind](fields)
         if fast is not None:
             return fast

@@ -37,7 +37,9 @@ __all__ = [
     "EventBase",
     "EventKind",
     "FeatureValue",
+    "ID_MAX",
     "Label",
+    "NAME_MAX",
     "Observation",
     "Outcome",
     "avro_schema",
@@ -49,7 +51,10 @@ FeatureValue = StrictBool | StrictInt | StrictFloat | str | None
 #: A label: a class (bool, int or str) or a regression target (float).
 Label = StrictBool | StrictInt | StrictFloat | str
 
-_Id = Annotated[str, Field(min_length=1, max_length=256)]
+#: The longest event id and key, and the longest feature name, in characters.
+ID_MAX = 256
+NAME_MAX = 128
+_Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
 
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -108,7 +113,7 @@ class EventBase(BaseModel):
 class Observation(EventBase):
     """An event that asks for a prediction about the entity ``key``."""
 
-    features: dict[Annotated[str, Field(min_length=1, max_length=128)], FeatureValue]
+    features: dict[Annotated[str, Field(min_length=1, max_length=NAME_MAX)], FeatureValue]
 
     @field_validator("features")
     @classmethod

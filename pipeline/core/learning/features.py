@@ -98,9 +98,11 @@ class FeatureBuilder:
             return {k: v for k, v in raw.items() if v is not None}
         x: dict[str, Any] = {}
         for name, value in raw.items():
-            if value is None:
+            if type(value) is float:  # the usual case first: float() would give it back
+                x[name] = value
+            elif value is None:
                 continue
-            if isinstance(value, bool):
+            elif isinstance(value, bool):
                 x[name] = 1.0 if value else 0.0
             elif isinstance(value, int | float):
                 x[name] = float(value)

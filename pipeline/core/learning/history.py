@@ -172,13 +172,15 @@ class LabelHistory:
             times, labels = slot
             end = len(times) if until is None else bisect.bisect_right(times, until)
             if end:
-                out[f"recent_label[{group}]"] = self._ewm(labels[max(0, end - self.window) : end])
+                out[f"recent_label[{group}]"] = self._ewm(labels, max(0, end - self.window), end)
         return out
 
-    def _ewm(self, labels: list[float]) -> float:
-        mean = labels[0]
-        for y in labels[1:]:
-            mean += self.alpha * (y - mean)
+    def _ewm(self, labels: list[float], start: int, end: int) -> float:
+        """The exponentially weighted mean of ``labels[start:end]``, oldest first."""
+        alpha = self.alpha
+        mean = labels[start]
+        for y in labels[start + 1 : end]:
+            mean += alpha * (y - mean)
         return mean
 
     def update(

@@ -145,6 +145,8 @@ class QualityRules:
         return None
 
     def check_label(self, label: Any, kind: ModelKind, multiclass: bool = True) -> RuleVerdict:
+        if type(label) is bool and kind == "classification":  # the usual case: nothing to check
+            return None
         if kind == "classification" and isinstance(label, float):
             return Rule.LABEL_TYPE, f"a classifier needs a class label, got the number {label}"
         if kind == "classification" and not multiclass and not _is_binary(label):

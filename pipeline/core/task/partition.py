@@ -37,7 +37,7 @@ from driftline.core.drift.watch import DriftWatch
 from driftline.core.errors import DecodeError
 from driftline.core.events.codec import EventCodec
 from driftline.core.events.control import ControlCommand
-from driftline.core.events.model import Observation, Outcome
+from driftline.core.events.model import Event, Observation, Outcome
 from driftline.core.events.records import InputRecord
 from driftline.core.events.ticks import WatermarkTick
 from driftline.core.learning.contenders import ModelSlot
@@ -177,29 +177,21 @@ class PartitionTask:
                 counts["records"] += 1
                 outbox.dead_letter(record, exc.reason, exc.detail, None)
                 continue
-            if isinstance(event, WatermarkTick):
-                counts["watermark_ticks"] += 1
-                out.ticks += 1
-                frontier = state.idle_clock.tick(ingest_time, self.config.idle_watermark_s)
-                if frontier is not None:  # idle long enough: event time moves on
-                    self._advance(frontier, out)
+            exact = type(event)  # the usual two kinds first: no isinstance chain
+            other = exact is not Observation and exact is not Outcome
+            if other and _worker_record(self, event, record, ingest_time, out):
                 continue
-            if isinstance(event, ControlCommand):
-                counts["controls"] += 1
-                out.controls += 1
-                disobeyed = self.ensemble.obey(event, state.max_event_time)
-                if disobeyed is not None:
-                    outbox.dead_letter(record, *disobeyed, None)
-                continue
+            usable: Event = event  # type: ignore[assignment]  # ticks and commands went on
             counts["records"] += 1
-            outbox.event = (event.event_id, event.kind)
-            if isinstance(event, Observation):
-                accepted = self._observe(event, record, ingest_time, processed_at)
+            outbox.event = (usable.event_id, usable.kind)
+            # (mypy does not narrow on a stored type: the two ignores below)
+            if exact is Observation or (exact is not Outcome and isinstance(usable, Observation)):
+                accepted = self._observe(usable, record, ingest_time, processed_at)  # type: ignore[arg-type]
             else:
-                accepted = self._resolve(event, record, ingest_time)
+                accepted = self._resolve(usable, record, ingest_time)  # type: ignore[arg-type]
             if accepted:
-                state.idle_clock.saw(event.event_time, ingest_time)
-                self._advance(event.event_time, out)
+                state.idle_clock.saw(usable.event_time, ingest_time)
+                self._advance(usable.event_time, out)
         counts["pending"] = len(state.pending)
         outbox.points(self.slots.values())
         return out
@@ -367,3 +359,30 @@ class PartitionTask:
             "next_offset": self.state.next_offset,
             "watermark": self.watermark.isoformat() if self.watermark else None,
         }
+
+
+def _worker_record(
+    task: PartitionTask,
+    event: Event | WatermarkTick | ControlCommand,
+    record: InputRecord,
+    ingest_time: datetime,
+    out: TaskOutput,
+) -> bool:
+    """Handle a watermark tick or a control command for ``task``; ``False`` for an event."""
+    state = task.state
+    counts = state.metrics.counts
+    if isinstance(event, WatermarkTick):
+        counts["watermark_ticks"] += 1
+        out.ticks += 1
+        frontier = state.idle_clock.tick(ingest_time, task.config.idle_watermark_s)
+        if frontier is not None:  # idle long enough: event time moves on
+            task._advance(frontier, out)
+        return True
+    if isinstance(event, ControlCommand):
+        counts["controls"] += 1
+        out.controls += 1
+        disobeyed = task.ensemble.obey(event, state.max_event_time)
+        if disobeyed is not None:
+            task.outbox.dead_letter(record, *disobeyed, None)
+        return True
+    return False
