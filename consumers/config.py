@@ -28,6 +28,8 @@ class WorkerConfig:
     retry_max_s: float = 10.0
     #: Write a batch's outputs while the next batch is processed (one write in flight;
     #: see :mod:`driftline.consumers.write_behind`); ``False``: write, then go on.
+    #: :func:`~driftline.consumers.runner.worker_config` turns it on for the confluent
+    #: client only, where it pays.
     write_behind: bool = True
     #: How often the consumer lag per partition is asked of Kafka (for the exposition).
     lag_interval_s: float = 5.0

@@ -68,6 +68,11 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
         "checkpoint_interval_s": settings.checkpoints.interval_s,
         "stall_s": settings.worker.stall_s,
         "assignment_stall_s": settings.worker.stall_s,
+        # Write-behind pays where the client parses records outside the GIL (librdkafka):
+        # kafka-python's network thread parses in Python, so the writer thread's wait only
+        # moves into the poll, while checkpoints sealed beside the writer take longer
+        # (docs/performance.md, "Issue 23").
+        "write_behind": settings.kafka.client == "confluent",
     }
     return WorkerConfig(**(values | bounds))
 

@@ -119,3 +119,15 @@ def test_no_watermark_tick_is_written_on_a_topic_of_the_replay_s_clock() -> None
     assert worker_config(broker).idle_watermark_s == 30
     replay = broker.with_overrides(kafka_timestamps="replay")
     assert worker_config(replay).idle_watermark_s is None
+
+
+def test_write_behind_is_on_for_the_client_that_parses_outside_the_gil() -> None:
+    """librdkafka parses records in C, so writing a batch while the next one is processed
+    overlaps; kafka-python parses in Python and gains nothing from it (docs/performance.md)."""
+    from driftline.adapters.settings import Settings
+    from driftline.consumers.runner import worker_config
+
+    plain = Settings(_env_file=None)
+    assert plain.kafka.client == "kafka-python"
+    assert worker_config(plain).write_behind is False
+    assert worker_config(plain.with_overrides(kafka_client="confluent")).write_behind is True
