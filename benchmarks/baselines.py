@@ -26,6 +26,7 @@ import json
 import struct
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,14 +107,20 @@ def _featurizer_steps(workload: Workload, featurizer: Featurizer) -> list[Step]:
     return steps
 
 
-def bare_loop(settings: Settings, workload: Workload) -> Run:
+def bare_loop(
+    settings: Settings, workload: Workload, ready: Callable[[], object] | None = None
+) -> Run:
     """River and nothing else: every model predicts on each observation's vector and
-    learns when its label comes, on vectors made beforehand (see :class:`BareLoop`)."""
+    learns when its label comes, on vectors made beforehand (see :class:`BareLoop`).
+    ``ready`` is called once they are made, before the clock starts (processes that
+    measure together wait there for each other)."""
     models, featurizer = _models(settings)
     if workload.bare is BareLoop.TASK_CALLS:
         steps = task_steps(settings, workload)
     else:
         steps = _featurizer_steps(workload, featurizer)
+    if ready is not None:
+        ready()
     started = time.perf_counter()
     if len(models) == 1:  # no inner loop: the limit of one model as it stands
         (model,) = models

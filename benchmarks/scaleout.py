@@ -103,17 +103,29 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 
 def bare_run(
-    settings: Settings, samples: int, keys: int, partitions: list[int], part: int | None
+    settings: Settings,
+    samples: int,
+    keys: int,
+    partitions: list[int],
+    part: int | None,
+    barrier: Any = None,
 ) -> tuple[int, float]:
     """In a process of its own: the bare loop on workload (b), or on one partition's part
-    of it. ``(records, loop seconds)``."""
+    of it. ``(records, loop seconds)``. With ``barrier`` (shared by the processes of one
+    measurement), the loops start together once every process has made its vectors:
+    otherwise one process's loop could run while another still builds, and the
+    measurement would not be of N loops at once."""
     whole = synthetic(samples, keys, settings.seed)
     events = (
         whole.events
         if part is None
         else [e for e, p in zip(whole.events, partitions, strict=True) if p == part]
     )
-    run = bare_loop(settings, Workload(whole.name, whole.description, events, whole.overrides))
+    run = bare_loop(
+        settings,
+        Workload(whole.name, whole.description, events, whole.overrides),
+        None if barrier is None else barrier.wait,
+    )
     return run.records, run.seconds
 
 
@@ -121,9 +133,10 @@ def _bare(
     settings: Settings, samples: int, keys: int, partitions: list[int], parts: list[int | None]
 ) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
-    with context.Pool(len(parts)) as pool:
+    with context.Manager() as manager, context.Pool(len(parts)) as pool:
+        barrier = manager.Barrier(len(parts))
         done = pool.starmap(
-            bare_run, [(settings, samples, keys, partitions, part) for part in parts]
+            bare_run, [(settings, samples, keys, partitions, part, barrier) for part in parts]
         )
     records = sum(r for r, _ in done)
     slowest = max(s for _, s in done)
