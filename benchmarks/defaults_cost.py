@@ -8,8 +8,9 @@ No Kafka and no Redis: a :class:`~driftline.core.task.partition.PartitionTask` h
 workload's encoded records in polls of the worker's size (decode, admission, features,
 models, metrics, monitors), as the worker's thread does between a poll and a write. Each
 configuration runs ``--repeat`` times, interleaved, and the best time is kept (the machine
-is shared: the best run is the least disturbed). The models' own calls, recorded from the
-task (:mod:`benchmarks.task_vectors`) and replayed alone, are the floor.
+is shared: the best run is the least disturbed). The models' own calls on the same
+vectors, made beforehand (the bench's bare loop, :func:`benchmarks.baselines.bare_loop`),
+are the floor.
 
 Issue 23 asks the worker for 0.85 of the lean loop: driftline's bookkeeping at most 15%
 over a loop that has none. This table says what each default's share of that budget is,
@@ -22,7 +23,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,11 +32,11 @@ from rich.table import Table
 
 from driftline.adapters.settings import Settings
 from driftline.core.events.records import InputRecord
-from driftline.core.learning.models import build_model
 from driftline.core.task.partition import PartitionTask
 
+from .baselines import bare_loop
 from .common import frozen_heap
-from .task_vectors import Step, input_records, task_steps
+from .task_vectors import input_records, polls
 from .workloads import Workload, WorkloadName, demo, synthetic
 
 __all__ = ["VARIANTS", "main", "measure"]
@@ -58,16 +59,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _polls(records: list[InputRecord], size: int) -> Iterator[list[InputRecord]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]
-
-
 def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
     """One fresh task over ``records`` in the worker's polls: seconds in ``process``."""
     task = PartitionTask(0, settings.task_config())
     spent = 0.0
-    for poll in _polls(records, settings.worker.max_poll_records):
+    for poll in polls(records, settings.worker.max_poll_records):
         at = datetime.fromtimestamp(poll[-1].timestamp_ms / 1000, UTC)
         began = time.perf_counter()
         task.process(poll, at)
@@ -75,33 +71,18 @@ def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
     return spent
 
 
-def models_seconds(settings: Settings, steps: list[Step]) -> float:
-    """The task's models alone, making the calls the task made, on its vectors."""
-    config = settings.task_config()
-    specs = [config.model, *(spec for _, spec in config.challengers)]
-    models: list[Any] = [build_model(spec, config.seed) for spec in specs]
-    began = time.perf_counter()
-    for is_observation, x, label in steps:
-        for model in models:
-            if is_observation:
-                model.predict_proba_one(x)
-            else:
-                model.learn_one(x, label)
-    return time.perf_counter() - began
-
-
 def measure(base: Settings, workload: Workload, repeat: int) -> dict[str, Any]:
     """Microseconds per record of the task under each variant, and of its models alone."""
     settings = workload.settings(base)
     records = input_records(workload)
-    steps = task_steps(settings, workload)
 
     def variant(changes: dict[str, Any]) -> Callable[[], float]:
         changed = settings.with_overrides(**changes)
         return lambda: task_seconds(changed, records)
 
     runs = {name: variant(changes) for name, changes in VARIANTS.items()}
-    runs["the models' own calls alone"] = lambda: models_seconds(settings, steps)
+    # the bench's bare loop: the models' calls on vectors made beforehand (untimed)
+    runs["the models' own calls alone"] = lambda: bare_loop(settings, workload).seconds
     best = dict.fromkeys(runs, float("inf"))
     with frozen_heap():
         for _ in range(repeat):  # interleaved: a busy spell hits every variant alike

@@ -28,7 +28,7 @@ from driftline.core.task.partition import PartitionTask
 
 from .workloads import Workload
 
-__all__ = ["Step", "input_records", "task_steps"]
+__all__ = ["Step", "input_records", "polls", "task_steps"]
 
 #: ``(is_observation, x, label)``: a prediction on ``x``, or learning ``label`` from it.
 Step = tuple[bool, dict[str, Any], Any]
@@ -44,7 +44,8 @@ def input_records(workload: Workload) -> list[InputRecord]:
     ]
 
 
-def _polls(records: list[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+def polls(records: list[InputRecord], size: int) -> Iterator[list[InputRecord]]:
+    """``records`` in polls of ``size``, as the worker is handed them."""
     for start in range(0, len(records), size):
         yield records[start : start + size]
 
@@ -74,6 +75,6 @@ def task_steps(settings: Settings, workload: Workload) -> list[Step]:
     recorder = _Recorder(task.ensemble, steps)
     task.ensemble.predict_one = recorder.predict_one  # type: ignore[method-assign]
     task.ensemble.learn_one = recorder.learn_one  # type: ignore[method-assign]
-    for poll in _polls(input_records(workload), settings.worker.max_poll_records):
+    for poll in polls(input_records(workload), settings.worker.max_poll_records):
         task.process(poll, datetime.fromtimestamp(poll[-1].timestamp_ms / 1000, UTC))
     return steps
