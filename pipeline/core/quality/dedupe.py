@@ -17,7 +17,7 @@ False
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Any
 
 __all__ = ["DedupeWindow", "LabelMemory"]
@@ -172,20 +172,35 @@ class LabelMemory:
     >>> again = pickle.loads(pickle.dumps(memory))
     >>> again.same("c", True), len(again), again.size
     (True, 2, 2)
+
+    The labels live in a plain dict in the order they were (last) put, which a checkpoint
+    joins at C speed (an ordered dict's links made that three times slower, and it was
+    half of a checkpoint's time at 100k keys: ``docs/performance.md``). A deque of the ids
+    as they were put says which is oldest, as in :class:`DedupeWindow`; an id put again
+    leaves a stale appearance behind, counted in ``_stale`` and skipped when evicting.
+    Labels are kept as tokens, one object per distinct label while there are few.
     """
 
     def __init__(self, size: int = 20_000) -> None:
         if size < 1:
             raise ValueError("the label memory needs room for at least one outcome")
         self.size = size
-        self._labels: OrderedDict[str, str] = OrderedDict()
+        self._fill({})
+
+    def _fill(self, labels: dict[str, str]) -> None:
+        self._labels = labels
+        self._order: deque[str] = deque(labels)
+        #: Appearances in ``_order`` of ids put again since: skipped when evicting.
+        self._stale: dict[str, int] = {}
+        #: One token object per distinct (type, label), while there are few of them.
+        self._tokens: dict[tuple[type, Any], str] = {}
 
     def __len__(self) -> int:
         return len(self._labels)
 
     def __getstate__(self) -> dict[str, Any]:
         """Checkpointed as two strings joined by NUL (ids, labels), which pickle in one
-        copy each instead of pair by pair; as the dict when an id or a label holds a NUL."""
+        copy each instead of pair by pair; as the pairs when an id or a label holds a NUL."""
         ids, labels = _SEP.join(self._labels), _SEP.join(self._labels.values())
         n = len(self._labels)
         if ids.count(_SEP) == labels.count(_SEP) == max(0, n - 1):
@@ -195,24 +210,51 @@ class LabelMemory:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.size = state["size"]
         if "items" in state:
-            self._labels = OrderedDict(state["items"])
+            self._fill(dict(state["items"]))
         elif state["n"]:
             pairs = zip(state["ids"].split(_SEP), state["labels"].split(_SEP), strict=True)
-            self._labels = OrderedDict(pairs)
+            self._fill(dict(pairs))
         else:
-            self._labels = OrderedDict()
+            self._fill({})
 
     def put(self, event_id: str, label: Any) -> None:
         labels = self._labels
-        labels.pop(event_id, None)
-        labels[event_id] = _token(label)
+        if labels.pop(event_id, None) is not None:  # its earlier appearance is now stale
+            self._stale[event_id] = self._stale.get(event_id, 0) + 1
+        labels[event_id] = self._token(label)
+        order = self._order
+        order.append(event_id)
         if len(labels) > self.size:
-            labels.popitem(last=False)
+            stale = self._stale
+            while len(labels) > self.size:
+                old = order.popleft()
+                count = stale.get(old)
+                if count:  # an appearance from before the id was put again
+                    if count == 1:
+                        del stale[old]
+                    else:
+                        stale[old] = count - 1
+                    continue
+                del labels[old]
+        if len(order) > 2 * self.size + 64:  # stale appearances of ids put again
+            self._order, self._stale = deque(labels), {}
 
     def same(self, event_id: str, label: Any) -> bool | None:
         """Whether ``label`` is the one remembered for ``event_id`` (``None``: unknown)."""
         held = self._labels.get(event_id)
-        return None if held is None else held == _token(label)
+        return None if held is None else held == self._token(label)
+
+    def _token(self, label: Any) -> str:
+        key = (type(label), label)
+        try:
+            return self._tokens[key]
+        except KeyError:
+            token = _token(label)
+            if len(self._tokens) < 64 and key == key:  # NaN is never equal: never cached
+                self._tokens[key] = token
+            return token
+        except TypeError:  # an unhashable label
+            return _token(label)
 
 
 def _token(label: Any) -> str:

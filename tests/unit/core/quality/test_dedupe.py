@@ -98,6 +98,47 @@ def test_a_label_memory_survives_a_checkpoint_as_it_was(
         assert again.same(event_id, label) == memory.same(event_id, label)
 
 
+LABEL_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "put", "put", "same", "restore"]),
+        st.sampled_from(["a", "b", "c", "d", "e", "x\x00y"]),
+        st.sampled_from([True, False, 1, 1.0, "1", float("nan"), "n\x00"]),
+    ),
+    max_size=300,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(size=st.integers(min_value=1, max_value=5), ops=LABEL_OPS)
+def test_the_label_memory_equals_an_ordered_dict_through_checkpoints(size: int, ops) -> None:
+    """The reference is the memory as first written: an OrderedDict of tokens, the least
+    recently put forgotten first, an id put again moved to the end."""
+    memory, reference = LabelMemory(size), OrderedDict[str, str]()
+    token = LabelMemory(1)._token
+    for op, event_id, label in ops:
+        if op == "put":
+            memory.put(event_id, label)
+            reference.pop(event_id, None)
+            reference[event_id] = token(label)
+            if len(reference) > size:
+                reference.popitem(last=False)
+        elif op == "same":
+            held = reference.get(event_id)
+            assert memory.same(event_id, label) == (None if held is None else held == token(label))
+        else:
+            memory = pickle.loads(pickle.dumps(memory, protocol=5))
+        assert list(memory._labels.items()) == list(reference.items())
+    assert len(memory._order) <= 2 * size + 64 + 1
+
+
+def test_labels_of_another_type_or_value_differ() -> None:
+    memory = LabelMemory(10)
+    memory.put("a", True)
+    memory.put("n", float("nan"))
+    assert memory.same("a", True) and not memory.same("a", 1) and not memory.same("a", "True")
+    assert not memory.same("a", False) and memory.same("n", float("nan"))
+
+
 def test_dedupe_window_contains_add_and_discard() -> None:
     window = DedupeWindow(2)
     assert not window.contains("a")

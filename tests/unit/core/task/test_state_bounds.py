@@ -176,10 +176,10 @@ CASES = [
     Case(
         "label memory: outcome ids",
         LabelMemory,
-        lambda memory, i: memory.put(f"e{i}", True),
-        len,
+        lambda memory, i: memory.put(f"e{i // 2 if i % 3 else i}", i % 2 == 0),  # some again
+        len,  # (its order queue and stale appearances are in the footprint)
         20_000,
-        30_000,
+        130_000,  # past a rebuild of its order queue
     ),
     Case(
         "pending store: observations and expired ids",
