@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fastavro
+from kafka import TopicPartition
 
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.redis_clients import make_redis
@@ -257,11 +258,27 @@ class _Lean:
         pipe.execute()
 
 
-def lean_loop(settings: Settings, total: int, prefix: str) -> Run:
-    """Batch poll, decode, dict join, one pipelined HSET per key per batch; nothing else."""
+def lean_loop(
+    settings: Settings,
+    total: int,
+    prefix: str,
+    partitions: list[int] | None = None,
+    ready: Callable[[], object] | None = None,
+) -> Run:
+    """Batch poll, decode, dict join, one pipelined HSET per key per batch; nothing else.
+
+    With ``partitions``, those partitions of the topic are assigned (no group), as when
+    several processes share a topic; ``ready`` is called once the loop is set up, before
+    its first poll (a barrier that starts several processes' loops together)."""
     lean = _Lean(settings, prefix)
     consumer = _consumer(settings)
-    consumer.subscribe([settings.topics.events])
+    topic = settings.topics.events
+    if partitions is None:
+        consumer.subscribe([topic])
+    else:
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+    if ready is not None:
+        ready()
     seen = 0
     started = None
     try:

@@ -12,7 +12,12 @@ reports where each record went) once per run. Then, in turn:
   one command, in one consumer group (one partition each once the group settles; the
   merged summary says how many processes ran and which partitions they processed);
 - the limit: the bare River loop (:func:`benchmarks.baselines.bare_loop`) on the whole
-  workload in one process, then on each partition's half in two processes at once.
+  workload in one process, then on each partition's half in two processes at once;
+- beside it, the lean loop (:func:`benchmarks.baselines.lean_loop`) the same way: one
+  process assigned both partitions, then one process per partition at once. It shares
+  the cores with the broker and Redis as the workers do, where the bare loop has them to
+  itself, so its scaling says how much of the limit a loop with Kafka and Redis in it
+  can reach here (data beside the target, not the target's baseline).
 
 What is counted: a worker run's rate is records / the time from its first prediction to
 its last (their ``<ns>:predictions`` stream ids: Redis's clock; the command's summary
@@ -36,7 +41,7 @@ from kafka.partitioner.default import murmur2
 
 from driftline.adapters.settings import Settings
 
-from .baselines import bare_loop
+from .baselines import bare_loop, lean_loop
 from .common import (
     LocalKey,
     WorkerProcess,
@@ -49,7 +54,7 @@ from .common import (
 )
 from .workloads import Workload, synthetic
 
-__all__ = ["TARGET", "bare_run", "main", "scaleout"]
+__all__ = ["TARGET", "bare_run", "lean_run", "main", "scaleout"]
 
 TARGET = 0.85
 PARTITIONS = 2
@@ -148,6 +153,33 @@ def _bare(
     }
 
 
+def lean_run(
+    settings: Settings, total: int, partitions: list[int], barrier: Any
+) -> tuple[int, float]:
+    """In a process of its own: the lean loop on ``partitions`` of the topic, ``total``
+    records; its loop starts once every process of the measurement is set up."""
+    prefix = f"{settings.namespace}:lean-{'-'.join(map(str, partitions))}"
+    run = lean_loop(settings, total, prefix, partitions, barrier.wait)
+    return run.records, run.seconds
+
+
+def _lean(settings: Settings, counts: list[int], parts: list[list[int]]) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(len(parts)) as pool:
+        barrier = manager.Barrier(len(parts))
+        done = pool.starmap(
+            lean_run, [(settings, n, part, barrier) for n, part in zip(counts, parts, strict=True)]
+        )
+    records = sum(r for r, _ in done)
+    slowest = max(s for _, s in done)
+    return {
+        "processes": len(parts),
+        "records": records,
+        "loop_s_by_process": [round(s, 3) for _, s in done],
+        "records_per_s": round(records / slowest),
+    }
+
+
 def scaleout(
     base: Settings,
     local_key: LocalKey,
@@ -172,6 +204,10 @@ def scaleout(
         assert not partitions or placed == partitions, "the same keys went elsewhere"
         partitions = placed
         runs[f"worker_{count}"] = _worker_run(settings, local_key, count, total)
+    runs["lean_1"] = _lean(settings, [total], [list(range(processes))])
+    runs[f"lean_{processes}"] = _lean(
+        settings, [partitions.count(p) for p in range(processes)], [[p] for p in range(processes)]
+    )
     murmur = [_partition_of(key, processes) for key, _ in wire]
     bare_settings = workload.settings(base)
     runs["bare_1"] = _bare(bare_settings, samples, keys, partitions, [None])
@@ -182,7 +218,7 @@ def scaleout(
     def scaling(name: str, rate: str = "records_per_s") -> float | None:
         return _ratio(runs[f"{name}_{processes}"][rate], runs[f"{name}_1"][rate])
 
-    worker, bare = scaling("worker"), scaling("bare")
+    worker, bare, lean = scaling("worker"), scaling("bare"), scaling("lean")
     steady = scaling("worker", "steady_records_per_s")
     measured, measured_steady = _ratio(worker, bare), _ratio(steady, bare)
     return {
@@ -197,11 +233,22 @@ def scaleout(
         "records_by_partition": [partitions.count(p) for p in range(processes)],
         "producer_matches_murmur2": murmur == partitions,
         "runs": runs,
-        "scaling": {"worker": worker, "worker_steady": steady, "bare_loop": bare},
+        "scaling": {
+            "worker": worker,
+            "worker_steady": steady,
+            "bare_loop": bare,
+            "lean_loop": lean,
+        },
         "records_per_s": {
-            f"worker_{n}": runs[f"worker_{n}"]["records_per_s"] for n in (1, processes)
-        }
-        | {f"bare_{n}": runs[f"bare_{n}"]["records_per_s"] for n in (1, processes)},
+            f"{name}_{n}": runs[f"{name}_{n}"]["records_per_s"]
+            for name in ("worker", "bare", "lean")
+            for n in (1, processes)
+        },
+        # Data beside the target: the lean loop's own efficiency against the bare loop
+        # (how far a loop with Kafka and Redis on the same cores scales here), and the
+        # worker's scaling against the lean loop's.
+        "lean_loop_efficiency": _ratio(lean, bare),
+        "worker_over_lean_scaling": _ratio(worker, lean),
         "target": {
             "ratio": "scale-out efficiency: worker scaling / bare loop scaling",
             "at_least": TARGET,

@@ -69,7 +69,7 @@ def _replay(speed: dict[str, float] | None) -> str:
 
 
 def processes_table(section: dict[str, Any]) -> Table:
-    """``consume --processes 1`` and N beside the bare loop's 1 and N processes."""
+    """``consume --processes 1`` and N beside the bare and lean loops' 1 and N processes."""
     n = section["processes"]
     rates, scaling = section["records_per_s"], section["scaling"]
     table = Table(
@@ -84,7 +84,18 @@ def processes_table(section: dict[str, Any]) -> Table:
     table.add_row(
         "bare loop", f"{rates['bare_1']:,}", f"{rates[f'bare_{n}']:,}", f"{scaling['bare_loop']}"
     )
-    table.add_row("scale-out efficiency", "", "", f"{section['target']['measured']}")
+    table.add_row(
+        "lean loop", f"{rates['lean_1']:,}", f"{rates[f'lean_{n}']:,}", f"{scaling['lean_loop']}"
+    )
+    table.add_row(
+        "scale-out efficiency (worker / bare loop)", "", "", f"{section['target']['measured']}"
+    )
+    table.add_row(
+        "lean loop / bare loop (data: with Kafka and Redis on the same cores)",
+        "",
+        "",
+        f"{section['lean_loop_efficiency']}",
+    )
     return table  # fmt: skip
 
 

@@ -69,6 +69,7 @@ def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_pat
     assert processes["processes"] == 2
     assert processes["runs"]["worker_2"]["summary_processes"] == 2
     assert processes["runs"]["worker_2"]["partitions"] == [0, 1]
-    for name in ("worker_1", "worker_2", "bare_1", "bare_2"):
+    for name in ("worker_1", "worker_2", "bare_1", "bare_2", "lean_1", "lean_2"):
         assert processes["records_per_s"][name] > 0, (name, processes["records_per_s"])
+    assert processes["runs"]["lean_2"]["records"] == processes["records"]  # both halves
     assert processes["target"]["at_least"] == 0.85
