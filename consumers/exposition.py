@@ -92,6 +92,12 @@ class WorkerCollector(Collector):
             ("checkpoints", stats.checkpoints, "Checkpoints stored."),
             ("outages", stats.outages, "Outages of Kafka or Redis waited out."),
             ("retries", stats.retries, "Retries made while waiting out outages."),
+            (
+                "redis_full",
+                stats.redis_full,
+                "Times Redis was full (maxmemory under noeviction): the batch held until "
+                "memory freed.",
+            ),
             ("redis_refused", stats.redis_refused, "Predictions Redis refused (dead-lettered)."),
         ):
             yield CounterMetricFamily(f"driftline_worker_{name}", text, value=value)

@@ -21,6 +21,15 @@ waits too (a second signal ends the process at once).
 'written'
 >>> stats.outages, stats.retries, stats.waiting_for, len(slept)
 (1, 2, None, 2)
+
+Redis full is told apart (its own log line, ``waiting_for`` and counter):
+
+>>> from driftline.core.errors import StoreFull
+>>> answers = iter([StoreFull("OOM"), "written"])
+>>> retry("Redis (predictions)", write)
+'written'
+>>> stats.redis_full, stats.outages
+(1, 2)
 >>> 0.05 <= slept[0] <= 0.1 and 0.1 <= slept[1] <= 0.2  # doubling, with jitter
 True
 """
@@ -34,7 +43,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from driftline.consumers.stats import WorkerStats
-from driftline.core.errors import TransientError
+from driftline.core.errors import StoreFull, TransientError
 
 __all__ = ["Retry"]
 
@@ -80,11 +89,8 @@ class Retry:
                 stats.retries += 1
                 if failures == 1:
                     stats.outages += 1
-                    stats.waiting_for = what
                     stats.waiting_since = self.monotonic()
-                    log.warning(
-                        "%s unavailable (%s): waiting, with state and offsets held", what, exc
-                    )
+                self._note(what, exc)
                 delay = min(self.max_s, self.first_s * 2 ** min(failures - 1, 30))
                 self.sleep(delay * self._jitter.uniform(0.5, 1.0))
                 self.keepalive()
@@ -95,3 +101,22 @@ class Retry:
                 stats.waiting_for = None
                 stats.waiting_since = None
             return result
+
+    def _note(self, what: str, exc: TransientError) -> None:
+        """Say what is awaited, once each time it changes: an outage, or Redis full."""
+        stats = self.stats
+        full = isinstance(exc, StoreFull)
+        awaited = f"{what}: Redis full" if full else what
+        if stats.waiting_for == awaited:
+            return
+        stats.waiting_for = awaited
+        if full:
+            stats.redis_full += 1
+            log.error(
+                "Redis is full (maxmemory reached, policy noeviction): %s holds its batch, "
+                "state and offsets until memory frees; free memory or raise maxmemory (%s)",
+                what,
+                exc,
+            )
+        else:
+            log.warning("%s unavailable (%s): waiting, with state and offsets held", what, exc)

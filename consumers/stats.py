@@ -52,6 +52,8 @@ class WorkerStats:
     #: Outages waited out, retries made, and what is awaited now (``None``: nothing).
     outages: int = 0
     retries: int = 0
+    #: Times Redis was found full (``maxmemory`` under ``noeviction``) and waited for.
+    redis_full: int = 0
     #: Predictions Redis could never hold (a key of another type): dead-lettered.
     redis_refused: int = 0
     #: Alerts raised (drift, promotions, rollbacks), control commands obeyed, and the
@@ -87,6 +89,7 @@ class WorkerStats:
             "ticks_written": self.ticks_written,
             "outages": self.outages,
             "retries": self.retries,
+            "redis_full": self.redis_full,
             "redis_refused": self.redis_refused,
             "alerts": self.alerts,
             "controls": self.controls,

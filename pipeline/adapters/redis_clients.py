@@ -35,7 +35,13 @@ from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
 from driftline.adapters.settings import mask_url
-from driftline.core.errors import ConfigError, ServiceUnavailable
+from driftline.core.errors import (
+    ConfigError,
+    DriftlineError,
+    RedisScriptError,
+    ServiceUnavailable,
+    StoreFull,
+)
 
 __all__ = [
     "REDIS_ERRORS",
@@ -46,6 +52,7 @@ __all__ = [
     "make_async_redis",
     "make_redis",
     "nodes_of",
+    "redis_failure",
     "slot_of",
 ]
 
@@ -65,6 +72,34 @@ AsyncRedisClient: TypeAlias = Any
 REDIS_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, RedisClusterException)
 
 K = TypeVar("K", str, bytes)
+
+
+def redis_failure(exc: Exception, what: str) -> DriftlineError:
+    """What a Redis error means for the call that ``what`` names, to be raised ``from exc``:
+
+    - Redis full (``OOM``: ``maxmemory`` reached under ``noeviction``): :class:`StoreFull`,
+      waited out until memory frees;
+    - one of driftline's scripts failing on its own (a Lua error: a bug, not an outage):
+      :class:`RedisScriptError`, which stops the worker;
+    - anything else (no answer, a timeout, a failover's ``READONLY``, ``LOADING``...):
+      :class:`ServiceUnavailable`, waited out.
+
+    >>> type(redis_failure(redis.exceptions.OutOfMemoryError("command not allowed"), "x"))
+    <class 'driftline.core.errors.StoreFull'>
+    >>> type(redis_failure(redis.ResponseError("user_script:3: attempt to index nil"), "x"))
+    <class 'driftline.core.errors.RedisScriptError'>
+    >>> type(redis_failure(redis.ConnectionError("refused"), "x"))
+    <class 'driftline.core.errors.ServiceUnavailable'>
+    """
+    text = str(exc)
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
+        return StoreFull(
+            f"Redis is full (used memory above maxmemory, policy noeviction): {what} waits "
+            f"until memory frees ({text})"
+        )
+    if isinstance(exc, redis.ResponseError) and "user_script:" in text:
+        return RedisScriptError(f"a driftline script failed in Redis ({what}): {text}")
+    return ServiceUnavailable(f"{what}: {exc!r}")
 
 
 def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> RedisClient:

@@ -8,6 +8,8 @@ True
 True
 >>> issubclass(MappingRefused, DecodeError) and issubclass(SourceFileError, ConfigError)
 True
+>>> issubclass(StoreFull, ServiceUnavailable), issubclass(RedisScriptError, TransientError)
+(True, False)
 
 Each error says how the ``driftline`` command exits on it (:class:`ExitCode`, the table
 of docs/reference/cli.md):
@@ -31,12 +33,14 @@ __all__ = [
     "MappingRefused",
     "MissingExtra",
     "PublishError",
+    "RedisScriptError",
     "SchemaRegistryError",
     "SchemaRegistryUnavailable",
     "SchemaViolation",
     "ServiceUnavailable",
     "SourceFileError",
     "StackError",
+    "StoreFull",
     "TransientError",
     "WriteRefused",
 ]
@@ -102,6 +106,16 @@ class TransientError(DriftlineError):
 
 class ServiceUnavailable(TransientError):
     """Kafka or Redis did not answer where the settings say it is."""
+
+
+class StoreFull(ServiceUnavailable):
+    """Redis refused a write because it is full (``maxmemory`` reached under the
+    ``noeviction`` policy): waited out like an outage, until memory frees."""
+
+
+class RedisScriptError(DriftlineError):
+    """One of driftline's Redis scripts failed for a reason waiting cannot mend (a bug in
+    the script, or data it cannot read): the worker stops instead of retrying for ever."""
 
 
 class SchemaRegistryError(DriftlineError):

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from driftline.adapters.checkpoints.files import DirectoryCheckpointStore
-from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
+from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster, redis_failure
 from driftline.adapters.redis_keys import RedisKeys, unlink_all
 from driftline.core.errors import ServiceUnavailable
 
@@ -88,7 +88,7 @@ class RedisCheckpointStore:
             history = self._keys.checkpoint_history(partition)
             kept = self._script(keys=[latest, history], args=[blob, offset, self.keep])
         except REDIS_ERRORS as exc:
-            raise ServiceUnavailable(f"checkpoint {partition} not saved: {exc!r}") from exc
+            raise redis_failure(exc, f"checkpoint {partition} not saved") from exc
         if int(kept) < 0:
             self.history_refused += 1
             log.error(

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftline.adapters.prediction_record import HASH_FIELDS, STREAM_FIELDS
-from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
+from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster, redis_failure
 from driftline.adapters.redis_keys import RedisKeys
-from driftline.core.errors import ServiceUnavailable
 
 __all__ = ["BATCH_BODY", "BatchReply", "BatchScript", "Row"]
 
@@ -43,13 +42,14 @@ if #KEYS == 0 then  -- on a cluster node the keys come after the batch (see Batc
   end
 end
 -- A key holding another type refuses its write (WRONGTYPE): noted, and the rest goes on.
--- Any other error ends the call as an error (an outage, out of memory: retried whole).
+-- Any other error ends the call as that error, its code kept (raised as the reply table):
+-- an outage or OOM is retried whole; a Lua error of the script's own stops the worker.
 local function wrote(reply)
   if type(reply) == 'table' and reply.err then
     if string.sub(reply.err, 1, 9) == 'WRONGTYPE' then
       return false
     end
-    error(reply.err)
+    error(reply)
   end
   return true
 end
@@ -177,14 +177,16 @@ class BatchScript:
         self._maxlen = stream_maxlen
 
     def send(self, rows: list[Row], metrics: list[str]) -> BatchReply:
-        """Write them; a Redis error is a :class:`ServiceUnavailable` (the same call can
-        then be retried: see :mod:`driftline.adapters.redis_sink` for what it may repeat)."""
+        """Write them. A Redis error is a :class:`ServiceUnavailable` (a
+        :class:`StoreFull` when Redis is full), after which the same call can be retried
+        (see :mod:`driftline.adapters.redis_sink` for what it may repeat); a failure of
+        the script itself (a bug) is a :class:`RedisScriptError`, not to be retried."""
         try:
             return self._send(rows, metrics)
         except REDIS_ERRORS as exc:
             if self._cluster:
                 self._node_scripts.clear()  # a moved slot or a restarted node: ask afresh
-            raise ServiceUnavailable(f"Redis did not take the batch: {exc!r}") from exc
+            raise redis_failure(exc, "Redis did not take the batch") from exc
 
     def _send(self, rows: list[Row], metrics: list[str]) -> BatchReply:
         if not self._cluster:

@@ -12,12 +12,12 @@ import redis
 
 from driftline.adapters.prediction_record import hash_items
 from driftline.adapters.quality_log import quality_entry
-from driftline.adapters.redis_clients import REDIS_ERRORS
+from driftline.adapters.redis_clients import REDIS_ERRORS, redis_failure
 from driftline.adapters.redis_keys import RedisKeys
 from driftline.adapters.redis_sink.alerts import AlertsScript
 from driftline.adapters.redis_sink.batch import BatchReply, BatchScript, Row
 from driftline.core import jsonsafe
-from driftline.core.errors import ServiceUnavailable, WriteRefused
+from driftline.core.errors import WriteRefused
 from driftline.core.events.records import Alert, Prediction
 from driftline.core.quality.figures import QualityFinding
 
@@ -64,7 +64,9 @@ class RedisSink:
         Every prediction goes to the stream; for the hashes only the newest prediction of
         each key in the batch is sent (the rest would be overwritten in the same breath),
         and Redis still refuses it if it is older than what is stored. A Redis error is a
-        :class:`ServiceUnavailable`; the same call can then be retried (see
+        :class:`ServiceUnavailable` (:class:`StoreFull` when Redis is full; a
+        :class:`RedisScriptError`, not retried, when the script itself fails); the same
+        call can then be retried (see
         :mod:`driftline.adapters.redis_sink` for what a retry may repeat).
 
         A key that holds another type (a string where a prediction's hash belongs, say)
@@ -158,13 +160,13 @@ class RedisSink:
                 self.alerts_added += self._alerts.add(alerts)
         except redis.ResponseError as exc:
             if not str(exc).startswith("WRONGTYPE"):
-                raise ServiceUnavailable(f"Redis did not take series or alerts: {exc!r}") from exc
+                raise redis_failure(exc, "Redis did not take the series or alerts") from exc
             # a key of another type where a series or the alerts belong: waiting will not
             # mend it, and predictions must not stall behind it
             self.extras_refused += 1
             log.error("a metrics series or alerts key holds another type: not written (%s)", exc)
         except REDIS_ERRORS as exc:
-            raise ServiceUnavailable(f"Redis did not take the series or alerts: {exc!r}") from exc
+            raise redis_failure(exc, "Redis did not take the series or alerts") from exc
 
     def _refusals(
         self, predictions: Sequence[Prediction], newest: dict[str, int], reply: BatchReply

@@ -300,3 +300,45 @@ def test_a_redis_restart_mid_stream_is_waited_out_and_ends_equal(
     text = log.read_text()
     assert "is back after" in text and "Traceback" not in text
     _assert_exact(settings, reference)
+
+
+def test_a_full_redis_is_waited_for_with_the_batch_held_and_ends_equal(
+    services, settings: Settings, reference: dict[str, Any], tmp_path: Path
+):
+    """Redis fills up mid-stream (``maxmemory`` under what it holds, ``noeviction``): the
+    worker says Redis is full (its own log line, counter and ``waiting_for``), holds its
+    batch, state and offsets, goes on once memory frees, and ends as one pass; nothing
+    lost."""
+    if services.source != "local-stack":
+        pytest.skip("fills the Redis started by this test run")
+    settings = _settings(settings, "full")
+    create_topics(settings, partitions=PARTITIONS)
+    publish(settings, EVENTS)
+    client = make_redis(settings.redis.url.get_secret_value())  # type: ignore[union-attr]
+    before = client.config_get("maxmemory*")
+    log, out = tmp_path / "worker.log", tmp_path / "summary.json"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "6", "--json"],
+        env=_env(settings),
+        stdout=out.open("wb"),
+        stderr=log.open("ab"),
+    )
+    try:
+        wait_for(lambda: records_done(settings) >= reference["published"] // 3, 180, "a third")
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", int(client.info("memory")["used_memory"]) // 2)
+        wait_for(lambda: "Redis is full" in log.read_text(), 60, "the worker to say so")
+        held = records_done(settings)
+        for _ in range(10):  # five seconds full: the worker lives on and writes nothing
+            assert worker.poll() is None, log.read_text()[-3000:]
+            assert records_done(settings) == held
+            time.sleep(0.5)
+    finally:
+        client.config_set("maxmemory", before["maxmemory"])
+        client.config_set("maxmemory-policy", before["maxmemory-policy"])
+        client.close()
+    assert worker.wait(timeout=300) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "holds its batch" in text and "is back after" in text and "Traceback" not in text
+    assert json.loads(out.read_text().splitlines()[-1])["redis_full"] >= 1
+    _assert_exact(settings, reference)

@@ -7,7 +7,7 @@ import pytest
 
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
-from driftline.core.errors import PublishError, ServiceUnavailable
+from driftline.core.errors import PublishError, RedisScriptError, ServiceUnavailable, StoreFull
 from tests.unit.consumers.worker_fakes import Clock
 
 
@@ -93,3 +93,49 @@ def test_a_stop_during_the_wait_ends_the_wait() -> None:
     with pytest.raises(SystemExit):
         retry("Redis (predictions)", Outage(stats, failures=5))
     assert stats.waiting_for == "Redis (predictions)"  # what it was waiting for
+
+
+def test_redis_full_is_told_apart_from_an_outage_and_said_again_when_the_reason_changes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An outage, then Redis full, then the answer: what is awaited follows the reason,
+    Redis full gets its own counter and an error line, and the wait is one outage."""
+    stats, slept = WorkerStats(), []
+    retry = Retry(stats, first_s=0.1, max_s=1.0, sleep=slept.append)
+    answers: list[Exception] = [
+        StoreFull("Redis is full"),
+        StoreFull("Redis is full"),
+        ServiceUnavailable("Redis did not answer"),
+    ]
+    seen: list[str | None] = []
+
+    def write() -> str:
+        seen.append(stats.waiting_for)
+        if answers:
+            raise answers.pop()
+        return "written"
+
+    with caplog.at_level("WARNING", logger="driftline.consumers.retry"):
+        assert retry("Redis (predictions)", write) == "written"
+    assert seen == [
+        None,
+        "Redis (predictions)",
+        "Redis (predictions): Redis full",
+        "Redis (predictions): Redis full",
+    ]
+    assert (stats.outages, stats.retries, stats.redis_full, stats.waiting_for) == (1, 3, 1, None)
+    full = [r for r in caplog.records if "Redis is full" in r.getMessage()]
+    assert len(full) == 1 and full[0].levelname == "ERROR"
+    assert "holds its batch" in full[0].getMessage()
+
+
+def test_a_failing_script_is_not_waited_for() -> None:
+    stats, slept = WorkerStats(), []
+    retry = Retry(stats, first_s=0.1, max_s=1.0, sleep=slept.append)
+
+    def write() -> None:
+        raise RedisScriptError("a driftline script failed in Redis: user_script:3: bug")
+
+    with pytest.raises(RedisScriptError):
+        retry("Redis (predictions)", write)
+    assert (stats.outages, slept) == (0, [])

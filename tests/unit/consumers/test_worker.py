@@ -16,7 +16,7 @@ from prometheus_client import generate_latest
 from driftline.consumers.exposition import worker_registry
 from driftline.consumers.tasks import TaskStore
 from driftline.consumers.worker import Worker, WorkerConfig
-from driftline.core.errors import ServiceUnavailable, WriteRefused
+from driftline.core.errors import RedisScriptError, ServiceUnavailable, WriteRefused
 from driftline.core.events.model import Observation
 from driftline.core.events.records import InputRecord
 from driftline.core.learning.features import FeatureConfig
@@ -332,6 +332,41 @@ def test_a_redis_outage_is_waited_out_with_state_and_offsets_held() -> None:
     assert max(rig.slept) <= 2.0 and rig.slept[1] > rig.slept[0] * 1.0  # backing off
     assert outputs(rig.sink) == outputs(reference.sink)
     assert state(worker.tasks) == state(reference.worker.tasks)
+
+
+class BrokenScriptSink(MemorySink):
+    """Writes ``good`` batches, then fails as a Lua error of the batch script would."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.good = good
+        self.calls = 0
+
+    def write(self, predictions: Any, snapshots: Any) -> int:
+        self.calls += 1
+        if self.calls > self.good:
+            raise RedisScriptError("a driftline script failed in Redis: user_script:9: bug")
+        return super().write(predictions, snapshots)
+
+
+def test_a_failing_redis_script_stops_the_worker_instead_of_retrying_for_ever() -> None:
+    """A bug is not an outage: the error reaches the caller at once, and nothing of the
+    batch it failed on is checkpointed or committed (a restart replays it)."""
+    topic = MemoryTopic(1)
+    publish_flights(topic, 40)
+    checkpoints = MemoryCheckpoints()
+    rig = Rig(
+        topic, checkpoints, WorkerConfig(max_poll_records=9, checkpoint_every=5), task_config()
+    )
+    rig.sink = BrokenScriptSink(good=2)
+    rig.worker.sink = rig.sink
+    with pytest.raises(RedisScriptError, match="user_script"):
+        rig.run(finished=lambda: True)
+    assert rig.sink.calls == 3 and rig.worker.stats.outages == 0 and rig.slept == []
+    saved = sorted(checkpoints.kept.get(0, {}))
+    committed = [offset for commit in rig.source.commits for offset in commit.values()]
+    assert saved and max(saved) <= 2 * 9  # nothing past the two batches written
+    assert max(committed, default=0) <= max(saved)
 
 
 def test_a_revoke_during_an_outage_never_checkpoints_the_unwritten_batch() -> None:
