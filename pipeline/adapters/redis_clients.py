@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, TypeAlias, TypeVar
 
@@ -90,6 +91,11 @@ def redis_failure(exc: Exception, what: str) -> DriftlineError:
     <class 'driftline.core.errors.RedisScriptError'>
     >>> type(redis_failure(redis.ConnectionError("refused"), "x"))
     <class 'driftline.core.errors.ServiceUnavailable'>
+    >>> in_script = " script: f, on @user_script:4."
+    >>> type(redis_failure(redis.ResponseError("MASTERDOWN Link down" + in_script), "x"))
+    <class 'driftline.core.errors.ServiceUnavailable'>
+    >>> type(redis_failure(redis.ResponseError("wrong number of arguments" + in_script), "x"))
+    <class 'driftline.core.errors.RedisScriptError'>
     """
     text = str(exc)
     if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
@@ -97,9 +103,15 @@ def redis_failure(exc: Exception, what: str) -> DriftlineError:
             f"Redis is full (used memory above maxmemory, policy noeviction): {what} waits "
             f"until memory frees ({text})"
         )
-    if isinstance(exc, redis.ResponseError) and "user_script:" in text:
+    if type(exc) is redis.ResponseError and "user_script:" in text and not _CODED.match(text):
         return RedisScriptError(f"a driftline script failed in Redis ({what}): {text}")
     return ServiceUnavailable(f"{what}: {exc!r}")
+
+
+#: An error reply that keeps its own code (redis-py strips only ``ERR``): ``READONLY``
+#: (a failover), ``BUSY``, ``MASTERDOWN``, ``WRONGTYPE``... raised inside a script too
+#: (then ``script: ..., on @user_script:N.`` is appended): not a bug of the script's own.
+_CODED = re.compile(r"[A-Z]{3,} ")
 
 
 def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> RedisClient:
