@@ -23,6 +23,7 @@ from driftline.adapters.kafka.alerts import AlertPublisher
 from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_memory import check_for_worker
 from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.registry import event_codec
 from driftline.adapters.settings import CheckpointSettings, Settings
@@ -184,6 +185,7 @@ class WorkerBuilder:
         settings, topics = self.settings, self.settings.topics
         redis_client = make_redis(self.endpoints.redis_url, timeout_s=settings.redis.timeout_s)
         try:
+            check_for_worker(redis_client, settings.checkpoints.store)
             producer = make_worker_producer(self.kafka)
             try:
                 yield Worker(

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from driftline.adapters.prediction_record import StoredPrediction, StreamEntry
 from driftline.adapters.redis_clients import RedisClient, make_redis
 from driftline.adapters.redis_keys import RedisKeys
+from driftline.adapters.redis_memory import memory_policy
 from driftline.read import queries
 from driftline.read.queries import Batch, Call, Query, Step
 from driftline.read.redis_errors import UNREACHABLE, unavailable
@@ -187,6 +188,12 @@ class PredictionsClient:
         saw it last): resumes a stream without a gap, as long as the entries after it are
         still kept (the stream is capped at ``DRIFTLINE_STREAM_MAXLEN``)."""
         return self._read_after(last_id, block_ms=block_ms, count=count, stop=stop)
+
+    def memory_warning(self) -> str | None:
+        """What may be evicted from this Redis when it is full (its ``maxmemory-policy``:
+        see :mod:`driftline.adapters.redis_memory`); ``None``: nothing, or not known."""
+        policy = memory_policy(self._redis)
+        return None if policy is None else policy.warning()
 
     def freshness(self) -> dict[str, Any]:
         """Whether Redis answers and how fast, and the newest prediction's age in seconds

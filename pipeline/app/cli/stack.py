@@ -13,7 +13,7 @@ from driftline.app.cli.services import services_of
 from driftline.app.logs import stderr, stdout
 
 if TYPE_CHECKING:
-    from driftline.stack import StackStatus
+    from driftline.stack import LocalStack, StackStatus
 
 __all__ = ["stack_app"]
 
@@ -110,10 +110,34 @@ def stack_status(ctx: typer.Context, namespace: Namespace = None, as_json: Json 
     down: 'driftline stack up' restarts them); 1 when it is not running (Redis or a
     majority of the brokers down, or nothing started).
     """
-    status = services_of(ctx, namespace).stack.status()
-    _print_status(status, as_json)
+    stack = services_of(ctx, namespace).stack
+    status = stack.status()
+    _print_status(status, as_json, _memory_warnings(stack) if status.running else [])
     if not status.running:
         raise typer.Exit(1)
+
+
+def _memory_warnings(stack: LocalStack) -> list[str]:
+    """What the stack's Redis may evict when full (its ``maxmemory-policy``: see
+    :mod:`driftline.adapters.redis_memory`); nothing when it does not answer (the status
+    says which process is down)."""
+    from driftline.adapters.redis_clients import make_redis
+    from driftline.adapters.redis_memory import memory_policy
+    from driftline.core.errors import DriftlineError
+
+    endpoints = stack.endpoints()
+    if endpoints is None:
+        return []
+    try:
+        client = make_redis(endpoints.redis_url, timeout_s=5.0)
+    except DriftlineError:
+        return []
+    try:
+        policy = memory_policy(client)
+    finally:
+        client.close()
+    warning = None if policy is None else policy.warning()
+    return [warning] if warning else []
 
 
 def _password_file(status: StackStatus) -> str | None:
@@ -124,9 +148,11 @@ def _password_file(status: StackStatus) -> str | None:
     return str(Path(status.secrets_dir) / REDIS_PASSWORD) if status.secrets_dir else None
 
 
-def _print_status(status: StackStatus, as_json: bool) -> None:
+def _print_status(status: StackStatus, as_json: bool, warnings: list[str] | None = None) -> None:
+    warnings = warnings or []
     if as_json:
-        emit_json(status.to_dict() | {"redis_password_file": _password_file(status)})
+        extras = {"redis_password_file": _password_file(status), "warnings": warnings}
+        emit_json(status.to_dict() | extras)
         return
     table = Table(title=f"driftline stack ({status.home})", show_header=True)
     for column in ("process", "pid", "address", "state"):
@@ -159,3 +185,5 @@ def _print_status(status: StackStatus, as_json: bool) -> None:
             "security:          Kafka SASL_SSL (SCRAM-SHA-512, client certificates), Redis TLS "
             "with ACL user; clients: DRIFTLINE_STACK_SECURE=1"
         )
+    for warning in warnings:
+        stdout.print(f"[yellow]warning:[/yellow]           {warning}")

@@ -201,3 +201,7 @@ class Readiness(BaseModel):
     ready: bool
     redis: ServiceCheck
     kafka: ServiceCheck
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what may go wrong while ready: a Redis that evicts predictions when full",
+    )

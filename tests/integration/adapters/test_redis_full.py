@@ -1,12 +1,18 @@
-"""Redis full and a broken script, on the real Redis: ``maxmemory`` under ``noeviction``
-makes every write of the sink and the checkpoint store a :class:`StoreFull` (waited out,
-nothing written), and memory freed lets the same call through; a Lua error of the batch
-script itself is a :class:`RedisScriptError` (a bug: not retried)."""
+"""Redis full, a broken script and eviction policies, on the real Redis: ``maxmemory``
+under ``noeviction`` makes every write of the sink and the checkpoint store a
+:class:`StoreFull` (waited out, nothing written), and memory freed lets the same call
+through; a Lua error of the batch script itself is a :class:`RedisScriptError` (a bug: not
+retried); a policy that evicts is said by ``stack status`` and the readiness's reader, and
+a worker keeping checkpoints in a Redis that evicts any key is refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import redis
@@ -18,6 +24,9 @@ from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.redis_sink import batch as batch_script
 from driftline.core.errors import RedisScriptError, StoreFull
 from driftline.core.events.records import Prediction
+from driftline.read.reader import PredictionsClient
+from tests.conftest import TEST_CHECKPOINT_KEY
+from tests.integration.stack.test_stack_repair import stack_command, status_json
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +90,49 @@ def test_a_lua_error_of_the_batch_script_is_a_script_error_not_an_outage(
     sink = RedisSink(client, namespace)
     with pytest.raises(RedisScriptError, match="user_script"):
         sink.write([_prediction(1)], [])
+
+
+@pytest.fixture
+def policy(client: redis.Redis) -> Iterator[Callable[[str], None]]:
+    """Sets the test's Redis's ``maxmemory-policy``; put back after the test."""
+    try:
+        before = client.config_get("maxmemory-policy")["maxmemory-policy"]
+    except redis.ResponseError as exc:
+        pytest.skip(f"CONFIG is refused here: {exc}")
+    yield lambda name: client.config_set("maxmemory-policy", name)
+    client.config_set("maxmemory-policy", before)
+
+
+def test_an_evicting_redis_is_said_by_stack_status_and_readiness_and_refused_checkpoints(
+    client: redis.Redis,
+    policy: Callable[[str], None],
+    local_stack_home: Path,
+    services: Endpoints,
+    namespace: str,
+):
+    reader = PredictionsClient(client, namespace)
+    assert reader.memory_warning() is None and status_json(local_stack_home)[1]["warnings"] == []
+    policy("volatile-lru")
+    assert "latest predictions may vanish" in (reader.memory_warning() or "")
+    code, status = status_json(local_stack_home)
+    assert code == 0 and "volatile-lru" in status["warnings"][0]
+    text = stack_command(local_stack_home, "status").stdout
+    assert "warning:" in text and "volatile-lru" in text
+    policy("allkeys-lru")  # a worker keeping its checkpoints there is refused at start
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")} | {
+        "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
+        "DRIFTLINE_REDIS_URL": services.redis_url,
+        "DRIFTLINE_NAMESPACE": namespace,
+        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "driftline", "consume", "--until-idle", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "DRIFTLINE_CHECKPOINT_STORE=directory" in done.stderr
+    assert "Traceback" not in done.stderr

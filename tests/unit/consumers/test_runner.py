@@ -25,6 +25,7 @@ class Made:
 
     def __init__(self) -> None:
         self.log: list[str] = []
+        self.policy = "noeviction"
 
     def redis(self, url: str, **options: Any) -> Any:
         self.log.append("redis")
@@ -33,6 +34,9 @@ class Made:
         class Client:
             def register_script(self, body: str) -> Any:
                 return lambda keys=(), args=(): None
+
+            def info(self, section: str) -> dict[str, Any]:
+                return {"maxmemory_policy": made.policy, "maxmemory": 1 << 30}
 
             def close(self) -> None:
                 made.log.append("redis closed")
@@ -96,6 +100,31 @@ def test_a_replay_worker_writes_no_tick_and_names_the_topic_it_reads(made: Made)
         assert worker.ticks is None
         assert worker.outputs.dead_letters.topic == "replayed.dead-letter"  # type: ignore[attr-defined]
         assert worker.outputs.dead_letters.source_topic == "live.events"  # type: ignore[attr-defined]
+
+
+def test_checkpoints_are_refused_a_redis_that_evicts_any_key(
+    made: Made, caplog: pytest.LogCaptureFixture
+) -> None:
+    """allkeys-*: refused with the way out, before the producer is made, the client
+    closed; kept on disk instead, the worker starts and warns; volatile-*: a warning."""
+    made.policy = "allkeys-lru"
+    config = settings()
+    with (
+        pytest.raises(ConfigError, match="DRIFTLINE_CHECKPOINT_STORE=directory"),
+        WorkerBuilder(config, ENDPOINTS).worker(made.source, worker_config(config)),
+    ):
+        pass
+    assert made.log == ["redis", "redis closed"]
+    on_disk = config.with_overrides(checkpoint_store="directory")
+    for policy in ("allkeys-lru", "volatile-lfu"):
+        made.policy = policy
+        with (
+            caplog.at_level("WARNING", logger="driftline.adapters.redis_memory"),
+            WorkerBuilder(on_disk, ENDPOINTS).worker(made.source, worker_config(on_disk)),
+        ):
+            pass
+        assert policy in caplog.text
+    assert "latest predictions may vanish" in caplog.text
 
 
 def test_the_clients_are_closed_when_the_run_fails(made: Made) -> None:

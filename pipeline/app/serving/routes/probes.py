@@ -3,7 +3,8 @@
 ``/livez`` answers 200 as long as the event loop runs (it asks nothing else: a Redis
 outage must not get the server restarted); ``/readyz`` answers 200 when Redis and Kafka
 answer and 503 naming which does not (Kubernetes then stops sending it traffic until
-they are back).
+they are back); its ``warnings`` say what may go wrong while it is ready (a Redis that
+evicts predictions when full).
 """
 
 # No ``from __future__ import annotations``: see driftline.app.serving.routes.
@@ -54,13 +55,27 @@ def readiness(reader: PredictionsClient, lag: Lag | None) -> dict[str, Any]:
     >>> answer = readiness(Down(), lambda: {0: 1})
     >>> answer["ready"], answer["kafka"], answer["redis"]["error"]
     (False, {'reachable': True, 'error': None}, 'Redis did not answer: ConnectionError')
+
+    A Redis that may evict predictions is ready, with a warning:
+
+    >>> class Evicting:
+    ...     def freshness(self):
+    ...         return {}
+    ...     def memory_warning(self):
+    ...         return "Redis evicts keys with a time to live when full"
+    >>> answer = readiness(Evicting(), None)
+    >>> answer["ready"], answer["warnings"]
+    (True, ['Redis evicts keys with a time to live when full'])
     """
+    warning = None
     try:
         reader.freshness()
         redis: dict[str, Any] = {"reachable": True, "error": None}
+        warning = reader.memory_warning()
     except ServiceUnavailable as exc:
         redis = {"reachable": False, "error": str(exc)}
     kafka = kafka_health(lag)
     kafka_check = {"reachable": kafka["reachable"], "error": kafka.get("error")}
     ready = redis["reachable"] and kafka_check["reachable"] is not False
-    return {"ready": ready, "redis": redis, "kafka": kafka_check}
+    warnings = [warning] if warning else []
+    return {"ready": ready, "redis": redis, "kafka": kafka_check, "warnings": warnings}

@@ -71,6 +71,8 @@ class MemoryReader:
         self.entries = [entry(n) for n in range(5)]
         self.down = False
         self.calls: list[str] = []
+        #: What ``memory_warning`` says (a Redis that evicts predictions when full).
+        self.eviction: str | None = None
 
     def _check(self, name: str) -> None:
         self.calls.append(name)
@@ -108,6 +110,10 @@ class MemoryReader:
     def freshness(self) -> dict[str, Any]:
         self._check("freshness")
         return {"ping_s": 0.001, "last_prediction_id": "1-0", "last_prediction_age_s": 1.5}
+
+    def memory_warning(self) -> str | None:
+        self._check("memory_warning")
+        return self.eviction
 
     # the feed's surface (driftline.read.feed.PredictionsFeed): awaited, as the server does
 

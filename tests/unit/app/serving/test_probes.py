@@ -26,6 +26,7 @@ def test_ready_when_redis_and_kafka_answer() -> None:
         "ready": True,
         "redis": {"reachable": True, "error": None},
         "kafka": {"reachable": True, "error": None},
+        "warnings": [],
     }
     unchecked = client_of(MemoryReader(), None).get("/readyz").json()  # no Kafka to ask
     assert unchecked["ready"] is True and unchecked["kafka"]["reachable"] is None
@@ -49,3 +50,11 @@ def test_not_ready_names_what_is_down() -> None:
     }
     assert answer.json()["kafka"]["reachable"] is True
     assert client_of(reader, lambda: {}).get("/health").status_code == 503  # the report
+
+
+def test_ready_with_a_warning_when_redis_may_evict_predictions() -> None:
+    reader = MemoryReader()
+    reader.eviction = "Redis evicts keys with a time to live when full (volatile-lru)"
+    answer = client_of(reader, lambda: {0: 3}).get("/readyz")
+    assert answer.status_code == 200 and answer.json()["ready"] is True
+    assert answer.json()["warnings"] == [reader.eviction]
