@@ -125,7 +125,8 @@ def extensions_of(relative: str) -> list[Path]:
 
 def build(modules: tuple[str, ...], jobs: int) -> None:
     """Cythonize ``modules`` and build their extensions in place, then write the manifest."""
-    from Cython import __version__ as cython_version
+    from importlib.metadata import version
+
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
 
@@ -160,7 +161,10 @@ def build(modules: tuple[str, ...], jobs: int) -> None:
     finished = time.monotonic()
     MANIFEST.write_text(
         json.dumps(
-            {"cython": cython_version, "modules": {module_name(m): d for m, d in digests.items()}},
+            {
+                "cython": version("cython"),
+                "modules": {module_name(m): d for m, d in digests.items()},
+            },
             indent=1,
             sort_keys=True,
         )
