@@ -190,6 +190,8 @@ def clean() -> None:
         import shutil
 
         shutil.rmtree(BUILD)
+    if BUILD.parent.exists() and not any(BUILD.parent.iterdir()):
+        BUILD.parent.rmdir()
     print(f"removed {removed} files and {BUILD.relative_to(ROOT)}/")
 
 
