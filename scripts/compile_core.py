@@ -155,6 +155,7 @@ def build(modules: tuple[str, ...], jobs: int) -> None:
         "--inplace",
         f"--parallel={jobs}",
         f"--build-temp={BUILD / 'temp'}",
+        f"--build-lib={BUILD / 'lib'}",
     ]
     distribution.parse_command_line()
     distribution.run_commands()
