@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(SUM)
 # .[demo]: the command and the flights demo's data, no more (make demo; [dev] holds it)
 DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
 
-.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit lint bench lock clean
+.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit lint bench lock clean compile clean-compiled
 
 setup: $(STAMP) system-deps kafka-jars registry-jars
 
@@ -63,6 +63,15 @@ test-unit: $(STAMP)
 bench: setup
 	$(BIN)/python -m benchmarks.throughput
 	$(BIN)/python -m benchmarks.defaults_cost
+
+# The per-record path of the pure core compiled with Cython, in place: each listed module's
+# extension beside its .py (scripts/compile_core.py says which and why; about 30 s on two
+# cores). `make clean-compiled` removes them: the .py files are the pure-Python fallback.
+compile: $(STAMP)
+	$(BIN)/python scripts/compile_core.py
+
+clean-compiled:
+	$(PYTHON) scripts/compile_core.py --clean
 
 # 1,000,000 generated payloads through the codec, the quality rules and the task's batch
 # step (atheris if installed, else seeded random bytes): it fails on any exception that

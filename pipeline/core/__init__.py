@@ -6,6 +6,11 @@ Import what you need from its modules; this package exports the version only, so
 importing one module does not load them all.
 """
 
+from driftline.core.compiled import guard as _guard
+
 __all__ = ["__version__"]
 
 __version__ = "0.1.0"
+
+# Modules compiled by `make compile` whose source changed since are imported as source.
+_guard()
