@@ -24,11 +24,6 @@ Left pure, and why:
 
 - ``core/events/model.py``: pydantic models; pydantic builds its validators from the class
   bodies and annotations, the models' own module is where it looks them up.
-- ``core/events/avro_direct.py``: Cython 3.1 refuses its ``except (_Unread, *_ERRORS):``
-  ("starred expression is not allowed here"), valid Python; compiling it would mean changing
-  the code for Cython's sake. It is the largest share of the task's own time left pure (15%
-  on the synthetic stream): with the except clause's tuple bound to a module name, it
-  compiles, its tests pass and the task alone goes from 1.21x to 1.31x (issue 23, Cython 3.1.8).
 - ``core/contract/*`` and ``core/sources/*``: off the synthetic stream's path and under 2% of
   the flights task's time; ``contract/spec.py`` and ``sources/spec.py`` are pydantic models.
 - ``core/compiled.py``: the guard that decides whether the extensions are current; it must
@@ -64,6 +59,7 @@ BUILD = ROOT / "build" / "cython"
 MODULES: tuple[str, ...] = (
     "times",
     "durations",
+    "events/avro_direct",
     "events/codec",
     "events/records",
     "events/ticks",

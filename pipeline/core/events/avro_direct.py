@@ -43,6 +43,11 @@ class _Unread(Exception):
     """Not read here: fastavro decides."""
 
 
+#: What makes a body unreadable here (then fastavro reads it): one name, so that the
+#: except clauses compile with Cython too (it refuses ``except (_Unread, *_ERRORS)``).
+_UNREADABLE = (_Unread, *_ERRORS)
+
+
 def _long(raw: bytes, i: int) -> tuple[int, int]:
     """A zig-zag varint at ``i`` that fits 64 bits (fastavro's ``long64``), and the index
     after it. A longer one, which fastavro would wrap around, is left to it."""
@@ -157,7 +162,7 @@ def read_observation(raw: bytes, start: int) -> dict[str, Any] | None:
                 else:
                     features[name], i = _value(raw, end + 1, _branch(branch, 0))
             count, i = _long(raw, i)
-    except (_Unread, *_ERRORS):
+    except _UNREADABLE:
         return None
     if i != len(raw):
         return None
@@ -172,7 +177,7 @@ def read_outcome(raw: bytes, start: int) -> dict[str, Any] | None:
         event_time, i = _time(raw, i)
         branch = raw[i]  # [boolean, long, double, string]: the null-less union, shifted
         label, i = _value(raw, i + 1, _branch(branch, 1))
-    except (_Unread, *_ERRORS):
+    except _UNREADABLE:
         return None
     if i != len(raw) or (type(label) is float and label - label != 0.0):
         return None
