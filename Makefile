@@ -7,10 +7,14 @@ SUM    := $(shell cat constraints.txt pyproject.toml | cksum | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(SUM)
 # .[demo]: the command and the flights demo's data, no more (make demo; [dev] holds it)
 DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
+# The core's per-record path compiled in place (scripts/compile_core.py): rebuilt when a
+# core source changes; without a C compiler the core stays pure Python.
+COMPILED := pipeline/core/compiled.json
+CORE_SOURCES := $(wildcard pipeline/core/*.py pipeline/core/*/*.py)
 
-.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit lint bench lock clean compile clean-compiled
+.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit test-pure lint bench lock clean compile clean-compiled
 
-setup: $(STAMP) system-deps kafka-jars registry-jars
+setup: $(STAMP) $(COMPILED) system-deps kafka-jars registry-jars
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +62,16 @@ test: setup browser-deps promtool
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not e2e"
 
+# The pure-Python fallback (CI, after `make test` on the compiled core): the unit tests (the
+# compiled modules' doctests with them), River equivalence and recovery after SIGKILL, on the
+# .py files; the core is compiled again after.
+test-pure: setup
+	$(BIN)/python scripts/compile_core.py --clean
+	$(BIN)/python -m pytest -m "not integration and not e2e" && \
+	  $(BIN)/python -m pytest -q tests/integration/consumers/test_river_equivalence.py \
+	    tests/integration/consumers/test_recovery.py; \
+	  status=$$?; $(BIN)/python scripts/compile_core.py --optional; exit $$status
+
 # The worker against its baselines (throughput, latency, start-up, processes, memory),
 # then what each default costs on the task alone (docs/performance.md).
 bench: setup
@@ -69,6 +83,9 @@ bench: setup
 # cores). `make clean-compiled` removes them: the .py files are the pure-Python fallback.
 compile: $(STAMP)
 	$(BIN)/python scripts/compile_core.py
+
+$(COMPILED): $(STAMP) $(CORE_SOURCES) scripts/compile_core.py
+	@$(BIN)/python scripts/compile_core.py --optional
 
 clean-compiled:
 	$(PYTHON) scripts/compile_core.py --clean
@@ -99,6 +116,7 @@ lock:
 	rm -rf .lock-venv
 
 clean:
+	$(PYTHON) scripts/compile_core.py --clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 
 # Secrets of docker-compose.yml (Redis password, checkpoint key), random, mode 600.

@@ -3,6 +3,7 @@
     python scripts/compile_core.py           # build (make compile)
     python scripts/compile_core.py --clean   # remove what a build left (make clean-compiled)
     python scripts/compile_core.py --list    # the modules it compiles, one a line
+    python scripts/compile_core.py --optional  # build if a C compiler is here (make setup)
 
 Cython compiles the modules' own ``.py`` files as they are (no ``.pyx``, nothing written for
 Cython's sake) into extensions built beside them: ``driftline/core/times.py`` gets
@@ -155,6 +156,7 @@ def build(modules: tuple[str, ...], jobs: int) -> None:
     cythonized = time.monotonic()
     distribution = Distribution({"name": "driftline-core-compiled", "ext_modules": compiled})
     distribution.script_args = [
+        "-q",
         "build_ext",
         "--inplace",
         f"--parallel={jobs}",
@@ -181,6 +183,23 @@ def build(modules: tuple[str, ...], jobs: int) -> None:
     )
 
 
+def missing_toolchain() -> str | None:
+    """What a build needs and this machine lacks (a C compiler, Python's headers, Cython),
+    or ``None``."""
+    import shutil
+    import sysconfig
+    from importlib.util import find_spec
+
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        return f"no C compiler ({compiler})"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        return "no Python headers (Python.h)"
+    if find_spec("Cython") is None:
+        return "no Cython (pip install -e '.[compile]')"
+    return None
+
+
 def clean() -> None:
     """Remove every extension, generated C file and the manifest from the core and build/."""
     removed = 0
@@ -205,7 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clean", action="store_true", help="remove the built extensions")
     parser.add_argument("--list", action="store_true", help="print the modules compiled")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--optional",
+        action="store_true",
+        help="without a C compiler, Python's headers or Cython: say so, stay pure, exit 0",
+    )
     args = parser.parse_args(argv)
+    lacking = None if args.list or args.clean else missing_toolchain()
+    if lacking is not None:
+        print(f"the core stays pure Python: {lacking}")
+        return 0 if args.optional else 1
     if args.list:
         print("\n".join(module_name(m) for m in MODULES))
     elif args.clean:

@@ -44,6 +44,14 @@ def test_make_test_installs_the_suite_and_the_browser(tmp_path: Path):
     assert "scripts/install-browser-deps.sh" in plan
     assert "scripts/ensure-promtool.sh" in plan  # tests/integration/ops checks with it
     assert plan.rstrip().endswith("-m pytest")
+    assert "scripts/compile_core.py --optional" in plan  # the compiled core, where it can be
+
+
+def test_make_test_pure_runs_the_fallback_then_compiles_again(tmp_path: Path):
+    plan = _planned("test-pure", tmp_path)
+    assert "scripts/compile_core.py --clean" in plan
+    assert plan.index("--clean") < plan.index("-m pytest") < plan.rindex("compile_core.py")
+    assert "test_river_equivalence.py" in plan and "test_recovery.py" in plan
 
 
 def test_the_stack_script_installs_no_browser():
