@@ -30,7 +30,10 @@ class AlertPublisher:
                         "topic": self.topic,
                         "key": alert.alert_id.encode(),
                         "value": alert_json(alert).encode(),
-                        "headers": [("driftline.kind", b"alert")],
+                        "headers": [
+                            ("driftline.kind", b"alert"),
+                            ("driftline.id", alert.alert_id.encode()),
+                        ],
                     }
                     for alert in alerts
                 ),

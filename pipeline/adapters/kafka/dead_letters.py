@@ -1,4 +1,14 @@
-"""Dead letters: the original record, untouched, with the reason in its headers."""
+"""Dead letters: the original record, untouched, with the reason in its headers.
+
+Each carries a deterministic id (header ``driftline.id``): the source topic, partition and
+offset of the record and the reason, the same when a replay after a crash publishes it
+again, so a reader keeps the first of each id.
+
+>>> from driftline.core.events.records import DeadLetter
+>>> letter = DeadLetter("undecodable", "bad bytes", 3, 41, b"k", b"\x07", 0)
+>>> dead_letter_id(letter, "ns.events")
+'ns.events:3:41:undecodable'
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,12 @@ from driftline.adapters.kafka.acks import send_acknowledged
 from driftline.core.events.codec import KIND_HEADER
 from driftline.core.events.records import DeadLetter
 
-__all__ = ["DeadLetterPublisher"]
+__all__ = ["DeadLetterPublisher", "dead_letter_id"]
+
+
+def dead_letter_id(letter: DeadLetter, source_topic: str) -> str:
+    """The id of a dead letter: where its record was read, and why it is one."""
+    return f"{letter.topic or source_topic}:{letter.partition}:{letter.offset}:{letter.reason}"
 
 
 class DeadLetterPublisher:
@@ -39,6 +54,7 @@ class DeadLetterPublisher:
 
     def _headers(self, letter: DeadLetter) -> list[tuple[str, bytes]]:
         headers = [
+            ("driftline.id", dead_letter_id(letter, self.source_topic).encode()),
             ("driftline.reason", letter.reason.encode()),
             ("driftline.detail", letter.detail[:1000].encode(errors="replace")),
             ("driftline.source.topic", (letter.topic or self.source_topic).encode()),
