@@ -91,11 +91,16 @@ def redis_failure(exc: Exception, what: str) -> DriftlineError:
     <class 'driftline.core.errors.RedisScriptError'>
     >>> type(redis_failure(redis.ConnectionError("refused"), "x"))
     <class 'driftline.core.errors.ServiceUnavailable'>
+
+    A command's own error raised inside a script is not the script's: a failover's
+    ``READONLY``, a cluster that is down, ``BUSY``... are outages like any other.
+
     >>> in_script = " script: f, on @user_script:4."
     >>> type(redis_failure(redis.ResponseError("MASTERDOWN Link down" + in_script), "x"))
     <class 'driftline.core.errors.ServiceUnavailable'>
-    >>> type(redis_failure(redis.ResponseError("wrong number of arguments" + in_script), "x"))
-    <class 'driftline.core.errors.RedisScriptError'>
+    >>> down = "Script attempted to execute a command while the cluster is down"
+    >>> type(redis_failure(redis.ResponseError(down + in_script), "x"))
+    <class 'driftline.core.errors.ServiceUnavailable'>
     """
     text = str(exc)
     if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in text:
@@ -103,15 +108,16 @@ def redis_failure(exc: Exception, what: str) -> DriftlineError:
             f"Redis is full (used memory above maxmemory, policy noeviction): {what} waits "
             f"until memory frees ({text})"
         )
-    if type(exc) is redis.ResponseError and "user_script:" in text and not _CODED.match(text):
+    if isinstance(exc, redis.ResponseError) and _LUA_ERROR.match(text):
         return RedisScriptError(f"a driftline script failed in Redis ({what}): {text}")
     return ServiceUnavailable(f"{what}: {exc!r}")
 
 
-#: An error reply that keeps its own code (redis-py strips only ``ERR``): ``READONLY``
-#: (a failover), ``BUSY``, ``MASTERDOWN``, ``WRONGTYPE``... raised inside a script too
-#: (then ``script: ..., on @user_script:N.`` is appended): not a bug of the script's own.
-_CODED = re.compile(r"[A-Z]{3,} ")
+#: The errors of a script's own Lua, not of a command it called: a runtime error
+#: (``user_script:3: attempt to index a nil value``, Redis 7) or one of compiling or
+#: running it (Redis 6). A command's error inside a script keeps the command's words and
+#: ends ``script: <sha>, on @user_script:N.``: an outage as outside one.
+_LUA_ERROR = re.compile(r"(ERR )?(user_script:\d+:|Error (compiling|running) script)")
 
 
 def make_redis(url: str, *, check: bool = True, timeout_s: float = 30.0) -> RedisClient:
