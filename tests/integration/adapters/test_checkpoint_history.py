@@ -75,6 +75,23 @@ def test_the_history_keeps_the_k_newest_newest_first(make_store: MakeStore) -> N
     assert again.history(0) == store.history(0)
 
 
+def test_two_writers_of_one_partition_keep_it_bounded_and_never_lose_the_newest(
+    make_store: MakeStore,
+) -> None:
+    """A partition handed back and forth between two workers: each trims by the offsets
+    its last save saw, so the history may hold one more for a save, never loses one of
+    the newest, and settles at its bound."""
+    first, second = make_store(3), make_store(3)
+    saved: list[int] = []
+    for n, store in enumerate([first, first, second, first, second, second, first, first]):
+        offset = 10 * (n + 1)
+        store.save(0, _blob(0, offset), offset)
+        saved.append(offset)
+        kept = [o for o, _ in first.history(0)]
+        assert kept[:3] == saved[::-1][:3] and len(kept) <= 4, (saved, kept)
+    assert [o for o, _ in first.history(0)] == saved[::-1][:3]
+
+
 def test_offsets_order_the_history_not_their_digits(make_store: MakeStore) -> None:
     store = make_store(2)
     for offset in (9, 99, 100, 1000):
