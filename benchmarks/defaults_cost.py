@@ -3,6 +3,7 @@ each one off in turn, beside the models' own calls on the same vectors.
 
     python -m benchmarks.defaults_cost [--workloads synthetic_5k,demo] [--samples 50000]
                                        [--demo-flights 10000] [--repeat 3] [--json]
+    python -m benchmarks.defaults_cost --task-seconds WORKLOAD [--samples ...]  (one run)
 
 No Kafka and no Redis: a :class:`~driftline.core.task.partition.PartitionTask` handles the
 workload's encoded records in polls of the worker's size (decode, admission, features,
@@ -10,7 +11,9 @@ models, metrics, monitors), as the worker's thread does between a poll and a wri
 configuration runs ``--repeat`` times, interleaved, and the best time is kept (the machine
 is shared: the best run is the least disturbed). The models' own calls on the same
 vectors, made beforehand (the bench's bare loop, :func:`benchmarks.baselines.bare_loop`),
-are the floor.
+are the floor. When the core is compiled (``make compile``), the same task with every
+default on runs in a process of its own on the pure-Python core too
+(``DRIFTLINE_PURE_CORE=1``), interleaved with the rest: what compiling gains, in one run.
 
 Issue 23 asks the worker for 0.85 of the lean loop: driftline's bookkeeping at most 15%
 over a loop that has none. This table says what each default's share of that budget is,
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from driftline.adapters.settings import Settings
+from driftline.core.compiled import PURE_VARIABLE, recorded_digests
 from driftline.core.events.records import InputRecord
 from driftline.core.task.partition import PartitionTask
 
@@ -39,7 +45,10 @@ from .common import frozen_heap
 from .task_vectors import input_records, polls
 from .workloads import Workload, WorkloadName, demo, synthetic
 
-__all__ = ["VARIANTS", "main", "measure"]
+__all__ = ["PURE", "VARIANTS", "main", "measure"]
+
+#: The row of the task on the pure-Python core (only when the core is compiled).
+PURE = "every default on, pure-Python core"
 
 #: Each default that can be turned off, and the settings that turn it off.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -71,8 +80,25 @@ def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
     return spent
 
 
-def measure(base: Settings, workload: Workload, repeat: int) -> dict[str, Any]:
-    """Microseconds per record of the task under each variant, and of its models alone."""
+def pure_seconds(workload: str, samples: int, demo_flights: int) -> float:
+    """The task with every default on, in a process whose core is imported as source."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.defaults_cost", "--task-seconds", workload,
+         "--samples", str(samples), "--demo-flights", str(demo_flights)],
+        env=os.environ | {PURE_VARIABLE: "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )  # fmt: skip
+    return float(done.stdout.split()[-1])
+
+
+def measure(
+    base: Settings, workload: Workload, repeat: int, pure: Callable[[], float] | None = None
+) -> dict[str, Any]:
+    """Microseconds per record of the task under each variant, and of its models alone;
+    with ``pure`` (seconds of the same task on the pure-Python core), that too."""
     settings = workload.settings(base)
     records = input_records(workload)
 
@@ -83,6 +109,8 @@ def measure(base: Settings, workload: Workload, repeat: int) -> dict[str, Any]:
     runs = {name: variant(changes) for name, changes in VARIANTS.items()}
     # the bench's bare loop: the models' calls on vectors made beforehand (untimed)
     runs["the models' own calls alone"] = lambda: bare_loop(settings, workload).seconds
+    if pure is not None:
+        runs[PURE] = pure
     best = dict.fromkeys(runs, float("inf"))
     with frozen_heap():
         for _ in range(repeat):  # interleaved: a busy spell hits every variant alike
@@ -124,6 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--demo-flights", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print only the JSON")
+    parser.add_argument("--task-seconds", metavar="WORKLOAD", help="one run, every default on")
     args = parser.parse_args(argv)
     base = Settings()
     chosen: dict[str, Callable[[], Workload]] = {
@@ -133,7 +162,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ),
         WorkloadName.DEMO: lambda: demo(args.demo_flights, base.seed),
     }
-    results = [measure(base, chosen[name](), args.repeat) for name in args.workloads.split(",")]
+    if args.task_seconds:  # one run of the task, every default on (the pure-core row)
+        workload = chosen[args.task_seconds]()
+        seconds = task_seconds(workload.settings(base), input_records(workload))
+        print(json.dumps({"workload": workload.name, "seconds": seconds}), seconds)
+        return {"seconds": seconds}
+    compiled = bool(recorded_digests()) and os.environ.get(PURE_VARIABLE) != "1"
+
+    def pure(name: str) -> Callable[[], float] | None:
+        if not compiled:
+            return None
+        return lambda: pure_seconds(name, args.samples, args.demo_flights)
+
+    results = [
+        measure(base, chosen[name](), args.repeat, pure(name)) for name in args.workloads.split(",")
+    ]
     report = {"results": results}
     if not args.json:
         Console().print(_table(results))

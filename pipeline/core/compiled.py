@@ -6,7 +6,8 @@ extensions beside their ``.py`` files, which the import system then prefers, and
 source that has changed since would silently run the old code; :func:`guard`, run once when
 ``driftline.core`` is imported, hashes the listed sources (about a millisecond) and imports
 the ``.py`` of any that differ, with a warning. Without a manifest (a pure tree) it reads
-nothing further.
+nothing further. ``DRIFTLINE_PURE_CORE=1`` imports every compiled module as source (the
+pure-Python fallback without a rebuild: to compare, or to step through in a debugger).
 
 >>> recorded = {"driftline.core.times": "0" * 64}
 >>> sorted(stale_sources(recorded, CORE))
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CORE",
     "MANIFEST",
+    "PURE_VARIABLE",
     "SourceFirst",
     "guard",
     "recorded_digests",
@@ -43,6 +46,8 @@ __all__ = [
 CORE = Path(__file__).resolve().parent
 MANIFEST = CORE / "compiled.json"
 PREFIX = "driftline.core."
+#: Set to 1: every compiled module is imported from its source.
+PURE_VARIABLE = "DRIFTLINE_PURE_CORE"
 
 
 def source_of(module: str, core: Path = CORE) -> Path:
@@ -100,8 +105,13 @@ class SourceFirst:
 
 
 def guard(manifest: Path = MANIFEST, core: Path = CORE) -> list[str]:
-    """Import the ``.py`` of every compiled module whose source changed since the build."""
-    stale = stale_sources(recorded_digests(manifest), core)
+    """Import the ``.py`` of every compiled module whose source changed since the build
+    (of every compiled module with ``DRIFTLINE_PURE_CORE=1``)."""
+    recorded = recorded_digests(manifest)
+    if recorded and os.environ.get(PURE_VARIABLE) == "1":
+        sys.meta_path.insert(0, SourceFirst({m: source_of(m, core) for m in recorded}))
+        return []
+    stale = stale_sources(recorded, core)
     if stale:
         import logging
 

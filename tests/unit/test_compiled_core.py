@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,22 @@ def test_a_checkpoint_loads_across_builds(tmp_path: Path) -> None:
     assert _side("pure", "read", tree_blob) == (".py", pure_then_tree)
     assert _side("pure", "read", pure_blob) == (".py", pure_then_tree)
     assert suffix == (".so" if "driftline.core.task.partition" in recorded_digests() else ".py")
+
+
+def test_the_pure_core_variable_imports_every_compiled_module_as_source() -> None:
+    """DRIFTLINE_PURE_CORE=1: the fallback without a rebuild (defaults_cost's pure row)."""
+    probe = "from driftline.core.task import partition; print(partition.__file__)"
+
+    def loaded(pure: bool) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "DRIFTLINE_PURE_CORE"}
+        if pure:
+            env["DRIFTLINE_PURE_CORE"] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+            check=True, timeout=120,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    assert loaded(pure=True).endswith("partition.py")
+    compiled = bool(recorded_digests())
+    assert loaded(pure=False).endswith(".so" if compiled else "partition.py")

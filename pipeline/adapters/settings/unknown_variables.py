@@ -39,6 +39,7 @@ READ_ELSEWHERE = frozenset(
         f"{PREFIX}SERVE_PORT",
         f"{PREFIX}METRICS_HOST",
         f"{PREFIX}METRICS_PORT",
+        f"{PREFIX}PURE_CORE",  # driftline.core.compiled: the compiled modules as source
         f"{PREFIX}TEST_ALERTS",
         f"{PREFIX}TESTS_NO_DOCKER",
     }
