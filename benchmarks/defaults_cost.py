@@ -1,8 +1,9 @@
 """What each default costs: the task alone on a workload, with every default on, then with
 each one off in turn, beside the models' own calls on the same vectors.
 
-    python -m benchmarks.defaults_cost [--workloads synthetic_5k,demo] [--samples 50000]
-                                       [--demo-flights 10000] [--repeat 3] [--json]
+    python -m benchmarks.defaults_cost [--workloads synthetic_5k,demo,flights]
+                                       [--samples 50000] [--demo-flights 10000]
+                                       [--flights 20000] [--repeat 3] [--json]
     python -m benchmarks.defaults_cost --task-seconds WORKLOAD [--samples ...]  (one run)
 
 No Kafka and no Redis: a :class:`~driftline.core.task.partition.PartitionTask` handles the
@@ -43,7 +44,7 @@ from driftline.core.task.partition import PartitionTask
 from .baselines import bare_loop
 from .common import frozen_heap
 from .task_vectors import input_records, polls
-from .workloads import Workload, WorkloadName, demo, synthetic
+from .workloads import Workload, WorkloadName, demo, flights, synthetic
 
 __all__ = ["PURE", "VARIANTS", "main", "measure"]
 
@@ -80,11 +81,12 @@ def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
     return spent
 
 
-def pure_seconds(workload: str, samples: int, demo_flights: int) -> float:
+def pure_seconds(workload: str, samples: int, demo_flights: int, events: int) -> float:
     """The task with every default on, in a process whose core is imported as source."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.defaults_cost", "--task-seconds", workload,
-         "--samples", str(samples), "--demo-flights", str(demo_flights)],
+         "--samples", str(samples), "--demo-flights", str(demo_flights),
+         "--flights", str(events)],
         env=os.environ | {PURE_VARIABLE: "1"},
         capture_output=True,
         text=True,
@@ -147,9 +149,10 @@ def _table(results: list[dict[str, Any]]) -> Table:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--workloads", default="synthetic_5k,demo")
+    parser.add_argument("--workloads", default="synthetic_5k,demo,flights")
     parser.add_argument("--samples", type=int, default=50_000, help="synthetic samples")
     parser.add_argument("--demo-flights", type=int, default=10_000)
+    parser.add_argument("--flights", type=int, default=20_000, help="flights events")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print only the JSON")
     parser.add_argument("--task-seconds", metavar="WORKLOAD", help="one run, every default on")
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             args.samples, 5_000, base.seed, name=WorkloadName.SYNTHETIC_5K
         ),
         WorkloadName.DEMO: lambda: demo(args.demo_flights, base.seed),
+        WorkloadName.FLIGHTS: lambda: flights(args.flights, base.seed),
     }
     if args.task_seconds:  # one run of the task, every default on (the pure-core row)
         workload = chosen[args.task_seconds]()
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def pure(name: str) -> Callable[[], float] | None:
         if not compiled:
             return None
-        return lambda: pure_seconds(name, args.samples, args.demo_flights)
+        return lambda: pure_seconds(name, args.samples, args.demo_flights, args.flights)
 
     results = [
         measure(base, chosen[name](), args.repeat, pure(name)) for name in args.workloads.split(",")
