@@ -34,7 +34,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
+import time
 from typing import Any
 
 from kafka.partitioner.default import murmur2
@@ -52,6 +54,7 @@ from .common import (
     prediction_times,
     publish,
 )
+from .cpu import CpuMeter
 from .workloads import Workload, synthetic
 
 __all__ = ["TARGET", "bare_run", "lean_run", "main", "scaleout"]
@@ -70,7 +73,10 @@ def _worker_run(
     settings: Settings, local_key: LocalKey, processes: int, total: int
 ) -> dict[str, Any]:
     args = ("--processes", str(processes), "--until-idle", str(IDLE_S), "--json")
-    with WorkerProcess(settings, local_key, *args, name=f"processes-{processes}") as worker:
+    with (
+        CpuMeter() as meter,
+        WorkerProcess(settings, local_key, *args, name=f"processes-{processes}") as worker,
+    ):
         code = worker.wait(timeout_s=900)
         summary = worker.summary()
         if code or summary.get("records", 0) < total:
@@ -87,6 +93,7 @@ def _worker_run(
         "predictions": len(times),
         "first_to_last_prediction_s": round(span_s, 3),
         "records_per_s": round(records / span_s) if span_s > 0 else 0,
+        "busy_cores": meter.busy_cores(times[0] / 1000, times[-1] / 1000),
         "steady_records_per_s": round(0.8 * records / ((high - low) / 1000)) if high > low else 0,
         "command": f"driftline consume {' '.join(args)}",
         "summary_processes": summary.get("processes", 1),
@@ -155,29 +162,46 @@ def _bare(
 
 def lean_run(
     settings: Settings, total: int, partitions: list[int], barrier: Any
-) -> tuple[int, float]:
+) -> tuple[int, float, float]:
     """In a process of its own: the lean loop on ``partitions`` of the topic, ``total``
-    records; its loop starts once every process of the measurement is set up."""
+    records; its loop starts once every process of the measurement is set up. Records,
+    loop seconds, and the wall-clock time it ended."""
     prefix = f"{settings.namespace}:lean-{'-'.join(map(str, partitions))}"
     run = lean_loop(settings, total, prefix, partitions, barrier.wait)
-    return run.records, run.seconds
+    return run.records, run.seconds, time.time()
 
 
 def _lean(settings: Settings, counts: list[int], parts: list[list[int]]) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, context.Pool(len(parts)) as pool:
+    with context.Manager() as manager, context.Pool(len(parts)) as pool, CpuMeter() as meter:
         barrier = manager.Barrier(len(parts))
         done = pool.starmap(
             lean_run, [(settings, n, part, barrier) for n, part in zip(counts, parts, strict=True)]
         )
-    records = sum(r for r, _ in done)
-    slowest = max(s for _, s in done)
+    records = sum(r for r, _, _ in done)
+    slowest = max(s for _, s, _ in done)
+    ended = max(end for _, _, end in done)
     return {
         "processes": len(parts),
         "records": records,
-        "loop_s_by_process": [round(s, 3) for _, s in done],
+        "loop_s_by_process": [round(s, 3) for _, s, _ in done],
         "records_per_s": round(records / slowest),
+        "busy_cores": meter.busy_cores(ended - slowest, ended),
     }
+
+
+def _cpu_bound(runs: dict[str, dict[str, Any]], processes: int, bare: float | None) -> Any:
+    """What the machine's cores allow: each pipeline's N-process scaling at most
+    ``min(N, cores / busy cores with one process)``, and that over the bare loop's scaling
+    (the efficiency the worker could reach with its one-process CPU cost)."""
+    cores = os.cpu_count() or 1
+    bound: dict[str, Any] = {"cores": cores}
+    for name in ("worker", "lean"):
+        busy = runs[f"{name}_1"].get("busy_cores")
+        scaling = min(processes, cores / busy) if busy else None
+        bound[f"{name}_scaling_at_most"] = None if scaling is None else round(scaling, 3)
+        bound[f"{name}_efficiency_at_most"] = _ratio(scaling, bare)
+    return bound
 
 
 def scaleout(
@@ -249,6 +273,11 @@ def scaleout(
         # worker's scaling against the lean loop's.
         "lean_loop_efficiency": _ratio(lean, bare),
         "worker_over_lean_scaling": _ratio(worker, lean),
+        # The machine's cores busy (every process: workers, broker, Redis) while each ran.
+        # A CPU-bound run of one process that keeps b cores busy can scale to at most
+        # cores / b with N processes (the same work a record on a machine then full).
+        "busy_cores": {name: run.get("busy_cores") for name, run in runs.items()},
+        "cpu_bound": _cpu_bound(runs, processes, bare),
         "target": {
             "ratio": "scale-out efficiency: worker scaling / bare loop scaling",
             "at_least": TARGET,

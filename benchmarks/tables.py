@@ -96,6 +96,20 @@ def processes_table(section: dict[str, Any]) -> Table:
         "",
         f"{section['lean_loop_efficiency']}",
     )
+    busy, bound = section.get("busy_cores") or {}, section.get("cpu_bound") or {}
+    if busy.get("worker_1") is not None:
+        table.add_row(
+            f"cores busy (of {bound.get('cores')}): worker, lean loop",
+            f"{busy.get('worker_1')}, {busy.get('lean_1')}",
+            f"{busy.get(f'worker_{n}')}, {busy.get(f'lean_{n}')}",
+            "",
+        )
+        table.add_row(
+            "efficiency the cores allow the worker (cores / busy with 1, over bare)",
+            "",
+            "",
+            f"{bound.get('worker_efficiency_at_most')}",
+        )
     return table  # fmt: skip
 
 

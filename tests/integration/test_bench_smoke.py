@@ -72,4 +72,6 @@ def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_pat
     for name in ("worker_1", "worker_2", "bare_1", "bare_2", "lean_1", "lean_2"):
         assert processes["records_per_s"][name] > 0, (name, processes["records_per_s"])
     assert processes["runs"]["lean_2"]["records"] == processes["records"]  # both halves
+    assert set(processes["busy_cores"]) >= {"worker_1", "worker_2", "lean_1", "lean_2"}
+    assert processes["cpu_bound"]["cores"] >= 1
     assert processes["target"]["at_least"] == 0.85
