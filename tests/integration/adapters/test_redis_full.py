@@ -7,7 +7,6 @@ a worker keeping checkpoints in a Redis that evicts any key is refused."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,10 +21,11 @@ from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.redis_sink import batch as batch_script
+from driftline.adapters.settings import Settings
 from driftline.core.errors import RedisScriptError, StoreFull
 from driftline.core.events.records import Prediction
 from driftline.read.reader import PredictionsClient
-from tests.conftest import TEST_CHECKPOINT_KEY
+from tests.integration.consumers.final_state import consume_env
 from tests.integration.stack.test_stack_repair import stack_command, status_json
 
 pytestmark = pytest.mark.integration
@@ -107,7 +107,7 @@ def test_an_evicting_redis_is_said_by_stack_status_and_readiness_and_refused_che
     client: redis.Redis,
     policy: Callable[[str], None],
     local_stack_home: Path,
-    services: Endpoints,
+    settings: Settings,
     namespace: str,
 ):
     reader = PredictionsClient(client, namespace)
@@ -119,15 +119,9 @@ def test_an_evicting_redis_is_said_by_stack_status_and_readiness_and_refused_che
     text = stack_command(local_stack_home, "status").stdout
     assert "warning:" in text and "volatile-lru" in text
     policy("allkeys-lru")  # a worker keeping its checkpoints there is refused at start
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")} | {
-        "DRIFTLINE_KAFKA_BOOTSTRAP": services.bootstrap,
-        "DRIFTLINE_REDIS_URL": services.redis_url,
-        "DRIFTLINE_NAMESPACE": namespace,
-        "DRIFTLINE_CHECKPOINT_KEY": TEST_CHECKPOINT_KEY,
-    }
     done = subprocess.run(
         [sys.executable, "-m", "driftline", "consume", "--until-idle", "1"],
-        env=env,
+        env=consume_env(settings, {}),
         capture_output=True,
         text=True,
         timeout=300,
