@@ -367,6 +367,14 @@ def closing_redis(settings: Settings) -> Iterator[RedisClient]:
         client.close()
 
 
+def redis_cpu_s(settings: Settings) -> float:
+    """The CPU seconds Redis has used since it started (``INFO cpu``: its user and system
+    time, every thread of the server): before and after a run, what the run cost Redis."""
+    with closing_redis(settings) as client:
+        info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 # -- figures -------------------------------------------------------------------------------
 def percentiles(values: Sequence[float], points: Iterable[int]) -> dict[str, float]:
     """Nearest-rank percentiles of ``values`` (not empty)."""

@@ -54,7 +54,22 @@ def throughput_table(results: list[dict[str, Any]]) -> Table:
         "checkpoint share",
         *[f"{r['checkpoints']['share_of_worker_time']:.1%}" for r in results],
     )
+    table.add_row("Redis CPU, us a record: worker / lean loop", *[_redis_cpu(r) for r in results])
     return table
+
+
+def _redis_cpu(result: dict[str, Any]) -> str:
+    """What the worker's writes cost Redis a record beside the lean loop's.
+
+    >>> _redis_cpu({"redis_cpu_us_per_record": {"worker": 24.51, "lean_loop": 2.04}})
+    '24.5 / 2.0'
+    >>> _redis_cpu({})
+    '-'
+    """
+    cpu = result.get("redis_cpu_us_per_record") or {}
+    if "worker" not in cpu or "lean_loop" not in cpu:
+        return "-"
+    return f"{cpu['worker']:.1f} / {cpu['lean_loop']:.1f}"
 
 
 def _replay(speed: dict[str, float] | None) -> str:

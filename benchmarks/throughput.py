@@ -48,7 +48,7 @@ from .baselines import (
     plain_consumption,
     plain_consumption_confluent,
 )
-from .common import bench_base, frozen_heap, new_namespace
+from .common import bench_base, frozen_heap, new_namespace, redis_cpu_s
 from .tables import print_tables
 from .workloads import Workload, WorkloadName, demo, flights, replay_speed, synthetic
 
@@ -131,6 +131,15 @@ def measure(
     say(f"{workload.name}: publishing {len(workload.events):,} records ({workload.keys:,} keys)")
     total = publish_records(settings, workload)
     runs: dict[str, Run] = {}
+    #: Redis's CPU seconds during each run that writes to it: what its writes cost Redis.
+    redis_cpu: dict[str, float] = {}
+
+    def on_redis(name: str, run: Callable[[], Any]) -> Any:
+        before = redis_cpu_s(settings)
+        done = run()
+        redis_cpu[name] = redis_cpu_s(settings) - before
+        return done
+
     # The events this process holds are the bench's, not any pipeline's: out of the
     # collector's way for every run alike (the worker tunes the collector on its own too).
     with frozen_heap():
@@ -140,27 +149,39 @@ def measure(
             say(f"{workload.name}: plain consumption")
             runs["plain_consumption"] = plain_consumption(settings, total)
             say(f"{workload.name}: naive pipeline")
-            runs["naive_pipeline"] = naive_pipeline(settings, total, f"{namespace}:naive")
+            runs["naive_pipeline"] = on_redis(
+                "naive_pipeline", lambda: naive_pipeline(settings, total, f"{namespace}:naive")
+            )
             say(f"{workload.name}: lean loop")
-            runs["lean_loop"] = lean_loop(settings, total, f"{namespace}:lean")
+            runs["lean_loop"] = on_redis(
+                "lean_loop", lambda: lean_loop(settings, total, f"{namespace}:lean")
+            )
             # -- the Quix Streams baseline (issue 23, item 2): workloads (b) and (d) --------
             quix = _quix() if workload.name in QUIX_WORKLOADS else None
             if quix is not None and quix.available():
                 say(f"{workload.name}: Quix Streams")
-                runs["quix"] = quix.quix_pipeline(settings, total, f"{namespace}:quix", workload)
+                runs["quix"] = on_redis(
+                    "quix",
+                    lambda: quix.quix_pipeline(settings, total, f"{namespace}:quix", workload),
+                )
         say(f"{workload.name}: worker")
-        runs["worker"], runs["worker_with_startup"], stats = worker_run(settings, total, local_key)
+        runs["worker"], runs["worker_with_startup"], stats = on_redis(
+            "worker", lambda: worker_run(settings, total, local_key)
+        )
         if confluent and not worker_only:
             say(f"{workload.name}: plain consumption, lean loop and worker on confluent-kafka")
             runs["plain_consumption_confluent"] = plain_consumption_confluent(settings, total)
-            runs["lean_loop_confluent"] = lean_loop_confluent(
-                settings, total, f"{namespace}:lean-confluent"
+            runs["lean_loop_confluent"] = on_redis(
+                "lean_loop_confluent",
+                lambda: lean_loop_confluent(settings, total, f"{namespace}:lean-confluent"),
             )
             # The worker's topic, group and keys follow its namespace: the same records again.
             fast = settings.with_overrides(kafka_client="confluent", namespace=f"{namespace}c")
             prepare_topics(fast.kafka, fast.namespace)
             publish_records(fast, workload)
-            runs["worker_confluent"], _, _ = worker_run(fast, total, local_key)
+            runs["worker_confluent"], _, _ = on_redis(
+                "worker_confluent", lambda: worker_run(fast, total, local_key)
+            )
     if worker_only:  # for a profiler: no baselines, no ratios
         return {"workload": workload.name, "records_per_s": {"worker": round(runs["worker"].rate)}}
     pairs = [
@@ -193,6 +214,11 @@ def measure(
         "records": total,
         "keys": workload.keys,
         "records_per_s": {name: round(run.rate) for name, run in runs.items()},
+        # Redis's CPU a record (us) during each run that writes to it: the worker writes a
+        # hash and a stream entry a prediction, the lean loop one HSET a key a batch.
+        "redis_cpu_us_per_record": {
+            name: round(1e6 * seconds / total, 2) for name, seconds in redis_cpu.items()
+        },
         "ratios": ratios,
         "checkpoints": {
             "count": stats["checkpoints"],

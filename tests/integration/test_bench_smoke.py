@@ -54,6 +54,7 @@ def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_pat
         assert {t["ratio"] for t in result["targets"]} >= {"worker / lean_loop"}
         assert result["checkpoints"]["count"] >= 1
         assert result["checkpoints"]["at_most"] == 0.05
+        assert result["redis_cpu_us_per_record"]["worker"] >= 0  # what its writes cost Redis
     # the synthetic workloads carry the Quix Streams target when that baseline ran
     for result in workloads.values():
         rates, ratios = result["records_per_s"], {t["ratio"] for t in result["targets"]}
