@@ -31,7 +31,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from driftline.adapters.redis_clients import REDIS_ERRORS
+from redis.cluster import RedisCluster
+
+from driftline.adapters.redis_clients import REDIS_ERRORS, is_cluster
 from driftline.core.errors import ConfigError
 
 __all__ = ["MemoryPolicy", "check_for_worker", "memory_policy"]
@@ -90,7 +92,10 @@ def memory_policy(client: Any) -> MemoryPolicy | None:
     node's), from ``INFO memory``; ``None`` when Redis does not say (it refuses INFO or
     does not answer: then nothing is known, and nothing is refused on a guess)."""
     try:
-        info = client.info("memory")
+        if is_cluster(client):  # INFO goes to one node unless told: ask every master
+            info = client.info("memory", target_nodes=RedisCluster.PRIMARIES)
+        else:
+            info = client.info("memory")
     except REDIS_ERRORS:
         return None
     sections = [info] if "maxmemory_policy" in info else list(info.values())

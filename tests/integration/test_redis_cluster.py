@@ -23,6 +23,7 @@ from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.prediction_record import encode_hash, encode_stream
 from driftline.adapters.redis_clients import is_cluster, make_redis, nodes_of, slot_of
 from driftline.adapters.redis_keys import RedisKeys
+from driftline.adapters.redis_memory import MemoryPolicy, memory_policy
 from driftline.adapters.settings import StackSettings
 from driftline.consumers.reset import forget_state
 from driftline.core.errors import ConfigError, ServiceUnavailable
@@ -220,6 +221,23 @@ def test_checkpoints_store_load_and_clear_on_a_cluster(cluster_client: Any, name
     assert store.clear() == 12
     assert store.all() == {}
     assert other.all() == {1: b"another namespace"}
+
+
+def test_the_eviction_policy_of_a_cluster_is_its_riskiest_node(
+    cluster_client: Any, namespace: str
+) -> None:
+    """Every master asked (INFO memory is per node): one evicting master is enough for the
+    readiness's warning; put back after."""
+    assert memory_policy(cluster_client) == MemoryPolicy("noeviction", 0)
+    reader = PredictionsClient(cluster_client, namespace)
+    assert reader.memory_warning() is None
+    node = cluster_client.get_primaries()[-1]
+    cluster_client.config_set("maxmemory-policy", "volatile-lru", target_nodes=node)
+    try:
+        assert memory_policy(cluster_client).policy == "volatile-lru"  # type: ignore[union-attr]
+        assert "volatile-lru" in (reader.memory_warning() or "")
+    finally:
+        cluster_client.config_set("maxmemory-policy", "noeviction", target_nodes=node)
 
 
 def test_checkpoint_history_on_a_cluster(cluster_client: Any, namespace: str) -> None:
