@@ -245,16 +245,20 @@ class LabelMemory:
         return None if held is None else held == self._token(label)
 
     def _token(self, label: Any) -> str:
-        key = (type(label), label)
-        try:
-            return self._tokens[key]
-        except KeyError:
-            token = _token(label)
-            if len(self._tokens) < 64 and key == key:  # NaN is never equal: never cached
-                self._tokens[key] = token
-            return token
-        except TypeError:  # an unhashable label
+        kind = type(label)
+        if kind not in _CACHED:  # floats: 0.0 and -0.0 are equal keys, not equal labels
             return _token(label)
+        key = (kind, label)
+        token = self._tokens.get(key)
+        if token is None:
+            token = _token(label)
+            if len(self._tokens) < 64:
+                self._tokens[key] = token
+        return token
+
+
+#: The label types whose equal values have equal tokens (a classifier's classes).
+_CACHED = frozenset({bool, int, str})
 
 
 def _token(label: Any) -> str:

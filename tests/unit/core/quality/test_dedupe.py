@@ -102,7 +102,7 @@ LABEL_OPS = st.lists(
     st.tuples(
         st.sampled_from(["put", "put", "put", "same", "restore"]),
         st.sampled_from(["a", "b", "c", "d", "e", "x\x00y"]),
-        st.sampled_from([True, False, 1, 1.0, "1", float("nan"), "n\x00"]),
+        st.sampled_from([True, False, 1, 1.0, 0.0, -0.0, "1", float("nan"), "n\x00"]),
     ),
     max_size=300,
 )
@@ -137,6 +137,8 @@ def test_labels_of_another_type_or_value_differ() -> None:
     memory.put("n", float("nan"))
     assert memory.same("a", True) and not memory.same("a", 1) and not memory.same("a", "True")
     assert not memory.same("a", False) and memory.same("n", float("nan"))
+    memory.put("z", 0.0)
+    assert not memory.same("z", -0.0)  # equal floats, not the same label text
 
 
 def test_dedupe_window_contains_add_and_discard() -> None:
