@@ -9,7 +9,7 @@ figures ``driftline metrics --json`` prints, typed where their names are fixed a
 >>> PredictionsRequest(keys=["N1", "N2"]).keys
 ['N1', 'N2']
 >>> sorted(Readiness.model_json_schema()["properties"])
-['kafka', 'ready', 'redis']
+['kafka', 'ready', 'redis', 'warnings']
 """
 
 from __future__ import annotations
