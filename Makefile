@@ -12,7 +12,7 @@ DEMO_STAMP := $(VENV)/.installed-demo-$(SUM)
 COMPILED := pipeline/core/compiled.json
 CORE_SOURCES := $(wildcard pipeline/core/*.py pipeline/core/*/*.py)
 
-.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit test-pure lint bench lock clean compile clean-compiled
+.PHONY: compose-env setup system-deps browser-deps kafka-jars registry-jars promtool demo test test-unit test-pure lint bench soak lock clean compile clean-compiled
 
 setup: $(STAMP) $(COMPILED) system-deps kafka-jars registry-jars
 
@@ -77,6 +77,11 @@ test-pure: setup
 bench: setup
 	$(BIN)/python -m benchmarks.throughput
 	$(BIN)/python -m benchmarks.defaults_cost
+
+# Thirty minutes of seeded faults on three brokers of its own, then the accounting
+# (tests/soak); its short form runs in `make test` (tests/integration/test_soak.py).
+soak: setup
+	$(BIN)/python -m tests.soak --minutes 30 --out soak.json
 
 # The per-record path of the pure core compiled with Cython, in place: each listed module's
 # extension beside its .py (scripts/compile_core.py says which and why; about 30 s on two

@@ -14,33 +14,39 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
-from kafka.errors import KafkaError
 
 from driftline.adapters.endpoints import Endpoints
-from driftline.adapters.kafka_clients import admin_client, make_consumer, make_producer
-from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.kafka_clients import admin_client
 from driftline.adapters.settings import KafkaSettings, Settings, StackSettings
 from driftline.adapters.topics import prepare_topics
-from driftline.core.errors import DriftlineError, PublishError
-from driftline.core.events.model import Event
-from driftline.core.events.ticks import WatermarkTick
 from driftline.producers.flights import flight_events
-from driftline.producers.publisher import Delivery, DeliveryBounds, EventPublisher
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
-from driftline.read.tail import read_events
 from driftline.stack import LocalStack
-from driftline.stack.processes import start_ticks
+from tests.integration.three_brokers import (
+    Publishing,
+    broker_pids,
+    coordinator_of,
+    driftline,
+    end_offsets,
+    endpoints,
+    fully_in_sync,
+    log,
+    metric_totals,
+    predicted_count,
+    predicted_ids,
+    read_topic,
+    restart,
+    sigkill,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,20 +56,6 @@ PARTITIONS = 6
 #: within about three of them after its last send (plus its start-up).
 QUORUM_REQUEST_TIMEOUT_MS = 5_000
 QUORUM_EXIT_BOUND_S = 60.0
-
-
-def _log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll ``condition`` until it holds; return the seconds it took, fail at the deadline."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 # -- the cluster ----------------------------------------------------------------------------------
@@ -81,73 +73,6 @@ def cluster(services: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> It
         stack.down(purge=True)
 
 
-def endpoints(stack: LocalStack) -> Endpoints:
-    found = stack.endpoints()
-    assert found is not None, stack.status().to_dict()
-    return found
-
-
-def broker_pids(stack: LocalStack) -> dict[int, int]:
-    return {int(b["node_id"]): int(b["pid"]) for b in stack.status().brokers}
-
-
-def sigkill(pid: int, timeout_s: float = 30) -> None:
-    """SIGKILL ``pid`` and wait until it is gone."""
-    os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: start_ticks(pid) is None, timeout_s, f"process {pid} to die")
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
-def isr_of(kafka: KafkaSettings, topic: str) -> dict[int, list[int]] | None:
-    """Each partition's in-sync replicas (``None`` while the cluster does not answer)."""
-    try:
-        with admin_client(kafka) as admin:
-            [described] = admin.describe_topics([topic])
-    except (KafkaError, DriftlineError, OSError):
-        return None
-    return {p["partition_index"]: sorted(p["isr_nodes"]) for p in described["partitions"]}
-
-
-def coordinator_of(kafka: KafkaSettings, group: str) -> int | None:
-    """The broker coordinating ``group``: the leader of its ``__consumer_offsets`` partition
-    (Java's ``abs(group.hashCode()) % partitions``)."""
-    try:
-        with admin_client(kafka) as admin:
-            [offsets] = admin.describe_topics(["__consumer_offsets"])
-    except (KafkaError, DriftlineError, OSError):
-        return None
-    code = 0
-    for char in group:
-        code = (31 * code + ord(char)) & 0xFFFFFFFF
-    index = (code & 0x7FFFFFFF) % len(offsets["partitions"])
-    [partition] = [p for p in offsets["partitions"] if p["partition_index"] == index]
-    return int(partition["leader_id"])
-
-
-def fully_in_sync(kafka: KafkaSettings, topics: list[str]) -> bool:
-    """Whether all three replicas of every partition of ``topics`` are in sync."""
-    for topic in topics:
-        isr = isr_of(kafka, topic)
-        if not isr or any(nodes != [1, 2, 3] for nodes in isr.values()):
-            return False
-    return True
-
-
-def restart(stack: LocalStack, kafka: KafkaSettings, topics: list[str], node_id: int) -> float:
-    """``LocalStack.up()`` brings the killed broker back; wait until it is in every ISR."""
-    started = time.monotonic()
-    before = broker_pids(stack)
-    stack.up(brokers=3)
-    after = broker_pids(stack)
-    assert after[node_id] != before[node_id], "up() did not restart the killed broker"
-    assert {n: p for n, p in after.items() if n != node_id} == {
-        n: p for n, p in before.items() if n != node_id
-    }, "up() restarted brokers that were running"
-    wait_for(lambda: fully_in_sync(kafka, topics), 180, f"broker {node_id} in every ISR")
-    return time.monotonic() - started
-
-
 @contextlib.contextmanager
 def quorum_lost(stack: LocalStack, kafka: KafkaSettings, topics: list[str]) -> Iterator[None]:
     """Two of the three brokers (and so two of the three controllers) SIGKILLed; both are
@@ -155,13 +80,13 @@ def quorum_lost(stack: LocalStack, kafka: KafkaSettings, topics: list[str]) -> I
     pids = broker_pids(stack)
     for node_id in (2, 3):
         sigkill(pids[node_id])
-    _log("brokers 2 and 3 killed: the controller quorum is lost")
+    log("brokers 2 and 3 killed: the controller quorum is lost")
     try:
         yield
     finally:
         stack.up(brokers=3)
         wait_for(lambda: fully_in_sync(kafka, topics), 180, "every ISR after the quorum is back")
-        _log("quorum back, all replicas in sync")
+        log("quorum back, all replicas in sync")
 
 
 def namespace_settings(stack: LocalStack, namespace: str, **overrides: Any) -> Settings:
@@ -190,32 +115,6 @@ def command_env(stack: LocalStack, settings: Settings, **extra: str) -> dict[str
     }
 
 
-def driftline(*args: str) -> list[str]:
-    return [sys.executable, "-m", "driftline", *args]
-
-
-def read_topic(kafka: KafkaSettings, topic: str) -> list[Event]:
-    """Every event of ``topic`` (watermark ticks left out), read to its end."""
-    consumer = make_consumer(kafka, enable_auto_commit=False)
-    try:
-        records = list(read_events(consumer, topic, last=None, idle_timeout_s=1.0))
-    finally:
-        consumer.close()
-    assert all(r.error is None for r in records), [r.error for r in records if r.error]
-    return [
-        r.event for r in records if r.event is not None and not isinstance(r.event, WatermarkTick)
-    ]
-
-
-def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
-    consumer = make_consumer(kafka, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        return {tp.partition: end for tp, end in consumer.end_offsets(partitions).items()}
-    finally:
-        consumer.close()
-
-
 def error_line(stderr: str) -> str:
     """The one line ``main()`` printed for the error: the last line of standard error."""
     lines = stderr.strip().splitlines()
@@ -224,74 +123,6 @@ def error_line(stderr: str) -> str:
 
 
 # -- (a) every broker killed in turn while events flow --------------------------------------------
-@dataclass
-class Publishing:
-    """A publisher thread: paced chunks of events, every delivery recorded."""
-
-    settings: Settings
-    events: list[Event]
-    chunk: int = 50
-    pace_s: float = 0.2
-    acknowledged: list[Delivery] = field(default_factory=list)
-    failed: list[Delivery] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    sent: int = 0
-    finish: threading.Event = field(default_factory=threading.Event)
-
-    def heard(self, delivery: Delivery) -> None:
-        (self.acknowledged if delivery.acknowledged else self.failed).append(delivery)
-
-    def run(self) -> None:
-        kafka = self.settings.kafka
-        bounds = DeliveryBounds(kafka.request_timeout_ms)
-        publisher = EventPublisher(
-            make_producer(kafka, **bounds.producer_options()),
-            self.settings.topics.events,
-            on_delivery=self.heard,
-            **bounds.publisher_options(),
-        )
-        with publisher:
-            for start in range(0, len(self.events), self.chunk):
-                if self.finish.is_set():
-                    break
-                try:
-                    for event in self.events[start : start + self.chunk]:
-                        publisher.publish(event)
-                        self.sent += 1
-                    publisher.flush()
-                except PublishError as exc:  # recorded; the run goes on
-                    self.errors.append(str(exc))
-                self.finish.wait(self.pace_s)  # pacing, not synchronisation
-
-
-def predicted_ids(redis_url: str, namespace: str) -> list[str]:
-    client: Any = make_redis(redis_url)
-    try:
-        return [f[b"event_id"].decode() for _, f in client.xrange(f"{namespace}:predictions")]
-    finally:
-        client.close()
-
-
-def predicted_count(redis_url: str, namespace: str) -> int:
-    client = make_redis(redis_url)
-    try:
-        return int(client.xlen(f"{namespace}:predictions"))
-    finally:
-        client.close()
-
-
-def metric_totals(redis_url: str, namespace: str) -> Counter[str]:
-    client = make_redis(redis_url)
-    try:
-        raw = client.hgetall(f"{namespace}:metrics")
-    finally:
-        client.close()
-    totals: Counter[str] = Counter()
-    for value in raw.values():
-        totals.update(json.loads(value)["counts"])
-    return totals
-
-
 @pytest.fixture
 def reaped() -> Iterator[list[subprocess.Popen[str]]]:
     """Processes a test started, killed at teardown if still running: a failed test must
@@ -373,19 +204,19 @@ def test_each_broker_killed_in_turn_loses_and_doubles_nothing(
                 acked=acked + 500,
                 predicted=predicted + 300,
             )
-            _log(
+            log(
                 f"broker {node_id} killed (group coordinator: {coordinator}): 500 more "
                 f"acknowledged and 300 more predicted in {took:.1f} s"
             )
             back = restart(cluster, kafka, [topic], node_id)
-            _log(f"broker {node_id} restarted and in every ISR after {back:.1f} s")
+            log(f"broker {node_id} restarted and in every ISR after {back:.1f} s")
         acked = len(publishing.acknowledged)
         progress("events after the last restart", acked=acked + 500, predicted=0)
     finally:
         publishing.finish.set()
         feeder.join(timeout=300)
     assert not feeder.is_alive(), "the publisher did not finish"
-    _log(
+    log(
         f"published: {publishing.sent} sent, {len(publishing.acknowledged)} acknowledged, "
         f"{len(publishing.failed)} failed"
     )
@@ -417,7 +248,7 @@ def test_each_broker_killed_in_turn_loses_and_doubles_nothing(
     out, _ = worker.communicate(timeout=120)
     assert worker.returncode == 0, worker_log()
     summary = json.loads(out.strip().splitlines()[-1])
-    _log(f"worker: {summary}")
+    log(f"worker: {summary}")
     predictions = Counter(predicted_ids(redis_url, settings.namespace))
     twice = {event_id: n for event_id, n in predictions.items() if n > 1}
     assert not twice, f"{len(twice)} observation(s) predicted more than once: {list(twice)[:5]}"
@@ -432,7 +263,7 @@ def test_each_broker_killed_in_turn_loses_and_doubles_nothing(
     frames = re.findall(r'File "([^"]+)"', log_path.read_text(errors="replace"))
     ours = [f for f in frames if "site-packages/kafka/" not in f]
     assert not ours, worker_log()
-    _log(f"worker log: {len(frames)} traceback frame(s), all in kafka-python")
+    log(f"worker log: {len(frames)} traceback frame(s), all in kafka-python")
     assert coordinators_killed >= 1, "no kill took the group coordinator down"
 
     # With one broker down at a time (RF 3, min ISR 2) nothing should fail at all.
@@ -479,8 +310,8 @@ def test_produce_without_a_quorum_exits_2_quickly_with_the_counts(cluster: Local
             check=False,
         )
         took = time.monotonic() - started
-        _log(f"produce without a quorum: exit {done.returncode} after {took:.1f} s")
-        _log(f"stderr: {done.stderr.strip()[-600:]}")
+        log(f"produce without a quorum: exit {done.returncode} after {took:.1f} s")
+        log(f"stderr: {done.stderr.strip()[-600:]}")
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 4, done.stderr  # Kafka unavailable: a later run may succeed
     assert took < QUORUM_EXIT_BOUND_S, f"produce took {took:.0f} s to give up"
@@ -524,8 +355,8 @@ def test_quorum_lost_during_a_replay_reports_acknowledged_and_failed(cluster: Lo
             started = time.monotonic()
             out, err = producer.communicate(timeout=330)
             took = time.monotonic() - started
-            _log(f"produce after losing the quorum: exit {producer.returncode} after {took:.1f} s")
-            _log(f"stderr: {err.strip()[-600:]}")
+            log(f"produce after losing the quorum: exit {producer.returncode} after {took:.1f} s")
+            log(f"stderr: {err.strip()[-600:]}")
     finally:
         if producer.poll() is None:
             producer.kill()
