@@ -205,3 +205,37 @@ def metric_totals(redis_url: str, namespace: str) -> Counter[str]:
     for value in raw.values():
         totals.update(json.loads(value)["counts"])
     return totals
+
+
+# -- a namespace on a stack of its own, and the environment of its commands -----------------------
+#: The checkpoint key of runs on a stack of their own (32 characters).
+OWN_CHECKPOINT_KEY = "driftline-own-stack-checkpoint-k"
+
+
+def own_settings(stack: LocalStack, namespace: str, **overrides: Any) -> Settings:
+    """Settings of ``namespace`` on ``stack`` (no ``.env`` file): ``overrides`` by field name."""
+    found = endpoints(stack)
+    return Settings(
+        _env_file=None,
+        namespace=namespace,
+        kafka_bootstrap=found.bootstrap,
+        redis_url=found.redis_url,
+        checkpoint_key=OWN_CHECKPOINT_KEY,
+        **overrides,
+    )
+
+
+def own_env(stack: LocalStack, settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``driftline`` command on ``stack`` in ``settings``' namespace:
+    this process's, without its ``DRIFTLINE_`` variables, and ``extra`` (by variable)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    return env | {
+        "DRIFTLINE_STACK_HOME": str(stack.home),
+        "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
+        "DRIFTLINE_REDIS_URL": endpoints(stack).redis_url,
+        "DRIFTLINE_NAMESPACE": settings.namespace,
+        "DRIFTLINE_CHECKPOINT_KEY": OWN_CHECKPOINT_KEY,
+        "DRIFTLINE_PARTITIONS": str(settings.kafka.partitions),
+        "COLUMNS": "1000",  # log lines unwrapped, so tracebacks can be read back
+        **extra,
+    }

@@ -49,6 +49,7 @@ from driftline.producers.flights import flight_events
 from driftline.producers.replay import ArrivalDelay, ReplayPlan
 from driftline.stack import LocalStack
 from tests.integration.three_brokers import (
+    OWN_CHECKPOINT_KEY,
     Publishing,
     broker_pids,
     driftline,
@@ -56,6 +57,8 @@ from tests.integration.three_brokers import (
     fully_in_sync,
     log,
     metric_totals,
+    own_env,
+    own_settings,
     read_topic,
     restart,
     sigkill,
@@ -65,7 +68,6 @@ from tests.soak.schedule import Fault, draw_schedule
 
 __all__ = ["SoakOptions", "soak"]
 
-CHECKPOINT_KEY = "driftline-soak-checkpoint-key-32b"[:32]
 PARTITIONS = 6
 SESSION_TIMEOUT_S = 6
 #: The dedupe windows' bound in the soak: small enough that the state reaches its steady
@@ -166,13 +168,9 @@ class Soak:
 
     # -- set-up ---------------------------------------------------------------------------
     def settings(self, namespace: str) -> Settings:
-        found = endpoints(self.stack)
-        return Settings(
-            _env_file=None,
-            namespace=namespace,
-            kafka_bootstrap=found.bootstrap,
-            redis_url=found.redis_url,
-            checkpoint_key=CHECKPOINT_KEY,
+        return own_settings(
+            self.stack,
+            namespace,
             partitions=PARTITIONS,
             dedupe_size=DEDUPE_SIZE,
             conflict_window=DEDUPE_SIZE,
@@ -180,23 +178,17 @@ class Soak:
         )
 
     def env(self, settings: Settings) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-        return base | {
-            "DRIFTLINE_STACK_HOME": str(self.stack.home),
-            "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
-            "DRIFTLINE_REDIS_URL": endpoints(self.stack).redis_url,
-            "DRIFTLINE_NAMESPACE": settings.namespace,
-            "DRIFTLINE_CHECKPOINT_KEY": CHECKPOINT_KEY,
-            "DRIFTLINE_PARTITIONS": str(PARTITIONS),
-            "DRIFTLINE_DEDUPE_SIZE": str(DEDUPE_SIZE),
-            "DRIFTLINE_CONFLICT_WINDOW": str(DEDUPE_SIZE),
-            "DRIFTLINE_STREAM_MAXLEN": "10000000",
-            "DRIFTLINE_CHECKPOINT_EVERY": "500",
-            "DRIFTLINE_CHECKPOINT_INTERVAL_S": "2",
-            "DRIFTLINE_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_S * 1000),
-            "DRIFTLINE_MAX_POLL_RECORDS": "500",
-            "COLUMNS": "1000",
-        }
+        return own_env(
+            self.stack,
+            settings,
+            DRIFTLINE_DEDUPE_SIZE=str(DEDUPE_SIZE),
+            DRIFTLINE_CONFLICT_WINDOW=str(DEDUPE_SIZE),
+            DRIFTLINE_STREAM_MAXLEN="10000000",
+            DRIFTLINE_CHECKPOINT_EVERY="500",
+            DRIFTLINE_CHECKPOINT_INTERVAL_S="2",
+            DRIFTLINE_SESSION_TIMEOUT_MS=str(SESSION_TIMEOUT_S * 1000),
+            DRIFTLINE_MAX_POLL_RECORDS="500",
+        )
 
     def now(self) -> float:
         return time.monotonic() - self.began
@@ -461,7 +453,7 @@ def stream_values(redis_url: str, namespace: str) -> dict[str, list[tuple[str, .
 
 def model_digests(redis_url: str, settings: Settings) -> dict[int, str]:
     """Each partition's model digest, as its latest checkpoint's verified header says."""
-    codec = CheckpointCodec(CHECKPOINT_KEY.encode())
+    codec = CheckpointCodec(OWN_CHECKPOINT_KEY.encode())
     keys = RedisKeys(settings.namespace)
     client: Any = make_redis(redis_url)
     try:

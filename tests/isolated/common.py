@@ -1,0 +1,139 @@
+"""What both isolated runs share: a one-broker stack of their own, a worker, a paced
+publisher, and the accounting of what was predicted."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from driftline.adapters.kafka_clients import make_consumer
+from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.settings import Settings, StackSettings
+from driftline.read.tail import read_events
+from driftline.stack import LocalStack
+from tests.integration.three_brokers import driftline, metric_totals, own_env
+
+__all__ = ["Worker", "account", "one_broker", "topic_times"]
+
+
+@contextmanager
+def one_broker(home: Path) -> Iterator[LocalStack]:
+    """A stack of one broker and Redis in ``home``, stopped and removed afterwards."""
+    stack = LocalStack(StackSettings(home=home, brokers=1, kafka_heap="384m"))
+    try:
+        stack.up(brokers=1)
+        yield stack
+    finally:
+        stack.down(purge=True)
+
+
+class Worker:
+    """``driftline consume --json`` on ``stack``, its standard error in ``log``."""
+
+    def __init__(self, stack: LocalStack, settings: Settings, log: Path, **env: str) -> None:
+        self.log = log
+        with log.open("ab") as stream:
+            self.process = subprocess.Popen(
+                driftline("consume", "--json"),
+                env=own_env(stack, settings, **env),
+                stdout=subprocess.PIPE,
+                stderr=stream,
+                text=True,
+            )
+
+    def alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the worker exited:\n{self.log.read_text()[-3000:]}")
+        return True
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.communicate(timeout=120)
+        return self.process.returncode
+
+    def own_tracebacks(self) -> list[str]:
+        """Frames of tracebacks in the log outside kafka-python (which logs lost
+        connections with theirs)."""
+        frames = re.findall(r'File "([^"]+)"', self.log.read_text(errors="replace"))
+        return [f for f in frames if "site-packages/kafka/" not in f]
+
+
+def topic_times(settings: Settings) -> dict[tuple[str, str], datetime]:
+    """Every event of the events topic, by kind and id: the broker's time of its record."""
+    consumer = make_consumer(settings.kafka, enable_auto_commit=False)
+    try:
+        records = list(read_events(consumer, settings.topics.events, last=None, idle_timeout_s=1.0))
+    finally:
+        consumer.close()
+    times: dict[tuple[str, str], datetime] = {}
+    copies: Counter[tuple[str, str]] = Counter()
+    for record in records:
+        event = record.event
+        if event is not None and hasattr(event, "event_id") and hasattr(event, "kind"):
+            copies[(event.kind, event.event_id)] += 1
+            times[(event.kind, event.event_id)] = record.ingest_time
+    doubled = [k for k, n in copies.items() if n > 1]
+    if doubled:
+        raise AssertionError(f"{len(doubled)} event(s) twice in the topic: {doubled[:3]}")
+    return times
+
+
+def stream_times(redis_url: str, namespace: str) -> dict[str, list[int]]:
+    """Each observation's prediction-stream entries: the milliseconds Redis added them."""
+    client: Any = make_redis(redis_url)
+    found: dict[str, list[int]] = {}
+    try:
+        for entry_id, fields in client.xrange(f"{namespace}:predictions"):
+            at = int(entry_id.split(b"-")[0])
+            found.setdefault(fields[b"event_id"].decode(), []).append(at)
+    finally:
+        client.close()
+    return found
+
+
+def account(
+    redis_url: str, settings: Settings, times: dict[tuple[str, str], Any]
+) -> dict[str, Any]:
+    """Whether every observation in the topic was predicted exactly once and every outcome
+    learned, by the tasks' counts and the prediction stream."""
+    observations = {i for kind, i in times if kind == "observation"}
+    outcomes = len(times) - len(observations)
+    totals = metric_totals(redis_url, settings.namespace)
+    stream = stream_times(redis_url, settings.namespace)
+    return {
+        "events": len(times),
+        "observations": len(observations),
+        "task_counts": dict(totals),
+        "checks": {
+            "every observation predicted exactly once": totals["observations"]
+            == totals["predictions"]
+            == len(observations)
+            and stream.keys() == observations
+            and all(len(v) == 1 for v in stream.values()),
+            "every outcome learned": totals["outcomes"] == outcomes,
+            "no duplicate, no dead letter": totals["duplicates"] == totals["dead_letters"] == 0,
+        },
+    }
+
+
+def processed(redis_url: str, settings: Settings) -> int:
+    totals = metric_totals(redis_url, settings.namespace)
+    return totals["observations"] + totals["outcomes"]
+
+
+def dump(report: dict[str, Any], out: Path) -> None:
+    out.write_text(json.dumps(report, indent=2, default=str))
+
+
+def pacing() -> threading.Event:
+    """An event never set: its ``wait`` paces a phase of the run (not a synchronisation)."""
+    return threading.Event()
