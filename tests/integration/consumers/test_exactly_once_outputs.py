@@ -25,10 +25,9 @@ from tests.integration.helpers import create_topics
 
 pytestmark = pytest.mark.integration
 
-#: Segments of the stream: each some flights, a record with no value (a dead letter,
-#: `truncated`), and
-#: a command (alternately promoting the challenger and the main model: an alert; a
-#: promotion of a model that does not exist: a dead letter).
+#: Segments of the stream: each some flights, a record with no value (a ``truncated`` dead
+#: letter), and a command (alternately promoting the challenger and the main model: an
+#: alert; a promotion of a model that does not exist: a dead letter).
 SEGMENTS = 24
 FLIGHTS_EACH = 8
 WORKER_ENV = {
