@@ -5,8 +5,10 @@ Each write waits out an outage (:class:`~driftline.consumers.retry.Retry`): the 
 tasks stay dirty meanwhile, so nothing is checkpointed or committed past what is written.
 Predictions Redis can never hold (a key of another type:
 :class:`~driftline.core.errors.WriteRefused`) are not waited for: they become dead letters
-with their records, and the rest goes on. Outputs are at-least-once: the hashes are
-idempotent, the stream and the topics may repeat a replayed record's outputs.
+with their records, and the rest goes on. The hashes are idempotent; the dead letters and
+alerts a replay makes again are left out of the topics when they are already there
+(:mod:`~driftline.consumers.replayed`), so a reader of the topics sees each id once; the
+Redis stream may repeat a replayed record's predictions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from driftline.consumers.ports import AlertSink, DeadLetterSink, PredictionSink
+from driftline.consumers.replayed import ReplayedOutputs
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
 from driftline.core.errors import WriteRefused
@@ -56,6 +59,8 @@ class Outputs:
 
     ``on_predictions`` is told of each batch's predictions with the time the sink took
     them (the worker times event-to-Redis latency from it), once the batch is written.
+    ``replayed`` holds the ids of dead letters and alerts already published, which are
+    not published again (``None``: all are published).
     """
 
     def __init__(
@@ -67,8 +72,10 @@ class Outputs:
         stats: WorkerStats,
         on_predictions: Callable[[Sequence[Prediction], datetime], None] = lambda p, at: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        replayed: ReplayedOutputs | None = None,
     ) -> None:
         self.sink = sink
+        self.replayed = replayed
         self.dead_letters = dead_letters
         self.alerts = alerts
         self.retry = retry
@@ -158,7 +165,7 @@ class BatchWrite:
         self.refused = 0
         self.written_at: datetime | None = None
         self.failure: BaseException | None = None
-        sink, alert_sink = outputs.sink, outputs.alerts
+        sink, alert_sink, replayed = outputs.sink, outputs.alerts, outputs.replayed
         self._steps: list[tuple[str, Callable[[], object]]] = [
             ("Redis (predictions)", self._predictions)
         ]
@@ -170,7 +177,16 @@ class BatchWrite:
                 )
             )
         if batch.alerts and alert_sink is not None:
-            self._steps.append(("Kafka (alerts)", lambda: alert_sink.publish(batch.alerts)))
+            self._steps.append(
+                (
+                    "Kafka (alerts)",
+                    lambda: alert_sink.publish(
+                        batch.alerts
+                        if replayed is None
+                        else replayed.unpublished_alerts(batch.alerts)
+                    ),
+                )
+            )
         self._steps.append(("Kafka (dead letters)", self._dead_letters))
         self._next = 0
 
@@ -207,8 +223,14 @@ class BatchWrite:
         self.written_at = outputs.clock()
 
     def _dead_letters(self) -> None:
+        replayed = self._outputs.replayed
         if self.letters:
-            self._outputs.dead_letters.publish(self.letters)
+            letters = (
+                self.letters if replayed is None else replayed.unpublished_letters(self.letters)
+            )
+            self._outputs.dead_letters.publish(letters)
+        if replayed is not None:  # the last step: the batch's outputs are all published
+            replayed.passed({p: held[-1].offset for p, held in self.records.items() if held})
 
 
 def _raising_first(failure: BaseException, action: Callable[[], object]) -> Callable[[], object]:

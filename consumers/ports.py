@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from driftline.adapters.kafka.published import Published
 from driftline.adapters.kafka.rebalance import RebalanceListener
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
 from driftline.core.quality.figures import QualityFinding
@@ -21,6 +22,7 @@ __all__ = [
     "DeadLetterSink",
     "AlertSink",
     "PredictionSink",
+    "PublishedOutputs",
     "RebalanceListener",
     "RecordSource",
     "TickSink",
@@ -86,17 +88,39 @@ class PredictionSink(Protocol):
 
 
 class AlertSink(Protocol):
-    """Where alerts go besides Redis (the ``<ns>.alerts`` topic); at-least-once, keyed by
-    the alert's id. Raises a TransientError when they were not acknowledged."""
+    """Where alerts go besides Redis (the ``<ns>.alerts`` topic), keyed by the alert's id.
+    Raises a TransientError when they were not acknowledged."""
 
     def publish(self, alerts: Sequence[Alert]) -> None: ...
 
 
 class DeadLetterSink(Protocol):
     """Where dead letters go; raises a TransientError when they were not acknowledged
-    (a retry may publish some twice: dead letters are at-least-once)."""
+    (a retry of the same batch may publish some twice)."""
 
     def publish(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+class PublishedOutputs(Protocol):
+    """The output topics (dead letters, alerts) read back
+    (:class:`~driftline.adapters.kafka.published.PublishedReader`); raises a
+    TransientError when Kafka does not answer."""
+
+    #: The topic the worker reads (dead letters' ids name it).
+    source_topic: str
+
+    def baseline(self) -> None:
+        """Learn where the output topics end now, before this worker publishes anything."""
+        ...
+
+    def read(
+        self, partition: int, since: Mapping[str, Mapping[str, int]], next_offset: int
+    ) -> Published:
+        """The ids published since a checkpoint's positions, caused by ``partition`` at
+        or past ``next_offset``."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class TickSink(Protocol):

@@ -21,6 +21,7 @@ from driftline.adapters.checkpoints.stores import DirectoryCheckpointStore, Redi
 from driftline.adapters.endpoints import Endpoints
 from driftline.adapters.kafka.alerts import AlertPublisher
 from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+from driftline.adapters.kafka.published import OutputPositions, PublishedReader
 from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.redis_memory import check_for_worker
@@ -187,6 +188,13 @@ class WorkerBuilder:
         try:
             check_for_worker(redis_client, settings.checkpoints.store)
             producer = make_worker_producer(self.kafka)
+            positions = OutputPositions()
+            published = PublishedReader(
+                self.kafka,
+                [topics.dead_letter, topics.alerts],
+                source_topic or topics.events,
+                positions,
+            )
             try:
                 yield Worker(
                     source=source(),
@@ -196,20 +204,23 @@ class WorkerBuilder:
                         self.task_config,
                         settings.namespace,
                         self.codec,
+                        positions.snapshot,
                     ),
                     sink=redis_sink(settings, redis_client),
                     dead_letters=DeadLetterPublisher(
-                        producer, topics.dead_letter, source_topic or topics.events
+                        producer, topics.dead_letter, source_topic or topics.events, positions
                     ),
                     ticks=None
                     if ticks_member is None
                     else TickPublisher(producer, topics.events, ticks_member, self.codec),
-                    alerts=AlertPublisher(producer, topics.alerts),
+                    alerts=AlertPublisher(producer, topics.alerts, positions),
                     config=config,
                     on_batch=on_batch,
                     on_stall=on_stall,
+                    published=published,
                 )
             finally:
+                published.close()
                 producer.close(timeout=10)
         finally:
             redis_client.close()

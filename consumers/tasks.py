@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from driftline.core.events.codec import EventCodec
@@ -21,7 +22,12 @@ class SealedTask(NamedTuple):
 
 
 class TaskStore:
-    """Tasks of one namespace, checkpointed in ``store`` and sealed with ``sealer``."""
+    """Tasks of one namespace, checkpointed in ``store`` and sealed with ``sealer``.
+
+    ``outputs`` tells where the output topics stand (by topic, then partition, the offset
+    below which nothing published from now on lands); each checkpoint keeps it, so that a
+    replay from it reads back what was published since (``None``: nothing recorded).
+    """
 
     def __init__(
         self,
@@ -30,8 +36,10 @@ class TaskStore:
         config: TaskConfig,
         namespace: str,
         codec: EventCodec | None = None,
+        outputs: Callable[[], dict[str, dict[str, int]]] | None = None,
     ) -> None:
         self.store = store
+        self.outputs = outputs
         self.sealer = sealer
         self.config = config
         self.namespace = namespace
@@ -69,7 +77,8 @@ class TaskStore:
 
     def seal(self, task: PartitionTask) -> SealedTask:
         """``task``'s checkpoint as it stands now, for :meth:`store_sealed`."""
-        blob = seal_task(task, self.sealer, self.namespace)
+        outputs = None if self.outputs is None else self.outputs()
+        blob = seal_task(task, self.sealer, self.namespace, outputs=outputs)
         return SealedTask(task.partition, blob, task.next_offset)
 
     def store_sealed(self, sealed: SealedTask) -> int:

@@ -7,9 +7,9 @@ task's whole state is checkpointed with the offset it reached, and only then is 
 offset committed. A task that comes back (a restart, a rebalance) restores its checkpoint
 and reads on from its offset, so a crash anywhere leaves the model where an
 uninterrupted run would have it: the records after the checkpoint are replayed, and the
-same records give the same state. Outputs are at-least-once: the hashes are idempotent,
-the stream and the dead-letter topic may repeat the replayed records (their source
-partition and offset identify them).
+same records give the same state. The hashes are idempotent; the dead letters and alerts
+a replay makes again are read back from their topics and not published twice
+(:mod:`~driftline.consumers.replayed`); the Redis stream may repeat replayed predictions.
 
 An idle partition's watermark moves through ticks written into the partition itself
 (:mod:`driftline.core.events.ticks`), never on this process's clock, so replays stay exact.
@@ -54,6 +54,7 @@ from driftline.consumers.ports import (
     AlertSink,
     DeadLetterSink,
     PredictionSink,
+    PublishedOutputs,
     RecordSource,
     TickSink,
 )
@@ -90,6 +91,7 @@ class Worker:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_stall: Callable[[str, float], None] | None = None,
+        published: PublishedOutputs | None = None,
     ) -> None:
         self.source = source
         self.store = tasks
@@ -110,7 +112,7 @@ class Worker:
         #: task and bookkeeping: only these get a task, ticks or commits.
         self.partitions = Partitions()
         self._lock = self.partitions.lock  # held while tasks change; never around source calls
-        self.retry = Retry(
+        self.retry = retry = Retry(
             stats,
             first_s=config.retry_first_s,
             max_s=config.retry_max_s,
@@ -118,6 +120,7 @@ class Worker:
             monotonic=monotonic,
             sleep=lambda seconds: self.sleep(seconds),
         )
+        self.restorer = TaskRestorer(self.partitions, tasks, retry, stats, monotonic, published)
         self.outputs = Outputs(
             sink,
             dead_letters,
@@ -126,6 +129,7 @@ class Worker:
             stats,
             self.partitions.observe_latency,
             lambda: self.clock(),
+            self.restorer.replayed,
         )
         self.writes = WriteBehind(self.outputs, self.partitions, background=config.write_behind)
         self.checkpointer = Checkpointer(
@@ -144,7 +148,6 @@ class Worker:
             config.assignment_stall_s, stats, self._rejoin, monotonic=monotonic
         )
         self.idle = IdleStop(config.until_idle_s, monotonic)
-        self.restorer = TaskRestorer(self.partitions, tasks, self.retry, stats, monotonic)
         self.lags = LagGauge(stats, config.lag_interval_s, monotonic)
 
     @property

@@ -11,6 +11,8 @@ for the worker lives here (``kafka`` for kafka-python, ``confluent_kafka`` for
 - the writers: :mod:`~driftline.adapters.kafka.dead_letters`,
   :mod:`~driftline.adapters.kafka.alerts`, :mod:`~driftline.adapters.kafka.ticks`
   (watermark ticks) and :mod:`~driftline.adapters.kafka.control` (control commands);
+- :mod:`~driftline.adapters.kafka.published`: where the output topics stood, and what
+  was published on them since, read back (a replay publishes nothing twice);
 - :mod:`~driftline.adapters.kafka.rebalance`: what a source tells of a rebalance.
 
 The client factories (:mod:`driftline.adapters.kafka_clients`,

@@ -1,8 +1,8 @@
 """Dead letters: the original record, untouched, with the reason in its headers.
 
 Each carries a deterministic id (header ``driftline.id``): the source topic, partition and
-offset of the record and the reason, the same when a replay after a crash publishes it
-again, so a reader keeps the first of each id.
+offset of the record and the reason, the same when a replay after a crash makes it again;
+the worker then leaves out those already published (:mod:`driftline.consumers.replayed`).
 
 >>> from driftline.core.events.records import DeadLetter
 >>> letter = DeadLetter("undecodable", "bad bytes", 3, 41, b"k", b"\x07", 0)
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from driftline.adapters.kafka.acks import send_acknowledged
+from driftline.adapters.kafka.published import OutputPositions
 from driftline.core.events.codec import KIND_HEADER
 from driftline.core.events.records import DeadLetter
 
@@ -28,17 +29,25 @@ def dead_letter_id(letter: DeadLetter, source_topic: str) -> str:
 
 
 class DeadLetterPublisher:
-    """Publish dead letters to the namespace's dead-letter topic and wait for the acks."""
+    """Publish dead letters to the namespace's dead-letter topic and wait for the acks;
+    ``positions`` learns where they landed."""
 
-    def __init__(self, producer: Any, topic: str, source_topic: str) -> None:
+    def __init__(
+        self,
+        producer: Any,
+        topic: str,
+        source_topic: str,
+        positions: OutputPositions | None = None,
+    ) -> None:
         self._producer = producer
         self.topic = topic
         self.source_topic = source_topic
+        self.positions = positions
 
     def publish(self, letters: Sequence[DeadLetter]) -> None:
         """Send and flush; raises :class:`PublishError` if any was not acknowledged."""
         if letters:
-            send_acknowledged(
+            acked = send_acknowledged(
                 self._producer,
                 (
                     {
@@ -51,6 +60,8 @@ class DeadLetterPublisher:
                 ),
                 "dead letter(s)",
             )
+            if self.positions is not None:
+                self.positions.acked(acked)
 
     def _headers(self, letter: DeadLetter) -> list[tuple[str, bytes]]:
         headers = [

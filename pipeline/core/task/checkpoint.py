@@ -44,8 +44,19 @@ def model_digest(task: PartitionTask) -> str:
     return state_digest(task.model)
 
 
-def seal_task(task: PartitionTask, codec: CheckpointCodec, namespace: str) -> bytes:
-    """The task's whole state and next offset as one sealed blob."""
+def seal_task(
+    task: PartitionTask,
+    codec: CheckpointCodec,
+    namespace: str,
+    *,
+    outputs: dict[str, dict[str, int]] | None = None,
+) -> bytes:
+    """The task's whole state and next offset as one sealed blob.
+
+    ``outputs``: where the worker's output topics stood when it sealed (topic, then
+    partition, to the next offset), kept in the header as ``outputs`` so that a replay
+    from this checkpoint reads back what was published since (absent: nothing known).
+    """
     payload = pickle.dumps(task.state, protocol=5)
     header = {
         "format": FORMAT,
@@ -68,6 +79,8 @@ def seal_task(task: PartitionTask, codec: CheckpointCodec, namespace: str) -> by
         "created_at": datetime.now(UTC).isoformat(),
         "payload_bytes": len(payload),
     }
+    if outputs is not None:
+        header["outputs"] = outputs
     return codec.seal(header, payload)
 
 
