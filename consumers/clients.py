@@ -81,6 +81,9 @@ def make_record_source(
 
 
 def make_worker_producer(kafka: KafkaSettings) -> Any:
-    """The producer of the worker's dead letters and watermark ticks (kafka-python's
-    interface, whichever library is chosen)."""
-    return make_client_producer(kafka)
+    """The producer of the worker's dead letters, alerts and watermark ticks (kafka-python's
+    interface, whichever library is chosen), replaced by a new one after a failed publish
+    (:class:`~driftline.adapters.kafka.renewing.RenewingProducer`)."""
+    from driftline.adapters.kafka.renewing import RenewingProducer
+
+    return RenewingProducer(lambda: make_client_producer(kafka))

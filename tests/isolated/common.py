@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from driftline.adapters.kafka_clients import make_consumer
 from driftline.adapters.redis_clients import make_redis
@@ -22,7 +24,7 @@ from driftline.read.tail import read_events
 from driftline.stack import LocalStack
 from tests.integration.three_brokers import driftline, metric_totals, own_env
 
-__all__ = ["Worker", "account", "one_broker", "topic_times"]
+__all__ = ["Worker", "account", "one_broker", "reap", "topic_times"]
 
 
 @contextmanager
@@ -39,8 +41,12 @@ def one_broker(home: Path) -> Iterator[LocalStack]:
 class Worker:
     """``driftline consume --json`` on ``stack``, its standard error in ``log``."""
 
+    #: Every worker started in this process, for :func:`reap`.
+    started: ClassVar[list[Worker]] = []
+
     def __init__(self, stack: LocalStack, settings: Settings, log: Path, **env: str) -> None:
         self.log = log
+        Worker.started.append(self)
         with log.open("ab") as stream:
             self.process = subprocess.Popen(
                 driftline("consume", "--json"),
@@ -60,11 +66,32 @@ class Worker:
         self.process.communicate(timeout=120)
         return self.process.returncode
 
+    def stacks(self) -> str:
+        """What the worker's threads are doing (``py-spy dump``), if py-spy is installed."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            return "py-spy is not installed"
+        done = subprocess.run(
+            [spy, "dump", "--pid", str(self.process.pid)], capture_output=True, text=True
+        )
+        return done.stdout + done.stderr
+
     def own_tracebacks(self) -> list[str]:
         """Frames of tracebacks in the log outside kafka-python (which logs lost
         connections with theirs)."""
         frames = re.findall(r'File "([^"]+)"', self.log.read_text(errors="replace"))
         return [f for f in frames if "site-packages/kafka/" not in f]
+
+
+def reap(report: dict[str, Any]) -> None:
+    """Kill the workers still running; on a failed run, what they were doing goes to
+    ``report`` first (``worker_stacks``)."""
+    for worker in Worker.started:
+        if worker.process.poll() is None:
+            if not report.get("passed"):
+                report.setdefault("worker_stacks", []).append(worker.stacks())
+            worker.process.kill()
+            worker.process.wait(timeout=30)
 
 
 def topic_times(settings: Settings) -> dict[tuple[str, str], datetime]:

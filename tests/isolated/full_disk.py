@@ -32,7 +32,7 @@ from tests.integration.three_brokers import (
     own_settings,
     wait_for,
 )
-from tests.isolated.common import Worker, account, dump, pacing, processed, topic_times
+from tests.isolated.common import Worker, account, dump, pacing, processed, reap, topic_times
 
 
 def tmpfs(path: Path, megabytes: int, *, remount: bool = False) -> None:
@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except AssertionError as failed:  # in the report, with what was seen before it
         report["error"] = str(failed)
     finally:
+        reap(report)
         stack.down()
         subprocess.run(["umount", str(data)], check=False)
         shutil.rmtree(stack_home, ignore_errors=True)

@@ -35,6 +35,7 @@ from tests.isolated.common import (
     one_broker,
     pacing,
     processed,
+    reap,
     stream_times,
     topic_times,
 )
@@ -152,8 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow-s", type=float, default=20.0)
     args = parser.parse_args(argv)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    with one_broker(args.home / "stack") as stack:
-        report = run(stack, args.home, args)
+    report: dict[str, Any] = {"passed": False}
+    try:
+        with one_broker(args.home / "stack") as stack:
+            report = run(stack, args.home, args)
+    except AssertionError as failed:  # in the report, with what the worker was doing
+        report["error"] = str(failed)
+    finally:
+        reap(report)
     dump(report, args.out)
     return 0 if report["passed"] else 1
 

@@ -20,9 +20,7 @@ class AlertPublisher:
     they landed. A replay after a crash makes an alert again under the same id: the worker
     leaves out those already published (:mod:`driftline.consumers.replayed`)."""
 
-    def __init__(
-        self, producer: Any, topic: str, positions: OutputPositions | None = None
-    ) -> None:
+    def __init__(self, producer: Any, topic: str, positions: OutputPositions | None = None) -> None:
         self._producer = producer
         self.topic = topic
         self.positions = positions

@@ -48,3 +48,15 @@ def test_a_missing_ack_or_a_failed_flush_is_a_publish_error() -> None:
     assert caught.value.failed == 1
     with pytest.raises(PublishError, match="dead letter\\(s\\) not published"):
         send_acknowledged(Producer([True], fail_on_flush=True), [{"topic": "t"}], "dead letter(s)")
+
+
+def test_a_failed_publish_renews_a_renewing_producer_and_the_retry_uses_the_new_one() -> None:
+    from driftline.adapters.kafka.renewing import RenewingProducer
+
+    made = [Producer([False]), Producer([True])]  # the first never acknowledges
+    renewing = RenewingProducer(lambda: made.pop(0))
+    with pytest.raises(PublishError):
+        send_acknowledged(renewing, [{"topic": "t"}], "alert(s)")
+    assert renewing.renewals == 1
+    assert len(send_acknowledged(renewing, [{"topic": "t"}], "alert(s)")) == 1
+    assert renewing.renewals == 1  # a publish that succeeds keeps its producer
