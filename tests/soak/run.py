@@ -297,10 +297,8 @@ class Soak:
         wait_for(lambda: fully_in_sync(settings.kafka, [settings.topics.events]), 60, "the topic")
         flights = int(options.rate * duration_s * 0.7) + 1_000  # two events a flight
         plan = ReplayPlan(delay=ArrivalDelay(mean_s=120, max_s=900), seed=options.seed)
-        events = [
-            t.event
-            for t in plan.schedule(flight_events(limit=flights, key_by="route", cancelled="delayed"))
-        ]
+        source = flight_events(limit=flights, key_by="route", cancelled="delayed")
+        events = [t.event for t in plan.schedule(source)]
         publishing = Publishing(settings, events, chunk=max(1, options.rate // 5), pace_s=0.2)
         logs = self.home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
