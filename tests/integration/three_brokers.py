@@ -213,16 +213,23 @@ OWN_CHECKPOINT_KEY = "driftline-own-stack-checkpoint-k"
 
 
 def own_settings(stack: LocalStack, namespace: str, **overrides: Any) -> Settings:
-    """Settings of ``namespace`` on ``stack`` (no ``.env`` file): ``overrides`` by field name."""
+    """Settings of ``namespace`` on ``stack`` (no ``.env`` file): ``overrides`` by field name.
+    On a secured stack (``stack up --secure``) its clients' TLS files and SCRAM user come
+    with them."""
     found = endpoints(stack)
-    return Settings(
+    secure = stack.config.secure
+    settings = Settings(
         _env_file=None,
         namespace=namespace,
-        kafka_bootstrap=found.bootstrap,
         redis_url=found.redis_url,
         checkpoint_key=OWN_CHECKPOINT_KEY,
+        stack_home=stack.home,
+        stack_secure=secure,
+        **({} if secure else {"kafka_bootstrap": found.bootstrap}),
         **overrides,
     )
+    kafka = settings.kafka.model_copy(update={"bootstrap": found.bootstrap})
+    return settings.model_copy(update={"kafka": kafka})
 
 
 def own_env(stack: LocalStack, settings: Settings, **extra: str) -> dict[str, str]:
@@ -231,8 +238,15 @@ def own_env(stack: LocalStack, settings: Settings, **extra: str) -> dict[str, st
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
     return env | {
         "DRIFTLINE_STACK_HOME": str(stack.home),
-        "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
-        "DRIFTLINE_REDIS_URL": endpoints(stack).redis_url,
+        # a secured stack's clients find Kafka and Redis, and their credentials, in its home
+        **(
+            {"DRIFTLINE_STACK_SECURE": "1"}
+            if stack.config.secure
+            else {
+                "DRIFTLINE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
+                "DRIFTLINE_REDIS_URL": endpoints(stack).redis_url,
+            }
+        ),
         "DRIFTLINE_NAMESPACE": settings.namespace,
         "DRIFTLINE_CHECKPOINT_KEY": OWN_CHECKPOINT_KEY,
         "DRIFTLINE_PARTITIONS": str(settings.kafka.partitions),

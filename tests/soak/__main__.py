@@ -21,8 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap", type=float, default=60.0, help="about one fault this often (s)")
     parser.add_argument("--home", type=Path, help="where the stack and logs live (kept)")
     parser.add_argument("--out", type=Path, default=Path("soak.json"))
+    parser.add_argument("--secure", action="store_true", help="on a secured stack (TLS, SASL)")
     args = parser.parse_args(argv)
-    report = soak(SoakOptions(args.minutes, args.seed, args.rate, args.gap, args.home, args.out))
+    options = SoakOptions(
+        args.minutes, args.seed, args.rate, args.gap, args.home, args.out, args.secure
+    )
+    report = soak(options)
     console = Console()
     faults = Table(title="faults injected")
     for column in ("at (s)", "fault", "target", "held (s)", "recovered in (s)"):

@@ -90,6 +90,7 @@ class SoakOptions:
     gap_s: float = 60.0  # about one fault this often
     home: Path | None = None
     out: Path = Path("soak.json")
+    secure: bool = False  # on ``stack up --secure``: SASL_SSL Kafka, TLS Redis
 
 
 @dataclass
@@ -165,7 +166,9 @@ def rss_mb(pid: int) -> float | None:
 class Soak:
     def __init__(self, options: SoakOptions, home: Path) -> None:
         self.options = options
-        self.stack = LocalStack(StackSettings(home=home / "stack", brokers=3, kafka_heap="384m"))
+        self.stack = LocalStack(
+            StackSettings(home=home / "stack", brokers=3, kafka_heap="384m", secure=options.secure)
+        )
         self.home = home
         self.samples: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
