@@ -78,10 +78,15 @@ def start_brokers(
 
 
 def start_redis(
-    home: Path, previous: dict[str, Any] | None, password: str, tls: RedisTls | None = None
+    home: Path,
+    previous: dict[str, Any] | None,
+    password: str,
+    tls: RedisTls | None = None,
+    maxmemory: str | None = None,
 ) -> dict[str, Any]:
     """Start Redis in ``home`` on its recorded port when free (its data is in its folder);
-    with ``tls``, on TLS only. Returns its ``stack.json`` entry."""
+    with ``tls``, on TLS only; with ``maxmemory``, holding at most that. Returns its
+    ``stack.json`` entry."""
     home.mkdir(parents=True, exist_ok=True)
     port = int(previous["port"]) if previous else None
     if port is None or not processes.port_frees(port):
@@ -89,7 +94,7 @@ def start_redis(
             log.warning("redis moves to a new port: port %s is taken by another process", port)
         port = processes.free_port()
     conf = home / "redis.conf"
-    write_redis_conf(conf, port=port, home=home, password=password, tls=tls)
+    write_redis_conf(conf, port=port, home=home, password=password, tls=tls, maxmemory=maxmemory)
     pid = _spawn(redis_command(conf, port, tls=tls is not None), home / "stdout.log")
     return {
         "pid": pid,

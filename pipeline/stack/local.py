@@ -227,7 +227,9 @@ class LocalStack:
     def _start_redis(self, state: dict[str, Any], password: str, secure: bool) -> None:
         """Start the one Redis (on TLS only when ``secure``) and record it and its URL."""
         tls = self.credentials.redis_tls() if secure else None
-        redis_entry = start_redis(self.home / "redis", state.get("redis"), password, tls)
+        redis_entry = start_redis(
+            self.home / "redis", state.get("redis"), password, tls, self.config.redis_maxmemory
+        )
         state["redis"] = redis_entry
         port = redis_entry["port"]
         state["redis_url"] = (

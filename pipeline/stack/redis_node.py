@@ -36,13 +36,19 @@ class RedisTls:
 
 
 def render_redis_conf(
-    *, port: int, home: Path, password: str | None = None, tls: RedisTls | None = None
+    *,
+    port: int,
+    home: Path,
+    password: str | None = None,
+    tls: RedisTls | None = None,
+    maxmemory: str | None = None,
 ) -> str:
     """A ``redis.conf`` on loopback with append-only persistence (checkpoints live here).
 
     With ``password`` every client must authenticate (``requirepass``). With ``tls`` the
     port speaks TLS only and the password is ``tls.user``'s; the file then holds only the
-    password's SHA-256, as ACL rules do.
+    password's SHA-256, as ACL rules do. With ``maxmemory`` Redis holds at most that much,
+    refusing writes beyond it (``noeviction``: nothing is evicted, checkpoints least of all).
 
     >>> text = render_redis_conf(port=6380, home=Path("/s/redis"), password="pw")
     >>> "port 6380" in text, "requirepass pw" in text
@@ -51,6 +57,9 @@ def render_redis_conf(
     >>> text = render_redis_conf(port=6380, home=Path("/s/redis"), password="pw", tls=tls)
     >>> "port 0" in text, "tls-port 6380" in text, "user default off" in text, "pw" in text
     (True, True, True, False)
+    >>> limited = render_redis_conf(port=6380, home=Path("/s/redis"), maxmemory="64mb")
+    >>> "maxmemory 64mb" in limited, "maxmemory-policy noeviction" in limited
+    (True, True)
     """
     auth = [f"requirepass {password}"] if password else []
     listen = [f"port {port}"]
@@ -84,6 +93,7 @@ def render_redis_conf(
             "appendonly yes",
             "appendfsync everysec",
             'save ""',
+            *([f"maxmemory {maxmemory}", "maxmemory-policy noeviction"] if maxmemory else []),
             *auth,
             "",
         ]
@@ -91,10 +101,17 @@ def render_redis_conf(
 
 
 def write_redis_conf(
-    path: Path, *, port: int, home: Path, password: str | None, tls: RedisTls | None = None
+    path: Path,
+    *,
+    port: int,
+    home: Path,
+    password: str | None,
+    tls: RedisTls | None = None,
+    maxmemory: str | None = None,
 ) -> None:
     """Write the config to ``path``, readable by its owner only: it holds the password."""
-    write_private(path, render_redis_conf(port=port, home=home, password=password, tls=tls))
+    text = render_redis_conf(port=port, home=home, password=password, tls=tls, maxmemory=maxmemory)
+    write_private(path, text)
 
 
 def redis_command(conf: Path, port: int, *, tls: bool = False) -> list[str]:

@@ -28,9 +28,10 @@ __all__ = ["Worker", "account", "one_broker", "reap", "topic_times"]
 
 
 @contextmanager
-def one_broker(home: Path) -> Iterator[LocalStack]:
-    """A stack of one broker and Redis in ``home``, stopped and removed afterwards."""
-    stack = LocalStack(StackSettings(home=home, brokers=1, kafka_heap="384m"))
+def one_broker(home: Path, secure: bool = False) -> Iterator[LocalStack]:
+    """A stack of one broker and Redis in ``home`` (``secure``: ``stack up --secure``),
+    stopped and removed afterwards."""
+    stack = LocalStack(StackSettings(home=home, brokers=1, kafka_heap="384m", secure=secure))
     try:
         stack.up(brokers=1)
         yield stack

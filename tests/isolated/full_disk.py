@@ -120,12 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mb", type=int, default=24, help="the broker's data folder (MB)")
     parser.add_argument("--flights", type=int, default=300_000)
     parser.add_argument("--wait-s", type=float, default=10.0, help="how long the worker waits")
+    parser.add_argument("--secure", action="store_true", help="on a secured stack (TLS, SASL)")
     args = parser.parse_args(argv)
     stack_home = args.home / "stack"
     data = stack_home / "kafka-1" / "data"
     data.mkdir(parents=True, exist_ok=True)
     tmpfs(data, args.mb)
-    stack = LocalStack(StackSettings(home=stack_home, brokers=1, kafka_heap="384m"))
+    stack = LocalStack(
+        StackSettings(home=stack_home, brokers=1, kafka_heap="384m", secure=args.secure)
+    )
     report: dict[str, Any] = {"passed": False}
     try:
         stack.up(brokers=1)

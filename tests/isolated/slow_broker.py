@@ -151,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kbit", type=int, default=48, help="the slow link's rate")
     parser.add_argument("--normal-s", type=float, default=15.0)
     parser.add_argument("--slow-s", type=float, default=20.0)
+    parser.add_argument("--secure", action="store_true", help="on a secured stack (TLS, SASL)")
     args = parser.parse_args(argv)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     report: dict[str, Any] = {"passed": False}
     try:
-        with one_broker(args.home / "stack") as stack:
+        with one_broker(args.home / "stack", args.secure) as stack:
             report = run(stack, args.home, args)
     except AssertionError as failed:  # in the report, with what the worker was doing
         report["error"] = str(failed)

@@ -22,7 +22,8 @@ __all__ = ["KINDS", "Fault", "draw_schedule"]
 #: - ``worker_pause``: SIGSTOP a worker past its session timeout, SIGCONT after ``hold_s``;
 #: - ``broker_kill``: SIGKILL a broker (node id), restarted after ``hold_s``;
 #: - ``redis_stop``: SIGSTOP Redis, SIGCONT after ``hold_s``;
-#: - ``redis_shutdown``: Redis's own SHUTDOWN, restarted after ``hold_s``;
+#: - ``redis_shutdown``: Redis's own SHUTDOWN (SIGTERM on a secured stack, whose user may
+#:   not run it), restarted after ``hold_s``;
 #: - ``rebalance``: a third worker joins, and leaves (SIGTERM) after ``hold_s``.
 KINDS = (
     "worker_kill",

@@ -47,6 +47,11 @@ class StackSettings(SettingsGroup):
     secure: bool = Field(
         False, description="TLS + SCRAM Kafka, TLS + ACL Redis ('driftline stack up --secure')"
     )
+    redis_maxmemory: str | None = Field(
+        None,
+        pattern=r"^\d+(b|kb|mb|gb)?$",
+        description="the stack's Redis memory limit, with noeviction (unset: none)",
+    )
 
     @field_validator("home", "cache_dir")
     @classmethod

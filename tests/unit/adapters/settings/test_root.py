@@ -84,9 +84,11 @@ def test_the_cases_cover_every_variable() -> None:
     # its time scale, the quality log's length and the conflict window (issue 12), the stall
     # bound, the events topic's clock, the bounds of the label history and of the quality
     # counters' feature names (issue 19), the schema registry's URL, user, password and
-    # timeout, and the feature function (issue 21)
+    # timeout, and the feature function (issue 21), the local stack's Redis memory limit
+    # (issue 24)
     assert sorted(CASES) == sorted(VARIABLES)
-    assert len(set(VARIABLES)) == len(VARIABLES) == 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 5 + 4 + 1
+    expected = 42 + 4 + 1 + 1 + 10 + 1 + 14 + 8 + 4 + 5 + 4 + 1 + 1
+    assert len(set(VARIABLES)) == len(VARIABLES) == expected
 
 
 def test_every_variable_has_a_non_default_case() -> None:
