@@ -1,7 +1,7 @@
 """A slow link to the broker, and a broker whose log folder fills (issue 24, item 4): each
 run of :mod:`tests.isolated` under ``unshare``, in namespaces of its own, with a stack of
-its own. Where the machine does not allow the namespace (no privilege, no ``tc``), the
-test says so and skips."""
+its own, on a plain stack and on a secured one (``stack up --secure``). Where the machine
+does not allow the namespace (no privilege, no ``tc``), the test says so and skips."""
 
 from __future__ import annotations
 
@@ -61,17 +61,28 @@ def local_only(services: Endpoints) -> None:
         pytest.skip("these runs start stacks of their own: only where the local stack runs")
 
 
+SECURED = pytest.mark.parametrize("secure", [False, True], ids=["plain", "secured"])
+
+
+@SECURED
 @pytest.mark.usefixtures("local_only")
-def test_a_slow_link_to_the_broker_raises_latency_and_loses_nothing(tmp_path: Path) -> None:
-    report = isolated("-n", NETWORK_PROBE, "tests.isolated.slow_broker", tmp_path)
+def test_a_slow_link_to_the_broker_raises_latency_and_loses_nothing(
+    tmp_path: Path, secure: bool
+) -> None:
+    flags = ["--secure"] if secure else []
+    report = isolated("-n", NETWORK_PROBE, "tests.isolated.slow_broker", tmp_path, *flags)
     assert report["passed"], (report.get("error"), failed(report), report)
     latency = report["latency_s"]
     assert latency["slow"]["n"] > 0 and latency["before"]["n"] > 0, latency
 
 
+@SECURED
 @pytest.mark.usefixtures("local_only")
-def test_a_full_log_folder_fails_produce_clearly_and_the_worker_waits(tmp_path: Path) -> None:
-    report = isolated("-m", MOUNT_PROBE, "tests.isolated.full_disk", tmp_path)
+def test_a_full_log_folder_fails_produce_clearly_and_the_worker_waits(
+    tmp_path: Path, secure: bool
+) -> None:
+    flags = ["--secure"] if secure else []
+    report = isolated("-m", MOUNT_PROBE, "tests.isolated.full_disk", tmp_path, *flags)
     assert report["passed"], (report.get("error"), failed(report), report)
     assert report["produce"]["last_line"].startswith("error: publishing to")
     assert "No space left on device" in " ".join(report["broker"]["says"])

@@ -1,5 +1,10 @@
 """The soak's short form (``make soak`` runs the 30-minute one): every kind of fault once,
-in a few minutes, and the same accounting (:mod:`tests.soak.run`)."""
+in a few minutes, and the same accounting (:mod:`tests.soak.run`).
+
+On a secured stack (``python -m tests.soak --secure``) the same run loses prediction-stream
+entries (three runs of three: 881 observations of partition 0 from offset 1,966, predicted
+by the tasks but absent from the stream), an open defect of issue 24 (docs/faults.md): it
+is not run here until it is fixed."""
 
 from __future__ import annotations
 
