@@ -22,9 +22,9 @@ from driftline.adapters.redis_clients import make_redis
 from driftline.adapters.settings import Settings, StackSettings
 from driftline.read.tail import read_events
 from driftline.stack import LocalStack
-from tests.integration.three_brokers import driftline, metric_totals, own_env
+from tests.integration.three_brokers import driftline, metric_totals, own_env, wait_for
 
-__all__ = ["Worker", "account", "one_broker", "reap", "topic_times"]
+__all__ = ["Worker", "account", "finish", "one_broker", "reap", "topic_times"]
 
 
 @contextmanager
@@ -152,6 +152,19 @@ def account(
             "no duplicate, no dead letter": totals["duplicates"] == totals["dead_letters"] == 0,
         },
     }
+
+
+def finish(worker: Worker, redis_url: str, settings: Settings, what: str) -> dict[str, Any]:
+    """Wait until ``worker`` processed every event of the topic (``what``: the wait's name),
+    stop it, and account for them (:func:`account`), its clean stop and its log too."""
+    times = topic_times(settings)
+    wait_for(lambda: worker.alive() and processed(redis_url, settings) >= len(times), 300, what)
+    status = worker.stop()
+    report = account(redis_url, settings, times)
+    report["checks"]["the worker stopped cleanly"] = status == 0
+    report["checks"]["no traceback of driftline's in its log"] = not worker.own_tracebacks()
+    report["times"] = times
+    return report
 
 
 def processed(redis_url: str, settings: Settings) -> int:

@@ -32,7 +32,7 @@ from tests.integration.three_brokers import (
     own_settings,
     wait_for,
 )
-from tests.isolated.common import Worker, account, dump, pacing, processed, reap, topic_times
+from tests.isolated.common import Worker, dump, finish, pacing, reap
 
 
 def tmpfs(path: Path, megabytes: int, *, remount: bool = False) -> None:
@@ -97,19 +97,10 @@ def run(
         os.kill(broker_pid, signal.SIGTERM)
         wait_for(lambda: start_ticks(broker_pid) is None, 120, "the broker to stop")
     stack.up(brokers=1)
-    times = topic_times(settings)
-    report["events_in_topic"] = len(times)
-    wait_for(
-        lambda: worker.alive() and processed(redis_url, settings) >= len(times),
-        300,
-        "every event to be processed once the broker is back",
-    )
-    status = worker.stop()
-    accounting = account(redis_url, settings, times)
+    accounting = finish(worker, redis_url, settings, "every event, once the broker is back")
+    report["events_in_topic"] = len(accounting.pop("times"))
     checks.update(accounting.pop("checks"))
     report |= accounting
-    checks["the worker stopped cleanly"] = status == 0
-    checks["no traceback of driftline's in its log"] = not worker.own_tracebacks()
     report["passed"] = all(checks.values())
 
 

@@ -30,14 +30,13 @@ from driftline.stack import LocalStack
 from tests.integration.three_brokers import Publishing, endpoints, own_settings, wait_for
 from tests.isolated.common import (
     Worker,
-    account,
     dump,
+    finish,
     one_broker,
     pacing,
     processed,
     reap,
     stream_times,
-    topic_times,
 )
 
 
@@ -86,16 +85,8 @@ def run(stack: LocalStack, home: Path, args: argparse.Namespace) -> dict[str, An
     finally:
         publishing.finish.set()
         feeder.join(timeout=300)
-    times = topic_times(settings)
-    wait_for(
-        lambda: worker.alive() and processed(redis_url, settings) >= len(times),
-        300,
-        "every event to be processed",
-    )
-    status = worker.stop()
-    report = account(redis_url, settings, times)
-    report["checks"]["the worker stopped cleanly"] = status == 0
-    report["checks"]["no traceback of driftline's in its log"] = not worker.own_tracebacks()
+    report = finish(worker, redis_url, settings, "every event to be processed")
+    times = report.pop("times")
     stream = stream_times(redis_url, settings.namespace)
     spells: dict[str, list[float]] = {"start-up": [], "before": [], "slow": [], "after": []}
     for (kind, event_id), at in times.items():
