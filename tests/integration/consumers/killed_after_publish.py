@@ -44,12 +44,18 @@ def publish_letters(self: DeadLetterPublisher, letters: Sequence[Any]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-TaskStore.store_sealed = store_sealed  # type: ignore[method-assign]
-AlertPublisher.publish = publish_alerts  # type: ignore[method-assign]
-DeadLetterPublisher.publish = publish_letters  # type: ignore[method-assign]
+def install() -> None:
+    """Patch the publishers and the checkpoint store of this process: only in the script's
+    own process (pytest imports this module to collect its doctests, and a patch made on
+    import SIGKILLed the test session itself at the next in-process dead letter)."""
+    TaskStore.store_sealed = store_sealed  # type: ignore[method-assign]
+    AlertPublisher.publish = publish_alerts  # type: ignore[method-assign]
+    DeadLetterPublisher.publish = publish_letters  # type: ignore[method-assign]
+
 
 if __name__ == "__main__":
     from driftline.app.cli import main
 
+    install()
     sys.argv = ["driftline", "consume", *sys.argv[1:]]
     main()

@@ -121,3 +121,14 @@ def test_a_replay_after_a_sigkill_between_publish_and_checkpoint_repeats_no_outp
     assert letters <= set(found_letters), sorted(set(found_letters) ^ letters)[:6]
     assert alerts <= set(found_alerts)
     assert [i for i, n in (found_letters + found_alerts).items() if n > 1] == []
+
+
+def test_importing_the_kill_hook_patches_nothing() -> None:
+    """pytest imports the hook's module to collect its doctests: a patch made on import
+    SIGKILLed the test session itself at its next in-process dead letter (CI, once)."""
+    import tests.integration.consumers.killed_after_publish as hook
+    from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+    from driftline.consumers.tasks import TaskStore
+
+    assert DeadLetterPublisher.publish is hook._publish_letters
+    assert TaskStore.store_sealed is hook._store_sealed
