@@ -26,13 +26,17 @@ has ids held.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from driftline.adapters.kafka.dead_letters import dead_letter_id
 from driftline.adapters.kafka.published import Published
 from driftline.core.events.records import Alert, DeadLetter
 
 __all__ = ["ReplayedOutputs"]
+
+#: A dead letter or an alert: each names the source partition of its cause.
+_Output = TypeVar("_Output", DeadLetter, Alert)
 
 
 class ReplayedOutputs:
@@ -69,30 +73,26 @@ class ReplayedOutputs:
 
     def unpublished_letters(self, letters: Sequence[DeadLetter]) -> Sequence[DeadLetter]:
         """``letters`` without those already on the dead-letter topic."""
-        if not self._held or not letters:
-            return letters
-        with self._lock:
-            kept = [
-                letter
-                for letter in letters
-                if letter.partition not in self._held
-                or dead_letter_id(letter, self.source_topic) not in self._held[letter.partition].ids
-            ]
-            self.skipped += len(letters) - len(kept)
-        return kept
+        return self._unpublished(letters, lambda letter: dead_letter_id(letter, self.source_topic))
 
     def unpublished_alerts(self, alerts: Sequence[Alert]) -> Sequence[Alert]:
         """``alerts`` without those already on the alerts topic."""
-        if not self._held or not alerts:
-            return alerts
+        return self._unpublished(alerts, lambda alert: alert.alert_id)
+
+    def _unpublished(
+        self, outputs: Sequence[_Output], id_of: Callable[[_Output], str]
+    ) -> Sequence[_Output]:
+        """``outputs`` without those whose id (``id_of``) their partition's set holds."""
+        if not self._held or not outputs:
+            return outputs
         with self._lock:
             kept = [
-                alert
-                for alert in alerts
-                if alert.partition not in self._held
-                or alert.alert_id not in self._held[alert.partition].ids
+                out
+                for out in outputs
+                if out.partition not in self._held
+                or id_of(out) not in self._held[out.partition].ids
             ]
-            self.skipped += len(alerts) - len(kept)
+            self.skipped += len(outputs) - len(kept)
         return kept
 
     def passed(self, offsets: Mapping[int, int]) -> None:
