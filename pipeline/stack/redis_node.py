@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ __all__ = [
 @dataclass(frozen=True)
 class RedisTls:
     """A secured Redis: TLS only (no plaintext port), client certificates required, and
-    one ACL user (the ``default`` user is switched off)."""
+    one ACL user (the ``default`` user has a password nobody knows: see
+    :func:`render_redis_conf`)."""
 
     cert: Path
     key: Path
@@ -55,7 +57,7 @@ def render_redis_conf(
     (True, True)
     >>> tls = RedisTls(Path("/t/s.crt"), Path("/t/s.key"), Path("/t/ca.crt"), "app")
     >>> text = render_redis_conf(port=6380, home=Path("/s/redis"), password="pw", tls=tls)
-    >>> "port 0" in text, "tls-port 6380" in text, "user default off" in text, "pw" in text
+    >>> "port 0" in text, "tls-port 6380" in text, "user default on #" in text, "pw" in text
     (True, True, True, False)
     >>> limited = render_redis_conf(port=6380, home=Path("/s/redis"), maxmemory="64mb")
     >>> "maxmemory 64mb" in limited, "maxmemory-policy noeviction" in limited
@@ -76,10 +78,16 @@ def render_redis_conf(
             "tls-auth-clients yes",
             'tls-protocols "TLSv1.2 TLSv1.3"',
         ]
+        # every key and channel, every command but server administration
+        rights = "~* &* +@all -@admin"
         auth = [
-            "user default off",
-            # every key and channel, every command but server administration
-            f"user {tls.user} on #{digest} ~* &* +@all -@admin",
+            # The default user is not switched off: Redis runs the append-only file's
+            # commands as it when it starts, and up to 7.2 an EXEC there re-checks its
+            # rights, so with it off every MULTI/EXEC and script of the file since its last
+            # rewrite is dropped, silently (redis/redis#14541, valkey#3983; Debian's 7.0.15
+            # has it). It keeps the rights, with a password nobody knows: its hash only.
+            f"user default on #{hashlib.sha256(secrets.token_bytes(32)).hexdigest()} {rights}",
+            f"user {tls.user} on #{digest} {rights}",
         ]
     return "\n".join(
         [

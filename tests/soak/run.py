@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -237,6 +238,17 @@ class Soak:
         except Exception:  # noqa: BLE001 - Redis down or stopped
             return None
 
+    def stream_length(self, settings: Settings) -> int | None:
+        """How many entries the prediction stream holds now (``None``: Redis is down)."""
+        try:
+            client = make_redis(endpoints(self.stack).redis_url, timeout_s=2)
+            try:
+                return int(client.xlen(RedisKeys(settings.namespace).predictions_stream))
+            finally:
+                client.close()
+        except Exception:  # noqa: BLE001 - Redis down or stopped
+            return None
+
     def sample(self, group: Group, settings: Settings) -> None:
         while not self.sampling.wait(5.0):
             rss = {
@@ -277,6 +289,7 @@ class Soak:
             os.kill(pid, signal.SIGCONT)
         elif fault.kind == "redis_shutdown":
             pid = int(self.stack.status().redis["pid"])  # type: ignore[index]
+            before = self.stream_length(settings)
             client = make_redis(endpoints(self.stack).redis_url)
             try:
                 client.shutdown()  # Redis writes its append-only file and exits
@@ -287,6 +300,8 @@ class Soak:
             wait_for(lambda: rss_mb(pid) is None, 60, "Redis to shut down")
             stop.wait(fault.hold_s)
             self.stack.up(brokers=3)
+            after = self.stream_length(settings)
+            log(f"  the prediction stream held {before} entries, {after} after")
         elif fault.kind == "rebalance":
             group.start("w3")
             stop.wait(fault.hold_s)
@@ -590,6 +605,10 @@ def soak(options: SoakOptions) -> dict[str, Any]:
         try:
             report = run.run()
         finally:
+            run.stack.down()
+            redis_log = home / "stack" / "redis" / "redis.log"
+            if redis_log.exists() and (home / "logs").is_dir():
+                shutil.copy(redis_log, home / "logs" / "redis.log")  # kept with the workers'
             run.stack.down(purge=True)
         options.out.write_text(json.dumps(report, indent=2))
         return report

@@ -30,7 +30,13 @@ def test_secured_redis_conf_and_command() -> None:
     lines = text.splitlines()
     assert "port 0" in lines and "tls-port 6390" in lines
     assert "tls-auth-clients yes" in lines and "tls-ca-cert-file /t/ca.crt" in lines
-    assert "user default off" in lines
+    # the default user is on (Redis replays the append-only file as it), with a password
+    # nobody knows: a hash of random bytes, other on each render
+    default = [line for line in lines if line.startswith("user default ")]
+    assert len(default) == 1 and default[0].startswith("user default on #")
+    assert "nopass" not in text and ">" not in default[0]
+    again = render_redis_conf(port=6390, home=Path("/s/redis"), password="Rd-pw-4", tls=tls)
+    assert default[0] not in again.splitlines()
     assert any(line.startswith("user driftline on #") and "-@admin" in line for line in lines)
     assert "Rd-pw-4" not in text and "requirepass" not in text
     assert redis_command(Path("/s/redis.conf"), 6390, tls=True)[-4:] == [
