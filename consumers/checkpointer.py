@@ -108,7 +108,7 @@ class Checkpointer:
         with self.partitions.lock:
             sealed, self._sealed = self._sealed, {}
             for held, (task, records, sealing_s) in sealed.items():
-                if self.partitions.get(held.partition) is held:
+                if self.partitions.get(held.partition) is held and not held.fenced:
                     store = partial(self.store.store_sealed, task)
                     self._store(held, store, records, task.next_offset, sealing_s)
 
@@ -134,6 +134,8 @@ class Checkpointer:
         unsaved or is dirty, and queue its offset for :meth:`commit`; whether it did."""
         task = held.task
         if task is None or task.next_offset is None or not held.unsaved or held.dirty:
+            return False
+        if held.fenced:  # another worker claimed it: its checkpoints are that worker's
             return False
         self._sealed.pop(held, None)  # this one is newer
         return self._store(held, partial(self.store.save, task), held.unsaved, task.next_offset)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from driftline.consumers.ports import AlertSink, DeadLetterSink, PredictionSink
+from driftline.consumers.ports import AlertSink, DeadLetterSink, OutputFence, PredictionSink
 from driftline.consumers.replayed import ReplayedOutputs
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
@@ -60,7 +60,9 @@ class Outputs:
     ``on_predictions`` is told of each batch's predictions with the time the sink took
     them (the worker times event-to-Redis latency from it), once the batch is written.
     ``replayed`` holds the ids of dead letters and alerts already published, which are
-    not published again (``None``: all are published).
+    not published again (``None``: all are published). With ``fence``, a batch's dead
+    letters and alerts are published only for the partitions no other worker has claimed
+    since this one did (:mod:`~driftline.adapters.redis_fence`).
     """
 
     def __init__(
@@ -73,9 +75,11 @@ class Outputs:
         on_predictions: Callable[[Sequence[Prediction], datetime], None] = lambda p, at: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         replayed: ReplayedOutputs | None = None,
+        fence: OutputFence | None = None,
     ) -> None:
         self.sink = sink
         self.replayed = replayed
+        self.fence = fence
         self.dead_letters = dead_letters
         self.alerts = alerts
         self.retry = retry
@@ -90,11 +94,15 @@ class Outputs:
         self.finish(write)
 
     def start(
-        self, batch: BatchOutputs, records: Mapping[int, Sequence[InputRecord]]
+        self,
+        batch: BatchOutputs,
+        records: Mapping[int, Sequence[InputRecord]],
+        epochs: Mapping[int, int] | None = None,
     ) -> BatchWrite:
         """The write of ``batch``, not begun: :meth:`BatchWrite.attempt` it in any thread,
-        then :meth:`finish` it in the worker's."""
-        return BatchWrite(self, batch, records)
+        then :meth:`finish` it in the worker's. ``epochs``: the claims its partitions
+        were processed under (see ``fence``)."""
+        return BatchWrite(self, batch, records, epochs)
 
     def finish(self, write: BatchWrite) -> None:
         """Write what ``write`` has not written yet (waiting out outages, in this thread:
@@ -155,11 +163,20 @@ class BatchWrite:
     """
 
     def __init__(
-        self, outputs: Outputs, batch: BatchOutputs, records: Mapping[int, Sequence[InputRecord]]
+        self,
+        outputs: Outputs,
+        batch: BatchOutputs,
+        records: Mapping[int, Sequence[InputRecord]],
+        epochs: Mapping[int, int] | None = None,
     ) -> None:
         self.batch = batch
         self.records = records
         self._outputs = outputs
+        self.epochs = epochs or {}
+        #: Partitions another worker claimed since (their dead letters and alerts are its
+        #: to publish; this worker must not checkpoint them).
+        self.fenced: set[int] = set()
+        self.alerts = list(batch.alerts)
         self.letters = list(batch.dead_letters)
         #: Predictions Redis refused (dead-lettered), and when the sink took the batch.
         self.refused = 0
@@ -169,11 +186,13 @@ class BatchWrite:
         self._steps: list[tuple[str, Callable[[], object]]] = [
             ("Redis (predictions)", self._predictions)
         ]
+        if outputs.fence is not None and self.epochs:
+            self._steps.append(("Redis (partition claims)", self._fence))
         if batch.points or batch.alerts or batch.findings:
             self._steps.append(
                 (
                     "Redis (series, alerts, quality log)",
-                    lambda: sink.record(batch.points, batch.alerts, batch.findings),
+                    lambda: sink.record(batch.points, self.alerts, batch.findings),
                 )
             )
         if batch.alerts and alert_sink is not None:
@@ -181,9 +200,9 @@ class BatchWrite:
                 (
                     "Kafka (alerts)",
                     lambda: alert_sink.publish(
-                        batch.alerts
+                        self.alerts
                         if replayed is None
-                        else replayed.unpublished_alerts(batch.alerts)
+                        else replayed.unpublished_alerts(self.alerts)
                     ),
                 )
             )
@@ -221,6 +240,28 @@ class BatchWrite:
             self.letters += letters
             self.refused += len(letters)
         self.written_at = outputs.clock()
+
+    def _fence(self) -> None:
+        """Leave out the dead letters and alerts of partitions claimed by another worker
+        since this batch's were (asked only when the batch has some)."""
+        fence = self._outputs.fence
+        causes = {alert.partition for alert in self.alerts}
+        causes.update(letter.partition for letter in self.letters)
+        epochs = {p: epoch for p, epoch in self.epochs.items() if p in causes}
+        if fence is None or not epochs:
+            return
+        taken = fence.taken(epochs)
+        if not taken:
+            return
+        self.fenced = taken
+        self.alerts = [alert for alert in self.alerts if alert.partition not in taken]
+        self.letters = [letter for letter in self.letters if letter.partition not in taken]
+        log.warning(
+            "partition(s) %s claimed by another worker since this batch was processed "
+            "(this worker lost them without knowing): their dead letters and alerts are "
+            "left to it, and their state here is never checkpointed",
+            sorted(taken),
+        )
 
     def _dead_letters(self) -> None:
         replayed = self._outputs.replayed

@@ -95,6 +95,11 @@ class AssignedPartition:
     #: last batch): a batch above that offset skips offsets that hold no record
     #: (transaction markers, compaction), never records.
     in_step: bool = False
+    #: The epoch this worker claimed the partition at (with an
+    #: :class:`~driftline.consumers.ports.OutputFence`), and whether another worker has
+    #: claimed it since: a fenced partition is never checkpointed from here again.
+    epoch: int | None = None
+    fenced: bool = False
     #: Event-to-Redis latency (seconds, bucketed like lateness).
     latency: DurationHistogram = field(default_factory=DurationHistogram)
     quality_rates: QualityRates = field(default_factory=QualityRates)
@@ -162,14 +167,16 @@ class Partitions:
                 self._held[partition].to_set_up = False
             return due
 
-    def set_task(self, partition: int, task: PartitionTask, now: float) -> bool:
-        """Give ``partition`` its task, saved as of ``now``; ``False`` when it is no longer
-        held or already has one."""
+    def set_task(
+        self, partition: int, task: PartitionTask, now: float, epoch: int | None = None
+    ) -> bool:
+        """Give ``partition`` its task, saved as of ``now`` (claimed at ``epoch``);
+        ``False`` when it is no longer held or already has one."""
         with self.lock:
             held = self._held.get(partition)
             if held is None or held.task is not None:
                 return False
-            held.task, held.saved_at = task, now
+            held.task, held.saved_at, held.epoch = task, now, epoch
             return True
 
     def mark_in_step(self, partition: int, task: PartitionTask | None = None) -> None:

@@ -20,6 +20,7 @@ from driftline.core.task.seal import CheckpointStore
 __all__ = [
     "CheckpointStore",
     "DeadLetterSink",
+    "OutputFence",
     "AlertSink",
     "PredictionSink",
     "PublishedOutputs",
@@ -121,6 +122,20 @@ class PublishedOutputs(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class OutputFence(Protocol):
+    """Claims of partitions, so that only a partition's latest owner publishes its dead
+    letters and alerts (:class:`~driftline.adapters.redis_fence.RedisFence`); raises a
+    TransientError when its store does not answer."""
+
+    def claim(self, partition: int) -> int:
+        """Claim ``partition`` (at each restore of its task): the new epoch."""
+        ...
+
+    def taken(self, epochs: Mapping[int, int]) -> set[int]:
+        """Which of ``epochs``' partitions another worker has claimed since."""
+        ...
 
 
 class TickSink(Protocol):

@@ -12,6 +12,10 @@ again; Kafka not answering is waited out the same way, never published past. A f
 task reads nothing, and neither does a checkpoint made before positions were recorded
 (its replay may repeat outputs, as before). Before the first task, the output topics'
 end offsets are asked once: what this worker publishes lands past them.
+
+With ``fence``, every task set up claims its partition first (before reading back): a
+worker that lost the partition without knowing it publishes no more of its dead letters
+and alerts (:mod:`~driftline.adapters.redis_fence`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from driftline.consumers.partitions import Partitions
-from driftline.consumers.ports import PublishedOutputs
+from driftline.consumers.ports import OutputFence, PublishedOutputs
 from driftline.consumers.replayed import ReplayedOutputs
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
@@ -55,6 +59,7 @@ class TaskRestorer:
         stats: WorkerStats,
         monotonic: Callable[[], float] = time.monotonic,
         published: PublishedOutputs | None = None,
+        fence: OutputFence | None = None,
     ) -> None:
         self.partitions = partitions
         self.store = store
@@ -62,6 +67,7 @@ class TaskRestorer:
         self.stats = stats
         self.monotonic = monotonic
         self.published = published
+        self.fence = fence
         #: Dead letters and alerts a replay must not publish again (with ``published``).
         self.replayed = None if published is None else ReplayedOutputs(published.source_topic)
         self._baseline = False
@@ -74,6 +80,11 @@ class TaskRestorer:
             if held is not None and held.task is not None:
                 continue
             task = self.retry("checkpoint store", functools.partial(self.store.restore, partition))
+            # claimed before reading back: a former owner publishes nothing after this
+            epoch = None
+            if self.fence is not None:
+                claim = functools.partial(self.fence.claim, partition)
+                epoch = self.retry("Redis (claiming the partition)", claim)
             self._read_back(partition, task)
             if task is not None:
                 self.stats.restored += 1
@@ -85,7 +96,7 @@ class TaskRestorer:
                 )
             else:
                 task = self.store.fresh(partition)
-            if self.partitions.set_task(partition, task, self.monotonic()):
+            if self.partitions.set_task(partition, task, self.monotonic(), epoch):
                 made.append(task)
             elif partition not in self.partitions:  # revoked since the poll: not ours
                 log.info("partition %s was revoked before its batch: not restored", partition)

@@ -24,6 +24,7 @@ from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
 from driftline.adapters.kafka.published import OutputPositions, PublishedReader
 from driftline.adapters.kafka.ticks import TickPublisher
 from driftline.adapters.redis_clients import make_redis
+from driftline.adapters.redis_fence import RedisFence
 from driftline.adapters.redis_memory import check_for_worker
 from driftline.adapters.redis_sink import RedisSink
 from driftline.adapters.registry import event_codec
@@ -218,6 +219,7 @@ class WorkerBuilder:
                     on_batch=on_batch,
                     on_stall=on_stall,
                     published=published,
+                    fence=RedisFence(redis_client, settings.namespace),
                 )
             finally:
                 published.close()

@@ -53,6 +53,7 @@ from driftline.consumers.partitions import AssignedPartition, Partitions
 from driftline.consumers.ports import (
     AlertSink,
     DeadLetterSink,
+    OutputFence,
     PredictionSink,
     PublishedOutputs,
     RecordSource,
@@ -92,6 +93,7 @@ class Worker:
         sleep: Callable[[float], None] = time.sleep,
         on_stall: Callable[[str, float], None] | None = None,
         published: PublishedOutputs | None = None,
+        fence: OutputFence | None = None,
     ) -> None:
         self.source = source
         self.store = tasks
@@ -120,7 +122,9 @@ class Worker:
             monotonic=monotonic,
             sleep=lambda seconds: self.sleep(seconds),
         )
-        self.restorer = TaskRestorer(self.partitions, tasks, retry, stats, monotonic, published)
+        self.restorer = TaskRestorer(
+            self.partitions, tasks, retry, stats, monotonic, published, fence
+        )
         self.outputs = Outputs(
             sink,
             dead_letters,
@@ -130,6 +134,7 @@ class Worker:
             self.partitions.observe_latency,
             lambda: self.clock(),
             self.restorer.replayed,
+            fence,
         )
         self.writes = WriteBehind(self.outputs, self.partitions, background=config.write_behind)
         self.checkpointer = Checkpointer(
@@ -149,14 +154,6 @@ class Worker:
         )
         self.idle = IdleStop(config.until_idle_s, monotonic)
         self.lags = LagGauge(stats, config.lag_interval_s, monotonic)
-
-    @property
-    def sink(self) -> PredictionSink:
-        return self.outputs.sink
-
-    @sink.setter
-    def sink(self, sink: PredictionSink) -> None:
-        self.outputs.sink = sink
 
     @property
     def tasks(self) -> dict[int, PartitionTask]:
@@ -260,7 +257,7 @@ class Worker:
         self.checkpointer.commit()
         if final:
             try:
-                self.sink.write([], final)
+                self.outputs.sink.write([], final)
             except TransientError as exc:  # metrics only: not worth holding the stop for
                 log.warning("the final metrics were not written (%s)", exc)
         try:
@@ -339,7 +336,8 @@ class Worker:
         self.stats.records += count - ticks
         self.stats.ticks_read += ticks
         self.stats.batches += 1
-        write = self.outputs.start(out, {p: plan.records for p, plan in plans.items()})
+        epochs = {held.partition: held.epoch for held in done if held.epoch is not None}
+        write = self.outputs.start(out, {p: plan.records for p, plan in plans.items()}, epochs)
         self.writes.send(write, done, time.perf_counter() - began, self._written)
         return count - ticks
 

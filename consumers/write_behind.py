@@ -142,7 +142,10 @@ class WriteBehind:
             pool.shutdown(wait=True)
 
     def _clean(self, flight: _InFlight) -> None:
+        fenced = flight.write.fenced  # claimed by another worker: never clean here again
         with self.partitions.lock:
             for held in flight.done:
-                if held not in self._unsent:
+                if held.partition in fenced:
+                    held.fenced = True
+                elif held not in self._unsent:
                     held.dirty = False

@@ -6,8 +6,9 @@ with ``driftline.publish``: Kafka is ``DRIFTLINE_KAFKA_BOOTSTRAP``, else the loc
 
 from __future__ import annotations
 
-import driftline
 from orders import events
+
+import driftline
 
 if __name__ == "__main__":
     print(f"published {driftline.publish(events())} events")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 
-import driftline
 from feats import features
 from model import make
 from orders import events
+
+import driftline
 
 if __name__ == "__main__":
     published = driftline.publish(events())

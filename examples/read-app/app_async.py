@@ -15,6 +15,7 @@ import json
 import sys
 
 from app_sync import summary
+
 from driftline import AsyncPredictionsClient, Settings, async_predictions_from_stack
 
 __all__ = ["open_async_client"]

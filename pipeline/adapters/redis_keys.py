@@ -84,6 +84,12 @@ class RedisKeys:
         """String: the sealed checkpoint of the task of ``partition``."""
         return f"{self.namespace}:checkpoint:{partition}"
 
+    def epoch(self, partition: int) -> str:
+        """String (a counter): how many times a worker has claimed ``partition``; only the
+        latest claimant publishes its dead letters and alerts
+        (:class:`~driftline.adapters.redis_fence.RedisFence`)."""
+        return f"{self.namespace}:epoch:{partition}"
+
     @property
     def checkpoint_pattern(self) -> str:
         return f"{self.namespace}:checkpoint:*"

@@ -180,3 +180,14 @@ def test_a_dirty_partition_without_a_write_in_flight_is_not_saved() -> None:
     rig.checkpointer.save_due()
     rig.checkpointer.written()
     assert rig.store.saved == [] and held.unsaved == 10
+
+
+def test_a_partition_another_worker_claimed_is_never_checkpointed_from_here() -> None:
+    rig = Rig(every=1)
+    held = rig.hold(0)
+    rig.process(held, 5)
+    held.fenced = True  # its last batch found the partition claimed by another worker
+    rig.checkpointer.save_due()
+    rig.checkpointer.save_clean()
+    assert not rig.checkpointer.save(held)
+    assert rig.store.saved == [] and rig.checkpointer.commit() == {}

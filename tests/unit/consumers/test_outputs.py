@@ -4,6 +4,7 @@ predictions Redis can never hold dead-lettered with their records."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from driftline.consumers.stats import WorkerStats
 from driftline.core.errors import PublishError, ServiceUnavailable, WriteRefused
 from driftline.core.events.records import Alert, DeadLetter, InputRecord, Prediction
 from driftline.core.task.partition import TaskOutput
-from tests.unit.consumers.worker_fakes import MemoryDeadLetters, MemorySink
+from tests.unit.consumers.worker_fakes import MemoryDeadLetters, MemoryFence, MemorySink
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -225,3 +226,41 @@ def test_without_an_alert_sink_alerts_go_to_redis_only() -> None:
     out.add(TaskOutput(alerts=[alert("timeliness")]), {"partition": 0})
     Outputs(sink, letters, None, retry, stats).flush(out, {})
     assert list(sink.alerts) == ["0@1:timeliness"] and stats.alerts == 1
+
+
+def _two_partitions() -> tuple[BatchOutputs, dict[int, list[InputRecord]]]:
+    out = batch()  # partition 0: an alert and a dead letter
+    moved = DeadLetter("undecodable", "?", 1, 7, b"k", b"?", 0, "undecodable")
+    out.add(
+        TaskOutput(dead_letters=[moved], alerts=[replace(alert(), partition=1)]), {"partition": 1}
+    )
+    records = {0: [record(o) for o in (1, 2, 3)], 1: [InputRecord(1, 7, b"k", b"?", 0)]}
+    return out, records
+
+
+def test_a_partition_claimed_by_another_worker_publishes_none_of_its_outputs() -> None:
+    journal, stats, slept = Journal(), WorkerStats(), []
+    writer = outputs(journal, stats, slept)
+    writer.fence = fence = MemoryFence({0: 4, 1: 5})  # partition 1 claimed again since epoch 4
+    out, records = _two_partitions()
+    write = writer.start(out, records, {0: 4, 1: 4})
+    writer.finish(write)
+    assert write.fenced == {1} and fence.asked == [{0: 4, 1: 4}]
+    assert [(a.partition, a.alert_id) for a in journal.alerts] == [(0, "0@1:concept")]
+    assert [(x.partition, x.offset) for x in journal.letters.letters] == [(0, 3)]
+    assert list(journal.sink.alerts) == ["0@1:concept"]  # Redis's alert log too
+    assert len(journal.sink.predictions) == 2  # predictions are idempotent: written
+
+
+def test_the_claims_are_asked_only_of_a_batch_with_dead_letters_or_alerts() -> None:
+    journal, stats, slept = Journal(), WorkerStats(), []
+    writer = outputs(journal, stats, slept)
+    writer.fence = fence = MemoryFence({0: 9})
+    quiet = BatchOutputs()
+    quiet.add(TaskOutput(predictions=[prediction(1)]), {"partition": 0})
+    write = writer.start(quiet, {0: [record(1)]}, {0: 1})
+    writer.finish(write)
+    assert fence.asked == [] and write.fenced == set()  # no round trip for a quiet batch
+    mine = writer.start(batch(), {0: [record(o) for o in (1, 2, 3)]}, {0: 9})
+    writer.finish(mine)
+    assert fence.asked == [{0: 9}] and mine.fenced == set() and len(journal.alerts) == 1

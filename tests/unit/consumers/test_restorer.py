@@ -11,7 +11,7 @@ from driftline.consumers.partitions import Partitions
 from driftline.consumers.restorer import TaskRestorer
 from driftline.consumers.retry import Retry
 from driftline.consumers.stats import WorkerStats
-from tests.unit.consumers.worker_fakes import Clock, StubTaskStore
+from tests.unit.consumers.worker_fakes import Clock, MemoryFence, StubTaskStore
 
 
 def restorer(store: StubTaskStore, partitions: Partitions) -> tuple[TaskRestorer, list[float]]:
@@ -56,3 +56,22 @@ def test_a_partition_revoked_meanwhile_gets_no_task(caplog: pytest.LogCaptureFix
     store.restore = revoked_while_reading  # type: ignore[method-assign]
     assert made.restore([0]) == [] and partitions.tasks() == {}
     assert "partition 0 was revoked before its batch: not restored" in caplog.text
+
+
+def test_each_task_set_up_claims_its_partition_before_reading_back() -> None:
+    partitions = Partitions()
+    partitions.assign({0, 1}, now=0.0)
+    store = StubTaskStore({0: 40})
+    made, _ = restorer(store, partitions)
+    made.fence = fence = MemoryFence({0: 2})
+    seen: list[str] = []
+    original = made._read_back
+
+    def read_back(partition: int, task: object) -> None:
+        seen.append(f"read back {partition} at epoch {fence.claimed.get(partition)}")
+        original(partition, task)  # type: ignore[arg-type]
+
+    made._read_back = read_back  # type: ignore[method-assign]
+    made.restore([0, 1])
+    assert seen == ["read back 0 at epoch 3", "read back 1 at epoch 1"]
+    assert [partitions.get(p).epoch for p in (0, 1)] == [3, 1]  # type: ignore[union-attr]

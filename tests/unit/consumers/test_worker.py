@@ -324,7 +324,7 @@ def test_a_redis_outage_is_waited_out_with_state_and_offsets_held() -> None:
         held.append((len(checkpoints.saves), len(rig.source.commits)))
 
     rig.sink = FlakySink(set(range(4, 16)), during)
-    rig.worker.sink = rig.sink
+    rig.worker.outputs.sink = rig.sink
     worker = rig.run(finished=lambda: True)
     assert len(set(held)) == 1  # the same saves and commits through all 12 refusals
     assert worker.stats.outages == 1 and worker.stats.retries == 12
@@ -359,7 +359,7 @@ def test_a_failing_redis_script_stops_the_worker_instead_of_retrying_for_ever() 
         topic, checkpoints, WorkerConfig(max_poll_records=9, checkpoint_every=5), task_config()
     )
     rig.sink = BrokenScriptSink(good=2)
-    rig.worker.sink = rig.sink
+    rig.worker.outputs.sink = rig.sink
     with pytest.raises(RedisScriptError, match="user_script"):
         rig.run(finished=lambda: True)
     assert rig.sink.calls == 3 and rig.worker.stats.outages == 0 and rig.slept == []
@@ -389,7 +389,7 @@ def test_a_revoke_during_an_outage_never_checkpoints_the_unwritten_batch() -> No
             first.source.revoke({0})
 
     first.sink = FlakySink({3}, revoke)
-    first.worker.sink = first.sink
+    first.worker.outputs.sink = first.sink
     first.run(stop=revoked)
     assert checkpoints.saves == []  # two clean batches were never due; the dirty one: never
     second = Rig(topic, checkpoints, config, tasks)
@@ -404,7 +404,7 @@ def test_stopping_at_once_during_an_outage_checkpoints_no_unwritten_state() -> N
     config = WorkerConfig(max_poll_records=10, checkpoint_every=10)
     rig = Rig(topic, checkpoints, config, task_config())
     rig.sink = FlakySink({3, 4, 5})
-    rig.worker.sink = rig.sink
+    rig.worker.outputs.sink = rig.sink
 
     def second_signal(_seconds: float) -> None:
         raise SystemExit(130)
@@ -516,7 +516,7 @@ def test_predictions_redis_refuses_become_dead_letters_and_the_worker_goes_on() 
     reference.run(finished=lambda: True)
     refused_key = reference.sink.predictions[0].key
     rig.sink = RefusingSink({refused_key})
-    rig.worker.sink = rig.sink
+    rig.worker.outputs.sink = rig.sink
     worker = rig.run(finished=lambda: True)
     refused = [p for p in reference.sink.predictions if p.key == refused_key]
     letters = [letter for letter in rig.letters.letters if letter.reason == "redis-refused"]

@@ -307,3 +307,19 @@ class StubTaskStore:
 
     def store_sealed(self, sealed: SealedTask) -> int:
         return self.save(StubTask(sealed.partition, sealed.next_offset))
+
+
+class MemoryFence:
+    """Claims in memory: ``claimed`` is each partition's latest epoch."""
+
+    def __init__(self, claimed: dict[int, int]) -> None:
+        self.claimed = claimed
+        self.asked: list[dict[int, int]] = []
+
+    def claim(self, partition: int) -> int:
+        self.claimed[partition] = self.claimed.get(partition, 0) + 1
+        return self.claimed[partition]
+
+    def taken(self, epochs: Any) -> set[int]:
+        self.asked.append(dict(epochs))
+        return {p for p, epoch in epochs.items() if self.claimed.get(p, epoch) != epoch}

@@ -10,7 +10,6 @@ from tests.unit.adapters.settings.variables import CASES, VARIABLES
 ROOT_VARIABLES = {"DRIFTLINE_NAMESPACE": "namespace", "DRIFTLINE_SEED": "seed"}
 
 
-
 def field_of(s: Settings, path: str) -> Any:
     """``s.kafka.partitions`` for ``"kafka.partitions"``."""
     value: Any = s

@@ -35,7 +35,6 @@ CONSEQUENCES: dict[str, set[str]] = {
 }
 
 
-
 def flat_name(variable: str) -> str:
     """The keyword name of a variable: ``DRIFTLINE_PARTITIONS`` -> ``partitions``."""
     return variable.removeprefix("DRIFTLINE_").lower()

@@ -106,4 +106,3 @@ def test_the_fingerprint_tells_models_given_in_python_apart() -> None:
     same = TaskConfig(model=ModelSource(linear_model.LogisticRegression(l2=0.1)))
     assert config_fingerprint(a) != config_fingerprint(b)
     assert config_fingerprint(a) == config_fingerprint(same)
-
