@@ -23,7 +23,8 @@ A *secured* stack (``DRIFTLINE_STACK_SECURE=1`` or ``driftline stack up --secure
 makes a CA, a server and a client certificate and SCRAM passwords in ``secrets/``
 (:mod:`driftline.stack.certificates`, :func:`ensure_secured_secrets`): Kafka's one client
 listener is SASL_SSL (SCRAM-SHA-512 as user ``driftline``, client certificates required),
-Redis listens on TLS only with the ACL user ``driftline`` and no default user. The mode
+Redis listens on TLS only with the ACL user ``driftline`` (the default user has a password
+nobody knows: see :func:`~driftline.stack.redis_node.render_redis_conf`). The mode
 belongs to the home: a stack made one way is not restarted the other way (``down --purge``
 first), and its clients must use the same setting, which gives them the stack's files
 (:meth:`StackSettings.secured_kafka`; the Redis URL of :meth:`endpoints` carries its own).
