@@ -1,7 +1,10 @@
 """Exactly-once outputs, proven on the real Kafka and Redis: a worker SIGKILLed after a
 batch's dead letters and alerts are published but before its checkpoint is saved, then
 started again, leaves each dead letter and each alert on its topic exactly once, and
-every one that the stream makes is there (on both Kafka clients)."""
+every one that the stream makes is there (on both Kafka clients). So does a worker frozen
+(SIGSTOP) before it writes out a batch, past its session timeout, while another worker
+takes its partition over and publishes that batch: woken, it finds the partition claimed
+since and publishes none of it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -45,6 +49,7 @@ WORKER_ENV = {
     ),
 }
 KILLED_RUN = Path(__file__).with_name("killed_after_publish.py")
+PAUSED_RUN = Path(__file__).with_name("paused_before_publish.py")
 
 
 @pytest.fixture(params=["kafka-python", "confluent"])
@@ -123,12 +128,62 @@ def test_a_replay_after_a_sigkill_between_publish_and_checkpoint_repeats_no_outp
     assert [i for i, n in (found_letters + found_alerts).items() if n > 1] == []
 
 
+def _stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (SIGSTOP): its state in /proc is ``T``."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _wait(condition: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_worker_frozen_past_its_session_publishes_nothing_its_successor_did(
+    settings: Settings, tmp_path: Path
+) -> None:
+    create_topics(settings, partitions=1)
+    letters, alerts = _publish_stream(settings)
+    log = tmp_path / "frozen.log"
+    with log.open("ab") as err:
+        frozen = subprocess.Popen(
+            [sys.executable, str(PAUSED_RUN), "--until-idle", "3"],
+            env=consume_env(settings, WORKER_ENV),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        _wait(lambda: frozen.poll() is not None or _stopped(frozen.pid), 120, "the freeze")
+        assert frozen.poll() is None, log.read_text()[-3000:]
+        # the successor waits out the frozen one's session, restores, publishes all, leaves
+        successor_log = tmp_path / "successor.log"
+        successor = _consume(settings, successor_log, sys.executable, "-m", "driftline", "consume")
+        assert successor == 0, successor_log.read_text()[-3000:]
+        assert _ids(settings, settings.topics.alerts).keys() >= alerts
+        frozen.send_signal(signal.SIGCONT)  # it writes out the batch it held
+        assert frozen.wait(timeout=120) == 0, log.read_text()[-3000:]
+    finally:
+        if frozen.poll() is None:
+            frozen.kill()
+            frozen.wait()
+    found_letters = _ids(settings, settings.topics.dead_letter)
+    found_alerts = _ids(settings, settings.topics.alerts)
+    assert letters <= set(found_letters) and alerts <= set(found_alerts)
+    assert [i for i, n in (found_letters + found_alerts).items() if n > 1] == []
+    assert "claimed by another worker" in log.read_text()
+
+
 def test_importing_the_kill_hook_patches_nothing() -> None:
     """pytest imports the hook's module to collect its doctests: a patch made on import
     SIGKILLed the test session itself at its next in-process dead letter (CI, once)."""
     import tests.integration.consumers.killed_after_publish as hook
+    import tests.integration.consumers.paused_before_publish as pause
     from driftline.adapters.kafka.dead_letters import DeadLetterPublisher
+    from driftline.consumers.outputs import BatchWrite
     from driftline.consumers.tasks import TaskStore
 
     assert DeadLetterPublisher.publish is hook._publish_letters
-    assert TaskStore.store_sealed is hook._store_sealed
+    assert TaskStore.store_sealed is hook._store_sealed is pause._store_sealed
+    assert BatchWrite.attempt is pause._attempt
