@@ -258,8 +258,9 @@ class BatchWrite:
         self.letters = [letter for letter in self.letters if letter.partition not in taken]
         log.warning(
             "partition(s) %s claimed by another worker since this batch was processed "
-            "(this worker lost them without knowing): their dead letters and alerts are "
-            "left to it, and their state here is never checkpointed",
+            "(or by this one again, after a rebalance): the batch's dead letters and "
+            "alerts of them are left to the task restored there, which replays it, and "
+            "this state of theirs is never checkpointed",
             sorted(taken),
         )
 
