@@ -1,7 +1,7 @@
 """The soak's short form (``make soak`` runs the 30-minute one): every kind of fault once,
 in a few minutes, and the same accounting (:mod:`tests.soak.run`).
 
-On a secured stack (``python -m tests.soak --secure``) one run of five found a worker
+On a secured stack (``python -m tests.soak --secure``) one run of seven found a worker
 that never fetched a partition again after its leader broker was restarted (kafka-python's
 client, docs/faults.md), an open defect of issue 24: the secured form is not run here
 until the worker guards against it. (The secured runs' lost stream entries were Redis
