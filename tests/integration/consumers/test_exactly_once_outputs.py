@@ -93,18 +93,29 @@ def _ids(settings: Settings, topic: str) -> Counter[str]:
         consumer.close()
 
 
-def _consume(settings: Settings, log: Path, *command: str) -> int:
-    env = consume_env(settings, WORKER_ENV)
+def _start(settings: Settings, log: Path, *command: str) -> subprocess.Popen[bytes]:
+    """A worker subprocess that stops once idle for 3 s, its stderr appended to ``log``."""
     with log.open("ab") as err:
-        done = subprocess.run(
+        return subprocess.Popen(
             [*command, "--until-idle", "3"],
-            env=env,
+            env=consume_env(settings, WORKER_ENV),
             stdout=subprocess.DEVNULL,
             stderr=err,
-            timeout=120,
-            check=False,
         )
-    return done.returncode
+
+
+def _finish(process: subprocess.Popen[bytes], timeout_s: float = 120) -> int:
+    """Its exit status (killed past ``timeout_s``, which fails the test)."""
+    try:
+        return process.wait(timeout=timeout_s)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _consume(settings: Settings, log: Path, *command: str) -> int:
+    return _finish(_start(settings, log, *command))
 
 
 def test_a_replay_after_a_sigkill_between_publish_and_checkpoint_repeats_no_output(
@@ -147,13 +158,7 @@ def test_a_worker_frozen_past_its_session_publishes_nothing_its_successor_did(
     create_topics(settings, partitions=1)
     letters, alerts = _publish_stream(settings)
     log = tmp_path / "frozen.log"
-    with log.open("ab") as err:
-        frozen = subprocess.Popen(
-            [sys.executable, str(PAUSED_RUN), "--until-idle", "3"],
-            env=consume_env(settings, WORKER_ENV),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
+    frozen = _start(settings, log, sys.executable, str(PAUSED_RUN))
     try:
         _wait(lambda: frozen.poll() is not None or _stopped(frozen.pid), 120, "the freeze")
         assert frozen.poll() is None, log.read_text()[-3000:]
@@ -163,11 +168,9 @@ def test_a_worker_frozen_past_its_session_publishes_nothing_its_successor_did(
         assert successor == 0, successor_log.read_text()[-3000:]
         assert _ids(settings, settings.topics.alerts).keys() >= alerts
         frozen.send_signal(signal.SIGCONT)  # it writes out the batch it held
-        assert frozen.wait(timeout=120) == 0, log.read_text()[-3000:]
     finally:
-        if frozen.poll() is None:
-            frozen.kill()
-            frozen.wait()
+        status = _finish(frozen)
+    assert status == 0, log.read_text()[-3000:]
     found_letters = _ids(settings, settings.topics.dead_letter)
     found_alerts = _ids(settings, settings.topics.alerts)
     assert letters <= set(found_letters) and alerts <= set(found_alerts)
