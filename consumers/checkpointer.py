@@ -108,7 +108,7 @@ class Checkpointer:
         with self.partitions.lock:
             sealed, self._sealed = self._sealed, {}
             for held, (task, records, sealing_s) in sealed.items():
-                if self.partitions.get(held.partition) is held and not held.fenced:
+                if self.partitions.get(held.partition) is held:
                     store = partial(self.store.store_sealed, task)
                     self._store(held, store, records, task.next_offset, sealing_s)
 
@@ -135,8 +135,6 @@ class Checkpointer:
         task = held.task
         if task is None or task.next_offset is None or not held.unsaved or held.dirty:
             return False
-        if held.fenced:  # another worker claimed it: its checkpoints are that worker's
-            return False
         self._sealed.pop(held, None)  # this one is newer
         return self._store(held, partial(self.store.save, task), held.unsaved, task.next_offset)
 
@@ -149,7 +147,11 @@ class Checkpointer:
         sealing_s: float = 0.0,
     ) -> bool:
         """Run ``save`` (a checkpoint of ``records`` more records, sealed in ``sealing_s``
-        before, the lock held); on success, queue its offset for :meth:`commit`."""
+        before, the lock held); on success, queue its offset for :meth:`commit`. Nothing is
+        stored of a partition claimed by another worker since (fenced): its checkpoints are
+        that worker's."""
+        if held.fenced:
+            return False
         began = time.perf_counter()
         try:
             size = save()
