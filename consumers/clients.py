@@ -34,8 +34,17 @@ def make_record_source(
 
     ``member`` is its client id; ``kafka`` the Kafka settings pointed at the resolved
     bootstrap servers (default ``settings.kafka``); ``topic`` the topic it reads (default
-    the namespace's events topic).
+    the namespace's events topic). It can be replaced by a new one of the same settings
+    (:class:`~driftline.adapters.kafka.renewing.RenewingSource`).
     """
+    from driftline.adapters.kafka.renewing import RenewingSource
+
+    return RenewingSource(lambda: _record_source(settings, member, kafka, topic))
+
+
+def _record_source(
+    settings: Settings, member: str, kafka: KafkaSettings | None, topic: str | None
+) -> RecordSource:
     kafka = settings.kafka if kafka is None else kafka
     topic = settings.topics.events if topic is None else topic
     group = settings.topics.consumer_group

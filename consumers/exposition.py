@@ -99,6 +99,12 @@ class WorkerCollector(Collector):
                 "memory freed.",
             ),
             ("redis_refused", stats.redis_refused, "Predictions Redis refused (dead-lettered)."),
+            (
+                "fetch_stalls",
+                stats.fetch_stalls,
+                "Times a partition with records behind was fetched nothing for "
+                "DRIFTLINE_STALL_S: the Kafka consumer was renewed.",
+            ),
         ):
             yield CounterMetricFamily(f"driftline_worker_{name}", text, value=value)
         yield GaugeMetricFamily(
@@ -109,7 +115,8 @@ class WorkerCollector(Collector):
         waiting = GaugeMetricFamily(
             "driftline_worker_waiting_seconds",
             "How long the worker has waited for what it names (a service being retried, "
-            "a Kafka call past DRIFTLINE_STALL_S, a partition assignment); absent: nothing.",
+            "a Kafka call past DRIFTLINE_STALL_S, a partition assignment, records of a partition "
+            "the consumer no longer fetches); absent: nothing.",
             labels=["waiting_for"],
         )
         awaited = self.worker.waiting()

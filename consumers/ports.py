@@ -49,8 +49,9 @@ class RecordSource(Protocol):
         """Records between this member's positions and the ends of its partitions."""
         ...
 
-    def lags(self) -> dict[int, int]:
-        """:meth:`lag` per partition held (the consumer lag a dashboard shows)."""
+    def lags(self, fresh: bool = False) -> dict[int, int]:
+        """:meth:`lag` per partition held (the consumer lag a dashboard shows): from what
+        the last fetches said, or with ``fresh`` from the broker now."""
         ...
 
     def seek(self, partition: int, offset: int) -> None: ...

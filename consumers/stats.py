@@ -56,6 +56,9 @@ class WorkerStats:
     redis_full: int = 0
     #: Predictions Redis could never hold (a key of another type): dead-lettered.
     redis_refused: int = 0
+    #: Times a held partition with records behind was fetched nothing for a stall limit,
+    #: and the Kafka consumer renewed (:mod:`~driftline.consumers.fetching`).
+    fetch_stalls: int = 0
     #: Alerts raised (drift, promotions, rollbacks), control commands obeyed, and the
     #: event-time window points written.
     alerts: int = 0
@@ -91,6 +94,7 @@ class WorkerStats:
             "retries": self.retries,
             "redis_full": self.redis_full,
             "redis_refused": self.redis_refused,
+            "fetch_stalls": self.fetch_stalls,
             "alerts": self.alerts,
             "controls": self.controls,
             "points": self.points,

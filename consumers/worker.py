@@ -27,8 +27,8 @@ An idle partition's watermark moves through ticks written into the partition its
 - :mod:`~driftline.consumers.checkpointer`: when to checkpoint, and offsets committed only
   once a checkpoint holds them;
 - :mod:`~driftline.consumers.stopping`: when a bounded run is over;
-- :mod:`~driftline.consumers.assignment` and :mod:`~driftline.consumers.watchdog`: nothing
-  hangs silently;
+- :mod:`~driftline.consumers.assignment`, :mod:`~driftline.consumers.watchdog` and
+  :mod:`~driftline.consumers.fetching`: nothing hangs silently;
 - :mod:`~driftline.consumers.stats`: the running totals the views and the exposition show.
 
 The loop depends only on the Protocols of :mod:`driftline.consumers.ports`: it runs in a
@@ -47,6 +47,7 @@ from typing import Any
 from driftline.consumers.assignment import AssignmentWatch
 from driftline.consumers.checkpointer import Checkpointer
 from driftline.consumers.config import WorkerConfig
+from driftline.consumers.fetching import FetchWatch
 from driftline.consumers.offsets import Plan, unseen
 from driftline.consumers.outputs import BatchOutputs, BatchWrite, Outputs
 from driftline.consumers.partitions import AssignedPartition, Partitions
@@ -150,8 +151,9 @@ class Worker:
         self.writes.on_written = self.checkpointer.written
         self.writes.on_failed = self.checkpointer.forget_sealed
         self.assignment = AssignmentWatch(
-            config.assignment_stall_s, stats, self._rejoin, monotonic=monotonic
+            config.assignment_stall_s, stats, lambda: self._ask_source("rejoin"), monotonic
         )
+        self.fetches = FetchWatch(config.stall_s, stats, monotonic)
         self.idle = IdleStop(config.until_idle_s, monotonic)
         self.lags = LagGauge(stats, config.lag_interval_s, monotonic)
 
@@ -168,8 +170,7 @@ class Worker:
         return self._watched
 
     def waiting(self) -> tuple[str, float] | None:
-        """What this worker waits for now and for how many seconds (``None``: nothing):
-        a service being retried, a broker call past its limit, or an assignment."""
+        """What this worker waits for now, and how long it has (``None``: nothing)."""
         stalled = self.watch.waiting()
         if stalled is not None:
             return stalled[0], time.monotonic() - stalled[1]
@@ -206,6 +207,9 @@ class Worker:
                 self.checkpointer.commit()
                 events = self._handle(batch) if batch else 0
                 self.lags.refresh(lambda: self._calls.lags())  # in this thread: see LagGauge
+                held = [h.partition for h in self.partitions.set_up()]
+                if self.fetches.turn(held, batch, lambda: self._calls.lags(fresh=True)):
+                    self._ask_source("renew")  # a partition no longer fetched: see fetching
                 if self._should_stop(events, finished):  # before ticking: a fresh tick lags
                     break
                 self._write_ticks()
@@ -219,13 +223,13 @@ class Worker:
         self.assignment.check(assigned, bounded=finished is not None)
         return self.idle.due(events, assigned, finished, lambda: self._calls.lag())
 
-    def _rejoin(self) -> None:
-        """Leave the group and join it again, if the source can (an assignment that never
-        comes: see :mod:`~driftline.consumers.assignment`)."""
-        rejoin = getattr(self.source, "rejoin", None)
-        if rejoin is not None:
-            with self.watch.calling("rejoin"):
-                rejoin(self)
+    def _ask_source(self, name: str) -> None:
+        """``rejoin`` the group (an assignment that never comes: see :mod:`~driftline.
+        consumers.assignment`) or ``renew`` the consumer, if the source can."""
+        call = getattr(self.source, name, None)
+        if call is not None:
+            with self.watch.calling(name):
+                call(self)
 
     def _write_ticks(self) -> None:
         """Tick each held partition quiet for ``idle_watermark_s`` (busy ones do not matter)."""
@@ -270,15 +274,16 @@ class Worker:
         """Revoked partitions: checkpoint their tasks (unless dirty), then let them go."""
         with self._lock:
             self.writes.settle()
-            for held in self.partitions.revoke(partitions):
+            released = self.partitions.revoke(partitions)
+            for held in released:
                 # saved with the offset it reached, which its next owner seeks to; nothing
                 # is committed from here (after the revocation it could only move the
                 # group back): the offset goes with the partition's object
                 self.checkpointer.save(held)
             for partition in partitions:
                 self.stats.forget(partition)
-        if partitions:
-            log.info("released partitions %s", sorted(partitions))
+        if released:
+            log.info("released partitions %s", sorted(h.partition for h in released))
 
     def on_assigned(self, partitions: set[int]) -> None:
         self.partitions.assign(partitions, self.monotonic())

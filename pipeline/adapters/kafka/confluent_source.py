@@ -148,11 +148,11 @@ class ConfluentRecordSource:
         on it, so it is never read from a fetch's older figures)."""
         return sum(self._lags(cached=False).values())
 
-    def lags(self) -> dict[int, int]:
+    def lags(self, fresh: bool = False) -> dict[int, int]:
         """The lag per partition for the gauges: a partition read from counts from the
-        high watermark librdkafka keeps from its fetches (no round trip); the others ask
-        the broker."""
-        return self._lags(cached=True)
+        high watermark librdkafka keeps from its fetches (no round trip); the others, or
+        all with ``fresh``, ask the broker."""
+        return self._lags(cached=not fresh)
 
     def _cached_high(self, partition: int) -> int | None:
         marks = self.consumer.get_watermark_offsets(self._tp(partition), cached=True)

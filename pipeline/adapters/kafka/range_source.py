@@ -60,7 +60,7 @@ class RangeSource:
         """Where the replay begins: a fresh task starts there, not at the log's start."""
         return self.ranges[partition][0]
 
-    def lags(self) -> dict[int, int]:
+    def lags(self, fresh: bool = False) -> dict[int, int]:
         return {
             p: max(0, end - self.consumer.position(self._tp(p)))
             for p, (_, end) in self.ranges.items()

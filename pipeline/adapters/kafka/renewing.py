@@ -1,4 +1,5 @@
-"""A producer that can be replaced by a new one after a failed publish.
+"""A producer that can be replaced by a new one after a failed publish, and a record source
+replaced by a new one when its consumer stops fetching a partition.
 
 A Kafka producer can end in a state it does not leave: kafka-python's idempotent producer,
 after a broker that held its only replicas died and came back (a log folder that filled,
@@ -30,7 +31,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["RenewingProducer"]
+__all__ = ["RenewingProducer", "RenewingSource"]
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +56,30 @@ class RenewingProducer:
         self._producer = self._make()
         self.renewals += 1
         log.warning("the Kafka producer was replaced by a new one after a failed publish")
+
+
+class RenewingSource:
+    """``make()``'s record source, with every attribute of it, replaced by :meth:`renew`."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self.source = make()
+        self.renewals = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    def renew(self, listener: Any) -> None:
+        """Let ``listener`` release every partition (its checkpoints hold their offsets),
+        close the consumer (it leaves the group) and subscribe a new one in its place: the
+        group assigns the partitions again, to it or to another member."""
+        old = self.source
+        listener.on_revoked(old.assignment())
+        try:
+            old.close()
+        except Exception as exc:  # it is dropped either way; its group membership expires
+            log.warning("the Kafka consumer being replaced did not close cleanly (%s)", exc)
+        self.source = self._make()
+        self.renewals += 1
+        self.source.subscribe(listener)
+        log.warning("the Kafka consumer was replaced by a new one")

@@ -80,13 +80,13 @@ class KafkaRecordSource:
         ends = self.consumer.end_offsets(assigned)
         return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
 
-    def lags(self) -> dict[int, int]:
+    def lags(self, fresh: bool = False) -> dict[int, int]:
         """The lag per partition for the gauges: from the high watermark the last fetch
         brought back (no round trip), from the end offsets for a partition not fetched
-        yet."""
+        yet, or for all with ``fresh``."""
         consumer = self.consumer
         assigned = list(consumer.assignment())
-        ends = {tp: consumer.highwater(tp) for tp in assigned}
+        ends = {tp: None if fresh else consumer.highwater(tp) for tp in assigned}
         unknown = [tp for tp, end in ends.items() if end is None]
         if unknown:
             ends.update(consumer.end_offsets(unknown))

@@ -142,7 +142,7 @@ class MemorySource:
     def lag(self) -> int:
         return sum(self.lags().values())
 
-    def lags(self) -> dict[int, int]:
+    def lags(self, fresh: bool = False) -> dict[int, int]:
         return {p: self.topic.end(p) - self.positions[p] for p in self.assigned}
 
     def seek(self, partition: int, offset: int) -> None:
