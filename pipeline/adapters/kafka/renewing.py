@@ -26,7 +26,6 @@ connections), which is what a retry would have sent anyway.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -36,50 +35,47 @@ __all__ = ["RenewingProducer", "RenewingSource"]
 log = logging.getLogger(__name__)
 
 
-class RenewingProducer:
-    """``make()``'s producer, with every attribute of it, replaced by :meth:`renew`."""
+class _Renewing:
+    """``make()``'s client, with every attribute of it, replaced by :meth:`_replace`."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make = make
-        self._producer = make()
+        self.client = make()
         self.renewals = 0
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._producer, name)
+        return getattr(self.client, name)
+
+    def _replace(self, close: Callable[[Any], None], what: str) -> None:
+        """``close`` the client (a failure only logged: it is dropped either way) and make
+        a new one in its place."""
+        try:
+            close(self.client)
+        except Exception as exc:
+            log.warning("the %s being replaced did not close cleanly (%s)", what, exc)
+        self.client = self._make()
+        self.renewals += 1
+
+
+class RenewingProducer(_Renewing):
+    """``make()``'s producer, with every attribute of it, replaced by :meth:`renew`."""
 
     def renew(self) -> None:
         """Close the producer without waiting (what it holds unsent is dropped: the caller
         publishes it again) and make a new one."""
-        old = self._producer
-        with contextlib.suppress(Exception):
-            old.close(timeout=0)
-        self._producer = self._make()
-        self.renewals += 1
+        self._replace(lambda old: old.close(timeout=0), "Kafka producer")
         log.warning("the Kafka producer was replaced by a new one after a failed publish")
 
 
-class RenewingSource:
+class RenewingSource(_Renewing):
     """``make()``'s record source, with every attribute of it, replaced by :meth:`renew`."""
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self._make = make
-        self.source = make()
-        self.renewals = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.source, name)
 
     def renew(self, listener: Any) -> None:
         """Let ``listener`` release every partition (its checkpoints hold their offsets),
-        close the consumer (it leaves the group) and subscribe a new one in its place: the
-        group assigns the partitions again, to it or to another member."""
-        old = self.source
-        listener.on_revoked(old.assignment())
-        try:
-            old.close()
-        except Exception as exc:  # it is dropped either way; its group membership expires
-            log.warning("the Kafka consumer being replaced did not close cleanly (%s)", exc)
-        self.source = self._make()
-        self.renewals += 1
-        self.source.subscribe(listener)
+        close the consumer (it leaves the group; if it cannot, its membership expires) and
+        subscribe a new one in its place: the group assigns the partitions again, to it or
+        to another member."""
+        listener.on_revoked(self.client.assignment())
+        self._replace(lambda old: old.close(), "Kafka consumer")
+        self.client.subscribe(listener)
         log.warning("the Kafka consumer was replaced by a new one")

@@ -35,7 +35,7 @@ class DeafToOne:
 
     def __init__(self, renewing: Any) -> None:
         self.renewing = renewing
-        self.first = renewing.source
+        self.first = renewing.client
         self.held_back = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -43,7 +43,7 @@ class DeafToOne:
 
     def poll(self, timeout_ms: int, max_records: int) -> Mapping[int, Sequence[InputRecord]]:
         batch = dict(self.renewing.poll(timeout_ms, max_records))
-        if self.renewing.source is self.first and 1 in batch:
+        if self.renewing.client is self.first and 1 in batch:
             records = batch.pop(1)
             self.held_back += len(records)
             self.renewing.seek(1, records[0].offset)
