@@ -55,7 +55,27 @@ def throughput_table(results: list[dict[str, Any]]) -> Table:
         *[f"{r['checkpoints']['share_of_worker_time']:.1%}" for r in results],
     )
     table.add_row("Redis CPU, us a record: worker / lean loop", *[_redis_cpu(r) for r in results])
+    table.add_row(
+        "worker's floor, us a record: task alone + reading + Redis wait",
+        *[_floor(r) for r in results],
+    )
     return table
+
+
+def _floor(result: dict[str, Any]) -> str:
+    """The kafka-python worker's floor in parts (:mod:`benchmarks.floor`).
+
+    >>> _floor({"floor_us_per_record": {"worker": {"task_alone": 27.61, "reading": 5.1,
+    ...                                            "waiting_for_redis": 9.0, "floor": 41.71}}})
+    '27.6 + 5.1 + 9.0 = 41.7'
+    >>> _floor({})
+    '-'
+    """
+    parts = (result.get("floor_us_per_record") or {}).get("worker")
+    if not parts:
+        return "-"
+    shown = " + ".join(f"{v:.1f}" for k, v in parts.items() if k != "floor")
+    return f"{shown} = {parts['floor']:.1f}"
 
 
 def _redis_cpu(result: dict[str, Any]) -> str:
@@ -130,8 +150,10 @@ def processes_table(section: dict[str, Any]) -> Table:
 
 def targets_table(report: dict[str, Any], checkpoint_share: float) -> Table:
     """Every target of issue 23 with what this run measured."""
-    table = Table(title="targets (issue 23)")
-    for column in ("measurement", "target", "measured", ""):
+    table = Table(
+        title="targets (issue 23); the floor allows: the best ratio above the worker's floor"
+    )
+    for column in ("measurement", "target", "measured", "", "the floor allows"):
         table.add_column(column)
     for result in report["results"]:
         for target in result.get("targets", []):
@@ -143,6 +165,7 @@ def targets_table(report: dict[str, Any], checkpoint_share: float) -> Table:
                 if measured is None
                 else f"{measured:.2f}",
                 "-" if met is None else "met" if met else "MISSED",
+                _allows(target),
             )
         checkpoints = result.get("checkpoints")
         if checkpoints:
@@ -158,6 +181,22 @@ def targets_table(report: dict[str, Any], checkpoint_share: float) -> Table:
         if target:
             table.add_row(*_section_target(name, target))
     return table
+
+
+def _allows(target: dict[str, Any]) -> str:
+    """The best ratio the worker's floor leaves, and whether that is below the target.
+
+    >>> _allows({"at_least": 0.85, "floor_allows": 0.71})
+    '0.71: beyond reach'
+    >>> _allows({"at_least": 0.85, "floor_allows": 0.9})
+    '0.90'
+    >>> _allows({"at_least": 0.85})
+    '-'
+    """
+    allows = target.get("floor_allows")
+    if allows is None:
+        return "-"
+    return f"{allows:.2f}" + (": beyond reach" if allows < target["at_least"] else "")
 
 
 def _section_target(name: str, target: dict[str, Any]) -> tuple[str, str, str, str]:

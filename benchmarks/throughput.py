@@ -49,6 +49,7 @@ from .baselines import (
     plain_consumption_confluent,
 )
 from .common import bench_base, frozen_heap, new_namespace, redis_cpu_s
+from .floor import floor_allows, floor_parts, task_alone_us
 from .tables import print_tables
 from .workloads import Workload, WorkloadName, demo, flights, replay_speed, synthetic
 
@@ -131,13 +132,16 @@ def measure(
     say(f"{workload.name}: publishing {len(workload.events):,} records ({workload.keys:,} keys)")
     total = publish_records(settings, workload)
     runs: dict[str, Run] = {}
-    #: Redis's CPU seconds during each run that writes to it: what its writes cost Redis.
+    #: Redis's CPU seconds during each run that writes to it: what its writes cost Redis
+    #: (every thread), and how long its main thread ran the run's commands.
     redis_cpu: dict[str, float] = {}
+    redis_main: dict[str, float] = {}
 
     def on_redis(name: str, run: Callable[[], Any]) -> Any:
-        before = redis_cpu_s(settings)
+        every, main = redis_cpu_s(settings)
         done = run()
-        redis_cpu[name] = redis_cpu_s(settings) - before
+        every_after, main_after = redis_cpu_s(settings)
+        redis_cpu[name], redis_main[name] = every_after - every, main_after - main
         return done
 
     # The events this process holds are the bench's, not any pipeline's: out of the
@@ -182,8 +186,15 @@ def measure(
             runs["worker_confluent"], _, _ = on_redis(
                 "worker_confluent", lambda: worker_run(fast, total, local_key)
             )
-    if worker_only:  # for a profiler: no baselines, no ratios
-        return {"workload": workload.name, "records_per_s": {"worker": round(runs["worker"].rate)}}
+        if worker_only:  # for a profiler: no baselines, no ratios
+            return {
+                "workload": workload.name,
+                "records_per_s": {"worker": round(runs["worker"].rate)},
+            }
+        say(f"{workload.name}: the task alone (the worker's floor)")
+        task_us = task_alone_us(settings, workload)
+    us = {name: 1e6 / run.rate for name, run in runs.items() if run.rate}
+    floors = floor_parts(us, task_us, {k: 1e6 * v / total for k, v in redis_main.items()})
     pairs = [
         ("worker", "bare_loop"),
         ("worker", "plain_consumption"),
@@ -227,8 +238,10 @@ def measure(
             "at_most": CHECKPOINT_SHARE,
             "last_bytes": stats["checkpoint_bytes"],
         },
+        # The worker's floor: what it cannot do without, each part measured alone here.
+        "floor_us_per_record": floors,
         "targets": [
-            _target(runs, num, den, floor)
+            _target(runs, num, den, floor) | {"floor_allows": floor_allows(floors, num, den, us)}
             for num, den, floor, names in TARGETS
             if workload.name in names
         ],
