@@ -13,8 +13,11 @@ plain consumption, the naive pipeline, the lean loop (see :mod:`benchmarks.basel
 the Quix Streams baseline on the synthetic workloads (when its module and the bench extra
 are there) and the worker end to end with every default on. Rates count records
 (observations and outcomes) from the first record to the last; the worker's rate with its
-start-up counted is given too. Then latency, start-up, ``driftline consume --processes 1``
-and ``--processes N`` beside the bare loop's own scaling, and memory (each its module).
+start-up counted is given too, and the worker's floor, each part measured alone (the task
+without Kafka or Redis, reading the records, waiting for Redis: :mod:`benchmarks.floor`),
+with the best ratio it leaves each target. Then latency, start-up, ``driftline consume
+--processes 1`` and ``--processes N`` beside the bare loop's own scaling, and memory (each
+its module).
 The ratios are what the README quotes; absolute rates depend on the machine.
 """
 

@@ -71,10 +71,10 @@ def worker_config(settings: Settings, **bounds: Any) -> WorkerConfig:
         "checkpoint_interval_s": settings.checkpoints.interval_s,
         "stall_s": settings.worker.stall_s,
         "assignment_stall_s": settings.worker.stall_s,
-        # Write-behind pays where the client parses records outside the GIL (librdkafka):
-        # kafka-python's network thread parses in Python, so the writer thread's wait only
-        # moves into the poll, while checkpoints sealed beside the writer take longer
-        # (docs/performance.md, "Issue 23").
+        # Write-behind pays where the client parses records outside the GIL (librdkafka).
+        # kafka-python parses them in Python, in the poll (3.0.12: in this thread), so a
+        # writer thread competes with the loop for the GIL: A/B pairs gained on one
+        # workload and lost on another (docs/performance.md, "Issue 23", "A fifth run").
         "write_behind": settings.kafka.client == "confluent",
     }
     return WorkerConfig(**(values | bounds))
