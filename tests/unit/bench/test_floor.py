@@ -16,7 +16,7 @@ from benchmarks.workloads import WorkloadName, synthetic
 from driftline.adapters.settings import Settings
 
 
-def test_the_task_alone_runs_under_the_workers_collector_and_restores_it() -> None:
+def test_the_task_alone_is_timed_and_the_collector_restored_after() -> None:
     thresholds = gc.get_threshold()
     workload = synthetic(200, 50, 7, WorkloadName.SYNTHETIC_5K)
     us = task_alone_us(workload.settings(Settings()), workload, repeat=2)
