@@ -57,13 +57,14 @@ def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_pat
         assert result["redis_cpu_us_per_record"]["worker"] >= 0  # what its writes cost Redis
         # the worker's floor, in parts measured alone, and the best ratio above it
         floor = result["floor_us_per_record"]["worker"]
-        assert floor["task_alone"] > 0 and floor["reading"] > 0
-        assert floor["waiting_for_redis"] >= 0
+        assert floor["task_alone"] > 0
+        # at these sizes one poll may bring every record: reading then rounds to 0 us
+        assert floor["reading"] >= 0 and floor["waiting_for_redis"] >= 0
         parts = sum(us for part, us in floor.items() if part != "floor")
         assert floor["floor"] == pytest.approx(parts, abs=0.05)
         lean = next(t for t in result["targets"] if t["ratio"] == "worker / lean_loop")
-        assert lean["floor_allows"] == pytest.approx(
-            1e6 / result["records_per_s"]["lean_loop"] / floor["floor"], rel=0.01
+        assert lean["floor_allows"] == pytest.approx(  # rounded to 3 decimals
+            1e6 / result["records_per_s"]["lean_loop"] / floor["floor"], rel=0.01, abs=1e-3
         )
     # the synthetic workloads carry the Quix Streams target when that baseline ran
     for result in workloads.values():
