@@ -39,6 +39,7 @@ from rich.table import Table
 from driftline.adapters.settings import Settings
 from driftline.core.compiled import PURE_VARIABLE, recorded_digests
 from driftline.core.events.records import InputRecord
+from driftline.core.task.outbox import TaskOutput
 from driftline.core.task.partition import PartitionTask
 
 from .baselines import bare_loop
@@ -69,15 +70,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def task_seconds(settings: Settings, records: list[InputRecord]) -> float:
-    """One fresh task over ``records`` in the worker's polls: seconds in ``process``."""
+def task_seconds(
+    settings: Settings,
+    records: list[InputRecord],
+    then: Callable[[PartitionTask, TaskOutput], None] | None = None,
+) -> float:
+    """One fresh task over ``records`` in the worker's polls: seconds in ``process``
+    (``then``, untimed here, is handed the task and each call's output after it)."""
     task = PartitionTask(0, settings.task_config())
     spent = 0.0
     for poll in polls(records, settings.worker.max_poll_records):
         at = datetime.fromtimestamp(poll[-1].timestamp_ms / 1000, UTC)
         began = time.perf_counter()
-        task.process(poll, at)
+        out = task.process(poll, at)
         spent += time.perf_counter() - began
+        if then is not None:
+            then(task, out)
     return spent
 
 

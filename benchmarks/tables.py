@@ -56,7 +56,7 @@ def throughput_table(results: list[dict[str, Any]]) -> Table:
     )
     table.add_row("Redis CPU, us a record: worker / lean loop", *[_redis_cpu(r) for r in results])
     table.add_row(
-        "worker's floor, us a record: task alone + reading + Redis wait",
+        "worker's floor, us a record: task + reading + Redis wait + outputs + checkpoints",
         *[_floor(r) for r in results],
     )
     return table
@@ -66,8 +66,8 @@ def _floor(result: dict[str, Any]) -> str:
     """The kafka-python worker's floor in parts (:mod:`benchmarks.floor`).
 
     >>> _floor({"floor_us_per_record": {"worker": {"task_alone": 27.61, "reading": 5.1,
-    ...                                            "waiting_for_redis": 9.0, "floor": 41.71}}})
-    '27.6 + 5.1 + 9.0 = 41.7'
+    ...     "waiting_for_redis": 9.0, "outputs": 3.0, "checkpoints": 1.5, "floor": 46.21}}})
+    '27.6 + 5.1 + 9.0 + 3.0 + 1.5 = 46.2'
     >>> _floor({})
     '-'
     """

@@ -13,11 +13,11 @@ plain consumption, the naive pipeline, the lean loop (see :mod:`benchmarks.basel
 the Quix Streams baseline on the synthetic workloads (when its module and the bench extra
 are there) and the worker end to end with every default on. Rates count records
 (observations and outcomes) from the first record to the last; the worker's rate with its
-start-up counted is given too, and the worker's floor, each part measured alone (the task
-without Kafka or Redis, reading the records, waiting for Redis: :mod:`benchmarks.floor`),
-with the best ratio it leaves each target. Then latency, start-up, ``driftline consume
---processes 1`` and ``--processes N`` beside the bare loop's own scaling, and memory (each
-its module).
+start-up counted is given too, and the worker's floor in parts (the task and its outputs
+without Kafka or Redis, reading the records, waiting for Redis, checkpoints:
+:mod:`benchmarks.floor`), with the best ratio it leaves each target. Then latency,
+start-up, ``driftline consume --processes 1`` and ``--processes N`` beside the bare loop's
+own scaling, and memory (each its module).
 The ratios are what the README quotes; absolute rates depend on the machine.
 """
 
@@ -52,7 +52,7 @@ from .baselines import (
     plain_consumption_confluent,
 )
 from .common import bench_base, frozen_heap, new_namespace, redis_cpu_s
-from .floor import floor_allows, floor_parts, task_alone_us
+from .floor import alone_us, floor_allows, floor_parts
 from .tables import print_tables
 from .workloads import Workload, WorkloadName, demo, flights, replay_speed, synthetic
 
@@ -186,7 +186,7 @@ def measure(
             fast = settings.with_overrides(kafka_client="confluent", namespace=f"{namespace}c")
             prepare_topics(fast.kafka, fast.namespace)
             publish_records(fast, workload)
-            runs["worker_confluent"], _, _ = on_redis(
+            runs["worker_confluent"], _, stats_confluent = on_redis(
                 "worker_confluent", lambda: worker_run(fast, total, local_key)
             )
         if worker_only:  # for a profiler: no baselines, no ratios
@@ -194,10 +194,18 @@ def measure(
                 "workload": workload.name,
                 "records_per_s": {"worker": round(runs["worker"].rate)},
             }
-        say(f"{workload.name}: the task alone (the worker's floor)")
-        task_us = task_alone_us(settings, workload)
+        say(f"{workload.name}: the task and its outputs alone (the worker's floor)")
+        alone = alone_us(settings, workload)
     us = {name: 1e6 / run.rate for name, run in runs.items() if run.rate}
-    floors = floor_parts(us, task_us, {k: 1e6 * v / total for k, v in redis_main.items()})
+    checkpoint_s = {"worker": stats["checkpoint_s"]}
+    if "worker_confluent" in runs:
+        checkpoint_s["worker_confluent"] = stats_confluent["checkpoint_s"]
+    floors = floor_parts(
+        us,
+        alone,
+        {k: 1e6 * v / total for k, v in redis_main.items()},
+        {k: 1e6 * v / total for k, v in checkpoint_s.items()},
+    )
     pairs = [
         ("worker", "bare_loop"),
         ("worker", "plain_consumption"),
@@ -241,7 +249,7 @@ def measure(
             "at_most": CHECKPOINT_SHARE,
             "last_bytes": stats["checkpoint_bytes"],
         },
-        # The worker's floor: what it cannot do without, each part measured alone here.
+        # The worker's floor: what it cannot do without, each part measured in this run.
         "floor_us_per_record": floors,
         "targets": [
             _target(runs, num, den, floor) | {"floor_allows": floor_allows(floors, num, den, us)}

@@ -55,9 +55,12 @@ def test_make_bench_smoke_reports_every_measurement(services: Endpoints, tmp_pat
         assert result["checkpoints"]["count"] >= 1
         assert result["checkpoints"]["at_most"] == 0.05
         assert result["redis_cpu_us_per_record"]["worker"] >= 0  # what its writes cost Redis
-        # the worker's floor, in parts measured alone, and the best ratio above it
+        # the worker's floor, in parts measured in the run, and the best ratio above it
         floor = result["floor_us_per_record"]["worker"]
-        assert floor["task_alone"] > 0
+        assert floor["task_alone"] > 0 and floor["outputs"] > 0
+        # checkpoints: the worker's own seconds of them, a record (at least the last one)
+        checkpoint_us = 1e6 * result["checkpoints"]["seconds"] / result["records"]
+        assert floor["checkpoints"] == pytest.approx(checkpoint_us, abs=0.01)
         # at these sizes one poll may bring every record: reading then rounds to 0 us
         assert floor["reading"] >= 0 and floor["waiting_for_redis"] >= 0
         parts = sum(us for part, us in floor.items() if part != "floor")
