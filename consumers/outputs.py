@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from driftline.consumers.ports import AlertSink, DeadLetterSink, OutputFence, PredictionSink
@@ -182,31 +183,20 @@ class BatchWrite:
         self.refused = 0
         self.written_at: datetime | None = None
         self.failure: BaseException | None = None
-        sink, alert_sink, replayed = outputs.sink, outputs.alerts, outputs.replayed
-        self._steps: list[tuple[str, Callable[[], object]]] = [
-            ("Redis (predictions)", self._predictions)
+        # Each step is a function of the write, not a bound method or a closure over it:
+        # steps kept on the write that point back at it would make every batch (its
+        # records and predictions) a reference cycle, freed only by the cyclic collector,
+        # in young collections of tens of milliseconds (docs/performance.md, sixth round).
+        self._steps: list[tuple[str, Callable[[BatchWrite], object]]] = [
+            ("Redis (predictions)", BatchWrite._predictions)
         ]
         if outputs.fence is not None and self.epochs:
-            self._steps.append(("Redis (partition claims)", self._fence))
+            self._steps.append(("Redis (partition claims)", BatchWrite._fence))
         if batch.points or batch.alerts or batch.findings:
-            self._steps.append(
-                (
-                    "Redis (series, alerts, quality log)",
-                    lambda: sink.record(batch.points, self.alerts, batch.findings),
-                )
-            )
-        if batch.alerts and alert_sink is not None:
-            self._steps.append(
-                (
-                    "Kafka (alerts)",
-                    lambda: alert_sink.publish(
-                        self.alerts
-                        if replayed is None
-                        else replayed.unpublished_alerts(self.alerts)
-                    ),
-                )
-            )
-        self._steps.append(("Kafka (dead letters)", self._dead_letters))
+            self._steps.append(("Redis (series, alerts, quality log)", BatchWrite._extras))
+        if batch.alerts and outputs.alerts is not None:
+            self._steps.append(("Kafka (alerts)", BatchWrite._alerts))
+        self._steps.append(("Kafka (dead letters)", BatchWrite._dead_letters))
         self._next = 0
 
     @property
@@ -218,7 +208,7 @@ class BatchWrite:
         """Each write not made yet, once, in order, until one raises."""
         for _, action in self._steps[self._next :]:
             try:
-                action()
+                action(self)
             except BaseException as exc:  # surfaced in the worker's thread by complete()
                 self.failure = exc
                 return
@@ -228,7 +218,8 @@ class BatchWrite:
         """The writes not made yet, each through ``retry``."""
         for what, action in self._steps[self._next :]:
             failure, self.failure = self.failure, None
-            retry(what, action if failure is None else _raising_first(failure, action))
+            step = partial(action, self)
+            retry(what, step if failure is None else _raising_first(failure, step))
             self._next += 1
 
     def _predictions(self) -> None:
@@ -262,6 +253,17 @@ class BatchWrite:
             "alerts of them are left to the task restored there, which replays it, and "
             "this state of theirs is never checkpointed",
             sorted(taken),
+        )
+
+    def _extras(self) -> None:
+        batch = self.batch
+        self._outputs.sink.record(batch.points, self.alerts, batch.findings)
+
+    def _alerts(self) -> None:
+        alert_sink, replayed = self._outputs.alerts, self._outputs.replayed
+        assert alert_sink is not None  # a step only with an alert sink
+        alert_sink.publish(
+            self.alerts if replayed is None else replayed.unpublished_alerts(self.alerts)
         )
 
     def _dead_letters(self) -> None:
