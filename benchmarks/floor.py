@@ -90,18 +90,19 @@ def alone_us(settings: Settings, workload: Workload, repeat: int = 2) -> Alone:
     outputs, each the best of ``repeat`` passes, under the worker's collector settings."""
     records = input_records(workload)
     sink = redis_sink(settings, _Replied())
-    task_best = outputs_best = float("inf")
+    task_best = outputs_best = making = float("inf")
+
+    def make(task: PartitionTask, out: TaskOutput) -> None:
+        nonlocal making
+        began = time.perf_counter()
+        sink.write(out.predictions, [task.snapshot()])
+        making += time.perf_counter() - began
+
     with steady_collector():
         for _ in range(repeat):
-            making = [0.0]
-
-            def make(task: PartitionTask, out: TaskOutput, making: list[float] = making) -> None:
-                began = time.perf_counter()
-                sink.write(out.predictions, [task.snapshot()])
-                making[0] += time.perf_counter() - began
-
+            making = 0.0
             task_best = min(task_best, task_seconds(settings, records, make))
-            outputs_best = min(outputs_best, making[0])
+            outputs_best = min(outputs_best, making)
     return Alone(1e6 * task_best / len(records), 1e6 * outputs_best / len(records))
 
 
